@@ -1,0 +1,257 @@
+/*
+ * aliases.c - CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases.
+ *
+ * An alias is an "alias" record NAME/ALIAS in AWS's AliasConfiguration shape.
+ * It points at one version, optionally with a RoutingConfig that sends a
+ * weighted share of invocations to one other version.
+ */
+#include "api/api.h"
+#include "api/fnconfig.h"
+#include "api/lookup.h"
+#include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void alias_arn(const struct fnref *ref, const char *name, char *out, size_t n)
+{
+	lookup_arn(ref, name, out, n);
+}
+
+/* a version that an alias may point at must exist */
+static int check_version(req_t *r, const struct fnref *ref, const char *version)
+{
+	if (!strcmp(version, "$LATEST"))
+		return 0;
+	char key[400];
+	json_t *v = NULL;
+	lookup_version_key(ref->name, version, key, sizeof(key));
+	int rc = store_get_json(r->srv->store, "ver", ref->scope, key, &v);
+	json_decref(v);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		lookup_arn(ref, version, arn, sizeof(arn));
+		return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+	}
+	return rc;
+}
+
+static int check_routing(req_t *r, const struct fnref *ref, const char *version, json_t *routing)
+{
+	json_t *w = json_object_get(routing, "AdditionalVersionWeights");
+	if (json_object_size(w) > 1)
+		return apierr_set(r, "InvalidParameterValueException",
+				  "Number of items in AdditionalVersionWeights cannot be greater than 1");
+	if (json_object_size(w) && !strcmp(version, "$LATEST"))
+		return apierr_set(r, "InvalidParameterValueException",
+				  "$LATEST is not supported for an alias pointing to more than 1 version");
+	const char *k;
+	json_t *v;
+	json_object_foreach(w, k, v) {
+		if (!strcmp(k, version))
+			return apierr_set(r, "InvalidParameterValueException",
+					  "Invalid function version %s. Function version %s is already included in "
+					  "routing configuration.",
+					  version, version);
+		int rc = check_version(r, ref, k);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void set_routing(json_t *alias, json_t *routing)
+{
+	json_t *w = json_object_get(routing, "AdditionalVersionWeights");
+	if (json_object_size(w))
+		json_object_set_new(alias, "RoutingConfig", json_pack("{s:O}", "AdditionalVersionWeights", w));
+	else
+		json_object_del(alias, "RoutingConfig");
+}
+
+static int load_fn(req_t *r, struct fnref *ref, const char *qualified_by)
+{
+	json_t *meta = NULL;
+	int rc = lookup_ref_in(r, ref);
+	if (rc)
+		return rc;
+	rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, &meta);
+	json_decref(meta);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		lookup_arn(ref, qualified_by, arn, sizeof(arn));
+		return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+	}
+	return rc;
+}
+
+int api_create_alias(req_t *r)
+{
+	struct fnref ref;
+	json_t *alias = NULL, *existing = NULL;
+	char key[400], arn[400];
+	const char *name = json_string_value(json_object_get(r->in, "Name"));
+	const char *version = json_string_value(json_object_get(r->in, "FunctionVersion"));
+	json_t *routing = json_object_get(r->in, "RoutingConfig");
+	int rc;
+	if ((rc = load_fn(r, &ref, version)) || (rc = check_version(r, &ref, version)) ||
+	    (rc = check_routing(r, &ref, version, routing)))
+		goto out;
+	snprintf(key, sizeof(key), "%s/%s", ref.name, name);
+	alias_arn(&ref, name, arn, sizeof(arn));
+	if (store_get_json(r->srv->store, "alias", ref.scope, key, &existing) == 0) {
+		rc = apierr_set(r, "ResourceConflictException", "Alias already exists: %s", arn);
+		goto out;
+	}
+	char rev[37];
+	ids_uuid4(rev);
+	const char *desc = json_string_value(json_object_get(r->in, "Description"));
+	alias = json_pack("{s:s,s:s,s:s,s:s,s:s}", "AliasArn", arn, "Name", name, "FunctionVersion", version,
+			  "Description", desc ? desc : "", "RevisionId", rev);
+	set_routing(alias, routing);
+	if ((rc = store_put_json(r->srv->store, "alias", ref.scope, key, alias)))
+		goto out;
+	r->out = json_incref(alias);
+out:
+	json_decref(alias);
+	json_decref(existing);
+	return rc;
+}
+
+static int load_alias(req_t *r, struct fnref *ref, json_t **alias, char *key, size_t keylen, const char *missing_fmt)
+{
+	const char *name = json_string_value(json_object_get(r->in, "Name"));
+	int rc = load_fn(r, ref, NULL);
+	if (rc)
+		return rc;
+	snprintf(key, keylen, "%s/%s", ref->name, name);
+	rc = store_get_json(r->srv->store, "alias", ref->scope, key, alias);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		alias_arn(ref, name, arn, sizeof(arn));
+		return apierr_set(r, "ResourceNotFoundException", missing_fmt, arn);
+	}
+	return rc;
+}
+
+int api_get_alias(req_t *r)
+{
+	struct fnref ref;
+	json_t *alias = NULL;
+	char key[400];
+	int rc = load_alias(r, &ref, &alias, key, sizeof(key), "Cannot find alias arn: %s");
+	if (!rc)
+		r->out = alias;
+	return rc;
+}
+
+int api_update_alias(req_t *r)
+{
+	struct fnref ref;
+	json_t *alias = NULL;
+	char key[400];
+	int rc = load_alias(r, &ref, &alias, key, sizeof(key), "Alias not found: %s");
+	if (rc)
+		goto out;
+	const char *rev = json_string_value(json_object_get(r->in, "RevisionId"));
+	if (rev && strcmp(rev, json_string_value(json_object_get(alias, "RevisionId"))) != 0) {
+		rc = apierr_set(r, "PreconditionFailedException",
+				"The Revision Id provided does not match the latest Revision Id. Call the "
+				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+		goto out;
+	}
+	const char *version = json_string_value(json_object_get(r->in, "FunctionVersion"));
+	if (!version)
+		version = json_string_value(json_object_get(alias, "FunctionVersion"));
+	json_t *routing = json_object_get(r->in, "RoutingConfig");
+	json_t *eff = routing ? routing : json_object_get(alias, "RoutingConfig");
+	if ((rc = check_version(r, &ref, version)) || (rc = check_routing(r, &ref, version, eff)))
+		goto out;
+	json_object_set_new(alias, "FunctionVersion", json_string(version));
+	json_t *desc = json_object_get(r->in, "Description");
+	if (desc)
+		json_object_set(alias, "Description", desc);
+	if (routing)
+		set_routing(alias, routing);
+	char id[37];
+	ids_uuid4(id);
+	json_object_set_new(alias, "RevisionId", json_string(id));
+	if ((rc = store_put_json(r->srv->store, "alias", ref.scope, key, alias)))
+		goto out;
+	r->out = json_incref(alias);
+out:
+	json_decref(alias);
+	return rc;
+}
+
+int api_delete_alias(req_t *r)
+{
+	struct fnref ref;
+	char key[400];
+	int rc = load_fn(r, &ref, NULL);
+	if (rc)
+		return rc;
+	snprintf(key, sizeof(key), "%s/%s", ref.name, json_string_value(json_object_get(r->in, "Name")));
+	rc = store_del(r->srv->store, "alias", ref.scope, key);
+	if (rc && rc != LD_ENOTFOUND)
+		return rc;
+	r->status = 204;
+	return 0;
+}
+
+struct alist {
+	json_t *items;
+	const char *version;
+	int limit;
+	int more;
+	char last[400];
+};
+
+static int alist_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct alist *c = ud;
+	json_error_t err;
+	json_t *a = json_loadb(doc, len, 0, &err);
+	if (!a)
+		return 0;
+	if (c->version && strcmp(c->version, json_string_value(json_object_get(a, "FunctionVersion"))) != 0) {
+		json_decref(a);
+		return 0;
+	}
+	if ((int)json_array_size(c->items) == c->limit) {
+		c->more = 1;
+		json_decref(a);
+		return 1;
+	}
+	json_array_append_new(c->items, a);
+	snprintf(c->last, sizeof(c->last), "%s", key);
+	return 0;
+}
+
+int api_list_aliases(req_t *r)
+{
+	struct fnref ref;
+	char prefix[200];
+	int rc = load_fn(r, &ref, NULL);
+	if (rc)
+		return rc;
+	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
+	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
+	struct alist c = { json_array(), json_string_value(json_object_get(r->in, "FunctionVersion")),
+			   max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
+	rc = store_list(r->srv->store, "alias", ref.scope, prefix, marker && *marker ? marker : NULL, 0, alist_cb, &c);
+	if (rc) {
+		json_decref(c.items);
+		return rc;
+	}
+	r->out = json_object();
+	json_object_set_new(r->out, "Aliases", c.items);
+	if (c.more)
+		json_object_set_new(r->out, "NextMarker", json_string(c.last));
+	return 0;
+}

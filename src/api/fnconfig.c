@@ -1,0 +1,509 @@
+/*
+ * fnconfig.c - configuration fields, code intake and the state machine
+ * shared by the function handlers (see fnconfig.h).
+ */
+#include "api/fnconfig.h"
+#include "blobs/blobs.h"
+#include "blobs/zip.h"
+#include "loop.h"
+#include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/s3.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZIP_LIMIT 52428800u          /* 50 MB zipped */
+#define UNZIPPED_LIMIT 262144000u    /* 250 MB unzipped */
+#define ENV_LIMIT 4096u
+
+/* Runtimes that can be used for new functions and updates, in the order AWS
+ * lists them in its error message. */
+static const char *const runtimes_ok[] = {
+	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x",
+	"nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4",
+	"ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8",
+	"java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2", NULL,
+};
+
+static const char *const reserved_env[] = {
+	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+	"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+	"AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
+	"AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "TZ", NULL,
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return 1;
+	return 0;
+}
+
+void fnconfig_runtime_arn(const char *region, const char *runtime, char *out, size_t n)
+{
+	/* a stable per-runtime id in the form AWS uses (64 hex digits) */
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	char hex[65];
+	SHA256((const unsigned char *)runtime, strlen(runtime), d);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", lookup_partition(region), region, hex);
+}
+
+void fnconfig_touch(json_t *cfg)
+{
+	char id[37], t[29];
+	ids_uuid4(id);
+	ids_time_lambda(loop_wall_ms(), t);
+	json_object_set_new(cfg, "RevisionId", json_string(id));
+	json_object_set_new(cfg, "LastModified", json_string(t));
+}
+
+static int check_runtime(req_t *r, const char *rt)
+{
+	if (in_list(runtimes_ok, rt))
+		return 0;
+	const struct shape *s = model_shape("Runtime");
+	for (size_t i = 0; s && i < s->nenums; i++)
+		if (!strcmp(s->enums[i], rt))
+			return apierr_set(r, "InvalidParameterValueException",
+					  "The runtime parameter of %s is no longer supported for creating or "
+					  "updating AWS Lambda functions. We recommend you use a supported runtime "
+					  "while creating or updating functions.",
+					  rt);
+	buf_t list;
+	buf_init(&list, 0);
+	for (const char *const *p = runtimes_ok; *p; p++)
+		buf_printf(&list, "%s%s", p == runtimes_ok ? "" : ", ", *p);
+	int rc = apierr_set(r, "InvalidParameterValueException",
+			    "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum "
+			    "value set: [%s] or be a valid ARN",
+			    rt, list.data);
+	buf_free(&list);
+	return rc;
+}
+
+static int check_environment(req_t *r, json_t *vars)
+{
+	buf_t used;
+	const char *k;
+	json_t *v;
+	int rc = 0;
+	buf_init(&used, 0);
+	json_object_foreach(vars, k, v)
+		if (in_list(reserved_env, k))
+			buf_printf(&used, "%s%s", used.len ? ", " : "", k);
+	if (used.len) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Lambda was unable to configure your environment variables because the "
+				"environment variables you have provided contains reserved keys that are "
+				"currently not supported for modification. Reserved keys used in this request: %s",
+				used.data);
+		goto out;
+	}
+	char *text = json_dumps(vars, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text && strlen(text) > ENV_LIMIT)
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Lambda was unable to configure your environment variables because the "
+				"environment variables you have provided exceeded the 4KB limit. String "
+				"measured: %s",
+				text);
+	free(text);
+out:
+	buf_free(&used);
+	return rc;
+}
+
+/* copies member `name` of `in` to cfg when present (and not null) */
+static int copy_member(json_t *cfg, json_t *in, const char *name)
+{
+	json_t *v = json_object_get(in, name);
+	if (!v || json_is_null(v))
+		return 0;
+	json_object_set(cfg, name, v);
+	return 1;
+}
+
+static void set_logging(json_t *cfg, json_t *in, const char *name, int is_create)
+{
+	json_t *lc = json_object_get(cfg, "LoggingConfig");
+	if (!lc) {
+		lc = json_object();
+		json_object_set_new(cfg, "LoggingConfig", lc);
+	}
+	json_t *given = json_object_get(in, "LoggingConfig");
+	const char *k;
+	json_t *v;
+	json_object_foreach(given, k, v)
+		json_object_set(lc, k, v);
+	if (!json_object_get(lc, "LogFormat"))
+		json_object_set_new(lc, "LogFormat", json_string("Text"));
+	if (!json_object_get(lc, "LogGroup")) {
+		char g[200];
+		snprintf(g, sizeof(g), "/aws/lambda/%s", name);
+		json_object_set_new(lc, "LogGroup", json_string(g));
+	}
+	/* JSON format implies the level settings AWS reports for it */
+	if (!strcmp(json_string_value(json_object_get(lc, "LogFormat")), "JSON")) {
+		if (!json_object_get(lc, "ApplicationLogLevel"))
+			json_object_set_new(lc, "ApplicationLogLevel", json_string("INFO"));
+		if (!json_object_get(lc, "SystemLogLevel"))
+			json_object_set_new(lc, "SystemLogLevel", json_string("INFO"));
+	} else {
+		json_object_del(lc, "ApplicationLogLevel");
+		json_object_del(lc, "SystemLogLevel");
+	}
+	(void)is_create;
+}
+
+static void set_vpc(json_t *cfg, json_t *vpc)
+{
+	json_t *sn = json_object_get(vpc, "SubnetIds");
+	json_t *sg = json_object_get(vpc, "SecurityGroupIds");
+	json_t *out = json_object();
+	json_object_set_new(out, "SubnetIds", sn ? json_deep_copy(sn) : json_array());
+	json_object_set_new(out, "SecurityGroupIds", sg ? json_deep_copy(sg) : json_array());
+	/* lambdad has no VPCs: a configured one gets a stable id derived from its subnets */
+	if (json_array_size(sn)) {
+		char hex[65];
+		char *t = json_dumps(sn, JSON_COMPACT);
+		blobs_digest(t, strlen(t), hex, NULL);
+		free(t);
+		char id[32];
+		snprintf(id, sizeof(id), "vpc-%.17s", hex);
+		json_object_set_new(out, "VpcId", json_string(id));
+	} else {
+		json_object_set_new(out, "VpcId", json_string(""));
+	}
+	json_t *ipv6 = json_object_get(vpc, "Ipv6AllowedForDualStack");
+	json_object_set_new(out, "Ipv6AllowedForDualStack", json_boolean(json_is_true(ipv6)));
+	json_object_set_new(cfg, "VpcConfig", out);
+}
+
+static void set_layers(req_t *r, json_t *cfg, json_t *layers)
+{
+	/* stored as AWS reports them; sizes are filled in once layers exist */
+	json_t *out = json_array();
+	size_t i;
+	json_t *l;
+	json_array_foreach(layers, i, l) {
+		json_t *o = json_object();
+		json_object_set(o, "Arn", l);
+		json_object_set_new(o, "CodeSize", json_integer(0));
+		json_array_append_new(out, o);
+	}
+	if (json_array_size(out))
+		json_object_set_new(cfg, "Layers", out);
+	else {
+		json_decref(out);
+		json_object_del(cfg, "Layers");
+	}
+	(void)r;
+}
+
+int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create)
+{
+	json_t *in = r->in;
+	json_t *v;
+	int rc;
+	const char *rt = json_string_value(json_object_get(in, "Runtime"));
+	if (rt && (rc = check_runtime(r, rt)))
+		return rc;
+	json_t *vars = json_object_get(json_object_get(in, "Environment"), "Variables");
+	if (vars && (rc = check_environment(r, vars)))
+		return rc;
+
+	if (is_create) {
+		char arn[400];
+		lookup_arn(ref, NULL, arn, sizeof(arn));
+		json_object_set_new(cfg, "FunctionName", json_string(ref->name));
+		json_object_set_new(cfg, "FunctionArn", json_string(arn));
+		json_object_set_new(cfg, "Description", json_string(""));
+		json_object_set_new(cfg, "Timeout", json_integer(3));
+		json_object_set_new(cfg, "MemorySize", json_integer(128));
+		json_object_set_new(cfg, "Version", json_string("$LATEST"));
+		json_object_set_new(cfg, "TracingConfig", json_pack("{s:s}", "Mode", "PassThrough"));
+		json_object_set_new(cfg, "EphemeralStorage", json_pack("{s:i}", "Size", 512));
+		json_object_set_new(cfg, "SnapStart",
+				    json_pack("{s:s,s:s}", "ApplyOn", "None", "OptimizationStatus", "Off"));
+		json_object_set_new(cfg, "Architectures", json_pack("[s]", "x86_64"));
+		json_object_set_new(cfg, "PackageType", json_string("Zip"));
+		copy_member(cfg, in, "PackageType");
+		copy_member(cfg, in, "Architectures");
+	}
+	copy_member(cfg, in, "Role");
+	copy_member(cfg, in, "Handler");
+	copy_member(cfg, in, "Description");
+	copy_member(cfg, in, "Timeout");
+	copy_member(cfg, in, "MemorySize");
+	if (copy_member(cfg, in, "Runtime")) {
+		char arn[200];
+		fnconfig_runtime_arn(ref->region, rt, arn, sizeof(arn));
+		json_object_set_new(cfg, "RuntimeVersionConfig", json_pack("{s:s}", "RuntimeVersionArn", arn));
+	}
+	if ((v = json_object_get(in, "Environment"))) {
+		json_t *env = json_object();
+		json_object_set_new(env, "Variables", vars ? json_deep_copy(vars) : json_object());
+		json_object_set_new(cfg, "Environment", env);
+	}
+	if ((v = json_object_get(in, "TracingConfig")) && json_object_get(v, "Mode"))
+		json_object_set_new(cfg, "TracingConfig", json_pack("{s:O}", "Mode", json_object_get(v, "Mode")));
+	if ((v = json_object_get(in, "EphemeralStorage")))
+		json_object_set_new(cfg, "EphemeralStorage", json_pack("{s:O}", "Size", json_object_get(v, "Size")));
+	if ((v = json_object_get(in, "SnapStart"))) {
+		json_t *apply = json_object_get(v, "ApplyOn");
+		json_object_set_new(cfg, "SnapStart",
+				    json_pack("{s:O,s:s}", "ApplyOn", apply ? apply : json_string("None"),
+					      "OptimizationStatus", "Off"));
+	}
+	if ((v = json_object_get(in, "DeadLetterConfig"))) {
+		if (json_object_get(v, "TargetArn") && json_string_length(json_object_get(v, "TargetArn")))
+			json_object_set_new(cfg, "DeadLetterConfig", json_deep_copy(v));
+		else
+			json_object_del(cfg, "DeadLetterConfig");
+	}
+	if ((v = json_object_get(in, "KMSKeyArn"))) {
+		if (json_string_length(v))
+			json_object_set(cfg, "KMSKeyArn", v);
+		else
+			json_object_del(cfg, "KMSKeyArn");
+	}
+	if ((v = json_object_get(in, "VpcConfig")))
+		set_vpc(cfg, v);
+	if ((v = json_object_get(in, "Layers")))
+		set_layers(r, cfg, v);
+	if ((v = json_object_get(in, "FileSystemConfigs"))) {
+		if (json_array_size(v))
+			json_object_set(cfg, "FileSystemConfigs", v);
+		else
+			json_object_del(cfg, "FileSystemConfigs");
+	}
+	if ((v = json_object_get(in, "ImageConfig")))
+		json_object_set_new(cfg, "ImageConfigResponse", json_pack("{s:O}", "ImageConfig", v));
+	if (is_create || json_object_get(in, "LoggingConfig"))
+		set_logging(cfg, in, ref->name, is_create);
+	return 0;
+}
+
+static int decode_base64(const char *s, size_t n, unsigned char **out, size_t *outlen)
+{
+	/* EVP_DecodeBlock pads the output length for '=' padding; subtract it */
+	if (n % 4)
+		return LD_EINVAL;
+	unsigned char *p = malloc(n / 4 * 3 + 1);
+	if (!p)
+		return LD_ENOMEM;
+	int len = n ? EVP_DecodeBlock(p, (const unsigned char *)s, (int)n) : 0;
+	if (len < 0) {
+		free(p);
+		return LD_EINVAL;
+	}
+	if (n >= 1 && s[n - 1] == '=')
+		len--;
+	if (n >= 2 && s[n - 2] == '=')
+		len--;
+	*out = p;
+	*outlen = (size_t)len;
+	return 0;
+}
+
+static int fetch_s3(req_t *r, json_t *code, buf_t *out)
+{
+	s3_config_t c;
+	s3_error_t e;
+	memset(&e, 0, sizeof(e));
+	s3_config_from_env(&c, r->srv->aws_endpoint, r->region);
+	int rc = s3_get_object(&c, json_string_value(json_object_get(code, "S3Bucket")),
+			       json_string_value(json_object_get(code, "S3Key")),
+			       json_string_value(json_object_get(code, "S3ObjectVersion")), ZIP_LIMIT, out, &e);
+	if (rc == LD_ETOOBIG)
+		return apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
+				  ZIP_LIMIT);
+	if (rc)
+		return apierr_set(r, "InvalidParameterValueException",
+				  "Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s",
+				  e.code[0] ? e.code : "ServiceUnavailable",
+				  e.message[0] ? e.message : "The S3 endpoint could not be reached");
+	return 0;
+}
+
+int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
+{
+	unsigned char *zip = NULL;
+	size_t len = 0;
+	buf_t s3;
+	int rc;
+	buf_init(&s3, ZIP_LIMIT);
+	json_t *zf = json_object_get(code, "ZipFile");
+	const char *image = json_string_value(json_object_get(code, "ImageUri"));
+	if (json_is_string(zf)) {
+		rc = decode_base64(json_string_value(zf), json_string_length(zf), &zip, &len);
+		if (rc == LD_EINVAL) {
+			rc = apierr_set(r, "InvalidParameterValueException",
+					"Could not unzip uploaded file. Please check your file, then try to upload again.");
+			goto out;
+		}
+		if (rc)
+			goto out;
+	} else if (json_object_get(code, "S3Bucket") || json_object_get(code, "S3Key")) {
+		if (!json_object_get(code, "S3Bucket") || !json_object_get(code, "S3Key")) {
+			rc = apierr_set(r, "InvalidParameterValueException",
+					"Please provide a source for function code.");
+			goto out;
+		}
+		if ((rc = fetch_s3(r, code, &s3)))
+			goto out;
+		zip = (unsigned char *)buf_steal(&s3, &len);
+	} else if (image) {
+		char digest[45];
+		blobs_digest(image, strlen(image), NULL, digest);
+		json_object_set_new(cfg, "CodeSha256", json_string(digest));
+		json_object_set_new(cfg, "CodeSize", json_integer(0));
+		json_object_set_new(cfg, "_ImageUri", json_string(image));
+		rc = 0;
+		goto out;
+	} else {
+		rc = apierr_set(r, "InvalidParameterValueException", "Please provide a source for function code.");
+		goto out;
+	}
+	if (len > ZIP_LIMIT) {
+		rc = apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
+				ZIP_LIMIT);
+		goto out;
+	}
+	zip_info_t info;
+	rc = zip_scan(zip, len, UNZIPPED_LIMIT, &info);
+	if (rc == LD_ETOOBIG) {
+		rc = apierr_set(r, "InvalidParameterValueException", "Unzipped size must be smaller than %u bytes",
+				UNZIPPED_LIMIT);
+		goto out;
+	}
+	if (rc) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Could not unzip uploaded file. Please check your file, then try to upload again.");
+		goto out;
+	}
+	char hex[65], b64[45];
+	blobs_digest(zip, len, hex, b64);
+	if ((rc = blobs_put(r->srv->blobs, zip, len, hex)))
+		goto out;
+	json_object_set_new(cfg, "CodeSha256", json_string(b64));
+	json_object_set_new(cfg, "CodeSize", json_integer((json_int_t)len));
+	json_object_set_new(cfg, "_CodeHex", json_string(hex));
+	json_object_set_new(cfg, "_UnzippedSize", json_integer((json_int_t)info.unzipped_bytes));
+	json_object_del(cfg, "_ImageUri");
+out:
+	free(zip);
+	buf_free(&s3);
+	return rc;
+}
+
+/* ---- state machine ---- */
+
+struct settle {
+	server_t *srv;
+	char scope[96];
+	char key[400];
+};
+
+static int settle_now(server_t *srv, const char *scope, const char *key)
+{
+	json_t *cfg = NULL;
+	int rc = store_get_json(srv->store, "ver", scope, key, &cfg);
+	if (rc)
+		return rc == LD_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
+	int changed = 0;
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	const char *upd = json_string_value(json_object_get(cfg, "LastUpdateStatus"));
+	if (state && !strcmp(state, "Pending")) {
+		json_object_set_new(cfg, "State", json_string("Active"));
+		json_object_del(cfg, "StateReason");
+		json_object_del(cfg, "StateReasonCode");
+		json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
+		changed = 1;
+	}
+	if (upd && !strcmp(upd, "InProgress")) {
+		json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
+		json_object_del(cfg, "LastUpdateStatusReason");
+		json_object_del(cfg, "LastUpdateStatusReasonCode");
+		changed = 1;
+	}
+	if (changed) {
+		char id[37];
+		ids_uuid4(id);
+		json_object_set_new(cfg, "RevisionId", json_string(id));
+		rc = store_put_json(srv->store, "ver", scope, key, cfg);
+	}
+	json_decref(cfg);
+	return rc;
+}
+
+static void settle_cb(void *ud)
+{
+	struct settle *s = ud;
+	int rc = settle_now(s->srv, s->scope, s->key);
+	if (rc)
+		fprintf(stderr, "lambdad: settling %s failed: %s\n", s->key, ld_strerror(rc));
+	free(s);
+}
+
+void fnconfig_schedule_settle(req_t *r, const char *scope, const char *key)
+{
+	struct settle *s = calloc(1, sizeof(*s));
+	if (!s)
+		return; /* fnconfig_recover settles it at the next start */
+	s->srv = r->srv;
+	snprintf(s->scope, sizeof(s->scope), "%s", scope);
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	if (loop_defer(r->srv->loop, settle_cb, s))
+		free(s);
+}
+
+struct recover_ctx {
+	server_t *srv;
+	const char *scope;
+	json_t *keys;
+};
+
+static int collect_unsettled(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct recover_ctx *c = ud;
+	if (memmem(doc, len, "\"Pending\"", 9) || memmem(doc, len, "\"InProgress\"", 12))
+		json_array_append_new(c->keys, json_string(key));
+	return 0;
+}
+
+static int recover_scope(void *ud, const char *scope, const char *doc, size_t len)
+{
+	struct recover_ctx *c = ud;
+	json_t *keys = json_array();
+	struct recover_ctx inner = { c->srv, scope, keys };
+	store_list(c->srv->store, "ver", scope, NULL, NULL, 0, collect_unsettled, &inner);
+	json_array_append_new(c->keys, json_pack("{s:s,s:o}", "scope", scope, "keys", keys));
+	return 0;
+}
+
+int fnconfig_recover(server_t *srv)
+{
+	struct recover_ctx c = { srv, NULL, json_array() };
+	int rc = srv->store->ops->scopes(srv->store, "ver", recover_scope, &c);
+	size_t i, j;
+	json_t *e, *k;
+	json_array_foreach(c.keys, i, e) {
+		const char *scope = json_string_value(json_object_get(e, "scope"));
+		json_array_foreach(json_object_get(e, "keys"), j, k)
+			if (!rc)
+				rc = settle_now(srv, scope, json_string_value(k));
+	}
+	json_decref(c.keys);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * fnconfig.h - building and checking a function's configuration document.
+ *
+ * Create and UpdateFunctionConfiguration share the rules for every
+ * configuration field (runtime checks, environment limits, defaults), and
+ * Create and UpdateFunctionCode share the code intake (zip from the request
+ * or from S3, digests, the unzipped-size limit). The state machine lives
+ * here too: a change leaves the configuration Pending or InProgress and
+ * fnconfig_settle() later makes it Active / Successful with a new RevisionId,
+ * as AWS does once the change is applied.
+ */
+#ifndef LD_FNCONFIG_H
+#define LD_FNCONFIG_H
+
+#include <jansson.h>
+
+#include "api/lookup.h"
+#include "router.h"
+
+/* Applies the configuration members of r->in onto cfg (create: is_create=1
+ * also fills AWS's defaults). Records AWS's error and returns LD_EAPI when a
+ * value is refused. */
+int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create);
+
+/* Takes the code of r->in (ZipFile, S3Bucket/S3Key/S3ObjectVersion or
+ * ImageUri, from the member named `code_member` or from the top level when
+ * NULL) into the blob store and sets CodeSha256, CodeSize and the internal
+ * code fields of cfg. */
+int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg);
+
+/* Sets a fresh RevisionId and LastModified (now). */
+void fnconfig_touch(json_t *cfg);
+
+/* Schedules the transition Pending -> Active / InProgress -> Successful of
+ * the version stored under (scope, key). */
+void fnconfig_schedule_settle(req_t *r, const char *scope, const char *key);
+
+/* Completes any transition left unfinished by a crash (start-up). */
+int fnconfig_recover(server_t *srv);
+
+/* The runtime version ARN AWS reports for a runtime in a region. */
+void fnconfig_runtime_arn(const char *region, const char *runtime, char *out, size_t n);
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * functions.c - CreateFunction, GetFunction, GetFunctionConfiguration,
+ * UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction and
+ * ListFunctions.
+ *
+ * A function is a "fn" record (tags, version counter, settings) plus one
+ * "ver" record per version, $LATEST first; see lookup.h for the layout and
+ * fnconfig.h for the configuration rules and the Pending/InProgress state
+ * machine. Writes that touch several records run in one store transaction.
+ */
+#include "api/api.h"
+#include "api/fnconfig.h"
+#include "api/lookup.h"
+#include "api/versions.h"
+#include "blobs/blobs.h"
+#include "loop.h"
+#include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_LIMIT 50
+#define CODE_URL_TTL_S 600
+
+/* fields that list items (ListFunctions, ListVersionsByFunction) leave out */
+static const char *const list_omit[] = {
+	"State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+	"LastUpdateStatusReasonCode", "RuntimeVersionConfig", NULL,
+};
+
+json_t *versions_list_item(json_t *cfg)
+{
+	json_t *o = lookup_public(cfg);
+	for (const char *const *k = list_omit; *k; k++)
+		json_object_del(o, *k);
+	return o;
+}
+
+/* the configuration as returned for a request that named it with `qualifier` */
+static json_t *public_config(const struct fnref *ref, json_t *cfg, const char *qualifier)
+{
+	json_t *o = lookup_public(cfg);
+	char arn[400];
+	lookup_arn(ref, qualifier, arn, sizeof(arn));
+	json_object_set_new(o, "FunctionArn", json_string(arn));
+	return o;
+}
+
+static int check_name_length(req_t *r, const struct fnref *ref)
+{
+	if (strlen(ref->name) > 64)
+		return apierr_set(r, "InvalidParameterValueException",
+				  "1 validation error detected: Value '%s' at 'functionName' failed to satisfy "
+				  "constraint: Member must have length less than or equal to 64",
+				  ref->name);
+	return 0;
+}
+
+static int check_tags(req_t *r, json_t *tags)
+{
+	if (json_object_size(tags) > TAG_LIMIT)
+		return apierr_set(r, "InvalidParameterValueException", "Number of tags exceeds resource tag limit.");
+	return 0;
+}
+
+int api_create_function(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL, *meta = NULL, *existing = NULL;
+	int rc, in_tx = 0;
+	const char *fname = json_string_value(json_object_get(r->in, "FunctionName"));
+	if ((rc = lookup_ref(r, fname, NULL, &ref)))
+		goto out;
+	if (strcmp(ref.account, r->account) != 0) {
+		rc = apierr_set(r, "AccessDeniedException", "User is not authorized to perform: "
+							   "lambda:CreateFunction on resource: %s", fname);
+		goto out;
+	}
+	if ((rc = check_name_length(r, &ref)))
+		goto out;
+	json_t *tags = json_object_get(r->in, "Tags");
+	if ((rc = check_tags(r, tags)))
+		goto out;
+	const char *ptype = json_string_value(json_object_get(r->in, "PackageType"));
+	int is_image = ptype && !strcmp(ptype, "Image");
+	if (!is_image && (!json_object_get(r->in, "Runtime") || !json_object_get(r->in, "Handler"))) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Runtime and Handler are mandatory parameters for functions created with "
+				"deployment packages.");
+		goto out;
+	}
+	cfg = json_object();
+	if ((rc = fnconfig_apply(r, &ref, cfg, 1)))
+		goto out;
+	if (is_image) {
+		json_object_del(cfg, "Runtime");
+		json_object_del(cfg, "Handler");
+		json_object_del(cfg, "RuntimeVersionConfig");
+	}
+	if ((rc = fnconfig_take_code(r, json_object_get(r->in, "Code"), cfg)))
+		goto out;
+	if (store_get_json(r->srv->store, "fn", ref.scope, ref.name, &existing) == 0) {
+		rc = apierr_set(r, "ResourceConflictException", "Function already exist: %s", ref.name);
+		goto out;
+	}
+	json_object_set_new(cfg, "State", json_string("Pending"));
+	json_object_set_new(cfg, "StateReason", json_string("The function is being created."));
+	json_object_set_new(cfg, "StateReasonCode", json_string("Creating"));
+	fnconfig_touch(cfg);
+
+	meta = json_object();
+	json_object_set_new(meta, "Tags", tags ? json_deep_copy(tags) : json_object());
+	json_object_set_new(meta, "LastVersion", json_integer(0));
+	json_object_set_new(meta, "CreatedMs", json_integer(loop_wall_ms()));
+	const char *csc = json_string_value(json_object_get(r->in, "CodeSigningConfigArn"));
+	if (csc)
+		json_object_set_new(meta, "CodeSigningConfigArn", json_string(csc));
+
+	char key[400];
+	lookup_version_key(ref.name, "$LATEST", key, sizeof(key));
+	if ((rc = store_begin(r->srv->store)))
+		goto out;
+	in_tx = 1;
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		goto out;
+	json_t *published = NULL;
+	if (json_is_true(json_object_get(r->in, "Publish"))) {
+		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)))
+			goto out;
+	}
+	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		goto out;
+	if ((rc = store_commit(r->srv->store)))
+		goto out;
+	in_tx = 0;
+	fnconfig_schedule_settle(r, ref.scope, key);
+	r->out = public_config(&ref, cfg, NULL);
+	if (published) {
+		/* AWS answers with the new version's number but the unqualified ARN */
+		json_object_set(r->out, "Version", json_object_get(published, "Version"));
+		json_decref(published);
+	}
+out:
+	if (in_tx)
+		store_rollback(r->srv->store);
+	json_decref(cfg);
+	json_decref(meta);
+	json_decref(existing);
+	return rc;
+}
+
+/* presigned-style download URL for the stored zip (see code.c) */
+static void code_location(req_t *r, const char *hex, char *out, size_t n)
+{
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	char msg[128], sig[65];
+	long long expires = (long long)(loop_wall_ms() / 1000) + CODE_URL_TTL_S;
+	snprintf(msg, sizeof(msg), "%s:%lld", hex, expires);
+	HMAC(EVP_sha256(), r->srv->url_key, sizeof(r->srv->url_key), (unsigned char *)msg, strlen(msg), mac,
+	     &maclen);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(sig + 2 * i, 3, "%02x", mac[i]);
+	const char *host = r->host;
+	char fallback[64];
+	if (!host) {
+		snprintf(fallback, sizeof(fallback), "%s:%d", r->srv->listen_host, r->srv->listen_port);
+		host = fallback;
+	}
+	snprintf(out, n, "http://%s/_lambdad/code/%s.zip?X-Amz-Expires=%lld&X-Amz-Signature=%s", host, hex,
+		 expires, sig);
+}
+
+int api_download_code_check(server_t *srv, const char *hex, long long expires, const char *sig)
+{
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	char msg[128], want[65];
+	if (expires < loop_wall_ms() / 1000)
+		return LD_EINVAL;
+	snprintf(msg, sizeof(msg), "%s:%lld", hex, expires);
+	HMAC(EVP_sha256(), srv->url_key, sizeof(srv->url_key), (unsigned char *)msg, strlen(msg), mac, &maclen);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(want + 2 * i, 3, "%02x", mac[i]);
+	return CRYPTO_memcmp(want, sig, 64) == 0 && strlen(sig) == 64 ? 0 : LD_EINVAL;
+}
+
+int api_get_function(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL, *cfg = NULL;
+	int rc;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)) ||
+	    (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
+		goto out;
+	json_t *code = json_object();
+	const char *image = json_string_value(json_object_get(cfg, "_ImageUri"));
+	if (image) {
+		json_object_set_new(code, "ImageUri", json_string(image));
+		json_object_set_new(code, "RepositoryType", json_string("ECR"));
+		json_object_set_new(code, "ResolvedImageUri", json_string(image));
+	} else {
+		char url[1024];
+		code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
+		json_object_set_new(code, "Location", json_string(url));
+		json_object_set_new(code, "RepositoryType", json_string("S3"));
+	}
+	r->out = json_object();
+	json_object_set_new(r->out, "Configuration", public_config(&ref, cfg, ref.qualifier));
+	json_object_set_new(r->out, "Code", code);
+	json_t *tags = json_object_get(meta, "Tags");
+	if (json_object_size(tags))
+		json_object_set(r->out, "Tags", tags);
+	json_t *conc = json_object_get(meta, "ReservedConcurrentExecutions");
+	if (conc)
+		json_object_set_new(r->out, "Concurrency", json_pack("{s:O}", "ReservedConcurrentExecutions", conc));
+out:
+	json_decref(meta);
+	json_decref(cfg);
+	return rc;
+}
+
+int api_get_function_configuration(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL, *meta = NULL;
+	int rc;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)) ||
+	    (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
+		goto out;
+	r->out = public_config(&ref, cfg, ref.qualifier);
+out:
+	json_decref(meta);
+	json_decref(cfg);
+	return rc;
+}
+
+/* loads $LATEST for an update, with AWS's precondition and conflict checks */
+static int load_latest_for_update(req_t *r, struct fnref *ref, json_t **cfg, char *key, size_t keylen)
+{
+	json_t *meta = NULL;
+	int rc;
+	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_function(r, ref, &meta)))
+		goto out;
+	lookup_version_key(ref->name, "$LATEST", key, keylen);
+	if ((rc = store_get_json(r->srv->store, "ver", ref->scope, key, cfg)))
+		goto out;
+	const char *want = json_string_value(json_object_get(r->in, "RevisionId"));
+	const char *have = json_string_value(json_object_get(*cfg, "RevisionId"));
+	if (want && (!have || strcmp(want, have) != 0)) {
+		rc = apierr_set(r, "PreconditionFailedException",
+				"The Revision Id provided does not match the latest Revision Id. Call the "
+				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+		goto out;
+	}
+	const char *upd = json_string_value(json_object_get(*cfg, "LastUpdateStatus"));
+	const char *state = json_string_value(json_object_get(*cfg, "State"));
+	if ((upd && !strcmp(upd, "InProgress")) || (state && !strcmp(state, "Pending"))) {
+		char arn[400];
+		lookup_arn(ref, NULL, arn, sizeof(arn));
+		rc = apierr_set(r, "ResourceConflictException",
+				"The operation cannot be performed at this time. An update is in progress for "
+				"resource: %s",
+				arn);
+		goto out;
+	}
+out:
+	json_decref(meta);
+	return rc;
+}
+
+static void mark_in_progress(json_t *cfg)
+{
+	json_object_set_new(cfg, "LastUpdateStatus", json_string("InProgress"));
+	json_object_set_new(cfg, "LastUpdateStatusReason", json_string("The function is being created."));
+	json_object_set_new(cfg, "LastUpdateStatusReasonCode", json_string("Creating"));
+	fnconfig_touch(cfg);
+}
+
+int api_update_function_configuration(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL;
+	char key[400];
+	int rc;
+	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))))
+		goto out;
+	if ((rc = fnconfig_apply(r, &ref, cfg, 0)))
+		goto out;
+	json_t *ic = json_object_get(r->in, "ImageConfig");
+	if (ic && json_object_size(ic) == 0)
+		json_object_del(cfg, "ImageConfigResponse");
+	mark_in_progress(cfg);
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		goto out;
+	fnconfig_schedule_settle(r, ref.scope, key);
+	r->out = public_config(&ref, cfg, NULL);
+out:
+	json_decref(cfg);
+	return rc;
+}
+
+int api_update_function_code(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL, *meta = NULL, *published = NULL;
+	char key[400];
+	int rc, in_tx = 0;
+	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))))
+		goto out;
+	const char *ptype = json_string_value(json_object_get(cfg, "PackageType"));
+	int is_image = ptype && !strcmp(ptype, "Image");
+	int has_image = json_object_get(r->in, "ImageUri") != NULL;
+	if (is_image && !has_image) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Please provide ImageUri when updating a function with packageType Image.");
+		goto out;
+	}
+	if (!is_image && has_image) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Please don't provide ImageUri when updating a function with packageType Zip.");
+		goto out;
+	}
+	json_t *arch = json_object_get(r->in, "Architectures");
+	if (arch) {
+		json_object_set(cfg, "Architectures", arch);
+		const char *rt = json_string_value(json_object_get(cfg, "Runtime"));
+		if (rt) {
+			char arn[200];
+			fnconfig_runtime_arn(ref.region, rt, arn, sizeof(arn));
+			json_object_set_new(cfg, "RuntimeVersionConfig", json_pack("{s:s}", "RuntimeVersionArn", arn));
+		}
+	}
+	if ((rc = fnconfig_take_code(r, r->in, cfg)))
+		goto out;
+	mark_in_progress(cfg);
+	if ((rc = lookup_function(r, &ref, &meta)) || (rc = store_begin(r->srv->store)))
+		goto out;
+	in_tx = 1;
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		goto out;
+	if (json_is_true(json_object_get(r->in, "Publish"))) {
+		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)) ||
+		    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+			goto out;
+	}
+	if ((rc = store_commit(r->srv->store)))
+		goto out;
+	in_tx = 0;
+	fnconfig_schedule_settle(r, ref.scope, key);
+	if (published) {
+		/* AWS answers with the new version, still being created */
+		r->out = public_config(&ref, published, json_string_value(json_object_get(published, "Version")));
+	} else {
+		r->out = public_config(&ref, cfg, NULL);
+	}
+out:
+	if (in_tx)
+		store_rollback(r->srv->store);
+	json_decref(cfg);
+	json_decref(meta);
+	json_decref(published);
+	return rc;
+}
+
+int api_delete_function(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL;
+	int rc, in_tx = 0;
+	if ((rc = lookup_ref_in(r, &ref)))
+		goto out;
+	const char *q = ref.qualifier;
+	if (!strcmp(q, "$LATEST")) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"$LATEST version cannot be deleted without deleting the function.");
+		goto out;
+	}
+	if (*q && !lookup_is_version(q)) {
+		rc = apierr_set(r, "InvalidParameterValueException", "Deletion of aliases is not currently supported.");
+		goto out;
+	}
+	struct fnref unq = ref;
+	unq.qualifier[0] = '\0';
+	if ((rc = lookup_function(r, &unq, &meta)))
+		goto out;
+	if (*q) {
+		if ((rc = versions_delete(r, &ref, q)))
+			goto out;
+	} else {
+		char prefix[200];
+		snprintf(prefix, sizeof(prefix), "%s/", ref.name);
+		if ((rc = store_begin(r->srv->store)))
+			goto out;
+		in_tx = 1;
+		if ((rc = store_del_prefix(r->srv->store, "ver", ref.scope, prefix)) ||
+		    (rc = store_del_prefix(r->srv->store, "alias", ref.scope, prefix)) ||
+		    (rc = store_del(r->srv->store, "fn", ref.scope, ref.name)) ||
+		    (rc = store_commit(r->srv->store)))
+			goto out;
+		in_tx = 0;
+	}
+	r->status = 204;
+out:
+	if (in_tx)
+		store_rollback(r->srv->store);
+	json_decref(meta);
+	return rc;
+}
+
+/* ---- ListFunctions ---- */
+
+struct list_ctx {
+	req_t *r;
+	const char *scope;
+	json_t *items;
+	int limit;
+	int all;
+	int more;
+	char last[400];
+};
+
+static int list_add(struct list_ctx *c, const char *key, json_t *cfg)
+{
+	if (c->all && !strcmp(json_string_value(json_object_get(cfg, "Version")), "$LATEST")) {
+		char arn[400];
+		snprintf(arn, sizeof(arn), "%s:$LATEST", json_string_value(json_object_get(cfg, "FunctionArn")));
+		json_object_set_new(cfg, "FunctionArn", json_string(arn));
+	}
+	json_array_append_new(c->items, versions_list_item(cfg));
+	snprintf(c->last, sizeof(c->last), "%s", key);
+	return 0;
+}
+
+/* FunctionVersion=ALL: every "ver" record, in key order */
+static int list_ver_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct list_ctx *c = ud;
+	if ((int)json_array_size(c->items) == c->limit) {
+		c->more = 1;
+		return 1;
+	}
+	json_error_t err;
+	json_t *cfg = json_loadb(doc, len, 0, &err);
+	if (cfg)
+		list_add(c, key, cfg);
+	json_decref(cfg);
+	return 0;
+}
+
+/* default: one item per function ("fn" record), its $LATEST */
+static int list_fn_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct list_ctx *c = ud;
+	if ((int)json_array_size(c->items) == c->limit) {
+		c->more = 1;
+		return 1;
+	}
+	char vkey[400];
+	json_t *cfg = NULL;
+	lookup_version_key(key, "$LATEST", vkey, sizeof(vkey));
+	if (store_get_json(c->r->srv->store, "ver", c->scope, vkey, &cfg) == 0)
+		list_add(c, key, cfg);
+	json_decref(cfg);
+	return 0;
+}
+
+int api_list_functions(req_t *r)
+{
+	char scope[96];
+	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
+	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
+	int all = json_object_get(r->in, "FunctionVersion") != NULL; /* the model allows only ALL */
+	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
+	struct list_ctx c = { r, scope, json_array(), max > 0 && max < 50 ? (int)max : 50, all, 0, "" };
+	const char *after = marker && *marker ? marker : NULL;
+	int rc = store_list(r->srv->store, all ? "ver" : "fn", scope, NULL, after, c.limit + 1,
+			    all ? list_ver_cb : list_fn_cb, &c);
+	if (rc) {
+		json_decref(c.items);
+		return rc;
+	}
+	r->out = json_object();
+	json_object_set_new(r->out, "Functions", c.items);
+	if (c.more)
+		json_object_set_new(r->out, "NextMarker", json_string(c.last));
+	return 0;
+}

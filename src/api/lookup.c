@@ -1,0 +1,175 @@
+/*
+ * lookup.c - function names, ARNs and qualifiers, and loading functions
+ * from the store with AWS's errors (see lookup.h).
+ */
+#include "api/lookup.h"
+#include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lookup_is_version(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+const char *lookup_partition(const char *region)
+{
+	if (!strncmp(region, "cn-", 3))
+		return "aws-cn";
+	if (!strncmp(region, "us-gov-", 7))
+		return "aws-us-gov";
+	return "aws";
+}
+
+void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n)
+{
+	if (qualifier && *qualifier)
+		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s:%s", lookup_partition(ref->region),
+			 ref->region, ref->account, ref->name, qualifier);
+	else
+		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s", lookup_partition(ref->region),
+			 ref->region, ref->account, ref->name);
+}
+
+void lookup_version_key(const char *name, const char *version, char *out, size_t n)
+{
+	if (lookup_is_version(version))
+		snprintf(out, n, "%s/%010lu", name, strtoul(version, NULL, 10));
+	else
+		snprintf(out, n, "%s/%s", name, version);
+}
+
+static int is_account(const char *s, size_t n)
+{
+	if (n != 12)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int lookup_ref(req_t *r, const char *fname, const char *qualifier, struct fnref *ref)
+{
+	char buf[512];
+	char *parts[8] = { 0 };
+	int n = 0;
+	memset(ref, 0, sizeof(*ref));
+	snprintf(ref->account, sizeof(ref->account), "%s", r->account);
+	snprintf(ref->region, sizeof(ref->region), "%s", r->region);
+	snprintf(buf, sizeof(buf), "%s", fname ? fname : "");
+	/* split on ':' */
+	char *cur = buf;
+	while (cur && n < 8) {
+		parts[n++] = cur;
+		char *c = strchr(cur, ':');
+		if (c)
+			*c++ = '\0';
+		cur = c;
+	}
+	const char *name = NULL, *qual = NULL;
+	if (n >= 6 && !strcmp(parts[0], "arn")) {
+		/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUAL] */
+		if (n < 7 || strcmp(parts[5], "function") != 0)
+			return apierr_set(r, "InvalidParameterValueException", "Invalid function ARN: %s", fname);
+		if (strcmp(parts[3], r->region) != 0)
+			return apierr_set(r, "ResourceNotFoundException",
+					  "Functions from '%s' are not reachable in this region ('%s')", parts[3],
+					  r->region);
+		snprintf(ref->account, sizeof(ref->account), "%s", parts[4]);
+		name = parts[6];
+		qual = n > 7 ? parts[7] : NULL;
+	} else if (n >= 3 && is_account(parts[0], strlen(parts[0])) && !strcmp(parts[1], "function")) {
+		snprintf(ref->account, sizeof(ref->account), "%s", parts[0]);
+		name = parts[2];
+		qual = n > 3 ? parts[3] : NULL;
+	} else {
+		name = parts[0];
+		qual = n > 1 ? parts[1] : NULL;
+	}
+	snprintf(ref->name, sizeof(ref->name), "%s", name ? name : "");
+	if (qual && qualifier && *qualifier && strcmp(qual, qualifier) != 0)
+		return apierr_set(r, "InvalidParameterValueException",
+				  "The derived qualifier from the function name does not match the specified qualifier.");
+	snprintf(ref->qualifier, sizeof(ref->qualifier), "%s", qual ? qual : (qualifier ? qualifier : ""));
+	snprintf(ref->scope, sizeof(ref->scope), "%s:%s", ref->account, ref->region);
+	return 0;
+}
+
+int lookup_ref_in(req_t *r, struct fnref *ref)
+{
+	return lookup_ref(r, json_string_value(json_object_get(r->in, "FunctionName")),
+			  json_string_value(json_object_get(r->in, "Qualifier")), ref);
+}
+
+int lookup_function(req_t *r, const struct fnref *ref, json_t **meta)
+{
+	int rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, meta);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		lookup_arn(ref, NULL, arn, sizeof(arn));
+		return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+	}
+	return rc;
+}
+
+int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias)
+{
+	char key[400], arn[400];
+	const char *version = qualifier && *qualifier ? qualifier : "$LATEST";
+	json_t *al = NULL;
+	int rc;
+	*cfg = NULL;
+	if (alias)
+		*alias = NULL;
+	if (strcmp(version, "$LATEST") != 0 && !lookup_is_version(version)) {
+		snprintf(key, sizeof(key), "%s/%s", ref->name, version);
+		rc = store_get_json(r->srv->store, "alias", ref->scope, key, &al);
+		if (rc == LD_ENOTFOUND)
+			goto notfound;
+		if (rc)
+			return rc;
+		version = json_string_value(json_object_get(al, "FunctionVersion"));
+		if (!version)
+			version = "$LATEST";
+	}
+	lookup_version_key(ref->name, version, key, sizeof(key));
+	rc = store_get_json(r->srv->store, "ver", ref->scope, key, cfg);
+	if (rc == LD_ENOTFOUND) {
+		json_decref(al);
+		goto notfound;
+	}
+	if (rc) {
+		json_decref(al);
+		return rc;
+	}
+	if (alias)
+		*alias = al;
+	else
+		json_decref(al);
+	return 0;
+notfound:
+	lookup_arn(ref, qualifier && *qualifier ? qualifier : NULL, arn, sizeof(arn));
+	return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+}
+
+json_t *lookup_public(json_t *cfg)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(cfg, k, v)
+		if (k[0] != '_')
+			json_object_set(out, k, v);
+	return out;
+}

@@ -1,0 +1,67 @@
+/*
+ * lookup.h - naming and finding functions, shared by the handlers.
+ *
+ * Everywhere a function is named, AWS accepts a name, NAME:QUALIFIER, a
+ * partial ARN (ACCOUNT:function:NAME[:QUALIFIER]) or a full ARN, plus an
+ * optional Qualifier parameter. lookup_ref() turns those into a fnref with
+ * AWS's errors when they disagree (region, account, qualifier); the other
+ * calls load a function's records from the store with AWS's not-found errors.
+ *
+ * Store layout (docs/store.md): kind "fn" key NAME holds the function's own
+ * record (tags, version counter, settings); kind "ver" key NAME/$LATEST or
+ * NAME/0000000007 holds a version's configuration in AWS's
+ * FunctionConfiguration shape (internal fields start with '_'); kind "alias"
+ * key NAME/ALIAS holds an alias.
+ */
+#ifndef LD_LOOKUP_H
+#define LD_LOOKUP_H
+
+#include <jansson.h>
+
+#include "router.h"
+
+struct fnref {
+	char name[160];
+	char qualifier[160];  /* "" when none was given */
+	char scope[96];       /* "ACCOUNT:REGION" for the store */
+	char account[16];
+	char region[64];
+};
+
+/* Parses a FunctionName member and an optional Qualifier member (either may
+ * carry the qualifier; both must agree). Records AWS's error and returns
+ * LD_EAPI when the name points at another region/account or the qualifiers
+ * differ. */
+int lookup_ref(req_t *r, const char *function_name, const char *qualifier, struct fnref *ref);
+
+/* Same, reading FunctionName and Qualifier from r->in. */
+int lookup_ref_in(req_t *r, struct fnref *ref);
+
+/* "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUAL]" into out. */
+void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n);
+
+/* AWS partition of a region ("aws", "aws-cn", "aws-us-gov"). */
+const char *lookup_partition(const char *region);
+
+/* Store key of a version: NAME/$LATEST or NAME/%010u. */
+void lookup_version_key(const char *name, const char *version, char *out, size_t n);
+
+/* Loads the function record (kind "fn"); ResourceNotFoundException
+ * "Function not found: ARN" when missing. *meta owned by the caller. */
+int lookup_function(req_t *r, const struct fnref *ref, json_t **meta);
+
+/*
+ * Loads the configuration that a qualifier names: "" or "$LATEST" is
+ * $LATEST, digits a published version, anything else an alias (resolved to
+ * its version; *alias gets the alias record when non-NULL). Errors are AWS's
+ * ResourceNotFoundException with the qualified ARN. *cfg owned by caller.
+ */
+int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias);
+
+/* 1 if s is all digits (a version number), else 0. */
+int lookup_is_version(const char *s);
+
+/* Copies cfg without the internal '_' fields (new reference). */
+json_t *lookup_public(json_t *cfg);
+
+#endif

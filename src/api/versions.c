@@ -1,0 +1,220 @@
+/*
+ * versions.c - PublishVersion and ListVersionsByFunction, and the version
+ * bookkeeping behind Publish=true (see versions.h).
+ *
+ * A published version is an immutable copy of $LATEST's record under its own
+ * key. Publishing is idempotent as on AWS: when neither code nor
+ * configuration changed since the last published version, that version is
+ * returned again. The comparison uses a fingerprint of $LATEST's record
+ * without the fields that change on their own (RevisionId, LastModified,
+ * states), kept in the function record.
+ */
+#include "api/versions.h"
+#include "api/api.h"
+#include "api/fnconfig.h"
+#include "blobs/blobs.h"
+#include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const volatile_fields[] = {
+	"RevisionId", "LastModified", "State", "StateReason", "StateReasonCode", "LastUpdateStatus",
+	"LastUpdateStatusReason", "LastUpdateStatusReasonCode", NULL,
+};
+
+static void fingerprint(json_t *cfg, char hex[65])
+{
+	json_t *c = json_copy(cfg);
+	for (const char *const *k = volatile_fields; *k; k++)
+		json_object_del(c, *k);
+	char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	blobs_digest(text ? text : "", text ? strlen(text) : 0, hex, NULL);
+	free(text);
+	json_decref(c);
+}
+
+int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *latest, const char *description,
+		     json_t **published)
+{
+	char num[24], key[400], arn[400], fp[65];
+	json_int_t n = json_integer_value(json_object_get(meta, "LastVersion")) + 1;
+	snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, n);
+	json_t *v = json_deep_copy(latest);
+	if (!v)
+		return LD_ENOMEM;
+	fingerprint(latest, fp);
+	lookup_arn(ref, num, arn, sizeof(arn));
+	json_object_set_new(v, "Version", json_string(num));
+	json_object_set_new(v, "FunctionArn", json_string(arn));
+	if (description)
+		json_object_set_new(v, "Description", json_string(description));
+	const char *state = json_string_value(json_object_get(latest, "State"));
+	const char *upd = json_string_value(json_object_get(latest, "LastUpdateStatus"));
+	int settling = (state && !strcmp(state, "Pending")) || (upd && !strcmp(upd, "InProgress"));
+	json_object_del(v, "LastUpdateStatusReason");
+	json_object_del(v, "LastUpdateStatusReasonCode");
+	if (settling) {
+		/* the new version is being created, as $LATEST's change is applied */
+		json_object_del(v, "LastUpdateStatus");
+		json_object_set_new(v, "State", json_string("Pending"));
+		json_object_set_new(v, "StateReason", json_string("The function is being created."));
+		json_object_set_new(v, "StateReasonCode", json_string("Creating"));
+	} else {
+		json_object_set_new(v, "State", json_string("Active"));
+		json_object_set_new(v, "LastUpdateStatus", json_string("Successful"));
+	}
+	fnconfig_touch(v);
+	lookup_version_key(ref->name, num, key, sizeof(key));
+	int rc = store_put_json(r->srv->store, "ver", ref->scope, key, v);
+	if (rc) {
+		json_decref(v);
+		return rc;
+	}
+	json_object_set_new(meta, "LastVersion", json_integer(n));
+	json_object_set_new(meta, "LastPublished", json_pack("{s:s,s:s}", "Version", num, "Fingerprint", fp));
+	if (settling)
+		fnconfig_schedule_settle(r, ref->scope, key);
+	*published = v;
+	return 0;
+}
+
+int versions_delete(req_t *r, const struct fnref *ref, const char *version)
+{
+	char key[400];
+	lookup_version_key(ref->name, version, key, sizeof(key));
+	int rc = store_del(r->srv->store, "ver", ref->scope, key);
+	return rc == LD_ENOTFOUND ? 0 : rc;
+}
+
+int api_publish_version(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL, *latest = NULL, *v = NULL;
+	char key[400], fp[65];
+	int rc, in_tx = 0;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)))
+		goto out;
+	lookup_version_key(ref.name, "$LATEST", key, sizeof(key));
+	if ((rc = store_get_json(r->srv->store, "ver", ref.scope, key, &latest)))
+		goto out;
+	const char *sha = json_string_value(json_object_get(r->in, "CodeSha256"));
+	const char *have_sha = json_string_value(json_object_get(latest, "CodeSha256"));
+	if (sha && strcmp(sha, have_sha) != 0) {
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try "
+				"again with the CodeSHA256 in $LATEST.",
+				sha, have_sha);
+		goto out;
+	}
+	const char *rev = json_string_value(json_object_get(r->in, "RevisionId"));
+	if (rev && strcmp(rev, json_string_value(json_object_get(latest, "RevisionId"))) != 0) {
+		rc = apierr_set(r, "PreconditionFailedException",
+				"The Revision Id provided does not match the latest Revision Id. Call the "
+				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+		goto out;
+	}
+	const char *upd = json_string_value(json_object_get(latest, "LastUpdateStatus"));
+	const char *state = json_string_value(json_object_get(latest, "State"));
+	if ((upd && !strcmp(upd, "InProgress")) || (state && !strcmp(state, "Pending"))) {
+		char arn[400];
+		lookup_arn(&ref, NULL, arn, sizeof(arn));
+		rc = apierr_set(r, "ResourceConflictException",
+				"The operation cannot be performed at this time. An update is in progress for "
+				"resource: %s",
+				arn);
+		goto out;
+	}
+	/* nothing changed since the last published version: return it */
+	json_t *lp = json_object_get(meta, "LastPublished");
+	fingerprint(latest, fp);
+	if (lp && !strcmp(json_string_value(json_object_get(lp, "Fingerprint")), fp)) {
+		char vkey[400];
+		lookup_version_key(ref.name, json_string_value(json_object_get(lp, "Version")), vkey, sizeof(vkey));
+		if (store_get_json(r->srv->store, "ver", ref.scope, vkey, &v) == 0) {
+			r->out = lookup_public(v);
+			goto out;
+		}
+	}
+	if ((rc = store_begin(r->srv->store)))
+		goto out;
+	in_tx = 1;
+	if ((rc = versions_publish(r, &ref, meta, latest, json_string_value(json_object_get(r->in, "Description")),
+				   &v)))
+		goto out;
+	fnconfig_touch(latest); /* $LATEST gets a new RevisionId */
+	json_object_set(latest, "LastModified", json_object_get(v, "LastModified"));
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, latest)) ||
+	    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)) ||
+	    (rc = store_commit(r->srv->store)))
+		goto out;
+	in_tx = 0;
+	r->out = lookup_public(v);
+out:
+	if (in_tx)
+		store_rollback(r->srv->store);
+	json_decref(meta);
+	json_decref(latest);
+	json_decref(v);
+	return rc;
+}
+
+struct vlist {
+	json_t *items;
+	int limit;
+	int more;
+	char last[400];
+};
+
+static int vlist_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct vlist *c = ud;
+	if ((int)json_array_size(c->items) == c->limit) {
+		c->more = 1;
+		return 1;
+	}
+	json_error_t err;
+	json_t *cfg = json_loadb(doc, len, 0, &err);
+	if (!cfg)
+		return 0;
+	if (!strcmp(json_string_value(json_object_get(cfg, "Version")), "$LATEST")) {
+		char arn[400];
+		snprintf(arn, sizeof(arn), "%s:$LATEST", json_string_value(json_object_get(cfg, "FunctionArn")));
+		json_object_set_new(cfg, "FunctionArn", json_string(arn));
+	}
+	json_array_append_new(c->items, versions_list_item(cfg));
+	json_decref(cfg);
+	snprintf(c->last, sizeof(c->last), "%s", key);
+	return 0;
+}
+
+int api_list_versions_by_function(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL;
+	char prefix[200];
+	int rc;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)))
+		goto out;
+	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
+	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
+	struct vlist c = { json_array(), max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
+	rc = store_list(r->srv->store, "ver", ref.scope, prefix, marker && *marker ? marker : NULL, c.limit + 1,
+			vlist_cb, &c);
+	if (rc) {
+		json_decref(c.items);
+		goto out;
+	}
+	r->out = json_object();
+	json_object_set_new(r->out, "Versions", c.items);
+	if (c.more)
+		json_object_set_new(r->out, "NextMarker", json_string(c.last));
+out:
+	json_decref(meta);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/*
+ * versions.h - publishing and deleting function versions (used by
+ * functions.c for Publish=true and by the PublishVersion handler).
+ */
+#ifndef LD_VERSIONS_H
+#define LD_VERSIONS_H
+
+#include <jansson.h>
+
+#include "api/lookup.h"
+#include "router.h"
+
+/*
+ * Publishes `latest` as the next version number inside the caller's store
+ * transaction: writes the version record, bumps meta's counter (the caller
+ * stores meta) and gives $LATEST a new RevisionId. description NULL copies
+ * $LATEST's. *published (new reference) is the version's stored record.
+ */
+int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *latest, const char *description,
+		     json_t **published);
+
+/* Deletes a published version (idempotent: an absent one is not an error). */
+int versions_delete(req_t *r, const struct fnref *ref, const char *version);
+
+/* A configuration as list items show it (no State, LastUpdateStatus or
+ * RuntimeVersionConfig). New reference. */
+json_t *versions_list_item(json_t *cfg);
+
+#endif

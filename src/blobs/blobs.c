@@ -1,0 +1,152 @@
+/*
+ * blobs.c - content-addressed archive storage (see blobs.h).
+ */
+#include "blobs/blobs.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct blobs {
+	char dir[4096];
+};
+
+int blobs_open(const char *data_dir, blobs_t **out)
+{
+	struct blobs *b = calloc(1, sizeof(*b));
+	if (!b)
+		return LD_ENOMEM;
+	snprintf(b->dir, sizeof(b->dir), "%s/blobs", data_dir);
+	if (mkdir(b->dir, 0700) < 0 && errno != EEXIST) {
+		free(b);
+		return LD_EIO;
+	}
+	*out = b;
+	return 0;
+}
+
+void blobs_close(blobs_t *b)
+{
+	free(b);
+}
+
+void blobs_digest(const void *data, size_t len, char hex[65], char b64[45])
+{
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	SHA256(data, len, d);
+	if (hex) {
+		static const char x[] = "0123456789abcdef";
+		for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) {
+			hex[2 * i] = x[d[i] >> 4];
+			hex[2 * i + 1] = x[d[i] & 15];
+		}
+		hex[64] = '\0';
+	}
+	if (b64)
+		EVP_EncodeBlock((unsigned char *)b64, d, SHA256_DIGEST_LENGTH);
+}
+
+static void blob_file(const struct blobs *b, const char *hex, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%.2s/%s.zip", b->dir, hex, hex);
+}
+
+int blobs_path(blobs_t *b, const char *hex, char *out, size_t outlen)
+{
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
+		return LD_ENOTFOUND;
+	blob_file(b, hex, out, outlen);
+	return access(out, R_OK) == 0 ? 0 : LD_ENOTFOUND;
+}
+
+int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
+{
+	char path[4200], tmp[4300], sub[4200], rnd[17];
+	int fd = -1, rc = LD_EIO;
+	blobs_digest(data, len, hex, NULL);
+	blob_file(b, hex, path, sizeof(path));
+	if (access(path, F_OK) == 0)
+		return 0; /* content-addressed: already there */
+	snprintf(sub, sizeof(sub), "%s/%.2s", b->dir, hex);
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		return LD_EIO;
+	ids_hex(rnd, 8);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return LD_EIO;
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fsync(fd) < 0)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int blobs_read(blobs_t *b, const char *hex, void **data, size_t *len)
+{
+	char path[4200];
+	int rc = blobs_path(b, hex, path, sizeof(path));
+	if (rc)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return LD_EIO;
+	struct stat st;
+	char *buf = NULL;
+	rc = LD_EIO;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		rc = LD_ENOMEM;
+		goto out;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto out;
+		got += (size_t)r;
+	}
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}

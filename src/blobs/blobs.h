@@ -1,0 +1,35 @@
+/*
+ * blobs.h - content-addressed storage of code and layer archives.
+ *
+ * An archive is stored once under DATA/blobs/<2 hex>/<sha256 hex>.zip, named
+ * by the SHA-256 of its bytes, so identical uploads share one file and a
+ * record only needs the digest. Files are written to a temporary name,
+ * flushed and renamed into place, so a crash never leaves a partial blob
+ * under a real name. Blobs are immutable once written.
+ */
+#ifndef LD_BLOBS_H
+#define LD_BLOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct blobs blobs_t;
+
+/* Opens (creating) DATA/blobs. *out owned by the caller. LD_EIO/LD_ENOMEM. */
+int blobs_open(const char *data_dir, blobs_t **out);
+void blobs_close(blobs_t *b);
+
+/* SHA-256 of data as 64 hex digits (hex[65]) and as base64 (b64[45], the
+ * form of Lambda's CodeSha256). Either may be NULL. */
+void blobs_digest(const void *data, size_t len, char hex[65], char b64[45]);
+
+/* Stores data under its digest (written into hex[65]); 0 or LD_EIO. */
+int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65]);
+
+/* Path of a stored blob into out; 0, or LD_ENOTFOUND if absent. */
+int blobs_path(blobs_t *b, const char *hex, char *out, size_t outlen);
+
+/* Reads a stored blob into *data (malloc'd, caller frees). */
+int blobs_read(blobs_t *b, const char *hex, void **data, size_t *len);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * http.c - libmicrohttpd in external-epoll mode on the daemon's loop.
+ *
+ * MHD's epoll descriptor is watched by loop.c; when it is readable, or when
+ * MHD's own timeout is due (the loop's prepare hook asks MHD_get_timeout),
+ * MHD_run() processes every ready connection and calls on_request(). A
+ * request's first call routes it (to learn the body limit, refusing a
+ * declared Content-Length above it at once), the middle calls append body
+ * data to a capped buffer, and the last call dispatches and queues the
+ * response. Per-request state is freed in MHD's completion callback.
+ */
+#include "http.h"
+#include "loop.h"
+#include "model/apierr.h"
+#include "router.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http {
+	server_t *srv;
+	struct MHD_Daemon *d;
+	int epfd;
+};
+
+struct hreq {
+	req_t r;
+	struct MHD_Connection *c;
+	const struct route *rt;
+	buf_t body;
+	size_t limit;
+	int too_big;
+};
+
+static const char *hdr_lookup(req_t *r, const char *name)
+{
+	struct hreq *h = (struct hreq *)r;
+	return MHD_lookup_connection_value(h->c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	json_t *q = cls;
+	json_t *arr = json_object_get(q, key);
+	if (!arr) {
+		arr = json_array();
+		if (!arr || json_object_set_new(q, key, arr))
+			return MHD_YES;
+	}
+	if (json_array_size(arr) < 256) /* bounded: a query cannot grow memory without limit */
+		json_array_append_new(arr, json_string(value ? value : ""));
+	return MHD_YES;
+}
+
+static void send_response(struct hreq *h)
+{
+	req_t *r = &h->r;
+	size_t len = 0;
+	char *data = buf_steal(&r->raw, &len);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(data);
+		return;
+	}
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->content_type);
+	for (size_t i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	MHD_queue_response(h->c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+}
+
+static void reject_too_big(struct hreq *h)
+{
+	req_t *r = &h->r;
+	const char *op = r->op ? r->op->name : "";
+	buf_init(&r->raw, 0);
+	ids_uuid4(r->request_id);
+	apierr_set(r, "RequestEntityTooLargeException", "Request must be smaller than %zu bytes for the %s operation",
+		   h->limit, op);
+	apierr_render(r, LD_EAPI);
+	req_add_header(r, "x-amzn-RequestId", r->request_id);
+	send_response(h);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct http *hp = cls;
+	struct hreq *h = *con_cls;
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return MHD_NO;
+		*con_cls = h;
+		h->c = c;
+		h->r.srv = hp->srv;
+		h->r.method = method;
+		h->r.path = url;
+		h->r.header = hdr_lookup;
+		h->r.conn = c;
+		h->r.qargs = json_object();
+		if (!h->r.qargs)
+			return MHD_NO;
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, h->r.qargs);
+		h->rt = router_match(method, url, h->r.qargs);
+		h->r.op = h->rt ? h->rt->mop : NULL;
+		h->limit = router_body_limit(h->rt);
+		buf_init(&h->body, h->limit);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > h->limit)
+			h->too_big = 1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!h->too_big && buf_append(&h->body, upload, *upload_size))
+			h->too_big = 1;
+		*upload_size = 0; /* consumed (or discarded when too big) */
+		return MHD_YES;
+	}
+	if (h->too_big) {
+		reject_too_big(h);
+		return MHD_YES;
+	}
+	h->r.body = h->body.data ? h->body.data : "";
+	h->r.body_len = h->body.len;
+	h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	router_dispatch(&h->r);
+	send_response(h);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct hreq *h = *con_cls;
+	if (!h)
+		return;
+	req_cleanup(&h->r);
+	json_decref(h->r.qargs);
+	buf_free(&h->body);
+	free(h);
+	*con_cls = NULL;
+}
+
+static void on_epoll(void *ud, uint32_t events)
+{
+	struct http *h = ud;
+	MHD_run(h->d);
+}
+
+static int64_t prepare(void *ud)
+{
+	struct http *h = ud;
+	MHD_UNSIGNED_LONG_LONG t;
+	if (MHD_get_timeout(h->d, &t) == MHD_YES)
+		return (int64_t)t;
+	return -1;
+}
+
+int http_start(server_t *srv, http_t **out)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h)
+		return LD_ENOMEM;
+	h->srv = srv;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv->listen_port) };
+	if (inet_pton(AF_INET, srv->listen_host, &sa.sin_addr) != 1) {
+		free(h);
+		return LD_EINVAL;
+	}
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_SUSPEND_RESUME,
+				(uint16_t)srv->listen_port, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_END);
+	if (!h->d) {
+		free(h);
+		return LD_EIO;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	if (!di) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		return LD_EIO;
+	}
+	if (pi)
+		srv->listen_port = pi->port;
+	h->epfd = di->epoll_fd;
+	int rc = loop_add_fd(srv->loop, h->epfd, EPOLLIN, on_epoll, h);
+	if (rc) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		return rc;
+	}
+	loop_set_prepare(srv->loop, prepare, h);
+	*out = h;
+	return 0;
+}
+
+void http_stop(http_t *h)
+{
+	if (!h)
+		return;
+	loop_del_fd(h->srv->loop, h->epfd);
+	loop_set_prepare(h->srv->loop, NULL, NULL);
+	MHD_stop_daemon(h->d);
+	free(h);
+}

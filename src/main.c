@@ -1,0 +1,171 @@
+/*
+ * main.c - the lambdad command line: `lambdad serve ...`.
+ *
+ * Parses options, opens the data directory (store, blobs, the key that signs
+ * code download URLs), finishes any state transition a crash interrupted,
+ * starts the HTTP front on the event loop and runs until SIGTERM or SIGINT,
+ * then shuts down cleanly.
+ */
+#include "api/fnconfig.h"
+#include "blobs/blobs.h"
+#include "http.h"
+#include "loop.h"
+#include "model/model.h"
+#include "router.h"
+#include "server.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fputs("usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
+	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
+	      "                     [--account-concurrency N]\n"
+	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
+	      "          --region us-east-1 --account-concurrency 1000\n",
+	      f);
+}
+
+static int load_url_key(server_t *srv)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/url.key", srv->data_dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, srv->url_key, sizeof(srv->url_key));
+		close(fd);
+		if (n == (ssize_t)sizeof(srv->url_key))
+			return 0;
+	}
+	if (ids_random(srv->url_key, sizeof(srv->url_key)))
+		return LD_EIO;
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return LD_EIO;
+	int ok = write(fd, srv->url_key, sizeof(srv->url_key)) == (ssize_t)sizeof(srv->url_key) && fsync(fd) == 0;
+	close(fd);
+	return ok && rename(tmp, path) == 0 ? 0 : LD_EIO;
+}
+
+static void on_signal(void *ud, uint32_t events)
+{
+	server_t *srv = ud;
+	loop_stop(srv->loop);
+}
+
+static int parse_listen(server_t *srv, char *arg)
+{
+	char *colon = strrchr(arg, ':');
+	if (!colon)
+		return LD_EINVAL;
+	*colon = '\0';
+	srv->listen_host = arg;
+	srv->listen_port = atoi(colon + 1);
+	return srv->listen_port >= 0 && srv->listen_port < 65536 ? 0 : LD_EINVAL;
+}
+
+static int serve(int argc, char **argv)
+{
+	static char listen_default[] = "127.0.0.1:9001";
+	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
+			 .account_concurrency = 1000 };
+	http_t *http = NULL;
+	int sfd = -1, rc = 1;
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "account-id", required_argument, NULL, 'a' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "aws-endpoint-url", required_argument, NULL, 'e' },
+		{ "account-concurrency", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *listen = listen_default;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'd': srv.data_dir = optarg; break;
+		case 'a': srv.account_id = optarg; break;
+		case 'r': srv.region = optarg; break;
+		case 'e': srv.aws_endpoint = optarg; break;
+		case 'c': srv.account_concurrency = atoi(optarg); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (parse_listen(&srv, listen)) {
+		fprintf(stderr, "lambdad: bad --listen address '%s'\n", listen);
+		return 2;
+	}
+	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
+		return 1;
+	}
+	if (model_load() || router_init()) {
+		fprintf(stderr, "lambdad: the embedded API model does not load\n");
+		return 1;
+	}
+	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
+	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv)) {
+		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
+		goto out;
+	}
+	if (fnconfig_recover(&srv))
+		fprintf(stderr, "lambdad: warning: recovery of pending functions failed\n");
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0 || loop_add_fd(srv.loop, sfd, EPOLLIN, on_signal, &srv))
+		goto out;
+	int err = http_start(&srv, &http);
+	if (err) {
+		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,
+			ld_strerror(err));
+		goto out;
+	}
+	srv.started_ms = loop_wall_ms();
+	fprintf(stderr, "lambdad: listening on http://%s:%d (data %s, account %s, region %s)\n",
+		srv.listen_host, srv.listen_port, srv.data_dir, srv.account_id, srv.region);
+	rc = loop_run(srv.loop) ? 1 : 0;
+	fprintf(stderr, "lambdad: shutting down\n");
+out:
+	http_stop(http);
+	if (sfd >= 0) {
+		loop_del_fd(srv.loop, sfd);
+		close(sfd);
+	}
+	store_close(srv.store);
+	blobs_close(srv.blobs);
+	loop_free(srv.loop);
+	model_unload();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "serve"))
+		return serve(argc - 1, argv + 1);
+	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+	return 2;
+}

@@ -1,0 +1,92 @@
+/*
+ * apierr.c - the one place where errors become AWS's error responses.
+ *
+ * The envelope follows the API model: an exception that the model defines
+ * (ResourceNotFoundException, InvalidParameterValueException...) is written
+ * with the members of its shape, {"Type": "User", "Message": ...} or
+ * {"Type": "User", "message": ...} depending on the casing the shape uses,
+ * and the status code of its shape. Errors raised by AWS's front end before
+ * a handler runs (ValidationException, RequestEntityTooLargeException,
+ * AccessDeniedException, UnknownOperationException) are not in the model
+ * and carry only a message. The exception name goes in x-amzn-ErrorType.
+ */
+#include "model/apierr.h"
+#include "util/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* front-end errors that the model does not define */
+static const struct {
+	const char *type;
+	const char *field;
+	int status;
+} unmodeled[] = {
+	{ "ValidationException", "message", 400 },
+	{ "SerializationException", "message", 400 },
+	{ "RequestEntityTooLargeException", "message", 413 },
+	{ "AccessDeniedException", "Message", 403 },
+	{ "UnknownOperationException", "message", 404 },
+	{ "UnrecognizedClientException", "message", 403 },
+	{ "InvalidSignatureException", "message", 403 },
+	{ "MissingAuthenticationTokenException", "message", 403 },
+};
+
+int apierr_set(req_t *r, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	free(r->err_msg);
+	r->err_type = type;
+	r->err_msg = msg;
+	return LD_EAPI;
+}
+
+void apierr_render(req_t *r, int rc)
+{
+	const char *type = r->err_type;
+	const char *msg = r->err_msg;
+	if (rc != LD_EAPI || !type) {
+		type = "ServiceException";
+		msg = "An internal error occurred.";
+		fprintf(stderr, "lambdad: %s %s: %s\n", r->method, r->path, ld_strerror(rc));
+	}
+	json_t *body = json_object();
+	int status = 400;
+	const struct shape *s = model_shape(type);
+	if (s && s->error_status) {
+		status = s->error_status;
+		const char *field = model_member(s, "message") ? "message" : "Message";
+		if (model_member(s, "Type"))
+			json_object_set_new(body, "Type",
+					    json_string(status >= 500 ? "Service" : "User"));
+		json_object_set_new(body, field, msg ? json_string(msg) : json_null());
+	} else {
+		const char *field = "message";
+		for (size_t i = 0; i < sizeof(unmodeled) / sizeof(unmodeled[0]); i++) {
+			if (!strcmp(unmodeled[i].type, type)) {
+				status = unmodeled[i].status;
+				field = unmodeled[i].field;
+			}
+		}
+		json_object_set_new(body, field, msg ? json_string(msg) : json_null());
+	}
+	json_decref(r->out);
+	r->out = NULL;
+	buf_reset(&r->raw);
+	char *text = json_dumps(body, JSON_COMPACT);
+	if (text) {
+		buf_puts(&r->raw, text);
+		free(text);
+	}
+	json_decref(body);
+	r->status = status;
+	r->content_type = "application/json";
+	req_add_header(r, "x-amzn-ErrorType", type);
+}

@@ -1,0 +1,21 @@
+/*
+ * apierr.h - AWS errors: recording them, and the one place they become JSON.
+ *
+ * A handler calls apierr_set(r, "ResourceNotFoundException", "Function not
+ * found: %s", arn) and returns its result (LD_EAPI). apierr_render() turns the
+ * recorded error, or any other LD_E* code, into AWS's response: the status
+ * code from the model's exception shape, the x-amzn-ErrorType header and the
+ * body in the envelope AWS uses for that exception.
+ */
+#ifndef LD_APIERR_H
+#define LD_APIERR_H
+
+#include "router.h"
+
+/* Records an AWS error on r (type must be a static string). Returns LD_EAPI. */
+int apierr_set(req_t *r, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Writes the error response for rc (< 0) into r->status / r->raw / headers. */
+void apierr_render(req_t *r, int rc);
+
+#endif

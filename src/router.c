@@ -1,0 +1,409 @@
+/*
+ * router.c - the route table and the gate (see router.h).
+ *
+ * The table names, for each implemented operation of the API model, its
+ * handler and body limit; the HTTP binding (method, dated path, constant
+ * query) comes from the model itself, so paths cannot drift from what the
+ * SDKs send. Operations of the model that have no handler yet answer as AWS
+ * answers an unknown operation. lambdad's own paths (code downloads) sit in
+ * the same table with a path prefix instead of an operation.
+ */
+#include "router.h"
+#include "api/api.h"
+#include "model/apierr.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/sigv4.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MB (1024u * 1024u)
+
+/* AWS accepts 50 MB zip files, base64 in a JSON body: about 4/3 of that (AWS's figure). */
+#define CODE_BODY_LIMIT 70167211u
+
+static struct route routes[] = {
+	{ "CreateFunction", api_create_function, CODE_BODY_LIMIT },
+	{ "GetFunction", api_get_function },
+	{ "GetFunctionConfiguration", api_get_function_configuration },
+	{ "UpdateFunctionCode", api_update_function_code, CODE_BODY_LIMIT },
+	{ "UpdateFunctionConfiguration", api_update_function_configuration },
+	{ "DeleteFunction", api_delete_function },
+	{ "ListFunctions", api_list_functions },
+	{ "PublishVersion", api_publish_version },
+	{ "ListVersionsByFunction", api_list_versions_by_function },
+	{ "CreateAlias", api_create_alias },
+	{ "GetAlias", api_get_alias },
+	{ "UpdateAlias", api_update_alias },
+	{ "DeleteAlias", api_delete_alias },
+	{ "ListAliases", api_list_aliases },
+	{ "TagResource", api_tag_resource },
+	{ "UntagResource", api_untag_resource },
+	{ "ListTags", api_list_tags },
+	{ "GetAccountSettings", api_get_account_settings },
+	{ "GetRuntimeManagementConfig", api_get_runtime_management_config },
+	{ "PutRuntimeManagementConfig", api_put_runtime_management_config },
+	{ "GetFunctionRecursionConfig", api_get_function_recursion_config },
+	{ "PutFunctionRecursionConfig", api_put_function_recursion_config },
+	/* lambdad's own paths */
+	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* routes for model operations without a handler: answered as unknown */
+static struct route *unimplemented;
+static size_t nunimplemented;
+
+int router_init(void)
+{
+	size_t nops;
+	const struct model_op *ops = model_ops(&nops);
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!routes[i].op)
+			continue;
+		routes[i].mop = model_op_find(routes[i].op);
+		if (!routes[i].mop) {
+			fprintf(stderr, "lambdad: route %s is not in the API model\n", routes[i].op);
+			return LD_ECORRUPT;
+		}
+	}
+	unimplemented = calloc(nops, sizeof(*unimplemented));
+	if (!unimplemented)
+		return LD_ENOMEM;
+	for (size_t i = 0; i < nops; i++) {
+		size_t j;
+		for (j = 0; j < NROUTES; j++)
+			if (routes[j].mop == &ops[i])
+				break;
+		if (j == NROUTES)
+			unimplemented[nunimplemented++] = (struct route){ .op = ops[i].name, .mop = &ops[i] };
+	}
+	return 0;
+}
+
+static const char *qfirst(json_t *qargs, const char *name)
+{
+	return json_string_value(json_array_get(json_object_get(qargs, name), 0));
+}
+
+/* 0 no match, else a score: literal segments count more than labels, and a
+ * binding's constant query makes it more specific than the same path without */
+static int op_match(const struct model_op *op, const char *method, const char *path, json_t *qargs)
+{
+	if (strcmp(op->method, method) != 0)
+		return 0;
+	if (op->query_key) {
+		const char *v = qfirst(qargs, op->query_key);
+		if (!v || strcmp(v, op->query_val) != 0)
+			return 0;
+	}
+	int score = 1 + (op->query_key ? 100 : 0);
+	const char *p = path;
+	for (size_t i = 0; i < op->nsegs; i++) {
+		if (*p != '/')
+			return 0;
+		p++;
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0)
+			return 0;
+		const char *seg = op->segs[i];
+		if (seg[0] == '{') {
+			score += 1;
+		} else {
+			if (strlen(seg) != len || strncmp(seg, p, len) != 0)
+				return 0;
+			score += 2;
+		}
+		p += len;
+	}
+	if (*p == '/' && p[1] == '\0')
+		p++; /* tolerate one trailing slash */
+	return *p == '\0' ? score : 0;
+}
+
+const struct route *router_match(const char *method, const char *path, json_t *qargs)
+{
+	const struct route *best = NULL;
+	int best_score = 0;
+	for (size_t i = 0; i < NROUTES; i++) {
+		const struct route *rt = &routes[i];
+		if (!rt->op) {
+			if (!strcmp(rt->method, method) && !strncmp(path, rt->prefix, strlen(rt->prefix)))
+				return rt;
+			continue;
+		}
+		int s = op_match(rt->mop, method, path, qargs);
+		if (s > best_score) {
+			best_score = s;
+			best = rt;
+		}
+	}
+	for (size_t i = 0; i < nunimplemented; i++) {
+		int s = op_match(unimplemented[i].mop, method, path, qargs);
+		if (s > best_score) {
+			best_score = s;
+			best = &unimplemented[i];
+		}
+	}
+	return best;
+}
+
+size_t router_body_limit(const struct route *rt)
+{
+	return rt && rt->body_limit ? rt->body_limit : 6 * MB + 512 * 1024;
+}
+
+const char *req_query(req_t *r, const char *name)
+{
+	return qfirst(r->qargs, name);
+}
+
+int req_add_header(req_t *r, const char *name, const char *value)
+{
+	if (r->nheaders == sizeof(r->headers) / sizeof(r->headers[0]))
+		return LD_ETOOBIG;
+	char *n = strdup(name), *v = strdup(value);
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return LD_ENOMEM;
+	}
+	r->headers[r->nheaders++] = (struct hdr){ n, v };
+	return 0;
+}
+
+void req_cleanup(req_t *r)
+{
+	json_decref(r->in);
+	json_decref(r->out);
+	r->in = r->out = NULL;
+	buf_free(&r->raw);
+	for (size_t i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	r->nheaders = 0;
+	free(r->err_msg);
+	r->err_msg = NULL;
+}
+
+/* region and account of the request: the SigV4 credential scope, if any */
+static void identify(req_t *r)
+{
+	snprintf(r->account, sizeof(r->account), "%s", r->srv->account_id);
+	snprintf(r->region, sizeof(r->region), "%s", r->srv->region);
+	const char *auth = r->header(r, "Authorization");
+	struct sigv4_auth a;
+	if (auth && sigv4_parse_authorization(auth, &a) == 0 && a.region[0])
+		snprintf(r->region, sizeof(r->region), "%s", a.region);
+}
+
+/* converts a path/query/header string into the member's JSON type */
+static json_t *typed_param(const struct member *m, const char *s)
+{
+	if (!m->shape)
+		return json_string(s);
+	switch (m->shape->type) {
+	case SHAPE_INTEGER:
+	case SHAPE_LONG: {
+		char *end;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (errno || end == s || *end)
+			return NULL;
+		return json_integer(v);
+	}
+	case SHAPE_BOOLEAN:
+		if (!strcasecmp(s, "true"))
+			return json_true();
+		if (!strcasecmp(s, "false"))
+			return json_false();
+		return NULL;
+	default:
+		return json_string(s);
+	}
+}
+
+/* path labels, query and header members into r->in */
+static int merge_params(req_t *r)
+{
+	const struct model_op *op = r->op;
+	const struct shape *in = op->input;
+	if (!in)
+		return 0;
+	/* path labels, in order */
+	const char *p = r->path;
+	for (size_t i = 0; i < op->nsegs; i++) {
+		p++;
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *seg = op->segs[i];
+		if (seg[0] == '{') {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)(strlen(seg) - 2), seg + 1);
+			for (size_t j = 0; j < in->nmembers; j++) {
+				const struct member *m = &in->members[j];
+				if (m->loc != LOC_URI || strcmp(m->loc_name, name) != 0)
+					continue;
+				char *val = strndup(p, len);
+				json_t *v = val ? typed_param(m, val) : NULL;
+				free(val);
+				if (!v)
+					return apierr_set(r, "ValidationException", "Invalid value for %s", name);
+				json_object_set_new(r->in, m->name, v);
+			}
+		}
+		p += len;
+	}
+	for (size_t j = 0; j < in->nmembers; j++) {
+		const struct member *m = &in->members[j];
+		if (m->loc == LOC_QUERY) {
+			json_t *vals = json_object_get(r->qargs, m->loc_name);
+			if (!json_array_size(vals))
+				continue;
+			json_t *v;
+			if (m->shape && m->shape->type == SHAPE_LIST) {
+				v = json_deep_copy(vals);
+			} else {
+				v = typed_param(m, json_string_value(json_array_get(vals, 0)));
+				if (!v)
+					return apierr_set(r, "InvalidParameterValueException",
+							  "Invalid value for query parameter %s", m->loc_name);
+			}
+			json_object_set_new(r->in, m->name, v);
+		} else if (m->loc == LOC_HEADER) {
+			const char *h = r->header(r, m->loc_name);
+			if (!h)
+				continue;
+			json_object_set_new(r->in, m->name, json_string(h));
+		}
+	}
+	return 0;
+}
+
+static int parse_body(req_t *r)
+{
+	const struct shape *in = r->op->input;
+	if (in && in->payload) {
+		/* raw payload (Invoke): the handler reads r->body */
+		return 0;
+	}
+	if (r->body_len == 0)
+		return 0;
+	json_error_t jerr;
+	json_t *doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc || !json_is_object(doc)) {
+		json_decref(doc);
+		return apierr_set(r, "InvalidRequestContentException",
+				  "Could not parse request body into json: Could not parse payload into json: %s",
+				  jerr.text);
+	}
+	/* body members only: location-bound names in the body are ignored */
+	const char *k;
+	json_t *v;
+	json_object_foreach(doc, k, v) {
+		const struct member *m = model_member(in, k);
+		if (m && m->loc == LOC_BODY)
+			json_object_set(r->in, k, v);
+	}
+	json_decref(doc);
+	char where[128];
+	if (model_typecheck(in, r->in, where, sizeof(where)))
+		return apierr_set(r, "SerializationException", "Unable to deserialize value of type %s", where);
+	return 0;
+}
+
+/* moves header/status members of the output into the response */
+static void serialize(req_t *r)
+{
+	const struct shape *out = r->op ? r->op->output : NULL;
+	if (!r->status)
+		r->status = r->op ? r->op->status : 200;
+	if (!r->out)
+		return;
+	for (size_t i = 0; out && i < out->nmembers; i++) {
+		const struct member *m = &out->members[i];
+		json_t *v = json_object_get(r->out, m->name);
+		if (!v)
+			continue;
+		if (m->loc == LOC_HEADER) {
+			char num[32];
+			const char *s = json_string_value(v);
+			if (!s && json_is_integer(v)) {
+				snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+				s = num;
+			}
+			if (s)
+				req_add_header(r, m->loc_name, s);
+			json_object_del(r->out, m->name);
+		} else if (m->loc == LOC_STATUS) {
+			r->status = (int)json_integer_value(v);
+			json_object_del(r->out, m->name);
+		}
+	}
+	if (out && out->payload) {
+		json_t *v = json_object_get(r->out, out->payload);
+		if (json_is_string(v))
+			buf_append(&r->raw, json_string_value(v), json_string_length(v));
+		return;
+	}
+	char *text = json_dumps(r->out, JSON_COMPACT);
+	if (text) {
+		buf_puts(&r->raw, text);
+		free(text);
+	}
+	r->content_type = "application/json";
+}
+
+void router_dispatch(req_t *r)
+{
+	int rc;
+	char *msg = NULL;
+	ids_uuid4(r->request_id);
+	buf_init(&r->raw, 0);
+	r->route = router_match(r->method, r->path, r->qargs);
+	if (!r->route) {
+		rc = apierr_set(r, "UnknownOperationException", "Unknown operation");
+		goto out;
+	}
+	r->op = r->route->mop;
+	identify(r);
+	if (!r->route->fn) {
+		rc = apierr_set(r, "UnknownOperationException", "Unknown operation %s", r->op->name);
+		goto out;
+	}
+	if (!r->op) { /* own path */
+		rc = r->route->fn(r);
+		goto out;
+	}
+	r->in = json_object();
+	if (!r->in) {
+		rc = LD_ENOMEM;
+		goto out;
+	}
+	if ((rc = parse_body(r)) || (rc = merge_params(r)))
+		goto out;
+	rc = model_validate(r->op->input, r->in, &msg);
+	if (rc > 0) {
+		rc = apierr_set(r, "ValidationException", "%s", msg);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	rc = r->route->fn(r);
+out:
+	free(msg);
+	if (rc < 0)
+		apierr_render(r, rc);
+	else if (r->op)
+		serialize(r);
+	else if (!r->status)
+		r->status = 200;
+	req_add_header(r, "x-amzn-RequestId", r->request_id);
+}

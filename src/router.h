@@ -1,0 +1,94 @@
+/*
+ * router.h - requests, the one route table, and the gate every request passes.
+ *
+ * The HTTP front (http.c) turns each HTTP request into a req_t and calls
+ * router_dispatch(). The router matches method and path against the route
+ * table (the API model's HTTP bindings plus lambdad's own paths), then the
+ * gate does the common work once: region and account from the signature,
+ * body limit, JSON parsing, the model's type checks and validation, and the
+ * merge of path, query and header parameters into one input document. A
+ * handler receives a validated req->in and fills req->out (or records an AWS
+ * error and returns LD_EAPI); the gate serialises the result.
+ */
+#ifndef LD_ROUTER_H
+#define LD_ROUTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "model/model.h"
+#include "server.h"
+#include "util/buf.h"
+
+typedef struct req req_t;
+typedef int (*handler_fn)(req_t *r);
+
+struct hdr {
+	char *name;
+	char *value;
+};
+
+struct req {
+	server_t *srv;
+	/* request, owned by the HTTP front */
+	const char *method;
+	const char *path;          /* decoded path, no query */
+	const char *host;          /* Host header or NULL */
+	const char *(*header)(req_t *r, const char *name); /* case-insensitive lookup */
+	json_t *qargs;             /* query: name -> [values], owned by the front */
+	void *conn;                /* the front's connection */
+	const char *body;
+	size_t body_len;
+	/* filled by the gate */
+	const struct route *route;
+	const struct model_op *op;
+	json_t *in;                /* validated input, members by model name */
+	char account[16];
+	char region[64];
+	char request_id[37];
+	/* response, filled by the handler or apierr */
+	int status;
+	json_t *out;               /* output members; header members become headers */
+	buf_t raw;                 /* raw body (payload blobs, downloads) */
+	const char *content_type;  /* for raw bodies */
+	struct hdr headers[8];
+	size_t nheaders;
+	/* error recorded by apierr_set() */
+	const char *err_type;
+	char *err_msg;
+};
+
+struct route {
+	const char *op;            /* model operation name, or NULL for own paths */
+	handler_fn fn;
+	size_t body_limit;         /* bytes; 0 means the default (1 MB) */
+	/* own paths (op == NULL) */
+	const char *method;
+	const char *prefix;
+	/* resolved at start-up */
+	const struct model_op *mop;
+};
+
+/* Resolves the route table against the model. Call after model_load(). */
+int router_init(void);
+
+/* Finds the route for a request line; NULL if none. */
+const struct route *router_match(const char *method, const char *path, json_t *qargs);
+
+/* Body limit for a matched route (or the default for NULL). */
+size_t router_body_limit(const struct route *rt);
+
+/* Runs the gate and the handler. Always leaves a complete response in r
+ * (status, out/raw, headers), including for errors. */
+void router_dispatch(req_t *r);
+
+/* First value of a query parameter, or NULL. */
+const char *req_query(req_t *r, const char *name);
+
+/* Adds a response header (copied). */
+int req_add_header(req_t *r, const char *name, const char *value);
+
+/* Releases everything the gate and handler attached to r. */
+void req_cleanup(req_t *r);
+
+#endif

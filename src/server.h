@@ -1,0 +1,33 @@
+/*
+ * server.h - the daemon's configuration and the state every handler shares.
+ *
+ * There is one server_t per process, created by main.c and passed to every
+ * request through req_t. All fields are owned by main.c and live until exit.
+ */
+#ifndef LD_SERVER_H
+#define LD_SERVER_H
+
+#include <stdint.h>
+
+struct loop;
+struct store;
+struct blobs;
+
+typedef struct server {
+	/* configuration */
+	const char *listen_host;     /* "127.0.0.1" */
+	int listen_port;             /* 9001 */
+	const char *data_dir;
+	const char *account_id;      /* default account, "000000000000" */
+	const char *region;          /* default region, "us-east-1" */
+	const char *aws_endpoint;    /* --aws-endpoint-url, or NULL */
+	int account_concurrency;     /* account concurrency limit (1000) */
+	/* state */
+	struct loop *loop;
+	struct store *store;
+	struct blobs *blobs;
+	unsigned char url_key[32];   /* signs Code.Location URLs */
+	int64_t started_ms;
+} server_t;
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * store.h - the metadata store: an interface, with SQLite as the default.
+ *
+ * Everything lambdad knows (functions, versions, aliases, tags, and later
+ * layers, policies, queues) is a JSON document addressed by
+ * (kind, scope, key): kind names the record type ("fn", "ver", "alias"...),
+ * scope is "ACCOUNT:REGION", and key orders records within a kind (listing
+ * and Marker paging walk keys in byte order). A backend is a table of
+ * function pointers (struct store_ops); handlers only use the store_* calls
+ * below, so a PostgreSQL backend can be added without touching them.
+ *
+ * Durability: a write is durable when store_commit() (or a single put/del
+ * outside a transaction) returns 0: it survives kill -9 of the daemon.
+ * Every call returns 0 or a negative LD_E* code (LD_ENOTFOUND for a missing
+ * key, LD_ESTORE for backend failures).
+ */
+#ifndef LD_STORE_H
+#define LD_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct store store_t;
+
+/* Called for each listed record; return non-zero to stop early. doc is only
+ * valid during the call. */
+typedef int (*store_iter_fn)(void *ud, const char *key, const char *doc, size_t len);
+
+struct store_ops {
+	const char *name;
+	int (*open)(const char *data_dir, store_t **out);
+	void (*close)(store_t *s);
+	int (*begin)(store_t *s);
+	int (*commit)(store_t *s);
+	void (*rollback)(store_t *s);
+	/* *doc is malloc'd, owned by the caller */
+	int (*get)(store_t *s, const char *kind, const char *scope, const char *key, char **doc, size_t *len);
+	int (*put)(store_t *s, const char *kind, const char *scope, const char *key, const char *doc, size_t len);
+	int (*del)(store_t *s, const char *kind, const char *scope, const char *key);
+	/* keys > after (or all when after is NULL) that start with prefix (NULL: any),
+	 * in key order, at most limit (<= 0: no limit) */
+	int (*list)(store_t *s, const char *kind, const char *scope, const char *prefix,
+		    const char *after, int limit, store_iter_fn fn, void *ud);
+	/* deletes every key of (kind, scope) that starts with prefix */
+	int (*del_prefix)(store_t *s, const char *kind, const char *scope, const char *prefix);
+	/* every scope with records of kind (for start-up recovery), as list does */
+	int (*scopes)(store_t *s, const char *kind, store_iter_fn fn, void *ud);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Opens the backend named by `backend` ("sqlite") in data_dir. */
+int store_open(const char *backend, const char *data_dir, store_t **out);
+void store_close(store_t *s);
+
+int store_begin(store_t *s);
+int store_commit(store_t *s);
+void store_rollback(store_t *s);
+int store_del(store_t *s, const char *kind, const char *scope, const char *key);
+int store_del_prefix(store_t *s, const char *kind, const char *scope, const char *prefix);
+int store_list(store_t *s, const char *kind, const char *scope, const char *prefix,
+	       const char *after, int limit, store_iter_fn fn, void *ud);
+
+/* JSON conveniences: *out is a new reference owned by the caller.
+ * store_get_json returns LD_ENOTFOUND when missing, LD_ECORRUPT when the
+ * stored text is not JSON. */
+int store_get_json(store_t *s, const char *kind, const char *scope, const char *key, json_t **out);
+int store_put_json(store_t *s, const char *kind, const char *scope, const char *key, json_t *doc);
+
+#endif

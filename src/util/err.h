@@ -1,0 +1,32 @@
+/*
+ * err.h - the one error convention of lambdad.
+ *
+ * Every function that can fail returns 0 on success or one of the negative
+ * LD_E* codes below. Nothing else is used to signal failure (no errno
+ * passing, no NULL-means-error except for plain allocation helpers that say
+ * so). A request handler that wants to answer with a specific AWS error
+ * records it with apierr_set() (src/model/apierr.h) and returns LD_EAPI; the
+ * conversion of any code into AWS's JSON envelope happens in apierr.c only.
+ */
+#ifndef LD_ERR_H
+#define LD_ERR_H
+
+enum {
+	LD_OK = 0,
+	LD_ENOMEM = -1,     /* allocation failed */
+	LD_EIO = -2,        /* file system or socket error */
+	LD_EINVAL = -3,     /* malformed input (generic) */
+	LD_ENOTFOUND = -4,  /* no such record / file */
+	LD_ETOOBIG = -5,    /* a size limit was crossed */
+	LD_ECORRUPT = -6,   /* corrupt archive or stored data */
+	LD_EREMOTE = -7,    /* an outbound call failed */
+	LD_EEXIST = -8,     /* record already exists */
+	LD_EAPI = -9,       /* an AWS error was recorded with apierr_set() */
+	LD_ESTORE = -10,    /* the metadata store failed */
+	LD_EUNSAFE = -11,   /* archive entry would escape its directory */
+};
+
+/* Short constant description of an LD_E* code, for logs. Never NULL. */
+const char *ld_strerror(int code);
+
+#endif
