@@ -1,0 +1,168 @@
+"""Black-box test harness: runs the real build/test/lambdad binary.
+
+Each test class gets its own server on a free loopback port with a temporary
+data directory (LambdadTestCase.setUpClass), and boto3 clients pointed at it.
+Helpers here build zip files in memory and run the AWS CLI against the server.
+The binary defaults to the sanitizer build; LAMBDAD_BIN overrides it.
+"""
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+import zipfile
+
+import boto3
+import botocore.config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("LAMBDAD_BIN", os.path.join(ROOT, "build", "test", "lambdad"))
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_zip(files=None):
+    """A zip (bytes) holding files {name: text}; default: a python handler."""
+    files = files or {"app.py": "def handler(event, context):\n    return event\n"}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+class Server:
+    """One lambdad process with its own data directory."""
+
+    def __init__(self, data_dir=None, extra_args=(), env=None):
+        self.port = free_port()
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="lambdad-test-")
+        self.extra_args = list(extra_args)
+        self.env = dict(os.environ, **(env or {}))
+        self.proc = None
+        self.log_path = os.path.join(self.data_dir, "server.log")
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
+            + self.extra_args, stdout=log, stderr=log, env=self.env)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("lambdad exited early: " + self.log())
+            try:
+                with urllib.request.urlopen(self.endpoint + "/2016-08-19/account-settings", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("lambdad did not become ready: " + self.log())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        code = self.proc.returncode if self.proc else None
+        self.proc = None
+        return code
+
+    def kill9(self):
+        return self.stop(signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def client(self, service="lambda", region=REGION, **kw):
+        return boto3.client(
+            service, endpoint_url=self.endpoint, region_name=region,
+            aws_access_key_id="test", aws_secret_access_key="test",
+            config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=30), **kw)
+
+    def cli(self, *args, check=True):
+        """Runs `aws lambda ...` against the server; returns parsed JSON (or None)."""
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_DEFAULT_REGION=REGION, AWS_PAGER="")
+        p = subprocess.run(["aws", "--endpoint-url", self.endpoint, "lambda"] + list(args),
+                           capture_output=True, text=True, env=env, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError("aws lambda %s failed: %s" % (" ".join(args), p.stderr))
+        if p.returncode != 0:
+            return p
+        return json.loads(p.stdout) if p.stdout.strip() else None
+
+
+class LambdadTestCase(unittest.TestCase):
+    """A test class with one server (self.server) and a boto3 client (self.lam)."""
+
+    server_args = ()
+    server_env = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(extra_args=cls.server_args, env=cls.server_env).start()
+        cls.lam = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        log = cls.server.log()
+        cls.server.cleanup()
+        # the server must shut down cleanly and sanitizers must stay silent
+        if code != 0 or "ERROR: AddressSanitizer" in log or "runtime error:" in log:
+            raise AssertionError("lambdad exit %s, log:\n%s" % (code, log))
+
+    _n = 0
+
+    def name(self, prefix="fn"):
+        LambdadTestCase._n += 1
+        return "%s-%d-%d" % (prefix, os.getpid(), LambdadTestCase._n)
+
+    def create(self, name=None, **kw):
+        args = dict(FunctionName=name or self.name(), Runtime="python3.12", Handler="app.handler",
+                    Role=ROLE, Code={"ZipFile": make_zip()})
+        args.update(kw)
+        return self.lam.create_function(**args)
+
+    def assertError(self, code, fn, *args, message=None, status=None, **kw):
+        """Calls fn and checks AWS's error code, message and HTTP status."""
+        with self.assertRaises(self.lam.exceptions.ClientError) as cm:
+            fn(*args, **kw)
+        err = cm.exception.response
+        self.assertEqual(err["Error"]["Code"], code, err)
+        if message is not None:
+            self.assertEqual(err["Error"]["Message"], message)
+        if status is not None:
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status)
+        return err
