@@ -231,9 +231,23 @@ static void run_timers(loop_t *l)
 	}
 }
 
-int loop_run(loop_t *l)
+int loop_run_once(loop_t *l, int timeout_ms)
 {
 	struct epoll_event evs[128];
+	int n = epoll_wait(l->epfd, evs, 128, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return LD_EIO;
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+		if (fd < l->nfds && l->fds[fd].used)
+			l->fds[fd].cb(l->fds[fd].ud, evs[i].events);
+	}
+	run_timers(l);
+	return 0;
+}
+
+int loop_run(loop_t *l)
+{
 	while (!l->stop) {
 		int64_t wait = -1;
 		if (l->prepare)
@@ -246,18 +260,8 @@ int loop_run(loop_t *l)
 		}
 		if (wait > 60000)
 			wait = 60000;
-		int n = epoll_wait(l->epfd, evs, 128, (int)wait);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (loop_run_once(l, (int)wait))
 			return LD_EIO;
-		}
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd < l->nfds && l->fds[fd].used)
-				l->fds[fd].cb(l->fds[fd].ud, evs[i].events);
-		}
-		run_timers(l);
 	}
 	return 0;
 }

@@ -40,6 +40,11 @@ void loop_set_prepare(loop_t *l, int64_t (*prepare)(void *ud), void *ud);
 int loop_run(loop_t *l);
 void loop_stop(loop_t *l);
 
+/* One iteration of loop_run(): waits at most timeout_ms (0 polls) for fd
+ * events, dispatches them, then runs the timers that are due. For tests and
+ * fuzzers that drive the loop by hand. 0 or LD_EIO. */
+int loop_run_once(loop_t *l, int timeout_ms);
+
 /* Monotonic milliseconds and wall-clock milliseconds since the epoch. */
 uint64_t loop_now_ms(void);
 int64_t loop_wall_ms(void);
