@@ -158,13 +158,21 @@ static void on_epoll(void *ud, uint32_t events)
 	MHD_run(h->d);
 }
 
+/* MHD's timeout is 0 when it has work that no fd event will announce (a
+ * keep-alive connection whose next request is already buffered, an expired
+ * idle connection): run it here, since only MHD_run() does that work. */
 static int64_t prepare(void *ud)
 {
 	struct http *h = ud;
 	MHD_UNSIGNED_LONG_LONG t;
-	if (MHD_get_timeout(h->d, &t) == MHD_YES)
-		return (int64_t)t;
-	return -1;
+	for (int i = 0; i < 8; i++) {
+		if (MHD_get_timeout(h->d, &t) != MHD_YES)
+			return -1;
+		if (t > 0)
+			return (int64_t)t;
+		MHD_run(h->d);
+	}
+	return 0;
 }
 
 int http_start(server_t *srv, http_t **out)
