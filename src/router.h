@@ -56,6 +56,7 @@ struct req {
 	/* error recorded by apierr_set() */
 	const char *err_type;
 	char *err_msg;
+	int err_untyped;           /* AWS sends this error without "Type" */
 };
 
 struct route {

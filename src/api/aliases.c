@@ -47,8 +47,8 @@ static int check_routing(req_t *r, const struct fnref *ref, const char *version,
 		return apierr_set(r, "InvalidParameterValueException",
 				  "Number of items in AdditionalVersionWeights cannot be greater than 1");
 	if (json_object_size(w) && !strcmp(version, "$LATEST"))
-		return apierr_set(r, "InvalidParameterValueException",
-				  "$LATEST is not supported for an alias pointing to more than 1 version");
+		return apierr_untyped(r, apierr_set(r, "InvalidParameterValueException",
+						    "$LATEST is not supported for an alias pointing to more than 1 version"));
 	const char *k;
 	json_t *v;
 	json_object_foreach(w, k, v) {

@@ -45,7 +45,14 @@ int apierr_set(req_t *r, const char *type, const char *fmt, ...)
 	free(r->err_msg);
 	r->err_type = type;
 	r->err_msg = msg;
+	r->err_untyped = 0;
 	return LD_EAPI;
+}
+
+int apierr_untyped(req_t *r, int rc)
+{
+	r->err_untyped = 1;
+	return rc;
 }
 
 void apierr_render(req_t *r, int rc)
@@ -63,7 +70,7 @@ void apierr_render(req_t *r, int rc)
 	if (s && s->error_status) {
 		status = s->error_status;
 		const char *field = model_member(s, "message") ? "message" : "Message";
-		if (model_member(s, "Type"))
+		if (model_member(s, "Type") && !(rc == LD_EAPI && r->err_untyped))
 			json_object_set_new(body, "Type",
 					    json_string(status >= 500 ? "Service" : "User"));
 		json_object_set_new(body, field, msg ? json_string(msg) : json_null());
