@@ -27,6 +27,7 @@ struct http {
 	server_t *srv;
 	struct MHD_Daemon *d;
 	int epfd;
+	uint64_t due; /* when MHD's own timeout expires (monotonic ms), 0: none */
 };
 
 struct hreq {
@@ -161,18 +162,35 @@ static void on_epoll(void *ud, uint32_t events)
 /* MHD's timeout is 0 when it has work that no fd event will announce (a
  * keep-alive connection whose next request is already buffered, an expired
  * idle connection): run it here, since only MHD_run() does that work. */
+/* MHD needs MHD_run() again when its timeout says so, even without a new
+ * event on its epoll descriptor: a timeout of 0 means it has buffered work
+ * (edge-triggered sockets with data already read), later ones are idle
+ * connection timeouts. prepare runs the immediate work and arms `due`;
+ * check runs MHD once `due` has passed. */
 static int64_t prepare(void *ud)
 {
 	struct http *h = ud;
-	MHD_UNSIGNED_LONG_LONG t;
-	for (int i = 0; i < 8; i++) {
-		if (MHD_get_timeout(h->d, &t) != MHD_YES)
+	MHD_UNSIGNED_LONG_LONG t = 0;
+	for (int i = 0; i < 16; i++) {
+		if (MHD_get_timeout(h->d, &t) != MHD_YES) {
+			h->due = 0;
 			return -1;
+		}
 		if (t > 0)
-			return (int64_t)t;
+			break;
 		MHD_run(h->d);
 	}
-	return 0;
+	h->due = loop_now_ms() + t;
+	return (int64_t)t;
+}
+
+static void check(void *ud)
+{
+	struct http *h = ud;
+	if (h->due && loop_now_ms() >= h->due) {
+		h->due = 0;
+		MHD_run(h->d);
+	}
 }
 
 int http_start(server_t *srv, http_t **out)
@@ -215,7 +233,7 @@ int http_start(server_t *srv, http_t **out)
 		free(h);
 		return rc;
 	}
-	loop_set_prepare(srv->loop, prepare, h);
+	loop_set_hooks(srv->loop, prepare, check, h);
 	*out = h;
 	return 0;
 }
@@ -225,7 +243,7 @@ void http_stop(http_t *h)
 	if (!h)
 		return;
 	loop_del_fd(h->srv->loop, h->epfd);
-	loop_set_prepare(h->srv->loop, NULL, NULL);
+	loop_set_hooks(h->srv->loop, NULL, NULL, NULL);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

@@ -5,7 +5,8 @@
  * Timers sit in a binary min-heap keyed by due time (ties in insertion
  * order); a cancelled timer is only marked and dropped when it surfaces.
  * Each iteration: run the prepare hook, wait in epoll (bounded by the next
- * timer), dispatch fd events, then run every timer that is due.
+ * timer), run the check hook, dispatch fd events, then run every timer that
+ * is due.
  */
 #include "loop.h"
 #include "util/err.h"
@@ -41,7 +42,8 @@ struct loop {
 	int64_t *cancelled; /* ids cancelled but still in the heap */
 	size_t ncancelled, acancelled;
 	int64_t (*prepare)(void *);
-	void *prepare_ud;
+	void (*check)(void *);
+	void *hook_ud;
 };
 
 uint64_t loop_now_ms(void)
@@ -209,10 +211,11 @@ static int take_cancelled(loop_t *l, int64_t id)
 	return 0;
 }
 
-void loop_set_prepare(loop_t *l, int64_t (*prepare)(void *ud), void *ud)
+void loop_set_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud)
 {
 	l->prepare = prepare;
-	l->prepare_ud = ud;
+	l->check = check;
+	l->hook_ud = ud;
 }
 
 static void run_timers(loop_t *l)
@@ -251,7 +254,7 @@ int loop_run(loop_t *l)
 	while (!l->stop) {
 		int64_t wait = -1;
 		if (l->prepare)
-			wait = l->prepare(l->prepare_ud);
+			wait = l->prepare(l->hook_ud);
 		if (l->nheap) {
 			uint64_t now = loop_now_ms();
 			int64_t t = l->heap[0].due > now ? (int64_t)(l->heap[0].due - now) : 0;

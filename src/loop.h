@@ -32,9 +32,11 @@ void loop_cancel(loop_t *l, int64_t id);
 /* Runs cb(ud) at the end of the current iteration (a zero-delay timer). */
 int loop_defer(loop_t *l, loop_cb cb, void *ud);
 
-/* A hook that runs before each epoll wait and may lower the wait (ms, -1 for
- * none); the HTTP front uses it to drive libmicrohttpd's timeouts. */
-void loop_set_prepare(loop_t *l, int64_t (*prepare)(void *ud), void *ud);
+/* Hooks around each epoll wait: prepare runs before it and may bound the
+ * wait (ms, -1 for none); check runs right after it, before fd callbacks.
+ * The HTTP front uses them to drive libmicrohttpd's own timeouts and the
+ * work it has buffered. Either may be NULL. */
+void loop_set_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud);
 
 /* Runs until loop_stop(). Returns 0 or LD_EIO. */
 int loop_run(loop_t *l);

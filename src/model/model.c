@@ -20,6 +20,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Where AWS's live service validates differently from the published model,
+ * its error messages show it (see the recordings summarised in
+ * docs/aws-facts.md): newer patterns (the "eusc-" partition prefix), bounds
+ * the model omits, and enum orders. These entries replace the model's values
+ * so that both the check and the message match AWS.
+ */
+struct override {
+	const char *shape;
+	const char *pattern;      /* NULL: keep */
+	int set_len;              /* 1: replace min/max with the values below */
+	double min, max;
+	const char *const *enums; /* NULL: keep */
+	int nullable_member;      /* as a list member or map key: no "must not be null" */
+	int enum_by_handler;      /* the handler checks the enum with its own error */
+};
+
+static const char *const recursive_loop_enum[] = { "Terminate", "Allow", NULL };
+
+static const struct override overrides[] = {
+	{ "FunctionName",
+	  "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+	  "(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?" },
+	{ "NamespacedFunctionName",
+	  "(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?"
+	  "(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?" },
+	{ "TaggableResource",
+	  "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:"
+	  "[a-zA-Z0-9-_]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]"
+	  "{17}|event-source-mapping:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+	  "capacity-provider:[a-zA-Z0-9-_]+)" },
+	{ "LayerVersionArn",
+	  "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:"
+	  "[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)",
+	  1, 1, 2048 },
+	{ "SubnetId", "subnet-[0-9a-z]*", 1, 0, 1024, NULL, 1 },
+	{ "SecurityGroupId", "sg-[0-9a-zA-Z]*", 1, 0, 1024, NULL, 1 },
+	{ "AdditionalVersion", NULL, 0, 0, 0, NULL, 1 },
+	{ "RecursiveLoop", NULL, 0, 0, 0, recursive_loop_enum },
+	/* Runtime is checked by fnconfig.c: AWS answers InvalidParameterValueException */
+	{ "Runtime", NULL, 0, 0, 0, NULL, 0, 1 },
+};
+
 static json_t *g_root;
 static struct shape *g_shapes;
 static size_t g_nshapes;
@@ -69,6 +112,51 @@ static enum member_loc loc_of(const char *l)
 	return LOC_BODY;
 }
 
+static int compile_pattern(struct shape *s, const char *src)
+{
+	int err;
+	PCRE2_SIZE off;
+	pcre2_code_free(s->pattern);
+	s->pattern_src = src;
+	s->pattern = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+				   PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
+	if (!s->pattern)
+		return LD_ECORRUPT;
+	pcre2_jit_compile(s->pattern, PCRE2_JIT_COMPLETE); /* optional speed-up */
+	return 0;
+}
+
+static int apply_overrides(void)
+{
+	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
+		const struct override *o = &overrides[i];
+		struct shape *s = (struct shape *)model_shape(o->shape);
+		if (!s)
+			continue;
+		if (o->pattern && compile_pattern(s, o->pattern))
+			return LD_ECORRUPT;
+		if (o->set_len) {
+			s->has_min = s->has_max = 1;
+			s->min = o->min;
+			s->max = o->max;
+		}
+		if (o->enums) {
+			free(s->enums);
+			s->enums = NULL;
+			s->nenums = 0;
+			while (o->enums[s->nenums])
+				s->nenums++;
+			s->enums = calloc(s->nenums + 1, sizeof(char *));
+			if (!s->enums)
+				return LD_ENOMEM;
+			memcpy(s->enums, o->enums, s->nenums * sizeof(char *));
+		}
+		s->nullable_member = o->nullable_member;
+		s->enum_by_handler = o->enum_by_handler;
+	}
+	return 0;
+}
+
 static int compile_shape(struct shape *s, const char *name, json_t *def)
 {
 	const char *k;
@@ -83,16 +171,8 @@ static int compile_shape(struct shape *s, const char *name, json_t *def)
 		s->has_max = 1;
 		s->max = json_number_value(v);
 	}
-	if ((v = json_object_get(def, "pattern"))) {
-		int err;
-		PCRE2_SIZE off;
-		s->pattern_src = json_string_value(v);
-		s->pattern = pcre2_compile((PCRE2_SPTR)s->pattern_src, PCRE2_ZERO_TERMINATED,
-					   PCRE2_ANCHORED | PCRE2_ENDANCHORED | PCRE2_UTF, &err, &off, NULL);
-		if (!s->pattern)
-			return LD_ECORRUPT;
-		pcre2_jit_compile(s->pattern, PCRE2_JIT_COMPLETE); /* optional speed-up */
-	}
+	if ((v = json_object_get(def, "pattern")) && compile_pattern(s, json_string_value(v)))
+		return LD_ECORRUPT;
 	if ((v = json_object_get(def, "enum"))) {
 		s->nenums = json_array_size(v);
 		s->enums = calloc(s->nenums + 1, sizeof(char *));
@@ -188,6 +268,8 @@ int model_load(void)
 	json_object_foreach(shapes, k, v)
 		if ((rc = compile_shape(&g_shapes[i++], k, v)))
 			return rc;
+	if ((rc = apply_overrides()))
+		return rc;
 	g_nops = json_object_size(ops);
 	g_ops = calloc(g_nops, sizeof(*g_ops));
 	if (!g_ops)
@@ -269,7 +351,16 @@ void model_path_name(const char *member, char *out, size_t outlen)
 		out[0] = (char)tolower((unsigned char)out[0]);
 }
 
-/* ---- validation ---- */
+/* ---- validation ----
+ *
+ * The messages follow AWS's request validator: one item per violated
+ * constraint, "Value <v> at '<path>' failed to satisfy constraint: <c>",
+ * values rendered as Java prints them. A violation inside a list element or
+ * map entry of scalars is reported once, at the container, listing every
+ * constraint of the element shape ("Member must satisfy constraint: [...]").
+ * Members bound to the query string and headers are checked before body
+ * members, and path labels last, which is the order AWS reports them in.
+ */
 
 struct vctx {
 	buf_t msg;
@@ -277,22 +368,31 @@ struct vctx {
 	int oom;
 };
 
-/* Java-style rendering of a value, as AWS prints it in messages */
+/* Java's Double.toString for ordinary magnitudes: "2.0", "0.5", "-1.0" */
+static void java_double(char *out, size_t n, double d)
+{
+	for (int p = 1; p <= 17; p++) {
+		snprintf(out, n, "%.*g", p, d);
+		if (strtod(out, NULL) == d)
+			break;
+	}
+	if (!strpbrk(out, ".eEn"))
+		strncat(out, ".0", n - strlen(out) - 1);
+}
+
 static void render_value(buf_t *b, json_t *v, int top)
 {
+	char num[64];
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		if (top)
-			buf_printf(b, "'%s'", json_string_value(v));
-		else
-			buf_puts(b, json_string_value(v));
+		buf_printf(b, top ? "'%s'" : "%s", json_string_value(v));
 		break;
 	case JSON_INTEGER:
-		buf_printf(b, top ? "'%" JSON_INTEGER_FORMAT "'" : "%" JSON_INTEGER_FORMAT,
-			   json_integer_value(v));
+		buf_printf(b, top ? "'%" JSON_INTEGER_FORMAT "'" : "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		break;
 	case JSON_REAL:
-		buf_printf(b, top ? "'%g'" : "%g", json_real_value(v));
+		java_double(num, sizeof(num), json_real_value(v));
+		buf_printf(b, top ? "'%s'" : "%s", num);
 		break;
 	case JSON_TRUE:
 	case JSON_FALSE:
@@ -349,34 +449,97 @@ static void violation(struct vctx *c, json_t *v, const char *path, const char *f
 	va_end(ap);
 }
 
-static void fmt_num(char *out, size_t n, double d)
+static int is_number_shape(const struct shape *s)
 {
-	if (d == floor(d) && fabs(d) < 1e18)
-		snprintf(out, n, "%lld", (long long)d);
-	else
-		snprintf(out, n, "%g", d);
+	return s->type == SHAPE_INTEGER || s->type == SHAPE_LONG || s->type == SHAPE_DOUBLE ||
+	       s->type == SHAPE_FLOAT;
 }
 
-static void check_length(struct vctx *c, const struct shape *s, json_t *v, const char *path, double len)
+static void fmt_bound(char *out, size_t n, const struct shape *s, double d)
 {
-	char num[32];
-	if (s->has_max && len > s->max) {
-		fmt_num(num, sizeof(num), s->max);
-		violation(c, v, path, "Member must have length less than or equal to %s", num);
+	if (s->type == SHAPE_DOUBLE || s->type == SHAPE_FLOAT)
+		java_double(out, n, d);
+	else
+		snprintf(out, n, "%lld", (long long)d);
+}
+
+/* the constraint texts of a shape, in AWS's order; returns how many */
+static int constraint_texts(const struct shape *s, buf_t *out, const char *sep)
+{
+	char num[64];
+	int n = 0;
+	const char *unit = is_number_shape(s) ? "value" : "length";
+	if (s->has_max) {
+		fmt_bound(num, sizeof(num), s, s->max);
+		buf_printf(out, "%sMember must have %s less than or equal to %s", n++ ? sep : "", unit, num);
 	}
-	if (s->has_min && len < s->min) {
-		fmt_num(num, sizeof(num), s->min);
-		violation(c, v, path, "Member must have length greater than or equal to %s", num);
+	if (s->has_min) {
+		fmt_bound(num, sizeof(num), s, s->min);
+		buf_printf(out, "%sMember must have %s greater than or equal to %s", n++ ? sep : "", unit, num);
 	}
+	if (s->pattern)
+		buf_printf(out, "%sMember must satisfy regular expression pattern: %s", n++ ? sep : "",
+			   s->pattern_src);
+	if (s->enums) {
+		buf_printf(out, "%sMember must satisfy enum value set: [", n++ ? sep : "");
+		for (size_t i = 0; i < s->nenums; i++)
+			buf_printf(out, "%s%s", i ? ", " : "", s->enums[i]);
+		buf_puts(out, "]");
+	}
+	return n;
+}
+
+/* does a scalar value satisfy every constraint of its shape? */
+static int scalar_ok(const struct shape *s, json_t *v)
+{
+	if (!v || json_is_null(v))
+		return 0;
+	if (s->type == SHAPE_STRING) {
+		if (!json_is_string(v))
+			return 1; /* type errors are reported by model_typecheck */
+		double len = (double)json_string_length(v);
+		if ((s->has_max && len > s->max) || (s->has_min && len < s->min))
+			return 0;
+		if (s->pattern && !model_pattern_match(s, json_string_value(v), json_string_length(v)))
+			return 0;
+		if (s->enums && !s->enum_by_handler) {
+			for (size_t i = 0; i < s->nenums; i++)
+				if (!strcmp(s->enums[i], json_string_value(v)))
+					return 1;
+			return 0;
+		}
+		return 1;
+	}
+	if (is_number_shape(s) && json_is_number(v)) {
+		double d = json_number_value(v);
+		return !((s->has_max && d > s->max) || (s->has_min && d < s->min));
+	}
+	return 1;
+}
+
+static void wrapped(struct vctx *c, json_t *container, const char *path, const char *lead, const struct shape *s,
+		    int not_null)
+{
+	buf_t t;
+	buf_init(&t, 0);
+	constraint_texts(s, &t, ", ");
+	if (not_null)
+		buf_printf(&t, "%sMember must not be null", t.len ? ", " : "");
+	violation(c, container, path, "%s must satisfy constraint: [%s]", lead, t.data ? t.data : "");
+	buf_free(&t);
 }
 
 static void validate_value(struct vctx *c, const struct shape *s, json_t *v, const char *path);
 
-static void validate_struct(struct vctx *c, const struct shape *s, json_t *obj, const char *path)
+static void validate_members(struct vctx *c, const struct shape *s, json_t *obj, const char *path, int pass)
 {
 	char sub[512], pn[128];
 	for (size_t i = 0; i < s->nmembers; i++) {
 		const struct member *m = &s->members[i];
+		/* pass 0: query and header members, 1: body, 2: path labels */
+		int mp = m->loc == LOC_URI ? 2 : m->loc == LOC_BODY ? 1 : 0;
+		if (pass >= 0 && mp != pass)
+			continue;
 		json_t *v = json_object_get(obj, m->name);
 		model_path_name(m->name, pn, sizeof(pn));
 		if (path[0])
@@ -393,95 +556,122 @@ static void validate_struct(struct vctx *c, const struct shape *s, json_t *obj, 
 	}
 }
 
-static void validate_value(struct vctx *c, const struct shape *s, json_t *v, const char *path)
+static void validate_struct(struct vctx *c, const struct shape *s, json_t *obj, const char *path)
+{
+	validate_members(c, s, obj, path, -1);
+}
+
+static void validate_list(struct vctx *c, const struct shape *s, json_t *v, const char *path)
 {
 	char num[32], sub[600];
+	double len = (double)json_array_size(v);
+	if (s->has_max && len > s->max) {
+		snprintf(num, sizeof(num), "%lld", (long long)s->max);
+		violation(c, v, path, "Member must have length less than or equal to %s", num);
+	}
+	if (s->has_min && len < s->min) {
+		snprintf(num, sizeof(num), "%lld", (long long)s->min);
+		violation(c, v, path, "Member must have length greater than or equal to %s", num);
+	}
+	if (!s->member)
+		return;
+	size_t i;
+	json_t *e;
+	json_array_foreach(v, i, e) {
+		if (s->member->type == SHAPE_STRUCTURE || s->member->type == SHAPE_LIST ||
+		    s->member->type == SHAPE_MAP) {
+			snprintf(sub, sizeof(sub), "%s.%zu.member", path, i + 1);
+			validate_value(c, s->member, e, sub);
+		} else if (!scalar_ok(s->member, e)) {
+			wrapped(c, v, path, "Member", s->member, !s->member->nullable_member);
+			return;
+		}
+	}
+}
+
+static void validate_map(struct vctx *c, const struct shape *s, json_t *v, const char *path)
+{
+	char num[32];
+	double len = (double)json_object_size(v);
+	if (s->has_max && len > s->max) {
+		snprintf(num, sizeof(num), "%lld", (long long)s->max);
+		violation(c, v, path, "Member must have length less than or equal to %s", num);
+	}
+	if (s->has_min && len < s->min) {
+		snprintf(num, sizeof(num), "%lld", (long long)s->min);
+		violation(c, v, path, "Member must have length greater than or equal to %s", num);
+	}
+	const char *k;
+	json_t *e;
+	int bad_key = 0, bad_value = 0;
+	json_object_foreach(v, k, e) {
+		if (s->key && !bad_key) {
+			json_t *ks = json_string(k);
+			bad_key = ks && !scalar_ok(s->key, ks);
+			json_decref(ks);
+		}
+		if (s->value && !bad_value) {
+			if (s->value->type == SHAPE_STRUCTURE || s->value->type == SHAPE_LIST ||
+			    s->value->type == SHAPE_MAP)
+				validate_value(c, s->value, e, path);
+			else
+				bad_value = !scalar_ok(s->value, e);
+		}
+	}
+	if (bad_key)
+		wrapped(c, v, path, "Map keys", s->key, !s->key->nullable_member);
+	if (bad_value)
+		wrapped(c, v, path, "Map value", s->value, !s->value->nullable_member);
+}
+
+static void validate_value(struct vctx *c, const struct shape *s, json_t *v, const char *path)
+{
 	switch (s->type) {
 	case SHAPE_STRUCTURE:
 		if (json_is_object(v))
 			validate_struct(c, s, v, path);
-		break;
+		return;
 	case SHAPE_LIST:
-		if (!json_is_array(v))
-			break;
-		check_length(c, s, v, path, (double)json_array_size(v));
-		if (s->member) {
-			size_t i;
-			json_t *e;
-			json_array_foreach(v, i, e) {
-				snprintf(sub, sizeof(sub), "%s.%zu.member", path, i + 1);
-				validate_value(c, s->member, e, sub);
-			}
-		}
-		break;
+		if (json_is_array(v))
+			validate_list(c, s, v, path);
+		return;
 	case SHAPE_MAP:
-		if (!json_is_object(v))
-			break;
-		check_length(c, s, v, path, (double)json_object_size(v));
-		{
-			const char *k;
-			json_t *e;
-			json_object_foreach(v, k, e) {
-				if (s->key) {
-					json_t *ks = json_string(k);
-					snprintf(sub, sizeof(sub), "%s.key", path);
-					if (ks)
-						validate_value(c, s->key, ks, sub);
-					json_decref(ks);
-				}
-				if (s->value) {
-					snprintf(sub, sizeof(sub), "%s.value", path);
-					validate_value(c, s->value, e, sub);
-				}
-			}
-		}
-		break;
-	case SHAPE_STRING:
-		if (!json_is_string(v))
-			break;
-		{
-			const char *str = json_string_value(v);
-			size_t len = json_string_length(v);
-			check_length(c, s, v, path, (double)len); /* AWS counts characters; ASCII in practice */
-			if (s->pattern && !model_pattern_match(s, str, len))
-				violation(c, v, path, "Member must satisfy regular expression pattern: %s",
-					  s->pattern_src);
-			if (s->enums) {
-				int ok = 0;
-				for (size_t i = 0; i < s->nenums && !ok; i++)
-					ok = !strcmp(s->enums[i], str);
-				if (!ok) {
-					buf_t e;
-					buf_init(&e, 0);
-					for (size_t i = 0; i < s->nenums; i++)
-						buf_printf(&e, "%s%s", i ? ", " : "", s->enums[i]);
-					violation(c, v, path, "Member must satisfy enum value set: [%s]",
-						  e.data ? e.data : "");
-					buf_free(&e);
-				}
-			}
-		}
-		break;
-	case SHAPE_INTEGER:
-	case SHAPE_LONG:
-	case SHAPE_DOUBLE:
-	case SHAPE_FLOAT:
-		if (!json_is_number(v))
-			break;
-		{
-			double d = json_number_value(v);
-			if (s->has_max && d > s->max) {
-				fmt_num(num, sizeof(num), s->max);
-				violation(c, v, path, "Member must have value less than or equal to %s", num);
-			}
-			if (s->has_min && d < s->min) {
-				fmt_num(num, sizeof(num), s->min);
-				violation(c, v, path, "Member must have value greater than or equal to %s", num);
-			}
-		}
-		break;
+		if (json_is_object(v))
+			validate_map(c, s, v, path);
+		return;
 	default:
 		break;
+	}
+	if (scalar_ok(s, v))
+		return;
+	/* one item per violated constraint, in AWS's order */
+	char num[64];
+	const char *unit = is_number_shape(s) ? "value" : "length";
+	double n = s->type == SHAPE_STRING ? (double)json_string_length(v) : json_number_value(v);
+	if (s->has_max && n > s->max) {
+		fmt_bound(num, sizeof(num), s, s->max);
+		violation(c, v, path, "Member must have %s less than or equal to %s", unit, num);
+	}
+	if (s->has_min && n < s->min) {
+		fmt_bound(num, sizeof(num), s, s->min);
+		violation(c, v, path, "Member must have %s greater than or equal to %s", unit, num);
+	}
+	if (s->type != SHAPE_STRING)
+		return;
+	if (s->pattern && !model_pattern_match(s, json_string_value(v), json_string_length(v)))
+		violation(c, v, path, "Member must satisfy regular expression pattern: %s", s->pattern_src);
+	if (s->enums && !s->enum_by_handler) {
+		int ok = 0;
+		for (size_t i = 0; i < s->nenums && !ok; i++)
+			ok = !strcmp(s->enums[i], json_string_value(v));
+		if (!ok) {
+			buf_t e;
+			buf_init(&e, 0);
+			for (size_t i = 0; i < s->nenums; i++)
+				buf_printf(&e, "%s%s", i ? ", " : "", s->enums[i]);
+			violation(c, v, path, "Member must satisfy enum value set: [%s]", e.data ? e.data : "");
+			buf_free(&e);
+		}
 	}
 }
 
@@ -492,8 +682,8 @@ int model_validate(const struct shape *s, json_t *doc, char **msg)
 	c.count = 0;
 	c.oom = 0;
 	*msg = NULL;
-	if (s)
-		validate_struct(&c, s, doc, "");
+	for (int pass = 0; s && pass < 3; pass++)
+		validate_members(&c, s, doc, "", pass);
 	if (c.oom && !c.msg.len) {
 		buf_free(&c.msg);
 		return LD_ENOMEM;

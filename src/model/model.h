@@ -48,6 +48,8 @@ struct shape {
 	const char *payload;       /* structure member carried as the raw body */
 	const struct shape *member, *key, *value; /* list / map */
 	int error_status;          /* exceptions: HTTP status code, else 0 */
+	int nullable_member;       /* AWS omits "must not be null" for it as a member */
+	int enum_by_handler;       /* enum checked by the handler, not the validator */
 	int streaming;
 };
 
