@@ -68,20 +68,26 @@ static void on_signal(void *ud, uint32_t events)
 	loop_stop(srv->loop);
 }
 
-static int parse_listen(server_t *srv, char *arg)
+/* HOST:PORT into srv; host is copied into `host` (left untouched in argv) */
+static int parse_listen(server_t *srv, const char *arg, char *host, size_t hostlen)
 {
-	char *colon = strrchr(arg, ':');
-	if (!colon)
+	const char *colon = strrchr(arg, ':');
+	char *end;
+	if (!colon || (size_t)(colon - arg) >= hostlen)
 		return LD_EINVAL;
-	*colon = '\0';
-	srv->listen_host = arg;
-	srv->listen_port = atoi(colon + 1);
-	return srv->listen_port >= 0 && srv->listen_port < 65536 ? 0 : LD_EINVAL;
+	memcpy(host, arg, (size_t)(colon - arg));
+	host[colon - arg] = '\0';
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return LD_EINVAL;
+	srv->listen_host = host;
+	srv->listen_port = (int)port;
+	return 0;
 }
 
 static int serve(int argc, char **argv)
 {
-	static char listen_default[] = "127.0.0.1:9001";
+	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
 			 .account_concurrency = 1000 };
 	http_t *http = NULL;
@@ -96,7 +102,7 @@ static int serve(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *listen = listen_default;
+	const char *listen = "127.0.0.1:9001";
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -110,7 +116,7 @@ static int serve(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (parse_listen(&srv, listen)) {
+	if (parse_listen(&srv, listen, host, sizeof(host))) {
 		fprintf(stderr, "lambdad: bad --listen address '%s'\n", listen);
 		return 2;
 	}
