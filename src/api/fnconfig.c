@@ -48,12 +48,14 @@ static int in_list(const char *const *list, const char *s)
 	return 0;
 }
 
-void fnconfig_runtime_arn(const char *region, const char *runtime, char *out, size_t n)
+void fnconfig_runtime_arn(const char *region, const char *runtime, const char *arch, char *out, size_t n)
 {
-	/* a stable per-runtime id in the form AWS uses (64 hex digits) */
+	/* a stable id per runtime and architecture in the form AWS uses (64 hex
+	 * digits): AWS's ARN changes when either changes */
 	unsigned char d[SHA256_DIGEST_LENGTH];
-	char hex[65];
-	SHA256((const unsigned char *)runtime, strlen(runtime), d);
+	char hex[65], what[128];
+	snprintf(what, sizeof(what), "%s/%s", runtime, arch && *arch ? arch : "x86_64");
+	SHA256((const unsigned char *)what, strlen(what), d);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
 	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", lookup_partition(region), region, hex);
@@ -247,7 +249,9 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 	copy_member(cfg, in, "MemorySize");
 	if (copy_member(cfg, in, "Runtime")) {
 		char arn[200];
-		fnconfig_runtime_arn(ref->region, rt, arn, sizeof(arn));
+		fnconfig_runtime_arn(ref->region, rt,
+				     json_string_value(json_array_get(json_object_get(cfg, "Architectures"), 0)), arn,
+				     sizeof(arn));
 		json_object_set_new(cfg, "RuntimeVersionConfig", json_pack("{s:s}", "RuntimeVersionArn", arn));
 	}
 	if ((v = json_object_get(in, "Environment"))) {

@@ -38,7 +38,8 @@ void fnconfig_schedule_settle(req_t *r, const char *scope, const char *key);
 /* Completes any transition left unfinished by a crash (start-up). */
 int fnconfig_recover(server_t *srv);
 
-/* The runtime version ARN AWS reports for a runtime in a region. */
-void fnconfig_runtime_arn(const char *region, const char *runtime, char *out, size_t n);
+/* The runtime version ARN AWS reports for a runtime and architecture
+ * (NULL: x86_64) in a region. */
+void fnconfig_runtime_arn(const char *region, const char *runtime, const char *arch, char *out, size_t n);
 
 #endif

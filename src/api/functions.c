@@ -19,6 +19,7 @@
 #include "util/err.h"
 #include "util/ids.h"
 
+#include <ctype.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,8 +196,10 @@ int api_get_function(req_t *r)
 	struct fnref ref;
 	json_t *meta = NULL, *cfg = NULL;
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)) ||
-	    (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
+	/* the configuration first: a missing function named with a qualifier is
+	 * reported with the qualified ARN, as AWS does */
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)) ||
+	    (rc = lookup_function(r, &ref, &meta)))
 		goto out;
 	json_t *code = json_object();
 	const char *image = json_string_value(json_object_get(cfg, "_ImageUri"));
@@ -228,14 +231,12 @@ out:
 int api_get_function_configuration(req_t *r)
 {
 	struct fnref ref;
-	json_t *cfg = NULL, *meta = NULL;
+	json_t *cfg = NULL;
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)) ||
-	    (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
 		goto out;
 	r->out = public_config(&ref, cfg, ref.qualifier);
 out:
-	json_decref(meta);
 	json_decref(cfg);
 	return rc;
 }
@@ -332,7 +333,8 @@ int api_update_function_code(req_t *r)
 		const char *rt = json_string_value(json_object_get(cfg, "Runtime"));
 		if (rt) {
 			char arn[200];
-			fnconfig_runtime_arn(ref.region, rt, arn, sizeof(arn));
+			fnconfig_runtime_arn(ref.region, rt, json_string_value(json_array_get(arch, 0)), arn,
+					     sizeof(arn));
 			json_object_set_new(cfg, "RuntimeVersionConfig", json_pack("{s:s}", "RuntimeVersionArn", arn));
 		}
 	}
@@ -368,6 +370,15 @@ out:
 	return rc;
 }
 
+/* 1 if q has the form of an alias name ([a-zA-Z0-9-_]+, not all digits) */
+static int is_alias_name(const char *q)
+{
+	for (const char *p = q; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return 0;
+	return *q && !lookup_is_version(q);
+}
+
 int api_delete_function(req_t *r)
 {
 	struct fnref ref;
@@ -381,7 +392,7 @@ int api_delete_function(req_t *r)
 				"$LATEST version cannot be deleted without deleting the function.");
 		goto out;
 	}
-	if (*q && !lookup_is_version(q)) {
+	if (is_alias_name(q)) {
 		rc = apierr_set(r, "InvalidParameterValueException", "Deletion of aliases is not currently supported.");
 		goto out;
 	}
