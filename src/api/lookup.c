@@ -79,16 +79,17 @@ int lookup_ref(req_t *r, const char *fname, const char *qualifier, struct fnref 
 	}
 	const char *name = NULL, *qual = NULL;
 	if (n >= 6 && !strcmp(parts[0], "arn")) {
-		/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUAL] */
-		if (n < 7 || strcmp(parts[5], "function") != 0)
-			return apierr_set(r, "InvalidParameterValueException", "Invalid function ARN: %s", fname);
+		/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUAL]; the model's
+		 * pattern makes "function:" optional, and AWS reads
+		 * arn:...:ACCOUNT:function as the function named "function" */
 		if (strcmp(parts[3], r->region) != 0)
 			return apierr_set(r, "ResourceNotFoundException",
 					  "Functions from '%s' are not reachable in this region ('%s')", parts[3],
 					  r->region);
 		snprintf(ref->account, sizeof(ref->account), "%s", parts[4]);
-		name = parts[6];
-		qual = n > 7 ? parts[7] : NULL;
+		int at = n >= 7 && !strcmp(parts[5], "function") ? 6 : 5;
+		name = parts[at];
+		qual = n > at + 1 ? parts[at + 1] : NULL;
 	} else if (n >= 3 && is_account(parts[0], strlen(parts[0])) && !strcmp(parts[1], "function")) {
 		snprintf(ref->account, sizeof(ref->account), "%s", parts[0]);
 		name = parts[2];
