@@ -37,6 +37,7 @@ struct hreq {
 	buf_t body;
 	size_t limit;
 	int too_big;
+	int rejected;  /* the 413 is queued */
 };
 
 static const char *hdr_lookup(req_t *r, const char *name)
@@ -90,6 +91,7 @@ static void reject_too_big(struct hreq *h)
 	apierr_render(r, LD_EAPI);
 	req_add_header(r, "x-amzn-RequestId", r->request_id);
 	send_response(h);
+	h->rejected = 1;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -118,8 +120,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		h->limit = router_body_limit(h->rt);
 		buf_init(&h->body, h->limit);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > h->limit)
+		if (cl && strtoull(cl, NULL, 10) > h->limit) {
+			/* answer at once: the body is never read, MHD closes the connection */
 			h->too_big = 1;
+			reject_too_big(h);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -129,7 +134,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (h->too_big) {
-		reject_too_big(h);
+		if (!h->rejected)
+			reject_too_big(h);
 		return MHD_YES;
 	}
 	h->r.body = h->body.data ? h->body.data : "";
