@@ -64,6 +64,7 @@ SERVER_CPU = {0}
 LOAD_CPU = {1}
 
 children = []  # server Popen objects, killed at exit
+LOAD_BEFORE = (0.0, 0.0, 0.0)
 
 
 def log(*a):
@@ -171,6 +172,43 @@ def run_bounded(argv, timeout, cpus):
     return out, err
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid):
+    """(cpu seconds of the whole process incl. exited threads, runqueue-wait seconds summed over
+    its live threads). lambdad is one thread, so its wait figure is exact."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    wait = 0.0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    wait += int(f.read().split()[1]) / 1e9
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return cpu, wait
+
+
+def measured(pid, fn):
+    """Runs fn() and adds the server's CPU use during it: cpu_us_per_req, and wait_pct, the
+    share of the run the server spent runnable but waiting for a CPU (other load)."""
+    c0, w0 = proc_cpu(pid)
+    t0 = time.time()
+    r = fn()
+    wall = time.time() - t0
+    c1, w1 = proc_cpu(pid)
+    n = r.get("requests", r.get("ok", 0))
+    r["server_cpu_s"] = c1 - c0
+    r["cpu_us_per_req"] = (c1 - c0) / n * 1e6 if n else 0.0
+    r["wait_pct"] = 100.0 * max(0.0, w1 - w0) / wall if wall > 0 else 0.0
+    return r
+
+
 def last_json(out):
     for line in reversed(out.strip().splitlines()):
         line = line.strip()
@@ -270,6 +308,14 @@ def render(rows, meta, notes):
             fmt_rps(M["rps"]), fmt_ms(M["p50_ms"]), fmt_ms(M["p99_ms"]),
             f"{ratio:,.1f}x"]) + " |")
     table = "\n".join(lines)
+    cpu = ["| operation | conns | lambdad CPU/req | moto CPU/req | CPU ratio (moto/lambdad) "
+           "| lambdad waited for a CPU | moto waited for a CPU |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        L, M = r["lambdad"], r["moto"]
+        ratio = M["cpu_us_per_req"] / L["cpu_us_per_req"] if L["cpu_us_per_req"] > 0 else float("nan")
+        cpu.append(f"| {r['op']} | {r['conns']} | {L['cpu_us_per_req']:,.0f} us | {M['cpu_us_per_req']:,.0f} us "
+                   f"| {ratio:,.1f}x | {L['wait_pct']:.0f}% | {M['wait_pct']:.0f}% |")
+    cpu_table = "\n".join(cpu)
     md = [
         "# lambdad vs moto benchmark",
         "",
@@ -280,9 +326,15 @@ def render(rows, meta, notes):
         "",
         table,
         "",
+        "Server CPU time per request during each run (user + system, from /proc; less sensitive to other "
+        "load on the machine than req/s), and the share of the run the server was runnable but waiting "
+        "for a CPU (time taken by other processes; for moto summed over its threads, so it can exceed 100% and is approximate):",
+        "",
+        cpu_table,
+        "",
     ]
     md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
-    return table, "\n".join(md)
+    return table + "\n\n" + cpu_table, "\n".join(md)
 
 
 # ---------------------------------------------------------------- main
@@ -315,6 +367,8 @@ def main():
         sys.exit("wrk not found (Debian package wrk)")
     build_postload()
 
+    global LOAD_BEFORE
+    LOAD_BEFORE = os.getloadavg()
     tmp = tempfile.mkdtemp(prefix="lambdad-bench-")
     t_start = time.time()
     try:
@@ -357,12 +411,14 @@ def run(args, tmp):
                     proc, port = servers[name]
                     if args.warmup:
                         wrk_run(port, mode, conns, args.warmup, args.functions, LOAD_CPU)
-                    r = wrk_run(port, mode, conns, args.duration, args.functions, LOAD_CPU)
+                    r = measured(proc.pid, lambda: wrk_run(port, mode, conns, args.duration,
+                                                            args.functions, LOAD_CPU))
                     if proc.poll() is not None:
                         raise RuntimeError(f"{name} died during {op}")
                     row[name] = r
                     log(f"{op:14s} c={conns:<3d} {name:8s} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  "
-                        f"p99 {r['p99_ms']:.3f} ms  errors {r['errors']}")
+                        f"p99 {r['p99_ms']:.3f} ms  errors {r['errors']}  cpu/req {r['cpu_us_per_req']:.0f} us  "
+                        f"cpu-wait {r['wait_pct']:.0f}%")
                 rows.append(row)
 
         b64path = os.path.join(tmp, "zip.b64")
@@ -372,13 +428,14 @@ def run(args, tmp):
             row = {"op": "CreateFunction", "conns": conns}
             for name in ("lambdad", "moto"):
                 proc, port = servers[name]
-                r = postload_run(port, conns, args.posts, args.post_limit, f"post{conns}", b64path, LOAD_CPU)
+                r = measured(proc.pid, lambda: postload_run(port, conns, args.posts, args.post_limit,
+                                                            f"post{conns}", b64path, LOAD_CPU))
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} died during CreateFunction")
                 row[name] = r
                 log(f"CreateFunction c={conns:<3d} {name:8s} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  "
                     f"p99 {r['p99_ms']:.3f} ms  ok {r['ok']}/{r['issued']} in {r['elapsed_s']:.1f}s  "
-                    f"errors {r['errors']}")
+                    f"errors {r['errors']}  cpu/req {r['cpu_us_per_req']:.0f} us  cpu-wait {r['wait_pct']:.0f}%")
             rows.append(row)
     except BaseException:
         for proc, _ in servers.values():
@@ -422,6 +479,10 @@ def build_notes(args, rows, info):
         "Requests carry a static unsigned SigV4-style Authorization header: moto picks the service from its "
         "credential scope (without it the GET lands in moto's S3 backend). Neither server checks it.",
     ]
+    la = os.getloadavg()
+    notes.append(f"Load average (1 min) {LOAD_BEFORE[0]:.2f} before the run and {la[0]:.2f} after it "
+                 f"on {os.cpu_count()} CPUs; anything above ~1 before the run is other work on the machine, "
+                 "which lowers req/s and inflates p99 (see the CPU-wait columns).")
     L, M = info["lambdad"], info["moto"]
     notes.append(
         f"ListFunctions is `GET /2015-03-31/functions` with no parameters: lambdad returns the AWS default "
