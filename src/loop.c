@@ -240,6 +240,8 @@ int loop_run_once(loop_t *l, int timeout_ms)
 	int n = epoll_wait(l->epfd, evs, 128, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return LD_EIO;
+	if (l->check)
+		l->check(l->hook_ud);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		if (fd < l->nfds && l->fds[fd].used)
