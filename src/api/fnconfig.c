@@ -442,9 +442,14 @@ static int settle_now(server_t *srv, const char *scope, const char *key)
 		changed = 1;
 	}
 	if (changed) {
-		char id[37];
-		ids_uuid4(id);
-		json_object_set_new(cfg, "RevisionId", json_string(id));
+		/* $LATEST gets a new RevisionId when a change is applied; a published
+		 * version keeps the one it was created with (AWS) */
+		const char *ver = json_string_value(json_object_get(cfg, "Version"));
+		if (!ver || !strcmp(ver, "$LATEST")) {
+			char id[37];
+			ids_uuid4(id);
+			json_object_set_new(cfg, "RevisionId", json_string(id));
+		}
 		rc = store_put_json(srv->store, "ver", scope, key, cfg);
 	}
 	json_decref(cfg);

@@ -48,6 +48,32 @@ class TestPublishVersion(LambdadTestCase):
         got.pop("ResponseMetadata")
         self.assertEqual(got, v)
 
+    def test_publish_on_create_then_republish(self):
+        name = self.name()
+        created = self.create(name, Publish=True)
+        v1 = self.lam.get_function_configuration(FunctionName=name, Qualifier="1")
+        self.assertEqual(v1["State"], "Active")
+        self.assertEqual(v1["LastUpdateStatus"], "Successful")
+        latest = self.lam.get_function_configuration(FunctionName=name)
+        self.assertEqual(len({created["RevisionId"], latest["RevisionId"], v1["RevisionId"]}), 3)
+        again = self.lam.publish_version(FunctionName=name)
+        self.assertEqual(again["Version"], "1")
+        self.assertEqual(again["RevisionId"], v1["RevisionId"])
+        self.assertEqual(self.lam.get_function_configuration(FunctionName=name)["RevisionId"],
+                         latest["RevisionId"])
+
+    def test_pending_version_keeps_revision_when_active(self):
+        name = self.name()
+        self.create(name)
+        resp = self.lam.update_function_code(FunctionName=name, ZipFile=make_zip({"app.py": "p = 1\n"}),
+                                             Publish=True)
+        self.assertEqual(resp["State"], "Pending")
+        v1 = self.lam.get_function_configuration(FunctionName=name, Qualifier="1")
+        self.assertEqual(v1["State"], "Active")
+        self.assertEqual(v1["RevisionId"], resp["RevisionId"])
+        latest = self.lam.get_function_configuration(FunctionName=name, Qualifier="$LATEST")
+        self.assertNotEqual(latest["RevisionId"], resp["RevisionId"])
+
     def test_description_given(self):
         name = self.name()
         self.create(name, Description="latest desc")
