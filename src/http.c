@@ -23,6 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Per-connection memory of libmicrohttpd: it bounds the request line and
+ * headers (AWS's front end accepts about 10 KB of headers) and is zeroed on
+ * every request, so a larger pool costs time on each one. */
+#define HTTP_CONN_MEMORY (16 * 1024)
+
 struct http {
 	server_t *srv;
 	struct MHD_Daemon *d;
@@ -215,7 +220,7 @@ int http_start(server_t *srv, http_t **out)
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_END);

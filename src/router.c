@@ -13,6 +13,7 @@
 #include "model/apierr.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/jsonw.h"
 #include "util/sigv4.h"
 
 #include <ctype.h>
@@ -127,10 +128,20 @@ static int op_match(const struct model_op *op, const char *method, const char *p
 	return *p == '\0' ? score : 0;
 }
 
+static size_t count_segments(const char *path)
+{
+	size_t n = 0;
+	for (const char *p = path; *p; p++)
+		if (*p == '/' && p[1] != '\0')
+			n++;
+	return n;
+}
+
 const struct route *router_match(const char *method, const char *path, json_t *qargs)
 {
 	const struct route *best = NULL;
 	int best_score = 0;
+	size_t nsegs = count_segments(path);
 	for (size_t i = 0; i < NROUTES; i++) {
 		const struct route *rt = &routes[i];
 		if (!rt->op) {
@@ -138,6 +149,8 @@ const struct route *router_match(const char *method, const char *path, json_t *q
 				return rt;
 			continue;
 		}
+		if (rt->mop->nsegs != nsegs)
+			continue;
 		int s = op_match(rt->mop, method, path, qargs);
 		if (s > best_score) {
 			best_score = s;
@@ -145,6 +158,8 @@ const struct route *router_match(const char *method, const char *path, json_t *q
 		}
 	}
 	for (size_t i = 0; i < nunimplemented; i++) {
+		if (unimplemented[i].mop->nsegs != nsegs)
+			continue;
 		int s = op_match(unimplemented[i].mop, method, path, qargs);
 		if (s > best_score) {
 			best_score = s;
@@ -353,11 +368,7 @@ static void serialize(req_t *r)
 			buf_append(&r->raw, json_string_value(v), json_string_length(v));
 		return;
 	}
-	char *text = json_dumps(r->out, JSON_COMPACT);
-	if (text) {
-		buf_puts(&r->raw, text);
-		free(text);
-	}
+	jsonw_dump(r->out, &r->raw);
 	r->content_type = "application/json";
 }
 

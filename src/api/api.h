@@ -42,7 +42,8 @@ int api_get_function_recursion_config(req_t *r);
 int api_put_function_recursion_config(req_t *r);
 /* code.c: lambdad's own download path behind Code.Location */
 int api_download_code(req_t *r);
-/* 0 when sig is the valid, unexpired signature of a Code.Location URL. */
-int api_download_code_check(server_t *srv, const char *hex, long long expires, const char *sig);
+/* Code.Location for the blob `hex`: an expiring URL on this server, signed
+ * with the server's URL key, written into out. */
+void api_code_location(req_t *r, const char *hex, char *out, size_t n);
 
 #endif

@@ -3,18 +3,74 @@
  *
  * GET /_lambdad/code/<sha256>.zip?X-Amz-Expires=T&X-Amz-Signature=S returns
  * exactly the stored zip while T (epoch seconds) has not passed and S is the
- * HMAC that functions.c computed with the server's URL key, as a presigned
- * S3 URL would. Anything else is 403, with S3's AccessDenied body.
+ * HMAC that api_code_location() computed with the server's URL key, as a
+ * presigned S3 URL would. Anything else is 403, with S3's AccessDenied body.
  */
 #include "api/api.h"
 #include "blobs/blobs.h"
+#include "loop.h"
 #include "util/err.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int api_download_code_check(server_t *srv, const char *hex, long long expires, const char *sig);
+#define CODE_URL_TTL_S 600
+
+/* HMAC-SHA256(url_key, "<hex>:<expires>") as 64 hex digits. The last result
+ * is remembered: GetFunction of one function within a second signs the same
+ * message again. */
+static void sign(server_t *srv, const char *hex, long long expires, char sig[65])
+{
+	static char last_hex[65], last_sig[65];
+	static long long last_expires;
+	static const unsigned char *last_key;
+	if (last_key == srv->url_key && last_expires == expires && !strcmp(last_hex, hex)) {
+		memcpy(sig, last_sig, 65);
+		return;
+	}
+	static const char digits[] = "0123456789abcdef";
+	unsigned char mac[32];
+	unsigned int maclen = 0;
+	char msg[128];
+	int n = snprintf(msg, sizeof(msg), "%s:%lld", hex, expires);
+	HMAC(EVP_sha256(), srv->url_key, sizeof(srv->url_key), (unsigned char *)msg, (size_t)n, mac, &maclen);
+	for (unsigned i = 0; i < 32; i++) {
+		sig[2 * i] = digits[mac[i] >> 4];
+		sig[2 * i + 1] = digits[mac[i] & 15];
+	}
+	sig[64] = '\0';
+	snprintf(last_hex, sizeof(last_hex), "%s", hex);
+	memcpy(last_sig, sig, 65);
+	last_expires = expires;
+	last_key = srv->url_key;
+}
+
+void api_code_location(req_t *r, const char *hex, char *out, size_t n)
+{
+	char sig[65], fallback[300];
+	long long expires = (long long)(loop_wall_ms() / 1000) + CODE_URL_TTL_S;
+	sign(r->srv, hex, expires, sig);
+	const char *host = r->host;
+	if (!host) {
+		snprintf(fallback, sizeof(fallback), "%s:%d", r->srv->listen_host, r->srv->listen_port);
+		host = fallback;
+	}
+	snprintf(out, n, "http://%s/_lambdad/code/%s.zip?X-Amz-Expires=%lld&X-Amz-Signature=%s", host, hex,
+		 expires, sig);
+}
+
+static int check(server_t *srv, const char *hex, long long expires, const char *sig)
+{
+	char want[65];
+	if (expires < loop_wall_ms() / 1000 || strlen(sig) != 64)
+		return LD_EINVAL;
+	sign(srv, hex, expires, want);
+	return CRYPTO_memcmp(want, sig, 64) == 0 ? 0 : LD_EINVAL;
+}
 
 static void deny(req_t *r)
 {
@@ -36,7 +92,7 @@ int api_download_code(req_t *r)
 	}
 	memcpy(hex, name, 64);
 	hex[64] = '\0';
-	if (api_download_code_check(r->srv, hex, strtoll(exp, NULL, 10), sig)) {
+	if (check(r->srv, hex, strtoll(exp, NULL, 10), sig)) {
 		deny(r);
 		return 0;
 	}

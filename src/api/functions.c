@@ -20,13 +20,11 @@
 #include "util/ids.h"
 
 #include <ctype.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define TAG_LIMIT 50
-#define CODE_URL_TTL_S 600
 
 /* fields that list items (ListFunctions, ListVersionsByFunction) leave out */
 static const char *const list_omit[] = {
@@ -155,42 +153,6 @@ out:
 	return rc;
 }
 
-/* presigned-style download URL for the stored zip (see code.c) */
-static void code_location(req_t *r, const char *hex, char *out, size_t n)
-{
-	unsigned char mac[32];
-	unsigned int maclen = 0;
-	char msg[128], sig[65];
-	long long expires = (long long)(loop_wall_ms() / 1000) + CODE_URL_TTL_S;
-	snprintf(msg, sizeof(msg), "%s:%lld", hex, expires);
-	HMAC(EVP_sha256(), r->srv->url_key, sizeof(r->srv->url_key), (unsigned char *)msg, strlen(msg), mac,
-	     &maclen);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(sig + 2 * i, 3, "%02x", mac[i]);
-	const char *host = r->host;
-	char fallback[64];
-	if (!host) {
-		snprintf(fallback, sizeof(fallback), "%s:%d", r->srv->listen_host, r->srv->listen_port);
-		host = fallback;
-	}
-	snprintf(out, n, "http://%s/_lambdad/code/%s.zip?X-Amz-Expires=%lld&X-Amz-Signature=%s", host, hex,
-		 expires, sig);
-}
-
-int api_download_code_check(server_t *srv, const char *hex, long long expires, const char *sig)
-{
-	unsigned char mac[32];
-	unsigned int maclen = 0;
-	char msg[128], want[65];
-	if (expires < loop_wall_ms() / 1000)
-		return LD_EINVAL;
-	snprintf(msg, sizeof(msg), "%s:%lld", hex, expires);
-	HMAC(EVP_sha256(), srv->url_key, sizeof(srv->url_key), (unsigned char *)msg, strlen(msg), mac, &maclen);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(want + 2 * i, 3, "%02x", mac[i]);
-	return CRYPTO_memcmp(want, sig, 64) == 0 && strlen(sig) == 64 ? 0 : LD_EINVAL;
-}
-
 int api_get_function(req_t *r)
 {
 	struct fnref ref;
@@ -198,8 +160,8 @@ int api_get_function(req_t *r)
 	int rc;
 	/* the configuration first: a missing function named with a qualifier is
 	 * reported with the qualified ARN, as AWS does */
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)) ||
-	    (rc = lookup_function(r, &ref, &meta)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)) ||
+	    (rc = lookup_function_peek(r, &ref, &meta)))
 		goto out;
 	json_t *code = json_object();
 	const char *image = json_string_value(json_object_get(cfg, "_ImageUri"));
@@ -209,7 +171,7 @@ int api_get_function(req_t *r)
 		json_object_set_new(code, "ResolvedImageUri", json_string(image));
 	} else {
 		char url[1024];
-		code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
+		api_code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
 		json_object_set_new(code, "Location", json_string(url));
 		json_object_set_new(code, "RepositoryType", json_string("S3"));
 	}
@@ -233,7 +195,7 @@ int api_get_function_configuration(req_t *r)
 	struct fnref ref;
 	json_t *cfg = NULL;
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)))
 		goto out;
 	r->out = public_config(&ref, cfg, ref.qualifier);
 out:

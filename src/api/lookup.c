@@ -113,9 +113,9 @@ int lookup_ref_in(req_t *r, struct fnref *ref)
 			  json_string_value(json_object_get(r->in, "Qualifier")), ref);
 }
 
-int lookup_function(req_t *r, const struct fnref *ref, json_t **meta)
+static int load_function(req_t *r, const struct fnref *ref, json_t **meta, int peek)
 {
-	int rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, meta);
+	int rc = (peek ? store_peek_json : store_get_json)(r->srv->store, "fn", ref->scope, ref->name, meta);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
 		lookup_arn(ref, NULL, arn, sizeof(arn));
@@ -124,7 +124,18 @@ int lookup_function(req_t *r, const struct fnref *ref, json_t **meta)
 	return rc;
 }
 
-int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias)
+int lookup_function(req_t *r, const struct fnref *ref, json_t **meta)
+{
+	return load_function(r, ref, meta, 0);
+}
+
+int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta)
+{
+	return load_function(r, ref, meta, 1);
+}
+
+static int load_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias,
+		       int peek)
 {
 	char key[400], arn[400];
 	const char *version = qualifier && *qualifier ? qualifier : "$LATEST";
@@ -145,7 +156,7 @@ int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json
 			version = "$LATEST";
 	}
 	lookup_version_key(ref->name, version, key, sizeof(key));
-	rc = store_get_json(r->srv->store, "ver", ref->scope, key, cfg);
+	rc = (peek ? store_peek_json : store_get_json)(r->srv->store, "ver", ref->scope, key, cfg);
 	if (rc == LD_ENOTFOUND) {
 		json_decref(al);
 		goto notfound;
@@ -162,6 +173,16 @@ int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json
 notfound:
 	lookup_arn(ref, qualifier && *qualifier ? qualifier : NULL, arn, sizeof(arn));
 	return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+}
+
+int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias)
+{
+	return load_config(r, ref, qualifier, cfg, alias, 0);
+}
+
+int lookup_config_peek(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg)
+{
+	return load_config(r, ref, qualifier, cfg, NULL, 1);
 }
 
 json_t *lookup_public(json_t *cfg)

@@ -58,6 +58,11 @@ int lookup_function(req_t *r, const struct fnref *ref, json_t **meta);
  */
 int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias);
 
+/* Read-only variants for handlers that never modify what they load: the
+ * documents are shared with the store's cache (json_decref, never modify). */
+int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta);
+int lookup_config_peek(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg);
+
 /* 1 if s is all digits (a version number), else 0. */
 int lookup_is_version(const char *s);
 

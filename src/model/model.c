@@ -380,7 +380,14 @@ static void java_double(char *out, size_t n, double d)
 		strncat(out, ".0", n - strlen(out) - 1);
 }
 
-static void render_value(buf_t *b, json_t *v, int top)
+static int is_double_shape(const struct shape *s)
+{
+	return s && (s->type == SHAPE_DOUBLE || s->type == SHAPE_FLOAT);
+}
+
+/* s (may be NULL) is the value's shape: AWS prints a Double as Java does
+ * ("2.0") even when the request carried an integer */
+static void render_value(buf_t *b, json_t *v, int top, const struct shape *s)
 {
 	char num[64];
 	switch (json_typeof(v)) {
@@ -388,6 +395,11 @@ static void render_value(buf_t *b, json_t *v, int top)
 		buf_printf(b, top ? "'%s'" : "%s", json_string_value(v));
 		break;
 	case JSON_INTEGER:
+		if (is_double_shape(s)) {
+			java_double(num, sizeof(num), (double)json_integer_value(v));
+			buf_printf(b, top ? "'%s'" : "%s", num);
+			break;
+		}
 		buf_printf(b, top ? "'%" JSON_INTEGER_FORMAT "'" : "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		break;
 	case JSON_REAL:
@@ -408,7 +420,7 @@ static void render_value(buf_t *b, json_t *v, int top)
 		json_array_foreach(v, i, e) {
 			if (i)
 				buf_puts(b, ", ");
-			render_value(b, e, 0);
+			render_value(b, e, 0, s ? s->member : NULL);
 		}
 		buf_puts(b, top ? "]'" : "]");
 		break;
@@ -420,7 +432,7 @@ static void render_value(buf_t *b, json_t *v, int top)
 		buf_puts(b, top ? "'{" : "{");
 		json_object_foreach(v, k, e) {
 			buf_printf(b, "%s%s=", first ? "" : ", ", k);
-			render_value(b, e, 0);
+			render_value(b, e, 0, s && s->type == SHAPE_MAP ? s->value : NULL);
 			first = 0;
 		}
 		buf_puts(b, top ? "}'" : "}");
@@ -429,17 +441,17 @@ static void render_value(buf_t *b, json_t *v, int top)
 	}
 }
 
-static void violation(struct vctx *c, json_t *v, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void violation(struct vctx *c, const struct shape *s, json_t *v, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
-static void violation(struct vctx *c, json_t *v, const char *path, const char *fmt, ...)
+static void violation(struct vctx *c, const struct shape *s, json_t *v, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	if (c->count++)
 		buf_puts(&c->msg, "; ");
 	buf_puts(&c->msg, "Value ");
 	if (v)
-		render_value(&c->msg, v, 1);
+		render_value(&c->msg, v, 1, s);
 	else
 		buf_puts(&c->msg, "null");
 	buf_printf(&c->msg, " at '%s' failed to satisfy constraint: ", path);
@@ -517,15 +529,15 @@ static int scalar_ok(const struct shape *s, json_t *v)
 	return 1;
 }
 
-static void wrapped(struct vctx *c, json_t *container, const char *path, const char *lead, const struct shape *s,
-		    int not_null)
+static void wrapped(struct vctx *c, const struct shape *cs, json_t *container, const char *path, const char *lead,
+		    const struct shape *s, int not_null)
 {
 	buf_t t;
 	buf_init(&t, 0);
 	constraint_texts(s, &t, ", ");
 	if (not_null)
 		buf_printf(&t, "%sMember must not be null", t.len ? ", " : "");
-	violation(c, container, path, "%s must satisfy constraint: [%s]", lead, t.data ? t.data : "");
+	violation(c, cs, container, path, "%s must satisfy constraint: [%s]", lead, t.data ? t.data : "");
 	buf_free(&t);
 }
 
@@ -548,7 +560,7 @@ static void validate_members(struct vctx *c, const struct shape *s, json_t *obj,
 			snprintf(sub, sizeof(sub), "%s", pn);
 		if (!v || json_is_null(v)) {
 			if (m->required)
-				violation(c, NULL, sub, "Member must not be null");
+				violation(c, NULL, NULL, sub, "Member must not be null");
 			continue;
 		}
 		if (m->shape)
@@ -567,11 +579,11 @@ static void validate_list(struct vctx *c, const struct shape *s, json_t *v, cons
 	double len = (double)json_array_size(v);
 	if (s->has_max && len > s->max) {
 		snprintf(num, sizeof(num), "%lld", (long long)s->max);
-		violation(c, v, path, "Member must have length less than or equal to %s", num);
+		violation(c, s, v, path, "Member must have length less than or equal to %s", num);
 	}
 	if (s->has_min && len < s->min) {
 		snprintf(num, sizeof(num), "%lld", (long long)s->min);
-		violation(c, v, path, "Member must have length greater than or equal to %s", num);
+		violation(c, s, v, path, "Member must have length greater than or equal to %s", num);
 	}
 	if (!s->member)
 		return;
@@ -583,7 +595,7 @@ static void validate_list(struct vctx *c, const struct shape *s, json_t *v, cons
 			snprintf(sub, sizeof(sub), "%s.%zu.member", path, i + 1);
 			validate_value(c, s->member, e, sub);
 		} else if (!scalar_ok(s->member, e)) {
-			wrapped(c, v, path, "Member", s->member, !s->member->nullable_member);
+			wrapped(c, s, v, path, "Member", s->member, !s->member->nullable_member);
 			return;
 		}
 	}
@@ -595,11 +607,11 @@ static void validate_map(struct vctx *c, const struct shape *s, json_t *v, const
 	double len = (double)json_object_size(v);
 	if (s->has_max && len > s->max) {
 		snprintf(num, sizeof(num), "%lld", (long long)s->max);
-		violation(c, v, path, "Member must have length less than or equal to %s", num);
+		violation(c, s, v, path, "Member must have length less than or equal to %s", num);
 	}
 	if (s->has_min && len < s->min) {
 		snprintf(num, sizeof(num), "%lld", (long long)s->min);
-		violation(c, v, path, "Member must have length greater than or equal to %s", num);
+		violation(c, s, v, path, "Member must have length greater than or equal to %s", num);
 	}
 	const char *k;
 	json_t *e;
@@ -619,9 +631,9 @@ static void validate_map(struct vctx *c, const struct shape *s, json_t *v, const
 		}
 	}
 	if (bad_key)
-		wrapped(c, v, path, "Map keys", s->key, !s->key->nullable_member);
+		wrapped(c, s, v, path, "Map keys", s->key, !s->key->nullable_member);
 	if (bad_value)
-		wrapped(c, v, path, "Map value", s->value, !s->value->nullable_member);
+		wrapped(c, s, v, path, "Map value", s->value, !s->value->nullable_member);
 }
 
 static void validate_value(struct vctx *c, const struct shape *s, json_t *v, const char *path)
@@ -650,16 +662,16 @@ static void validate_value(struct vctx *c, const struct shape *s, json_t *v, con
 	double n = s->type == SHAPE_STRING ? (double)json_string_length(v) : json_number_value(v);
 	if (s->has_max && n > s->max) {
 		fmt_bound(num, sizeof(num), s, s->max);
-		violation(c, v, path, "Member must have %s less than or equal to %s", unit, num);
+		violation(c, s, v, path, "Member must have %s less than or equal to %s", unit, num);
 	}
 	if (s->has_min && n < s->min) {
 		fmt_bound(num, sizeof(num), s, s->min);
-		violation(c, v, path, "Member must have %s greater than or equal to %s", unit, num);
+		violation(c, s, v, path, "Member must have %s greater than or equal to %s", unit, num);
 	}
 	if (s->type != SHAPE_STRING)
 		return;
 	if (s->pattern && !model_pattern_match(s, json_string_value(v), json_string_length(v)))
-		violation(c, v, path, "Member must satisfy regular expression pattern: %s", s->pattern_src);
+		violation(c, s, v, path, "Member must satisfy regular expression pattern: %s", s->pattern_src);
 	if (s->enums && !s->enum_by_handler) {
 		int ok = 0;
 		for (size_t i = 0; i < s->nenums && !ok; i++)
@@ -669,7 +681,7 @@ static void validate_value(struct vctx *c, const struct shape *s, json_t *v, con
 			buf_init(&e, 0);
 			for (size_t i = 0; i < s->nenums; i++)
 				buf_printf(&e, "%s%s", i ? ", " : "", s->enums[i]);
-			violation(c, v, path, "Member must satisfy enum value set: [%s]", e.data ? e.data : "");
+			violation(c, s, v, path, "Member must satisfy enum value set: [%s]", e.data ? e.data : "");
 			buf_free(&e);
 		}
 	}

@@ -74,7 +74,7 @@ static int sq_open(const char *dir, store_t **out)
 	const char *sync = getenv("LAMBDAD_SYNC_FULL");
 	char setup[512];
 	snprintf(setup, sizeof(setup),
-		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA busy_timeout=5000;"
+		 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
 		 "CREATE TABLE IF NOT EXISTS docs(kind TEXT NOT NULL, scope TEXT NOT NULL,"
 		 " key TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY(kind, scope, key)) WITHOUT ROWID;",
 		 sync && *sync == '1' ? "FULL" : "NORMAL");

@@ -71,4 +71,9 @@ int store_list(store_t *s, const char *kind, const char *scope, const char *pref
 int store_get_json(store_t *s, const char *kind, const char *scope, const char *key, json_t **out);
 int store_put_json(store_t *s, const char *kind, const char *scope, const char *key, json_t *doc);
 
+/* Like store_get_json, but *out is a shared, read-only document (a new
+ * reference the caller must json_decref and must never modify): the cheap
+ * way for handlers that only read. */
+int store_peek_json(store_t *s, const char *kind, const char *scope, const char *key, json_t **out);
+
 #endif

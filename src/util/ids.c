@@ -31,16 +31,51 @@ void ids_hex(char *out, size_t nbytes)
 	out[2 * nbytes] = '\0';
 }
 
+/* Request ids and RevisionIds need uniqueness, not secrecy: they come from
+ * a xoshiro256** generator seeded once from RAND_bytes, which costs a few
+ * instructions instead of a locked DRBG call per id. */
+static uint64_t rng_s[4];
+static int rng_seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(void)
+{
+	if (!rng_seeded) {
+		if (ids_random(rng_s, sizeof(rng_s)) || !(rng_s[0] | rng_s[1] | rng_s[2] | rng_s[3]))
+			rng_s[0] = 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
+		rng_seeded = 1;
+	}
+	uint64_t r = rotl(rng_s[1] * 5, 7) * 9, t = rng_s[1] << 17;
+	rng_s[2] ^= rng_s[0];
+	rng_s[3] ^= rng_s[1];
+	rng_s[1] ^= rng_s[2];
+	rng_s[0] ^= rng_s[3];
+	rng_s[2] ^= t;
+	rng_s[3] = rotl(rng_s[3], 45);
+	return r;
+}
+
 void ids_uuid4(char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
-	ids_random(b, sizeof(b));
+	uint64_t a = rng_next(), c = rng_next();
+	memcpy(b, &a, 8);
+	memcpy(b + 8, &c, 8);
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-		 b[12], b[13], b[14], b[15]);
+	char *p = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[b[i] >> 4];
+		*p++ = hex[b[i] & 15];
+	}
+	*p = '\0';
 }
 
 static void split(int64_t ms, struct tm *tm, int *millis)

@@ -1,8 +1,9 @@
 /*
  * ids.h - random identifiers and the timestamp formats AWS prints.
  *
- * All randomness comes from OpenSSL's RAND_bytes. Output buffers are the
- * caller's; sizes are given in the declarations.
+ * ids_random() and ids_hex() use OpenSSL's RAND_bytes (secrets, keys);
+ * ids_uuid4() uses a fast generator seeded from it (ids that must be unique,
+ * not secret). Output buffers are the caller's; sizes are in the declarations.
  */
 #ifndef LD_IDS_H
 #define LD_IDS_H
