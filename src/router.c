@@ -314,10 +314,11 @@ static int parse_body(req_t *r)
 	json_error_t jerr;
 	json_t *doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc || !json_is_object(doc)) {
+		const char *why = doc ? "the request body must be a JSON object" : jerr.text;
+		int rc = apierr_set(r, "InvalidRequestContentException",
+				    "Could not parse request body into json: Could not parse payload into json: %s", why);
 		json_decref(doc);
-		return apierr_set(r, "InvalidRequestContentException",
-				  "Could not parse request body into json: Could not parse payload into json: %s",
-				  jerr.text);
+		return rc;
 	}
 	/* body members only: location-bound names in the body are ignored */
 	const char *k;

@@ -437,7 +437,7 @@ static int list_fn_cb(void *ud, const char *key, const char *doc, size_t len)
 	char vkey[400];
 	json_t *cfg = NULL;
 	lookup_version_key(key, "$LATEST", vkey, sizeof(vkey));
-	if (store_get_json(c->r->srv->store, "ver", c->scope, vkey, &cfg) == 0)
+	if (store_peek_json(c->r->srv->store, "ver", c->scope, vkey, &cfg) == 0) /* read-only */
 		list_add(c, key, cfg);
 	json_decref(cfg);
 	return 0;

@@ -276,6 +276,20 @@ static int is_empty_zip(const unsigned char *p, size_t len)
 	       (size_t)(p[20] | p[21] << 8) == len - 22;
 }
 
+
+/* The C.UTF-8 locale, loaded once (newlocale reads the locale files each
+ * time) and kept for the life of the process. NULL when unavailable. */
+static locale_t utf8_locale(void)
+{
+	static locale_t loc;
+	static int tried;
+	if (!tried) {
+		tried = 1;
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	}
+	return loc;
+}
+
 static int walk(walk_t *w, const void *data, size_t len)
 {
 	locale_t utf8, old = (locale_t)0;
@@ -286,7 +300,7 @@ static int walk(walk_t *w, const void *data, size_t len)
 		return LD_ECORRUPT;
 	if (is_empty_zip(data, len))
 		return 0;
-	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)))
+	if ((utf8 = utf8_locale()))
 		old = uselocale(utf8);
 	if (!(w->a = archive_read_new())) {
 		rc = LD_ENOMEM;
@@ -316,10 +330,8 @@ static int walk(walk_t *w, const void *data, size_t len)
 out:
 	archive_read_free(w->a); /* NULL is fine */
 	w->a = NULL;
-	if (utf8) {
+	if (utf8)
 		uselocale(old);
-		freelocale(utf8);
-	}
 	return rc;
 }
 
