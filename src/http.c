@@ -26,7 +26,7 @@
 /* Per-connection memory of libmicrohttpd: it bounds the request line and
  * headers (AWS's front end accepts about 10 KB of headers) and is zeroed on
  * every request, so a larger pool costs time on each one. */
-#define HTTP_CONN_MEMORY (16 * 1024)
+#define HTTP_CONN_MEMORY (12 * 1024)
 
 struct http {
 	server_t *srv;

@@ -25,6 +25,10 @@ void buf_init(buf_t *b, size_t cap);
 void buf_free(buf_t *b);
 void buf_reset(buf_t *b);                       /* len = 0, keeps memory */
 int buf_append(buf_t *b, const void *p, size_t n); /* 0, LD_ETOOBIG, LD_ENOMEM */
+/* Ensures room for `extra` more bytes (plus the NUL) so that a writer can
+ * fill b->data + b->len directly and then advance b->len itself, keeping
+ * b->len within the cap. 0, LD_ETOOBIG, LD_ENOMEM. */
+int buf_reserve(buf_t *b, size_t extra);
 int buf_puts(buf_t *b, const char *s);
 int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap);

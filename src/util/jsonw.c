@@ -12,41 +12,49 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Room for the plain case (quotes and bytes) is reserved up front and the
+ * loop writes straight into the buffer; an escape (rare in practice)
+ * reserves the extra bytes it needs. */
 static int put_string(buf_t *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	int rc = buf_append(out, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
+	int rc = buf_reserve(out, n + 2);
+	if (rc)
+		return rc;
+	size_t at = out->len;
+	out->data[at++] = '"';
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			out->data[at++] = (char)c;
 			continue;
-		rc = buf_append(out, s + run, i - run);
-		char esc[7] = { '\\', 0 };
-		size_t elen = 2;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			elen = 6;
 		}
-		if (!rc)
-			rc = buf_append(out, esc, elen);
-		run = i + 1;
+		out->len = at;
+		if ((rc = buf_reserve(out, 6 + (n - i - 1) + 1)))
+			return rc;
+		char *p = out->data + at;
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		default:
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+		at = (size_t)(p - out->data);
 	}
-	if (!rc)
-		rc = buf_append(out, s + run, n - run);
-	return rc ? rc : buf_append(out, "\"", 1);
+	out->data[at++] = '"';
+	out->len = at;
+	out->data[at] = '\0';
+	return 0;
 }
 
 static int put_integer(buf_t *out, json_int_t v)
