@@ -335,7 +335,9 @@ static int parse_body(req_t *r)
 	return 0;
 }
 
-/* moves header/status members of the output into the response */
+/* moves header/status members of the output into the response; r->out may
+ * share documents with the store's cache, so it is copied (shallowly)
+ * before any member is removed */
 static void serialize(req_t *r)
 {
 	const struct shape *out = r->op ? r->op->output : NULL;
@@ -346,7 +348,7 @@ static void serialize(req_t *r)
 	for (size_t i = 0; out && i < out->nmembers; i++) {
 		const struct member *m = &out->members[i];
 		json_t *v = json_object_get(r->out, m->name);
-		if (!v)
+		if (!v || (m->loc != LOC_HEADER && m->loc != LOC_STATUS))
 			continue;
 		if (m->loc == LOC_HEADER) {
 			char num[32];
@@ -357,11 +359,13 @@ static void serialize(req_t *r)
 			}
 			if (s)
 				req_add_header(r, m->loc_name, s);
-			json_object_del(r->out, m->name);
-		} else if (m->loc == LOC_STATUS) {
+		} else {
 			r->status = (int)json_integer_value(v);
-			json_object_del(r->out, m->name);
 		}
+		json_t *copy = json_copy(r->out);
+		json_decref(r->out);
+		r->out = copy;
+		json_object_del(r->out, m->name);
 	}
 	if (out && out->payload) {
 		json_t *v = json_object_get(r->out, out->payload);

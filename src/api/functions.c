@@ -41,11 +41,18 @@ json_t *versions_list_item(json_t *cfg)
 }
 
 /* the configuration as returned for a request that named it with `qualifier` */
+/* the configuration as returned for a request that named it with
+ * `qualifier`: the stored document itself (new reference; internal '_'
+ * fields are never serialised) when its FunctionArn is already the one to
+ * show, else a copy with that ARN. Treat the result as read-only. */
 static json_t *public_config(const struct fnref *ref, json_t *cfg, const char *qualifier)
 {
-	json_t *o = lookup_public(cfg);
 	char arn[400];
 	lookup_arn(ref, qualifier, arn, sizeof(arn));
+	const char *have = json_string_value(json_object_get(cfg, "FunctionArn"));
+	if (have && !strcmp(have, arn))
+		return json_incref(cfg);
+	json_t *o = lookup_public(cfg);
 	json_object_set_new(o, "FunctionArn", json_string(arn));
 	return o;
 }

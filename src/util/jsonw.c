@@ -98,6 +98,8 @@ int jsonw_dump(json_t *v, buf_t *out)
 		json_object_foreach(v, k, e) {
 			if (rc)
 				break;
+			if (k[0] == '_')
+				continue; /* internal field */
 			if (!first)
 				rc = buf_append(out, ",", 1);
 			first = 0;

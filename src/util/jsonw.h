@@ -6,6 +6,10 @@
  * callback, printf for numbers). This writer produces the same compact JSON
  * (UTF-8 passed through, the same escapes, object keys in insertion order)
  * at a fraction of the cost. It only writes; parsing stays with jansson.
+ *
+ * Object members whose name starts with '_' are lambdad's internal fields
+ * (no AWS member name does): they are never written, so stored documents
+ * can be answered as they are without leaking them.
  */
 #ifndef LD_JSONW_H
 #define LD_JSONW_H
