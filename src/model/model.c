@@ -543,6 +543,22 @@ static void wrapped(struct vctx *c, const struct shape *cs, json_t *container, c
 
 static void validate_value(struct vctx *c, const struct shape *s, json_t *v, const char *path);
 
+/* the max/min items for a measure n of v: a string's or a container's
+ * length, or a number's value */
+static void check_bounds(struct vctx *c, const struct shape *s, json_t *v, const char *path, double n)
+{
+	char num[64];
+	const char *unit = is_number_shape(s) ? "value" : "length";
+	if (s->has_max && n > s->max) {
+		fmt_bound(num, sizeof(num), s, s->max);
+		violation(c, s, v, path, "Member must have %s less than or equal to %s", unit, num);
+	}
+	if (s->has_min && n < s->min) {
+		fmt_bound(num, sizeof(num), s, s->min);
+		violation(c, s, v, path, "Member must have %s greater than or equal to %s", unit, num);
+	}
+}
+
 static void validate_members(struct vctx *c, const struct shape *s, json_t *obj, const char *path, int pass)
 {
 	char sub[512], pn[128];
@@ -575,16 +591,8 @@ static void validate_struct(struct vctx *c, const struct shape *s, json_t *obj, 
 
 static void validate_list(struct vctx *c, const struct shape *s, json_t *v, const char *path)
 {
-	char num[32], sub[600];
-	double len = (double)json_array_size(v);
-	if (s->has_max && len > s->max) {
-		snprintf(num, sizeof(num), "%lld", (long long)s->max);
-		violation(c, s, v, path, "Member must have length less than or equal to %s", num);
-	}
-	if (s->has_min && len < s->min) {
-		snprintf(num, sizeof(num), "%lld", (long long)s->min);
-		violation(c, s, v, path, "Member must have length greater than or equal to %s", num);
-	}
+	char sub[600];
+	check_bounds(c, s, v, path, (double)json_array_size(v));
 	if (!s->member)
 		return;
 	size_t i;
@@ -603,16 +611,7 @@ static void validate_list(struct vctx *c, const struct shape *s, json_t *v, cons
 
 static void validate_map(struct vctx *c, const struct shape *s, json_t *v, const char *path)
 {
-	char num[32];
-	double len = (double)json_object_size(v);
-	if (s->has_max && len > s->max) {
-		snprintf(num, sizeof(num), "%lld", (long long)s->max);
-		violation(c, s, v, path, "Member must have length less than or equal to %s", num);
-	}
-	if (s->has_min && len < s->min) {
-		snprintf(num, sizeof(num), "%lld", (long long)s->min);
-		violation(c, s, v, path, "Member must have length greater than or equal to %s", num);
-	}
+	check_bounds(c, s, v, path, (double)json_object_size(v));
 	const char *k;
 	json_t *e;
 	int bad_key = 0, bad_value = 0;
@@ -657,17 +656,7 @@ static void validate_value(struct vctx *c, const struct shape *s, json_t *v, con
 	if (scalar_ok(s, v))
 		return;
 	/* one item per violated constraint, in AWS's order */
-	char num[64];
-	const char *unit = is_number_shape(s) ? "value" : "length";
-	double n = s->type == SHAPE_STRING ? (double)json_string_length(v) : json_number_value(v);
-	if (s->has_max && n > s->max) {
-		fmt_bound(num, sizeof(num), s, s->max);
-		violation(c, s, v, path, "Member must have %s less than or equal to %s", unit, num);
-	}
-	if (s->has_min && n < s->min) {
-		fmt_bound(num, sizeof(num), s, s->min);
-		violation(c, s, v, path, "Member must have %s greater than or equal to %s", unit, num);
-	}
+	check_bounds(c, s, v, path, s->type == SHAPE_STRING ? (double)json_string_length(v) : json_number_value(v));
 	if (s->type != SHAPE_STRING)
 		return;
 	if (s->pattern && !model_pattern_match(s, json_string_value(v), json_string_length(v)))
