@@ -82,11 +82,6 @@ int api_create_function(req_t *r)
 	const char *fname = json_string_value(json_object_get(r->in, "FunctionName"));
 	if ((rc = lookup_ref(r, fname, NULL, &ref)))
 		goto out;
-	if (strcmp(ref.account, r->account) != 0) {
-		rc = apierr_set(r, "AccessDeniedException", "User is not authorized to perform: "
-							   "lambda:CreateFunction on resource: %s", fname);
-		goto out;
-	}
 	if ((rc = check_name_length(r, &ref)))
 		goto out;
 	json_t *tags = json_object_get(r->in, "Tags");

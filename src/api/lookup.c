@@ -104,6 +104,17 @@ int lookup_ref(req_t *r, const char *fname, const char *qualifier, struct fnref 
 				  "The derived qualifier from the function name does not match the specified qualifier.");
 	snprintf(ref->qualifier, sizeof(ref->qualifier), "%s", qual ? qual : (qualifier ? qualifier : ""));
 	snprintf(ref->scope, sizeof(ref->scope), "%s:%s", ref->account, ref->region);
+	if (strcmp(ref->account, r->account) != 0) {
+		/* another account's function: refused until resource policies grant
+		 * access (AWS answers 403 when no policy allows the action) */
+		char arn[400];
+		const char *action = r->op ? r->op->name : "Invoke";
+		lookup_arn(ref, ref->qualifier, arn, sizeof(arn));
+		return apierr_set(r, "AccessDeniedException",
+				  "User: arn:%s:iam::%s:root is not authorized to perform: lambda:%s on resource: "
+				  "%s because no resource-based policy allows the lambda:%s action",
+				  lookup_partition(r->region), r->account, action, arn, action);
+	}
 	return 0;
 }
 

@@ -134,6 +134,19 @@ class TestCreateFunction(LambdadTestCase):
         self.assertError("AccessDeniedException", self.create,
                          "arn:aws:lambda:us-east-1:123456789012:function:%s" % self.name(), status=403)
 
+    def test_other_account_arn_is_refused_everywhere(self):
+        other = "arn:aws:lambda:us-east-1:123456789012:function:someone-elses"
+        for call, kw in ((self.lam.get_function, {}), (self.lam.get_function_configuration, {}),
+                         (self.lam.delete_function, {}), (self.lam.publish_version, {}),
+                         (self.lam.list_versions_by_function, {})):
+            err = self.assertError("AccessDeniedException", call, FunctionName=other, status=403, **kw)
+            op = call.__name__.title().replace("_", "")
+            self.assertEqual(
+                err["Error"]["Message"],
+                "User: arn:aws:iam::%s:root is not authorized to perform: lambda:%s on resource: %s "
+                "because no resource-based policy allows the lambda:%s action" % (ACCOUNT, op, other, op))
+        self.assertError("AccessDeniedException", self.lam.list_tags, Resource=other, status=403)
+
     def test_name_too_long_is_ipve(self):
         name = "a" * 65
         self.assertError("InvalidParameterValueException", self.create, name, status=400,
