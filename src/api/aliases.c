@@ -195,9 +195,20 @@ int api_delete_alias(req_t *r)
 	int rc = load_fn(r, &ref, NULL);
 	if (rc)
 		return rc;
-	snprintf(key, sizeof(key), "%s/%s", ref.name, json_string_value(json_object_get(r->in, "Name")));
+	const char *name = json_string_value(json_object_get(r->in, "Name"));
+	snprintf(key, sizeof(key), "%s/%s", ref.name, name);
+	if ((rc = store_begin(r->srv->store)))
+		return rc;
 	rc = store_del(r->srv->store, "alias", ref.scope, key);
-	if (rc && rc != LD_ENOTFOUND)
+	if (rc == LD_ENOTFOUND)
+		rc = 0;
+	if (!rc)
+		rc = lookup_delete_qualifier_records(r, &ref, name);
+	if (!rc)
+		rc = store_commit(r->srv->store);
+	else
+		store_rollback(r->srv->store);
+	if (rc)
 		return rc;
 	r->status = 204;
 	return 0;

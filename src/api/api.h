@@ -40,6 +40,56 @@ int api_get_runtime_management_config(req_t *r);
 int api_put_runtime_management_config(req_t *r);
 int api_get_function_recursion_config(req_t *r);
 int api_put_function_recursion_config(req_t *r);
+/* layers.c: layer versions, their permissions, and listing */
+int api_publish_layer_version(req_t *r);
+int api_get_layer_version(req_t *r);
+int api_get_layer_version_by_arn(req_t *r);
+int api_delete_layer_version(req_t *r);
+int api_list_layers(req_t *r);
+int api_list_layer_versions(req_t *r);
+int api_add_layer_version_permission(req_t *r);
+int api_remove_layer_version_permission(req_t *r);
+int api_get_layer_version_policy(req_t *r);
+/* policy.c: function resource policies */
+int api_add_permission(req_t *r);
+int api_remove_permission(req_t *r);
+int api_get_policy(req_t *r);
+/* codesigning.c: code signing configs and their functions */
+int api_create_code_signing_config(req_t *r);
+int api_get_code_signing_config(req_t *r);
+int api_update_code_signing_config(req_t *r);
+int api_delete_code_signing_config(req_t *r);
+int api_list_code_signing_configs(req_t *r);
+int api_put_function_code_signing_config(req_t *r);
+int api_get_function_code_signing_config(req_t *r);
+int api_delete_function_code_signing_config(req_t *r);
+int api_list_functions_by_code_signing_config(req_t *r);
+/* concurrency.c: reserved and provisioned concurrency */
+int api_put_function_concurrency(req_t *r);
+int api_get_function_concurrency(req_t *r);
+int api_delete_function_concurrency(req_t *r);
+int api_put_provisioned_concurrency_config(req_t *r);
+int api_get_provisioned_concurrency_config(req_t *r);
+int api_delete_provisioned_concurrency_config(req_t *r);
+int api_list_provisioned_concurrency_configs(req_t *r);
+/* invokeconfig.c: event invoke configs (async retries, destinations) */
+int api_put_function_event_invoke_config(req_t *r);
+int api_update_function_event_invoke_config(req_t *r);
+int api_get_function_event_invoke_config(req_t *r);
+int api_delete_function_event_invoke_config(req_t *r);
+int api_list_function_event_invoke_configs(req_t *r);
+/* urls.c: function URL configs */
+int api_create_function_url_config(req_t *r);
+int api_get_function_url_config(req_t *r);
+int api_update_function_url_config(req_t *r);
+int api_delete_function_url_config(req_t *r);
+int api_list_function_url_configs(req_t *r);
+/* esm.c: event source mappings */
+int api_create_event_source_mapping(req_t *r);
+int api_get_event_source_mapping(req_t *r);
+int api_update_event_source_mapping(req_t *r);
+int api_delete_event_source_mapping(req_t *r);
+int api_list_event_source_mappings(req_t *r);
 /* code.c: lambdad's own download path behind Code.Location */
 int api_download_code(req_t *r);
 /* Code.Location for the blob `hex`: an expiring URL on this server, signed

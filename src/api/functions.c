@@ -368,15 +368,10 @@ int api_delete_function(req_t *r)
 		if ((rc = versions_delete(r, &ref, q)))
 			goto out;
 	} else {
-		char prefix[200];
-		snprintf(prefix, sizeof(prefix), "%s/", ref.name);
 		if ((rc = store_begin(r->srv->store)))
 			goto out;
 		in_tx = 1;
-		if ((rc = store_del_prefix(r->srv->store, "ver", ref.scope, prefix)) ||
-		    (rc = store_del_prefix(r->srv->store, "alias", ref.scope, prefix)) ||
-		    (rc = store_del(r->srv->store, "fn", ref.scope, ref.name)) ||
-		    (rc = store_commit(r->srv->store)))
+		if ((rc = lookup_delete_function_records(r, &ref)) || (rc = store_commit(r->srv->store)))
 			goto out;
 		in_tx = 0;
 	}

@@ -206,3 +206,52 @@ json_t *lookup_public(json_t *cfg)
 			json_object_set(out, k, v);
 	return out;
 }
+
+const char *const lookup_qualifier_kinds[] = { "policy", "eic", "url", "pcc", NULL };
+
+/* a URL config also has an entry in the global "urlid" index (url-id ->
+ * function), which is keyed differently and removed record by record */
+static int drop_url_index(void *ud, const char *key, const char *doc, size_t len)
+{
+	req_t *r = ud;
+	json_error_t err;
+	json_t *d = json_loadb(doc, len, 0, &err);
+	const char *id = json_string_value(json_object_get(d, "_UrlId"));
+	if (id)
+		store_del(r->srv->store, "urlid", "", id);
+	json_decref(d);
+	return 0;
+}
+
+int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const char *qualifier)
+{
+	char key[400];
+	int rc;
+	snprintf(key, sizeof(key), "%s/%s", ref->name, qualifier);
+	for (const char *const *k = lookup_qualifier_kinds; *k; k++) {
+		if (!strcmp(*k, "url"))
+			store_list(r->srv->store, "url", ref->scope, key, NULL, 1, drop_url_index, r);
+		rc = store_del(r->srv->store, *k, ref->scope, key);
+		if (rc && rc != LD_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+int lookup_delete_function_records(req_t *r, const struct fnref *ref)
+{
+	static const char *const own[] = { "ver", "alias", NULL };
+	char prefix[200];
+	int rc;
+	snprintf(prefix, sizeof(prefix), "%s/", ref->name);
+	if ((rc = store_list(r->srv->store, "url", ref->scope, prefix, NULL, 0, drop_url_index, r)))
+		return rc;
+	for (const char *const *k = own; *k; k++)
+		if ((rc = store_del_prefix(r->srv->store, *k, ref->scope, prefix)))
+			return rc;
+	for (const char *const *k = lookup_qualifier_kinds; *k; k++)
+		if ((rc = store_del_prefix(r->srv->store, *k, ref->scope, prefix)))
+			return rc;
+	rc = store_del(r->srv->store, "fn", ref->scope, ref->name);
+	return rc == LD_ENOTFOUND ? 0 : rc;
+}

@@ -11,7 +11,10 @@
  * record (tags, version counter, settings); kind "ver" key NAME/$LATEST or
  * NAME/0000000007 holds a version's configuration in AWS's
  * FunctionConfiguration shape (internal fields start with '_'); kind "alias"
- * key NAME/ALIAS holds an alias.
+ * key NAME/ALIAS holds an alias. Every other record that belongs to one
+ * function or qualifier is keyed NAME/QUALIFIER ("NAME/" when unqualified)
+ * in a kind listed in lookup_qualifier_kinds, so that deleting a function,
+ * a version or an alias deletes them too.
  */
 #ifndef LD_LOOKUP_H
 #define LD_LOOKUP_H
@@ -62,6 +65,19 @@ int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json
  * documents are shared with the store's cache (json_decref, never modify). */
 int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta);
 int lookup_config_peek(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg);
+
+/* Kinds keyed NAME/QUALIFIER that belong to a function's qualifier:
+ * "policy" (resource policy), "eic" (event invoke config), "url" (function
+ * URL config), "pcc" (provisioned concurrency config). NULL-terminated. */
+extern const char *const lookup_qualifier_kinds[];
+
+/* Deletes the function's records in every kind (fn, ver, alias and the
+ * qualifier kinds) inside the caller's transaction. */
+int lookup_delete_function_records(req_t *r, const struct fnref *ref);
+
+/* Deletes the records of one qualifier (version or alias) in the qualifier
+ * kinds, inside the caller's transaction. */
+int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const char *qualifier);
 
 /* 1 if s is all digits (a version number), else 0. */
 int lookup_is_version(const char *s);

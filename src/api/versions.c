@@ -86,9 +86,20 @@ int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *la
 int versions_delete(req_t *r, const struct fnref *ref, const char *version)
 {
 	char key[400];
+	int rc;
 	lookup_version_key(ref->name, version, key, sizeof(key));
-	int rc = store_del(r->srv->store, "ver", ref->scope, key);
-	return rc == LD_ENOTFOUND ? 0 : rc;
+	if ((rc = store_begin(r->srv->store)))
+		return rc;
+	rc = store_del(r->srv->store, "ver", ref->scope, key);
+	if (rc == LD_ENOTFOUND)
+		rc = 0;
+	if (!rc)
+		rc = lookup_delete_qualifier_records(r, ref, version);
+	if (!rc)
+		rc = store_commit(r->srv->store);
+	else
+		store_rollback(r->srv->store);
+	return rc;
 }
 
 int api_publish_version(req_t *r)
