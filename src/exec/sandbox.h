@@ -1,0 +1,168 @@
+/*
+ * sandbox.h - start one execution environment's process tree, the careful
+ * way, and control it: kill it, reap it, watch it from epoll, read its
+ * memory peak and whether the OOM killer struck.
+ *
+ * Two levels (docs/sandbox.md says what each protects and what it does not):
+ *
+ *   SANDBOX_FULL     new mount, pid, ipc and uts namespaces; a fresh read-only
+ *                    root built from bind mounts (the host's /usr, /lib*, /bin,
+ *                    /sbin, a few files of /etc; code at /var/task, layers at
+ *                    /opt, runtime at /var/runtime, a sized tmpfs at /tmp, a
+ *                    private /proc, /dev with null, zero, random, urandom);
+ *                    pivot_root into it; a per-environment cgroup (v1 memory +
+ *                    pids, or one v2 directory) with memory (no swap) and pids
+ *                    limits; rlimits; no_new_privs; an unprivileged uid/gid.
+ *                    Needs root (CAP_SYS_ADMIN) on the host.
+ *   SANDBOX_PROCESS  plain fork/exec in a new session with rlimits only (and
+ *                    the uid dropped when the daemon is root). For hosts that
+ *                    allow nothing more; protects the daemon from nothing a
+ *                    process of the same user could do.
+ *
+ * The network namespace is shared with the host on purpose, at both levels:
+ * the runtime must reach lambdad's Runtime API on 127.0.0.1, and a new network
+ * namespace costs more than the rest of the spawn together (0.6 ms, p99 5 ms).
+ *
+ * The pid namespace's init (pid 1) is the runtime process itself, no reaper:
+ * killing it makes the kernel SIGKILL everything else in the namespace, and
+ * its exit is reported only once the whole tree is gone. The cost: orphaned
+ * grandchildren become its zombies (they count against pids_max until the
+ * environment ends), and signals it has no handler for are ignored when sent
+ * from inside the namespace (abort() ends in SIGSEGV rather than SIGABRT).
+ *
+ * Threading: call from the daemon's one thread. sandbox_spawn() blocks until
+ * the child has exec'd or failed (a few hundred microseconds: the child builds
+ * its root before exec); the child allocates nothing after the clone.
+ * Every descriptor this module creates is O_CLOEXEC.
+ */
+#ifndef LD_SANDBOX_H
+#define LD_SANDBOX_H
+
+#include <sys/types.h>
+
+enum sandbox_level {
+	SANDBOX_PROCESS = 0,
+	SANDBOX_FULL = 1,
+};
+
+/* What the host allows, found once at start-up by sandbox_probe(). Plain
+ * data (fixed buffers): copy it, keep it for the daemon's lifetime, pass it
+ * to every spawn. */
+struct sandbox_caps {
+	int root;            /* euid 0 with CAP_SYS_ADMIN */
+	int userns;          /* an unprivileged user namespace can be created */
+	int namespaces;      /* clone3 into new mount+pid+ipc+uts namespaces works */
+	int pidfd;           /* CLONE_PIDFD: sandbox_fd() can be watched by epoll */
+	int cgroup_version;  /* 0 none usable, 1 (memory + pids), 2 (unified) */
+	char cg_memory[256]; /* v1: parent dir for environments' memory cgroups;
+	                        v2: parent dir for environments' cgroups */
+	char cg_pids[256];   /* v1 only: parent dir for the pids cgroups */
+	enum sandbox_level level; /* the best level this host supports */
+	char why[256];       /* what is missing for more, "" when nothing is */
+};
+
+/* A host directory that appears read-only at `target` inside the sandbox,
+ * e.g. an interpreter tree outside /usr bound at /var/lang. */
+struct sandbox_bind {
+	const char *source;  /* host path (absolute) */
+	const char *target;  /* path inside the sandbox (absolute) */
+};
+
+struct sandbox_spec {
+	enum sandbox_level level;
+	const struct sandbox_caps *caps; /* from sandbox_probe(); required */
+
+	char *const *argv;   /* argv[0] is an absolute path as seen inside */
+	char *const *envp;   /* complete environment; nothing is added */
+	const char *cwd;     /* "/var/task" when NULL */
+
+	/* FULL only (PROCESS runs in the host's file system view): */
+	const char *code_dir;    /* host dir shown read-only at /var/task; required */
+	const char *layers_dir;  /* host dir shown read-only at /opt, or NULL */
+	const char *runtime_dir; /* host dir shown read-only at /var/runtime, or NULL */
+	const struct sandbox_bind *binds; /* extra read-only binds, or NULL */
+	int nbinds;
+	const char *hostname;    /* uts name; "localhost" when NULL */
+	int tmp_mb;              /* size of the private /tmp tmpfs (>= 1) */
+
+	/* limits (0 means "do not set") */
+	int memory_mb;       /* cgroup memory limit, swap disallowed (FULL + cgroups) */
+	int pids_max;        /* cgroup pids.max (FULL + cgroups) */
+	int nofile;          /* RLIMIT_NOFILE; Lambda uses 1024 */
+	int nproc;           /* RLIMIT_NPROC backstop: it counts every process of
+	                        the uid host-wide, so only for a uid of its own */
+	/* RLIMIT_FSIZE is (tmp_mb + 1) MiB when tmp_mb > 0; RLIMIT_CORE is 0. */
+
+	uid_t uid;           /* run as uid/gid (groups cleared) when the daemon is */
+	gid_t gid;           /* root; ignored otherwise. Must not be 0 at FULL. */
+
+	int stdout_fd;       /* dup'ed onto 1 in the child; -1: /dev/null */
+	int stderr_fd;       /* dup'ed onto 2 in the child; -1: /dev/null. Both may
+	                        be the same fd. The caller keeps ownership of both
+	                        (and closes its copies after the spawn). stdin is
+	                        always /dev/null. */
+};
+
+/* Why a spawn failed, when the child reported it through the error pipe or
+ * the parent failed first. `step` is a static string ("execve", "pivot_root",
+ * "mount /var/task", "cgroup", ...); `err` an errno value. */
+struct sandbox_failure {
+	const char *step;
+	int err;
+};
+
+/* A running (or exited, not yet freed) environment. Opaque. */
+struct sandbox_proc;
+
+/* Find what the host allows. `cgroup_parent` names the cgroup (relative to
+ * each hierarchy's mount, e.g. "lambdad") under which environments' cgroups
+ * are made; NULL means "lambdad" below the daemon's own cgroup, so the
+ * daemon's own limits still cover its environments. Creates that directory
+ * when missing. Forks short-lived children to test namespaces. Never fails:
+ * caps->level and caps->why say what was found. Returns 0. */
+int sandbox_probe(struct sandbox_caps *caps, const char *cgroup_parent);
+
+/* One line for the start-up log, e.g. "sandbox: full (namespaces, cgroup v1
+ * memory+pids, uid drop)". Static storage, overwritten by the next call. */
+const char *sandbox_describe(const struct sandbox_caps *caps);
+
+/* Start argv in a new environment. On success *out owns the process, its
+ * cgroups and its pidfd; release with sandbox_free(). Fails with
+ * LD_EINVAL (bad spec, or a level the host does not allow), LD_ENOTFOUND
+ * (argv[0] or a bind source does not exist), LD_ENOMEM, or LD_EIO (any other
+ * step); `why` (may be NULL) then says which step and errno. On failure
+ * nothing is left behind (the child is reaped, cgroups removed). */
+int sandbox_spawn(const struct sandbox_spec *spec, struct sandbox_proc **out,
+		  struct sandbox_failure *why);
+
+/* The runtime's pid as the host sees it. */
+pid_t sandbox_pid(const struct sandbox_proc *p);
+
+/* A pidfd that becomes readable (EPOLLIN) when the runtime has exited (and,
+ * at FULL, with it the whole tree), or -1 where the kernel has no pidfds
+ * (then watch SIGCHLD). Owned by p: do not close it. */
+int sandbox_fd(const struct sandbox_proc *p);
+
+/* SIGKILL the whole tree: pid namespace init (FULL), every process of the
+ * cgroups, or the process group (PROCESS). Safe to call repeatedly and after
+ * exit. Returns 0, or LD_EIO when no signal could be sent to a live tree. */
+int sandbox_kill(struct sandbox_proc *p);
+
+/* Non-blocking reap. Returns 1 and sets *status (waitpid format, may be NULL)
+ * once the runtime has exited, 0 while it runs, LD_EIO on error. After 1,
+ * later calls return 1 again with the same status. */
+int sandbox_reap(struct sandbox_proc *p, int *status);
+
+/* Peak memory of the environment in MiB, rounded up (v1 max_usage_in_bytes,
+ * v2 memory.peak), or LD_ENOTFOUND without a memory cgroup. */
+int sandbox_memory_peak_mb(struct sandbox_proc *p);
+
+/* 1 if the OOM killer killed a process of the environment, 0 if not,
+ * LD_ENOTFOUND without a memory cgroup. */
+int sandbox_oom_killed(struct sandbox_proc *p);
+
+/* Kill (if still running), reap (blocking, briefly: the tree is SIGKILLed),
+ * close the pidfd and remove the cgroup directories. NULL is fine. */
+void sandbox_free(struct sandbox_proc *p);
+
+#endif

@@ -1,0 +1,543 @@
+/*
+ * test_sandbox.c - sandbox_spawn() and friends on the real host: /bin/sh
+ * scripts run inside an environment and report what they see (exit codes,
+ * stdout, the file system view, pid 1, the uid, the /tmp size, the memory and
+ * pids limits). Checks that need what the host lacks (root, namespaces,
+ * cgroups) are skipped with a printed reason, never passed silently. Ends
+ * with the spawn time per level (median of 100 runs of /bin/true).
+ */
+#include "t.h"
+#include "exec/sandbox.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#define TUID 61051
+#define TGID 61051
+
+static struct sandbox_caps caps;
+static char code_dir[64], layer_dir[64];
+static char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", NULL};
+
+static int full_ok(const char *test)
+{
+	if (caps.level != SANDBOX_FULL) {
+		printf("SKIP %s: host allows no FULL sandbox (%s)\n", test, caps.why);
+		return 0;
+	}
+	return 1;
+}
+
+static int cgroups_ok(const char *test)
+{
+	if (!full_ok(test))
+		return 0;
+	if (!caps.cgroup_version) {
+		printf("SKIP %s: no usable cgroups (%s)\n", test, caps.why);
+		return 0;
+	}
+	return 1;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void base_spec(struct sandbox_spec *s, enum sandbox_level lvl)
+{
+	memset(s, 0, sizeof *s);
+	s->level = lvl;
+	s->caps = &caps;
+	s->envp = env;
+	s->code_dir = code_dir;
+	s->tmp_mb = 8;
+	s->memory_mb = 64;
+	s->pids_max = 64;
+	s->nofile = 1024;
+	s->uid = TUID;
+	s->gid = TGID;
+	s->stdout_fd = s->stderr_fd = -1;
+}
+
+struct result {
+	int rc;          /* sandbox_spawn's */
+	int status;      /* waitpid status, -1 when not reaped */
+	int killed;      /* the test killed it at its deadline */
+	int oom;         /* sandbox_oom_killed() */
+	int peak;        /* sandbox_memory_peak_mb() */
+	char out[8192];
+	struct sandbox_failure why;
+};
+
+/* Run `sh -c script` with spec s; collect stdout+stderr until exit or
+ * `deadline_ms` (then kill). */
+static void run(struct sandbox_spec *s, const char *script, double deadline_ms, struct result *r)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+	int pfd[2];
+	struct sandbox_proc *p = NULL;
+	memset(r, 0, sizeof *r);
+	r->status = -1;
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		r->rc = LD_EIO;
+		return;
+	}
+	s->argv = argv;
+	s->stdout_fd = s->stderr_fd = pfd[1];
+	r->rc = sandbox_spawn(s, &p, &r->why);
+	close(pfd[1]);
+	if (r->rc != 0) {
+		close(pfd[0]);
+		return;
+	}
+	double end = now_ms() + deadline_ms;
+	size_t n = 0;
+	int open_ = 1;
+	for (;;) {
+		int left = (int)(end - now_ms());
+		if (left <= 0) {
+			if (!r->killed) {
+				sandbox_kill(p);
+				r->killed = 1;
+				end = now_ms() + 2000; /* the kill must finish quickly */
+				continue;
+			}
+			break;
+		}
+		struct pollfd fds[2] = {{open_ ? pfd[0] : -1, POLLIN, 0}, {sandbox_fd(p), POLLIN, 0}};
+		poll(fds, 2, left < 20 ? left : 20);
+		if (open_ && (fds[0].revents & (POLLIN | POLLHUP))) {
+			ssize_t k = read(pfd[0], r->out + n, sizeof r->out - 1 - n);
+			if (k > 0)
+				n += (size_t)k;
+			else
+				open_ = 0;
+		}
+		int st;
+		if (sandbox_reap(p, &st) == 1) {
+			r->status = st;
+			/* drain what is left */
+			ssize_t k;
+			while (open_ && (k = read(pfd[0], r->out + n, sizeof r->out - 1 - n)) > 0)
+				n += (size_t)k;
+			break;
+		}
+	}
+	r->out[n] = 0;
+	close(pfd[0]);
+	r->oom = sandbox_oom_killed(p);
+	r->peak = sandbox_memory_peak_mb(p);
+	sandbox_free(p);
+}
+
+static int exited(const struct result *r, int code)
+{
+	return r->status != -1 && WIFEXITED(r->status) && WEXITSTATUS(r->status) == code;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_probe(void)
+{
+	printf("  %s\n", sandbox_describe(&caps));
+	CHECK(caps.level == SANDBOX_FULL || caps.level == SANDBOX_PROCESS);
+	if (caps.root && caps.level != SANDBOX_FULL)
+		printf("  note: root but no FULL level: %s\n", caps.why);
+}
+
+static void test_exit_and_stdout(void)
+{
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_PROCESS);
+	run(&s, "echo hello; echo err >&2; exit 3", 1500, &r);
+	CHECK(r.rc == 0);
+	CHECK(exited(&r, 3));
+	CHECK_STR(r.out, "hello\nerr\n");
+	if (!full_ok(__func__))
+		return;
+	base_spec(&s, SANDBOX_FULL);
+	run(&s, "echo hello; echo err >&2; exit 3", 1500, &r);
+	CHECK(r.rc == 0);
+	CHECK(exited(&r, 3));
+	CHECK_STR(r.out, "hello\nerr\n");
+	run(&s, "pwd; echo $HOME; cat /etc/hostname 2>/dev/null; hostname 2>/dev/null || cat /proc/sys/kernel/hostname", 1500, &r);
+	CHECK(exited(&r, 0));
+	CHECK(strncmp(r.out, "/var/task\n", 10) == 0);
+	CHECK(strstr(r.out, "localhost") != NULL);
+}
+
+static void test_exec_missing(void)
+{
+	struct sandbox_spec s;
+	struct sandbox_proc *p = NULL;
+	struct sandbox_failure why;
+	char *argv[] = {"/no/such/binary", NULL};
+	base_spec(&s, SANDBOX_PROCESS);
+	s.argv = argv;
+	CHECK(sandbox_spawn(&s, &p, &why) == LD_ENOTFOUND);
+	CHECK(p == NULL);
+	CHECK_STR(why.step, "execve");
+	CHECK(why.err == ENOENT);
+	if (!full_ok(__func__))
+		return;
+	base_spec(&s, SANDBOX_FULL);
+	s.argv = argv;
+	CHECK(sandbox_spawn(&s, &p, &why) == LD_ENOTFOUND);
+	CHECK(p == NULL);
+	CHECK_STR(why.step, "execve");
+	CHECK(why.err == ENOENT);
+	/* a missing code directory fails in the parent, before any clone */
+	s.code_dir = "/no/such/dir";
+	CHECK(sandbox_spawn(&s, &p, &why) == LD_ENOTFOUND);
+	/* uid 0 is refused at FULL */
+	base_spec(&s, SANDBOX_FULL);
+	s.argv = argv;
+	s.uid = 0;
+	CHECK(sandbox_spawn(&s, &p, &why) == LD_EINVAL);
+}
+
+static void test_filesystem_view(void)
+{
+	if (!full_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	s.layers_dir = layer_dir;
+	/* code readable, not writable; /opt has the layer; / read-only */
+	run(&s,
+	    "cat /var/task/hello.txt; cat /opt/layer.txt;"
+	    "touch /var/task/new 2>/dev/null && echo TASK_WRITABLE;"
+	    "touch /opt/new 2>/dev/null && echo OPT_WRITABLE;"
+	    "touch /newfile 2>/dev/null && echo ROOT_WRITABLE;"
+	    "touch /etc/passwd 2>/dev/null && echo ETC_WRITABLE;"
+	    "echo ok", 1500, &r);
+	CHECK(r.rc == 0);
+	CHECK(exited(&r, 0));
+	CHECK_STR(r.out, "hello from code\nlayer\nok\n");
+	struct stat st;
+	char path[128];
+	snprintf(path, sizeof path, "%s/new", code_dir);
+	CHECK(stat(path, &st) != 0);
+
+	/* the host's secrets and the daemon's files are not there */
+	char script[1024];
+	snprintf(script, sizeof script,
+		 "for f in /work /root /home /etc/shadow /etc/ssh /sys /run /var/lib %s /tmp/%s; do"
+		 "  test -e $f && echo SEE $f; done;"
+		 "ls /; ls /dev; cat /etc/passwd | grep -c sbx_user1051", code_dir, strrchr(layer_dir, '/') + 1);
+	run(&s, script, 1500, &r);
+	CHECK(exited(&r, 0));
+	CHECK(strstr(r.out, "SEE") == NULL);
+	CHECK(strstr(r.out, "\nnull\n") != NULL && strstr(r.out, "urandom") != NULL);
+	CHECK(strstr(r.out, "sda") == NULL && strstr(r.out, "vda") == NULL && strstr(r.out, "mem\n") == NULL);
+	if (strstr(r.out, "SEE"))
+		printf("  %s", r.out);
+}
+
+static void test_tmp(void)
+{
+	if (!full_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	s.tmp_mb = 4;
+	run(&s,
+	    "echo data > /tmp/f && cat /tmp/f;"
+	    "dd if=/dev/zero of=/tmp/big bs=1M count=8 2>&1 | grep -o 'No space left on device';"
+	    "df -k /tmp | tail -1 | awk '{print $2}'", 1500, &r);
+	CHECK(r.rc == 0);
+	CHECK(exited(&r, 0));
+	CHECK_STR(r.out, "data\nNo space left on device\n4096\n");
+	/* /tmp is private to the environment: a new one starts empty */
+	run(&s, "ls /tmp | wc -l", 1500, &r);
+	CHECK_STR(r.out, "0\n");
+}
+
+static void test_pid1_uid(void)
+{
+	if (!full_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	run(&s,
+	    "echo $$; id -u; id -g; id -G; id -un;"
+	    "ls /proc | grep -c '^[0-9]';"
+	    "grep NoNewPrivs /proc/self/status | tr -d '\\t ';"
+	    "grep CapEff /proc/self/status | tr -d '\\t '",
+	    1500, &r);
+	CHECK(exited(&r, 0));
+	/* pid 1 is the shell; /proc has it and the grep pipeline (<= 3) */
+	const char *want = "1\n61051\n61051\n61051\nsbx_user1051\n";
+	CHECK(strncmp(r.out, want, strlen(want)) == 0);
+	const char *n = r.out + strlen(want);
+	CHECK(atoi(n) >= 1 && atoi(n) <= 3);
+	CHECK(strstr(r.out, "NoNewPrivs:1\n") != NULL);
+	CHECK(strstr(r.out, "CapEff:0000000000000000\n") != NULL);
+	if (t_failed_checks)
+		printf("  got: %s\n", r.out);
+}
+
+/* Killing the runtime kills every process it started, even one that left its
+ * process group: host /proc is searched for a marked sleep. */
+static int marked_alive(const char *mark)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[256];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t k = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (k <= 0)
+			continue;
+		for (ssize_t i = 0; i < k; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		buf[k] = 0;
+		if (strstr(buf, mark))
+			found = 1;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_kill_tree(void)
+{
+	if (!full_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	double t0 = now_ms();
+	run(&s, "setsid sleep 1234.5 & sleep 1234.5 & echo started; wait", 300, &r);
+	CHECK(r.killed);
+	CHECK(r.status != -1 && WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL);
+	CHECK_STR(r.out, "started\n");
+	CHECK(!marked_alive("sleep 1234.5"));
+	CHECK(now_ms() - t0 < 1500);
+}
+
+static void test_pidfd_and_reap(void)
+{
+	struct sandbox_spec s;
+	struct sandbox_proc *p = NULL;
+	char *argv[] = {"/bin/sh", "-c", "sleep 0.1; exit 7", NULL};
+	base_spec(&s, caps.level);
+	s.argv = argv;
+	CHECK(sandbox_spawn(&s, &p, NULL) == 0);
+	if (!p)
+		return;
+	int st = -1;
+	CHECK(sandbox_reap(p, &st) == 0);
+	if (caps.pidfd) {
+		CHECK(sandbox_fd(p) >= 0);
+		struct pollfd pf = {sandbox_fd(p), POLLIN, 0};
+		CHECK(poll(&pf, 1, 1500) == 1);
+	} else {
+		printf("SKIP pidfd: kernel has no pidfds\n");
+	}
+	double end = now_ms() + 1500;
+	while (sandbox_reap(p, &st) == 0 && now_ms() < end)
+		usleep(1000);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	CHECK(sandbox_reap(p, &st) == 1 && WEXITSTATUS(st) == 7);
+	CHECK(sandbox_kill(p) == 0); /* after exit: harmless */
+	sandbox_free(p);
+}
+
+static void test_memory_limit(void)
+{
+	if (!cgroups_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	s.memory_mb = 16;
+	/* the shell keeps a command substitution's output in memory */
+	run(&s, "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}", 1800, &r);
+	CHECK(r.rc == 0);
+	CHECK(!r.killed);
+	CHECK(strstr(r.out, "survived") == NULL);
+	CHECK(r.status != -1 && WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL);
+	CHECK(r.oom == 1);
+	CHECK(r.peak >= 15 && r.peak <= 17);
+	printf("  OOM run: peak %d MB, oom_killed %d\n", r.peak, r.oom);
+	/* a run within the limit: no OOM, a small peak */
+	run(&s, "x=$(head -c 4000000 /dev/zero | tr '\\0' a); echo ${#x}", 1800, &r);
+	CHECK(exited(&r, 0));
+	CHECK_STR(r.out, "4000000\n");
+	CHECK(r.oom == 0);
+	CHECK(r.peak >= 4 && r.peak < 16);
+	printf("  normal run: peak %d MB, oom_killed %d\n", r.peak, r.oom);
+}
+
+static void test_pids_limit(void)
+{
+	if (!cgroups_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_FULL);
+	s.pids_max = 16;
+	/* a counted loop: the 16th process cannot be made */
+	run(&s, "i=1; while [ $i -lt 40 ]; do sleep 5 & i=$((i+1)); done; echo all", 1500, &r);
+	CHECK(r.rc == 0);
+	CHECK(strstr(r.out, "all") == NULL);
+	CHECK(strstr(r.out, "fork") != NULL);
+	/* a fork bomb: contained, killed at 1 s, gone within the 2 s bound */
+	double t0 = now_ms();
+	run(&s, "b() { b | b & }; b; sleep 10", 1000, &r);
+	CHECK(r.rc == 0);
+	CHECK(r.status != -1);
+	CHECK(now_ms() - t0 < 2000);
+	/* and the host is fine */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	CHECK(c > 0);
+	if (c > 0)
+		waitpid(c, NULL, 0);
+}
+
+static void test_process_level(void)
+{
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_PROCESS);
+	s.cwd = "/";
+	run(&s, "pwd; ulimit -n; ulimit -c; ulimit -f; grep NoNewPrivs /proc/self/status | tr -d '\\t '", 1500, &r);
+	CHECK(exited(&r, 0));
+	/* FSIZE: (tmp_mb + 1) MiB */
+	CHECK_STR(r.out, "/\n1024\n0\n18432\nNoNewPrivs:1\n"); /* dash: 512-byte blocks */
+	if (geteuid() == 0) {
+		run(&s, "id -u", 1500, &r);
+		CHECK_STR(r.out, "61051\n");
+	} else {
+		printf("SKIP uid drop at PROCESS level: not root\n");
+	}
+	/* kill reaches the process group */
+	run(&s, "sleep 1234.6 & sleep 1234.6", 200, &r);
+	CHECK(r.killed);
+	usleep(20000);
+	CHECK(!marked_alive("sleep 1234.6"));
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void bench_level(enum sandbox_level lvl, const char *name)
+{
+	struct sandbox_spec s;
+	char *argv[] = {"/bin/true", NULL};
+	double t[100];
+	base_spec(&s, lvl);
+	s.argv = argv;
+	for (int i = 0; i < 100; i++) {
+		struct sandbox_proc *p = NULL;
+		double t0 = now_ms();
+		if (sandbox_spawn(&s, &p, NULL) != 0) {
+			CHECK(0);
+			return;
+		}
+		int st;
+		if (caps.pidfd) {
+			struct pollfd pf = {sandbox_fd(p), POLLIN, 0};
+			poll(&pf, 1, 1000);
+		}
+		while (sandbox_reap(p, &st) == 0)
+			;
+		t[i] = now_ms() - t0;
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		sandbox_free(p);
+	}
+	qsort(t, 100, sizeof *t, cmp_d);
+	printf("  spawn %s: clone to exec'd /bin/true exited: median %.3f ms, p90 %.3f ms (100 runs)\n",
+	       name, t[50], t[90]);
+}
+
+static void test_spawn_time(void)
+{
+	bench_level(SANDBOX_PROCESS, "PROCESS");
+	if (full_ok(__func__))
+		bench_level(SANDBOX_FULL, caps.cgroup_version ? "FULL (with cgroups)" : "FULL (no cgroups)");
+}
+
+static void setup_dirs(void)
+{
+	strcpy(code_dir, "/tmp/sbxcode.XXXXXX");
+	strcpy(layer_dir, "/tmp/sbxlayer.XXXXXX");
+	if (!mkdtemp(code_dir) || !mkdtemp(layer_dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	chmod(code_dir, 0755);
+	chmod(layer_dir, 0755);
+	char path[128];
+	snprintf(path, sizeof path, "%s/hello.txt", code_dir);
+	FILE *f = fopen(path, "w");
+	fputs("hello from code\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/layer.txt", layer_dir);
+	f = fopen(path, "w");
+	fputs("layer\n", f);
+	fclose(f);
+}
+
+static void cleanup_dirs(void)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/hello.txt", code_dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/layer.txt", layer_dir);
+	unlink(path);
+	rmdir(code_dir);
+	rmdir(layer_dir);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	sandbox_probe(&caps, NULL);
+	setup_dirs();
+	T_RUN(test_probe);
+	T_RUN(test_exit_and_stdout);
+	T_RUN(test_exec_missing);
+	T_RUN(test_filesystem_view);
+	T_RUN(test_tmp);
+	T_RUN(test_pid1_uid);
+	T_RUN(test_kill_tree);
+	T_RUN(test_pidfd_and_reap);
+	T_RUN(test_memory_limit);
+	T_RUN(test_pids_limit);
+	T_RUN(test_process_level);
+	T_RUN(test_spawn_time);
+	cleanup_dirs();
+	return t_done("test_sandbox");
+}
