@@ -64,6 +64,10 @@ int api_put_function_code_signing_config(req_t *r);
 int api_get_function_code_signing_config(req_t *r);
 int api_delete_function_code_signing_config(req_t *r);
 int api_list_functions_by_code_signing_config(req_t *r);
+/* CreateFunction's check of CodeSigningConfigArn: 0 when the config exists
+ * in the caller's account and region, else AWS's
+ * CodeSigningConfigNotFoundException recorded (LD_EAPI). */
+int codesigning_check_arn(req_t *r, const char *arn);
 /* concurrency.c: reserved and provisioned concurrency */
 int api_put_function_concurrency(req_t *r);
 int api_get_function_concurrency(req_t *r);

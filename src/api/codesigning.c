@@ -1,53 +1,392 @@
 /*
- * codesigning.c: code signing configs and their functions
+ * codesigning.c - code signing configs and the functions that use them:
+ * CreateCodeSigningConfig, GetCodeSigningConfig, UpdateCodeSigningConfig,
+ * DeleteCodeSigningConfig, ListCodeSigningConfigs,
+ * PutFunctionCodeSigningConfig, GetFunctionCodeSigningConfig,
+ * DeleteFunctionCodeSigningConfig, ListFunctionsByCodeSigningConfig, and the
+ * existence check behind CreateFunction's CodeSigningConfigArn.
  *
- * Placeholder while the family is being written: each action answers as
- * an operation lambdad does not implement yet.
+ * A config is a "csc" record keyed by its id ("csc-" and 17 characters of
+ * [a-z0-9]) in AWS's CodeSigningConfig shape; CreateCodeSigningConfig's Tags
+ * live in its internal field _Tags, which tags.c reads and every update here
+ * keeps. The association with a function is the CodeSigningConfigArn field
+ * of the function's "fn" record, so it goes away with the function, and
+ * ListFunctionsByCodeSigningConfig and the "still in use" check of
+ * DeleteCodeSigningConfig scan the account's functions for it. Signatures
+ * are not verified (lambdad has no signer): the config is stored, validated,
+ * returned and listed as AWS does.
  */
 #include "api/api.h"
+#include "api/lookup.h"
+#include "loop.h"
 #include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CSC_LIST_MAX 10000 /* AWS returns up to 10,000 items per call */
+
+/* a code signing config named by ARN */
+struct cscref {
+	char arn[256];
+	char id[64];
+	char scope[96];
+	int local; /* the ARN's account and region are the caller's */
+};
+
+/* Splits arn:PARTITION:lambda:REGION:ACCOUNT:code-signing-config:ID (the
+ * model's pattern already held). */
+static void csc_parse(req_t *r, const char *arn, struct cscref *c)
+{
+	char region[64] = "", account[16] = "";
+	memset(c, 0, sizeof(*c));
+	snprintf(c->arn, sizeof(c->arn), "%s", arn ? arn : "");
+	if (sscanf(c->arn, "arn:%*[^:]:lambda:%63[^:]:%15[^:]:code-signing-config:%63s", region, account, c->id) != 3)
+		return;
+	snprintf(c->scope, sizeof(c->scope), "%s:%s", account, region);
+	c->local = !strcmp(region, r->region) && !strcmp(account, r->account);
+}
+
+static void csc_arn(req_t *r, const char *id, char *out, size_t n)
+{
+	snprintf(out, n, "arn:%s:lambda:%s:%s:code-signing-config:%s", lookup_partition(r->region), r->region,
+		 r->account, id);
+}
+
+/* Loads the config; not found is LD_ENOTFOUND without an error recorded. */
+static int csc_load(req_t *r, const struct cscref *c, json_t **doc, int peek)
+{
+	*doc = NULL;
+	if (!c->local || !c->id[0])
+		return LD_ENOTFOUND;
+	return (peek ? store_peek_json : store_get_json)(r->srv->store, "csc", c->scope, c->id, doc);
+}
+
+/* the management actions' not-found error (AWS sends it without Type) */
+static int csc_missing(req_t *r, const struct cscref *c)
+{
+	return apierr_untyped(r, apierr_set(r, "ResourceNotFoundException",
+					    "The Lambda code signing configuration %s can not be found.", c->arn));
+}
+
+/* the function actions' not-found error */
+static int csc_missing_for_function(req_t *r, const char *arn)
+{
+	return apierr_set(r, "CodeSigningConfigNotFoundException",
+			  "The code signing configuration cannot be found. Check that the provided configuration is "
+			  "not deleted: %s.",
+			  arn);
+}
+
+int codesigning_check_arn(req_t *r, const char *arn)
+{
+	struct cscref c;
+	json_t *doc = NULL;
+	csc_parse(r, arn, &c);
+	int rc = csc_load(r, &c, &doc, 1);
+	json_decref(doc);
+	if (rc == LD_ENOTFOUND)
+		return csc_missing_for_function(r, arn);
+	return rc;
+}
+
+/* applies Description / AllowedPublishers / CodeSigningPolicies of r->in */
+static void csc_apply(req_t *r, json_t *doc)
+{
+	json_t *v;
+	if ((v = json_object_get(r->in, "Description")))
+		json_object_set(doc, "Description", v);
+	if ((v = json_object_get(r->in, "AllowedPublishers")))
+		json_object_set_new(doc, "AllowedPublishers",
+				    json_pack("{s:O}", "SigningProfileVersionArns",
+					      json_object_get(v, "SigningProfileVersionArns")));
+	if ((v = json_object_get(r->in, "CodeSigningPolicies"))) {
+		const char *p = json_string_value(json_object_get(v, "UntrustedArtifactOnDeployment"));
+		json_object_set_new(doc, "CodeSigningPolicies",
+				    json_pack("{s:s}", "UntrustedArtifactOnDeployment", p ? p : "Warn"));
+	}
+	char t[29];
+	ids_time_lambda(loop_wall_ms(), t);
+	json_object_set_new(doc, "LastModified", json_string(t));
+}
 
 int api_create_code_signing_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation CreateCodeSigningConfig");
+	char hex[19], id[32], arn[256], scope[96];
+	json_t *doc = NULL, *tags = json_object_get(r->in, "Tags");
+	int rc;
+	if (json_object_size(tags) > 50)
+		return apierr_set(r, "InvalidParameterValueException", "Number of tags exceeds resource tag limit.");
+	ids_hex(hex, 9);
+	snprintf(id, sizeof(id), "csc-%.17s", hex);
+	csc_arn(r, id, arn, sizeof(arn));
+	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
+	doc = json_pack("{s:s,s:s,s:s,s:{s:[]},s:{s:s}}", "CodeSigningConfigId", id, "CodeSigningConfigArn", arn,
+			"Description", "", "AllowedPublishers", "SigningProfileVersionArns", "CodeSigningPolicies",
+			"UntrustedArtifactOnDeployment", "Warn");
+	if (!doc)
+		return LD_ENOMEM;
+	csc_apply(r, doc);
+	json_object_set_new(doc, "_Tags", tags ? json_deep_copy(tags) : json_object());
+	if ((rc = store_put_json(r->srv->store, "csc", scope, id, doc)))
+		goto out;
+	r->out = json_pack("{s:O}", "CodeSigningConfig", doc);
+out:
+	json_decref(doc);
+	return rc;
 }
 
 int api_get_code_signing_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation GetCodeSigningConfig");
+	struct cscref c;
+	json_t *doc = NULL;
+	csc_parse(r, json_string_value(json_object_get(r->in, "CodeSigningConfigArn")), &c);
+	int rc = csc_load(r, &c, &doc, 1);
+	if (rc == LD_ENOTFOUND)
+		return csc_missing(r, &c);
+	if (rc)
+		return rc;
+	r->out = json_pack("{s:o}", "CodeSigningConfig", doc);
+	return 0;
 }
 
 int api_update_code_signing_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation UpdateCodeSigningConfig");
+	struct cscref c;
+	json_t *doc = NULL;
+	csc_parse(r, json_string_value(json_object_get(r->in, "CodeSigningConfigArn")), &c);
+	int rc = csc_load(r, &c, &doc, 0);
+	if (rc == LD_ENOTFOUND)
+		return csc_missing(r, &c);
+	if (rc)
+		return rc;
+	/* an update without changes answers the config as it is (AWS) */
+	if (json_object_get(r->in, "Description") || json_object_get(r->in, "AllowedPublishers") ||
+	    json_object_get(r->in, "CodeSigningPolicies")) {
+		csc_apply(r, doc); /* _Tags stays in doc */
+		if ((rc = store_put_json(r->srv->store, "csc", c.scope, c.id, doc)))
+			goto out;
+	}
+	r->out = json_pack("{s:O}", "CodeSigningConfig", doc);
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* ---- functions that use a config ---- */
+
+struct fnscan {
+	const char *arn;   /* the config's ARN */
+	struct fnref ref;  /* for function ARNs */
+	json_t *arns;      /* collected function ARNs (NULL: only count) */
+	int limit;
+	int found;
+	int more;
+	char last[200];
+};
+
+static int fnscan_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct fnscan *s = ud;
+	json_error_t err;
+	/* cheap filter before parsing: the ARN must appear in the document */
+	if (!memmem(doc, len, s->arn, strlen(s->arn)))
+		return 0;
+	json_t *m = json_loadb(doc, len, 0, &err);
+	const char *have = json_string_value(json_object_get(m, "CodeSigningConfigArn"));
+	int match = have && !strcmp(have, s->arn);
+	json_decref(m);
+	if (!match)
+		return 0;
+	if (!s->arns) {
+		s->found++;
+		return 1;
+	}
+	if ((int)json_array_size(s->arns) == s->limit) {
+		s->more = 1;
+		return 1;
+	}
+	char arn[400];
+	snprintf(s->ref.name, sizeof(s->ref.name), "%s", key);
+	lookup_arn(&s->ref, NULL, arn, sizeof(arn));
+	json_array_append_new(s->arns, json_string(arn));
+	snprintf(s->last, sizeof(s->last), "%s", key);
+	return 0;
 }
 
 int api_delete_code_signing_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation DeleteCodeSigningConfig");
+	struct cscref c;
+	json_t *doc = NULL;
+	csc_parse(r, json_string_value(json_object_get(r->in, "CodeSigningConfigArn")), &c);
+	int rc = csc_load(r, &c, &doc, 1);
+	json_decref(doc);
+	if (rc == LD_ENOTFOUND)
+		return csc_missing(r, &c);
+	if (rc)
+		return rc;
+	struct fnscan s = { .arn = c.arn };
+	if ((rc = store_list(r->srv->store, "fn", c.scope, NULL, NULL, 0, fnscan_cb, &s)))
+		return rc;
+	if (s.found)
+		return apierr_set(r, "ResourceConflictException",
+				  "The code signing configuration cannot be deleted because it is used by one or more "
+				  "functions.");
+	rc = store_del(r->srv->store, "csc", c.scope, c.id);
+	if (rc && rc != LD_ENOTFOUND)
+		return rc;
+	r->status = 204;
+	return 0;
+}
+
+static int limit_of(req_t *r, int max)
+{
+	json_int_t n = json_integer_value(json_object_get(r->in, "MaxItems"));
+	return n > 0 && n < max ? (int)n : max;
+}
+
+static const char *marker_of(req_t *r)
+{
+	const char *m = json_string_value(json_object_get(r->in, "Marker"));
+	return m && *m ? m : NULL;
+}
+
+struct csclist {
+	json_t *items;
+	int limit;
+	int more;
+	char last[64];
+};
+
+static int csclist_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct csclist *l = ud;
+	json_error_t err;
+	if ((int)json_array_size(l->items) == l->limit) {
+		l->more = 1;
+		return 1;
+	}
+	json_t *d = json_loadb(doc, len, 0, &err);
+	if (!d)
+		return 0;
+	json_array_append_new(l->items, d); /* internal fields are never serialised */
+	snprintf(l->last, sizeof(l->last), "%s", key);
+	return 0;
 }
 
 int api_list_code_signing_configs(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation ListCodeSigningConfigs");
-}
-
-int api_put_function_code_signing_config(req_t *r)
-{
-	return apierr_set(r, "UnknownOperationException", "Unknown operation PutFunctionCodeSigningConfig");
-}
-
-int api_get_function_code_signing_config(req_t *r)
-{
-	return apierr_set(r, "UnknownOperationException", "Unknown operation GetFunctionCodeSigningConfig");
-}
-
-int api_delete_function_code_signing_config(req_t *r)
-{
-	return apierr_set(r, "UnknownOperationException", "Unknown operation DeleteFunctionCodeSigningConfig");
+	char scope[96];
+	struct csclist l = { json_array(), limit_of(r, CSC_LIST_MAX), 0, "" };
+	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
+	int rc = store_list(r->srv->store, "csc", scope, NULL, marker_of(r), 0, csclist_cb, &l);
+	if (rc) {
+		json_decref(l.items);
+		return rc;
+	}
+	r->out = json_pack("{s:o}", "CodeSigningConfigs", l.items);
+	if (l.more)
+		json_object_set_new(r->out, "NextMarker", json_string(l.last));
+	return 0;
 }
 
 int api_list_functions_by_code_signing_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation ListFunctionsByCodeSigningConfig");
+	struct cscref c;
+	json_t *doc = NULL;
+	csc_parse(r, json_string_value(json_object_get(r->in, "CodeSigningConfigArn")), &c);
+	int rc = csc_load(r, &c, &doc, 1);
+	json_decref(doc);
+	if (rc == LD_ENOTFOUND)
+		return csc_missing(r, &c);
+	if (rc)
+		return rc;
+	struct fnscan s = { .arn = c.arn, .arns = json_array(), .limit = limit_of(r, CSC_LIST_MAX) };
+	snprintf(s.ref.account, sizeof(s.ref.account), "%s", r->account);
+	snprintf(s.ref.region, sizeof(s.ref.region), "%s", r->region);
+	if ((rc = store_list(r->srv->store, "fn", c.scope, NULL, marker_of(r), 0, fnscan_cb, &s))) {
+		json_decref(s.arns);
+		return rc;
+	}
+	r->out = json_pack("{s:o}", "FunctionArns", s.arns);
+	if (s.more)
+		json_object_set_new(r->out, "NextMarker", json_string(s.last));
+	return 0;
+}
+
+/* Resolves FunctionName to an existing function (unqualified, as AWS names
+ * it in these errors) and loads its record; code signing applies to zip
+ * packages only. */
+static int load_function(req_t *r, struct fnref *ref, json_t **meta, int peek)
+{
+	json_t *cfg = NULL;
+	int rc = lookup_ref_in(r, ref);
+	if (rc)
+		return rc;
+	rc = peek ? lookup_function_peek(r, ref, meta) : lookup_function(r, ref, meta);
+	if (rc)
+		return rc;
+	if ((rc = lookup_config_peek(r, ref, "$LATEST", &cfg)))
+		return rc;
+	const char *ptype = json_string_value(json_object_get(cfg, "PackageType"));
+	if (ptype && !strcmp(ptype, "Image"))
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"Code signing is not supported for functions created with container images.");
+	json_decref(cfg);
+	return rc;
+}
+
+int api_put_function_code_signing_config(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL;
+	const char *arn = json_string_value(json_object_get(r->in, "CodeSigningConfigArn"));
+	/* the config is checked first: AWS reports a missing config even when
+	 * the function is missing too */
+	int rc = codesigning_check_arn(r, arn);
+	if (rc || (rc = load_function(r, &ref, &meta, 0)))
+		goto out;
+	json_object_set_new(meta, "CodeSigningConfigArn", json_string(arn));
+	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		goto out;
+	r->out = json_pack("{s:s,s:s}", "CodeSigningConfigArn", arn, "FunctionName", ref.name);
+out:
+	json_decref(meta);
+	return rc;
+}
+
+int api_get_function_code_signing_config(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL;
+	int rc = load_function(r, &ref, &meta, 1);
+	if (rc)
+		goto out;
+	const char *arn = json_string_value(json_object_get(meta, "CodeSigningConfigArn"));
+	/* a function without a config answers an empty object (AWS) */
+	r->out = arn ? json_pack("{s:s,s:s}", "CodeSigningConfigArn", arn, "FunctionName", ref.name) : json_object();
+out:
+	json_decref(meta);
+	return rc;
+}
+
+int api_delete_function_code_signing_config(req_t *r)
+{
+	struct fnref ref;
+	json_t *meta = NULL;
+	int rc = load_function(r, &ref, &meta, 0);
+	if (rc)
+		goto out;
+	if (json_object_get(meta, "CodeSigningConfigArn")) {
+		json_object_del(meta, "CodeSigningConfigArn");
+		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+			goto out;
+	}
+	r->status = 204;
+out:
+	json_decref(meta);
+	return rc;
 }

@@ -119,6 +119,8 @@ int api_create_function(req_t *r)
 	json_object_set_new(meta, "LastVersion", json_integer(0));
 	json_object_set_new(meta, "CreatedMs", json_integer(loop_wall_ms()));
 	const char *csc = json_string_value(json_object_get(r->in, "CodeSigningConfigArn"));
+	if (csc && (rc = codesigning_check_arn(r, csc)))
+		goto out;
 	if (csc)
 		json_object_set_new(meta, "CodeSigningConfigArn", json_string(csc));
 
