@@ -4,6 +4,7 @@
  * Limits are lambdad's configuration (the account concurrency limit) and
  * AWS's fixed quotas; usage is counted from the store: the number of
  * functions and the code size of every version, as AWS counts TotalCodeSize.
+ * UnreservedConcurrentExecutions comes from concurrency.c's accounting.
  */
 #include "api/api.h"
 #include "store/store.h"
@@ -15,17 +16,12 @@
 struct usage {
 	json_int_t functions;
 	json_int_t code;
-	json_int_t reserved;
 };
 
 static int count_fn(void *ud, const char *key, const char *doc, size_t len)
 {
 	struct usage *u = ud;
-	json_error_t err;
-	json_t *m = json_loadb(doc, len, 0, &err);
 	u->functions++;
-	u->reserved += json_integer_value(json_object_get(m, "ReservedConcurrentExecutions"));
-	json_decref(m);
 	return 0;
 }
 
@@ -42,16 +38,18 @@ static int count_ver(void *ud, const char *key, const char *doc, size_t len)
 int api_get_account_settings(req_t *r)
 {
 	char scope[96];
-	struct usage u = { 0, 0, 0 };
+	struct usage u = { 0, 0 };
 	int rc;
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
 	if ((rc = store_list(r->srv->store, "fn", scope, NULL, NULL, 0, count_fn, &u)) ||
 	    (rc = store_list(r->srv->store, "ver", scope, NULL, NULL, 0, count_ver, &u)))
 		return rc;
-	json_int_t limit = r->srv->account_concurrency;
+	json_int_t limit = r->srv->account_concurrency, unreserved;
+	if ((rc = concurrency_unreserved(r, scope, &unreserved)))
+		return rc;
 	r->out = json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I}}", "AccountLimit", "TotalCodeSize",
 			   (json_int_t)80530636800LL, "CodeSizeUnzipped", (json_int_t)262144000, "CodeSizeZipped",
 			   (json_int_t)52428800, "ConcurrentExecutions", limit, "UnreservedConcurrentExecutions",
-			   limit - u.reserved, "AccountUsage", "TotalCodeSize", u.code, "FunctionCount", u.functions);
+			   unreserved, "AccountUsage", "TotalCodeSize", u.code, "FunctionCount", u.functions);
 	return r->out ? 0 : LD_ENOMEM;
 }

@@ -76,6 +76,10 @@ int api_put_provisioned_concurrency_config(req_t *r);
 int api_get_provisioned_concurrency_config(req_t *r);
 int api_delete_provisioned_concurrency_config(req_t *r);
 int api_list_provisioned_concurrency_configs(req_t *r);
+/* The account's UnreservedConcurrentExecutions in scope "ACCOUNT:REGION":
+ * the concurrency limit less what functions reserve (or, without a
+ * reservation, provision). 0 or a store error. */
+int concurrency_unreserved(req_t *r, const char *scope, json_int_t *out);
 /* invokeconfig.c: event invoke configs (async retries, destinations) */
 int api_put_function_event_invoke_config(req_t *r);
 int api_update_function_event_invoke_config(req_t *r);

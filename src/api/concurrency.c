@@ -1,43 +1,543 @@
 /*
- * concurrency.c: reserved and provisioned concurrency
+ * concurrency.c - reserved and provisioned concurrency:
+ * PutFunctionConcurrency, GetFunctionConcurrency, DeleteFunctionConcurrency,
+ * PutProvisionedConcurrencyConfig, GetProvisionedConcurrencyConfig,
+ * DeleteProvisionedConcurrencyConfig, ListProvisionedConcurrencyConfigs.
  *
- * Placeholder while the family is being written: each action answers as
- * an operation lambdad does not implement yet.
+ * Reserved concurrency is the field ReservedConcurrentExecutions of the
+ * function's "fn" record (GetFunction shows it as Concurrency). A provisioned
+ * concurrency config is a "pcc" record keyed NAME/QUALIFIER (a published
+ * version or an alias; lookup.c deletes it with its function, version or
+ * alias) holding AWS's fields plus the qualified FunctionArn.
+ *
+ * Accounting, as AWS does it: the account limit is the server's
+ * --account-concurrency; a function uses its reserved concurrency when it
+ * has one, else the sum of its provisioned concurrency; what the functions
+ * use is taken from the limit to give UnreservedConcurrentExecutions
+ * (concurrency_unreserved, also used by GetAccountSettings), which must stay
+ * at 100 or more. Provisioned concurrency of a function with reserved
+ * concurrency must fit within the reservation.
+ *
+ * Status: PutProvisionedConcurrencyConfig answers IN_PROGRESS with nothing
+ * allocated, as AWS does. No execution environments exist yet (a later issue
+ * starts them), so the transition to READY (allocated = available =
+ * requested) is deferred to the end of the loop iteration, after the
+ * response is queued, as fnconfig_schedule_settle does for functions. A
+ * record still IN_PROGRESS from before the server started (a crash between
+ * the two writes) is settled when it is next read.
  */
 #include "api/api.h"
+#include "api/lookup.h"
+#include "loop.h"
 #include "model/apierr.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_UNRESERVED 100 /* AWS keeps this much for functions without reservations */
+#define PCC_LIST_MAX 50
+
+/* ---- accounting ---- */
+
+struct usage {
+	json_t *reserved; /* function name -> reserved concurrency */
+	json_t *prov;     /* function name -> sum of requested provisioned concurrency */
+	const char *skip_key; /* a pcc key left out of prov (the one being replaced) */
+};
+
+static int usage_fn(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct usage *u = ud;
+	json_error_t err;
+	if (!memmem(doc, len, "\"ReservedConcurrentExecutions\"", 30))
+		return 0;
+	json_t *m = json_loadb(doc, len, 0, &err);
+	json_t *v = json_object_get(m, "ReservedConcurrentExecutions");
+	if (json_is_integer(v))
+		json_object_set(u->reserved, key, v);
+	json_decref(m);
+	return 0;
+}
+
+static int usage_pcc(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct usage *u = ud;
+	json_error_t err;
+	if (u->skip_key && !strcmp(key, u->skip_key))
+		return 0;
+	const char *slash = strchr(key, '/');
+	if (!slash)
+		return 0;
+	char name[160];
+	snprintf(name, sizeof(name), "%.*s", (int)(slash - key), key);
+	json_t *p = json_loadb(doc, len, 0, &err);
+	json_int_t n = json_integer_value(json_object_get(p, "RequestedProvisionedConcurrentExecutions"));
+	json_decref(p);
+	json_object_set_new(u->prov, name, json_integer(json_integer_value(json_object_get(u->prov, name)) + n));
+	return 0;
+}
+
+/* Loads the account's usage; skip_key (or NULL) is a pcc record to leave out. */
+static int usage_load(req_t *r, const char *scope, const char *skip_key, struct usage *u)
+{
+	int rc;
+	u->reserved = json_object();
+	u->prov = json_object();
+	u->skip_key = skip_key;
+	if ((rc = store_list(r->srv->store, "fn", scope, NULL, NULL, 0, usage_fn, u)) ||
+	    (rc = store_list(r->srv->store, "pcc", scope, NULL, NULL, 0, usage_pcc, u)))
+		return rc;
+	return 0;
+}
+
+static void usage_free(struct usage *u)
+{
+	json_decref(u->reserved);
+	json_decref(u->prov);
+}
+
+/* what the account's functions use, leaving out the function `except` */
+static json_int_t usage_others(const struct usage *u, const char *except)
+{
+	json_int_t sum = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(u->reserved, k, v)
+		if (!except || strcmp(k, except) != 0)
+			sum += json_integer_value(v);
+	json_object_foreach(u->prov, k, v)
+		if ((!except || strcmp(k, except) != 0) && !json_object_get(u->reserved, k))
+			sum += json_integer_value(v);
+	return sum;
+}
+
+int concurrency_unreserved(req_t *r, const char *scope, json_int_t *out)
+{
+	struct usage u;
+	int rc = usage_load(r, scope, NULL, &u);
+	if (!rc)
+		*out = (json_int_t)r->srv->account_concurrency - usage_others(&u, NULL);
+	usage_free(&u);
+	return rc;
+}
+
+/* ---- reserved concurrency ---- */
+
+/* FunctionName must name the function itself */
+static int unqualified_ref(req_t *r, struct fnref *ref)
+{
+	int rc = lookup_ref_in(r, ref);
+	if (!rc && ref->qualifier[0])
+		rc = apierr_set(r, "InvalidParameterValueException",
+				"This operation is permitted on Lambda functions only. Aliases and versions do not "
+				"support this operation. Please specify either a function name or an unqualified "
+				"function ARN.");
+	return rc;
+}
+
+/* the function record for Put/Delete: AWS names $LATEST when it is missing */
+static int load_fn_latest(req_t *r, const struct fnref *ref, json_t **meta)
+{
+	int rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, meta);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		lookup_arn(ref, "$LATEST", arn, sizeof(arn));
+		return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+	}
+	return rc;
+}
 
 int api_put_function_concurrency(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation PutFunctionConcurrency");
+	struct fnref ref;
+	struct usage u = { 0 };
+	json_t *meta = NULL;
+	json_int_t want = json_integer_value(json_object_get(r->in, "ReservedConcurrentExecutions"));
+	int rc;
+	if ((rc = unqualified_ref(r, &ref)) || (rc = load_fn_latest(r, &ref, &meta)) ||
+	    (rc = usage_load(r, ref.scope, NULL, &u)))
+		goto out;
+	json_int_t prov = json_integer_value(json_object_get(u.prov, ref.name));
+	if (want < prov) {
+		rc = apierr_untyped(r, apierr_set(r, "InvalidParameterValueException",
+						  " ReservedConcurrentExecutions  %lld should not be lower than "
+						  "function's total provisioned concurrency [%lld].",
+						  (long long)want, (long long)prov));
+		goto out;
+	}
+	if ((json_int_t)r->srv->account_concurrency - usage_others(&u, ref.name) - want < MIN_UNRESERVED) {
+		rc = apierr_untyped(r, apierr_set(r, "InvalidParameterValueException",
+						  "Specified ReservedConcurrentExecutions for function decreases "
+						  "account's UnreservedConcurrentExecution below its minimum value of "
+						  "[%d].",
+						  MIN_UNRESERVED));
+		goto out;
+	}
+	json_object_set_new(meta, "ReservedConcurrentExecutions", json_integer(want));
+	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		goto out;
+	r->out = json_pack("{s:I}", "ReservedConcurrentExecutions", want);
+out:
+	usage_free(&u);
+	json_decref(meta);
+	return rc;
 }
 
 int api_get_function_concurrency(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation GetFunctionConcurrency");
+	struct fnref ref;
+	json_t *meta = NULL;
+	int rc;
+	if ((rc = unqualified_ref(r, &ref)) || (rc = lookup_function_peek(r, &ref, &meta)))
+		goto out;
+	json_t *v = json_object_get(meta, "ReservedConcurrentExecutions");
+	/* no reservation: an empty object (AWS) */
+	r->out = v ? json_pack("{s:O}", "ReservedConcurrentExecutions", v) : json_object();
+out:
+	json_decref(meta);
+	return rc;
 }
 
 int api_delete_function_concurrency(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation DeleteFunctionConcurrency");
+	struct fnref ref;
+	json_t *meta = NULL;
+	int rc;
+	if ((rc = unqualified_ref(r, &ref)) || (rc = load_fn_latest(r, &ref, &meta)))
+		goto out;
+	if (json_object_get(meta, "ReservedConcurrentExecutions")) {
+		json_object_del(meta, "ReservedConcurrentExecutions");
+		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+			goto out;
+	}
+	r->status = 204;
+out:
+	json_decref(meta);
+	return rc;
+}
+
+/* ---- provisioned concurrency ---- */
+
+/* a provisioned concurrency target: a published version or an alias */
+struct target {
+	struct fnref ref;
+	char key[400];     /* pcc key NAME/QUALIFIER */
+	char version[160]; /* the version it is (or the alias points at) */
+	int is_alias;
+};
+
+/* Resolves FunctionName + Qualifier with AWS's errors; latest_msg is the
+ * action's message for $LATEST. */
+static int target_resolve(req_t *r, struct target *t, const char *latest_msg)
+{
+	char key[400], arn[400];
+	json_t *doc = NULL;
+	int rc;
+	memset(t, 0, sizeof(*t));
+	if ((rc = lookup_ref_in(r, &t->ref)))
+		return rc;
+	const char *q = t->ref.qualifier;
+	if (!*q || !strcmp(q, "$LATEST"))
+		return apierr_set(r, "InvalidParameterValueException", "%s", latest_msg);
+	lookup_arn(&t->ref, q, arn, sizeof(arn));
+	snprintf(t->key, sizeof(t->key), "%s/%s", t->ref.name, q);
+	if (lookup_is_version(q)) {
+		lookup_version_key(t->ref.name, q, key, sizeof(key));
+		rc = store_peek_json(r->srv->store, "ver", t->ref.scope, key, &doc);
+		if (rc == LD_ENOTFOUND)
+			return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
+		snprintf(t->version, sizeof(t->version), "%s", q);
+	} else {
+		rc = store_peek_json(r->srv->store, "alias", t->ref.scope, t->key, &doc);
+		if (rc == LD_ENOTFOUND)
+			return apierr_set(r, "ResourceNotFoundException", "Cannot find alias arn: %s", arn);
+		const char *v = json_string_value(json_object_get(doc, "FunctionVersion"));
+		snprintf(t->version, sizeof(t->version), "%s", v ? v : "$LATEST");
+		t->is_alias = 1;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static void pcc_time(char out[29])
+{
+	char t[29];
+	ids_time_lambda(loop_wall_ms(), t);
+	/* "2019-12-31T20:28:49+0000": AWS prints these without milliseconds */
+	snprintf(out, 29, "%.19s+0000", t);
+}
+
+/* IN_PROGRESS -> READY with everything requested allocated; 1 if changed */
+static int pcc_ready(json_t *doc)
+{
+	const char *st = json_string_value(json_object_get(doc, "Status"));
+	if (!st || strcmp(st, "IN_PROGRESS") != 0)
+		return 0;
+	json_t *n = json_object_get(doc, "RequestedProvisionedConcurrentExecutions");
+	json_object_set(doc, "AllocatedProvisionedConcurrentExecutions", n);
+	json_object_set(doc, "AvailableProvisionedConcurrentExecutions", n);
+	json_object_set_new(doc, "Status", json_string("READY"));
+	json_object_del(doc, "StatusReason");
+	return 1;
+}
+
+struct settle {
+	server_t *srv;
+	char scope[96];
+	char key[400];
+	int64_t since; /* the write this settles; a newer write settles itself */
+};
+
+static void settle_cb(void *ud)
+{
+	struct settle *s = ud;
+	json_t *doc = NULL;
+	int rc = store_get_json(s->srv->store, "pcc", s->scope, s->key, &doc);
+	if (!rc && json_integer_value(json_object_get(doc, "_ModifiedMs")) == s->since && pcc_ready(doc))
+		rc = store_put_json(s->srv->store, "pcc", s->scope, s->key, doc);
+	if (rc && rc != LD_ENOTFOUND)
+		fprintf(stderr, "lambdad: provisioning %s failed: %s\n", s->key, ld_strerror(rc));
+	json_decref(doc);
+	free(s);
+}
+
+static void schedule_ready(req_t *r, const char *scope, const char *key, int64_t since)
+{
+	struct settle *s = calloc(1, sizeof(*s));
+	if (!s)
+		return; /* settled when next read */
+	s->srv = r->srv;
+	snprintf(s->scope, sizeof(s->scope), "%s", scope);
+	snprintf(s->key, sizeof(s->key), "%s", key);
+	s->since = since;
+	if (loop_defer(r->srv->loop, settle_cb, s))
+		free(s);
+}
+
+/* A record left IN_PROGRESS by a previous run (its deferred transition died
+ * with the process) is made READY now, in doc and in the store. */
+static int pcc_recover(req_t *r, const char *scope, const char *key, json_t *doc)
+{
+	if (json_integer_value(json_object_get(doc, "_ModifiedMs")) >= r->srv->started_ms || !pcc_ready(doc))
+		return 0;
+	return store_put_json(r->srv->store, "pcc", scope, key, doc);
+}
+
+/* the response shape: the record without FunctionArn (new reference) */
+static json_t *pcc_public(json_t *doc)
+{
+	json_t *o = lookup_public(doc);
+	json_object_del(o, "FunctionArn");
+	return o;
+}
+
+/* conflicts between an alias and the version it points at */
+struct conflict {
+	req_t *r;
+	const struct target *t;
+	int hit;
+	int rc;
+};
+
+static int conflict_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct conflict *c = ud;
+	const struct target *t = c->t;
+	if (!strcmp(key, t->key))
+		return 0;
+	const char *q = key + strlen(t->ref.name) + 1;
+	if (lookup_is_version(q)) {
+		/* a version's own config conflicts with an alias on it */
+		if (t->is_alias && !strcmp(q, t->version))
+			c->hit = 1;
+		return c->hit;
+	}
+	json_t *alias = NULL;
+	int rc = store_peek_json(c->r->srv->store, "alias", t->ref.scope, key, &alias);
+	if (rc) {
+		c->rc = rc == LD_ENOTFOUND ? 0 : rc;
+		return c->rc;
+	}
+	const char *v = json_string_value(json_object_get(alias, "FunctionVersion"));
+	if (v && !strcmp(v, t->version))
+		c->hit = 1;
+	json_decref(alias);
+	return c->hit;
+}
+
+static int check_conflicts(req_t *r, const struct target *t)
+{
+	char prefix[200];
+	struct conflict c = { r, t, 0, 0 };
+	snprintf(prefix, sizeof(prefix), "%s/", t->ref.name);
+	int rc = store_list(r->srv->store, "pcc", t->ref.scope, prefix, NULL, 0, conflict_cb, &c);
+	if (rc || (rc = c.rc))
+		return rc;
+	if (!c.hit)
+		return 0;
+	return apierr_set(r, "ResourceConflictException", "%s",
+			  t->is_alias ? "Alias can't be used for Provisioned Concurrency configuration on an already "
+					"Provisioned version"
+				      : "Version is pointed by a Provisioned Concurrency alias");
+}
+
+static int check_limits(req_t *r, const struct target *t, json_int_t want)
+{
+	struct usage u;
+	int rc = usage_load(r, t->ref.scope, t->key, &u);
+	if (rc)
+		goto out;
+	json_int_t mine = json_integer_value(json_object_get(u.prov, t->ref.name));
+	json_t *reserved = json_object_get(u.reserved, t->ref.name);
+	if (reserved) {
+		if (mine + want > json_integer_value(reserved))
+			rc = apierr_set(r, "InvalidParameterValueException",
+					"Requested Provisioned Concurrency should not be greater than the "
+					"reservedConcurrentExecution for function");
+		goto out;
+	}
+	json_int_t avail = (json_int_t)r->srv->account_concurrency - usage_others(&u, t->ref.name) - mine;
+	if (want > avail)
+		rc = apierr_untyped(r, apierr_set(r, "InvalidParameterValueException",
+						  "Specified ConcurrentExecutions for function is greater than account's "
+						  "unreserved concurrency [%lld].",
+						  (long long)avail));
+	else if (avail - want < MIN_UNRESERVED)
+		rc = apierr_untyped(r, apierr_set(r, "InvalidParameterValueException",
+						  "Specified ConcurrentExecutions for function decreases account's "
+						  "UnreservedConcurrentExecution below its minimum value of [%d].",
+						  MIN_UNRESERVED));
+out:
+	usage_free(&u);
+	return rc;
 }
 
 int api_put_provisioned_concurrency_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation PutProvisionedConcurrencyConfig");
+	struct target t;
+	json_t *doc = NULL;
+	json_int_t want = json_integer_value(json_object_get(r->in, "ProvisionedConcurrentExecutions"));
+	int rc;
+	if ((rc = target_resolve(r, &t, "Provisioned Concurrency Configs cannot be applied to unpublished function "
+					"versions.")) ||
+	    (rc = check_conflicts(r, &t)) || (rc = check_limits(r, &t, want)))
+		goto out;
+	rc = store_get_json(r->srv->store, "pcc", t.ref.scope, t.key, &doc);
+	if (rc == LD_ENOTFOUND) {
+		char arn[400];
+		lookup_arn(&t.ref, t.ref.qualifier, arn, sizeof(arn));
+		doc = json_pack("{s:s,s:i,s:i}", "FunctionArn", arn, "AllocatedProvisionedConcurrentExecutions", 0,
+				"AvailableProvisionedConcurrentExecutions", 0);
+		rc = doc ? 0 : LD_ENOMEM;
+	}
+	if (rc)
+		goto out;
+	/* a change keeps what is allocated until the new amount is ready */
+	char lm[29];
+	int64_t now = loop_wall_ms();
+	pcc_time(lm);
+	json_object_set_new(doc, "RequestedProvisionedConcurrentExecutions", json_integer(want));
+	json_object_set_new(doc, "Status", json_string("IN_PROGRESS"));
+	json_object_del(doc, "StatusReason");
+	json_object_set_new(doc, "LastModified", json_string(lm));
+	json_object_set_new(doc, "_ModifiedMs", json_integer(now));
+	if ((rc = store_put_json(r->srv->store, "pcc", t.ref.scope, t.key, doc)))
+		goto out;
+	schedule_ready(r, t.ref.scope, t.key, now);
+	r->out = pcc_public(doc);
+out:
+	json_decref(doc);
+	return rc;
 }
 
 int api_get_provisioned_concurrency_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation GetProvisionedConcurrencyConfig");
+	struct target t;
+	json_t *doc = NULL;
+	int rc;
+	if ((rc = target_resolve(r, &t, "The function resource provided must be an alias or a published version.")))
+		goto out;
+	rc = store_get_json(r->srv->store, "pcc", t.ref.scope, t.key, &doc);
+	if (rc == LD_ENOTFOUND)
+		rc = apierr_set(r, "ProvisionedConcurrencyConfigNotFoundException",
+				"No Provisioned Concurrency Config found for this function");
+	if (rc || (rc = pcc_recover(r, t.ref.scope, t.key, doc)))
+		goto out;
+	r->out = pcc_public(doc);
+out:
+	json_decref(doc);
+	return rc;
 }
 
 int api_delete_provisioned_concurrency_config(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation DeleteProvisionedConcurrencyConfig");
+	struct target t;
+	int rc;
+	if ((rc = target_resolve(r, &t, "The function resource provided must be an alias or a published version.")))
+		return rc;
+	/* deleting a config that does not exist succeeds (AWS) */
+	rc = store_del(r->srv->store, "pcc", t.ref.scope, t.key);
+	if (rc && rc != LD_ENOTFOUND)
+		return rc;
+	r->status = 204;
+	return 0;
+}
+
+struct plist {
+	json_t *items;
+	json_t *keys;
+	int limit;
+	int more;
+	char last[400];
+};
+
+static int plist_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct plist *l = ud;
+	json_error_t err;
+	if ((int)json_array_size(l->items) == l->limit) {
+		l->more = 1;
+		return 1;
+	}
+	json_t *d = json_loadb(doc, len, 0, &err);
+	if (!d)
+		return 0;
+	json_array_append_new(l->items, d);
+	json_array_append_new(l->keys, json_string(key));
+	snprintf(l->last, sizeof(l->last), "%s", key);
+	return 0;
 }
 
 int api_list_provisioned_concurrency_configs(req_t *r)
 {
-	return apierr_set(r, "UnknownOperationException", "Unknown operation ListProvisionedConcurrencyConfigs");
+	struct fnref ref;
+	json_t *meta = NULL;
+	char prefix[200];
+	int rc;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function_peek(r, &ref, &meta)))
+		return rc;
+	json_decref(meta);
+	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
+	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
+	struct plist l = { json_array(), json_array(), max > 0 && max < PCC_LIST_MAX ? (int)max : PCC_LIST_MAX, 0, "" };
+	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
+	rc = store_list(r->srv->store, "pcc", ref.scope, prefix, marker && *marker ? marker : NULL, 0, plist_cb, &l);
+	size_t i;
+	json_t *d;
+	json_array_foreach(l.items, i, d)
+		if (!rc)
+			rc = pcc_recover(r, ref.scope, json_string_value(json_array_get(l.keys, i)), d);
+	json_decref(l.keys);
+	if (rc) {
+		json_decref(l.items);
+		return rc;
+	}
+	r->out = json_pack("{s:o}", "ProvisionedConcurrencyConfigs", l.items);
+	if (l.more)
+		json_object_set_new(r->out, "NextMarker", json_string(l.last));
+	return 0;
 }
