@@ -43,6 +43,8 @@ struct hreq {
 	size_t limit;
 	int too_big;
 	int rejected;  /* the 413 is queued */
+	int pending;   /* waiting for router_finish() */
+	int answered;  /* router_finish() done: queue the response */
 };
 
 static const char *hdr_lookup(req_t *r, const char *name)
@@ -83,6 +85,15 @@ static void send_response(struct hreq *h)
 		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
 	MHD_queue_response(h->c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
+}
+
+/* a pending request is answered: wake the connection; libmicrohttpd then
+ * calls on_request again, which queues the response */
+static void complete(req_t *r)
+{
+	struct hreq *h = (struct hreq *)r;
+	h->answered = 1;
+	MHD_resume_connection(h->c);
 }
 
 static void reject_too_big(struct hreq *h)
@@ -132,6 +143,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return MHD_YES;
 	}
+	if (h->pending) {
+		if (!h->answered)
+			return MHD_YES; /* a spurious call while suspended */
+		h->pending = 0;
+		send_response(h);
+		return MHD_YES;
+	}
 	if (*upload_size) {
 		if (!h->too_big && buf_append(&h->body, upload, *upload_size))
 			h->too_big = 1;
@@ -146,7 +164,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	h->r.body = h->body.data ? h->body.data : "";
 	h->r.body_len = h->body.len;
 	h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-	router_dispatch(&h->r);
+	h->r.complete = complete;
+	if (router_dispatch(&h->r)) {
+		h->pending = 1;
+		MHD_suspend_connection(c); /* complete() resumes it */
+		return MHD_YES;
+	}
 	send_response(h);
 	return MHD_YES;
 }
@@ -276,7 +299,7 @@ int http_start(server_t *srv, http_t **out)
 		free(h);
 		return rc;
 	}
-	loop_set_hooks(srv->loop, prepare, check, h);
+	loop_add_hooks(srv->loop, prepare, check, h);
 	*out = h;
 	return 0;
 }
@@ -286,7 +309,7 @@ void http_stop(http_t *h)
 	if (!h)
 		return;
 	loop_del_fd(h->srv->loop, h->epfd);
-	loop_set_hooks(h->srv->loop, NULL, NULL, NULL);
+	loop_del_hooks(h->srv->loop, h);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

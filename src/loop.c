@@ -4,9 +4,9 @@
  * File descriptors map to callbacks through a small table indexed by fd.
  * Timers sit in a binary min-heap keyed by due time (ties in insertion
  * order); a cancelled timer is only marked and dropped when it surfaces.
- * Each iteration: run the prepare hook, wait in epoll (bounded by the next
- * timer), run the check hook, dispatch fd events, then run every timer that
- * is due.
+ * Each iteration: run the prepare hooks, wait in epoll (bounded by the next
+ * timer and the hooks' answers), run the check hooks, dispatch fd events,
+ * then run every timer that is due.
  */
 #include "loop.h"
 #include "util/err.h"
@@ -41,9 +41,12 @@ struct loop {
 	int64_t next_id;
 	int64_t *cancelled; /* ids cancelled but still in the heap */
 	size_t ncancelled, acancelled;
-	int64_t (*prepare)(void *);
-	void (*check)(void *);
-	void *hook_ud;
+	struct hook {
+		int64_t (*prepare)(void *);
+		void (*check)(void *);
+		void *ud;
+	} hooks[LOOP_MAX_HOOKS];
+	int nhooks;
 };
 
 uint64_t loop_now_ms(void)
@@ -211,11 +214,22 @@ static int take_cancelled(loop_t *l, int64_t id)
 	return 0;
 }
 
-void loop_set_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud)
+int loop_add_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud)
 {
-	l->prepare = prepare;
-	l->check = check;
-	l->hook_ud = ud;
+	if (l->nhooks == LOOP_MAX_HOOKS)
+		return LD_ETOOBIG;
+	l->hooks[l->nhooks++] = (struct hook){ prepare, check, ud };
+	return 0;
+}
+
+void loop_del_hooks(loop_t *l, void *ud)
+{
+	for (int i = 0; i < l->nhooks; i++) {
+		if (l->hooks[i].ud == ud) {
+			l->hooks[i] = l->hooks[--l->nhooks];
+			return;
+		}
+	}
 }
 
 static void run_timers(loop_t *l)
@@ -240,8 +254,9 @@ int loop_run_once(loop_t *l, int timeout_ms)
 	int n = epoll_wait(l->epfd, evs, 128, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return LD_EIO;
-	if (l->check)
-		l->check(l->hook_ud);
+	for (int i = 0; i < l->nhooks; i++)
+		if (l->hooks[i].check)
+			l->hooks[i].check(l->hooks[i].ud);
 	for (int i = 0; i < n; i++) {
 		int fd = evs[i].data.fd;
 		if (fd < l->nfds && l->fds[fd].used)
@@ -255,8 +270,11 @@ int loop_run(loop_t *l)
 {
 	while (!l->stop) {
 		int64_t wait = -1;
-		if (l->prepare)
-			wait = l->prepare(l->hook_ud);
+		for (int i = 0; i < l->nhooks; i++) {
+			int64_t w = l->hooks[i].prepare ? l->hooks[i].prepare(l->hooks[i].ud) : -1;
+			if (w >= 0 && (wait < 0 || w < wait))
+				wait = w;
+		}
 		if (l->nheap) {
 			uint64_t now = loop_now_ms();
 			int64_t t = l->heap[0].due > now ? (int64_t)(l->heap[0].due - now) : 0;

@@ -34,9 +34,12 @@ int loop_defer(loop_t *l, loop_cb cb, void *ud);
 
 /* Hooks around each epoll wait: prepare runs before it and may bound the
  * wait (ms, -1 for none); check runs right after it, before fd callbacks.
- * The HTTP front uses them to drive libmicrohttpd's own timeouts and the
- * work it has buffered. Either may be NULL. */
-void loop_set_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud);
+ * The HTTP servers use them to drive libmicrohttpd's own timeouts and the
+ * work it has buffered. Either may be NULL; ud identifies the pair for
+ * loop_del_hooks. At most LOOP_MAX_HOOKS pairs (LD_ETOOBIG beyond). */
+#define LOOP_MAX_HOOKS 8
+int loop_add_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud);
+void loop_del_hooks(loop_t *l, void *ud);
 
 /* Runs until loop_stop(). Returns 0 or LD_EIO. */
 int loop_run(loop_t *l);

@@ -420,7 +420,19 @@ static void serialize(req_t *r)
 	r->content_type = "application/json";
 }
 
-void router_dispatch(req_t *r)
+/* the response of a handler's result rc */
+static void finish(req_t *r, int rc)
+{
+	if (rc < 0)
+		apierr_render(r, rc);
+	else if (r->op)
+		serialize(r);
+	else if (!r->status)
+		r->status = 200;
+	req_add_header(r, "x-amzn-RequestId", r->request_id);
+}
+
+int router_dispatch(req_t *r)
 {
 	int rc;
 	char *msg = NULL;
@@ -458,11 +470,15 @@ void router_dispatch(req_t *r)
 	rc = r->route->fn(r);
 out:
 	free(msg);
-	if (rc < 0)
-		apierr_render(r, rc);
-	else if (r->op)
-		serialize(r);
-	else if (!r->status)
-		r->status = 200;
-	req_add_header(r, "x-amzn-RequestId", r->request_id);
+	if (rc == LD_EPENDING)
+		return 1;
+	finish(r, rc);
+	return 0;
+}
+
+void router_finish(req_t *r, int rc)
+{
+	finish(r, rc);
+	if (r->complete)
+		r->complete(r);
 }

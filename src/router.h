@@ -37,6 +37,7 @@ struct req {
 	const char *(*header)(req_t *r, const char *name); /* case-insensitive lookup */
 	json_t *qargs;             /* query: name -> [values], owned by the front */
 	void *conn;                /* the front's connection */
+	void (*complete)(req_t *r); /* the front's continuation for pending requests */
 	const char *body;
 	size_t body_len;
 	/* filled by the gate */
@@ -79,9 +80,17 @@ const struct route *router_match(const char *method, const char *path, json_t *q
 /* Body limit for a matched route (or the default for NULL). */
 size_t router_body_limit(const struct route *rt);
 
-/* Runs the gate and the handler. Always leaves a complete response in r
- * (status, out/raw, headers), including for errors. */
-void router_dispatch(req_t *r);
+/* Runs the gate and the handler. Returns 0 with a complete response in r
+ * (status, out/raw, headers), including for errors; or 1 when the handler
+ * returned LD_EPENDING: it keeps r and calls router_finish() later (an
+ * Invoke waiting for its function), and the front must keep the connection
+ * waiting meanwhile. */
+int router_dispatch(req_t *r);
+
+/* Completes a pending request with the handler's result rc (0 with r->out /
+ * r->raw set, or an error) and hands it back to the front through
+ * r->complete. r must not be touched afterwards. */
+void router_finish(req_t *r, int rc);
 
 /* First value of a query parameter, or NULL. */
 const char *req_query(req_t *r, const char *name);

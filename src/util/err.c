@@ -18,6 +18,7 @@ const char *ld_strerror(int code)
 	case LD_EAPI: return "api error";
 	case LD_ESTORE: return "store error";
 	case LD_EUNSAFE: return "unsafe archive entry";
+	case LD_EPENDING: return "pending";
 	}
 	return "unknown error";
 }

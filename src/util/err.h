@@ -24,6 +24,7 @@ enum {
 	LD_EAPI = -9,       /* an AWS error was recorded with apierr_set() */
 	LD_ESTORE = -10,    /* the metadata store failed */
 	LD_EUNSAFE = -11,   /* archive entry would escape its directory */
+	LD_EPENDING = -12,  /* not an error: a handler will answer later (router_finish) */
 };
 
 /* Short constant description of an LD_E* code, for logs. Never NULL. */
