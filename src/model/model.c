@@ -38,6 +38,7 @@ struct override {
 };
 
 static const char *const recursive_loop_enum[] = { "Terminate", "Allow", NULL };
+static const char *const event_source_position_enum[] = { "LATEST", "AT_TIMESTAMP", "TRIM_HORIZON", NULL };
 
 static const struct override overrides[] = {
 	{ "FunctionName",
@@ -59,6 +60,7 @@ static const struct override overrides[] = {
 	{ "SecurityGroupId", "sg-[0-9a-zA-Z]*", 1, 0, 1024, NULL, 1 },
 	{ "AdditionalVersion", NULL, 0, 0, 0, NULL, 1 },
 	{ "RecursiveLoop", NULL, 0, 0, 0, recursive_loop_enum },
+	{ "EventSourcePosition", NULL, 0, 0, 0, event_source_position_enum },
 	/* Runtime is checked by fnconfig.c: AWS answers InvalidParameterValueException */
 	{ "Runtime", NULL, 0, 0, 0, NULL, 0, 1 },
 };
