@@ -201,7 +201,7 @@ static int sq_list(store_t *base, const char *kind, const char *scope, const cha
 {
 	struct sqlite_store *s = (struct sqlite_store *)base;
 	const char *lo = prefix ? prefix : "";
-	if (after && strcmp(after, lo) > 0)
+	if (after && strcmp(after, lo) >= 0)
 		lo = after;
 	else
 		after = NULL;
