@@ -229,8 +229,16 @@ int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const cha
 	int rc;
 	snprintf(key, sizeof(key), "%s/%s", ref->name, qualifier);
 	for (const char *const *k = lookup_qualifier_kinds; *k; k++) {
-		if (!strcmp(*k, "url"))
-			store_list(r->srv->store, "url", ref->scope, key, NULL, 1, drop_url_index, r);
+		if (!strcmp(*k, "url")) {
+			/* exactly this key: a prefix listing would find NAME/ALIAS2 */
+			json_t *u = NULL;
+			if (store_peek_json(r->srv->store, "url", ref->scope, key, &u) == 0) {
+				const char *id = json_string_value(json_object_get(u, "_UrlId"));
+				if (id)
+					store_del(r->srv->store, "urlid", "", id);
+			}
+			json_decref(u);
+		}
 		rc = store_del(r->srv->store, *k, ref->scope, key);
 		if (rc && rc != LD_ENOTFOUND)
 			return rc;
