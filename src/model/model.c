@@ -35,10 +35,20 @@ struct override {
 	const char *const *enums; /* NULL: keep */
 	int nullable_member;      /* as a list member or map key: no "must not be null" */
 	int enum_by_handler;      /* the handler checks the enum with its own error */
+	/* a list whose members AWS checks against their full enum but reports
+	 * with this (shorter) set, unwrapped: a layer's CompatibleRuntimes
+	 * accepts deprecated runtimes, and names only the supported ones */
+	const char *const *list_enum_msg;
 };
 
 static const char *const recursive_loop_enum[] = { "Terminate", "Allow", NULL };
 static const char *const event_source_position_enum[] = { "LATEST", "AT_TIMESTAMP", "TRIM_HORIZON", NULL };
+static const char *const supported_runtimes[] = {
+	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x",
+	"nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4",
+	"ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8",
+	"java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2", NULL,
+};
 
 static const struct override overrides[] = {
 	{ "FunctionName",
@@ -63,6 +73,7 @@ static const struct override overrides[] = {
 	{ "EventSourcePosition", NULL, 0, 0, 0, event_source_position_enum },
 	/* Runtime is checked by fnconfig.c: AWS answers InvalidParameterValueException */
 	{ "Runtime", NULL, 0, 0, 0, NULL, 0, 1 },
+	{ "CompatibleRuntimes", NULL, 0, 0, 0, NULL, 0, 0, supported_runtimes },
 };
 
 static json_t *g_root;
@@ -155,6 +166,7 @@ static int apply_overrides(void)
 		}
 		s->nullable_member = o->nullable_member;
 		s->enum_by_handler = o->enum_by_handler;
+		s->list_enum_msg = o->list_enum_msg;
 	}
 	return 0;
 }
@@ -599,6 +611,24 @@ static void validate_list(struct vctx *c, const struct shape *s, json_t *v, cons
 		return;
 	size_t i;
 	json_t *e;
+	if (s->list_enum_msg && s->member->enums) {
+		json_array_foreach(v, i, e) {
+			size_t j = 0;
+			const char *str = json_string_value(e);
+			while (str && j < s->member->nenums && strcmp(s->member->enums[j], str) != 0)
+				j++;
+			if (str && j < s->member->nenums)
+				continue;
+			buf_t t;
+			buf_init(&t, 0);
+			for (const char *const *p = s->list_enum_msg; *p; p++)
+				buf_printf(&t, "%s%s", p == s->list_enum_msg ? "" : ", ", *p);
+			violation(c, s, v, path, "Member must satisfy enum value set: [%s]", t.data ? t.data : "");
+			buf_free(&t);
+			return;
+		}
+		return;
+	}
 	json_array_foreach(v, i, e) {
 		if (s->member->type == SHAPE_STRUCTURE || s->member->type == SHAPE_LIST ||
 		    s->member->type == SHAPE_MAP) {

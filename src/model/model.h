@@ -50,6 +50,7 @@ struct shape {
 	int error_status;          /* exceptions: HTTP status code, else 0 */
 	int nullable_member;       /* AWS omits "must not be null" for it as a member */
 	int enum_by_handler;       /* enum checked by the handler, not the validator */
+	const char *const *list_enum_msg; /* list: members checked against their enum, this set reported */
 	int streaming;
 };
 
