@@ -3,10 +3,12 @@
  *
  * Limits are lambdad's configuration (the account concurrency limit) and
  * AWS's fixed quotas; usage is counted from the store: the number of
- * functions and the code size of every version, as AWS counts TotalCodeSize.
+ * functions and the code size of every version and layer version, as AWS
+ * counts TotalCodeSize.
  * UnreservedConcurrentExecutions comes from concurrency.c's accounting.
  */
 #include "api/api.h"
+#include "api/layers.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -44,6 +46,10 @@ int api_get_account_settings(req_t *r)
 	if ((rc = store_list(r->srv->store, "fn", scope, NULL, NULL, 0, count_fn, &u)) ||
 	    (rc = store_list(r->srv->store, "ver", scope, NULL, NULL, 0, count_ver, &u)))
 		return rc;
+	json_int_t layers_size;
+	if ((rc = layers_code_size(r, scope, &layers_size)))
+		return rc;
+	u.code += layers_size;
 	json_int_t limit = r->srv->account_concurrency, unreserved;
 	if ((rc = concurrency_unreserved(r, scope, &unreserved)))
 		return rc;

@@ -3,6 +3,7 @@
  * shared by the function handlers (see fnconfig.h).
  */
 #include "api/fnconfig.h"
+#include "api/layers.h"
 #include "blobs/blobs.h"
 #include "blobs/zip.h"
 #include "loop.h"
@@ -191,25 +192,39 @@ static void set_vpc(json_t *cfg, json_t *vpc)
 	json_object_set_new(cfg, "VpcConfig", out);
 }
 
-static void set_layers(req_t *r, json_t *cfg, json_t *layers)
+/* the limit on a function's code and layers unzipped together, checked once
+ * both are known: when the layers are set (config) and when code is taken */
+static int check_unzipped_total(req_t *r, json_t *cfg)
 {
-	/* stored as AWS reports them; sizes are filled in once layers exist */
-	json_t *out = json_array();
-	size_t i;
-	json_t *l;
-	json_array_foreach(layers, i, l) {
-		json_t *o = json_object();
-		json_object_set(o, "Arn", l);
-		json_object_set_new(o, "CodeSize", json_integer(0));
-		json_array_append_new(out, o);
-	}
-	if (json_array_size(out))
+	json_int_t total = json_integer_value(json_object_get(cfg, "_UnzippedSize")) +
+			   json_integer_value(json_object_get(cfg, "_LayersUnzipped"));
+	if (json_object_get(cfg, "_LayersUnzipped") && total > (json_int_t)UNZIPPED_LIMIT)
+		return apierr_set(r, "InvalidParameterValueException",
+				  "Function code combined with layers exceeds the maximum allowed size of %u bytes. "
+				  "The actual size is %" JSON_INTEGER_FORMAT " bytes.",
+				  UNZIPPED_LIMIT, total);
+	return 0;
+}
+
+/* Layers as AWS reports them (Arn, CodeSize), after AWS's checks
+ * (layers.c); their unzipped size is kept in _LayersUnzipped */
+static int set_layers(req_t *r, const struct fnref *ref, json_t *cfg, json_t *arns)
+{
+	json_t *out = NULL;
+	json_int_t unzipped = 0;
+	int rc = layers_for_function(r, ref, arns, &out, &unzipped);
+	if (rc)
+		return rc;
+	if (json_array_size(out)) {
 		json_object_set_new(cfg, "Layers", out);
-	else {
-		json_decref(out);
-		json_object_del(cfg, "Layers");
+		json_object_set_new(cfg, "_LayersUnzipped", json_integer(unzipped));
+		/* on create the code comes later: fnconfig_take_code checks then */
+		return json_object_get(cfg, "_UnzippedSize") ? check_unzipped_total(r, cfg) : 0;
 	}
-	(void)r;
+	json_decref(out);
+	json_object_del(cfg, "Layers");
+	json_object_del(cfg, "_LayersUnzipped");
+	return 0;
 }
 
 int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create)
@@ -283,8 +298,8 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 	}
 	if ((v = json_object_get(in, "VpcConfig")))
 		set_vpc(cfg, v);
-	if ((v = json_object_get(in, "Layers")))
-		set_layers(r, cfg, v);
+	if ((v = json_object_get(in, "Layers")) && (rc = set_layers(r, ref, cfg, v)))
+		return rc;
 	if ((v = json_object_get(in, "FileSystemConfigs"))) {
 		if (json_array_size(v))
 			json_object_set(cfg, "FileSystemConfigs", v);
@@ -405,6 +420,7 @@ int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
 	json_object_set_new(cfg, "_CodeHex", json_string(hex));
 	json_object_set_new(cfg, "_UnzippedSize", json_integer((json_int_t)info.unzipped_bytes));
 	json_object_del(cfg, "_ImageUri");
+	rc = check_unzipped_total(r, cfg);
 out:
 	free(zip);
 	buf_free(&s3);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SEP "\n~~~\n"
 
 /* every record kind the handlers write, emptied between inputs */
-static const char *const kinds[] = { "fn", "ver", "alias", "layer", "policy", "esm", "url", "eic", "csc", "pcc" };
+static const char *const kinds[] = { "fn", "ver", "alias", "layer", "layerver", "policy", "esm", "url", "eic", "csc", "pcc" };
 
 static server_t srv;
 static char data_dir[256];
