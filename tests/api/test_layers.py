@@ -16,6 +16,7 @@ import time
 import urllib.request
 import zipfile
 
+import test_s3_code
 from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, Server, make_zip
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -472,6 +473,33 @@ class TestFunctionLayers(LayerTestCase):
                          Layers=[layer_arn(a, 1), layer_arn(b, 1)],
                          message="Function code combined with layers exceeds the maximum allowed size of 262144000 "
                                  "bytes. The actual size is %d bytes." % (len(code) + 2 * 132000000))
+
+
+class TestLayerFromS3(test_s3_code.TestS3Code):
+    """Layer content from S3: the moto server of test_s3_code, and only the tests below."""
+
+    def test_publish_from_s3(self):
+        self.put("layers/l.zip", LAYER_ZIP)
+        name = self.name("ly")
+        resp = self.lam.publish_layer_version(LayerName=name, Content={"S3Bucket": self.bucket,
+                                                                       "S3Key": "layers/l.zip"})
+        self.assertEqual(resp["ResponseMetadata"]["HTTPStatusCode"], 201)
+        self.assertEqual(resp["Content"]["CodeSize"], len(LAYER_ZIP))
+        self.assertEqual(resp["Content"]["CodeSha256"],
+                         base64.b64encode(hashlib.sha256(LAYER_ZIP).digest()).decode())
+        with urllib.request.urlopen(resp["Content"]["Location"], timeout=10) as r:
+            self.assertEqual(r.read(), LAYER_ZIP)
+        self.assertError("InvalidParameterValueException", self.lam.publish_layer_version, LayerName=name,
+                         Content={"S3Bucket": self.bucket, "S3Key": "layers/missing.zip"},
+                         message="Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error Message: "
+                                 "The specified key does not exist.")
+        self.assertEqual(len(self.lam.list_layer_versions(LayerName=name)["LayerVersions"]), 1)
+
+
+# the S3 class runs its own tests in test_s3_code; here only the layer ones
+for _n in dir(test_s3_code.TestS3Code):
+    if _n.startswith("test") and _n not in TestLayerFromS3.__dict__:
+        setattr(TestLayerFromS3, _n, None)
 
 
 class TestCrossAccount(LambdadTestCase):
