@@ -37,6 +37,7 @@ struct http {
 
 struct hreq {
 	req_t r;
+	struct http *http;
 	struct MHD_Connection *c;
 	const struct route *rt;
 	buf_t body;
@@ -89,11 +90,20 @@ static void send_response(struct hreq *h)
 
 /* a pending request is answered: wake the connection; libmicrohttpd then
  * calls on_request again, which queues the response */
+static void kick(void *ud)
+{
+	struct http *hp = ud;
+	MHD_run(hp->d);
+}
+
 static void complete(req_t *r)
 {
 	struct hreq *h = (struct hreq *)r;
 	h->answered = 1;
 	MHD_resume_connection(h->c);
+	/* libmicrohttpd only notices a resume in MHD_run: run it once this loop
+	 * iteration's callbacks are done */
+	loop_defer(r->srv->loop, kick, h->http);
 }
 
 static void reject_too_big(struct hreq *h)
@@ -122,6 +132,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		*con_cls = h;
 		h->c = c;
+		h->http = hp;
 		h->r.srv = hp->srv;
 		h->r.method = method;
 		h->r.path = url;

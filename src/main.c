@@ -8,6 +8,7 @@
  */
 #include "api/fnconfig.h"
 #include "blobs/blobs.h"
+#include "exec/exec.h"
 #include "http.h"
 #include "loop.h"
 #include "model/model.h"
@@ -20,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,9 @@ static void usage(FILE *f)
 {
 	fputs("usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
-	      "                     [--account-concurrency N]\n"
+	      "                     [--account-concurrency N] [--idle-timeout SECONDS]\n"
+	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
+	      "                     [--runtimes-dir DIR]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n",
 	      f);
@@ -99,10 +103,19 @@ static int serve(int argc, char **argv)
 		{ "region", required_argument, NULL, 'r' },
 		{ "aws-endpoint-url", required_argument, NULL, 'e' },
 		{ "account-concurrency", required_argument, NULL, 'c' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "runtime", required_argument, NULL, 'R' },
+		{ "sandbox", required_argument, NULL, 's' },
+		{ "runtimes-dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9001";
+	const char *overrides[32] = { NULL };
+	int nrt = 0;
+	static char rtdir[4096];
+	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
+				     .sandbox_level = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -112,6 +125,22 @@ static int serve(int argc, char **argv)
 		case 'r': srv.region = optarg; break;
 		case 'e': srv.aws_endpoint = optarg; break;
 		case 'c': srv.account_concurrency = atoi(optarg); break;
+		case 'i': xopt.idle_timeout_s = atoi(optarg); break;
+		case 'R':
+			if (nrt < 31)
+				overrides[nrt++] = optarg;
+			break;
+		case 's':
+			if (!strcmp(optarg, "full"))
+				xopt.sandbox_level = 1;
+			else if (!strcmp(optarg, "process"))
+				xopt.sandbox_level = 0;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'D': xopt.runtimes_dir = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -144,6 +173,24 @@ static int serve(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || loop_add_fd(srv.loop, sfd, EPOLLIN, on_signal, &srv))
 		goto out;
+	if (!xopt.runtimes_dir) {
+		/* the runtime clients live in runtimes/ beside build/ */
+		char self[4000];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		self[n > 0 ? n : 0] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(rtdir, sizeof(rtdir), "%s/../runtimes", self);
+		char real[PATH_MAX];
+		if (realpath(rtdir, real))
+			snprintf(rtdir, sizeof(rtdir), "%s", real);
+		xopt.runtimes_dir = rtdir;
+	}
+	if (exec_start(&srv, &xopt)) {
+		fprintf(stderr, "lambdad: cannot start the execution service\n");
+		goto out;
+	}
 	int err = http_start(&srv, &http);
 	if (err) {
 		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,
@@ -157,6 +204,7 @@ static int serve(int argc, char **argv)
 	fprintf(stderr, "lambdad: shutting down\n");
 out:
 	http_stop(http);
+	exec_stop(&srv);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);

@@ -94,6 +94,7 @@ static struct route routes[] = {
 	{ "UpdateEventSourceMapping", api_update_event_source_mapping },
 	{ "DeleteEventSourceMapping", api_delete_event_source_mapping },
 	{ "ListEventSourceMappings", api_list_event_source_mappings },
+	{ "Invoke", api_invoke, 6291456 },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
 };

@@ -1,0 +1,165 @@
+/*
+ * invoke.c - Invoke: runs a function version through exec.h and answers as
+ * AWS does.
+ *
+ * The qualifier picks the version ($LATEST, a number, or an alias, whose
+ * RoutingConfig sends a weighted share to its second version). RequestResponse
+ * waits for the function (the request is pending until exec's callback) and
+ * answers 200 with the payload, X-Amz-Executed-Version, X-Amz-Function-Error
+ * for function errors and X-Amz-Log-Result for LogType Tail; Event answers
+ * 202 at once and runs the function in the background (the async issue adds
+ * the durable queue, retries and destinations); DryRun checks and answers 204.
+ */
+#include "api/api.h"
+#include "api/lookup.h"
+#include "exec/exec.h"
+#include "model/apierr.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SYNC_PAYLOAD_LIMIT 6291456u /* 6 MB */
+
+/* the version an alias sends this invocation to (weighted routing) */
+static const char *route_alias(json_t *alias, const char *primary)
+{
+	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
+	const char *k;
+	json_t *v;
+	json_object_foreach(w, k, v) {
+		unsigned char b[4];
+		ids_random(b, sizeof(b));
+		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) / 4294967296.0;
+		if (r < json_number_value(v))
+			return k;
+	}
+	return primary;
+}
+
+/* base64 X-Amz-Client-Context -> the JSON text runtimes receive */
+static char *decode_client_context(const char *b64)
+{
+	size_t n = strlen(b64);
+	if (!n || n % 4)
+		return NULL;
+	unsigned char *out = malloc(n / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	while (len > 0 && n && b64[--n] == '=')
+		len--;
+	out[len] = '\0';
+	return (char *)out;
+}
+
+static void on_done(void *ud, const struct exec_result *res)
+{
+	req_t *r = ud;
+	int rc = 0;
+	if (!res->ok) {
+		rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
+				res->api_error_message ? res->api_error_message : "An internal error occurred.");
+		router_finish(r, rc);
+		return;
+	}
+	if (res->function_error)
+		json_object_set_new(r->out, "FunctionError", json_string(res->function_error));
+	if (res->log_tail)
+		json_object_set_new(r->out, "LogResult", json_string(res->log_tail));
+	if (res->payload_len > SYNC_PAYLOAD_LIMIT + 100) {
+		static const char big[] = "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload "
+					  "size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}";
+		json_object_set_new(r->out, "FunctionError", json_string("Unhandled"));
+		rc = buf_append(&r->raw, big, sizeof(big) - 1);
+	} else {
+		rc = buf_append(&r->raw, res->payload ? res->payload : "", res->payload_len);
+	}
+	r->content_type = "application/json";
+	router_finish(r, rc);
+}
+
+static void on_event_done(void *ud, const struct exec_result *res)
+{
+	(void)ud;
+	(void)res; /* the async issue records outcomes and retries */
+}
+
+int api_invoke(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL, *alias = NULL;
+	char *context = NULL;
+	int rc;
+	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
+	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
+	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
+	if (!type)
+		type = "RequestResponse";
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, &alias)))
+		goto out;
+	const char *version = json_string_value(json_object_get(cfg, "Version"));
+	if (alias) {
+		const char *target = route_alias(alias, version);
+		if (strcmp(target, version) != 0) {
+			json_decref(cfg);
+			cfg = NULL;
+			if ((rc = lookup_config(r, &ref, target, &cfg, NULL)))
+				goto out;
+			version = json_string_value(json_object_get(cfg, "Version"));
+		}
+	}
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	if (state && strcmp(state, "Active") != 0) {
+		rc = apierr_set(r, "ResourceConflictException",
+				"The operation cannot be performed at this time. The function is currently in the "
+				"following state: %s",
+				state);
+		goto out;
+	}
+	if (cc && !(context = decode_client_context(cc))) {
+		rc = apierr_set(r, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.");
+		goto out;
+	}
+	const char *payload = r->body_len ? r->body : "{}";
+	size_t len = r->body_len ? r->body_len : 2;
+	json_error_t jerr;
+	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (!check) {
+		rc = apierr_set(r, "InvalidRequestContentException",
+				"Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+		goto out;
+	}
+	json_decref(check);
+	if (!strcmp(type, "DryRun")) {
+		r->status = 204;
+		goto out;
+	}
+	char arn[400];
+	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
+	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
+				   log_type && !strcmp(log_type, "Tail") };
+	if (!strcmp(type, "Event")) {
+		in.want_tail = 0;
+		if ((rc = exec_invoke(r->srv, &in, on_event_done, NULL)))
+			goto out;
+		r->status = 202;
+		goto out;
+	}
+	r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", version);
+	if ((rc = exec_invoke(r->srv, &in, on_done, r)))
+		goto out;
+	rc = LD_EPENDING;
+out:
+	free(context);
+	json_decref(cfg);
+	json_decref(alias);
+	return rc;
+}

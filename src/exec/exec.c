@@ -1,0 +1,883 @@
+/*
+ * exec.c - execution environments, their pools and invocations (exec.h).
+ *
+ * Life of an environment:
+ *   spawn   code extracted once per CodeSha256 under DATA/code/<sha>/, a
+ *           Runtime API port opened (rapi.c), the runtime started in the
+ *           sandbox with Lambda's environment variables, its stdout/stderr
+ *           on one pipe watched by the loop, its exit on a pidfd.
+ *   init    until its first GET /next (at most 10 s: Lambda's init limit).
+ *   idle    parked in GET /next; reaped after the idle timeout.
+ *   busy    an invocation was delivered; it ends with POST .../response or
+ *           .../error, the function's Timeout, or the runtime's exit.
+ *   dead    killed or exited; freed at a safe point (a deferred callback),
+ *           never from inside its own callbacks.
+ * An invocation goes to an idle environment of its pool, or to a new one
+ * spawned for it (one environment runs one invocation at a time).
+ *
+ * Logs: every environment has a log stream YYYY/MM/DD/[VERSION]<32 hex>;
+ * its lines (runtime output and Lambda's START/END/REPORT) are appended to
+ * DATA/logs/ACCOUNT/REGION/NAME/<stream with / as _>.log, and the lines of
+ * one invocation are kept (capped) for LogType Tail.
+ */
+#include "exec/exec.h"
+#include "blobs/blobs.h"
+#include "blobs/zip.h"
+#include "exec/rapi.h"
+#include "exec/runtimes.h"
+#include "exec/sandbox.h"
+#include "loop.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define INIT_LIMIT_MS 10000
+#define INVOCATION_LOG_CAP (256 * 1024)
+#define TAIL_BYTES 4096
+#define SANDBOX_UID 993 /* AWS's sbx_user1051 */
+#define MAX_ENVS 1024
+
+struct pool;
+
+struct invocation {
+	char request_id[37];
+	char *payload;
+	size_t payload_len;
+	char invoked_arn[400];
+	char *client_context;
+	int want_tail;
+	exec_done_fn done;
+	void *ud;
+	int64_t timer;
+	uint64_t start_us;    /* delivered to the runtime (monotonic) */
+	buf_t log;            /* this invocation's log lines */
+	struct env *env;
+	int finished;
+};
+
+enum env_state { ENV_INIT, ENV_IDLE, ENV_BUSY, ENV_DEAD };
+
+struct env {
+	struct env *next;      /* in its pool */
+	struct pool *pool;
+	uint64_t id;
+	enum env_state state;
+	struct sandbox_proc *proc;
+	int listen_fd, port;
+	int out_fd, pid_fd;
+	buf_t line;            /* partial output line */
+	struct rapi_next *waiting;
+	struct invocation *cur;
+	int64_t timer;         /* init or idle timer */
+	uint64_t spawn_us;
+	double init_ms;        /* reported on the first invocation's REPORT */
+	int init_reported;
+	char *init_error;      /* POST /init/error body, if any */
+	char init_error_type[64];
+	char stream[128];
+	FILE *log;
+	int freeing;
+};
+
+struct pool {
+	struct pool *next;
+	char scope[96], name[160], version[24];
+	char revision[40];
+	json_t *cfg;
+	struct env *envs;
+};
+
+struct exec {
+	server_t *srv;
+	rapi_t *rapi;
+	struct sandbox_caps caps;
+	int level;
+	int idle_timeout_s;
+	struct pool *pools;
+	uint64_t next_env_id;
+	int nenvs;
+};
+
+static struct exec *X; /* one per process, like the server */
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- logs ---- */
+
+static void log_line(struct env *e, const char *text, size_t n)
+{
+	if (e->log) {
+		fwrite(text, 1, n, e->log);
+		fflush(e->log);
+	}
+	if (e->cur && !e->cur->finished && e->cur->log.len + n <= INVOCATION_LOG_CAP)
+		buf_append(&e->cur->log, text, n);
+}
+
+static void log_printf(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_printf(struct env *e, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		log_line(e, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void open_log(struct env *e)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 200], hex[33], date[16];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y/%m/%d", &tm);
+	ids_hex(hex, 16);
+	snprintf(e->stream, sizeof(e->stream), "%s/[%s]%s", date, e->pool->version, hex);
+	/* DATA/logs/ACCOUNT:REGION/NAME/ */
+	snprintf(dir, sizeof(dir), "%s/logs", X->srv->data_dir);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/logs/%s", X->srv->data_dir, e->pool->scope);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/logs/%s/%s", X->srv->data_dir, e->pool->scope, e->pool->name);
+	mkdir(dir, 0700);
+	char file[160];
+	snprintf(file, sizeof(file), "%s", e->stream);
+	for (char *p = file; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	snprintf(path, sizeof(path), "%s/%s.log", dir, file);
+	e->log = fopen(path, "ae");
+}
+
+static void on_output(void *ud, uint32_t events)
+{
+	struct env *e = ud;
+	char buf[8192];
+	for (;;) {
+		ssize_t n = read(e->out_fd, buf, sizeof(buf));
+		if (n <= 0) {
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				loop_del_fd(X->srv->loop, e->out_fd);
+				close(e->out_fd);
+				e->out_fd = -1;
+			}
+			break;
+		}
+		/* whole lines go to the log; a partial line waits (capped at 256 KB) */
+		buf_append(&e->line, buf, (size_t)n);
+		char *start = e->line.data, *nl;
+		while ((nl = memchr(start, '\n', e->line.len - (size_t)(start - e->line.data)))) {
+			log_line(e, start, (size_t)(nl - start) + 1);
+			start = nl + 1;
+		}
+		size_t rest = e->line.len - (size_t)(start - e->line.data);
+		if (rest >= 256 * 1024) {
+			log_line(e, start, rest);
+			rest = 0;
+		}
+		memmove(e->line.data, start, rest);
+		e->line.len = rest;
+	}
+}
+
+/* ---- environments ---- */
+
+static struct env *env_by_id(uint64_t id)
+{
+	for (struct pool *p = X->pools; p; p = p->next)
+		for (struct env *e = p->envs; e; e = e->next)
+			if (e->id == id)
+				return e;
+	return NULL;
+}
+
+static void env_free_cb(void *ud)
+{
+	struct env *e = ud;
+	struct pool *p = e->pool;
+	for (struct env **pp = &p->envs; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	if (e->out_fd >= 0) {
+		on_output(e, 0); /* what the runtime still wrote */
+		if (e->out_fd >= 0) {
+			loop_del_fd(X->srv->loop, e->out_fd);
+			close(e->out_fd);
+		}
+	}
+	if (e->pid_fd >= 0)
+		loop_del_fd(X->srv->loop, e->pid_fd);
+	rapi_close_env(X->rapi, e->listen_fd);
+	sandbox_free(e->proc);
+	if (e->log)
+		fclose(e->log);
+	buf_free(&e->line);
+	free(e->init_error);
+	free(e);
+	X->nenvs--;
+}
+
+/* kills the environment; it is freed at the end of this loop iteration */
+static void env_kill(struct env *e)
+{
+	if (e->freeing)
+		return;
+	e->freeing = 1;
+	e->state = ENV_DEAD;
+	if (e->timer)
+		loop_cancel(X->srv->loop, e->timer);
+	e->timer = 0;
+	if (e->waiting) {
+		rapi_abandon(e->waiting);
+		e->waiting = NULL;
+	}
+	sandbox_kill(e->proc);
+	loop_defer(X->srv->loop, env_free_cb, e);
+}
+
+/* ---- invocations ---- */
+
+static void invocation_free(struct invocation *inv)
+{
+	free(inv->payload);
+	free(inv->client_context);
+	buf_free(&inv->log);
+	free(inv);
+}
+
+struct completion {
+	struct invocation *inv;
+	struct exec_result res;
+	char *payload;
+	char *tail;
+	char *message;
+};
+
+static void complete_cb(void *ud)
+{
+	struct completion *c = ud;
+	c->inv->done(c->inv->ud, &c->res);
+	invocation_free(c->inv);
+	free(c->payload);
+	free(c->tail);
+	free(c->message);
+	free(c);
+}
+
+/* ends an invocation (the callback runs at the end of this iteration) */
+static void finish(struct invocation *inv, int ok, const char *fn_error, const char *payload, size_t len,
+		   const char *ctype, const char *api_type, const char *api_msg)
+{
+	if (inv->finished)
+		return;
+	inv->finished = 1;
+	if (inv->timer)
+		loop_cancel(X->srv->loop, inv->timer);
+	inv->timer = 0;
+	struct completion *c = calloc(1, sizeof(*c));
+	if (!c)
+		return; /* out of memory: the caller's request stays unanswered */
+	c->inv = inv;
+	c->res.ok = ok;
+	c->res.function_error = fn_error;
+	if (payload) {
+		c->payload = malloc(len + 1);
+		if (c->payload) {
+			memcpy(c->payload, payload, len);
+			c->payload[len] = '\0';
+			c->res.payload = c->payload;
+			c->res.payload_len = len;
+		}
+	}
+	c->res.content_type = ctype ? ctype : "application/json";
+	if (inv->want_tail && inv->log.len) {
+		size_t n = inv->log.len > TAIL_BYTES ? TAIL_BYTES : inv->log.len;
+		c->tail = malloc(4 * (n / 3 + 1) + 1);
+		if (c->tail) {
+			EVP_EncodeBlock((unsigned char *)c->tail,
+					(unsigned char *)inv->log.data + inv->log.len - n, (int)n);
+			c->res.log_tail = c->tail;
+		}
+	}
+	c->res.api_error_type = api_type;
+	if (api_msg) {
+		c->message = strdup(api_msg);
+		c->res.api_error_message = c->message;
+	}
+	loop_defer(X->srv->loop, complete_cb, c);
+}
+
+/* END and REPORT lines of the current invocation */
+static void report(struct env *e, const char *status, const char *error_type)
+{
+	struct invocation *inv = e->cur;
+	double ms = (double)(now_us() - inv->start_us) / 1000.0;
+	int mem = e->proc ? sandbox_memory_peak_mb(e->proc) : -1;
+	char init[64] = "", extra[128] = "";
+	if (!e->init_reported) {
+		snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", e->init_ms);
+		e->init_reported = 1;
+	}
+	if (status)
+		snprintf(extra, sizeof(extra), "Status: %s\t%s%s%s", status, error_type ? "Error Type: " : "",
+			 error_type ? error_type : "", error_type ? "\t" : "");
+	log_printf(e, "END RequestId: %s\n", inv->request_id);
+	log_printf(e,
+		   "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %d MB\t"
+		   "Max Memory Used: %d MB\t%s%s\n",
+		   inv->request_id, ms, ceil(ms), (int)json_integer_value(json_object_get(e->pool->cfg, "MemorySize")),
+		   mem > 0 ? mem : 1, init, extra);
+}
+
+static void on_timeout(void *ud)
+{
+	struct env *e = ud;
+	struct invocation *inv = e->cur;
+	e->timer = 0;
+	if (!inv || inv->finished)
+		return;
+	inv->timer = 0;
+	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":\"RequestId: %s Error: Task timed out after %d.00 "
+		 "seconds\"}",
+		 inv->request_id, timeout);
+	log_printf(e, "%s Task timed out after %d.00 seconds\n", inv->request_id, timeout);
+	report(e, "timeout", NULL);
+	finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
+	e->cur = NULL;
+	env_kill(e);
+}
+
+static void deliver(struct env *e, struct invocation *inv)
+{
+	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
+	inv->env = e;
+	e->cur = inv;
+	e->state = ENV_BUSY;
+	if (e->timer)
+		loop_cancel(X->srv->loop, e->timer);
+	inv->start_us = now_us();
+	log_printf(e, "START RequestId: %s Version: %s\n", inv->request_id, e->pool->version);
+	char trace[80], hex[25];
+	ids_hex(hex, 12);
+	snprintf(trace, sizeof(trace), "Root=1-%08lx-%s;Parent=%.16s;Sampled=0", (unsigned long)time(NULL), hex, hex);
+	struct rapi_event ev = { inv->request_id, loop_wall_ms() + (int64_t)timeout * 1000, inv->invoked_arn, trace,
+				 inv->client_context, inv->payload, inv->payload_len };
+	rapi_deliver(e->waiting, &ev);
+	e->waiting = NULL;
+	e->timer = loop_timer(X->srv->loop, (uint64_t)timeout * 1000, on_timeout, e);
+	inv->timer = 0;
+}
+
+static void on_idle_timeout(void *ud)
+{
+	struct env *e = ud;
+	e->timer = 0;
+	if (e->state == ENV_IDLE)
+		env_kill(e);
+}
+
+static void on_init_timeout(void *ud)
+{
+	struct env *e = ud;
+	e->timer = 0;
+	if (e->state != ENV_INIT)
+		return;
+	struct invocation *inv = e->cur;
+	if (inv) {
+		char body[256];
+		snprintf(body, sizeof(body),
+			 "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":\"RequestId: %s Error: Task timed out "
+			 "after %.2f seconds\"}",
+			 inv->request_id, INIT_LIMIT_MS / 1000.0);
+		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
+		e->cur = NULL;
+	}
+	env_kill(e);
+}
+
+/* the runtime exited (pidfd readable) */
+static void on_exit_event(void *ud, uint32_t events)
+{
+	struct env *e = ud;
+	int status = 0;
+	if (sandbox_reap(e->proc, &status) != 1)
+		return;
+	loop_del_fd(X->srv->loop, e->pid_fd);
+	e->pid_fd = -1;
+	on_output(e, 0);
+	struct invocation *inv = e->cur;
+	if (inv && !inv->finished) {
+		char body[1024], why[96];
+		const char *etype = "Runtime.ExitError";
+		if (e->init_error) {
+			/* the runtime reported an init error, then exited */
+			if (inv->start_us == 0)
+				inv->start_us = e->spawn_us;
+			finish(inv, 1, "Unhandled", e->init_error, strlen(e->init_error), NULL, NULL, NULL);
+			e->cur = NULL;
+			env_kill(e);
+			return;
+		}
+		if (sandbox_oom_killed(e->proc) == 1) {
+			etype = "Runtime.OutOfMemory";
+			snprintf(why, sizeof(why), "Runtime exited with error: signal: killed");
+		} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			snprintf(why, sizeof(why), "Runtime exited without providing a reason");
+		} else if (WIFEXITED(status)) {
+			snprintf(why, sizeof(why), "Runtime exited with error: exit status %d", WEXITSTATUS(status));
+		} else {
+			snprintf(why, sizeof(why), "Runtime exited with error: signal: %s",
+				 WTERMSIG(status) == SIGKILL ? "killed" : strsignal(WTERMSIG(status)));
+		}
+		snprintf(body, sizeof(body), "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", etype,
+			 inv->request_id, why);
+		log_printf(e, "RequestId: %s Error: %s\n%s\n", inv->request_id, why, etype);
+		if (inv->start_us == 0)
+			inv->start_us = e->spawn_us;
+		report(e, "error", etype);
+		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
+		e->cur = NULL;
+	}
+	env_kill(e);
+}
+
+int rapi_on_next(uint64_t env_id, struct rapi_next *n)
+{
+	struct env *e = env_by_id(env_id);
+	if (!e || e->state == ENV_DEAD || e->waiting)
+		return LD_EINVAL;
+	if (e->state == ENV_BUSY && e->cur && !e->cur->finished)
+		return LD_EINVAL; /* /next before answering the current invocation */
+	e->waiting = n;
+	if (e->state == ENV_INIT) {
+		e->init_ms = (double)(now_us() - e->spawn_us) / 1000.0;
+		if (e->timer)
+			loop_cancel(X->srv->loop, e->timer);
+		e->timer = 0;
+		if (e->cur) { /* the invocation it was started for */
+			deliver(e, e->cur);
+			return 0;
+		}
+	}
+	e->cur = NULL;
+	e->state = ENV_IDLE;
+	e->timer = loop_timer(X->srv->loop, (uint64_t)X->idle_timeout_s * 1000, on_idle_timeout, e);
+	return 0;
+}
+
+int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+		   const char *body, size_t len, const char *content_type)
+{
+	struct env *e = env_by_id(env_id);
+	if (!e || !e->cur || e->state != ENV_BUSY || strcmp(e->cur->request_id, request_id) != 0)
+		return LD_ENOTFOUND;
+	struct invocation *inv = e->cur;
+	if (inv->finished)
+		return LD_ENOTFOUND;
+	if (e->timer)
+		loop_cancel(X->srv->loop, e->timer);
+	e->timer = 0;
+	if (is_error) {
+		report(e, "error", error_type && *error_type ? error_type : "Runtime.Unknown");
+		finish(inv, 1, "Unhandled", body, len, "application/json", NULL, NULL);
+	} else {
+		report(e, NULL, NULL);
+		finish(inv, 1, NULL, body, len, content_type, NULL, NULL);
+	}
+	/* the runtime calls /next next; until then the environment is busy */
+	e->cur = NULL;
+	return 0;
+}
+
+void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len)
+{
+	struct env *e = env_by_id(env_id);
+	if (!e)
+		return;
+	free(e->init_error);
+	e->init_error = strndup(body, len);
+	snprintf(e->init_error_type, sizeof(e->init_error_type), "%s", error_type ? error_type : "Runtime.Unknown");
+	double ms = (double)(now_us() - e->spawn_us) / 1000.0;
+	log_printf(e, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", ms,
+		   e->init_error_type);
+}
+
+/* ---- spawning ---- */
+
+/* DATA/code/<hex>/, extracted once (atomically, by rename) */
+static int code_dir(const char *hex, char *out, size_t n)
+{
+	char tmp[PATH_MAX], rnd[17];
+	snprintf(out, n, "%s/code/%s", X->srv->data_dir, hex);
+	if (access(out, F_OK) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s/code", X->srv->data_dir);
+	mkdir(tmp, 0755);
+	ids_hex(rnd, 8);
+	snprintf(tmp, sizeof(tmp), "%s/code/.%s-%s", X->srv->data_dir, hex, rnd);
+	if (mkdir(tmp, 0755) < 0)
+		return LD_EIO;
+	void *zip = NULL;
+	size_t len = 0;
+	int rc = blobs_read(X->srv->blobs, hex, &zip, &len);
+	if (!rc)
+		rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
+	free(zip);
+	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		rc = LD_EIO;
+	if (rc) {
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "lambdad: could not remove %s\n", tmp);
+	}
+	return rc;
+}
+
+struct envp {
+	char *v[64];
+	int n;
+};
+
+static void env_add(struct envp *ev, const char *k, const char *v)
+{
+	if (ev->n >= 63 || !v)
+		return;
+	for (int i = 0; i < ev->n; i++) {
+		size_t kl = strlen(k);
+		if (!strncmp(ev->v[i], k, kl) && ev->v[i][kl] == '=') {
+			free(ev->v[i]);
+			ev->v[i] = NULL;
+			if (asprintf(&ev->v[i], "%s=%s", k, v) < 0)
+				ev->v[i] = NULL;
+			return;
+		}
+	}
+	if (asprintf(&ev->v[ev->n], "%s=%s", k, v) >= 0)
+		ev->n++;
+}
+
+static void env_free(struct envp *ev)
+{
+	for (int i = 0; i < ev->n; i++)
+		free(ev->v[i]);
+}
+
+static int spawn(struct pool *p, struct invocation *inv, struct env **out, const char **api_type, char *api_msg,
+		 size_t api_len)
+{
+	json_t *cfg = p->cfg;
+	const char *runtime = json_string_value(json_object_get(cfg, "Runtime"));
+	const struct runtime_info *rt = runtimes_get(runtime);
+	char code[PATH_MAX], mem[16];
+	struct envp ev = { .n = 0 };
+	struct env *e = NULL;
+	int rc, full = X->level == SANDBOX_FULL;
+	if (!rt) {
+		*api_type = "InvalidRuntimeException";
+		snprintf(api_msg, api_len, "The runtime parameter of %s is not supported by this lambdad host.",
+			 runtime ? runtime : "(none)");
+		return LD_EAPI;
+	}
+	if (X->nenvs >= MAX_ENVS) {
+		*api_type = "TooManyRequestsException";
+		snprintf(api_msg, api_len, "Rate Exceeded.");
+		return LD_EAPI;
+	}
+	if ((rc = code_dir(json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))))
+		return rc;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return LD_ENOMEM;
+	e->pool = p;
+	e->id = ++X->next_env_id;
+	e->out_fd = e->pid_fd = e->listen_fd = -1;
+	buf_init(&e->line, 512 * 1024);
+	open_log(e);
+	e->listen_fd = rapi_open_env(X->rapi, e->id, &e->port);
+	if (e->listen_fd < 0) {
+		rc = e->listen_fd;
+		goto fail;
+	}
+	const char *task = full ? "/var/task" : code;
+	const char *rtdir = full ? "/var/runtime" : runtimes_client_dir(rt->kind);
+	char runapi[32], bootstrap[PATH_MAX + 32], client[PATH_MAX + 32];
+	snprintf(runapi, sizeof(runapi), "127.0.0.1:%d", e->port);
+	snprintf(mem, sizeof(mem), "%d", (int)json_integer_value(json_object_get(cfg, "MemorySize")));
+	/* customer variables first: Lambda's own override them */
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(json_object_get(cfg, "Environment"), "Variables"), k, v)
+		env_add(&ev, k, json_string_value(v));
+	env_add(&ev, "PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+	env_add(&ev, "LANG", "en_US.UTF-8");
+	env_add(&ev, "LD_LIBRARY_PATH",
+		"/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+	env_add(&ev, "_HANDLER", json_string_value(json_object_get(cfg, "Handler")));
+	env_add(&ev, "AWS_REGION", strchr(p->scope, ':') + 1);
+	env_add(&ev, "AWS_DEFAULT_REGION", strchr(p->scope, ':') + 1);
+	env_add(&ev, "AWS_LAMBDA_FUNCTION_NAME", p->name);
+	env_add(&ev, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem);
+	env_add(&ev, "AWS_LAMBDA_FUNCTION_VERSION", p->version);
+	env_add(&ev, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+	env_add(&ev, "AWS_LAMBDA_LOG_GROUP_NAME",
+		json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogGroup")));
+	env_add(&ev, "AWS_LAMBDA_LOG_STREAM_NAME", e->stream);
+	env_add(&ev, "AWS_LAMBDA_RUNTIME_API", runapi);
+	env_add(&ev, "LAMBDA_TASK_ROOT", task);
+	env_add(&ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
+	env_add(&ev, "TZ", ":UTC");
+	const char *fmt = json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogFormat"));
+	if (fmt && !strcmp(fmt, "JSON"))
+		env_add(&ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
+	char *argv[3] = { NULL, NULL, NULL };
+	if (rt->kind == RUNTIME_PROVIDED) {
+		snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", code);
+		if (access(bootstrap, X_OK) != 0) {
+			/* answered like AWS: the invocation fails with Runtime.InvalidEntrypoint */
+			rc = LD_ENOTFOUND;
+			goto fail;
+		}
+		snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", task);
+		argv[0] = bootstrap;
+	} else {
+		char execenv[48];
+		snprintf(execenv, sizeof(execenv), "AWS_Lambda_%s", rt->id);
+		env_add(&ev, "AWS_EXECUTION_ENV", execenv);
+		if (rt->kind == RUNTIME_PYTHON) {
+			env_add(&ev, "PYTHONPATH", rtdir);
+			env_add(&ev, "LC_CTYPE", "C.UTF-8");
+			snprintf(client, sizeof(client), "%s/bootstrap.py", rtdir);
+		} else {
+			env_add(&ev, "NODE_PATH", "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task");
+			snprintf(client, sizeof(client), "%s/bootstrap.js", rtdir);
+		}
+		argv[0] = (char *)(full ? rt->inside : rt->interp);
+		argv[1] = client;
+	}
+	ev.v[ev.n] = NULL;
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = LD_EIO;
+		goto fail;
+	}
+	struct sandbox_bind binds[1];
+	int nbinds = 0;
+	if (rt->prefix[0])
+		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
+	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
+	struct sandbox_spec spec = {
+		.level = X->level, .caps = &X->caps, .argv = argv, .envp = ev.v, .cwd = task,
+		.code_dir = code, .layers_dir = NULL, .runtime_dir = full ? runtimes_client_dir(rt->kind) : NULL,
+		.binds = binds, .nbinds = nbinds, .hostname = NULL, .tmp_mb = tmp_mb > 0 ? tmp_mb : 512,
+		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = 1024,
+		.nofile = 1024, .uid = SANDBOX_UID, .gid = SANDBOX_UID, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
+	};
+	struct sandbox_failure why = { 0 };
+	e->spawn_us = now_us();
+	rc = sandbox_spawn(&spec, &e->proc, &why);
+	close(pipefd[1]);
+	e->out_fd = pipefd[0];
+	if (rc) {
+		fprintf(stderr, "lambdad: spawning %s failed at %s: %s\n", p->name, why.step ? why.step : "?",
+			strerror(why.err));
+		goto fail;
+	}
+	fcntl(e->out_fd, F_SETFL, O_NONBLOCK);
+	loop_add_fd(X->srv->loop, e->out_fd, EPOLLIN, on_output, e);
+	e->pid_fd = sandbox_fd(e->proc);
+	if (e->pid_fd >= 0)
+		loop_add_fd(X->srv->loop, e->pid_fd, EPOLLIN, on_exit_event, e);
+	e->state = ENV_INIT;
+	e->cur = inv;
+	e->timer = loop_timer(X->srv->loop, INIT_LIMIT_MS, on_init_timeout, e);
+	e->next = p->envs;
+	p->envs = e;
+	X->nenvs++;
+	env_free(&ev);
+	*out = e;
+	return 0;
+fail:
+	env_free(&ev);
+	if (e->out_fd >= 0)
+		close(e->out_fd);
+	rapi_close_env(X->rapi, e->listen_fd);
+	if (e->log)
+		fclose(e->log);
+	buf_free(&e->line);
+	free(e);
+	return rc;
+}
+
+static struct pool *pool_for(const struct exec_request *in)
+{
+	const char *rev = json_string_value(json_object_get(in->cfg, "RevisionId"));
+	const char *sha = json_string_value(json_object_get(in->cfg, "CodeSha256"));
+	const char *mod = json_string_value(json_object_get(in->cfg, "LastModified"));
+	char revision[40];
+	/* the configuration that environments were started with: code and
+	 * settings (LastModified changes with both), not tags or settle steps */
+	snprintf(revision, sizeof(revision), "%.8s%.31s", sha ? sha : "", mod ? mod : (rev ? rev : ""));
+	struct pool *p;
+	for (p = X->pools; p; p = p->next) {
+		if (strcmp(p->scope, in->scope) || strcmp(p->name, in->name) || strcmp(p->version, in->version))
+			continue;
+		if (strcmp(p->revision, revision) != 0) {
+			/* the function changed: retire its environments */
+			for (struct env *e = p->envs; e; e = e->next)
+				if (e->state == ENV_IDLE || e->state == ENV_INIT)
+					env_kill(e);
+			snprintf(p->revision, sizeof(p->revision), "%s", revision);
+			json_decref(p->cfg);
+			p->cfg = json_deep_copy(in->cfg);
+		}
+		return p;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	snprintf(p->scope, sizeof(p->scope), "%s", in->scope);
+	snprintf(p->name, sizeof(p->name), "%s", in->name);
+	snprintf(p->version, sizeof(p->version), "%s", in->version);
+	snprintf(p->revision, sizeof(p->revision), "%s", revision);
+	p->cfg = json_deep_copy(in->cfg);
+	p->next = X->pools;
+	X->pools = p;
+	return p;
+}
+
+int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud)
+{
+	struct invocation *inv = calloc(1, sizeof(*inv));
+	if (!inv)
+		return LD_ENOMEM;
+	ids_uuid4(inv->request_id);
+	inv->payload = malloc(in->payload_len + 1);
+	if (!inv->payload) {
+		free(inv);
+		return LD_ENOMEM;
+	}
+	memcpy(inv->payload, in->payload, in->payload_len);
+	inv->payload_len = in->payload_len;
+	snprintf(inv->invoked_arn, sizeof(inv->invoked_arn), "%s", in->invoked_arn);
+	inv->client_context = in->client_context ? strdup(in->client_context) : NULL;
+	inv->want_tail = in->want_tail;
+	inv->done = done;
+	inv->ud = ud;
+	buf_init(&inv->log, INVOCATION_LOG_CAP);
+	struct pool *p = pool_for(in);
+	if (!p) {
+		invocation_free(inv);
+		return LD_ENOMEM;
+	}
+	for (struct env *e = p->envs; e; e = e->next) {
+		if (e->state == ENV_IDLE && e->waiting) {
+			deliver(e, inv);
+			return 0;
+		}
+	}
+	struct env *e = NULL;
+	const char *api_type = NULL;
+	char api_msg[256] = "";
+	int rc = spawn(p, inv, &e, &api_type, api_msg, sizeof(api_msg));
+	if (rc == LD_ENOTFOUND) {
+		char body[512];
+		snprintf(body, sizeof(body),
+			 "{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"RequestId: %s Error: Couldn't "
+			 "find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}",
+			 inv->request_id);
+		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
+		return 0;
+	}
+	if (rc == LD_EAPI) {
+		finish(inv, 0, NULL, NULL, 0, NULL, api_type, api_msg);
+		return 0;
+	}
+	if (rc) {
+		finish(inv, 0, NULL, NULL, 0, NULL, "ServiceException", "An error occurred starting the function.");
+		return 0;
+	}
+	return 0;
+}
+
+int exec_start(server_t *srv, const struct exec_options *opt)
+{
+	X = calloc(1, sizeof(*X));
+	if (!X)
+		return LD_ENOMEM;
+	X->srv = srv;
+	X->idle_timeout_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s : 300;
+	sandbox_probe(&X->caps, NULL);
+	X->level = opt->sandbox_level >= 0 && opt->sandbox_level <= (int)X->caps.level ? opt->sandbox_level
+										     : (int)X->caps.level;
+	runtimes_init(opt->runtimes_dir, opt->runtime_overrides);
+	fprintf(stderr, "lambdad: %s%s%s\n", sandbox_describe(&X->caps),
+		X->level != (int)X->caps.level ? " (process level chosen)" : "",
+		X->caps.why[0] ? "" : "");
+	if (X->caps.why[0])
+		fprintf(stderr, "lambdad: sandbox limits: %s\n", X->caps.why);
+	fprintf(stderr, "lambdad: runtimes: %s\n", runtimes_describe());
+	int rc = rapi_start(srv->loop, &X->rapi);
+	if (rc) {
+		free(X);
+		X = NULL;
+	}
+	return rc;
+}
+
+void exec_stop(server_t *srv)
+{
+	if (!X)
+		return;
+	for (struct pool *p = X->pools; p; p = p->next) {
+		while (p->envs) {
+			struct env *e = p->envs;
+			if (e->cur && !e->cur->finished) {
+				e->cur->finished = 1;
+				invocation_free(e->cur);
+			}
+			e->cur = NULL;
+			if (e->waiting) {
+				rapi_abandon(e->waiting);
+				e->waiting = NULL;
+			}
+			sandbox_kill(e->proc);
+			env_free_cb(e);
+		}
+	}
+	while (X->pools) {
+		struct pool *p = X->pools;
+		X->pools = p->next;
+		json_decref(p->cfg);
+		free(p);
+	}
+	rapi_stop(X->rapi);
+	free(X);
+	X = NULL;
+}

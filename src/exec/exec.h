@@ -1,0 +1,72 @@
+/*
+ * exec.h - execution: environments, their pools, and the Runtime API.
+ *
+ * An execution environment is one sandboxed runtime process for one
+ * function version (exec/sandbox.h), initialised once and reused while warm,
+ * one invocation at a time. It talks to lambdad through the genuine Runtime
+ * API (/2018-06-01/runtime/...) on a loopback port of its own; lambdad serves
+ * every environment's port from one libmicrohttpd daemon on the event loop,
+ * and knows which environment a connection belongs to by the port it came
+ * in on. Environments of one function version form a pool: an invocation
+ * takes an idle one (its runtime is waiting in GET /next) or starts a new
+ * one; idle environments are reaped after --idle-timeout; a configuration
+ * change (a new RevisionId of the version) retires the old pool.
+ *
+ * Each environment's stdout and stderr go to the function's log stream
+ * (exec/logs.h) with Lambda's START / END / REPORT lines.
+ */
+#ifndef LD_EXEC_H
+#define LD_EXEC_H
+
+#include <jansson.h>
+
+#include "server.h"
+#include "util/buf.h"
+
+struct exec_options {
+	int idle_timeout_s;        /* reap environments idle this long (300) */
+	const char *runtimes_dir;  /* where runtimes/python etc. live */
+	const char *const *runtime_overrides; /* "ID=PATH", NULL-terminated */
+	int sandbox_level;         /* -1: best the host allows; 0 process; 1 full */
+};
+
+/* Probes the sandbox and runtimes and starts the Runtime API server on the
+ * loop. Logs what it found. 0, or LD_EIO / LD_ENOMEM. */
+int exec_start(server_t *srv, const struct exec_options *opt);
+
+/* Kills every environment and stops the Runtime API server. */
+void exec_stop(server_t *srv);
+
+/* What an invocation needs. The caller fills it; exec copies what it keeps. */
+struct exec_request {
+	const char *scope;          /* "ACCOUNT:REGION" */
+	const char *name;           /* function name */
+	const char *version;        /* "$LATEST" or "7" (the executed version) */
+	json_t *cfg;                /* that version's configuration (borrowed) */
+	const char *invoked_arn;    /* the ARN the caller used, with its qualifier */
+	const char *payload;        /* event bytes (borrowed until exec_invoke returns) */
+	size_t payload_len;
+	const char *client_context; /* decoded client context JSON, or NULL */
+	int want_tail;              /* LogType Tail */
+};
+
+/* How it ended. Owned by exec; valid during the callback only. */
+struct exec_result {
+	int ok;                     /* 1: the runtime answered (success or function error) */
+	const char *function_error; /* "Unhandled" for errors, NULL on success */
+	const char *payload;        /* response or error document */
+	size_t payload_len;
+	const char *content_type;
+	const char *log_tail;       /* base64 of the last 4 KB of this invocation's log, or NULL */
+	/* when !ok: an AWS API error to answer with (e.g. an unusable runtime) */
+	const char *api_error_type;
+	const char *api_error_message;
+};
+
+typedef void (*exec_done_fn)(void *ud, const struct exec_result *res);
+
+/* Starts an invocation; done(ud, res) runs once, later, on the loop (never
+ * from inside exec_invoke). 0, or LD_ENOMEM. */
+int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud);
+
+#endif

@@ -1,0 +1,398 @@
+/*
+ * rapi.c - the Runtime API server (see rapi.h).
+ *
+ * libmicrohttpd runs in external-epoll mode with no listening socket; each
+ * environment's listening socket is watched by the loop and every accepted
+ * connection is added with MHD_add_connection(). The connection
+ * notification callback runs inside that call, which is how a connection
+ * gets its environment id. GET /next that must wait is suspended and
+ * resumed by rapi_deliver() / rapi_abandon(); the response is queued when
+ * libmicrohttpd calls the handler again after the resume.
+ *
+ * Replies follow the Runtime API: 202 {"status":"OK"} for accepted posts,
+ * {"errorMessage","errorType"} documents for errors, a body limit of
+ * 6291556 bytes (6 MB + 100) for responses.
+ */
+#include "exec/rapi.h"
+#include "loop.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PAYLOAD_LIMIT 6291556u /* 6 MB + 100: AWS's interop.MaxPayloadSize */
+#define PREFIX "/2018-06-01/runtime/"
+
+struct rapi {
+	struct loop *loop;
+	struct MHD_Daemon *d;
+	int epfd;
+	uint64_t due;
+	uint64_t adding_env; /* the environment of the connection being added */
+};
+
+struct listener {
+	rapi_t *r;
+	uint64_t env_id;
+	int fd;
+};
+
+/* per connection (socket context): which environment */
+struct rconn {
+	uint64_t env_id;
+};
+
+/* per request */
+struct rreq {
+	uint64_t env_id;
+	buf_t body;
+	int too_big;
+	int waiting;            /* suspended in GET /next */
+	int in_handler;         /* rapi_on_next is running: answer without suspending */
+	int answered;           /* the event (or abandon) is ready */
+	struct MHD_Response *resp;
+	unsigned status;
+};
+
+struct rapi_next {
+	struct rreq *q;
+	struct MHD_Connection *c;
+	rapi_t *r;
+};
+
+static void kick(void *ud)
+{
+	rapi_t *r = ud;
+	MHD_run(r->d);
+}
+
+/* libmicrohttpd only notices a resume in MHD_run: run it once this loop
+ * iteration's callbacks are done */
+static void resume(struct rapi_next *n)
+{
+	MHD_resume_connection(n->c);
+	loop_defer(n->r->loop, kick, n->r);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, const char *body)
+{
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	enum MHD_Result ok = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *msg)
+{
+	char body[512];
+	snprintf(body, sizeof(body), "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}\n", msg, type);
+	return queue(c, status, body);
+}
+
+void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev)
+{
+	struct rreq *q = n->q;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(ev->payload_len, (void *)ev->payload,
+								     MHD_RESPMEM_MUST_COPY);
+	if (resp) {
+		char deadline[24];
+		snprintf(deadline, sizeof(deadline), "%lld", (long long)ev->deadline_ms);
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+		MHD_add_response_header(resp, "Lambda-Runtime-Aws-Request-Id", ev->request_id);
+		MHD_add_response_header(resp, "Lambda-Runtime-Deadline-Ms", deadline);
+		MHD_add_response_header(resp, "Lambda-Runtime-Invoked-Function-Arn", ev->invoked_arn);
+		if (ev->trace_id && *ev->trace_id)
+			MHD_add_response_header(resp, "Lambda-Runtime-Trace-Id", ev->trace_id);
+		if (ev->client_context && *ev->client_context)
+			MHD_add_response_header(resp, "Lambda-Runtime-Client-Context", ev->client_context);
+	}
+	q->resp = resp;
+	q->status = 200;
+	q->answered = 1;
+	if (!q->in_handler)
+		resume(n);
+	free(n);
+}
+
+void rapi_abandon(struct rapi_next *n)
+{
+	static const char body[] = "{\"errorMessage\":\"Internal Server Error\",\"errorType\":\"InternalServerError\"}\n";
+	struct rreq *q = n->q;
+	q->resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	q->status = 500;
+	q->answered = 1;
+	if (!q->in_handler)
+		resume(n);
+	free(n);
+}
+
+/* "/2018-06-01/runtime/invocation/<id>/response" -> id into out */
+static int request_id_of(const char *url, const char *suffix, char *out, size_t n)
+{
+	const char *p = url + strlen(PREFIX "invocation/");
+	const char *slash = strchr(p, '/');
+	if (!slash || strcmp(slash + 1, suffix) != 0 || (size_t)(slash - p) >= n || slash == p)
+		return 0;
+	memcpy(out, p, (size_t)(slash - p));
+	out[slash - p] = '\0';
+	return 1;
+}
+
+static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, struct rreq *q)
+{
+	const char *etype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
+	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	const char *body = q->body.data ? q->body.data : "";
+	char id[128];
+	int rc;
+	if (q->too_big)
+		return error_reply(c, 413, "RequestEntityTooLarge",
+				   "Exceeded maximum allowed payload size (6291556 bytes).");
+	if (!strcmp(url, PREFIX "init/error")) {
+		rapi_on_init_error(q->env_id, etype, body, q->body.len);
+		return queue(c, 202, "{\"status\":\"OK\"}\n");
+	}
+	int is_error = 0;
+	if (request_id_of(url, "response", id, sizeof(id)))
+		is_error = 0;
+	else if (request_id_of(url, "error", id, sizeof(id)))
+		is_error = 1;
+	else
+		return error_reply(c, 404, "InvalidURL", "Invalid URL");
+	rc = rapi_on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype);
+	if (rc == LD_ENOTFOUND)
+		return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
+	if (rc)
+		return error_reply(c, 403, "InvalidStateTransition",
+				   "State transition from Ready to Response failed for runtime.");
+	return queue(c, 202, "{\"status\":\"OK\"}\n");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct rreq *q = *con_cls;
+	if (!q) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct rconn *rc = ci ? ci->socket_context : NULL;
+		q = calloc(1, sizeof(*q));
+		if (!q || !rc) {
+			free(q);
+			return MHD_NO;
+		}
+		q->env_id = rc->env_id;
+		buf_init(&q->body, PAYLOAD_LIMIT);
+		*con_cls = q;
+		return MHD_YES;
+	}
+	if (q->waiting) {
+		if (!q->answered)
+			return MHD_YES;
+		q->waiting = 0;
+		enum MHD_Result ok = q->resp ? MHD_queue_response(c, q->status, q->resp) : MHD_NO;
+		if (q->resp)
+			MHD_destroy_response(q->resp);
+		q->resp = NULL;
+		return ok;
+	}
+	if (*upload_size) {
+		if (!q->too_big && buf_append(&q->body, upload, *upload_size))
+			q->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (strncmp(url, PREFIX, strlen(PREFIX)) != 0)
+		return error_reply(c, 404, "InvalidURL", "Invalid URL");
+	if (!strcmp(method, "GET") && !strcmp(url, PREFIX "invocation/next")) {
+		struct rapi_next *n = calloc(1, sizeof(*n));
+		if (!n)
+			return MHD_NO;
+		n->q = q;
+		n->c = c;
+		n->r = cls;
+		q->waiting = 1;
+		q->in_handler = 1;
+		int refused = rapi_on_next(q->env_id, n);
+		q->in_handler = 0;
+		if (refused) {
+			free(n);
+			q->waiting = 0;
+			return error_reply(c, 403, "InvalidStateTransition",
+					   "State transition to Ready failed for runtime.");
+		}
+		if (q->answered) { /* an event was ready: answer now */
+			q->waiting = 0;
+			enum MHD_Result ok = q->resp ? MHD_queue_response(c, q->status, q->resp) : MHD_NO;
+			if (q->resp)
+				MHD_destroy_response(q->resp);
+			q->resp = NULL;
+			return ok;
+		}
+		MHD_suspend_connection(c); /* rapi_deliver or rapi_abandon resumes it */
+		return MHD_YES;
+	}
+	if (!strcmp(method, "POST"))
+		return finish_post(c, url, q);
+	return error_reply(c, 405, "MethodNotAllowed", "Method not allowed");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct rreq *q = *con_cls;
+	if (!q)
+		return;
+	if (q->resp)
+		MHD_destroy_response(q->resp);
+	buf_free(&q->body);
+	free(q);
+	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	rapi_t *r = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct rconn *rc = calloc(1, sizeof(*rc));
+		if (rc)
+			rc->env_id = r->adding_env;
+		*socket_context = rc;
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static void on_epoll(void *ud, uint32_t events)
+{
+	rapi_t *r = ud;
+	MHD_run(r->d);
+}
+
+static int64_t prepare(void *ud)
+{
+	rapi_t *r = ud;
+	MHD_UNSIGNED_LONG_LONG t = 0;
+	for (int i = 0; i < 16; i++) {
+		if (MHD_get_timeout(r->d, &t) != MHD_YES) {
+			r->due = 0;
+			return -1;
+		}
+		if (t > 0)
+			break;
+		MHD_run(r->d);
+	}
+	r->due = loop_now_ms() + t;
+	return (int64_t)t;
+}
+
+static void check(void *ud)
+{
+	rapi_t *r = ud;
+	if (r->due && loop_now_ms() >= r->due) {
+		r->due = 0;
+		MHD_run(r->d);
+	}
+}
+
+int rapi_start(struct loop *loop, rapi_t **out)
+{
+	rapi_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return LD_ENOMEM;
+	r->loop = loop;
+	r->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_SUSPEND_RESUME |
+					MHD_USE_TURBO,
+				0, NULL, NULL, on_request, r, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, r,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+	const union MHD_DaemonInfo *di = r->d ? MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (!di || loop_add_fd(loop, di->epoll_fd, EPOLLIN, on_epoll, r) ||
+	    loop_add_hooks(loop, prepare, check, r)) {
+		if (r->d)
+			MHD_stop_daemon(r->d);
+		free(r);
+		return LD_EIO;
+	}
+	r->epfd = di->epoll_fd;
+	*out = r;
+	return 0;
+}
+
+void rapi_stop(rapi_t *r)
+{
+	if (!r)
+		return;
+	loop_del_hooks(r->loop, r);
+	loop_del_fd(r->loop, r->epfd);
+	MHD_stop_daemon(r->d);
+	free(r);
+}
+
+static void on_accept(void *ud, uint32_t events)
+{
+	struct listener *l = ud;
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		l->r->adding_env = l->env_id;
+		if (MHD_add_connection(l->r->d, fd, (struct sockaddr *)&sa, len) != MHD_YES)
+			close(fd);
+		l->r->adding_env = 0;
+	}
+}
+
+/* listeners by fd, so that rapi_close_env can free them */
+static struct listener *listeners[1 << 16];
+
+int rapi_open_env(rapi_t *r, uint64_t env_id, int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return LD_EIO;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	struct listener *l = NULL;
+	if (fd >= (int)(sizeof(listeners) / sizeof(listeners[0])) || bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    listen(fd, 16) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		goto fail;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		goto fail;
+	*l = (struct listener){ r, env_id, fd };
+	if (loop_add_fd(r->loop, fd, EPOLLIN, on_accept, l))
+		goto fail;
+	listeners[fd] = l;
+	*port = ntohs(sa.sin_port);
+	return fd;
+fail:
+	free(l);
+	close(fd);
+	return LD_EIO;
+}
+
+void rapi_close_env(rapi_t *r, int fd)
+{
+	if (fd < 0 || fd >= (int)(sizeof(listeners) / sizeof(listeners[0])))
+		return;
+	loop_del_fd(r->loop, fd);
+	free(listeners[fd]);
+	listeners[fd] = NULL;
+	close(fd);
+}

@@ -1,0 +1,67 @@
+/*
+ * rapi.h - the Runtime API server (/2018-06-01/runtime/...).
+ *
+ * One libmicrohttpd daemon without a listening socket of its own serves
+ * every execution environment: each environment gets a loopback listening
+ * socket (its AWS_LAMBDA_RUNTIME_API port), rapi accepts on it and hands the
+ * connection to the daemon tagged with the environment's id, so a request
+ * always knows which environment sent it. The protocol work is here; what a
+ * request means for the environment is decided by exec.c through the
+ * rapi_on_* callbacks below (which exec.c defines).
+ */
+#ifndef LD_RAPI_H
+#define LD_RAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+typedef struct rapi rapi_t;
+struct rapi_next;   /* a runtime waiting in GET /invocation/next */
+
+/* Starts the daemon on the loop. *out owned by the caller. */
+int rapi_start(struct loop *loop, rapi_t **out);
+void rapi_stop(rapi_t *r);
+
+/* Opens a loopback listening socket for environment env_id; *port is what
+ * goes into AWS_LAMBDA_RUNTIME_API. Returns the socket (owned by rapi until
+ * rapi_close_env) or a negative LD_E* code. */
+int rapi_open_env(rapi_t *r, uint64_t env_id, int *port);
+
+/* Stops accepting for the environment (its open connections end with it). */
+void rapi_close_env(rapi_t *r, int listen_fd);
+
+/* An invocation for a waiting runtime. All strings are copied. */
+struct rapi_event {
+	const char *request_id;
+	int64_t deadline_ms;
+	const char *invoked_arn;
+	const char *trace_id;
+	const char *client_context;  /* or NULL */
+	const char *payload;
+	size_t payload_len;
+};
+
+/* Answers a waiting GET /next with an event. The handle is consumed. */
+void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev);
+
+/* Answers a waiting GET /next with 500 (the environment is going away),
+ * which tells a runtime to exit. The handle is consumed. */
+void rapi_abandon(struct rapi_next *n);
+
+/* ---- implemented by exec.c ---- */
+
+/* GET /next from env_id: exec keeps n (and later delivers or abandons it),
+ * or returns a negative LD_E* code to refuse (403 InvalidStateTransition). */
+int rapi_on_next(uint64_t env_id, struct rapi_next *n);
+
+/* POST /invocation/{id}/response (is_error 0) or /error (1). Returns 0
+ * (202 accepted), LD_ENOTFOUND (400 InvalidRequestID) or LD_EINVAL (403
+ * InvalidStateTransition). */
+int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+		   const char *body, size_t len, const char *content_type);
+
+/* POST /init/error. */
+void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * runtimes.h - which interpreter runs each Lambda runtime id, found at start-up.
+ *
+ * Every runtime family maps to how its environment is started: provided.*
+ * runs the function's own `bootstrap` (from /var/task, else /opt); python3.x
+ * and nodejs*.x run lambdad's runtime clients (runtimes/python/bootstrap.py,
+ * runtimes/nodejs/bootstrap.js, shown at /var/runtime) with an interpreter
+ * found on the host. An interpreter's install tree is shown read-only at
+ * /var/lang inside the sandbox, as on AWS. Version-manager shims are never
+ * executed: only real binaries are accepted. `--runtime ID=PATH` overrides
+ * discovery. A runtime with no interpreter is "unusable" and Invoke answers
+ * AWS's error for it.
+ */
+#ifndef LD_RUNTIMES_H
+#define LD_RUNTIMES_H
+
+#include <stddef.h>
+
+enum runtime_kind { RUNTIME_PROVIDED, RUNTIME_PYTHON, RUNTIME_NODEJS, RUNTIME_OTHER };
+
+struct runtime_info {
+	char id[32];            /* "python3.11" */
+	enum runtime_kind kind;
+	char interp[4096];      /* host path of the real interpreter binary, "" if none */
+	char prefix[4096];      /* its install tree on the host (bound at /var/lang) */
+	char inside[4200];      /* the interpreter's path inside the sandbox */
+};
+
+/* Discovers interpreters for every runtime id of the API model, and records
+ * the runtime client directory (repo_dir/runtimes). overrides: "ID=PATH"
+ * strings (NULL-terminated, may be NULL). Logs one line per usable runtime
+ * to stderr. 0 or LD_ENOMEM. */
+int runtimes_init(const char *runtimes_dir, const char *const *overrides);
+
+/* The runtime of an id, or NULL when lambdad cannot run it (no interpreter
+ * found, or a family it does not support). Static storage. */
+const struct runtime_info *runtimes_get(const char *id);
+
+/* Host directory of the runtime client for a kind (shown at /var/runtime),
+ * or NULL for provided runtimes. */
+const char *runtimes_client_dir(enum runtime_kind kind);
+
+/* A one-line summary for the start-up log ("python3.11 python3.12 nodejs20.x
+ * provided.al2023 ..."). Static storage. */
+const char *runtimes_describe(void);
+
+#endif
