@@ -13,6 +13,7 @@
 #include "api/lookup.h"
 #include "api/versions.h"
 #include "blobs/blobs.h"
+#include "exec/exec.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -266,6 +267,7 @@ int api_update_function_configuration(req_t *r)
 	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
 		goto out;
 	fnconfig_schedule_settle(r, ref.scope, key);
+	exec_forget(r->srv, ref.scope, ref.name); /* environments restart with the change */
 	r->out = public_config(&ref, cfg, NULL);
 out:
 	json_decref(cfg);
@@ -321,6 +323,7 @@ int api_update_function_code(req_t *r)
 		goto out;
 	in_tx = 0;
 	fnconfig_schedule_settle(r, ref.scope, key);
+	exec_forget(r->srv, ref.scope, ref.name); /* environments restart with the change */
 	if (published) {
 		/* AWS answers with the new version, still being created */
 		r->out = public_config(&ref, published, json_string_value(json_object_get(published, "Version")));
@@ -377,6 +380,7 @@ int api_delete_function(req_t *r)
 			goto out;
 		in_tx = 0;
 	}
+	exec_forget(r->srv, ref.scope, ref.name); /* its environments go */
 	r->status = 204;
 out:
 	if (in_tx)

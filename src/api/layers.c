@@ -811,8 +811,11 @@ int layers_for_function(req_t *r, const struct fnref *ref, json_t *arns, json_t 
 		if (rc)
 			goto out;
 		json_t *content = json_object_get(ver, "Content");
-		json_array_append_new(layers, json_pack("{s:s,s:O}", "Arn", a, "CodeSize",
-							json_object_get(content, "CodeSize")));
+		/* _CodeHex (never serialised) lets execution extract the layer
+		 * even after the layer version is deleted, as AWS keeps it */
+		json_array_append_new(layers, json_pack("{s:s,s:O,s:O}", "Arn", a, "CodeSize",
+							json_object_get(content, "CodeSize"), "_CodeHex",
+							json_object_get(ver, "_CodeHex")));
 		*unzipped += json_integer_value(json_object_get(ver, "_UnzippedSize"));
 		json_decref(ver);
 	}

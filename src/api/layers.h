@@ -20,7 +20,8 @@
  * does: at most 5, every one in the function's region, no two versions of
  * one layer, each existing, and another account's layer version only when
  * its policy allows the function's account. On success *out (new reference,
- * owned by the caller) is [{"Arn":..., "CodeSize":...}, ...] and *unzipped
+ * owned by the caller) is [{"Arn":..., "CodeSize":..., "_CodeHex":...}, ...]
+ * (the internal _CodeHex names the layer's archive for execution) and *unzipped
  * the layers' unzipped bytes together. Records AWS's error and returns
  * LD_EAPI when refused.
  */

@@ -90,6 +90,7 @@ struct env {
 	char stream[128];
 	FILE *log;
 	int freeing;
+	int retired;           /* its function changed: kill instead of idling */
 };
 
 struct pool {
@@ -487,6 +488,10 @@ int rapi_on_next(uint64_t env_id, struct rapi_next *n)
 	}
 	e->cur = NULL;
 	e->state = ENV_IDLE;
+	if (e->retired) {
+		env_kill(e); /* abandons the waiting GET /next */
+		return 0;
+	}
 	e->timer = loop_timer(X->srv->loop, (uint64_t)X->idle_timeout_s * 1000, on_idle_timeout, e);
 	return 0;
 }
@@ -560,6 +565,76 @@ static int code_dir(const char *hex, char *out, size_t n)
 	return rc;
 }
 
+/* DATA/opt/<digest of the layer list>/: the function's layers extracted in
+ * order (later ones overwrite earlier files, as on AWS), once per list.
+ * *out is "" when the function has no layers. */
+static int layers_dir(json_t *cfg, char *out, size_t n)
+{
+	json_t *layers = json_object_get(cfg, "Layers");
+	char tmp[PATH_MAX], rnd[17], digest[65];
+	size_t i;
+	json_t *l;
+	out[0] = '\0';
+	if (!json_array_size(layers))
+		return 0;
+	buf_t ids;
+	buf_init(&ids, 0);
+	json_array_foreach(layers, i, l)
+		buf_printf(&ids, "%s;", json_string_value(json_object_get(l, "_CodeHex")));
+	blobs_digest(ids.data, ids.len, digest, NULL);
+	buf_free(&ids);
+	snprintf(out, n, "%s/opt/%s", X->srv->data_dir, digest);
+	if (access(out, F_OK) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s/opt", X->srv->data_dir);
+	mkdir(tmp, 0755);
+	ids_hex(rnd, 8);
+	snprintf(tmp, sizeof(tmp), "%s/opt/.%s-%s", X->srv->data_dir, digest, rnd);
+	if (mkdir(tmp, 0755) < 0)
+		return LD_EIO;
+	int rc = 0;
+	json_array_foreach(layers, i, l) {
+		const char *hex = json_string_value(json_object_get(l, "_CodeHex"));
+		void *zip = NULL;
+		size_t len = 0;
+		if (!hex || (rc = blobs_read(X->srv->blobs, hex, &zip, &len)))
+			break;
+		rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
+		free(zip);
+		if (rc)
+			break;
+	}
+	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		rc = LD_EIO;
+	if (rc) {
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "lambdad: could not remove %s\n", tmp);
+		out[0] = '\0';
+	}
+	return rc;
+}
+
+/* Python runtime clients run from a read-only /var/runtime, where python
+ * cannot write its bytecode cache: compile it once per interpreter, on the
+ * host, before the first environment of that interpreter starts. */
+static void compile_python_client(const struct runtime_info *rt)
+{
+	static char done[16][sizeof(rt->interp)];
+	static int ndone;
+	for (int i = 0; i < ndone; i++)
+		if (!strcmp(done[i], rt->interp))
+			return;
+	char cmd[2 * PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "'%s' -m compileall -q '%s' >/dev/null 2>&1", rt->interp,
+		 runtimes_client_dir(RUNTIME_PYTHON));
+	if (system(cmd) != 0)
+		fprintf(stderr, "lambdad: could not precompile the python runtime client for %s\n", rt->id);
+	if (ndone < 16)
+		snprintf(done[ndone++], sizeof(done[0]), "%s", rt->interp);
+}
+
 struct envp {
 	char *v[64];
 	int n;
@@ -610,8 +685,12 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 		snprintf(api_msg, api_len, "Rate Exceeded.");
 		return LD_EAPI;
 	}
-	if ((rc = code_dir(json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))))
+	char opt[PATH_MAX];
+	if ((rc = code_dir(json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
+	    (rc = layers_dir(cfg, opt, sizeof(opt))))
 		return rc;
+	if (rt->kind == RUNTIME_PYTHON)
+		compile_python_client(rt);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return LD_ENOMEM;
@@ -658,13 +737,20 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 		env_add(&ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
 	char *argv[3] = { NULL, NULL, NULL };
 	if (rt->kind == RUNTIME_PROVIDED) {
+		/* /var/task/bootstrap, else /opt/bootstrap */
 		snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", code);
-		if (access(bootstrap, X_OK) != 0) {
-			/* answered like AWS: the invocation fails with Runtime.InvalidEntrypoint */
-			rc = LD_ENOTFOUND;
-			goto fail;
+		if (access(bootstrap, X_OK) == 0) {
+			snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", task);
+		} else {
+			snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", opt);
+			if (!opt[0] || access(bootstrap, X_OK) != 0) {
+				/* answered like AWS: the invocation fails with Runtime.InvalidEntrypoint */
+				rc = LD_ENOTFOUND;
+				goto fail;
+			}
+			if (full)
+				snprintf(bootstrap, sizeof(bootstrap), "/opt/bootstrap");
 		}
-		snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", task);
 		argv[0] = bootstrap;
 	} else {
 		char execenv[48];
@@ -694,7 +780,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
 		.level = X->level, .caps = &X->caps, .argv = argv, .envp = ev.v, .cwd = task,
-		.code_dir = code, .layers_dir = NULL, .runtime_dir = full ? runtimes_client_dir(rt->kind) : NULL,
+		.code_dir = code, .layers_dir = opt[0] ? opt : NULL, .runtime_dir = full ? runtimes_client_dir(rt->kind) : NULL,
 		.binds = binds, .nbinds = nbinds, .hostname = NULL, .tmp_mb = tmp_mb > 0 ? tmp_mb : 512,
 		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = 1024,
 		.nofile = 1024, .uid = SANDBOX_UID, .gid = SANDBOX_UID, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
@@ -753,6 +839,8 @@ static struct pool *pool_for(const struct exec_request *in)
 			for (struct env *e = p->envs; e; e = e->next)
 				if (e->state == ENV_IDLE || e->state == ENV_INIT)
 					env_kill(e);
+				else
+					e->retired = 1;
 			snprintf(p->revision, sizeof(p->revision), "%s", revision);
 			json_decref(p->cfg);
 			p->cfg = json_deep_copy(in->cfg);
@@ -774,6 +862,8 @@ static struct pool *pool_for(const struct exec_request *in)
 
 int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud)
 {
+	if (!X)
+		return LD_EIO; /* execution was not started (tools that only need the control plane) */
 	struct invocation *inv = calloc(1, sizeof(*inv));
 	if (!inv)
 		return LD_ENOMEM;
@@ -824,6 +914,22 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 		return 0;
 	}
 	return 0;
+}
+
+void exec_forget(server_t *srv, const char *scope, const char *name)
+{
+	if (!X)
+		return;
+	for (struct pool *p = X->pools; p; p = p->next) {
+		if (strcmp(p->scope, scope) != 0 || strcmp(p->name, name) != 0)
+			continue;
+		p->revision[0] = '\0'; /* no environment of it is reused */
+		for (struct env *e = p->envs; e; e = e->next)
+			if (e->state == ENV_IDLE || e->state == ENV_INIT)
+				env_kill(e);
+			else
+				e->retired = 1;
+	}
 }
 
 int exec_start(server_t *srv, const struct exec_options *opt)

@@ -37,6 +37,10 @@ int exec_start(server_t *srv, const struct exec_options *opt);
 /* Kills every environment and stops the Runtime API server. */
 void exec_stop(server_t *srv);
 
+/* The function changed or was deleted: its idle environments are killed
+ * now, busy ones when their invocation ends. */
+void exec_forget(server_t *srv, const char *scope, const char *name);
+
 /* What an invocation needs. The caller fills it; exec copies what it keeps. */
 struct exec_request {
 	const char *scope;          /* "ACCOUNT:REGION" */
