@@ -1,5 +1,5 @@
 /*
- * main.c - the lambdad command line: `lambdad serve ...`.
+ * main.c - the lambdad command line: `lambdad serve ...` and `lambdad logs NAME`.
  *
  * Parses options, opens the data directory (store, blobs, the key that signs
  * code download URLs), finishes any state transition a crash interrupted,
@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -33,7 +34,8 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
+	fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region REGION]\n"
+	      "       lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
 	      "                     [--account-concurrency N] [--idle-timeout SECONDS]\n"
 	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
@@ -174,18 +176,24 @@ static int serve(int argc, char **argv)
 	if (sfd < 0 || loop_add_fd(srv.loop, sfd, EPOLLIN, on_signal, &srv))
 		goto out;
 	if (!xopt.runtimes_dir) {
-		/* the runtime clients live in runtimes/ beside build/ */
-		char self[4000];
+		/* the runtime clients live in runtimes/ at the top of the tree the
+		 * binary was built in (build/lambdad, build/test/lambdad) */
+		char self[2048], probe[2200];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		self[n > 0 ? n : 0] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash)
+		for (int up = 0; up < 4 && !xopt.runtimes_dir; up++) {
+			char *slash = strrchr(self, '/');
+			if (!slash)
+				break;
 			*slash = '\0';
-		snprintf(rtdir, sizeof(rtdir), "%s/../runtimes", self);
-		char real[PATH_MAX];
-		if (realpath(rtdir, real))
-			snprintf(rtdir, sizeof(rtdir), "%s", real);
-		xopt.runtimes_dir = rtdir;
+			snprintf(probe, sizeof(probe), "%s/runtimes/python/bootstrap.py", self);
+			if (access(probe, R_OK) == 0) {
+				snprintf(rtdir, sizeof(rtdir), "%s/runtimes", self);
+				xopt.runtimes_dir = rtdir;
+			}
+		}
+		if (!xopt.runtimes_dir)
+			fprintf(stderr, "lambdad: runtimes/ not found beside the binary; use --runtimes-dir\n");
 	}
 	if (exec_start(&srv, &xopt)) {
 		fprintf(stderr, "lambdad: cannot start the execution service\n");
@@ -216,10 +224,113 @@ out:
 	return rc;
 }
 
+/* ---- lambdad logs NAME [--follow] ---- */
+
+struct logfile {
+	char path[4096];
+	time_t mtime;
+};
+
+static int by_mtime(const void *a, const void *b)
+{
+	const struct logfile *x = a, *y = b;
+	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+}
+
+/* copies what file f has beyond *pos to stdout */
+static void dump_from(const char *path, off_t *pos)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fseeko(f, *pos, SEEK_SET) == 0) {
+		char buf[8192];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			fwrite(buf, 1, n, stdout);
+			*pos += (off_t)n;
+		}
+	}
+	fclose(f);
+	fflush(stdout);
+}
+
+/* Prints a function's log streams (the .log files of DATA/logs/ACCOUNT:REGION/NAME),
+ * oldest first; --follow keeps printing what is appended (bounded by the
+ * number of streams it tracks, polling every 200 ms until interrupted). */
+static int logs(int argc, char **argv)
+{
+	const char *data_dir = "./data", *account = "000000000000", *region = "us-east-1", *name = NULL;
+	int follow = 0, c;
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' }, { "account-id", required_argument, NULL, 'a' },
+		{ "region", required_argument, NULL, 'r' },   { "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data_dir = optarg; break;
+		case 'a': account = optarg; break;
+		case 'r': region = optarg; break;
+		case 'f': follow = 1; break;
+		default:
+			fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
+		return 2;
+	}
+	name = argv[optind];
+	char dir[2048];
+	snprintf(dir, sizeof(dir), "%s/logs/%s:%s/%s", data_dir, account, region, name);
+	enum { MAXF = 4096 };
+	static struct logfile files[MAXF];
+	static off_t pos[MAXF];
+	int nfiles = 0;
+	for (;;) {
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)) && nfiles < MAXF) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/%.1024s", dir, e->d_name);
+			int known = 0;
+			for (int i = 0; i < nfiles && !known; i++)
+				known = !strcmp(files[i].path, path);
+			struct stat st;
+			if (!known && stat(path, &st) == 0) {
+				snprintf(files[nfiles].path, sizeof(files[nfiles].path), "%s", path);
+				files[nfiles].mtime = st.st_mtime;
+				pos[nfiles++] = 0;
+			}
+		}
+		if (d)
+			closedir(d);
+		else if (!follow) {
+			fprintf(stderr, "lambdad: no logs for %s in %s\n", name, dir);
+			return 1;
+		}
+		if (!follow) {
+			qsort(files, (size_t)nfiles, sizeof(files[0]), by_mtime);
+			for (int i = 0; i < nfiles; i++)
+				dump_from(files[i].path, &pos[i]);
+			return 0;
+		}
+		for (int i = 0; i < nfiles; i++)
+			dump_from(files[i].path, &pos[i]);
+		usleep(200 * 1000);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "serve"))
 		return serve(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "logs"))
+		return logs(argc - 1, argv + 1);
 	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
 	return 2;
 }
