@@ -8,6 +8,7 @@
 #include "api/api.h"
 #include "api/fnconfig.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "model/apierr.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -214,55 +215,29 @@ int api_delete_alias(req_t *r)
 	return 0;
 }
 
-struct alist {
-	json_t *items;
-	const char *version;
-	int limit;
-	int more;
-	char last[400];
-};
-
-static int alist_cb(void *ud, const char *key, const char *doc, size_t len)
+/* ListAliases' FunctionVersion filter */
+static json_t *alias_item(void *ud, const char *key, json_t *a)
 {
-	struct alist *c = ud;
-	json_error_t err;
-	json_t *a = json_loadb(doc, len, 0, &err);
-	if (!a)
-		return 0;
-	if (c->version && strcmp(c->version, json_string_value(json_object_get(a, "FunctionVersion"))) != 0) {
-		json_decref(a);
-		return 0;
-	}
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
-		json_decref(a);
-		return 1;
-	}
-	json_array_append_new(c->items, a);
-	snprintf(c->last, sizeof(c->last), "%s", key);
-	return 0;
+	const char *version = ud;
+	if (version && strcmp(version, json_string_value(json_object_get(a, "FunctionVersion"))) != 0)
+		return NULL;
+	return json_incref(a);
 }
 
 int api_list_aliases(req_t *r)
 {
 	struct fnref ref;
+	struct page p;
 	char prefix[200];
 	int rc = load_fn(r, &ref, NULL);
 	if (rc)
 		return rc;
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	struct alist c = { json_array(), json_string_value(json_object_get(r->in, "FunctionVersion")),
-			   max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = store_list(r->srv->store, "alias", ref.scope, prefix, marker && *marker ? marker : NULL, 0, alist_cb, &c);
-	if (rc) {
-		json_decref(c.items);
-		return rc;
-	}
-	r->out = json_object();
-	json_object_set_new(r->out, "Aliases", c.items);
-	if (c.more)
-		json_object_set_new(r->out, "NextMarker", json_string(c.last));
-	return 0;
+	rc = page_list(&p, r, "alias", ref.scope, prefix, alias_item,
+		       (void *)json_string_value(json_object_get(r->in, "FunctionVersion")));
+	if (!rc)
+		rc = page_answer(&p, r, "Aliases");
+	page_free(&p);
+	return rc;
 }

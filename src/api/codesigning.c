@@ -18,6 +18,7 @@
  */
 #include "api/api.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -181,11 +182,8 @@ out:
 struct fnscan {
 	const char *arn;   /* the config's ARN */
 	struct fnref ref;  /* for function ARNs */
-	json_t *arns;      /* collected function ARNs (NULL: only count) */
-	int limit;
+	struct page *page; /* collects function ARNs (NULL: only count) */
 	int found;
-	int more;
-	char last[200];
 };
 
 static int fnscan_cb(void *ud, const char *key, const char *doc, size_t len)
@@ -201,20 +199,16 @@ static int fnscan_cb(void *ud, const char *key, const char *doc, size_t len)
 	json_decref(m);
 	if (!match)
 		return 0;
-	if (!s->arns) {
+	if (!s->page) {
 		s->found++;
 		return 1;
 	}
-	if ((int)json_array_size(s->arns) == s->limit) {
-		s->more = 1;
+	if (page_full(s->page))
 		return 1;
-	}
 	char arn[400];
 	snprintf(s->ref.name, sizeof(s->ref.name), "%s", key);
 	lookup_arn(&s->ref, NULL, arn, sizeof(arn));
-	json_array_append_new(s->arns, json_string(arn));
-	snprintf(s->last, sizeof(s->last), "%s", key);
-	return 0;
+	return page_add(s->page, json_string(arn), key);
 }
 
 int api_delete_code_signing_config(req_t *r)
@@ -242,60 +236,23 @@ int api_delete_code_signing_config(req_t *r)
 	return 0;
 }
 
-static int limit_of(req_t *r, int max)
-{
-	json_int_t n = json_integer_value(json_object_get(r->in, "MaxItems"));
-	return n > 0 && n < max ? (int)n : max;
-}
-
-static const char *marker_of(req_t *r)
-{
-	const char *m = json_string_value(json_object_get(r->in, "Marker"));
-	return m && *m ? m : NULL;
-}
-
-struct csclist {
-	json_t *items;
-	int limit;
-	int more;
-	char last[64];
-};
-
-static int csclist_cb(void *ud, const char *key, const char *doc, size_t len)
-{
-	struct csclist *l = ud;
-	json_error_t err;
-	if ((int)json_array_size(l->items) == l->limit) {
-		l->more = 1;
-		return 1;
-	}
-	json_t *d = json_loadb(doc, len, 0, &err);
-	if (!d)
-		return 0;
-	json_array_append_new(l->items, d); /* internal fields are never serialised */
-	snprintf(l->last, sizeof(l->last), "%s", key);
-	return 0;
-}
-
 int api_list_code_signing_configs(req_t *r)
 {
 	char scope[96];
-	struct csclist l = { json_array(), limit_of(r, CSC_LIST_MAX), 0, "" };
+	struct page p;
+	page_init(&p, r, CSC_LIST_MAX);
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
-	int rc = store_list(r->srv->store, "csc", scope, NULL, marker_of(r), 0, csclist_cb, &l);
-	if (rc) {
-		json_decref(l.items);
-		return rc;
-	}
-	r->out = json_pack("{s:o}", "CodeSigningConfigs", l.items);
-	if (l.more)
-		json_object_set_new(r->out, "NextMarker", json_string(l.last));
-	return 0;
+	int rc = page_list(&p, r, "csc", scope, NULL, NULL, NULL); /* internal fields are never serialised */
+	if (!rc)
+		rc = page_answer(&p, r, "CodeSigningConfigs");
+	page_free(&p);
+	return rc;
 }
 
 int api_list_functions_by_code_signing_config(req_t *r)
 {
 	struct cscref c;
+	struct page p;
 	json_t *doc = NULL;
 	csc_parse(r, json_string_value(json_object_get(r->in, "CodeSigningConfigArn")), &c);
 	int rc = csc_load(r, &c, &doc, 1);
@@ -304,17 +261,15 @@ int api_list_functions_by_code_signing_config(req_t *r)
 		return csc_missing(r, &c);
 	if (rc)
 		return rc;
-	struct fnscan s = { .arn = c.arn, .arns = json_array(), .limit = limit_of(r, CSC_LIST_MAX) };
+	page_init(&p, r, CSC_LIST_MAX);
+	struct fnscan s = { .arn = c.arn, .page = &p };
 	snprintf(s.ref.account, sizeof(s.ref.account), "%s", r->account);
 	snprintf(s.ref.region, sizeof(s.ref.region), "%s", r->region);
-	if ((rc = store_list(r->srv->store, "fn", c.scope, NULL, marker_of(r), 0, fnscan_cb, &s))) {
-		json_decref(s.arns);
-		return rc;
-	}
-	r->out = json_pack("{s:o}", "FunctionArns", s.arns);
-	if (s.more)
-		json_object_set_new(r->out, "NextMarker", json_string(s.last));
-	return 0;
+	rc = p.items ? store_list(r->srv->store, "fn", c.scope, NULL, p.marker, 0, fnscan_cb, &s) : LD_ENOMEM;
+	if (!rc)
+		rc = page_answer(&p, r, "FunctionArns");
+	page_free(&p);
+	return rc;
 }
 
 /* Resolves FunctionName to an existing function (unqualified, as AWS names

@@ -29,6 +29,7 @@
  */
 #include "api/api.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -850,48 +851,29 @@ int api_delete_event_source_mapping(req_t *r)
 	return rc;
 }
 
-struct listing {
-	json_t *items;
+struct filter {
 	const char *source_arn;
 	const char *function_arn;
-	int limit;
-	int more;
-	char last[40];
 };
 
-static int list_cb(void *ud, const char *key, const char *text, size_t len)
+static json_t *list_item(void *ud, const char *key, json_t *doc)
 {
-	struct listing *l = ud;
-	json_error_t err;
-	json_t *doc = json_loadb(text, len, 0, &err);
-	if (!doc)
-		return 0;
+	const struct filter *f = ud;
 	const char *sa = json_string_value(json_object_get(doc, "EventSourceArn"));
 	const char *fa = json_string_value(json_object_get(doc, "FunctionArn"));
-	if (is_deleting(doc) || (l->source_arn && (!sa || strcmp(sa, l->source_arn))) ||
-	    (l->function_arn && (!fa || strcmp(fa, l->function_arn)))) {
-		json_decref(doc);
-		return 0;
-	}
-	if ((int)json_array_size(l->items) == l->limit) {
-		l->more = 1;
-		json_decref(doc);
-		return 1;
-	}
-	json_array_append_new(l->items, doc);
-	snprintf(l->last, sizeof(l->last), "%s", key);
-	return 0;
+	if (is_deleting(doc) || (f->source_arn && (!sa || strcmp(sa, f->source_arn))) ||
+	    (f->function_arn && (!fa || strcmp(fa, f->function_arn))))
+		return NULL;
+	return json_incref(doc);
 }
 
 int api_list_event_source_mappings(req_t *r)
 {
 	char scope[96], function_arn[512];
 	const char *fname = str_in(r, "FunctionName");
-	const char *marker = str_in(r, "Marker");
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
+	struct filter f = { str_in(r, "EventSourceArn"), NULL };
+	struct page p;
 	esm_recover_once(r->srv);
-	struct listing l = { NULL, str_in(r, "EventSourceArn"), NULL, max > 0 && max < LIST_MAX ? (int)max : LIST_MAX,
-			     0, "" };
 	if (fname) {
 		/* the filter names a function as a mapping records it; it need
 		 * not exist (AWS lists nothing then) */
@@ -900,18 +882,14 @@ int api_list_event_source_mappings(req_t *r)
 		if (rc)
 			return rc;
 		lookup_arn(&ref, ref.qualifier, function_arn, sizeof(function_arn));
-		l.function_arn = function_arn;
+		f.function_arn = function_arn;
 	}
 	scope_of(r, scope, sizeof(scope));
-	l.items = json_array();
-	int rc = store_list(r->srv->store, "esm", scope, NULL, marker && *marker ? marker : NULL, 0, list_cb, &l);
-	if (rc) {
-		json_decref(l.items);
-		return rc;
-	}
-	r->out = json_object();
-	if (l.more)
-		json_object_set_new(r->out, "NextMarker", json_string(l.last));
-	json_object_set_new(r->out, "EventSourceMappings", l.items);
-	return 0;
+	page_init(&p, r, LIST_MAX);
+	p.marker_first = 1; /* this list answers NextMarker before the mappings */
+	int rc = page_list(&p, r, "esm", scope, NULL, list_item, &f);
+	if (!rc)
+		rc = page_answer(&p, r, "EventSourceMappings");
+	page_free(&p);
+	return rc;
 }

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "api/fnconfig.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "api/versions.h"
 #include "blobs/blobs.h"
 #include "exec/exec.h"
@@ -26,20 +27,6 @@
 #include <string.h>
 
 #define TAG_LIMIT 50
-
-/* fields that list items (ListFunctions, ListVersionsByFunction) leave out */
-static const char *const list_omit[] = {
-	"State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
-	"LastUpdateStatusReasonCode", "RuntimeVersionConfig", NULL,
-};
-
-json_t *versions_list_item(json_t *cfg)
-{
-	json_t *o = lookup_public(cfg);
-	for (const char *const *k = list_omit; *k; k++)
-		json_object_del(o, *k);
-	return o;
-}
 
 /* the configuration as returned for a request that named it with `qualifier` */
 /* the configuration as returned for a request that named it with
@@ -394,54 +381,20 @@ out:
 struct list_ctx {
 	req_t *r;
 	const char *scope;
-	json_t *items;
-	int limit;
-	int all;
-	int more;
-	char last[400];
+	struct page *page;
 };
 
-static int list_add(struct list_ctx *c, const char *key, json_t *cfg)
-{
-	if (c->all && !strcmp(json_string_value(json_object_get(cfg, "Version")), "$LATEST")) {
-		char arn[400];
-		snprintf(arn, sizeof(arn), "%s:$LATEST", json_string_value(json_object_get(cfg, "FunctionArn")));
-		json_object_set_new(cfg, "FunctionArn", json_string(arn));
-	}
-	json_array_append_new(c->items, versions_list_item(cfg));
-	snprintf(c->last, sizeof(c->last), "%s", key);
-	return 0;
-}
-
-/* FunctionVersion=ALL: every "ver" record, in key order */
-static int list_ver_cb(void *ud, const char *key, const char *doc, size_t len)
-{
-	struct list_ctx *c = ud;
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
-		return 1;
-	}
-	json_error_t err;
-	json_t *cfg = json_loadb(doc, len, 0, &err);
-	if (cfg)
-		list_add(c, key, cfg);
-	json_decref(cfg);
-	return 0;
-}
-
-/* default: one item per function ("fn" record), its $LATEST */
+/* default: one item per function ("fn" record, not parsed), its $LATEST */
 static int list_fn_cb(void *ud, const char *key, const char *doc, size_t len)
 {
 	struct list_ctx *c = ud;
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
+	if (page_full(c->page))
 		return 1;
-	}
 	char vkey[400];
 	json_t *cfg = NULL;
 	lookup_version_key(key, "$LATEST", vkey, sizeof(vkey));
 	if (store_peek_json(c->r->srv->store, "ver", c->scope, vkey, &cfg) == 0) /* read-only */
-		list_add(c, key, cfg);
+		page_add(c->page, versions_list_item(cfg), key);
 	json_decref(cfg);
 	return 0;
 }
@@ -449,21 +402,18 @@ static int list_fn_cb(void *ud, const char *key, const char *doc, size_t len)
 int api_list_functions(req_t *r)
 {
 	char scope[96];
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	int all = json_object_get(r->in, "FunctionVersion") != NULL; /* the model allows only ALL */
+	struct page p;
+	struct list_ctx c = { r, scope, &p };
+	int rc;
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
-	struct list_ctx c = { r, scope, json_array(), max > 0 && max < 50 ? (int)max : 50, all, 0, "" };
-	const char *after = marker && *marker ? marker : NULL;
-	int rc = store_list(r->srv->store, all ? "ver" : "fn", scope, NULL, after, c.limit + 1,
-			    all ? list_ver_cb : list_fn_cb, &c);
-	if (rc) {
-		json_decref(c.items);
-		return rc;
-	}
-	r->out = json_object();
-	json_object_set_new(r->out, "Functions", c.items);
-	if (c.more)
-		json_object_set_new(r->out, "NextMarker", json_string(c.last));
-	return 0;
+	page_init(&p, r, 50);
+	if (json_object_get(r->in, "FunctionVersion")) /* the model allows only ALL: every "ver" record */
+		rc = page_list(&p, r, "ver", scope, NULL, versions_list_entry, NULL);
+	else
+		rc = p.items ? store_list(r->srv->store, "fn", scope, NULL, p.marker, p.limit + 1, list_fn_cb, &c)
+			     : LD_ENOMEM;
+	if (!rc)
+		rc = page_answer(&p, r, "Functions");
+	page_free(&p);
+	return rc;
 }

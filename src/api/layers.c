@@ -24,6 +24,7 @@
 #include "api/fnconfig.h"
 #include "api/layers.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -448,59 +449,38 @@ static int versions_of(req_t *r, const char *scope, const char *name, const stru
 	return 0;
 }
 
-static int max_items(req_t *r)
-{
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	return max > 0 && max < LIST_MAX ? (int)max : LIST_MAX;
-}
-
 int api_list_layer_versions(req_t *r)
 {
 	struct layref l;
 	struct filter f;
+	struct page p;
 	json_t *all = NULL;
 	int rc;
 	layer_ref(r, &l);
 	if ((rc = own_layer_only(r, &l, 0)) || (rc = read_filter(r, &f)))
 		return rc;
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	json_int_t below = marker && *marker ? strtoll(marker, NULL, 10) : 0;
-	int limit = max_items(r);
-	json_t *items = json_array();
-	if (!items)
+	page_init(&p, r, LIST_MAX);
+	json_int_t below = p.marker ? strtoll(p.marker, NULL, 10) : 0;
+	if (!p.items)
 		return LD_ENOMEM;
-	if (!l.other_region && (rc = versions_of(r, l.scope, l.name, &f, &all))) {
-		json_decref(items);
-		return rc;
-	}
+	if (!l.other_region && (rc = versions_of(r, l.scope, l.name, &f, &all)))
+		goto out;
 	/* newest first; the marker is the last version number answered */
-	json_int_t last = 0;
-	int more = 0;
 	for (size_t i = json_array_size(all); i-- > 0;) {
 		json_t *ver = json_array_get(all, i);
 		json_int_t v = json_integer_value(json_object_get(ver, "Version"));
+		char m[32];
 		if (below && v >= below)
 			continue;
-		if ((int)json_array_size(items) == limit) {
-			more = 1;
+		snprintf(m, sizeof(m), "%" JSON_INTEGER_FORMAT, v);
+		if (page_full(&p) || page_add(&p, list_item(ver), m))
 			break;
-		}
-		json_array_append_new(items, list_item(ver));
-		last = v;
 	}
+	rc = page_answer(&p, r, "LayerVersions");
+out:
 	json_decref(all);
-	r->out = json_object();
-	if (!r->out) {
-		json_decref(items);
-		return LD_ENOMEM;
-	}
-	json_object_set_new(r->out, "LayerVersions", items);
-	if (more) {
-		char m[32];
-		snprintf(m, sizeof(m), "%" JSON_INTEGER_FORMAT, last);
-		json_object_set_new(r->out, "NextMarker", json_string(m));
-	}
-	return 0;
+	page_free(&p);
+	return rc;
 }
 
 struct lcollect {
@@ -517,23 +497,22 @@ static int collect_layer(void *ud, const char *key, const char *doc, size_t len)
 int api_list_layers(req_t *r)
 {
 	struct filter f;
+	struct page p;
 	char scope[96];
 	int rc;
 	if ((rc = read_filter(r, &f)))
 		return rc;
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
+	page_init(&p, r, LIST_MAX);
 	struct lcollect c = { json_array() };
-	json_t *items = json_array();
-	if (!c.names || !items) {
+	if (!c.names || !p.items) {
 		rc = LD_ENOMEM;
 		goto out;
 	}
-	if ((rc = store_list(r->srv->store, "layer", scope, NULL, marker && *marker ? marker : NULL, 0,
-			     collect_layer, &c)))
+	/* the names first: listing a layer's versions inside this walk would
+	 * reuse the store's listing statement */
+	if ((rc = store_list(r->srv->store, "layer", scope, NULL, p.marker, 0, collect_layer, &c)))
 		goto out;
-	int limit = max_items(r), more = 0;
-	const char *last = NULL;
 	size_t i;
 	json_t *n;
 	json_array_foreach(c.names, i, n) {
@@ -542,30 +521,17 @@ int api_list_layers(req_t *r)
 		if ((rc = versions_of(r, scope, name, &f, &vers)))
 			goto out;
 		json_t *latest = json_array_get(vers, json_array_size(vers) - 1);
-		if (latest && (int)json_array_size(items) == limit) {
-			json_decref(vers);
-			more = 1;
-			break;
-		}
-		if (latest) {
-			json_array_append_new(items, json_pack("{s:s,s:O,s:o}", "LayerName", name, "LayerArn",
-							       json_object_get(latest, "LayerArn"),
-							       "LatestMatchingVersion", list_item(latest)));
-			last = name;
-		}
+		int stop = latest && page_add(&p, json_pack("{s:s,s:O,s:o}", "LayerName", name, "LayerArn",
+							      json_object_get(latest, "LayerArn"),
+							      "LatestMatchingVersion", list_item(latest)),
+					      name);
 		json_decref(vers);
+		if (stop)
+			break;
 	}
-	r->out = json_object();
-	if (!r->out) {
-		rc = LD_ENOMEM;
-		goto out;
-	}
-	json_object_set_new(r->out, "Layers", items);
-	items = NULL;
-	if (more && last)
-		json_object_set_new(r->out, "NextMarker", json_string(last));
+	rc = page_answer(&p, r, "Layers");
 out:
-	json_decref(items);
+	page_free(&p);
 	json_decref(c.names);
 	return rc;
 }

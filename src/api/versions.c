@@ -12,6 +12,7 @@
 #include "api/versions.h"
 #include "api/api.h"
 #include "api/fnconfig.h"
+#include "api/paging.h"
 #include "blobs/blobs.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -174,33 +175,28 @@ out:
 	return rc;
 }
 
-struct vlist {
-	json_t *items;
-	int limit;
-	int more;
-	char last[400];
+/* fields that list items (ListFunctions, ListVersionsByFunction) leave out */
+static const char *const list_omit[] = {
+	"State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+	"LastUpdateStatusReasonCode", "RuntimeVersionConfig", NULL,
 };
 
-static int vlist_cb(void *ud, const char *key, const char *doc, size_t len)
+json_t *versions_list_item(json_t *cfg)
 {
-	struct vlist *c = ud;
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
-		return 1;
-	}
-	json_error_t err;
-	json_t *cfg = json_loadb(doc, len, 0, &err);
-	if (!cfg)
-		return 0;
+	json_t *o = lookup_public(cfg);
+	for (const char *const *k = list_omit; *k; k++)
+		json_object_del(o, *k);
+	return o;
+}
+
+json_t *versions_list_entry(void *ud, const char *key, json_t *cfg)
+{
 	if (!strcmp(json_string_value(json_object_get(cfg, "Version")), "$LATEST")) {
 		char arn[400];
 		snprintf(arn, sizeof(arn), "%s:$LATEST", json_string_value(json_object_get(cfg, "FunctionArn")));
 		json_object_set_new(cfg, "FunctionArn", json_string(arn));
 	}
-	json_array_append_new(c->items, versions_list_item(cfg));
-	json_decref(cfg);
-	snprintf(c->last, sizeof(c->last), "%s", key);
-	return 0;
+	return versions_list_item(cfg);
 }
 
 int api_list_versions_by_function(req_t *r)
@@ -211,20 +207,13 @@ int api_list_versions_by_function(req_t *r)
 	int rc;
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)))
 		goto out;
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	struct vlist c = { json_array(), max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	struct page p;
+	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = store_list(r->srv->store, "ver", ref.scope, prefix, marker && *marker ? marker : NULL, c.limit + 1,
-			vlist_cb, &c);
-	if (rc) {
-		json_decref(c.items);
-		goto out;
-	}
-	r->out = json_object();
-	json_object_set_new(r->out, "Versions", c.items);
-	if (c.more)
-		json_object_set_new(r->out, "NextMarker", json_string(c.last));
+	rc = page_list(&p, r, "ver", ref.scope, prefix, versions_list_entry, NULL);
+	if (!rc)
+		rc = page_answer(&p, r, "Versions");
+	page_free(&p);
 out:
 	json_decref(meta);
 	return rc;

@@ -1,6 +1,7 @@
 /*
  * versions.h - publishing and deleting function versions (used by
- * functions.c for Publish=true and by the PublishVersion handler).
+ * functions.c for Publish=true and by the PublishVersion handler), and the
+ * shape of versions in lists.
  */
 #ifndef LD_VERSIONS_H
 #define LD_VERSIONS_H
@@ -25,5 +26,10 @@ int versions_delete(req_t *r, const struct fnref *ref, const char *version);
 /* A configuration as list items show it (no State, LastUpdateStatus or
  * RuntimeVersionConfig). New reference. */
 json_t *versions_list_item(json_t *cfg);
+
+/* page_map_fn for "ver" records (ListFunctions with FunctionVersion=ALL,
+ * ListVersionsByFunction): the list item, with $LATEST's FunctionArn
+ * qualified ":$LATEST" as AWS lists it. Modifies cfg; new reference. */
+json_t *versions_list_entry(void *ud, const char *key, json_t *cfg);
 
 #endif
