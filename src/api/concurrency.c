@@ -28,6 +28,7 @@
  */
 #include "api/api.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -487,57 +488,33 @@ int api_delete_provisioned_concurrency_config(req_t *r)
 	return 0;
 }
 
-struct plist {
-	json_t *items;
-	json_t *keys;
-	int limit;
-	int more;
-	char last[400];
-};
-
-static int plist_cb(void *ud, const char *key, const char *doc, size_t len)
+/* keeps the record, and its key for pcc_recover after the listing */
+static json_t *pcc_item(void *ud, const char *key, json_t *d)
 {
-	struct plist *l = ud;
-	json_error_t err;
-	if ((int)json_array_size(l->items) == l->limit) {
-		l->more = 1;
-		return 1;
-	}
-	json_t *d = json_loadb(doc, len, 0, &err);
-	if (!d)
-		return 0;
-	json_array_append_new(l->items, d);
-	json_array_append_new(l->keys, json_string(key));
-	snprintf(l->last, sizeof(l->last), "%s", key);
-	return 0;
+	json_array_append_new(ud, json_string(key));
+	return json_incref(d);
 }
 
 int api_list_provisioned_concurrency_configs(req_t *r)
 {
 	struct fnref ref;
-	json_t *meta = NULL;
+	struct page p;
 	char prefix[200];
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function_peek(r, &ref, &meta)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function_exists(r, &ref, NULL)))
 		return rc;
-	json_decref(meta);
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	struct plist l = { json_array(), json_array(), max > 0 && max < PCC_LIST_MAX ? (int)max : PCC_LIST_MAX, 0, "" };
+	json_t *keys = json_array(); /* keys[i] is items[i]'s (one more when the page is full) */
+	page_init(&p, r, PCC_LIST_MAX);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = store_list(r->srv->store, "pcc", ref.scope, prefix, marker && *marker ? marker : NULL, 0, plist_cb, &l);
+	rc = keys ? page_list(&p, r, "pcc", ref.scope, prefix, pcc_item, keys) : LD_ENOMEM;
 	size_t i;
 	json_t *d;
-	json_array_foreach(l.items, i, d)
+	json_array_foreach(p.items, i, d)
 		if (!rc)
-			rc = pcc_recover(r, ref.scope, json_string_value(json_array_get(l.keys, i)), d);
-	json_decref(l.keys);
-	if (rc) {
-		json_decref(l.items);
-		return rc;
-	}
-	r->out = json_pack("{s:o}", "ProvisionedConcurrencyConfigs", l.items);
-	if (l.more)
-		json_object_set_new(r->out, "NextMarker", json_string(l.last));
-	return 0;
+			rc = pcc_recover(r, ref.scope, json_string_value(json_array_get(keys, i)), d);
+	json_decref(keys);
+	if (!rc)
+		rc = page_answer(&p, r, "ProvisionedConcurrencyConfigs");
+	page_free(&p);
+	return rc;
 }

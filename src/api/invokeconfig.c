@@ -16,6 +16,7 @@
  */
 #include "api/api.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -287,55 +288,19 @@ int api_delete_function_event_invoke_config(req_t *r)
 	return 0;
 }
 
-struct elist {
-	json_t *items;
-	int limit;
-	int more;
-	char last[400];
-};
-
-static int elist_cb(void *ud, const char *key, const char *doc, size_t len)
-{
-	struct elist *c = ud;
-	json_error_t err;
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
-		return 1;
-	}
-	json_t *e = json_loadb(doc, len, 0, &err);
-	if (!e)
-		return 0;
-	json_array_append_new(c->items, e);
-	snprintf(c->last, sizeof(c->last), "%s", key);
-	return 0;
-}
-
 int api_list_function_event_invoke_configs(req_t *r)
 {
 	struct fnref ref;
+	struct page p;
 	char prefix[200];
-	json_t *meta = NULL;
 	int rc = lookup_ref_in(r, &ref);
-	if (rc)
+	if (rc || (rc = lookup_function_exists(r, &ref, "The function doesn't exist.")))
 		return rc;
-	rc = store_peek_json(r->srv->store, "fn", ref.scope, ref.name, &meta);
-	json_decref(meta);
-	if (rc == LD_ENOTFOUND)
-		return apierr_set(r, "ResourceNotFoundException", "The function doesn't exist.");
-	if (rc)
-		return rc;
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	struct elist c = { json_array(), max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = store_list(r->srv->store, "eic", ref.scope, prefix, marker && *marker ? marker : NULL, 0, elist_cb, &c);
-	if (rc) {
-		json_decref(c.items);
-		return rc;
-	}
-	r->out = json_object();
-	json_object_set_new(r->out, "FunctionEventInvokeConfigs", c.items);
-	if (c.more)
-		json_object_set_new(r->out, "NextMarker", json_string(c.last));
-	return 0;
+	rc = page_list(&p, r, "eic", ref.scope, prefix, NULL, NULL);
+	if (!rc)
+		rc = page_answer(&p, r, "FunctionEventInvokeConfigs");
+	page_free(&p);
+	return rc;
 }

@@ -145,6 +145,17 @@ int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta)
 	return load_function(r, ref, meta, 1);
 }
 
+int lookup_function_exists(req_t *r, const struct fnref *ref, const char *message)
+{
+	json_t *meta = NULL;
+	int rc = message ? store_peek_json(r->srv->store, "fn", ref->scope, ref->name, &meta)
+			 : lookup_function_peek(r, ref, &meta);
+	json_decref(meta);
+	if (rc == LD_ENOTFOUND)
+		return apierr_set(r, "ResourceNotFoundException", "%s", message);
+	return rc;
+}
+
 static int load_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias,
 		       int peek)
 {

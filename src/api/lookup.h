@@ -66,6 +66,12 @@ int lookup_config(req_t *r, const struct fnref *ref, const char *qualifier, json
 int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta);
 int lookup_config_peek(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg);
 
+/* 0 when the function exists (its qualifier is not looked at). Otherwise
+ * ResourceNotFoundException recorded (LD_EAPI) with `message` (the wording
+ * of the caller's family), or with lookup_function's "Function not found:
+ * ARN" when message is NULL; or a store error. */
+int lookup_function_exists(req_t *r, const struct fnref *ref, const char *message);
+
 /* Kinds keyed NAME/QUALIFIER that belong to a function's qualifier:
  * "policy" (resource policy), "eic" (event invoke config), "url" (function
  * URL config), "pcc" (provisioned concurrency config). NULL-terminated. */

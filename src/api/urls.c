@@ -21,6 +21,7 @@
 #include "api/urls.h"
 #include "api/api.h"
 #include "api/lookup.h"
+#include "api/paging.h"
 #include "model/apierr.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -287,59 +288,26 @@ out:
 	return rc;
 }
 
-struct ulist {
-	const server_t *srv;
-	json_t *items;
-	int limit;
-	int more;
-	char last[400];
-};
-
-static int ulist_cb(void *ud, const char *key, const char *doc, size_t len)
+static json_t *url_item(void *ud, const char *key, json_t *d)
 {
-	struct ulist *c = ud;
-	json_error_t err;
-	if ((int)json_array_size(c->items) == c->limit) {
-		c->more = 1;
-		return 1;
-	}
-	json_t *d = json_loadb(doc, len, 0, &err);
-	if (!d)
-		return 0;
-	json_array_append_new(c->items, view(c->srv, d, VIEW_GET));
-	json_decref(d);
-	snprintf(c->last, sizeof(c->last), "%s", key);
-	return 0;
+	return view(ud, d, VIEW_GET);
 }
 
 int api_list_function_url_configs(req_t *r)
 {
 	struct fnref ref;
+	struct page p;
 	char prefix[200];
-	json_t *meta = NULL;
 	int rc = lookup_ref_in(r, &ref);
-	if (rc)
+	if (rc || (rc = lookup_function_exists(r, &ref, "Function does not exist")))
 		return rc;
-	rc = store_peek_json(r->srv->store, "fn", ref.scope, ref.name, &meta);
-	json_decref(meta);
-	if (rc == LD_ENOTFOUND)
-		return apierr_set(r, "ResourceNotFoundException", "Function does not exist");
-	if (rc)
-		return rc;
-	json_int_t max = json_integer_value(json_object_get(r->in, "MaxItems"));
-	const char *marker = json_string_value(json_object_get(r->in, "Marker"));
-	struct ulist c = { r->srv, json_array(), max > 0 && max < 50 ? (int)max : 50, 0, "" };
+	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = store_list(r->srv->store, "url", ref.scope, prefix, marker && *marker ? marker : NULL, 0, ulist_cb, &c);
-	if (rc) {
-		json_decref(c.items);
-		return rc;
-	}
-	r->out = json_object();
-	json_object_set_new(r->out, "FunctionUrlConfigs", c.items);
-	if (c.more)
-		json_object_set_new(r->out, "NextMarker", json_string(c.last));
-	return 0;
+	rc = page_list(&p, r, "url", ref.scope, prefix, url_item, (void *)r->srv);
+	if (!rc)
+		rc = page_answer(&p, r, "FunctionUrlConfigs");
+	page_free(&p);
+	return rc;
 }
 
 int urls_find(server_t *srv, const char *url_id, json_t **config)
