@@ -8,6 +8,7 @@
 #include "blobs/zip.h"
 #include "loop.h"
 #include "model/apierr.h"
+#include "model/model.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -22,15 +23,6 @@
 #define ZIP_LIMIT 52428800u          /* 50 MB zipped */
 #define UNZIPPED_LIMIT 262144000u    /* 250 MB unzipped */
 #define ENV_LIMIT 4096u
-
-/* Runtimes that can be used for new functions and updates, in the order AWS
- * lists them in its error message. */
-static const char *const runtimes_ok[] = {
-	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x",
-	"nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4",
-	"ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8",
-	"java11", "dotnet6", "nodejs18.x", "provided.al2", "java8.al2", NULL,
-};
 
 static const char *const reserved_env[] = {
 	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
@@ -73,7 +65,7 @@ void fnconfig_touch(json_t *cfg)
 
 static int check_runtime(req_t *r, const char *rt)
 {
-	if (in_list(runtimes_ok, rt))
+	if (in_list(model_supported_runtimes, rt))
 		return 0;
 	const struct shape *s = model_shape("Runtime");
 	for (size_t i = 0; s && i < s->nenums; i++)
@@ -85,8 +77,8 @@ static int check_runtime(req_t *r, const char *rt)
 					  rt);
 	buf_t list;
 	buf_init(&list, 0);
-	for (const char *const *p = runtimes_ok; *p; p++)
-		buf_printf(&list, "%s%s", p == runtimes_ok ? "" : ", ", *p);
+	for (const char *const *p = model_supported_runtimes; *p; p++)
+		buf_printf(&list, "%s%s", p == model_supported_runtimes ? "" : ", ", *p);
 	int rc = apierr_set(r, "InvalidParameterValueException",
 			    "Value %s at 'runtime' failed to satisfy constraint: Member must satisfy enum "
 			    "value set: [%s] or be a valid ARN",

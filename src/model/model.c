@@ -43,7 +43,7 @@ struct override {
 
 static const char *const recursive_loop_enum[] = { "Terminate", "Allow", NULL };
 static const char *const event_source_position_enum[] = { "LATEST", "AT_TIMESTAMP", "TRIM_HORIZON", NULL };
-static const char *const supported_runtimes[] = {
+const char *const model_supported_runtimes[] = {
 	"nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x",
 	"nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4",
 	"ruby3.2", "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8",
@@ -73,7 +73,7 @@ static const struct override overrides[] = {
 	{ "EventSourcePosition", NULL, 0, 0, 0, event_source_position_enum },
 	/* Runtime is checked by fnconfig.c: AWS answers InvalidParameterValueException */
 	{ "Runtime", NULL, 0, 0, 0, NULL, 0, 1 },
-	{ "CompatibleRuntimes", NULL, 0, 0, 0, NULL, 0, 0, supported_runtimes },
+	{ "CompatibleRuntimes", NULL, 0, 0, 0, NULL, 0, 0, model_supported_runtimes },
 };
 
 static json_t *g_root;

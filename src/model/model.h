@@ -66,6 +66,11 @@ struct model_op {
 	const struct shape *input, *output;
 };
 
+/* The runtimes AWS accepts for new functions and updates, in the order AWS
+ * lists them in its messages (CreateFunction's Runtime error, a layer's
+ * CompatibleRuntimes). NULL-terminated, static. */
+extern const char *const model_supported_runtimes[];
+
 /* Compiles the embedded model. 0, or LD_ECORRUPT / LD_ENOMEM. */
 int model_load(void);
 void model_unload(void);
