@@ -158,13 +158,9 @@ int api_update_alias(req_t *r)
 	int rc = load_alias(r, &ref, &alias, key, sizeof(key), "Alias not found: %s");
 	if (rc)
 		goto out;
-	const char *rev = json_string_value(json_object_get(r->in, "RevisionId"));
-	if (rev && strcmp(rev, json_string_value(json_object_get(alias, "RevisionId"))) != 0) {
-		rc = apierr_set(r, "PreconditionFailedException",
-				"The Revision Id provided does not match the latest Revision Id. Call the "
-				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+	if ((rc = lookup_check_revision(r, json_string_value(json_object_get(alias, "RevisionId")),
+					"GetFunction/GetAlias")))
 		goto out;
-	}
 	const char *version = json_string_value(json_object_get(r->in, "FunctionVersion"));
 	if (!version)
 		version = json_string_value(json_object_get(alias, "FunctionVersion"));

@@ -205,14 +205,9 @@ static int load_latest_for_update(req_t *r, struct fnref *ref, json_t **cfg, cha
 	lookup_version_key(ref->name, "$LATEST", key, keylen);
 	if ((rc = store_get_json(r->srv->store, "ver", ref->scope, key, cfg)))
 		goto out;
-	const char *want = json_string_value(json_object_get(r->in, "RevisionId"));
-	const char *have = json_string_value(json_object_get(*cfg, "RevisionId"));
-	if (want && (!have || strcmp(want, have) != 0)) {
-		rc = apierr_set(r, "PreconditionFailedException",
-				"The Revision Id provided does not match the latest Revision Id. Call the "
-				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+	if ((rc = lookup_check_revision(r, json_string_value(json_object_get(*cfg, "RevisionId")),
+					"GetFunction/GetAlias")))
 		goto out;
-	}
 	const char *upd = json_string_value(json_object_get(*cfg, "LastUpdateStatus"));
 	const char *state = json_string_value(json_object_get(*cfg, "State"));
 	if ((upd && !strcmp(upd, "InProgress")) || (state && !strcmp(state, "Pending"))) {

@@ -559,13 +559,7 @@ static int load_for_policy(req_t *r, struct layref *l, json_int_t *v, char *key,
 
 static int check_revision(req_t *r, json_t *policy)
 {
-	const char *want = json_string_value(json_object_get(r->in, "RevisionId"));
-	const char *have = json_string_value(json_object_get(policy, "RevisionId"));
-	if (want && (!have || strcmp(want, have) != 0))
-		return apierr_set(r, "PreconditionFailedException",
-				  "The Revision Id provided does not match the latest Revision Id. Call the "
-				  "GetLayerPolicy API to retrieve the latest Revision Id");
-	return 0;
+	return lookup_check_revision(r, json_string_value(json_object_get(policy, "RevisionId")), "GetLayerPolicy");
 }
 
 static json_t *find_statement(json_t *policy, const char *sid, size_t *index)

@@ -156,6 +156,17 @@ int lookup_function_exists(req_t *r, const struct fnref *ref, const char *messag
 	return rc;
 }
 
+int lookup_check_revision(req_t *r, const char *have, const char *get_api)
+{
+	const char *want = json_string_value(json_object_get(r->in, "RevisionId"));
+	if (!want || (have && !strcmp(want, have)))
+		return 0;
+	return apierr_set(r, "PreconditionFailedException",
+			  "The Revision Id provided does not match the latest Revision Id. Call the %s API to "
+			  "retrieve the latest Revision Id",
+			  get_api);
+}
+
 static int load_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias,
 		       int peek)
 {

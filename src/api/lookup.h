@@ -72,6 +72,12 @@ int lookup_config_peek(req_t *r, const struct fnref *ref, const char *qualifier,
  * ARN" when message is NULL; or a store error. */
 int lookup_function_exists(req_t *r, const struct fnref *ref, const char *message);
 
+/* The RevisionId precondition: 0 when the request has no RevisionId or it
+ * equals `have`; else AWS's PreconditionFailedException recorded (LD_EAPI),
+ * which names `get_api` ("GetFunction/GetAlias", "GetPolicy",
+ * "GetLayerPolicy") as the way to the latest Revision Id. */
+int lookup_check_revision(req_t *r, const char *have, const char *get_api);
+
 /* Kinds keyed NAME/QUALIFIER that belong to a function's qualifier:
  * "policy" (resource policy), "eic" (event invoke config), "url" (function
  * URL config), "pcc" (provisioned concurrency config). NULL-terminated. */

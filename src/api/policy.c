@@ -31,9 +31,6 @@
 
 #define POLICY_LIMIT 20480 /* bytes of the compact document (AWS: 20 KB) */
 
-#define PRECONDITION                                                                                              \
-	"The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the "  \
-	"latest Revision Id"
 #define NO_RESOURCE "The resource you requested does not exist."
 
 static int is_latest(const char *q)
@@ -133,14 +130,9 @@ static int target_load(req_t *r, struct target *t)
  * against the record's own (a first statement) */
 static int check_revision(req_t *r, const struct target *t)
 {
-	const char *want = json_string_value(json_object_get(r->in, "RevisionId"));
-	if (!want)
-		return 0;
 	const char *have = json_string_value(json_object_get(t->policy ? t->policy : t->rec,
 							     t->policy ? "_RevisionId" : "RevisionId"));
-	if (have && !strcmp(want, have))
-		return 0;
-	return apierr_set(r, "PreconditionFailedException", PRECONDITION);
+	return lookup_check_revision(r, have, "GetPolicy");
 }
 
 /* Gives the record a new RevisionId and stores it with the policy (deleted

@@ -123,13 +123,9 @@ int api_publish_version(req_t *r)
 				sha, have_sha);
 		goto out;
 	}
-	const char *rev = json_string_value(json_object_get(r->in, "RevisionId"));
-	if (rev && strcmp(rev, json_string_value(json_object_get(latest, "RevisionId"))) != 0) {
-		rc = apierr_set(r, "PreconditionFailedException",
-				"The Revision Id provided does not match the latest Revision Id. Call the "
-				"GetFunction/GetAlias API to retrieve the latest Revision Id");
+	if ((rc = lookup_check_revision(r, json_string_value(json_object_get(latest, "RevisionId")),
+					"GetFunction/GetAlias")))
 		goto out;
-	}
 	const char *upd = json_string_value(json_object_get(latest, "LastUpdateStatus"));
 	const char *state = json_string_value(json_object_get(latest, "State"));
 	if ((upd && !strcmp(upd, "InProgress")) || (state && !strcmp(state, "Pending"))) {
