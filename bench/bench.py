@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +108,19 @@ def http_get(port, path, timeout=5):
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": AUTH})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, r.read()
+
+
+def http_req(port, method, path, body=None, headers=None, timeout=10):
+    """One request with the static Authorization header; returns (status, headers, body), also for 4xx/5xx."""
+    h = {"Authorization": AUTH, "Content-Type": "application/json"}
+    h.update(headers or {})
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
 
 
 def wait_ready(name, proc, port, path, deadline_s=30):
@@ -264,10 +278,10 @@ def seed(name, port, n, is_moto):
             "list_next_marker": bool(d.get("NextMarker"))}
 
 
-def wrk_run(port, mode, conns, duration, nfuncs, cpus):
+def wrk_run(port, mode, conns, duration, nfuncs, cpus, prefix=SEED_PREFIX):
     threads = 1 if conns == 1 else min(2, conns)
     argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", "5s", "--latency",
-            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, SEED_PREFIX, str(nfuncs), AUTH]
+            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, prefix, str(nfuncs), AUTH]
     out, _ = run_bounded(argv, duration + 20, cpus)
     r = last_json(out)
     r["errors"] = r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
@@ -276,14 +290,532 @@ def wrk_run(port, mode, conns, duration, nfuncs, cpus):
     return r
 
 
-def postload_run(port, conns, total, limit, prefix, b64path, cpus):
-    argv = [POSTLOAD, str(port), str(conns), str(total), str(limit), prefix, b64path, AUTH]
+def postload_run(port, conns, total, limit, prefix, b64path, cpus, mode="create"):
+    argv = [POSTLOAD, str(port), str(conns), str(total), str(limit), prefix, b64path, AUTH, mode]
     out, err = run_bounded(argv, limit + 15, cpus)
     r = last_json(out)
     r["errors"] = r["errors"] + r["status_errors"]
     if err.strip():
         log("postload stderr:", err.strip()[:1000])
     return r
+
+
+# ---------------------------------------------------------------- issue 3: policies and layers
+
+LAYER = "bench-layer"          # seeded with LAYER_VERSIONS versions, listed by ListLayerVersions
+LAYER_VERSIONS = 50
+POLICY_FN = f"{SEED_PREFIX}-0000"  # GetPolicy target; AddPermission runs add statements to it
+POST_OPS = ("CreateFunction", "AddPermission", "PublishLayerVersion")
+
+
+def probe_more(name, port, nfuncs):
+    """Seeds what the issue 3 rows read and checks that the server implements each operation with
+    the very requests the load generators send. Returns {op: None if supported else why not}."""
+    why = {}
+    st, _, body = http_req(port, "POST", f"/2015-03-31/functions/{POLICY_FN}/policy",
+                           {"StatementId": "probe", "Action": "lambda:InvokeFunction",
+                            "Principal": "s3.amazonaws.com", "SourceArn": "arn:aws:s3:::bench-bucket-probe"})
+    why["AddPermission"] = None if 200 <= st < 300 else f"AddPermission answered {st}: {body[:200]!r}"
+    why["_add_status"] = st  # AWS answers 201
+    st, _, body = http_req(port, "GET", f"/2015-03-31/functions/{POLICY_FN}/policy")
+    ok = st == 200 and "Statement" in json.loads(body).get("Policy", "")
+    why["GetPolicy"] = None if ok else f"GetPolicy answered {st}: {body[:200]!r}"
+    st, _, body = http_req(port, "POST", "/2018-10-31/layers/bench-probe/versions",
+                           {"Description": "bench", "CompatibleRuntimes": ["python3.12"],
+                            "Content": {"ZipFile": base64.b64encode(make_zip(1)).decode()}})
+    why["_publish_status"] = st
+    why["PublishLayerVersion"] = None if 200 <= st < 300 else f"PublishLayerVersion answered {st}: {body[:200]!r}"
+    if why["PublishLayerVersion"] is None:
+        lam, _ = boto_clients(port)
+        for i in range(LAYER_VERSIONS):
+            lam.publish_layer_version(LayerName=LAYER, Description=f"bench layer {i}",
+                                      CompatibleRuntimes=["python3.12"], Content={"ZipFile": make_zip(10_000 + i)})
+        st, _, body = http_req(port, "GET", f"/2018-10-31/layers/{LAYER}/versions")
+        n = len(json.loads(body).get("LayerVersions", [])) if st == 200 else -1
+        why["ListLayerVersions"] = (None if n == LAYER_VERSIONS else
+                                    f"ListLayerVersions answered {st} with {n} versions: {body[:200]!r}")
+        if st == 200:
+            why["_list_bytes"] = len(body)
+    else:
+        why["ListLayerVersions"] = "no layers: " + why["PublishLayerVersion"]
+    log(f"{name}: issue 3 operations: " + ", ".join(
+        f"{op} {'ok' if w is None else 'n/a'}" for op, w in why.items() if not op.startswith("_")))
+    return why
+
+
+def control_plane_more(args, servers, b64path):
+    support = {name: probe_more(name, port, args.functions) for name, (proc, port) in servers.items()}
+    rows = []
+
+    def post_op(op, mode_for, prefix_for):
+        for conns in (1, 50):
+            row = {"op": op, "conns": conns}
+            for name in ("lambdad", "moto"):
+                proc, port = servers[name]
+                if support[name][op] is not None:
+                    row[name] = None
+                    continue
+                r = measured(proc.pid, lambda: postload_run(port, conns, args.posts, args.post_limit,
+                                                            prefix_for(conns), b64path, LOAD_CPU, mode_for(conns)))
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} died during {op}")
+                row[name] = r
+                log(f"{op:14s} c={conns:<3d} {name:8s} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  "
+                    f"p99 {r['p99_ms']:.3f} ms  ok {r['ok']}/{r['issued']} in {r['elapsed_s']:.1f}s  "
+                    f"errors {r['errors']}  cpu/req {r['cpu_us_per_req']:.0f} us  cpu-wait {r['wait_pct']:.0f}%")
+            rows.append(row)
+
+    def get_op(op, path):
+        for conns in (1, 50):
+            row = {"op": op, "conns": conns}
+            for name in ("lambdad", "moto"):
+                proc, port = servers[name]
+                if support[name][op] is not None:
+                    row[name] = None
+                    continue
+                if args.warmup:
+                    wrk_run(port, "path", conns, args.warmup, 1, LOAD_CPU, prefix=path)
+                r = measured(proc.pid, lambda: wrk_run(port, "path", conns, args.duration, 1, LOAD_CPU, prefix=path))
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} died during {op}")
+                row[name] = r
+                log(f"{op:14s} c={conns:<3d} {name:8s} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  "
+                    f"p99 {r['p99_ms']:.3f} ms  errors {r['errors']}  cpu/req {r['cpu_us_per_req']:.0f} us  "
+                    f"cpu-wait {r['wait_pct']:.0f}%")
+            rows.append(row)
+
+    # unique statement ids; spread over the seeded functions (AWS caps one policy at 20 KB, ~90 statements)
+    post_op("AddPermission", lambda c: f"perm:{args.functions}:p{c}", lambda c: SEED_PREFIX)
+    get_op("GetPolicy", f"/2015-03-31/functions/{POLICY_FN}/policy")
+    post_op("PublishLayerVersion", lambda c: "layer", lambda c: f"pub{c}")
+    get_op("ListLayerVersions", f"/2018-10-31/layers/{LAYER}/versions")
+    for name, (proc, port) in servers.items():  # what GetPolicy returned at the end, for the notes
+        st, _, body = http_req(port, "GET", f"/2015-03-31/functions/{POLICY_FN}/policy")
+        if st == 200:
+            support[name]["_policy_statements"] = len(json.loads(json.loads(body)["Policy"])["Statement"])
+            support[name]["_policy_bytes"] = len(body)
+    return rows, support
+
+
+# ---------------------------------------------------------------- issue 4: invoke
+
+BOOTSTRAP_SRC = os.path.join(BENCH, "bootstrap.c")
+BOOTSTRAP = os.path.join(ROOT, "build", "bench", "bootstrap")
+ECHOD = os.path.join(ROOT, "build", "bench", "echod")
+SPAWNFLOOR = os.path.join(ROOT, "build", "bench", "spawnfloor")
+EVENT = b'{"bench":1,"msg":"hello"}'
+RUNTIMES = [  # (key, label, Runtime, handler file name, source)
+    ("c", "C (provided.al2023)", "provided.al2023", None, None),
+    ("py", "python3.11", "python3.11", "index.py", "def handler(event, context):\n    return event\n"),
+    ("node", "nodejs20.x", "nodejs20.x", "index.js", "exports.handler = async (event) => event;\n"),
+]
+BOOTSTRAP_STATIC = True
+
+
+def build_bench_bins():
+    global BOOTSTRAP_STATIC
+    for src, out in ((os.path.join(BENCH, "echod.c"), ECHOD), (os.path.join(BENCH, "spawnfloor.c"), SPAWNFLOOR)):
+        if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+            log("compiling", os.path.relpath(out, ROOT))
+            subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-o", out, src], check=True)
+    if not os.path.exists(BOOTSTRAP) or os.path.getmtime(BOOTSTRAP) < os.path.getmtime(BOOTSTRAP_SRC):
+        log("compiling", os.path.relpath(BOOTSTRAP, ROOT), "(static)")
+        r = subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-o", BOOTSTRAP, BOOTSTRAP_SRC])
+        if r.returncode != 0:
+            log("static link failed; building bench/bootstrap.c dynamically")
+            subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-o", BOOTSTRAP, BOOTSTRAP_SRC], check=True)
+    BOOTSTRAP_STATIC = "statically linked" in subprocess.run(["file", "-L", BOOTSTRAP], capture_output=True,
+                                                            text=True).stdout or not _is_dynamic(BOOTSTRAP)
+
+
+def _is_dynamic(path):
+    with open(path, "rb") as f:
+        return b"ld-linux" in f.read(4096)
+
+
+def code_zip(key):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, _, _, fname, src in RUNTIMES:
+            if k != key:
+                continue
+            if fname is None:
+                info = zipfile.ZipInfo("bootstrap", date_time=(2024, 1, 1, 0, 0, 0))
+                info.external_attr = (0o100755) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with open(BOOTSTRAP, "rb") as f:
+                    z.writestr(info, f.read())
+            else:
+                info = zipfile.ZipInfo(fname, date_time=(2024, 1, 1, 0, 0, 0))
+                info.external_attr = (0o100644) << 16
+                z.writestr(info, src)
+    return buf.getvalue()
+
+
+def interpreters():
+    """The host interpreters lambdad maps python3.11 and nodejs20.x to (its start-up log lists the ids;
+    these are the binaries its environments run, see /proc/PID/exe during the run)."""
+    py = "/usr/bin/python3.11" if os.access("/usr/bin/python3.11", os.X_OK) else shutil.which("python3.11")
+    node = "/usr/bin/node" if os.access("/usr/bin/node", os.X_OK) else shutil.which("node")
+    return py, node
+
+
+def children_of(pid):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def proc_mem(pid):
+    """(VmRSS kB, Pss kB) of one process, or (0, 0) when it is gone."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def cgroup_usage(pid):
+    """Bytes charged to the process's memory cgroup (v1 memory.usage_in_bytes, v2 memory.current)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hid, ctrls, path = line.split(":", 2)
+        if "memory" in ctrls.split(","):
+            fn = f"/sys/fs/cgroup/memory{path}/memory.usage_in_bytes"
+        elif hid == "0" and ctrls == "":
+            fn = f"/sys/fs/cgroup{path}/memory.current"
+        else:
+            continue
+        try:
+            with open(fn) as f:
+                return int(f.read())
+        except OSError:
+            continue
+    return None
+
+
+def env_memory(lambdad_pid):
+    """Per environment (a direct child of lambdad: the runtime, pid 1 of its namespace) -> function
+    name, summed VmRSS and Pss over its process tree, and its cgroup's usage."""
+    kids = children_of(lambdad_pid)
+    envs = []
+    for root in kids.get(lambdad_pid, []):
+        try:
+            with open(f"/proc/{root}/environ", "rb") as f:
+                env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+        except OSError:
+            continue
+        fn = env.get(b"AWS_LAMBDA_FUNCTION_NAME", b"").decode()
+        tree, todo = [], [root]
+        while todo:
+            p = todo.pop()
+            tree.append(p)
+            todo.extend(kids.get(p, []))
+        rss = pss = 0
+        for p in tree:
+            a, b = proc_mem(p)
+            rss += a
+            pss += b
+        envs.append({"function": fn, "procs": len(tree), "rss_kb": rss, "pss_kb": pss,
+                     "cgroup_bytes": cgroup_usage(root)})
+    return envs
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[(len(xs) - 1) // 2] if xs else 0.0
+
+
+def pctl(xs, p):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    i = min(len(xs), max(1, int(p * len(xs) + 0.999999)))
+    return xs[i - 1]
+
+
+def spawn_floor(argv, n, env=None):
+    out, _ = run_bounded([SPAWNFLOOR, str(n), "20"] + argv, 40, None)
+    return last_json(out)
+
+
+def idle_interpreter_memory(argv, env=None):
+    """RSS/PSS of a bare interpreter sitting idle (blocked reading stdin), the memory floor."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=env, start_new_session=True)
+    try:
+        time.sleep(0.5)
+        return proc_mem(p.pid)
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait(timeout=5)
+
+
+def idle_bootstrap_memory():
+    """The C bootstrap connected to a Runtime API that never answers: blocked in its first GET /next."""
+    with socket.socket() as ls:
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        port = ls.getsockname()[1]
+        p = subprocess.Popen([BOOTSTRAP], env={"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            ls.settimeout(5)
+            conn, _ = ls.accept()
+            time.sleep(0.2)
+            r = proc_mem(p.pid)
+            conn.close()
+            return r
+        finally:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(timeout=5)
+
+
+def wait_active(port, name, deadline_s=10):
+    t_end = time.time() + deadline_s
+    while time.time() < t_end:
+        st, _, body = http_req(port, "GET", f"/2015-03-31/functions/{name}/configuration")
+        if st == 200 and json.loads(body).get("State", "Active") == "Active":
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"{name} not Active after {deadline_s}s")
+
+
+def invoke_phase(args, tmp):
+    """Warm invokes, cold starts, memory per idle environment, and their physical floors. A lambdad
+    of its own, not pinned: an invoke runs in lambdad and in a runtime process, so it uses both CPUs
+    (the load client and the floor servers are not pinned either)."""
+    res = {"warm": [], "cold": [], "mem": [], "floors": {}}
+    port = free_port()
+    datadir = os.path.join(tmp, "data-invoke")
+    os.makedirs(datadir)
+    lam = start_server("lambdad-invoke", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+                       os.path.join(tmp, "lambdad-invoke.log"), None)
+    wait_ready("lambdad-invoke", lam, port, "/2016-08-19/account-settings")
+    evpath = os.path.join(tmp, "event.json")
+    with open(evpath, "wb") as f:
+        f.write(EVENT)
+    zips = {k: code_zip(k) for k, *_ in RUNTIMES}
+
+    def create(name, key, rt, env_vars=None):
+        body = {"FunctionName": name, "Runtime": rt, "Role": ROLE, "Handler": "index.handler",
+                "Code": {"ZipFile": base64.b64encode(zips[key]).decode()}, "MemorySize": 128, "Timeout": 10}
+        st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+        if st != 201:
+            raise RuntimeError(f"CreateFunction {name} ({rt}) answered {st}: {b[:300]!r}")
+
+    # ---- warm: one function per runtime, the load client at 1 and 16 connections
+    for key, label, rt, *_ in RUNTIMES:
+        fn = f"warm-{key}"
+        create(fn, key, rt)
+        wait_active(port, fn)
+        st, _, b = http_req(port, "POST", f"/2015-03-31/functions/{fn}/invocations", EVENT)
+        if st != 200 or json.loads(b) != json.loads(EVENT):
+            raise RuntimeError(f"invoke {fn} answered {st}: {b[:500]!r}")
+        for conns in (1, 16):
+            postload_run(port, conns, 10 ** 6, 1.0, fn, evpath, None, "invoke")  # warm-up: spawns the pool
+            r = measured(lam.pid, lambda: postload_run(port, conns, args.invokes, args.invoke_limit, fn, evpath,
+                                                       None, "invoke"))
+            if lam.poll() is not None:
+                raise RuntimeError("lambdad died during warm invokes")
+            r.update(key=key, label=label, conns=conns)
+            res["warm"].append(r)
+            log(f"warm invoke {key:5s} c={conns:<3d} {r['rps']:10.1f} inv/s  p50 {r['p50_ms']:.3f} ms  "
+                f"p99 {r['p99_ms']:.3f} ms  ok {r['ok']}/{r['issued']}  errors {r['errors']}  "
+                f"lambdad cpu/invoke {r['cpu_us_per_req']:.0f} us")
+
+    # ---- floor: a bare loopback HTTP round trip, same client, same event, echo server
+    ep = subprocess.Popen([ECHOD, str(4 * (args.invoke_limit + 3) + 10)], stdout=subprocess.PIPE, text=True,
+                          start_new_session=True)
+    children.append(ep)
+    ep.bench_name, ep.bench_log = "echod", os.devnull
+    eport = int(ep.stdout.readline())
+    for conns in (1, 16):
+        postload_run(eport, conns, 10 ** 6, 0.5, "echo", evpath, None, "invoke")
+        r = postload_run(eport, conns, args.invokes, args.invoke_limit, "echo", evpath, None, "invoke")
+        res["floors"][f"rtt{conns}"] = r
+        log(f"floor loopback HTTP c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+    os.killpg(ep.pid, signal.SIGKILL)
+    ep.wait(timeout=5)
+    children.remove(ep)
+
+    # ---- cold: a new environment for every invoke (a fresh function each, same code: extracted once already)
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for key, label, rt, *_ in RUNTIMES:
+        names = [f"cold-{key}-{i:02d}" for i in range(args.cold)]
+        for n in names:
+            create(n, key, rt)
+        for n in names:
+            wait_active(port, n)
+        times, inits = [], []
+        for n in names:
+            t0 = time.perf_counter()
+            conn.request("POST", f"/2015-03-31/functions/{n}/invocations", body=EVENT,
+                         headers={"Authorization": AUTH, "X-Amz-Log-Type": "Tail", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            dt = (time.perf_counter() - t0) * 1000
+            if resp.status != 200 or json.loads(body) != json.loads(EVENT):
+                raise RuntimeError(f"cold invoke {n} answered {resp.status}: {body[:500]!r}")
+            times.append(dt)
+            tail = base64.b64decode(resp.getheader("X-Amz-Log-Result") or "").decode(errors="replace")
+            for part in tail.split("\t"):
+                if part.strip().startswith("Init Duration:"):
+                    inits.append(float(part.split(":")[1].split()[0]))
+        res["cold"].append({"key": key, "label": label, "n": len(times), "p50_ms": median(times),
+                            "p99_ms": pctl(times, 0.99), "min_ms": min(times),
+                            "init_p50_ms": median(inits) if inits else None,
+                            "init_p99_ms": pctl(inits, 0.99) if inits else None, "init_n": len(inits)})
+        c = res["cold"][-1]
+        log(f"cold start  {key:5s} n={c['n']}  p50 {c['p50_ms']:.2f} ms  p99 {c['p99_ms']:.2f} ms  "
+            f"Init Duration p50 {c['init_p50_ms']} ms ({c['init_n']} reported)")
+    conn.close()
+
+    # ---- memory per idle environment: the cold functions' environments, each after its one invoke
+    time.sleep(0.3)
+    envs = env_memory(lam.pid)
+    for key, label, *_ in RUNTIMES:
+        mine = [e for e in envs if e["function"].startswith(f"cold-{key}-")]
+        cg = [e["cgroup_bytes"] for e in mine if e["cgroup_bytes"] is not None]
+        res["mem"].append({"key": key, "label": label, "n": len(mine),
+                           "rss_kb": median([e["rss_kb"] for e in mine]),
+                           "pss_kb": median([e["pss_kb"] for e in mine]),
+                           "procs": max([e["procs"] for e in mine], default=0),
+                           "cgroup_kb": median(cg) / 1024 if cg else None})
+        m = res["mem"][-1]
+        log(f"idle env    {key:5s} n={m['n']}  RSS {m['rss_kb']} kB  PSS {m['pss_kb']} kB  cgroup {m['cgroup_kb']} kB")
+    res["lambdad_rss_kb"] = proc_mem(lam.pid)[0]
+    res["envs_total"] = len(envs)
+
+    # ---- floors for cold start and memory: bare fork+exec / an idle bare interpreter
+    py, node = interpreters()
+    res["floors"]["spawn_c"] = spawn_floor([BOOTSTRAP], args.spawns)
+    res["floors"]["spawn_py"] = spawn_floor([py, "-c", "pass"], args.spawns)
+    res["floors"]["spawn_node"] = spawn_floor([node, "-e", "0"], args.spawns)
+    res["floors"]["mem_c"] = idle_bootstrap_memory()
+    res["floors"]["mem_py"] = idle_interpreter_memory([py, "-c", "import sys; sys.stdin.read()"])
+    res["floors"]["mem_node"] = idle_interpreter_memory([node, "-e", "process.stdin.resume()"])
+    res["interp"] = {"py": py, "node": node}
+    for k in ("spawn_c", "spawn_py", "spawn_node"):
+        f = res["floors"][k]
+        log(f"floor {k:10s} p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms  (n={f['n']}, failed {f['failed']})")
+    if lam.poll() is not None:
+        raise RuntimeError("lambdad died during the invoke phase")
+    return res
+
+
+def render_invoke(res):
+    F = res["floors"]
+    w = ["| function | clients | invokes/s | p50 | p99 | lambdad CPU/invoke | floor: loopback HTTP req/s | floor p50 "
+         "| floor p99 | p50 / floor | floor req/s / invokes/s |", "|" + "|".join(["---"] * 11) + "|"]
+    for r in res["warm"]:
+        f = F[f"rtt{r['conns']}"]
+        w.append(f"| {r['label']} | {r['conns']} | {fmt_rps(r['rps'])} | {r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms "
+                 f"| {r['cpu_us_per_req']:,.0f} us | {fmt_rps(f['rps'])} | {f['p50_ms']:.3f} ms | {f['p99_ms']:.3f} ms "
+                 f"| {r['p50_ms'] / f['p50_ms']:.1f}x | {f['rps'] / r['rps']:.1f}x |")
+    spawn = {"c": "spawn_c", "py": "spawn_py", "node": "spawn_node"}
+    floor_name = {"c": "fork+exec bootstrap (exits at once)", "py": "fork+exec `python3.11 -c pass`",
+                  "node": "fork+exec `node -e 0`"}
+    c = ["| function | cold starts | p50 (Invoke sent to response) | p99 | min | Init Duration p50 (REPORT) | p99 "
+         "| floor | floor p50 | floor p99 | p50 / floor |", "|" + "|".join(["---"] * 11) + "|"]
+    for r in res["cold"]:
+        f = F[spawn[r["key"]]]
+        ini = (f"{r['init_p50_ms']:.2f} ms | {r['init_p99_ms']:.2f} ms" if r["init_p50_ms"] is not None
+               else "n/a | n/a")
+        c.append(f"| {r['label']} | {r['n']} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p99_ms'])} | {fmt_ms(r['min_ms'])} "
+                 f"| {ini} | {floor_name[r['key']]} | {fmt_ms(f['p50_ms'])} | {fmt_ms(f['p99_ms'])} "
+                 f"| {r['p50_ms'] / f['p50_ms']:.1f}x |")
+    memf = {"c": "mem_c", "py": "mem_py", "node": "mem_node"}
+    mfloor = {"c": "bootstrap blocked in its first GET /next", "py": "idle `python3.11 -c 'sys.stdin.read()'`",
+              "node": "idle `node -e 'process.stdin.resume()'`"}
+    m = ["| function | idle envs | RSS (median, summed over the env's processes) | PSS | memory cgroup usage "
+         "| floor | floor RSS | floor PSS | RSS / floor |", "|" + "|".join(["---"] * 9) + "|"]
+    for r in res["mem"]:
+        frss, fpss = F[memf[r["key"]]]
+        cg = f"{r['cgroup_kb'] / 1024:.1f} MB" if r["cgroup_kb"] is not None else "n/a"
+        m.append(f"| {r['label']} | {r['n']} | {r['rss_kb'] / 1024:.1f} MB | {r['pss_kb'] / 1024:.1f} MB | {cg} "
+                 f"| {mfloor[r['key']]} | {frss / 1024:.1f} MB | {fpss / 1024:.1f} MB "
+                 f"| {r['rss_kb'] / frss if frss else float('nan'):.1f}x |")
+    return "\n".join(w), "\n".join(c), "\n".join(m)
+
+
+def invoke_notes(args, res):
+    warm = {(r["key"], r["conns"]): r for r in res["warm"]}
+    cold = {r["key"]: r for r in res["cold"]}
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+    t = []
+    c1, p1, c16 = warm[("c", 1)], warm[("py", 1)], warm[("c", 16)]
+    best_c = max(warm[("c", 1)]["rps"], c16["rps"])
+    t.append(f"warm p50 < 0.3 ms for the C function: {c1['p50_ms']:.3f} ms at 1 client, {verdict(c1['p50_ms'] < 0.3)}")
+    t.append(f"warm p50 < 0.5 ms for python: {p1['p50_ms']:.3f} ms at 1 client, {verdict(p1['p50_ms'] < 0.5)}")
+    t.append(f"cold start < 5 ms for the C function: p50 {cold['c']['p50_ms']:.2f} ms, {verdict(cold['c']['p50_ms'] < 5)}")
+    t.append(f"cold start < 20 ms for python: p50 {cold['py']['p50_ms']:.2f} ms, {verdict(cold['py']['p50_ms'] < 20)}")
+    t.append(f">= 10,000 warm invokes/s of the C function: {best_c:,.0f}/s at best, {verdict(best_c >= 10000)}")
+    notes = [
+        "Targets (issue 4): " + "; ".join(t) + ".",
+        f"Warm: bench/postload.c in invoke mode, keep-alive, POST /2015-03-31/functions/NAME/invocations with a "
+        f"{len(EVENT)}-byte JSON event that each function returns unchanged (C: bench/bootstrap.c, "
+        f"{'static' if BOOTSTRAP_STATIC else 'dynamic'}, plain sockets, one keep-alive connection to the Runtime "
+        "API; python: `def handler(event, context): return event`; node: `async (event) => event`). "
+        f"{args.invokes} invokes or {args.invoke_limit:g} s per run, after a 1 s warm-up run that lets lambdad "
+        "grow its pool of environments; MemorySize 128. Latency from request write to response end. "
+        "lambdad CPU/invoke counts lambdad's own process only (its runtimes' CPU is not included).",
+        "Loopback floor: bench/echod.c, a one-thread epoll keep-alive server that echoes the body, driven by "
+        "the same client with the same request. An invoke is at least two such round trips (client to lambdad, "
+        "lambdad to the runtime's pending GET /next and its POST back), so ~2x the floor is the ideal.",
+        "The invoke lambdad is a second instance started after moto's runs, not pinned: lambdad, the runtime "
+        "processes, the load client and the echo server all share the machine's CPUs (a warm invoke needs "
+        "lambdad and a runtime process at once).",
+        f"Cold: {args.cold} functions per runtime with the same code (extracted once by the warm function "
+        "before), each invoked once over one kept-alive client connection, so every invoke spawns a new "
+        "environment; the time is the client's, Invoke request sent to response read. Init Duration is the "
+        "REPORT line's, read from LogType Tail (X-Amz-Log-Result). Floor: bench/spawnfloor.c, "
+        f"{args.spawns} sequential fork+execv+waitpid of {os.path.relpath(BOOTSTRAP, ROOT)} (exits at once "
+        f"without AWS_LAMBDA_RUNTIME_API), {res['interp']['py']} -c pass and {res['interp']['node']} -e 0: "
+        "no namespaces, cgroups or Runtime API. `node -e 0` includes node's exit, which is slow "
+        "(runtimes/README.md: ~60 ms spawn to exit against ~23 ms spawn to a first connect + GET), so node's "
+        "cold start can come out under its floor.",
+        "Memory: the cold-start environments, each idle in GET /next after its one invoke; VmRSS and Pss "
+        "(/proc/PID/status, smaps_rollup) summed over each environment's process tree (the runtime is pid 1 "
+        "of its pid namespace, a child of lambdad), and its memory cgroup's usage (memory.usage_in_bytes, "
+        "which also counts page cache charged to it). RSS counts shared library pages in full, PSS splits "
+        "them among the processes that map them. Floor: the same interpreter idle with nothing loaded. "
+        f"lambdad itself had {res['lambdad_rss_kb'] / 1024:.1f} MB RSS with {res['envs_total']} environments.",
+    ]
+    for r in res["warm"]:
+        if r["errors"]:
+            notes.append(f"warm {r['label']} c={r['conns']}: {r['errors']} failed requests "
+                         f"(transport {r['errors'] - r['status_errors']}, non-2xx {r['status_errors']}).")
+    return notes
 
 
 # ---------------------------------------------------------------- report
@@ -296,22 +828,32 @@ def fmt_ms(x):
     return f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms"
 
 
-def render(rows, meta, notes):
+def render(rows, meta, notes, invoke=None, inv_notes=()):
     hdr = ["operation", "conns", "lambdad req/s", "p50", "p99", "moto req/s", "p50", "p99", "ratio (lambdad/moto)"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "|".join(["---"] * len(hdr)) + "|"]
+
+    def cells(x):
+        return ["n/a"] * 3 if x is None else [fmt_rps(x["rps"]), fmt_ms(x["p50_ms"]), fmt_ms(x["p99_ms"])]
     for r in rows:
         L, M = r["lambdad"], r["moto"]
-        ratio = L["rps"] / M["rps"] if M["rps"] > 0 else float("inf")
-        lines.append("| " + " | ".join([
-            r["op"], str(r["conns"]),
-            fmt_rps(L["rps"]), fmt_ms(L["p50_ms"]), fmt_ms(L["p99_ms"]),
-            fmt_rps(M["rps"]), fmt_ms(M["p50_ms"]), fmt_ms(M["p99_ms"]),
-            f"{ratio:,.1f}x"]) + " |")
+        if L is None or M is None:
+            ratio = "n/a"
+        else:
+            ratio = f"{L['rps'] / M['rps']:,.1f}x" if M["rps"] > 0 else "inf"
+        lines.append("| " + " | ".join([r["op"], str(r["conns"])] + cells(L) + cells(M) + [ratio]) + " |")
     table = "\n".join(lines)
     cpu = ["| operation | conns | lambdad CPU/req | moto CPU/req | CPU ratio (moto/lambdad) "
            "| lambdad waited for a CPU | moto waited for a CPU |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         L, M = r["lambdad"], r["moto"]
+        if L is None or M is None:
+            def us(x):
+                return "n/a" if x is None else f"{x['cpu_us_per_req']:,.0f} us"
+
+            def wp(x):
+                return "n/a" if x is None else f"{x['wait_pct']:.0f}%"
+            cpu.append(f"| {r['op']} | {r['conns']} | {us(L)} | {us(M)} | n/a | {wp(L)} | {wp(M)} |")
+            continue
         ratio = M["cpu_us_per_req"] / L["cpu_us_per_req"] if L["cpu_us_per_req"] > 0 else float("nan")
         cpu.append(f"| {r['op']} | {r['conns']} | {L['cpu_us_per_req']:,.0f} us | {M['cpu_us_per_req']:,.0f} us "
                    f"| {ratio:,.1f}x | {L['wait_pct']:.0f}% | {M['wait_pct']:.0f}% |")
@@ -334,7 +876,32 @@ def render(rows, meta, notes):
         "",
     ]
     md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
-    return table + "\n\n" + cpu_table, "\n".join(md)
+    text = table + "\n\n" + cpu_table
+    if invoke:
+        warm, cold, mem = invoke
+        md += [
+            "## Invoke (issue 4)",
+            "",
+            "No peer server here (moto needs Docker to run a function), so every figure stands beside its physical "
+            "floor, measured in the same run on the same machine, and the ratio to it.",
+            "",
+            "Warm invokes (an idle environment is waiting in GET /next):",
+            "",
+            warm,
+            "",
+            "Cold starts (a new environment for each invoke):",
+            "",
+            cold,
+            "",
+            "Memory per idle environment (after one invoke):",
+            "",
+            mem,
+            "",
+            "Notes:",
+            "",
+        ] + [f"- {n}" for n in inv_notes] + [""]
+        text += "\n\n" + warm + "\n\n" + cold + "\n\n" + mem
+    return text, "\n".join(md)
 
 
 # ---------------------------------------------------------------- main
@@ -346,6 +913,11 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk warm-up before each run")
     ap.add_argument("--posts", type=int, default=2000, help="CreateFunction requests per postload run")
     ap.add_argument("--post-limit", type=float, default=20, help="time limit (s) per postload run")
+    ap.add_argument("--invokes", type=int, default=30000, help="invokes per warm run")
+    ap.add_argument("--invoke-limit", type=float, default=3, help="time limit (s) per warm invoke run")
+    ap.add_argument("--cold", type=int, default=20, help="cold starts per runtime")
+    ap.add_argument("--spawns", type=int, default=50, help="fork+exec runs per floor")
+    ap.add_argument("--no-invoke", action="store_true", help="skip the invoke benchmark (issue 4)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -366,6 +938,7 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk not found (Debian package wrk)")
     build_postload()
+    build_bench_bins()
 
     global LOAD_BEFORE
     LOAD_BEFORE = os.getloadavg()
@@ -437,6 +1010,8 @@ def run(args, tmp):
                     f"p99 {r['p99_ms']:.3f} ms  ok {r['ok']}/{r['issued']} in {r['elapsed_s']:.1f}s  "
                     f"errors {r['errors']}  cpu/req {r['cpu_us_per_req']:.0f} us  cpu-wait {r['wait_pct']:.0f}%")
             rows.append(row)
+        more_rows, support = control_plane_more(args, servers, b64path)
+        rows += more_rows
     except BaseException:
         for proc, _ in servers.values():
             try:
@@ -447,13 +1022,30 @@ def run(args, tmp):
                 pass
         raise
 
+    kill_servers()  # the invoke benchmark gets the machine to itself
+    invoke = inv_notes = None
+    if not args.no_invoke:
+        try:
+            res = invoke_phase(args, tmp)
+        except BaseException:
+            for proc in children:
+                try:
+                    with open(proc.bench_log, "rb") as f:
+                        tail = f.read()[-1500:].decode(errors="replace")
+                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
+                except OSError:
+                    pass
+            raise
+        invoke = render_invoke(res)
+        inv_notes = invoke_notes(args, res)
+
     meta = collect_meta(moto.__version__)
-    notes = build_notes(args, rows, info)
-    table, md = render(rows, meta, notes)
+    notes = build_notes(args, rows, info, support)
+    table, md = render(rows, meta, notes, invoke, inv_notes)
     print()
     print(table)
     print()
-    for n in notes:
+    for n in notes + (inv_notes or []):
         print("-", n)
     if not args.no_write:
         with open(RESULTS, "w") as f:
@@ -462,7 +1054,7 @@ def run(args, tmp):
     return 0
 
 
-def build_notes(args, rows, info):
+def build_notes(args, rows, info, support):
     pin = ("servers pinned to CPU 0, wrk/postload to CPU 1 (lambdad is one event-loop thread; "
            "moto's threaded werkzeug server is bound by the GIL)") if SERVER_CPU else "no CPU pinning"
     notes = [
@@ -489,15 +1081,40 @@ def build_notes(args, rows, info):
         f"page of {L['list_items']} functions ({L['list_bytes'] // 1024} KB, with NextMarker), while moto "
         f"ignores pagination and returns all {M['list_items']} ({M['list_bytes'] // 1024} KB) in one response, "
         "so per request moto does ~{:.0f}x the serialisation work.".format(M['list_items'] / max(1, L['list_items'])))
+    notes.append(
+        f"AddPermission: postload, {args.posts} POSTs per run or {args.post_limit:g} s, a unique StatementId per "
+        f"request (Principal s3.amazonaws.com with a SourceArn condition), spread round-robin over the "
+        f"{args.functions} seeded functions: AWS caps one function's policy at 20 KB (about 90 such statements), "
+        "so thousands of statements cannot go to one function. GetPolicy: wrk on one function "
+        f"({POLICY_FN}), which by then holds "
+        + ", ".join(f"{support[n].get('_policy_statements', '?')} statements on {n}" for n in ("lambdad", "moto"))
+        + ".")
+    notes.append(
+        f"PublishLayerVersion: postload, {args.posts} POSTs per run or {args.post_limit:g} s into one layer per run "
+        f"(pub1, pub50), a distinct ~1 KB zip per request. ListLayerVersions: wrk on a layer seeded with "
+        f"{LAYER_VERSIONS} versions through boto3 (`GET /2018-10-31/layers/{LAYER}/versions`, no parameters: "
+        + ", ".join(f"{n} answers {support[n].get('_list_bytes', 0) // 1024} KB" for n in ("lambdad", "moto"))
+        + ").")
+    for name in ("lambdad", "moto"):
+        for key, op in (("_add_status", "AddPermission"), ("_publish_status", "PublishLayerVersion")):
+            if support[name].get(key) not in (201, None) and support[name][op] is None:
+                notes.append(f"{op}: {name} answers {support[name][key]} where AWS answers 201 "
+                             "(counted as success: postload counts every 2xx).")
+    for name in ("lambdad", "moto"):
+        for op, why in support[name].items():
+            if not op.startswith("_") and why is not None:
+                notes.append(f"{op}: n/a for {name}, which does not implement it ({why}).")
     for r in rows:
         for name in ("lambdad", "moto"):
             x = r[name]
-            if r["op"] == "CreateFunction":
+            if x is None:
+                continue
+            if r["op"] in POST_OPS:
                 if x.get("timed_out"):
-                    notes.append(f"CreateFunction c={r['conns']} {name}: stopped by the {args.post_limit:g} s "
+                    notes.append(f"{r['op']} c={r['conns']} {name}: stopped by the {args.post_limit:g} s "
                                  f"limit after {x['ok']} of {args.posts} requests.")
                 if x["errors"]:
-                    notes.append(f"CreateFunction c={r['conns']} {name}: {x['errors']} failed requests "
+                    notes.append(f"{r['op']} c={r['conns']} {name}: {x['errors']} failed requests "
                                  f"(transport {x['errors'] - x['status_errors']}, non-2xx {x['status_errors']}).")
             elif x["err_status"] or x["err_timeout"] or x["err_connect"] or x["err_write"]:
                 notes.append(f"{r['op']} c={r['conns']} {name}: wrk errors connect {x['err_connect']}, "

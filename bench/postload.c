@@ -1,5 +1,6 @@
 /*
- * postload: a bounded HTTP/1.1 POST load client for the CreateFunction benchmark.
+ * postload: a bounded HTTP/1.1 POST load client for the lambdad benchmark
+ * (CreateFunction, AddPermission, PublishLayerVersion and Invoke rows).
  *
  * Opens C keep-alive connections to 127.0.0.1:PORT from one thread (epoll) and
  * sends TOTAL CreateFunction requests (POST /2015-03-31/functions, JSON body with
@@ -19,7 +20,16 @@
  *   {"ok":N,"errors":N,"status_errors":N,"elapsed_s":F,"rps":F,"p50_ms":F,"p99_ms":F,...}
  * rps counts only 2xx responses.
  *
- * usage: postload PORT CONNS TOTAL LIMIT_S PREFIX ZIP_B64_FILE [AUTH_HEADER_VALUE]
+ * MODE (default create) picks the request:
+ *   create          POST /2015-03-31/functions, FunctionName PREFIX-<n>, FILE = zip base64
+ *   perm:N:TAG      AddPermission: POST /2015-03-31/functions/PREFIX-<n % N, 4 digits>/policy,
+ *                   StatementId TAG-<n> (unique per request; FILE unused). Spread over N
+ *                   functions because AWS caps one function's policy at 20 KB.
+ *   layer           PublishLayerVersion: POST /2018-10-31/layers/PREFIX/versions, FILE = zip
+ *                   base64, a distinct zip per request (same comment trick)
+ *   invoke          POST /2015-03-31/functions/PREFIX/invocations with FILE's content as the event
+ *
+ * usage: postload PORT CONNS TOTAL LIMIT_S PREFIX FILE [AUTH_HEADER_VALUE] [MODE]
  * Only loopback is ever targeted: the address is hard-wired to 127.0.0.1.
  */
 #define _GNU_SOURCE
@@ -43,7 +53,7 @@ struct conn {
 	int fd;
 	int state;
 	char *out;
-	size_t out_len, out_off;
+	size_t out_len, out_off, out_cap;
 	char *in;
 	size_t in_len, in_cap;
 	double t0;
@@ -59,6 +69,10 @@ static long total, issued, done_ok, errors, status_errors, reconnects;
 static double *lat;
 static size_t nlat;
 static int ep;
+enum { M_CREATE, M_PERM, M_LAYER, M_INVOKE };
+static int mode = M_CREATE;
+static long perm_funcs = 1;
+static const char *perm_tag = "s";
 
 static double now(void)
 {
@@ -145,31 +159,65 @@ static int next_request(struct conn *c)
 	if (issued >= total)
 		return 0;
 	long id = issued++;
-	char body_head[256];
-	int bh = snprintf(body_head, sizeof body_head,
-	                  "{\"FunctionName\":\"%s-%ld\",\"Runtime\":\"python3.12\","
-	                  "\"Role\":\"arn:aws:iam::123456789012:role/bench\","
-	                  "\"Handler\":\"index.handler\",\"Code\":{\"ZipFile\":\"",
-	                  prefix, id);
-	const char *body_tail = "\"}}";
-	size_t blen = bh + strlen(b64) + strlen(body_tail);
-	size_t cap = blen + 1024 + (auth ? strlen(auth) : 0);
-	free(c->out);
-	c->out = malloc(cap);
+	char path[512], body_head[512];
+	const char *body_tail = "";
+	size_t b64len = strlen(b64);
+	int with_b64 = 1, unique_zip = 1;
+	int bh;
+	switch (mode) {
+	case M_PERM: /* AddPermission: unique statement id, functions PREFIX-%04d cycled */
+		snprintf(path, sizeof path, "/2015-03-31/functions/%s-%04ld/policy", prefix, id % perm_funcs);
+		bh = snprintf(body_head, sizeof body_head,
+		              "{\"StatementId\":\"%s-%ld\",\"Action\":\"lambda:InvokeFunction\","
+		              "\"Principal\":\"s3.amazonaws.com\","
+		              "\"SourceArn\":\"arn:aws:s3:::bench-bucket-%ld\"}",
+		              perm_tag, id, id);
+		with_b64 = 0;
+		break;
+	case M_LAYER: /* PublishLayerVersion of layer PREFIX, a distinct zip per request */
+		snprintf(path, sizeof path, "/2018-10-31/layers/%s/versions", prefix);
+		bh = snprintf(body_head, sizeof body_head,
+		              "{\"Description\":\"bench\",\"CompatibleRuntimes\":[\"python3.12\"],"
+		              "\"Content\":{\"ZipFile\":\"");
+		body_tail = "\"}}";
+		break;
+	case M_INVOKE: /* Invoke function PREFIX with the file's content as the event, as is */
+		snprintf(path, sizeof path, "/2015-03-31/functions/%s/invocations", prefix);
+		bh = 0;
+		unique_zip = 0;
+		break;
+	default: /* CreateFunction PREFIX-<n> */
+		snprintf(path, sizeof path, "/2015-03-31/functions");
+		bh = snprintf(body_head, sizeof body_head,
+		              "{\"FunctionName\":\"%s-%ld\",\"Runtime\":\"python3.12\","
+		              "\"Role\":\"arn:aws:iam::123456789012:role/bench\","
+		              "\"Handler\":\"index.handler\",\"Code\":{\"ZipFile\":\"",
+		              prefix, id);
+		body_tail = "\"}}";
+		break;
+	}
+	if (!with_b64)
+		b64len = 0;
+	size_t blen = bh + b64len + strlen(body_tail);
+	size_t cap = blen + 1024 + strlen(path) + (auth ? strlen(auth) : 0);
+	if (c->out_cap < cap) {
+		free(c->out);
+		c->out = malloc(cap);
+		c->out_cap = cap;
+	}
 	int hl = snprintf(c->out, cap,
-	                  "POST /2015-03-31/functions HTTP/1.1\r\n"
+	                  "POST %s HTTP/1.1\r\n"
 	                  "Host: 127.0.0.1:%d\r\n"
 	                  "Content-Type: application/json\r\n"
 	                  "%s%s%s"
 	                  "Content-Length: %zu\r\n\r\n",
-	                  port, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "", blen);
+	                  path, port, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "", blen);
 	size_t off = hl;
 	memcpy(c->out + off, body_head, bh);
 	off += bh;
-	size_t b64len = strlen(b64);
 	memcpy(c->out + off, b64, b64len);
 	off += b64len;
-	if (b64len >= 16) { /* the zip comment: unique per request */
+	if (unique_zip && b64len >= 16) { /* the zip comment: unique per request */
 		char tag[16];
 		snprintf(tag, sizeof tag, "%06lu%06lu", prefix_hash % 1000000, (unsigned long)id % 1000000);
 		b64_12((const unsigned char *)tag, c->out + off - 16);
@@ -311,7 +359,7 @@ static double pct(double p)
 int main(int argc, char **argv)
 {
 	if (argc < 7) {
-		fprintf(stderr, "usage: %s PORT CONNS TOTAL LIMIT_S PREFIX ZIP_B64_FILE [AUTH]\n", argv[0]);
+		fprintf(stderr, "usage: %s PORT CONNS TOTAL LIMIT_S PREFIX FILE [AUTH] [MODE]\n", argv[0]);
 		return 2;
 	}
 	port = atoi(argv[1]);
@@ -324,6 +372,32 @@ int main(int argc, char **argv)
 	for (const char *p = prefix; *p; p++)
 		prefix_hash = prefix_hash * 33 + (unsigned char)*p;
 	auth = argc > 7 && argv[7][0] ? argv[7] : NULL;
+	if (argc > 8) {
+		char *m = strdup(argv[8]);
+		char *arg1 = strchr(m, ':'), *arg2 = NULL;
+		if (arg1) {
+			*arg1++ = 0;
+			arg2 = strchr(arg1, ':');
+			if (arg2)
+				*arg2++ = 0;
+		}
+		if (strcmp(m, "create") == 0) {
+			mode = M_CREATE;
+		} else if (strcmp(m, "perm") == 0) {
+			mode = M_PERM;
+			perm_funcs = arg1 ? atol(arg1) : 1;
+			perm_tag = arg2 ? arg2 : "s";
+			if (perm_funcs < 1)
+				perm_funcs = 1;
+		} else if (strcmp(m, "layer") == 0) {
+			mode = M_LAYER;
+		} else if (strcmp(m, "invoke") == 0) {
+			mode = M_INVOKE;
+		} else {
+			fprintf(stderr, "postload: unknown mode %s\n", m);
+			return 2;
+		}
+	}
 	if (nconn < 1 || total < 1 || limit <= 0) {
 		fprintf(stderr, "postload: bad arguments\n");
 		return 2;

@@ -3,6 +3,8 @@
 --   MODE get:  GET /2015-03-31/functions/PREFIX-<n>, n cycling over 0..COUNT-1
 --              (each thread starts at a different offset)
 --   MODE list: GET /2015-03-31/functions (fixed path)
+--   MODE path: GET PREFIX, a fixed path (GetPolicy: /2015-03-31/functions/NAME/policy,
+--              ListLayerVersions: /2018-10-31/layers/NAME/versions); COUNT unused
 -- AUTH, when non-empty, is sent as a static Authorization header; moto uses only
 -- its credential scope to route the request to Lambda and checks no signature.
 -- done() prints one JSON line that bench.py parses.
@@ -28,6 +30,8 @@ function init(args)
    counter = (thread_id * 397) % count
    if mode == "list" then
       fixed = wrk.format("GET", "/2015-03-31/functions")
+   elseif mode == "path" then
+      fixed = wrk.format("GET", prefix)
    end
 end
 
