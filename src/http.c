@@ -110,6 +110,8 @@ static void reject_too_big(struct hreq *h)
 {
 	req_t *r = &h->r;
 	const char *op = r->op ? r->op->name : "";
+	if (!strcmp(op, "Invoke"))
+		op = "InvokeFunction"; /* AWS's name in this message */
 	buf_init(&r->raw, 0);
 	ids_uuid4(r->request_id);
 	apierr_set(r, "RequestEntityTooLargeException", "Request must be smaller than %zu bytes for the %s operation",

@@ -132,6 +132,35 @@ static enum runtime_kind kind_of(const char *id)
 	return RUNTIME_OTHER;
 }
 
+/* The clients' directory, absolute (the sandbox binds it): the one given
+ * when it holds python/bootstrap.py, else the first runtimes/ holding it in
+ * the directories above it (build/test/../runtimes is build/runtimes, while
+ * the clients live in the source tree's runtimes/). */
+static void find_client_root(const char *given)
+{
+	char dir[PATH_MAX], cand[PATH_MAX + 64], real[PATH_MAX];
+	snprintf(client_root, sizeof(client_root), "%s", given);
+	if (realpath(given, real))
+		snprintf(client_root, sizeof(client_root), "%s", real);
+	snprintf(cand, sizeof(cand), "%s/python/bootstrap.py", client_root);
+	if (access(cand, R_OK) == 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", given);
+	for (int up = 0; up < 4; up++) {
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			return;
+		*slash = '\0';
+		snprintf(cand, sizeof(cand), "%s/runtimes/python/bootstrap.py", dir);
+		if (access(cand, R_OK) == 0) {
+			snprintf(cand, sizeof(cand), "%s/runtimes", dir);
+			if (realpath(cand, real))
+				snprintf(client_root, sizeof(client_root), "%s", real);
+			return;
+		}
+	}
+}
+
 static struct runtime_info *find(const char *id)
 {
 	for (size_t i = 0; i < ntable; i++)
@@ -144,7 +173,7 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides)
 {
 	const struct shape *s = model_shape("Runtime");
 	ntable = 0;
-	snprintf(client_root, sizeof(client_root), "%s", runtimes_dir ? runtimes_dir : "runtimes");
+	find_client_root(runtimes_dir ? runtimes_dir : "runtimes");
 	snprintf(python_dir, sizeof(python_dir), "%s/python", client_root);
 	snprintf(node_dir, sizeof(node_dir), "%s/nodejs", client_root);
 	for (size_t i = 0; s && i < s->nenums && ntable < MAX_RUNTIMES; i++) {
