@@ -145,7 +145,7 @@ int api_invoke(req_t *r)
 	char arn[400];
 	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
 	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
-				   log_type && !strcmp(log_type, "Tail") };
+				   log_type && !strcmp(log_type, "Tail"), r->request_id };
 	if (!strcmp(type, "Event")) {
 		in.want_tail = 0;
 		if ((rc = exec_invoke(r->srv, &in, on_event_done, NULL)))

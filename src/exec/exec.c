@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,10 @@
 #define TAIL_BYTES 4096
 #define SANDBOX_UID 993 /* AWS's sbx_user1051 */
 #define MAX_ENVS 1024
+/* An invocation that finds no idle environment waits this long for one that
+ * is finishing its previous invocation (response posted, GET /next not yet
+ * arrived: a millisecond or two) before a new environment is spawned. */
+#define RESERVE_MS 50
 
 struct pool;
 
@@ -65,6 +70,7 @@ struct invocation {
 	uint64_t start_us;    /* delivered to the runtime (monotonic) */
 	buf_t log;            /* this invocation's log lines */
 	struct env *env;
+	int delivered;        /* the runtime received it (GET /next answered) */
 	int finished;
 };
 
@@ -113,6 +119,8 @@ struct exec {
 };
 
 static struct exec *X; /* one per process, like the server */
+
+static void start_fresh(struct pool *p, struct invocation *inv);
 
 static uint64_t now_us(void)
 {
@@ -361,6 +369,8 @@ static void on_timeout(void *ud)
 	if (!inv || inv->finished)
 		return;
 	inv->timer = 0;
+	if (e->out_fd >= 0)
+		on_output(e, 0);
 	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
 	char body[256];
 	snprintf(body, sizeof(body),
@@ -378,6 +388,7 @@ static void deliver(struct env *e, struct invocation *inv)
 {
 	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
 	inv->env = e;
+	inv->delivered = 1;
 	e->cur = inv;
 	e->state = ENV_BUSY;
 	if (e->timer)
@@ -422,6 +433,32 @@ static void on_init_timeout(void *ud)
 	env_kill(e);
 }
 
+/* a signal as AWS (Go's os/exec) names it in "signal: ..." */
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGHUP: return "hangup";
+	case SIGINT: return "interrupt";
+	case SIGQUIT: return "quit";
+	case SIGILL: return "illegal instruction";
+	case SIGTRAP: return "trace/breakpoint trap";
+	case SIGABRT: return "aborted";
+	case SIGBUS: return "bus error";
+	case SIGFPE: return "floating point exception";
+	case SIGKILL: return "killed";
+	case SIGUSR1: return "user defined signal 1";
+	case SIGSEGV: return "segmentation fault";
+	case SIGUSR2: return "user defined signal 2";
+	case SIGPIPE: return "broken pipe";
+	case SIGALRM: return "alarm clock";
+	case SIGTERM: return "terminated";
+	case SIGXCPU: return "CPU time limit exceeded";
+	case SIGXFSZ: return "file size limit exceeded";
+	case SIGSYS: return "bad system call";
+	default: return strsignal(sig);
+	}
+}
+
 /* the runtime exited (pidfd readable) */
 static void on_exit_event(void *ud, uint32_t events)
 {
@@ -433,6 +470,18 @@ static void on_exit_event(void *ud, uint32_t events)
 	e->pid_fd = -1;
 	on_output(e, 0);
 	struct invocation *inv = e->cur;
+	if (inv && !inv->finished && e->state == ENV_BUSY && !inv->delivered) {
+		/* it had posted its last response: the invocation that reserved it
+		 * gets a new environment */
+		if (e->timer)
+			loop_cancel(X->srv->loop, e->timer);
+		e->timer = 0;
+		e->cur = NULL;
+		inv->env = NULL;
+		env_kill(e);
+		start_fresh(e->pool, inv);
+		return;
+	}
 	if (inv && !inv->finished) {
 		char body[1024], why[96];
 		const char *etype = "Runtime.ExitError";
@@ -453,8 +502,7 @@ static void on_exit_event(void *ud, uint32_t events)
 		} else if (WIFEXITED(status)) {
 			snprintf(why, sizeof(why), "Runtime exited with error: exit status %d", WEXITSTATUS(status));
 		} else {
-			snprintf(why, sizeof(why), "Runtime exited with error: signal: %s",
-				 WTERMSIG(status) == SIGKILL ? "killed" : strsignal(WTERMSIG(status)));
+			snprintf(why, sizeof(why), "Runtime exited with error: signal: %s", signal_name(WTERMSIG(status)));
 		}
 		snprintf(body, sizeof(body), "{\"errorType\":\"%s\",\"errorMessage\":\"RequestId: %s Error: %s\"}", etype,
 			 inv->request_id, why);
@@ -473,8 +521,20 @@ int rapi_on_next(uint64_t env_id, struct rapi_next *n)
 	struct env *e = env_by_id(env_id);
 	if (!e || e->state == ENV_DEAD || e->waiting)
 		return LD_EINVAL;
-	if (e->state == ENV_BUSY && e->cur && !e->cur->finished)
-		return LD_EINVAL; /* /next before answering the current invocation */
+	if (e->state == ENV_BUSY && e->cur && !e->cur->finished) {
+		if (e->cur->delivered)
+			return LD_EINVAL; /* /next before answering the current invocation */
+		/* an invocation reserved it while it finished the previous one */
+		if (!e->retired) {
+			e->waiting = n;
+			deliver(e, e->cur);
+			return 0;
+		}
+		struct invocation *inv = e->cur;
+		e->cur = NULL;
+		inv->env = NULL;
+		start_fresh(e->pool, inv);
+	}
 	e->waiting = n;
 	if (e->state == ENV_INIT) {
 		e->init_ms = (double)(now_us() - e->spawn_us) / 1000.0;
@@ -508,8 +568,20 @@ int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const 
 	if (e->timer)
 		loop_cancel(X->srv->loop, e->timer);
 	e->timer = 0;
-	if (is_error) {
-		report(e, "error", error_type && *error_type ? error_type : "Runtime.Unknown");
+	/* what the runtime wrote before it posted belongs to this invocation,
+	 * though epoll may report the post before the pipe */
+	if (e->out_fd >= 0)
+		on_output(e, 0);
+	if (is_error == 2) {
+		/* the response passed 6 MB + 100: the runtime got 413, the caller gets AWS's error */
+		static const char big[] = "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload "
+					  "size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}";
+		report(e, "error", "Function.ResponseSizeTooLarge");
+		finish(inv, 1, "Unhandled", big, sizeof(big) - 1, "application/json", NULL, NULL);
+	} else if (is_error) {
+		/* a function error: AWS's REPORT has no Status for it (only for
+		 * platform failures: timeouts, exits, oversized responses) */
+		report(e, NULL, NULL);
 		finish(inv, 1, "Unhandled", body, len, "application/json", NULL, NULL);
 	} else {
 		report(e, NULL, NULL);
@@ -534,6 +606,22 @@ void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *bod
 }
 
 /* ---- spawning ---- */
+
+/* "INIT_START Runtime Version: python:3.12.v1\tRuntime Version ARN: ...":
+ * the stream only (the invocation's tail starts at START, as on AWS) */
+static void init_start_line(struct env *e, const struct runtime_info *rt)
+{
+	char ver[48];
+	const char *arn = json_string_value(
+		json_object_get(json_object_get(e->pool->cfg, "RuntimeVersionConfig"), "RuntimeVersionArn"));
+	if (rt->kind == RUNTIME_PYTHON)
+		snprintf(ver, sizeof(ver), "python:%s.v1", rt->id + strlen("python"));
+	else if (rt->kind == RUNTIME_NODEJS)
+		snprintf(ver, sizeof(ver), "nodejs:%d.v1", atoi(rt->id + strlen("nodejs")));
+	else
+		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
+	log_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
+}
 
 /* DATA/code/<hex>/, extracted once (atomically, by rename) */
 static int code_dir(const char *hex, char *out, size_t n)
@@ -658,6 +746,16 @@ static void env_add(struct envp *ev, const char *k, const char *v)
 		ev->n++;
 }
 
+/* an unreserved variable Lambda presets: the function's own value wins */
+static void env_preset(struct envp *ev, const char *k, const char *v)
+{
+	size_t kl = strlen(k);
+	for (int i = 0; i < ev->n; i++)
+		if (ev->v[i] && !strncmp(ev->v[i], k, kl) && ev->v[i][kl] == '=')
+			return;
+	env_add(ev, k, v);
+}
+
 static void env_free(struct envp *ev)
 {
 	for (int i = 0; i < ev->n; i++)
@@ -699,6 +797,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	e->out_fd = e->pid_fd = e->listen_fd = -1;
 	buf_init(&e->line, 512 * 1024);
 	open_log(e);
+	init_start_line(e, rt);
 	e->listen_fd = rapi_open_env(X->rapi, e->id, &e->port);
 	if (e->listen_fd < 0) {
 		rc = e->listen_fd;
@@ -714,10 +813,11 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	json_t *v;
 	json_object_foreach(json_object_get(json_object_get(cfg, "Environment"), "Variables"), k, v)
 		env_add(&ev, k, json_string_value(v));
-	env_add(&ev, "PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
-	env_add(&ev, "LANG", "en_US.UTF-8");
-	env_add(&ev, "LD_LIBRARY_PATH",
-		"/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+	env_preset(&ev, "PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+	env_preset(&ev, "LANG", "en_US.UTF-8");
+	env_preset(&ev, "LD_LIBRARY_PATH",
+		   "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+	env_preset(&ev, "AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
 	env_add(&ev, "_HANDLER", json_string_value(json_object_get(cfg, "Handler")));
 	env_add(&ev, "AWS_REGION", strchr(p->scope, ':') + 1);
 	env_add(&ev, "AWS_DEFAULT_REGION", strchr(p->scope, ':') + 1);
@@ -745,6 +845,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 			snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", opt);
 			if (!opt[0] || access(bootstrap, X_OK) != 0) {
 				/* answered like AWS: the invocation fails with Runtime.InvalidEntrypoint */
+				*api_type = "Runtime.InvalidEntrypoint";
 				rc = LD_ENOTFOUND;
 				goto fail;
 			}
@@ -757,11 +858,16 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 		snprintf(execenv, sizeof(execenv), "AWS_Lambda_%s", rt->id);
 		env_add(&ev, "AWS_EXECUTION_ENV", execenv);
 		if (rt->kind == RUNTIME_PYTHON) {
-			env_add(&ev, "PYTHONPATH", rtdir);
+			env_preset(&ev, "PYTHONPATH", rtdir);
 			env_add(&ev, "LC_CTYPE", "C.UTF-8");
 			snprintf(client, sizeof(client), "%s/bootstrap.py", rtdir);
 		} else {
-			env_add(&ev, "NODE_PATH", "/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task");
+			char node_path[160];
+			snprintf(node_path, sizeof(node_path),
+				 "/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:"
+				 "/var/runtime:/var/task",
+				 atoi(rt->id + strlen("nodejs")));
+			env_preset(&ev, "NODE_PATH", node_path);
 			snprintf(client, sizeof(client), "%s/bootstrap.js", rtdir);
 		}
 		argv[0] = (char *)(full ? rt->inside : rt->interp);
@@ -860,6 +966,20 @@ static struct pool *pool_for(const struct exec_request *in)
 	return p;
 }
 
+/* the environment reserved for an invocation did not call GET /next in time
+ * (or exited): the invocation gets a new environment */
+static void on_reserve_timeout(void *ud)
+{
+	struct env *e = ud;
+	struct invocation *inv = e->cur;
+	e->timer = 0;
+	if (!inv || inv->delivered || inv->finished)
+		return;
+	e->cur = NULL;
+	inv->env = NULL;
+	start_fresh(e->pool, inv);
+}
+
 int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud)
 {
 	if (!X)
@@ -867,7 +987,10 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 	struct invocation *inv = calloc(1, sizeof(*inv));
 	if (!inv)
 		return LD_ENOMEM;
-	ids_uuid4(inv->request_id);
+	if (in->request_id && strlen(in->request_id) == 36)
+		memcpy(inv->request_id, in->request_id, 37);
+	else
+		ids_uuid4(inv->request_id);
 	inv->payload = malloc(in->payload_len + 1);
 	if (!inv->payload) {
 		free(inv);
@@ -892,28 +1015,39 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 			return 0;
 		}
 	}
+	/* one that is finishing its invocation is about to call GET /next */
+	for (struct env *e = p->envs; e; e = e->next) {
+		if (e->state == ENV_BUSY && !e->cur && !e->retired && !e->freeing) {
+			e->cur = inv;
+			inv->env = e;
+			e->timer = loop_timer(X->srv->loop, RESERVE_MS, on_reserve_timeout, e);
+			return 0;
+		}
+	}
+	start_fresh(p, inv);
+	return 0;
+}
+
+/* starts a new environment for inv, or finishes inv with the reason it could not */
+static void start_fresh(struct pool *p, struct invocation *inv)
+{
 	struct env *e = NULL;
 	const char *api_type = NULL;
 	char api_msg[256] = "";
 	int rc = spawn(p, inv, &e, &api_type, api_msg, sizeof(api_msg));
-	if (rc == LD_ENOTFOUND) {
+	if (rc == LD_ENOTFOUND && api_type) {
 		char body[512];
 		snprintf(body, sizeof(body),
 			 "{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"RequestId: %s Error: Couldn't "
 			 "find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]\"}",
 			 inv->request_id);
 		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
-		return 0;
+		return;
 	}
-	if (rc == LD_EAPI) {
+	if (rc == LD_EAPI)
 		finish(inv, 0, NULL, NULL, 0, NULL, api_type, api_msg);
-		return 0;
-	}
-	if (rc) {
+	else if (rc)
 		finish(inv, 0, NULL, NULL, 0, NULL, "ServiceException", "An error occurred starting the function.");
-		return 0;
-	}
-	return 0;
 }
 
 void exec_forget(server_t *srv, const char *scope, const char *name)

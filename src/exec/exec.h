@@ -52,6 +52,7 @@ struct exec_request {
 	size_t payload_len;
 	const char *client_context; /* decoded client context JSON, or NULL */
 	int want_tail;              /* LogType Tail */
+	const char *request_id;     /* the invocation's id (the API request's), or NULL for a new one */
 };
 
 /* How it ended. Owned by exec; valid during the callback only. */

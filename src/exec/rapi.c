@@ -158,9 +158,12 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 	const char *body = q->body.data ? q->body.data : "";
 	char id[128];
 	int rc;
-	if (q->too_big)
+	if (q->too_big) {
+		if (request_id_of(url, "response", id, sizeof(id)))
+			rapi_on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
 		return error_reply(c, 413, "RequestEntityTooLarge",
 				   "Exceeded maximum allowed payload size (6291556 bytes).");
+	}
 	if (!strcmp(url, PREFIX "init/error")) {
 		rapi_on_init_error(q->env_id, etype, body, q->body.len);
 		return queue(c, 202, "{\"status\":\"OK\"}\n");

@@ -55,7 +55,8 @@ void rapi_abandon(struct rapi_next *n);
  * or returns a negative LD_E* code to refuse (403 InvalidStateTransition). */
 int rapi_on_next(uint64_t env_id, struct rapi_next *n);
 
-/* POST /invocation/{id}/response (is_error 0) or /error (1). Returns 0
+/* POST /invocation/{id}/response (is_error 0) or /error (1), or a response
+ * past the 6 MB + 100 limit (2: body is NULL, the runtime gets 413). Returns 0
  * (202 accepted), LD_ENOTFOUND (400 InvalidRequestID) or LD_EINVAL (403
  * InvalidStateTransition). */
 int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
