@@ -120,6 +120,8 @@ struct exec {
 
 static struct exec *X; /* one per process, like the server */
 
+static void report_text(struct env *e, const char *status, const char *error_type);
+
 static void start_fresh(struct pool *p, struct invocation *inv);
 
 static uint64_t now_us(void)
@@ -339,8 +341,66 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, const c
 	loop_defer(X->srv->loop, complete_cb, c);
 }
 
-/* END and REPORT lines of the current invocation */
+/* LoggingConfig.LogFormat JSON: platform lines are telemetry records */
+static int json_logs(const struct env *e)
+{
+	const char *fmt = json_string_value(json_object_get(json_object_get(e->pool->cfg, "LoggingConfig"), "LogFormat"));
+	return fmt && !strcmp(fmt, "JSON");
+}
+
+/* {"time":"2024-01-01T00:00:00.000Z","type":"platform.X","record":{...}}\n;
+ * takes the record */
+static void log_record(struct env *e, const char *type, json_t *record)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64], date[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when, sizeof(when), "%s.%03ldZ", date, ts.tv_nsec / 1000000);
+	json_t *line = json_pack("{s:s,s:s,s:o}", "time", when, "type", type, "record", record);
+	char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+	if (text) {
+		log_line(e, text, strlen(text));
+		log_line(e, "\n", 1);
+	}
+	free(text);
+	json_decref(line);
+}
+
+/* END and REPORT lines of the current invocation (platform.report in JSON;
+ * fn_error: the runtime posted a function error, reported there only) */
+static void report_ex(struct env *e, const char *status, const char *error_type, const char *fn_error)
+{
+	if (json_logs(e)) {
+		struct invocation *inv = e->cur;
+		double ms = (double)(now_us() - inv->start_us) / 1000.0;
+		int mem = e->proc ? sandbox_memory_peak_mb(e->proc) : -1;
+		json_t *metrics = json_pack("{s:f,s:I,s:I,s:I}", "durationMs", round(ms * 100) / 100,
+					    "billedDurationMs", (json_int_t)ceil(ms), "memorySizeMB",
+					    json_integer_value(json_object_get(e->pool->cfg, "MemorySize")),
+					    "maxMemoryUsedMB", (json_int_t)(mem > 0 ? mem : 1));
+		if (!e->init_reported) {
+			json_object_set_new(metrics, "initDurationMs", json_real(round(e->init_ms * 100) / 100));
+			e->init_reported = 1;
+		}
+		json_t *rec = json_pack("{s:s,s:o,s:s}", "requestId", inv->request_id, "metrics", metrics, "status",
+					status ? status : fn_error ? "error" : "success");
+		if (error_type || fn_error)
+			json_object_set_new(rec, "errorType", json_string(error_type ? error_type : fn_error));
+		log_record(e, "platform.report", rec);
+		return;
+	}
+	report_text(e, status, error_type);
+}
+
 static void report(struct env *e, const char *status, const char *error_type)
+{
+	report_ex(e, status, error_type, NULL);
+}
+
+static void report_text(struct env *e, const char *status, const char *error_type)
 {
 	struct invocation *inv = e->cur;
 	double ms = (double)(now_us() - inv->start_us) / 1000.0;
@@ -394,7 +454,11 @@ static void deliver(struct env *e, struct invocation *inv)
 	if (e->timer)
 		loop_cancel(X->srv->loop, e->timer);
 	inv->start_us = now_us();
-	log_printf(e, "START RequestId: %s Version: %s\n", inv->request_id, e->pool->version);
+	if (json_logs(e))
+		log_record(e, "platform.start",
+			   json_pack("{s:s,s:s}", "requestId", inv->request_id, "version", e->pool->version));
+	else
+		log_printf(e, "START RequestId: %s Version: %s\n", inv->request_id, e->pool->version);
 	char trace[80], hex[25];
 	ids_hex(hex, 12);
 	snprintf(trace, sizeof(trace), "Root=1-%08lx-%s;Parent=%.16s;Sampled=0", (unsigned long)time(NULL), hex, hex);
@@ -581,7 +645,7 @@ int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const 
 	} else if (is_error) {
 		/* a function error: AWS's REPORT has no Status for it (only for
 		 * platform failures: timeouts, exits, oversized responses) */
-		report(e, NULL, NULL);
+		report_ex(e, NULL, NULL, error_type && *error_type ? error_type : "Runtime.Unknown");
 		finish(inv, 1, "Unhandled", body, len, "application/json", NULL, NULL);
 	} else {
 		report(e, NULL, NULL);
@@ -620,7 +684,13 @@ static void init_start_line(struct env *e, const struct runtime_info *rt)
 		snprintf(ver, sizeof(ver), "nodejs:%d.v1", atoi(rt->id + strlen("nodejs")));
 	else
 		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
-	log_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
+	if (json_logs(e))
+		log_record(e, "platform.initStart",
+			   json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "initializationType", "on-demand", "phase", "init",
+				     "runtimeVersion", ver, "runtimeVersionArn", arn ? arn : "", "functionName",
+				     e->pool->name, "functionVersion", e->pool->version));
+	else
+		log_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
 }
 
 /* DATA/code/<hex>/, extracted once (atomically, by rename) */

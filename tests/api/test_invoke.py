@@ -428,6 +428,25 @@ class TestEnvironment(InvokeCase):
         self.assertEqual(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/custom/group")
         self.assertEqual(env["AWS_LAMBDA_LOG_FORMAT"], "JSON")
 
+    def test_json_log_format_platform_records(self):
+        name = self.function({"app.py": "def handler(e, c):\n    print('out')\n    return 1\n"},
+                             LoggingConfig={"LogFormat": "JSON"})
+        resp, _ = self.invoke(name, LogType="Tail")
+        lines = self.tail(resp).rstrip("\n").split("\n")
+        start, report = json.loads(lines[0]), json.loads(lines[-1])
+        self.assertEqual(list(start), ["time", "type", "record"])
+        self.assertRegex(start["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(start["type"], "platform.start")
+        rid = resp["ResponseMetadata"]["RequestId"]
+        self.assertEqual(start["record"], {"requestId": rid, "version": "$LATEST"})
+        self.assertEqual(report["type"], "platform.report")
+        self.assertEqual(report["record"]["requestId"], rid)
+        self.assertEqual(report["record"]["status"], "success")
+        self.assertEqual(set(report["record"]["metrics"]),
+                         {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs"})
+        self.assertEqual(report["record"]["metrics"]["memorySizeMB"], 128)
+        self.assertNotIn("END RequestId", self.tail(resp))
+
     def test_reserved_keys_rejected(self):
         self.assertError("InvalidParameterValueException", self.lam.create_function, FunctionName=self.name(),
                          Runtime="python3.12", Handler="app.handler", Role=ROLE, Code={"ZipFile": make_zip()},
