@@ -323,6 +323,10 @@ void http_stop(http_t *h)
 		return;
 	loop_del_fd(h->srv->loop, h->epfd);
 	loop_del_hooks(h->srv->loop, h);
+	/* requests answered during shutdown were resumed: let libmicrohttpd
+	 * send them (it refuses to stop with suspended connections) */
+	for (int i = 0; i < 4; i++)
+		MHD_run(h->d);
 	MHD_stop_daemon(h->d);
 	free(h);
 }

@@ -211,8 +211,8 @@ static int serve(int argc, char **argv)
 	rc = loop_run(srv.loop) ? 1 : 0;
 	fprintf(stderr, "lambdad: shutting down\n");
 out:
+	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	http_stop(http);
-	exec_stop(&srv);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);

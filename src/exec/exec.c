@@ -1169,7 +1169,11 @@ void exec_stop(server_t *srv)
 		while (p->envs) {
 			struct env *e = p->envs;
 			if (e->cur && !e->cur->finished) {
+				/* answer the caller now: the loop will not run again */
+				struct exec_result res = { .ok = 0, .api_error_type = "ServiceException",
+							   .api_error_message = "lambdad is shutting down." };
 				e->cur->finished = 1;
+				e->cur->done(e->cur->ud, &res);
 				invocation_free(e->cur);
 			}
 			e->cur = NULL;
