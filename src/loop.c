@@ -2,8 +2,11 @@
  * loop.c - single-threaded epoll loop with timers and deferred callbacks.
  *
  * File descriptors map to callbacks through a small table indexed by fd.
- * Timers sit in a binary min-heap keyed by due time (ties in insertion
- * order); a cancelled timer is only marked and dropped when it surfaces.
+ * Timers live in slots (reused through a free list); a binary min-heap of
+ * slot numbers orders them by due time (ties in creation order), and every
+ * slot knows its heap position, so a cancel removes its timer in O(log n).
+ * A timer id is the slot number plus a generation in the high bits, so an
+ * id that was already fired or cancelled never touches a reused slot.
  * Each iteration: run the prepare hooks, wait in epoll (bounded by the next
  * timer and the hooks' answers), run the check hooks, dispatch fd events,
  * then run every timer that is due.
@@ -26,9 +29,12 @@ struct fd_slot {
 
 struct timer {
 	uint64_t due;
-	int64_t id;
+	uint64_t seq;     /* creation order, for ties */
+	uint32_t gen;     /* bumped whenever the slot is released */
+	uint32_t heap_at; /* position in the heap; UINT32_MAX when free */
 	loop_cb cb;
 	void *ud;
+	uint32_t next_free;
 };
 
 struct loop {
@@ -36,11 +42,11 @@ struct loop {
 	int stop;
 	struct fd_slot *fds;
 	int nfds;
-	struct timer *heap;
+	struct timer *slots;  /* all timers, live or free */
+	uint32_t nslots, free_head; /* free list through next_free; UINT32_MAX: empty */
+	uint32_t *heap;       /* slot numbers */
 	size_t nheap, aheap;
-	int64_t next_id;
-	int64_t *cancelled; /* ids cancelled but still in the heap */
-	size_t ncancelled, acancelled;
+	uint64_t seq;
 	struct hook {
 		int64_t (*prepare)(void *);
 		void (*check)(void *);
@@ -73,7 +79,7 @@ int loop_new(loop_t **out)
 		free(l);
 		return LD_EIO;
 	}
-	l->next_id = 1;
+	l->free_head = UINT32_MAX;
 	*out = l;
 	return 0;
 }
@@ -85,7 +91,7 @@ void loop_free(loop_t *l)
 	close(l->epfd);
 	free(l->fds);
 	free(l->heap);
-	free(l->cancelled);
+	free(l->slots);
 	free(l);
 }
 
@@ -131,55 +137,97 @@ void loop_del_fd(loop_t *l, int fd)
 	l->fds[fd].used = 0;
 }
 
-static int timer_before(const struct timer *a, const struct timer *b)
+static int timer_before(const loop_t *l, uint32_t a, uint32_t b)
 {
-	return a->due < b->due || (a->due == b->due && a->id < b->id);
+	const struct timer *x = &l->slots[a], *y = &l->slots[b];
+	return x->due < y->due || (x->due == y->due && x->seq < y->seq);
+}
+
+static void heap_set(loop_t *l, size_t i, uint32_t slot)
+{
+	l->heap[i] = slot;
+	l->slots[slot].heap_at = (uint32_t)i;
 }
 
 static void heap_up(loop_t *l, size_t i)
 {
+	uint32_t slot = l->heap[i];
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		if (!timer_before(&l->heap[i], &l->heap[p]))
+		if (!timer_before(l, slot, l->heap[p]))
 			break;
-		struct timer t = l->heap[i];
-		l->heap[i] = l->heap[p];
-		l->heap[p] = t;
+		heap_set(l, i, l->heap[p]);
 		i = p;
 	}
+	heap_set(l, i, slot);
 }
 
 static void heap_down(loop_t *l, size_t i)
 {
+	uint32_t slot = l->heap[i];
 	for (;;) {
-		size_t c = 2 * i + 1, m = i;
-		if (c < l->nheap && timer_before(&l->heap[c], &l->heap[m]))
-			m = c;
-		if (c + 1 < l->nheap && timer_before(&l->heap[c + 1], &l->heap[m]))
+		size_t c = 2 * i + 1, m = c;
+		if (c >= l->nheap)
+			break;
+		if (c + 1 < l->nheap && timer_before(l, l->heap[c + 1], l->heap[c]))
 			m = c + 1;
-		if (m == i)
-			return;
-		struct timer t = l->heap[i];
-		l->heap[i] = l->heap[m];
-		l->heap[m] = t;
+		if (!timer_before(l, l->heap[m], slot))
+			break;
+		heap_set(l, i, l->heap[m]);
 		i = m;
 	}
+	heap_set(l, i, slot);
+}
+
+/* takes the timer at heap position i out of the heap and frees its slot */
+static void heap_remove(loop_t *l, size_t i)
+{
+	uint32_t slot = l->heap[i];
+	uint32_t last = l->heap[--l->nheap];
+	if (i < l->nheap) {
+		heap_set(l, i, last);
+		heap_down(l, i);
+		heap_up(l, l->slots[last].heap_at);
+	}
+	struct timer *t = &l->slots[slot];
+	t->heap_at = UINT32_MAX;
+	t->gen++;
+	t->next_free = l->free_head;
+	l->free_head = slot;
 }
 
 int64_t loop_timer(loop_t *l, uint64_t ms, loop_cb cb, void *ud)
 {
-	if (l->nheap == l->aheap) {
-		size_t n = l->aheap ? l->aheap * 2 : 64;
-		struct timer *p = realloc(l->heap, n * sizeof(*p));
-		if (!p)
+	if (l->free_head == UINT32_MAX) {
+		uint32_t n = l->nslots ? l->nslots * 2 : 64;
+		struct timer *s = realloc(l->slots, n * sizeof(*s));
+		if (!s)
 			return LD_ENOMEM;
-		l->heap = p;
+		uint32_t *h = realloc(l->heap, n * sizeof(*h));
+		if (!h) {
+			l->slots = s;
+			return LD_ENOMEM;
+		}
+		l->slots = s;
+		l->heap = h;
 		l->aheap = n;
+		for (uint32_t i = l->nslots; i < n; i++) {
+			s[i] = (struct timer){ .heap_at = UINT32_MAX, .next_free = i + 1 < n ? i + 1 : l->free_head };
+		}
+		l->free_head = l->nslots;
+		l->nslots = n;
 	}
-	int64_t id = l->next_id++;
-	l->heap[l->nheap] = (struct timer){ loop_now_ms() + ms, id, cb, ud };
+	uint32_t slot = l->free_head;
+	struct timer *t = &l->slots[slot];
+	l->free_head = t->next_free;
+	t->due = loop_now_ms() + ms;
+	t->seq = l->seq++;
+	t->cb = cb;
+	t->ud = ud;
+	l->heap[l->nheap] = slot;
 	heap_up(l, l->nheap++);
-	return id;
+	/* id > 0: generation in the high 32 bits (kept below 2^31), slot below */
+	return (int64_t)((uint64_t)(t->gen & 0x7fffffffu) << 32 | slot) + 1;
 }
 
 int loop_defer(loop_t *l, loop_cb cb, void *ud)
@@ -192,26 +240,14 @@ void loop_cancel(loop_t *l, int64_t id)
 {
 	if (id <= 0)
 		return;
-	if (l->ncancelled == l->acancelled) {
-		size_t n = l->acancelled ? l->acancelled * 2 : 16;
-		int64_t *p = realloc(l->cancelled, n * sizeof(*p));
-		if (!p)
-			return; /* the timer will fire; callers tolerate a late run */
-		l->cancelled = p;
-		l->acancelled = n;
-	}
-	l->cancelled[l->ncancelled++] = id;
-}
-
-static int take_cancelled(loop_t *l, int64_t id)
-{
-	for (size_t i = 0; i < l->ncancelled; i++) {
-		if (l->cancelled[i] == id) {
-			l->cancelled[i] = l->cancelled[--l->ncancelled];
-			return 1;
-		}
-	}
-	return 0;
+	uint64_t v = (uint64_t)(id - 1);
+	uint32_t slot = (uint32_t)v, gen = (uint32_t)(v >> 32);
+	if (slot >= l->nslots)
+		return;
+	struct timer *t = &l->slots[slot];
+	if (t->heap_at == UINT32_MAX || (t->gen & 0x7fffffffu) != gen)
+		return; /* already fired or cancelled */
+	heap_remove(l, t->heap_at);
 }
 
 int loop_add_hooks(loop_t *l, int64_t (*prepare)(void *ud), void (*check)(void *ud), void *ud)
@@ -238,13 +274,12 @@ static void run_timers(loop_t *l)
 	/* bounded: timers added while running get a later id and run next time
 	 * unless already due; the count bound avoids starving fd events */
 	size_t budget = l->nheap + 64;
-	while (l->nheap && l->heap[0].due <= now && budget--) {
-		struct timer t = l->heap[0];
-		l->heap[0] = l->heap[--l->nheap];
-		heap_down(l, 0);
-		if (l->ncancelled && take_cancelled(l, t.id))
-			continue;
-		t.cb(t.ud);
+	while (l->nheap && l->slots[l->heap[0]].due <= now && budget--) {
+		struct timer *t = &l->slots[l->heap[0]];
+		loop_cb cb = t->cb;
+		void *ud = t->ud;
+		heap_remove(l, 0);
+		cb(ud);
 	}
 }
 
@@ -277,7 +312,8 @@ int loop_run(loop_t *l)
 		}
 		if (l->nheap) {
 			uint64_t now = loop_now_ms();
-			int64_t t = l->heap[0].due > now ? (int64_t)(l->heap[0].due - now) : 0;
+			uint64_t due = l->slots[l->heap[0]].due;
+			int64_t t = due > now ? (int64_t)(due - now) : 0;
 			if (wait < 0 || t < wait)
 				wait = t;
 		}

@@ -7,6 +7,7 @@
 #include "t.h"
 #include "util/err.h"
 
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -136,6 +137,73 @@ static void test_fd_and_run(void)
 	loop_free(l);
 }
 
+/* many timers, most cancelled in random order (some twice, some after they
+ * fired): exactly the others fire, in due order, and cancelled ids stay dead
+ * when their slots are reused */
+static int fired[4000], nfired;
+
+static void record(void *ud)
+{
+	fired[nfired++] = (int)(intptr_t)ud;
+}
+
+static void test_cancel_storm(void)
+{
+	loop_t *l = NULL;
+	CHECK(loop_new(&l) == 0);
+	int64_t ids[2000];
+	unsigned seed = 12345;
+	nfired = 0;
+	for (int i = 0; i < 2000; i++) {
+		ids[i] = loop_timer(l, (uint64_t)(i % 7), record, (void *)(intptr_t)i);
+		CHECK(ids[i] > 0);
+	}
+	int keep[2000] = { 0 };
+	for (int i = 0; i < 2000; i++) {
+		seed = seed * 1103515245u + 12345u;
+		int j = (int)((seed >> 8) % 2000);
+		loop_cancel(l, ids[j]);
+		loop_cancel(l, ids[j]); /* twice is harmless */
+		keep[j] = -1;
+	}
+	int expected = 0;
+	for (int i = 0; i < 2000; i++)
+		expected += keep[i] == 0;
+	/* new timers reuse the freed slots; the old ids must not cancel them */
+	int64_t fresh = loop_timer(l, 0, record, (void *)(intptr_t)9999);
+	for (int i = 0; i < 2000; i++)
+		if (keep[i])
+			loop_cancel(l, ids[i]);
+	uint64_t start = loop_now_ms();
+	while (nfired < expected + 1 && loop_now_ms() - start < 2000)
+		loop_run_once(l, 10);
+	CHECK(nfired == expected + 1);
+	int saw_fresh = 0;
+	for (int i = 0; i < nfired; i++) {
+		int v = fired[i];
+		if (v == 9999) {
+			saw_fresh = 1;
+			continue;
+		}
+		CHECK(keep[v] == 0);
+	}
+	CHECK(saw_fresh);
+	/* due order: delays are i % 7 ms, so a later delay never fires before an
+	 * earlier one that was due first (same-tick ties keep creation order) */
+	int last_delay = -1, last_i = -1;
+	for (int i = 0; i < nfired; i++) {
+		if (fired[i] == 9999)
+			continue;
+		int d = fired[i] % 7;
+		if (d == last_delay)
+			CHECK(fired[i] > last_i);
+		last_delay = d;
+		last_i = fired[i];
+	}
+	loop_cancel(l, fresh); /* fired already: a no-op */
+	loop_free(l);
+}
+
 static void test_clocks(void)
 {
 	uint64_t a = loop_now_ms();
@@ -150,6 +218,7 @@ int main(void)
 	T_RUN(test_cancel);
 	T_RUN(test_defer);
 	T_RUN(test_fd_and_run);
+	T_RUN(test_cancel_storm);
 	T_RUN(test_clocks);
 	return t_done("test_loop");
 }
