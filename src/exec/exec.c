@@ -902,6 +902,13 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	env_add(&ev, "LAMBDA_TASK_ROOT", task);
 	env_add(&ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
 	env_add(&ev, "TZ", ":UTC");
+	/* The execution role's credentials on AWS. lambdad has no STS: functions
+	 * get the credentials lambdad itself was started with, when it has any,
+	 * so that SDK calls from a function reach the same endpoints it uses. */
+	static const char *const creds[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+	for (size_t c = 0; c < sizeof(creds) / sizeof(creds[0]); c++)
+		if (getenv(creds[c]))
+			env_add(&ev, creds[c], getenv(creds[c]));
 	const char *fmt = json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogFormat"));
 	if (fmt && !strcmp(fmt, "JSON"))
 		env_add(&ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
