@@ -1202,3 +1202,32 @@ void exec_stop(server_t *srv)
 	free(X);
 	X = NULL;
 }
+
+/* ---- concurrency (first cut: the interface; accounting follows) ---- */
+
+int exec_can_run(server_t *srv, const struct exec_request *in, const char **reason)
+{
+	(void)srv;
+	(void)in;
+	*reason = NULL;
+	return 0;
+}
+
+void exec_set_reserved(server_t *srv, const char *scope, const char *name, int reserved)
+{
+}
+
+int exec_provision(server_t *srv, const struct exec_request *in, const char *key, int n, int64_t token,
+		   exec_provision_fn on_report)
+{
+	return LD_EIO;
+}
+
+void exec_unprovision(server_t *srv, const char *scope, const char *key)
+{
+}
+
+void exec_provisioned_keys(server_t *srv, const char *scope, const char *name, void (*fn)(void *ud, const char *key),
+			   void *ud)
+{
+}

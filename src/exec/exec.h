@@ -19,6 +19,7 @@
 #define LD_EXEC_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "server.h"
 #include "util/buf.h"
@@ -53,6 +54,7 @@ struct exec_request {
 	const char *client_context; /* decoded client context JSON, or NULL */
 	int want_tail;              /* LogType Tail */
 	const char *request_id;     /* the invocation's id (the API request's), or NULL for a new one */
+	const char **throttle_reason; /* out, optional: set when exec_invoke returns LD_ETHROTTLED */
 };
 
 /* How it ended. Owned by exec; valid during the callback only. */
@@ -71,7 +73,64 @@ struct exec_result {
 typedef void (*exec_done_fn)(void *ud, const struct exec_result *res);
 
 /* Starts an invocation; done(ud, res) runs once, later, on the loop (never
- * from inside exec_invoke). 0, or LD_ENOMEM. */
+ * from inside exec_invoke). 0, LD_ENOMEM, or LD_ETHROTTLED when the
+ * concurrency limits leave no room for it (below): then nothing was taken,
+ * done is never called, and *in->throttle_reason (when given) is AWS's
+ * Reason. A throttled caller may simply try again later (the async queue
+ * retries throttles with backoff; Invoke answers 429). */
 int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud);
+
+/* ---- concurrency ----
+ *
+ * Counted as AWS counts it. An on-demand invocation occupies one unit of its
+ * function's concurrency from the moment exec accepts it (an environment
+ * initialising for it, then running it) until it ends. Provisioned
+ * concurrency occupies its requested amount whole, whether its environments
+ * are busy or idle, and invocations that run on them take nothing more.
+ * Limits, per account (scope):
+ *   - a function with reserved concurrency R: its on-demand invocations plus
+ *     its provisioned concurrency stay <= R (R = 0 blocks every invoke);
+ *     past it: EXEC_THROTTLE_RESERVED;
+ *   - functions without a reservation share the unreserved pool: the account
+ *     limit (--account-concurrency) less every reservation and less the
+ *     provisioned concurrency of functions without one; past it:
+ *     EXEC_THROTTLE_ACCOUNT.
+ * An invocation of a version (or alias) with an idle provisioned environment
+ * runs there first and is never throttled; otherwise it spills over to an
+ * on-demand environment within the limits above.
+ */
+#define EXEC_THROTTLE_RESERVED "ReservedFunctionConcurrentInvocationLimitExceeded"
+#define EXEC_THROTTLE_ACCOUNT "ConcurrentInvocationLimitExceeded"
+
+/* Whether an invocation of in (scope, name, version, cfg) could start now,
+ * taking nothing: 0, or LD_ETHROTTLED with *reason one of the above. The
+ * answer holds until the loop next runs. */
+int exec_can_run(server_t *srv, const struct exec_request *in, const char **reason);
+
+/* The function's reserved concurrency (-1: none). The control plane calls it
+ * on every change and at start-up (concurrency.c). */
+void exec_set_reserved(server_t *srv, const char *scope, const char *name, int reserved);
+
+/* Provisioned concurrency: keep n initialised environments for version
+ * in->version (in->cfg its configuration), started without an invocation
+ * (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency), never reaped by
+ * the idle timer, replaced when one dies. key names the configuration (the
+ * "pcc" record NAME/QUALIFIER); calling again with the same key changes n,
+ * the version (an alias moved: the old environments go) or the token. When
+ * all n are initialised, or one fails to initialise (then all of them go),
+ * on_report(srv, scope, key, token, ready, failure) runs on the loop, never
+ * from inside exec_provision: failure is NULL or AWS's StatusReason. n = 0,
+ * or exec_unprovision, releases them (busy ones after their invocation).
+ * 0, LD_ENOMEM, or LD_EIO when execution is not running. */
+typedef void (*exec_provision_fn)(server_t *srv, const char *scope, const char *key, int64_t token, int ready,
+				  const char *failure);
+int exec_provision(server_t *srv, const struct exec_request *in, const char *key, int n, int64_t token,
+		   exec_provision_fn on_report);
+void exec_unprovision(server_t *srv, const char *scope, const char *key);
+
+/* Calls fn(ud, key) for every provisioned configuration of the function
+ * (scope, name) that exec holds (to release the ones the store lost). */
+void exec_provisioned_keys(server_t *srv, const char *scope, const char *name, void (*fn)(void *ud, const char *key),
+			   void *ud);
 
 #endif

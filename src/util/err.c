@@ -19,6 +19,7 @@ const char *ld_strerror(int code)
 	case LD_ESTORE: return "store error";
 	case LD_EUNSAFE: return "unsafe archive entry";
 	case LD_EPENDING: return "pending";
+	case LD_ETHROTTLED: return "throttled";
 	}
 	return "unknown error";
 }

@@ -25,6 +25,7 @@ enum {
 	LD_ESTORE = -10,    /* the metadata store failed */
 	LD_EUNSAFE = -11,   /* archive entry would escape its directory */
 	LD_EPENDING = -12,  /* not an error: a handler will answer later (router_finish) */
+	LD_ETHROTTLED = -13, /* a concurrency limit leaves no room now (exec.h) */
 };
 
 /* Short constant description of an LD_E* code, for logs. Never NULL. */
