@@ -24,84 +24,9 @@
 #define S3_CONNECT_TIMEOUT 5L
 #define S3_TOTAL_TIMEOUT 60L
 
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : NULL;
-}
-
-static int set_field(char *dst, size_t cap, const char *v)
-{
-	size_t n = strlen(v);
-	if (n >= cap)
-		return LD_ETOOBIG;
-	memcpy(dst, v, n + 1);
-	return 0;
-}
-
 int s3_config_from_env(s3_config_t *cfg, const char *endpoint_override, const char *region)
 {
-	const char *endpoint = endpoint_override && *endpoint_override ? endpoint_override : NULL;
-	const char *akid = env("AWS_ACCESS_KEY_ID"), *secret = env("AWS_SECRET_ACCESS_KEY");
-	const char *token = env("AWS_SESSION_TOKEN");
-	int rc;
-
-	memset(cfg, 0, sizeof *cfg);
-	if (!region || !*region)
-		region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
-	if (!region)
-		region = "us-east-1";
-	if (!endpoint)
-		endpoint = env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3") : env("AWS_ENDPOINT_URL");
-	if (endpoint) {
-		rc = set_field(cfg->endpoint, sizeof cfg->endpoint, endpoint);
-	} else {
-		int n = snprintf(cfg->endpoint, sizeof cfg->endpoint, "https://s3.%s.amazonaws.com", region);
-		rc = n < 0 || (size_t)n >= sizeof cfg->endpoint ? LD_ETOOBIG : 0;
-	}
-	if (rc || (rc = set_field(cfg->region, sizeof cfg->region, region)) ||
-	    (rc = set_field(cfg->access_key_id, sizeof cfg->access_key_id, akid ? akid : "test")) ||
-	    (rc = set_field(cfg->secret_access_key, sizeof cfg->secret_access_key,
-			    secret ? secret : "test")) ||
-	    (rc = set_field(cfg->session_token, sizeof cfg->session_token, token ? token : "")))
-		memset(cfg, 0, sizeof *cfg);
-	return rc;
-}
-
-/* No control characters or spaces: the value goes into a URL or a header. */
-static int header_safe(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
-/* Splits "http(s)://authority/prefix" into the part before the path
- * ("http(s)://authority"), the authority (the Host header) and the path
- * prefix without trailing slashes. All three point into endpoint. */
-static int split_endpoint(const char *endpoint, size_t *origin_len, const char **host,
-			  size_t *host_len, size_t *prefix_len)
-{
-	const char *p;
-	if (!strncasecmp(endpoint, "http://", 7))
-		p = endpoint + 7;
-	else if (!strncasecmp(endpoint, "https://", 8))
-		p = endpoint + 8;
-	else
-		return LD_EINVAL;
-	size_t n = strcspn(p, "/?#");
-	if (n == 0 || memchr(p, '@', n) || !header_safe(endpoint) || strpbrk(p + n, "?#"))
-		return LD_EINVAL;
-	const char *prefix = p + n;
-	size_t plen = strlen(prefix);
-	while (plen && prefix[plen - 1] == '/')
-		plen--;
-	*origin_len = (size_t)(prefix - endpoint);
-	*host = p;
-	*host_len = n;
-	*prefix_len = plen;
-	return 0;
+	return aws_config_from_env(cfg, "S3", "s3", endpoint_override, region);
 }
 
 static int add_header(struct curl_slist **list, const char *name, const char *value)
@@ -249,9 +174,9 @@ int s3_get_object(const s3_config_t *cfg, const char *bucket, const char *key,
 		memset(err, 0, sizeof *err);
 
 	rc = LD_EINVAL;
-	if (!bucket || !*bucket || !key || !*key || !header_safe(cfg->region) ||
-	    !header_safe(cfg->access_key_id) || !header_safe(cfg->session_token) ||
-	    split_endpoint(cfg->endpoint, &origin_len, &host_start, &host_len, &prefix_len))
+	if (!bucket || !*bucket || !key || !*key || !aws_header_safe(cfg->region) ||
+	    !aws_header_safe(cfg->access_key_id) || !aws_header_safe(cfg->session_token) ||
+	    aws_endpoint_split(cfg->endpoint, &origin_len, &host_start, &host_len, &prefix_len))
 		goto out;
 
 	/* ENDPOINT/bucket/key, the key encoded per segment */

@@ -10,18 +10,13 @@
 #ifndef LD_S3_H
 #define LD_S3_H
 
+#include "util/awsconf.h"
 #include "util/buf.h"
 
 #include <stddef.h>
 
-/* Where and as whom to call S3. Plain strings owned by the struct. */
-typedef struct s3_config {
-	char endpoint[512];          /* "http://127.0.0.1:5000", may have a path prefix */
-	char region[64];             /* signing region */
-	char access_key_id[128];
-	char secret_access_key[128];
-	char session_token[4096];    /* "" when none; else sent as x-amz-security-token */
-} s3_config_t;
+/* Where and as whom to call S3 (the shared convention of awsconf.h). */
+typedef aws_config_t s3_config_t;
 
 /* Why a call failed, as S3 said it (or as the transport did). */
 typedef struct s3_error {
