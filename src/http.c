@@ -44,6 +44,8 @@ struct hreq {
 	size_t limit;
 	int too_big;
 	int rejected;  /* the 413 is queued */
+	int started;   /* on_request has seen this request */
+	char *raw_uri; /* from the URI log callback */
 	int pending;   /* waiting for router_finish() */
 	int answered;  /* router_finish() done: queue the response */
 };
@@ -122,29 +124,70 @@ static void reject_too_big(struct hreq *h)
 	h->rejected = 1;
 }
 
+struct header_walk {
+	req_t *r;
+	void (*fn)(void *ud, const char *name, const char *value);
+	void *ud;
+};
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_walk *w = cls;
+	w->fn(w->ud, key, value ? value : "");
+	return MHD_YES;
+}
+
+static void each_header(req_t *r, void (*fn)(void *ud, const char *name, const char *value), void *ud)
+{
+	struct hreq *h = (struct hreq *)r;
+	struct header_walk w = { r, fn, ud };
+	MHD_get_connection_values(h->c, MHD_HEADER_KIND, walk_header, &w);
+}
+
+/* libmicrohttpd calls this first, with the request target exactly as sent:
+ * the per-request state starts here (function URLs need the raw path and
+ * query) */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct hreq *h = calloc(1, sizeof(*h));
+	if (h && !(h->raw_uri = strndup(uri, 16 * 1024))) {
+		free(h);
+		h = NULL;
+	}
+	return h;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
 	struct http *hp = cls;
 	struct hreq *h = *con_cls;
-	if (!h) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return MHD_NO;
-		*con_cls = h;
+	if (!h)
+		return MHD_NO; /* the URI log callback could not allocate */
+	if (!h->started) {
+		h->started = 1;
 		h->c = c;
 		h->http = hp;
 		h->r.srv = hp->srv;
 		h->r.method = method;
 		h->r.path = url;
 		h->r.header = hdr_lookup;
+		h->r.each_header = each_header;
+		h->r.raw_uri = h->raw_uri;
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, h->r.client_ip,
+				  sizeof(h->r.client_ip));
 		h->r.conn = c;
 		h->r.qargs = json_object();
 		if (!h->r.qargs)
 			return MHD_NO;
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, h->r.qargs);
-		h->rt = router_match(method, url, h->r.qargs);
+		h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+		h->rt = router_match_url(h->r.host, url);
+		if (!h->rt)
+			h->rt = router_match(method, url, h->r.qargs);
 		h->r.op = h->rt ? h->rt->mop : NULL;
 		h->limit = router_body_limit(h->rt);
 		buf_init(&h->body, h->limit);
@@ -227,6 +270,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	req_cleanup(&h->r);
 	json_decref(h->r.qargs);
 	buf_free(&h->body);
+	free(h->raw_uri);
 	free(h);
 	*con_cls = NULL;
 }
@@ -291,6 +335,7 @@ int http_start(server_t *srv, http_t **out)
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
 				MHD_OPTION_END);
 	if (!h->d) {
 		free(h);

@@ -98,6 +98,21 @@ static struct route routes[] = {
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
 };
+
+/* function URLs (any method, any path; matched by router_match_url) */
+static struct route url_route = { NULL, api_function_url, 6291456, NULL, "/_lambdad/url/" };
+
+const struct route *router_match_url(const char *host, const char *path)
+{
+	if (path && !strncmp(path, url_route.prefix, strlen(url_route.prefix)))
+		return &url_route;
+	if (host) {
+		const char *dot = strchr(host, '.');
+		if (dot && !strncmp(dot, ".lambda-url.", 12))
+			return &url_route;
+	}
+	return NULL;
+}
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* routes for model operations without a handler: answered as unknown */
@@ -439,7 +454,9 @@ int router_dispatch(req_t *r)
 	char *msg = NULL;
 	ids_uuid4(r->request_id);
 	buf_init(&r->raw, 0);
-	r->route = router_match(r->method, r->path, r->qargs);
+	r->route = router_match_url(r->host, r->path);
+	if (!r->route)
+		r->route = router_match(r->method, r->path, r->qargs);
 	if (!r->route) {
 		rc = apierr_set(r, "UnknownOperationException", "Unknown operation");
 		goto out;

@@ -23,6 +23,10 @@
 typedef struct req req_t;
 typedef int (*handler_fn)(req_t *r);
 
+/* response headers a request may carry (a function URL answers with the
+ * function's own headers, cookies and CORS) */
+#define REQ_MAX_HEADERS 64
+
 struct hdr {
 	char *name;
 	char *value;
@@ -34,7 +38,11 @@ struct req {
 	const char *method;
 	const char *path;          /* decoded path, no query */
 	const char *host;          /* Host header or NULL */
+	const char *raw_uri;       /* the request target as sent (path and query, not decoded) */
+	char client_ip[64];        /* the peer's address */
 	const char *(*header)(req_t *r, const char *name); /* case-insensitive lookup */
+	/* calls fn for every request header, in arrival order */
+	void (*each_header)(req_t *r, void (*fn)(void *ud, const char *name, const char *value), void *ud);
 	json_t *qargs;             /* query: name -> [values], owned by the front */
 	void *conn;                /* the front's connection */
 	void (*complete)(req_t *r); /* the front's continuation for pending requests */
@@ -52,7 +60,7 @@ struct req {
 	json_t *out;               /* output members; header members become headers */
 	buf_t raw;                 /* raw body (payload blobs, downloads) */
 	const char *content_type;  /* for raw bodies */
-	struct hdr headers[8];
+	struct hdr headers[REQ_MAX_HEADERS];
 	size_t nheaders;
 	/* error recorded by apierr_set() */
 	const char *err_type;
@@ -76,6 +84,11 @@ int router_init(void);
 
 /* Finds the route for a request line; NULL if none. */
 const struct route *router_match(const char *method, const char *path, json_t *qargs);
+
+/* The function URL route when the request is for a function URL: a Host of
+ * the form <url-id>.lambda-url.<region>.localhost[:port], or a path under
+ * /_lambdad/url/ (docs/urls.md); else NULL. */
+const struct route *router_match_url(const char *host, const char *path);
 
 /* Body limit for a matched route (or the default for NULL). */
 size_t router_body_limit(const struct route *rt);

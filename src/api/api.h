@@ -98,6 +98,8 @@ int api_get_event_source_mapping(req_t *r);
 int api_update_event_source_mapping(req_t *r);
 int api_delete_event_source_mapping(req_t *r);
 int api_list_event_source_mappings(req_t *r);
+/* urlserve.c: requests to function URLs */
+int api_function_url(req_t *r);
 /* invoke.c */
 int api_invoke(req_t *r);
 /* code.c: lambdad's own download path behind Code.Location */

@@ -1,0 +1,434 @@
+/*
+ * urlserve.c - serving function URLs (buffered mode).
+ *
+ * A request for http://<url-id>.lambda-url.<region>.localhost:<port>/... or
+ * http://127.0.0.1:<port>/_lambdad/url/<url-id>/... (docs/urls.md) becomes a
+ * payload format 2.0 event for the URL's function (its alias when the URL is
+ * an alias's), and the function's result is mapped back to HTTP as AWS does:
+ * an object with statusCode gives the status, headers, cookies and body
+ * (base64-decoded when isBase64Encoded); any other JSON is a 200
+ * application/json body. Function errors and timeouts are 502, throttles
+ * 429, unknown URLs and missing permissions 403 with AWS's bodies. The URL's
+ * Cors settings are added to every response, and answer preflight requests.
+ *
+ * AuthType NONE needs a resource policy statement that allows
+ * lambda:InvokeFunctionUrl to "*" with lambda:FunctionUrlAuthType NONE, as on
+ * AWS. AuthType AWS_IAM needs a SigV4-signed request; signatures are checked
+ * for form only until the authentication issue verifies them (docs/urls.md).
+ */
+#include "api/api.h"
+#include "api/lookup.h"
+#include "api/policy.h"
+#include "api/urls.h"
+#include "exec/exec.h"
+#include "loop.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/jsonw.h"
+#include "util/sigv4.h"
+
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define FORBIDDEN_BODY                                                                                      \
+	"{\"Message\":\"Forbidden. For troubleshooting Function URL authorization issues, see: "                \
+	"https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html\"}"
+
+/* the per-request state while the function runs */
+struct urlreq {
+	req_t *r;
+	json_t *cors;
+};
+
+static void answer(req_t *r, int status, const char *ctype, const char *body, size_t len)
+{
+	r->status = status;
+	r->content_type = ctype;
+	buf_reset(&r->raw);
+	buf_append(&r->raw, body, len);
+}
+
+static void add_cors(req_t *r, json_t *cors, int preflight)
+{
+	if (!json_object_size(cors))
+		return;
+	const char *origin = r->header(r, "Origin");
+	json_t *origins = json_object_get(cors, "AllowOrigins");
+	size_t i;
+	json_t *v;
+	int allowed = 0;
+	json_array_foreach(origins, i, v) {
+		const char *o = json_string_value(v);
+		if (!strcmp(o, "*") || (origin && !strcasecmp(o, origin)))
+			allowed = 1;
+	}
+	if (!allowed || !origin)
+		return;
+	req_add_header(r, "Access-Control-Allow-Origin", origin);
+	if (json_is_true(json_object_get(cors, "AllowCredentials")))
+		req_add_header(r, "Access-Control-Allow-Credentials", "true");
+	buf_t b;
+	const char *lists[][2] = { { "ExposeHeaders", "Access-Control-Expose-Headers" },
+				   { "AllowMethods", "Access-Control-Allow-Methods" },
+				   { "AllowHeaders", "Access-Control-Allow-Headers" } };
+	for (size_t l = 0; l < 3; l++) {
+		if (l > 0 && !preflight)
+			break; /* methods and headers answer preflights only */
+		json_t *arr = json_object_get(cors, lists[l][0]);
+		if (!json_array_size(arr))
+			continue;
+		buf_init(&b, 8192);
+		json_array_foreach(arr, i, v)
+			buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v));
+		req_add_header(r, lists[l][1], b.data);
+		buf_free(&b);
+	}
+	json_t *age = json_object_get(cors, "MaxAge");
+	if (preflight && json_is_integer(age)) {
+		char n[24];
+		snprintf(n, sizeof(n), "%" JSON_INTEGER_FORMAT, json_integer_value(age));
+		req_add_header(r, "Access-Control-Max-Age", n);
+	}
+}
+
+/* does a statement of the policy let anyone invoke this URL? */
+static int policy_allows_public(req_t *r, const struct fnref *ref, const char *qualifier)
+{
+	json_t *st = NULL;
+	int ok = 0;
+	if (policy_load(r, ref, qualifier, &st))
+		return 0;
+	size_t i;
+	json_t *s;
+	json_array_foreach(st, i, s) {
+		const char *action = json_string_value(json_object_get(s, "Action"));
+		json_t *p = json_object_get(s, "Principal");
+		const char *auth = json_string_value(json_object_get(
+			json_object_get(json_object_get(s, "Condition"), "StringEquals"), "lambda:FunctionUrlAuthType"));
+		if (action && (!strcmp(action, "lambda:InvokeFunctionUrl") || !strcmp(action, "lambda:*")) &&
+		    json_is_string(p) && !strcmp(json_string_value(p), "*") && auth && !strcmp(auth, "NONE"))
+			ok = 1;
+	}
+	json_decref(st);
+	return ok;
+}
+
+/* ---- the event ---- */
+
+struct hdrs {
+	json_t *headers;
+	json_t *cookies;
+};
+
+static void collect_header(void *ud, const char *name, const char *value)
+{
+	struct hdrs *h = ud;
+	char lower[256];
+	size_t n = strlen(name);
+	if (n >= sizeof(lower))
+		return;
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	if (!strcmp(lower, "cookie")) {
+		/* "a=1; b=2" -> ["a=1", "b=2"] */
+		char *copy = strdup(value), *save = NULL;
+		for (char *c = copy ? strtok_r(copy, ";", &save) : NULL; c; c = strtok_r(NULL, ";", &save)) {
+			while (*c == ' ')
+				c++;
+			if (*c)
+				json_array_append_new(h->cookies, json_string(c));
+		}
+		free(copy);
+		return;
+	}
+	json_t *have = json_object_get(h->headers, lower);
+	if (have) {
+		char *joined = NULL;
+		if (asprintf(&joined, "%s,%s", json_string_value(have), value) >= 0)
+			json_object_set_new(h->headers, lower, json_string(joined));
+		free(joined);
+	} else {
+		json_object_set_new(h->headers, lower, json_string(value));
+	}
+}
+
+static int is_text(const char *ctype)
+{
+	if (!ctype || !*ctype)
+		return 1;
+	return !strncasecmp(ctype, "text/", 5) || strcasestr(ctype, "json") || strcasestr(ctype, "xml") ||
+	       strcasestr(ctype, "javascript") || strcasestr(ctype, "x-www-form-urlencoded");
+}
+
+static char *b64(const void *data, size_t n)
+{
+	char *out = malloc(4 * (n / 3 + 1) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+	return out;
+}
+
+static json_t *build_event(req_t *r, const char *url_id, const char *raw_path, const char *raw_query,
+			   const char *region, int iam)
+{
+	struct hdrs h = { json_object(), json_array() };
+	r->each_header(r, collect_header, &h);
+	json_t *qs = json_object();
+	const char *k;
+	json_t *vals;
+	json_object_foreach(r->qargs, k, vals) {
+		buf_t b;
+		size_t i;
+		json_t *v;
+		buf_init(&b, 64 * 1024);
+		json_array_foreach(vals, i, v)
+			buf_printf(&b, "%s%s", i ? "," : "", json_string_value(v));
+		json_object_set_new(qs, k, json_string(b.data ? b.data : ""));
+		buf_free(&b);
+	}
+	char domain[300], when[64];
+	snprintf(domain, sizeof(domain), "%s.lambda-url.%s.localhost", url_id, region);
+	int64_t now = loop_wall_ms();
+	time_t secs = (time_t)(now / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	const char *ua = r->header(r, "User-Agent");
+	json_t *http = json_pack("{s:s,s:s,s:s,s:s,s:s}", "method", r->method, "path", raw_path, "protocol", "HTTP/1.1",
+				 "sourceIp", r->client_ip[0] ? r->client_ip : "127.0.0.1", "userAgent", ua ? ua : "");
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I}", "accountId", iam ? r->account : "anonymous",
+				"apiId", url_id, "domainName", domain, "domainPrefix", url_id, "http", http, "requestId",
+				r->request_id, "routeKey", "$default", "stage", "$default", "time", when, "timeEpoch",
+				(json_int_t)now);
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "version", "2.0", "routeKey", "$default", "rawPath", raw_path,
+			       "rawQueryString", raw_query);
+	if (json_array_size(h.cookies))
+		json_object_set(ev, "cookies", h.cookies);
+	json_object_set(ev, "headers", h.headers);
+	if (json_object_size(qs))
+		json_object_set(ev, "queryStringParameters", qs);
+	json_object_set_new(ev, "requestContext", ctx);
+	if (r->body_len) {
+		const char *ctype = json_string_value(json_object_get(h.headers, "content-type"));
+		if (is_text(ctype)) {
+			json_object_set_new(ev, "body", json_stringn(r->body, r->body_len));
+			json_object_set_new(ev, "isBase64Encoded", json_false());
+			if (!json_object_get(ev, "body")) { /* not UTF-8: send it as base64 after all */
+				char *enc = b64(r->body, r->body_len);
+				json_object_set_new(ev, "body", json_string(enc ? enc : ""));
+				json_object_set_new(ev, "isBase64Encoded", json_true());
+				free(enc);
+			}
+		} else {
+			char *enc = b64(r->body, r->body_len);
+			json_object_set_new(ev, "body", json_string(enc ? enc : ""));
+			json_object_set_new(ev, "isBase64Encoded", json_true());
+			free(enc);
+		}
+	} else {
+		json_object_set_new(ev, "isBase64Encoded", json_false());
+	}
+	json_decref(h.headers);
+	json_decref(h.cookies);
+	json_decref(qs);
+	return ev;
+}
+
+/* ---- the result ---- */
+
+static void map_result(req_t *r, const char *payload, size_t len)
+{
+	json_error_t err;
+	json_t *res = json_loadb(payload, len, JSON_DECODE_ANY, &err);
+	json_t *status = json_object_get(res, "statusCode");
+	if (!json_is_object(res) || !json_is_integer(status)) {
+		/* any other JSON: 200, the output as a JSON body; a bare string is the body itself */
+		if (json_is_string(res))
+			answer(r, 200, "application/json", json_string_value(res), json_string_length(res));
+		else
+			answer(r, 200, "application/json", payload, len);
+		json_decref(res);
+		return;
+	}
+	r->status = (int)json_integer_value(status);
+	const char *k;
+	json_t *v;
+	const char *ctype = NULL;
+	json_object_foreach(json_object_get(res, "headers"), k, v) {
+		char num[32];
+		const char *s = json_string_value(v);
+		if (!s && json_is_number(v)) {
+			snprintf(num, sizeof(num), "%g", json_number_value(v));
+			s = num;
+		}
+		if (!s)
+			continue;
+		if (!strcasecmp(k, "content-type"))
+			ctype = s;
+		else
+			req_add_header(r, k, s);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(res, "cookies"), i, v)
+		if (json_is_string(v))
+			req_add_header(r, "Set-Cookie", json_string_value(v));
+	json_t *body = json_object_get(res, "body");
+	buf_reset(&r->raw);
+	if (json_is_string(body)) {
+		if (json_is_true(json_object_get(res, "isBase64Encoded"))) {
+			const char *s = json_string_value(body);
+			size_t n = json_string_length(body);
+			unsigned char *dec = malloc(n / 4 * 3 + 3);
+			int dl = dec && n % 4 == 0 ? EVP_DecodeBlock(dec, (const unsigned char *)s, (int)n) : -1;
+			if (dl >= 0) {
+				while (n && s[n - 1] == '=' && dl > 0) {
+					dl--;
+					n--;
+				}
+				buf_append(&r->raw, dec, (size_t)dl);
+			}
+			free(dec);
+		} else {
+			buf_append(&r->raw, json_string_value(body), json_string_length(body));
+		}
+	} else if (body && !json_is_null(body)) {
+		jsonw_dump(body, &r->raw);
+	}
+	r->content_type = NULL; /* a header of the request's own, copied */
+	req_add_header(r, "Content-Type", ctype ? ctype : "application/json");
+	json_decref(res);
+}
+
+static void on_done(void *ud, const struct exec_result *res)
+{
+	struct urlreq *u = ud;
+	req_t *r = u->r;
+	if (!res->ok) {
+		if (res->api_error_type && !strcmp(res->api_error_type, "TooManyRequestsException"))
+			answer(r, 429, "application/json", "{\"Message\":\"Rate Exceeded.\"}", 28);
+		else
+			answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);
+	} else if (res->function_error) {
+		answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);
+	} else {
+		map_result(r, res->payload ? res->payload : "", res->payload_len);
+	}
+	add_cors(r, u->cors, 0);
+	json_decref(u->cors);
+	free(u);
+	router_finish(r, 0);
+}
+
+/* url id, raw path and raw query of the request, in its host or path form */
+static int split_target(req_t *r, char *id, size_t idlen, char *path, size_t pathlen, char *query, size_t qlen)
+{
+	const char *target = r->raw_uri ? r->raw_uri : r->path;
+	const char *q = strchr(target, '?');
+	size_t tlen = q ? (size_t)(q - target) : strlen(target);
+	snprintf(query, qlen, "%s", q ? q + 1 : "");
+	if (!strncmp(target, "/_lambdad/url/", 14)) {
+		const char *p = target + 14, *slash = memchr(p, '/', tlen - 14);
+		size_t n = slash ? (size_t)(slash - p) : tlen - 14;
+		if (n == 0 || n >= idlen)
+			return LD_ENOTFOUND;
+		memcpy(id, p, n);
+		id[n] = '\0';
+		snprintf(path, pathlen, "%.*s", slash ? (int)(tlen - (size_t)(slash - target)) : 1,
+			 slash ? slash : "/");
+		return 0;
+	}
+	const char *dot = r->host ? strchr(r->host, '.') : NULL;
+	if (!dot || (size_t)(dot - r->host) >= idlen)
+		return LD_ENOTFOUND;
+	memcpy(id, r->host, (size_t)(dot - r->host));
+	id[dot - r->host] = '\0';
+	snprintf(path, pathlen, "%.*s", (int)tlen, target);
+	return 0;
+}
+
+int api_function_url(req_t *r)
+{
+	char id[64], path[8192], query[8192];
+	json_t *cfg = NULL, *url = NULL;
+	int rc = 0;
+	r->content_type = "application/json";
+	if (split_target(r, id, sizeof(id), path, sizeof(path), query, sizeof(query)) ||
+	    urls_find(r->srv, id, &url)) {
+		answer(r, 403, "application/json", "{\"Message\":null}", 16);
+		req_add_header(r, "x-amzn-ErrorType", "AccessDeniedException");
+		goto out;
+	}
+	struct fnref ref;
+	memset(&ref, 0, sizeof(ref));
+	const char *scope = json_string_value(json_object_get(url, "_Scope"));
+	const char *colon = strchr(scope, ':');
+	snprintf(ref.account, sizeof(ref.account), "%.*s", (int)(colon - scope), scope);
+	snprintf(ref.region, sizeof(ref.region), "%s", colon + 1);
+	snprintf(ref.scope, sizeof(ref.scope), "%s", scope);
+	snprintf(ref.name, sizeof(ref.name), "%s", json_string_value(json_object_get(url, "_Name")));
+	const char *qualifier = json_string_value(json_object_get(url, "_Qualifier"));
+	snprintf(ref.qualifier, sizeof(ref.qualifier), "%s", qualifier ? qualifier : "");
+	snprintf(r->account, sizeof(r->account), "%s", ref.account);
+	json_t *cors = json_object_get(url, "Cors");
+	/* preflight: answered from the Cors settings, without the function */
+	if (!strcmp(r->method, "OPTIONS") && r->header(r, "Origin") && r->header(r, "Access-Control-Request-Method") &&
+	    json_object_size(cors)) {
+		answer(r, 200, "text/plain", "", 0);
+		add_cors(r, cors, 1);
+		goto out;
+	}
+	const char *auth = json_string_value(json_object_get(url, "AuthType"));
+	int iam = auth && !strcmp(auth, "AWS_IAM");
+	struct sigv4_auth sig;
+	const char *authz = r->header(r, "Authorization");
+	if ((iam && (!authz || sigv4_parse_authorization(authz, &sig))) ||
+	    (!iam && !policy_allows_public(r, &ref, ref.qualifier))) {
+		answer(r, 403, "application/json", FORBIDDEN_BODY, strlen(FORBIDDEN_BODY));
+		req_add_header(r, "x-amzn-ErrorType", "AccessDeniedException");
+		add_cors(r, cors, 0);
+		goto out;
+	}
+	if ((rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL))) {
+		rc = 0;
+		answer(r, 403, "application/json", "{\"Message\":null}", 16);
+		goto out;
+	}
+	json_t *ev = build_event(r, id, path, query, ref.region, iam);
+	buf_t text;
+	buf_init(&text, 0);
+	jsonw_dump(ev, &text);
+	json_decref(ev);
+	char arn[400];
+	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
+	struct exec_request in = { .scope = ref.scope, .name = ref.name,
+				   .version = json_string_value(json_object_get(cfg, "Version")), .cfg = cfg,
+				   .invoked_arn = arn, .payload = text.data ? text.data : "{}",
+				   .payload_len = text.data ? text.len : 2, .request_id = r->request_id };
+	struct urlreq *u = calloc(1, sizeof(*u));
+	if (!u) {
+		buf_free(&text);
+		rc = LD_ENOMEM;
+		goto out;
+	}
+	u->r = r;
+	u->cors = json_incref(cors);
+	rc = exec_invoke(r->srv, &in, on_done, u);
+	buf_free(&text);
+	if (rc) {
+		json_decref(u->cors);
+		free(u);
+		answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);
+		rc = 0;
+		goto out;
+	}
+	rc = LD_EPENDING;
+out:
+	json_decref(cfg);
+	json_decref(url);
+	return rc;
+}
