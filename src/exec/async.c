@@ -1,0 +1,839 @@
+/*
+ * async.c - the durable queue of asynchronous invocations (see async.h).
+ *
+ * Each event is one store record of kind "async" in the scope "queue",
+ * keyed by a 20-digit sequence (microseconds since the epoch, kept strictly
+ * increasing), so the store lists the queue in enqueue order. The record
+ * holds the event and its progress: {"s": scope, "n": name, "q": qualifier,
+ * "p": payload text, "id": request id, "t": enqueue time (ms), "cc": client
+ * context, "a": function errors so far, "i": invocations so far, "due": not
+ * before (ms), "lr": the last response {"fe", "p", "v"}}. Progress is written
+ * back after a function error (so retry counts survive a crash), never
+ * after a throttle.
+ *
+ * In memory a window of at most WINDOW events is kept (key and state only;
+ * the record is read back when an event runs); when the window is full new
+ * events stay in the store and are paged in, in key order, as the window
+ * drains: a backlog of any length costs no memory. Every new key is greater
+ * than every key paged in so far, so "keys after the last one loaded" finds
+ * exactly the events not yet in memory.
+ *
+ * States: READY (in the FIFO), WAIT (a retry timer), RUN (exec_invoke in
+ * flight), DELIVER (records handed to destinations in flight). At most
+ * MAX_INFLIGHT events run at once, within exec's own concurrency limits
+ * (a throttled attempt backs off and stays queued).
+ */
+#include "exec/async.h"
+#include "api/lookup.h"
+#include "exec/destinations.h"
+#include "exec/exec.h"
+#include "loop.h"
+#include "router.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/ids.h"
+#include "util/jsonw.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KIND "async"
+#define QSCOPE "queue"
+#define WINDOW 20000
+#define MAX_INFLIGHT 64
+#define DEFAULT_RETRIES 2
+#define DEFAULT_AGE_S 21600
+#define DELIVERY_TRIES 5
+#define ERRMSG_MAX 1024
+
+enum { EV_READY, EV_WAIT, EV_RUN, EV_DELIVER };
+
+struct aev {
+	struct aev *prev, *next; /* every event in memory */
+	struct aev *rnext;       /* the READY FIFO */
+	char key[24];
+	int state;
+	int orphan;              /* async_stop ran while it was in flight */
+	int64_t timer;
+	int backoff_ms;          /* throttles and system errors */
+	int last_status;         /* 429 throttled, 500 system error, 200 ran */
+	/* while RUN or DELIVER */
+	json_t *doc;
+	int max_retry, max_age_s;
+	char *on_success, *on_failure, *dlq;
+	char arn[400];           /* the qualified ARN of the record */
+	int pending;             /* deliveries in flight or waiting to retry */
+};
+
+struct delivery {
+	struct delivery *prev, *next;
+	struct aev *ev;
+	char *arn;
+	buf_t body;
+	int success;
+	char *request_id, *error_message;
+	char error_code[8];
+	int tries;
+	int64_t timer;
+	int in_flight;
+};
+
+static struct {
+	server_t *srv;
+	int base_ms;
+	int running, stopping;
+	struct aev *all;
+	struct aev *rhead, *rtail;
+	size_t mem;              /* events in memory */
+	int more;                /* the store holds events not in memory */
+	char last_key[24];       /* the greatest key loaded */
+	uint64_t seq;
+	int inflight;
+	int pump_scheduled;
+	struct delivery *deliveries;
+} A;
+
+static void schedule_pump(void);
+
+/* ---- events in memory ---- */
+
+static struct aev *ev_new(const char *key)
+{
+	struct aev *ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return NULL;
+	snprintf(ev->key, sizeof(ev->key), "%s", key);
+	ev->next = A.all;
+	if (A.all)
+		A.all->prev = ev;
+	A.all = ev;
+	A.mem++;
+	if (strcmp(key, A.last_key) > 0)
+		snprintf(A.last_key, sizeof(A.last_key), "%s", key);
+	return ev;
+}
+
+static void ev_clear_run(struct aev *ev)
+{
+	json_decref(ev->doc);
+	ev->doc = NULL;
+	free(ev->on_success);
+	free(ev->on_failure);
+	free(ev->dlq);
+	ev->on_success = ev->on_failure = ev->dlq = NULL;
+}
+
+static void ev_free(struct aev *ev)
+{
+	if (ev->timer)
+		loop_cancel(A.srv->loop, ev->timer);
+	if (ev->prev)
+		ev->prev->next = ev->next;
+	else if (A.all == ev)
+		A.all = ev->next;
+	if (ev->next)
+		ev->next->prev = ev->prev;
+	A.mem--;
+	ev_clear_run(ev);
+	free(ev);
+}
+
+static void ready_push(struct aev *ev)
+{
+	ev->state = EV_READY;
+	ev->rnext = NULL;
+	if (A.rtail)
+		A.rtail->rnext = ev;
+	else
+		A.rhead = ev;
+	A.rtail = ev;
+	schedule_pump();
+}
+
+static struct aev *ready_pop(void)
+{
+	struct aev *ev = A.rhead;
+	if (ev) {
+		A.rhead = ev->rnext;
+		if (!A.rhead)
+			A.rtail = NULL;
+		ev->rnext = NULL;
+	}
+	return ev;
+}
+
+static void on_due(void *ud)
+{
+	struct aev *ev = ud;
+	ev->timer = 0;
+	ready_push(ev);
+}
+
+/* parks ev until due_ms (wall clock) */
+static void ev_wait(struct aev *ev, int64_t due_ms)
+{
+	int64_t now = loop_wall_ms();
+	ev_clear_run(ev);
+	ev->state = EV_WAIT;
+	int64_t t = loop_timer(A.srv->loop, due_ms > now ? (uint64_t)(due_ms - now) : 0, on_due, ev);
+	if (t > 0)
+		ev->timer = t;
+	else
+		ready_push(ev); /* no timer: try again at once rather than lose it */
+}
+
+/* ---- the store record ---- */
+
+static int doc_load(const char *key, json_t **out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	int rc = A.srv->store->ops->get(A.srv->store, KIND, QSCOPE, key, &text, &len);
+	if (rc)
+		return rc;
+	json_error_t jerr;
+	*out = json_loadb(text, len, 0, &jerr);
+	free(text);
+	return *out ? 0 : LD_ECORRUPT;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int jint(json_t *o, const char *k)
+{
+	return (int)json_integer_value(json_object_get(o, k));
+}
+
+/* the event leaves the queue: it finished and its records were handed on */
+static void ev_done(struct aev *ev)
+{
+	int rc = store_del(A.srv->store, KIND, QSCOPE, ev->key);
+	if (rc && rc != LD_ENOTFOUND)
+		fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
+			ev->key, ld_strerror(rc));
+	ev_free(ev);
+	schedule_pump();
+}
+
+static void backoff(struct aev *ev, int status)
+{
+	int first = A.base_ms / 60 > 0 ? A.base_ms / 60 : 1; /* 1 s on AWS */
+	int cap = A.base_ms * 5;                               /* 5 min on AWS */
+	ev->backoff_ms = ev->backoff_ms ? ev->backoff_ms * 2 : first;
+	if (ev->backoff_ms > cap)
+		ev->backoff_ms = cap > first ? cap : first;
+	ev->last_status = status;
+	ev_wait(ev, loop_wall_ms() + ev->backoff_ms);
+}
+
+/* ---- records ---- */
+
+static int put_jstr(buf_t *b, const char *s)
+{
+	json_t *v = json_string(s ? s : "");
+	int rc = v ? jsonw_dump(v, b) : LD_ENOMEM;
+	json_decref(v);
+	return rc;
+}
+
+/* text as a JSON value: itself when it is JSON, else a string, else null */
+static int put_value(buf_t *b, const char *text, size_t len)
+{
+	if (!text || !len)
+		return buf_puts(b, "null");
+	json_error_t jerr;
+	json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (v) {
+		json_decref(v);
+		return buf_append(b, text, len);
+	}
+	v = json_stringn(text, len);
+	int rc = v ? jsonw_dump(v, b) : buf_puts(b, "null");
+	json_decref(v);
+	return rc;
+}
+
+/* AWS's invocation record (version 1.0) for ev's outcome */
+static int build_record(buf_t *b, struct aev *ev, const char *condition)
+{
+	json_t *d = ev->doc, *lr = json_object_get(d, "lr");
+	char ts[25];
+	int rc = 0;
+	ids_time_iso(loop_wall_ms(), ts);
+	rc |= buf_printf(b, "{\"version\":\"1.0\",\"timestamp\":\"%s\",\"requestContext\":{\"requestId\":", ts);
+	rc |= put_jstr(b, jstr(d, "id"));
+	rc |= buf_puts(b, ",\"functionArn\":");
+	rc |= put_jstr(b, ev->arn);
+	rc |= buf_printf(b, ",\"condition\":\"%s\",\"approximateInvokeCount\":%d},\"requestPayload\":", condition,
+			 jint(d, "i"));
+	json_t *p = json_object_get(d, "p");
+	rc |= put_value(b, json_string_value(p), json_string_length(p));
+	if (lr) {
+		rc |= buf_puts(b, ",\"responseContext\":{\"statusCode\":200,\"executedVersion\":");
+		rc |= put_jstr(b, jstr(lr, "v"));
+		if (jstr(lr, "fe")) {
+			rc |= buf_puts(b, ",\"functionError\":");
+			rc |= put_jstr(b, jstr(lr, "fe"));
+		}
+		rc |= buf_puts(b, "},\"responsePayload\":");
+		json_t *rp = json_object_get(lr, "p");
+		rc |= put_value(b, json_string_value(rp), json_string_length(rp));
+	}
+	rc |= buf_puts(b, "}");
+	return rc ? LD_ENOMEM : 0;
+}
+
+/* ---- deliveries ---- */
+
+static void delivery_free(struct delivery *dl)
+{
+	if (dl->timer)
+		loop_cancel(A.srv->loop, dl->timer);
+	if (dl->prev)
+		dl->prev->next = dl->next;
+	else if (A.deliveries == dl)
+		A.deliveries = dl->next;
+	if (dl->next)
+		dl->next->prev = dl->prev;
+	buf_free(&dl->body);
+	free(dl->arn);
+	free(dl->request_id);
+	free(dl->error_message);
+	free(dl);
+}
+
+/* one delivery of ev ended (sent or given up) */
+static void delivery_end(struct delivery *dl)
+{
+	struct aev *ev = dl->ev;
+	delivery_free(dl);
+	if (--ev->pending > 0)
+		return;
+	if (ev->orphan)
+		ev_free(ev);
+	else
+		ev_done(ev);
+}
+
+static void delivery_send(struct delivery *dl);
+
+static void delivery_retry(void *ud)
+{
+	struct delivery *dl = ud;
+	dl->timer = 0;
+	delivery_send(dl);
+}
+
+static void delivery_sent(void *ud, int rc)
+{
+	struct delivery *dl = ud;
+	dl->in_flight = 0;
+	if (rc == LD_EREMOTE && !dl->ev->orphan && !A.stopping && ++dl->tries < DELIVERY_TRIES) {
+		int64_t t = loop_timer(A.srv->loop, (uint64_t)(A.base_ms / 60 + 1) << dl->tries, delivery_retry, dl);
+		if (t > 0) {
+			dl->timer = t;
+			return;
+		}
+	}
+	if (rc)
+		fprintf(stderr, "lambdad: async: delivery to %s failed: %s (record dropped)\n", dl->arn, ld_strerror(rc));
+	delivery_end(dl);
+}
+
+static void delivery_send(struct delivery *dl)
+{
+	struct dest_attrs at = { .function_arn = dl->ev->arn, .success = dl->success, .request_id = dl->request_id,
+				 .error_code = dl->request_id ? dl->error_code : NULL,
+				 .error_message = dl->error_message };
+	int rc = dest_send(A.srv, dl->arn, dl->body.data, dl->body.len, &at, delivery_sent, dl);
+	if (rc == 0) {
+		dl->in_flight = 1;
+		return;
+	}
+	fprintf(stderr, "lambdad: async: cannot deliver to %s: %s (record dropped)\n", dl->arn, ld_strerror(rc));
+	/* never inside the caller's own loop over targets: end at the iteration's end */
+	delivery_end(dl);
+}
+
+/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] */
+static int is_lambda_arn(const char *arn)
+{
+	const char *p = strchr(arn, ':');
+	return p && !strncmp(p, ":aws", 4) && strstr(arn, ":lambda:") && strstr(arn, ":function:");
+}
+
+/* a Lambda destination: an Event invoke of that function with the record */
+static int enqueue_lambda(const char *arn, const char *body, size_t len)
+{
+	char part[32], region[64], account[16], name[160], qual[160] = "";
+	int n = sscanf(arn, "arn:%31[^:]:lambda:%63[^:]:%15[^:]:function:%159[^:]:%159s", part, region, account,
+		       name, qual);
+	if (n < 4)
+		return LD_EINVAL;
+	char scope[96], id[37];
+	snprintf(scope, sizeof(scope), "%s:%s", account, region);
+	ids_uuid4(id);
+	struct async_event e = { scope, name, qual, body, len, NULL, id };
+	return async_enqueue(A.srv, &e);
+}
+
+/* hands body to one target; ev->pending counts what is still to finish */
+static void deliver(struct aev *ev, const char *arn, const buf_t *body, int success, const char *err_code,
+		    const char *err_msg)
+{
+	if (is_lambda_arn(arn)) {
+		int rc = enqueue_lambda(arn, body->data, body->len);
+		if (rc)
+			fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", arn,
+				ld_strerror(rc));
+		return;
+	}
+	struct delivery *dl = calloc(1, sizeof(*dl));
+	if (!dl)
+		return;
+	buf_init(&dl->body, 0);
+	dl->ev = ev;
+	dl->success = success;
+	dl->arn = strdup(arn);
+	if (err_code) {
+		dl->request_id = strdup(jstr(ev->doc, "id") ? jstr(ev->doc, "id") : "");
+		snprintf(dl->error_code, sizeof(dl->error_code), "%s", err_code);
+		dl->error_message = err_msg ? strdup(err_msg) : NULL;
+	}
+	if (!dl->arn || buf_append(&dl->body, body->data, body->len)) {
+		buf_free(&dl->body);
+		free(dl->arn);
+		free(dl->request_id);
+		free(dl->error_message);
+		free(dl);
+		return;
+	}
+	dl->next = A.deliveries;
+	if (A.deliveries)
+		A.deliveries->prev = dl;
+	A.deliveries = dl;
+	ev->pending++;
+	delivery_send(dl);
+}
+
+/* the records are out (or being sent): the event leaves when they are */
+static void deliveries_started(struct aev *ev)
+{
+	if (ev->pending > 0) {
+		ev->state = EV_DELIVER;
+		return;
+	}
+	ev_done(ev);
+}
+
+static void succeed(struct aev *ev)
+{
+	ev->pending = 1; /* held until every target is handed its record */
+	if (ev->on_success) {
+		buf_t rec;
+		buf_init(&rec, 0);
+		if (build_record(&rec, ev, "Success") == 0)
+			deliver(ev, ev->on_success, &rec, 1, NULL, NULL);
+		buf_free(&rec);
+	}
+	ev->pending--;
+	deliveries_started(ev);
+}
+
+static void fail(struct aev *ev, const char *condition)
+{
+	ev->pending = 1;
+	if (ev->on_failure) {
+		buf_t rec;
+		buf_init(&rec, 0);
+		if (build_record(&rec, ev, condition) == 0)
+			deliver(ev, ev->on_failure, &rec, 0, NULL, NULL);
+		buf_free(&rec);
+	}
+	if (ev->dlq) {
+		/* the original event, with AWS's RequestID, ErrorCode, ErrorMessage */
+		json_t *p = json_object_get(ev->doc, "p"), *lr = json_object_get(ev->doc, "lr");
+		buf_t body;
+		buf_init(&body, 0);
+		char code[8];
+		snprintf(code, sizeof(code), "%d", ev->last_status ? ev->last_status : 200);
+		const char *msg = NULL;
+		json_t *resp = NULL;
+		if (lr) {
+			json_error_t jerr;
+			resp = json_loads(jstr(lr, "p") ? jstr(lr, "p") : "", JSON_DECODE_ANY, &jerr);
+			msg = jstr(resp, "errorMessage");
+		}
+		char m[ERRMSG_MAX + 1];
+		snprintf(m, sizeof(m), "%s", msg ? msg : "");
+		if (buf_append(&body, json_string_value(p), json_string_length(p)) == 0)
+			deliver(ev, ev->dlq, &body, 0, code, m);
+		json_decref(resp);
+		buf_free(&body);
+	}
+	ev->pending--;
+	deliveries_started(ev);
+}
+
+/* ---- running events ---- */
+
+static int persist(struct aev *ev)
+{
+	int rc = store_put_json(A.srv->store, KIND, QSCOPE, ev->key, ev->doc);
+	if (rc)
+		fprintf(stderr, "lambdad: async: cannot save event %s: %s\n", ev->key, ld_strerror(rc));
+	return rc;
+}
+
+static void on_exec_done(void *ud, const struct exec_result *res)
+{
+	struct aev *ev = ud;
+	A.inflight--;
+	schedule_pump();
+	if (ev->orphan || A.stopping) {
+		ev_free(ev);
+		return;
+	}
+	if (!res->ok) {
+		const char *t = res->api_error_type;
+		backoff(ev, t && !strcmp(t, "TooManyRequestsException") ? 429 : 500);
+		return;
+	}
+	ev->backoff_ms = 0;
+	ev->last_status = 200;
+	json_t *d = ev->doc;
+	json_object_set_new(d, "i", json_integer(jint(d, "i") + 1));
+	json_t *lr = json_object();
+	json_object_set(lr, "v", json_object_get(d, "v"));
+	if (res->function_error)
+		json_object_set_new(lr, "fe", json_string(res->function_error));
+	json_t *p = res->payload_len ? json_stringn(res->payload, res->payload_len) : NULL;
+	if (p)
+		json_object_set_new(lr, "p", p);
+	json_object_set_new(d, "lr", lr);
+	if (!res->function_error) {
+		succeed(ev);
+		return;
+	}
+	int attempts = jint(d, "a") + 1;
+	json_object_set_new(d, "a", json_integer(attempts));
+	if (attempts > ev->max_retry) {
+		fail(ev, "RetriesExhausted");
+		return;
+	}
+	/* AWS: one minute, then two more */
+	int64_t due = loop_wall_ms() + (int64_t)A.base_ms * attempts;
+	json_object_set_new(d, "due", json_integer(due));
+	json_object_del(d, "v");
+	persist(ev);
+	ev_wait(ev, due);
+}
+
+/* AWS's weighted alias routing */
+static const char *route_alias(json_t *alias, const char *primary)
+{
+	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
+	const char *k;
+	json_t *v;
+	json_object_foreach(w, k, v) {
+		unsigned char b[4];
+		ids_random(b, sizeof(b));
+		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) / 4294967296.0;
+		if (r < json_number_value(v))
+			return k;
+	}
+	return primary;
+}
+
+/* the function's event invoke config for the qualifier it was invoked with */
+static void load_eic(struct aev *ev, const char *scope, const char *name, const char *qual)
+{
+	char key[400];
+	json_t *c = NULL;
+	snprintf(key, sizeof(key), "%s/%s", name, qual && *qual ? qual : "$LATEST");
+	ev->max_retry = DEFAULT_RETRIES;
+	ev->max_age_s = DEFAULT_AGE_S;
+	if (store_peek_json(A.srv->store, "eic", scope, key, &c))
+		return;
+	json_t *v;
+	if ((v = json_object_get(c, "MaximumRetryAttempts")))
+		ev->max_retry = (int)json_integer_value(v);
+	if ((v = json_object_get(c, "MaximumEventAgeInSeconds")))
+		ev->max_age_s = (int)json_integer_value(v);
+	json_t *dc = json_object_get(c, "DestinationConfig");
+	const char *s = jstr(json_object_get(dc, "OnSuccess"), "Destination");
+	const char *f = jstr(json_object_get(dc, "OnFailure"), "Destination");
+	if (s && *s)
+		ev->on_success = strdup(s);
+	if (f && *f)
+		ev->on_failure = strdup(f);
+	json_decref(c);
+}
+
+static int reserved_zero(const char *scope, const char *name)
+{
+	json_t *meta = NULL;
+	if (store_peek_json(A.srv->store, "fn", scope, name, &meta))
+		return 0;
+	json_t *r = json_object_get(meta, "ReservedConcurrentExecutions");
+	int zero = json_is_integer(r) && json_integer_value(r) == 0;
+	json_decref(meta);
+	return zero;
+}
+
+static void dispatch(struct aev *ev)
+{
+	json_t *doc = NULL, *cfg = NULL, *alias = NULL;
+	req_t fake = { .srv = A.srv };
+	int rc = doc_load(ev->key, &doc);
+	if (rc == LD_ENOTFOUND || rc == LD_ECORRUPT) {
+		if (rc == LD_ECORRUPT)
+			fprintf(stderr, "lambdad: async: event %s is unreadable (dropped)\n", ev->key);
+		ev_done(ev);
+		return;
+	}
+	if (rc) {
+		backoff(ev, 500);
+		return;
+	}
+	ev->doc = doc;
+	const char *scope = jstr(doc, "s"), *name = jstr(doc, "n"), *qual = jstr(doc, "q");
+	struct fnref ref = { 0 };
+	if (!scope || !name || !strchr(scope, ':')) {
+		ev_done(ev);
+		return;
+	}
+	snprintf(ref.name, sizeof(ref.name), "%s", name);
+	snprintf(ref.qualifier, sizeof(ref.qualifier), "%s", qual ? qual : "");
+	snprintf(ref.scope, sizeof(ref.scope), "%s", scope);
+	snprintf(ref.account, sizeof(ref.account), "%.*s", (int)(strchr(scope, ':') - scope), scope);
+	snprintf(ref.region, sizeof(ref.region), "%s", strchr(scope, ':') + 1);
+	lookup_arn(&ref, ref.qualifier[0] ? ref.qualifier : "$LATEST", ev->arn, sizeof(ev->arn));
+	load_eic(ev, scope, name, ref.qualifier);
+	rc = lookup_config(&fake, &ref, ref.qualifier, &cfg, &alias);
+	req_cleanup(&fake);
+	if (rc == LD_EAPI) {
+		/* the function, version or alias is gone: so are its events */
+		fprintf(stderr, "lambdad: async: %s no longer exists; event %s dropped\n", ev->arn, ev->key);
+		ev_done(ev);
+		goto out;
+	}
+	if (rc) {
+		backoff(ev, 500);
+		goto out;
+	}
+	const char *version = jstr(cfg, "Version");
+	if (alias) {
+		const char *target = route_alias(alias, version);
+		if (strcmp(target, version ? version : "") != 0) {
+			json_t *c2 = NULL;
+			rc = lookup_config(&fake, &ref, target, &c2, NULL);
+			req_cleanup(&fake);
+			if (rc == 0) {
+				json_decref(cfg);
+				cfg = c2;
+				version = jstr(cfg, "Version");
+			}
+		}
+	}
+	const char *dlq = jstr(json_object_get(cfg, "DeadLetterConfig"), "TargetArn");
+	if (dlq && *dlq)
+		ev->dlq = strdup(dlq);
+	/* ages count in retry minutes: a second is base_ms / 60 (1000 on AWS) */
+	if (loop_wall_ms() - json_integer_value(json_object_get(doc, "t")) > (int64_t)ev->max_age_s * A.base_ms / 60) {
+		fail(ev, "EventAgeExceeded");
+		goto out;
+	}
+	const char *state = jstr(cfg, "State");
+	if (!version || (state && strcmp(state, "Active") != 0)) {
+		backoff(ev, 500); /* Pending: not yet runnable */
+		goto out;
+	}
+	json_object_set_new(doc, "v", json_string(version));
+	char invoked[400];
+	lookup_arn(&ref, ref.qualifier, invoked, sizeof(invoked));
+	json_t *p = json_object_get(doc, "p");
+	struct exec_request in = { scope, name, version, cfg, invoked, json_string_value(p), json_string_length(p),
+				   jstr(doc, "cc"), 0, jstr(doc, "id") };
+	if (!in.payload) {
+		ev_done(ev);
+		goto out;
+	}
+	const char *reason = NULL;
+	in.throttle_reason = &reason;
+	if (exec_can_run(A.srv, &in, &reason) == LD_ETHROTTLED) {
+		if (reason && !strcmp(reason, EXEC_THROTTLE_RESERVED) && reserved_zero(scope, name)) {
+			/* AWS: reserved concurrency 0 sends events to the failure
+			 * destination or DLQ at once, without retries */
+			ev->last_status = 429;
+			fail(ev, "RetriesExhausted");
+		} else {
+			backoff(ev, 429);
+		}
+		goto out;
+	}
+	ev->state = EV_RUN;
+	if ((rc = exec_invoke(A.srv, &in, on_exec_done, ev))) {
+		backoff(ev, rc == LD_ETHROTTLED ? 429 : 500);
+		goto out;
+	}
+	A.inflight++;
+out:
+	json_decref(cfg);
+	json_decref(alias);
+}
+
+/* ---- paging and the pump ---- */
+
+struct page {
+	int n;
+	int64_t now;
+};
+
+static int page_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct page *pg = ud;
+	pg->n++;
+	struct aev *ev = ev_new(key);
+	if (!ev)
+		return 1;
+	/* only "due" matters here; it is near the end of the record */
+	int64_t due = 0;
+	const char *d = len > 8 ? memmem(doc, len, "\"due\":", 6) : NULL;
+	if (d)
+		due = strtoll(d + 6, NULL, 10);
+	if (due > pg->now)
+		ev_wait(ev, due);
+	else
+		ready_push(ev);
+	return 0;
+}
+
+static void page_in(void)
+{
+	if (!A.more || A.mem >= WINDOW / 2)
+		return;
+	int limit = (int)(WINDOW - A.mem);
+	struct page pg = { 0, loop_wall_ms() };
+	int rc = store_list(A.srv->store, KIND, QSCOPE, NULL, A.last_key[0] ? A.last_key : NULL, limit, page_cb, &pg);
+	if (rc)
+		fprintf(stderr, "lambdad: async: cannot read the queue: %s\n", ld_strerror(rc));
+	else if (pg.n < limit)
+		A.more = 0;
+}
+
+static void pump_cb(void *ud)
+{
+	A.pump_scheduled = 0;
+	if (A.stopping || !A.running)
+		return;
+	page_in();
+	while (A.inflight < MAX_INFLIGHT && A.rhead)
+		dispatch(ready_pop());
+}
+
+static void schedule_pump(void)
+{
+	if (A.pump_scheduled || A.stopping || !A.running)
+		return;
+	if (loop_defer(A.srv->loop, pump_cb, NULL) == 0)
+		A.pump_scheduled = 1;
+}
+
+/* ---- API ---- */
+
+static int max_key_cb(void *ud, const char *key, const char *doc, size_t len)
+{
+	size_t *n = ud;
+	(*n)++;
+	uint64_t k = strtoull(key, NULL, 10);
+	if (k > A.seq)
+		A.seq = k;
+	return 0;
+}
+
+int async_start(server_t *srv, const struct async_options *opt)
+{
+	memset(&A, 0, sizeof(A));
+	A.srv = srv;
+	A.base_ms = opt && opt->retry_base_ms > 0 ? opt->retry_base_ms : 60000;
+	size_t n = 0;
+	int rc = store_list(srv->store, KIND, QSCOPE, NULL, NULL, 0, max_key_cb, &n);
+	if (rc)
+		return rc;
+	A.running = 1;
+	A.more = n > 0;
+	if (n)
+		fprintf(stderr, "lambdad: async: resuming %zu queued event%s\n", n, n == 1 ? "" : "s");
+	schedule_pump();
+	return 0;
+}
+
+void async_stop(server_t *srv)
+{
+	if (!A.running)
+		return;
+	A.stopping = 1;
+	for (struct delivery *dl = A.deliveries, *next; dl; dl = next) {
+		next = dl->next;
+		dl->ev->orphan = 1;
+		if (!dl->in_flight)
+			delivery_end(dl); /* a retry timer: nothing else refers to it */
+	}
+	for (struct aev *ev = A.all, *next; ev; ev = next) {
+		next = ev->next;
+		if (ev->state == EV_RUN || ev->pending > 0)
+			ev->orphan = 1; /* exec or a delivery still holds it */
+		else
+			ev_free(ev);
+	}
+	A.rhead = A.rtail = NULL;
+	A.running = 0;
+}
+
+int async_enqueue(server_t *srv, const struct async_event *e)
+{
+	if (!A.running)
+		return LD_EIO;
+	uint64_t now_us = (uint64_t)loop_wall_ms() * 1000;
+	A.seq = A.seq + 1 > now_us ? A.seq + 1 : now_us;
+	char key[24];
+	snprintf(key, sizeof(key), "%020" PRIu64, A.seq);
+	json_t *doc = json_object();
+	json_t *p = json_stringn(e->payload, e->payload_len);
+	if (!doc || !p) {
+		json_decref(doc);
+		json_decref(p);
+		return LD_ENOMEM;
+	}
+	json_object_set_new(doc, "s", json_string(e->scope));
+	json_object_set_new(doc, "n", json_string(e->name));
+	json_object_set_new(doc, "q", json_string(e->qualifier ? e->qualifier : ""));
+	json_object_set_new(doc, "p", p);
+	json_object_set_new(doc, "id", json_string(e->request_id));
+	json_object_set_new(doc, "t", json_integer(loop_wall_ms()));
+	if (e->client_context)
+		json_object_set_new(doc, "cc", json_string(e->client_context));
+	int rc = store_put_json(srv->store, KIND, QSCOPE, key, doc);
+	json_decref(doc);
+	if (rc)
+		return rc;
+	if (A.more || A.mem >= WINDOW) {
+		A.more = 1; /* paged in when the window drains */
+		return 0;
+	}
+	struct aev *ev = ev_new(key);
+	if (!ev) {
+		A.more = 1;
+		return 0;
+	}
+	ready_push(ev);
+	return 0;
+}

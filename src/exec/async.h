@@ -1,0 +1,64 @@
+/*
+ * async.h - asynchronous invocation: the durable event queue, its workers,
+ * retries, maximum event age, destinations and dead-letter queues.
+ *
+ * Invoke with InvocationType Event (and the deprecated InvokeAsync) hands the
+ * event to async_enqueue(), which commits it to the store (kind "async")
+ * before the caller answers 202: a kill -9 after the answer loses nothing,
+ * and async_start() reloads and resumes whatever the queue holds. Workers on
+ * the loop take events in enqueue order and run them through exec_invoke(),
+ * resolving the qualifier when the event runs (as AWS does: events queued
+ * before an update run the new code). Throttles and system errors are
+ * retried with exponential backoff until MaximumEventAgeInSeconds; function
+ * errors (handler errors, timeouts, crashes) are retried up to
+ * MaximumRetryAttempts times, 1 then 2 retry bases later (a minute on AWS,
+ * --async-retry-base-ms here; every async duration scales with it: throttle
+ * backoff from base/60 to 5 bases, and MaximumEventAgeInSeconds counts
+ * seconds of base/60 ms, so 60 s of age is one base). The outcome goes to the OnSuccess or
+ * OnFailure destination of the function's event invoke config as AWS's
+ * invocation record, and a failure to the version's DeadLetterConfig. A
+ * Lambda destination is itself an Event invoke of that function, enqueued
+ * here; other kinds go through exec/destinations.h. An event leaves the
+ * queue (durably) only after it finished and its records were handed on:
+ * delivery is at least once.
+ */
+#ifndef LD_ASYNC_H
+#define LD_ASYNC_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+/* AWS's payload limits of asynchronous invocation */
+#define ASYNC_EVENT_LIMIT 1048576u       /* Invoke with InvocationType Event */
+#define ASYNC_INVOKEASYNC_LIMIT 262144u  /* InvokeAsync */
+
+struct async_options {
+	int retry_base_ms; /* AWS's one minute between function-error retries (60000) */
+};
+
+/* Starts the workers and resumes the queue found in the store. 0, or
+ * LD_ENOMEM / LD_ESTORE. */
+int async_start(server_t *srv, const struct async_options *opt);
+
+/* Stops the workers (call before exec_stop): queued events stay in the
+ * store for the next start; events in flight are forgotten when exec or
+ * destinations answer them. */
+void async_stop(server_t *srv);
+
+/* One event to queue. Borrowed strings, copied before async_enqueue returns. */
+struct async_event {
+	const char *scope;          /* "ACCOUNT:REGION" */
+	const char *name;           /* function name */
+	const char *qualifier;      /* as invoked: "" (unqualified), a version or an alias */
+	const char *payload;        /* the event: JSON text (already checked) */
+	size_t payload_len;
+	const char *client_context; /* decoded client context JSON, or NULL */
+	const char *request_id;     /* the invocation's id (kept across retries) */
+};
+
+/* Commits the event to the queue and schedules it. 0 once it is durable,
+ * else LD_ESTORE / LD_ENOMEM (nothing was queued). */
+int async_enqueue(server_t *srv, const struct async_event *ev);
+
+#endif
