@@ -6,6 +6,7 @@
  * starts the HTTP front on the event loop and runs until SIGTERM or SIGINT,
  * then shuts down cleanly.
  */
+#include "api/api.h"
 #include "api/fnconfig.h"
 #include "blobs/blobs.h"
 #include "exec/exec.h"
@@ -199,6 +200,9 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot start the execution service\n");
 		goto out;
 	}
+	/* reservations and provisioned environments, before anything runs */
+	if (concurrency_restore(&srv))
+		fprintf(stderr, "lambdad: warning: restoring concurrency settings failed\n");
 	int err = http_start(&srv, &http);
 	if (err) {
 		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,

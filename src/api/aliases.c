@@ -180,6 +180,7 @@ int api_update_alias(req_t *r)
 	if ((rc = store_put_json(r->srv->store, "alias", ref.scope, key, alias)))
 		goto out;
 	r->out = json_incref(alias);
+	concurrency_sync(r->srv, ref.scope, ref.name); /* provisioned concurrency moves with the alias */
 out:
 	json_decref(alias);
 	return rc;
@@ -207,6 +208,7 @@ int api_delete_alias(req_t *r)
 		store_rollback(r->srv->store);
 	if (rc)
 		return rc;
+	concurrency_sync(r->srv, ref.scope, ref.name); /* its provisioned environments go */
 	r->status = 204;
 	return 0;
 }

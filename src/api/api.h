@@ -80,6 +80,13 @@ int api_list_provisioned_concurrency_configs(req_t *r);
  * the concurrency limit less what functions reserve (or, without a
  * reservation, provision). 0 or a store error. */
 int concurrency_unreserved(req_t *r, const char *scope, json_int_t *out);
+/* Makes execution follow the function's records: its reservation, and the
+ * environments of its provisioned configurations (started, moved with an
+ * alias, released when gone). Call after the function, a version or an
+ * alias changed or went. */
+void concurrency_sync(server_t *srv, const char *scope, const char *name);
+/* Start-up: concurrency_sync for every function that needs it. 0 or a store error. */
+int concurrency_restore(server_t *srv);
 /* invokeconfig.c: event invoke configs (async retries, destinations) */
 int api_put_function_event_invoke_config(req_t *r);
 int api_update_function_event_invoke_config(req_t *r);

@@ -18,17 +18,22 @@
  * at 100 or more. Provisioned concurrency of a function with reserved
  * concurrency must fit within the reservation.
  *
- * Status: PutProvisionedConcurrencyConfig answers IN_PROGRESS with nothing
- * allocated, as AWS does. No execution environments exist yet (a later issue
- * starts them), so the transition to READY (allocated = available =
- * requested) is deferred to the end of the loop iteration, after the
- * response is queued, as fnconfig_schedule_settle does for functions. A
- * record still IN_PROGRESS from before the server started (a crash between
- * the two writes) is settled when it is next read.
+ * Execution follows the records (concurrency_sync): exec is told each
+ * function's reservation, and starts the environments of every provisioned
+ * configuration (exec_provision) for its version, or the version its alias
+ * points at. PutProvisionedConcurrencyConfig answers IN_PROGRESS with nothing
+ * allocated, as AWS does; when exec reports every environment initialised
+ * the record becomes READY (allocated = available = requested), or FAILED
+ * with AWS's StatusReason FUNCTION_ERROR_INIT_FAILURE when one failed. A
+ * report for an older write of the record (its _ModifiedMs) is ignored.
+ * Deleting the configuration, its function, version or alias, or moving the
+ * alias (concurrency_sync from aliases.c and functions.c) releases or moves
+ * the environments; at start-up concurrency_restore starts them again.
  */
 #include "api/api.h"
 #include "api/lookup.h"
 #include "api/paging.h"
+#include "exec/exec.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -181,6 +186,7 @@ int api_put_function_concurrency(req_t *r)
 	json_object_set_new(meta, "ReservedConcurrentExecutions", json_integer(want));
 	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
 		goto out;
+	exec_set_reserved(r->srv, ref.scope, ref.name, (int)want);
 	r->out = json_pack("{s:I}", "ReservedConcurrentExecutions", want);
 out:
 	usage_free(&u);
@@ -214,6 +220,7 @@ int api_delete_function_concurrency(req_t *r)
 		json_object_del(meta, "ReservedConcurrentExecutions");
 		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
 			goto out;
+		exec_set_reserved(r->srv, ref.scope, ref.name, -1);
 	}
 	r->status = 204;
 out:
@@ -272,60 +279,164 @@ static void pcc_time(char out[29])
 	snprintf(out, 29, "%.19s+0000", t);
 }
 
-/* IN_PROGRESS -> READY with everything requested allocated; 1 if changed */
-static int pcc_ready(json_t *doc)
+/* ---- execution follows the records ---- */
+
+/* exec's report on a configuration: READY or FAILED, for the write it was
+ * started for (a newer write starts its own) */
+static void pcc_report(server_t *srv, const char *scope, const char *key, int64_t token, int ready,
+		       const char *failure)
 {
+	json_t *doc = NULL;
+	int rc = store_get_json(srv->store, "pcc", scope, key, &doc);
+	if (rc || json_integer_value(json_object_get(doc, "_ModifiedMs")) != token) {
+		json_decref(doc);
+		return;
+	}
 	const char *st = json_string_value(json_object_get(doc, "Status"));
-	if (!st || strcmp(st, "IN_PROGRESS") != 0)
-		return 0;
-	json_t *n = json_object_get(doc, "RequestedProvisionedConcurrentExecutions");
-	json_object_set(doc, "AllocatedProvisionedConcurrentExecutions", n);
-	json_object_set(doc, "AvailableProvisionedConcurrentExecutions", n);
-	json_object_set_new(doc, "Status", json_string("READY"));
-	json_object_del(doc, "StatusReason");
-	return 1;
+	const char *want = failure ? "FAILED" : "READY";
+	if (st && !strcmp(st, want) &&
+	    json_integer_value(json_object_get(doc, "AllocatedProvisionedConcurrentExecutions")) == ready) {
+		json_decref(doc);
+		return; /* nothing changed (a restart) */
+	}
+	json_object_set_new(doc, "AllocatedProvisionedConcurrentExecutions", json_integer(ready));
+	json_object_set_new(doc, "AvailableProvisionedConcurrentExecutions", json_integer(ready));
+	json_object_set_new(doc, "Status", json_string(want));
+	if (failure)
+		json_object_set_new(doc, "StatusReason", json_string(failure));
+	else
+		json_object_del(doc, "StatusReason");
+	if ((rc = store_put_json(srv->store, "pcc", scope, key, doc)))
+		fprintf(stderr, "lambdad: provisioning %s: %s\n", key, ld_strerror(rc));
+	json_decref(doc);
 }
 
-struct settle {
+struct sync {
 	server_t *srv;
-	char scope[96];
-	char key[400];
-	int64_t since; /* the write this settles; a newer write settles itself */
+	const char *scope;
+	const char *name;
+	json_t *keys; /* the configurations the store holds */
 };
 
-static void settle_cb(void *ud)
+static int sync_pcc(void *ud, const char *key, const char *text, size_t len)
 {
-	struct settle *s = ud;
-	json_t *doc = NULL;
-	int rc = store_get_json(s->srv->store, "pcc", s->scope, s->key, &doc);
-	if (!rc && json_integer_value(json_object_get(doc, "_ModifiedMs")) == s->since && pcc_ready(doc))
-		rc = store_put_json(s->srv->store, "pcc", s->scope, s->key, doc);
-	if (rc && rc != LD_ENOTFOUND)
-		fprintf(stderr, "lambdad: provisioning %s failed: %s\n", s->key, ld_strerror(rc));
+	struct sync *c = ud;
+	json_error_t err;
+	char vkey[400];
+	json_t *doc = json_loadb(text, len, 0, &err), *alias = NULL, *cfg = NULL;
+	const char *q = strchr(key, '/');
+	const char *st = json_string_value(json_object_get(doc, "Status"));
+	if (!doc || !q || (st && !strcmp(st, "FAILED")))
+		goto out; /* a failed configuration keeps nothing until it is put again */
+	q++;
+	const char *version = q;
+	if (!lookup_is_version(q)) {
+		if (store_peek_json(c->srv->store, "alias", c->scope, key, &alias))
+			goto out;
+		version = json_string_value(json_object_get(alias, "FunctionVersion"));
+		if (!version)
+			goto out;
+	}
+	lookup_version_key(c->name, version, vkey, sizeof(vkey));
+	if (store_peek_json(c->srv->store, "ver", c->scope, vkey, &cfg))
+		goto out;
+	struct exec_request in = { .scope = c->scope, .name = c->name, .version = version, .cfg = cfg };
+	int n = (int)json_integer_value(json_object_get(doc, "RequestedProvisionedConcurrentExecutions"));
+	int rc = exec_provision(c->srv, &in, key, n, json_integer_value(json_object_get(doc, "_ModifiedMs")),
+				pcc_report);
+	if (rc && rc != LD_EIO)
+		fprintf(stderr, "lambdad: provisioning %s: %s\n", key, ld_strerror(rc));
+	json_object_set_new(c->keys, key, json_true());
+out:
+	json_decref(cfg);
+	json_decref(alias);
 	json_decref(doc);
-	free(s);
+	return 0;
 }
 
-static void schedule_ready(req_t *r, const char *scope, const char *key, int64_t since)
+static void sync_release(void *ud, const char *key)
 {
-	struct settle *s = calloc(1, sizeof(*s));
-	if (!s)
-		return; /* settled when next read */
-	s->srv = r->srv;
-	snprintf(s->scope, sizeof(s->scope), "%s", scope);
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	s->since = since;
-	if (loop_defer(r->srv->loop, settle_cb, s))
-		free(s);
+	struct sync *c = ud;
+	if (!json_object_get(c->keys, key))
+		exec_unprovision(c->srv, c->scope, key);
 }
 
-/* A record left IN_PROGRESS by a previous run (its deferred transition died
- * with the process) is made READY now, in doc and in the store. */
-static int pcc_recover(req_t *r, const char *scope, const char *key, json_t *doc)
+void concurrency_sync(server_t *srv, const char *scope, const char *name)
 {
-	if (json_integer_value(json_object_get(doc, "_ModifiedMs")) >= r->srv->started_ms || !pcc_ready(doc))
-		return 0;
-	return store_put_json(r->srv->store, "pcc", scope, key, doc);
+	json_t *fn = NULL;
+	char prefix[200];
+	int reserved = -1;
+	if (!store_peek_json(srv->store, "fn", scope, name, &fn)) {
+		json_t *v = json_object_get(fn, "ReservedConcurrentExecutions");
+		if (json_is_integer(v))
+			reserved = (int)json_integer_value(v);
+	}
+	json_decref(fn);
+	exec_set_reserved(srv, scope, name, reserved);
+	struct sync c = { srv, scope, name, json_object() };
+	snprintf(prefix, sizeof(prefix), "%s/", name);
+	if (c.keys)
+		store_list(srv->store, "pcc", scope, prefix, NULL, 0, sync_pcc, &c);
+	exec_provisioned_keys(srv, scope, name, sync_release, &c);
+	json_decref(c.keys);
+}
+
+/* start-up: every function with a reservation or a provisioned configuration */
+struct restore {
+	server_t *srv;
+	json_t *names; /* of the scope being walked */
+	json_t *all;   /* scope -> {name: true} */
+};
+
+static int restore_fn(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct restore *c = ud;
+	if (memmem(doc, len, "\"ReservedConcurrentExecutions\"", 30))
+		json_object_set_new(c->names, key, json_true());
+	return 0;
+}
+
+static int restore_pcc(void *ud, const char *key, const char *doc, size_t len)
+{
+	struct restore *c = ud;
+	const char *slash = strchr(key, '/');
+	if (slash)
+		json_object_setn_new(c->names, key, (size_t)(slash - key), json_true());
+	return 0;
+}
+
+static int restore_scope(struct restore *c, const char *scope, const char *kind, store_iter_fn fn)
+{
+	if (!(c->names = json_object_get(c->all, scope)))
+		json_object_set_new(c->all, scope, c->names = json_object());
+	return store_list(c->srv->store, kind, scope, NULL, NULL, 0, fn, c);
+}
+
+static int restore_scope_fn(void *ud, const char *scope, const char *doc, size_t len)
+{
+	return restore_scope(ud, scope, "fn", restore_fn);
+}
+
+static int restore_scope_pcc(void *ud, const char *scope, const char *doc, size_t len)
+{
+	return restore_scope(ud, scope, "pcc", restore_pcc);
+}
+
+int concurrency_restore(server_t *srv)
+{
+	struct restore c = { srv, NULL, json_object() };
+	if (!c.all)
+		return LD_ENOMEM;
+	int rc = srv->store->ops->scopes(srv->store, "fn", restore_scope_fn, &c);
+	if (!rc)
+		rc = srv->store->ops->scopes(srv->store, "pcc", restore_scope_pcc, &c);
+	const char *scope, *name;
+	json_t *names, *v;
+	json_object_foreach(c.all, scope, names)
+		json_object_foreach(names, name, v)
+			concurrency_sync(srv, scope, name);
+	json_decref(c.all);
+	return rc;
 }
 
 /* the response shape: the record without FunctionArn (new reference) */
@@ -448,8 +559,8 @@ int api_put_provisioned_concurrency_config(req_t *r)
 	json_object_set_new(doc, "_ModifiedMs", json_integer(now));
 	if ((rc = store_put_json(r->srv->store, "pcc", t.ref.scope, t.key, doc)))
 		goto out;
-	schedule_ready(r, t.ref.scope, t.key, now);
 	r->out = pcc_public(doc);
+	concurrency_sync(r->srv, t.ref.scope, t.ref.name); /* starts the environments */
 out:
 	json_decref(doc);
 	return rc;
@@ -466,7 +577,7 @@ int api_get_provisioned_concurrency_config(req_t *r)
 	if (rc == LD_ENOTFOUND)
 		rc = apierr_set(r, "ProvisionedConcurrencyConfigNotFoundException",
 				"No Provisioned Concurrency Config found for this function");
-	if (rc || (rc = pcc_recover(r, t.ref.scope, t.key, doc)))
+	if (rc)
 		goto out;
 	r->out = pcc_public(doc);
 out:
@@ -484,14 +595,13 @@ int api_delete_provisioned_concurrency_config(req_t *r)
 	rc = store_del(r->srv->store, "pcc", t.ref.scope, t.key);
 	if (rc && rc != LD_ENOTFOUND)
 		return rc;
+	exec_unprovision(r->srv, t.ref.scope, t.key); /* its environments go */
 	r->status = 204;
 	return 0;
 }
 
-/* keeps the record, and its key for pcc_recover after the listing */
 static json_t *pcc_item(void *ud, const char *key, json_t *d)
 {
-	json_array_append_new(ud, json_string(key));
 	return json_incref(d);
 }
 
@@ -503,16 +613,9 @@ int api_list_provisioned_concurrency_configs(req_t *r)
 	int rc;
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function_exists(r, &ref, NULL)))
 		return rc;
-	json_t *keys = json_array(); /* keys[i] is items[i]'s (one more when the page is full) */
 	page_init(&p, r, PCC_LIST_MAX);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = keys ? page_list(&p, r, "pcc", ref.scope, prefix, pcc_item, keys) : LD_ENOMEM;
-	size_t i;
-	json_t *d;
-	json_array_foreach(p.items, i, d)
-		if (!rc)
-			rc = pcc_recover(r, ref.scope, json_string_value(json_array_get(keys, i)), d);
-	json_decref(keys);
+	rc = page_list(&p, r, "pcc", ref.scope, prefix, pcc_item, NULL);
 	if (!rc)
 		rc = page_answer(&p, r, "ProvisionedConcurrencyConfigs");
 	page_free(&p);

@@ -363,6 +363,7 @@ int api_delete_function(req_t *r)
 		in_tx = 0;
 	}
 	exec_forget(r->srv, ref.scope, ref.name); /* its environments go */
+	concurrency_sync(r->srv, ref.scope, ref.name); /* with its reservation and provisioned ones */
 	r->status = 204;
 out:
 	if (in_tx)

@@ -6,7 +6,9 @@
  * RoutingConfig sends a weighted share to its second version). RequestResponse
  * waits for the function (the request is pending until exec's callback) and
  * answers 200 with the payload, X-Amz-Executed-Version, X-Amz-Function-Error
- * for function errors and X-Amz-Log-Result for LogType Tail; Event answers
+ * for function errors and X-Amz-Log-Result for LogType Tail, or 429
+ * TooManyRequestsException with AWS's Reason when exec finds no concurrency
+ * left (exec.h); Event answers
  * 202 at once and runs the function in the background (the async issue adds
  * the durable queue, retries and destinations); DryRun checks and answers 204.
  */
@@ -154,7 +156,17 @@ int api_invoke(req_t *r)
 		goto out;
 	}
 	r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", version);
-	if ((rc = exec_invoke(r->srv, &in, on_done, r)))
+	const char *throttle = NULL;
+	in.throttle_reason = &throttle;
+	rc = exec_invoke(r->srv, &in, on_done, r);
+	if (rc == LD_ETHROTTLED) {
+		/* 429 with AWS's Reason (apierr takes it from r->out) */
+		json_decref(r->out);
+		r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
+		rc = apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
+		goto out;
+	}
+	if (rc)
 		goto out;
 	rc = LD_EPENDING;
 out:

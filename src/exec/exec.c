@@ -56,6 +56,15 @@
 #define RESERVE_MS 50
 
 struct pool;
+struct prov;
+
+/* a function's concurrency, as exec counts it (exec.h) */
+struct fnstate {
+	struct fnstate *next;
+	char scope[96], name[160];
+	int reserved;          /* -1: no reservation */
+	int inflight;          /* on-demand invocations accepted and not ended */
+};
 
 struct invocation {
 	char request_id[37];
@@ -72,6 +81,7 @@ struct invocation {
 	struct env *env;
 	int delivered;        /* the runtime received it (GET /next answered) */
 	int finished;
+	struct fnstate *counted; /* the function whose concurrency it occupies (on-demand) */
 };
 
 enum env_state { ENV_INIT, ENV_IDLE, ENV_BUSY, ENV_DEAD };
@@ -97,6 +107,7 @@ struct env {
 	FILE *log;
 	int freeing;
 	int retired;           /* its function changed: kill instead of idling */
+	struct prov *prov;     /* the provisioned configuration it belongs to, or NULL (on-demand) */
 };
 
 struct pool {
@@ -105,6 +116,20 @@ struct pool {
 	char revision[40];
 	json_t *cfg;
 	struct env *envs;
+	struct fnstate *fn;
+};
+
+/* a provisioned concurrency configuration: want environments in pool */
+struct prov {
+	struct prov *next;
+	char scope[96], name[160], key[400], version[24];
+	struct pool *pool;
+	struct fnstate *fn;
+	int want;
+	int64_t token;
+	exec_provision_fn report;
+	int reported;          /* READY or FAILED reported for this token */
+	int failed;            /* an environment failed to initialise: none are kept */
 };
 
 struct exec {
@@ -116,6 +141,9 @@ struct exec {
 	struct pool *pools;
 	uint64_t next_env_id;
 	int nenvs;
+	struct fnstate *fns;
+	struct prov *provs;
+	int stopping;
 };
 
 static struct exec *X; /* one per process, like the server */
@@ -123,6 +151,9 @@ static struct exec *X; /* one per process, like the server */
 static void report_text(struct env *e, const char *status, const char *error_type);
 
 static void start_fresh(struct pool *p, struct invocation *inv);
+static void prov_fill(struct prov *pv);
+static void prov_check(struct prov *pv);
+static void prov_failed(struct prov *pv);
 
 static uint64_t now_us(void)
 {
@@ -247,8 +278,12 @@ static void env_free_cb(void *ud)
 		fclose(e->log);
 	buf_free(&e->line);
 	free(e->init_error);
+	struct prov *pv = e->prov;
 	free(e);
 	X->nenvs--;
+	/* a provisioned environment that died is replaced */
+	if (pv && !X->stopping)
+		prov_fill(pv);
 }
 
 /* kills the environment; it is freed at the end of this loop iteration */
@@ -305,6 +340,10 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, const c
 	if (inv->finished)
 		return;
 	inv->finished = 1;
+	if (inv->counted) {
+		inv->counted->inflight--;
+		inv->counted = NULL;
+	}
 	if (inv->timer)
 		loop_cancel(X->srv->loop, inv->timer);
 	inv->timer = 0;
@@ -494,6 +533,8 @@ static void on_init_timeout(void *ud)
 		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
 		e->cur = NULL;
 	}
+	if (e->prov)
+		prov_failed(e->prov); /* kills e with the others */
 	env_kill(e);
 }
 
@@ -533,6 +574,8 @@ static void on_exit_event(void *ud, uint32_t events)
 	loop_del_fd(X->srv->loop, e->pid_fd);
 	e->pid_fd = -1;
 	on_output(e, 0);
+	if (e->prov && e->state == ENV_INIT)
+		prov_failed(e->prov); /* it exited before initialising */
 	struct invocation *inv = e->cur;
 	if (inv && !inv->finished && e->state == ENV_BUSY && !inv->delivered) {
 		/* it had posted its last response: the invocation that reserved it
@@ -616,6 +659,11 @@ int rapi_on_next(uint64_t env_id, struct rapi_next *n)
 		env_kill(e); /* abandons the waiting GET /next */
 		return 0;
 	}
+	if (e->prov) {
+		/* provisioned: kept initialised, never reaped by the idle timer */
+		prov_check(e->prov);
+		return 0;
+	}
 	e->timer = loop_timer(X->srv->loop, (uint64_t)X->idle_timeout_s * 1000, on_idle_timeout, e);
 	return 0;
 }
@@ -667,6 +715,8 @@ void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *bod
 	double ms = (double)(now_us() - e->spawn_us) / 1000.0;
 	log_printf(e, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", ms,
 		   e->init_error_type);
+	if (e->prov && e->state == ENV_INIT)
+		prov_failed(e->prov);
 }
 
 /* ---- spawning ---- */
@@ -686,7 +736,8 @@ static void init_start_line(struct env *e, const struct runtime_info *rt)
 		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
 	if (json_logs(e))
 		log_record(e, "platform.initStart",
-			   json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "initializationType", "on-demand", "phase", "init",
+			   json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "initializationType",
+				     e->prov ? "provisioned-concurrency" : "on-demand", "phase", "init",
 				     "runtimeVersion", ver, "runtimeVersionArn", arn ? arn : "", "functionName",
 				     e->pool->name, "functionVersion", e->pool->version));
 	else
@@ -832,8 +883,8 @@ static void env_free(struct envp *ev)
 		free(ev->v[i]);
 }
 
-static int spawn(struct pool *p, struct invocation *inv, struct env **out, const char **api_type, char *api_msg,
-		 size_t api_len)
+static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, struct env **out, const char **api_type,
+		 char *api_msg, size_t api_len)
 {
 	json_t *cfg = p->cfg;
 	const char *runtime = json_string_value(json_object_get(cfg, "Runtime"));
@@ -863,6 +914,8 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	if (!e)
 		return LD_ENOMEM;
 	e->pool = p;
+	e->prov = prov;
+	e->init_reported = prov != NULL; /* its first invocation is warm: no Init Duration */
 	e->id = ++X->next_env_id;
 	e->out_fd = e->pid_fd = e->listen_fd = -1;
 	buf_init(&e->line, 512 * 1024);
@@ -894,7 +947,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct env **out, const
 	env_add(&ev, "AWS_LAMBDA_FUNCTION_NAME", p->name);
 	env_add(&ev, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem);
 	env_add(&ev, "AWS_LAMBDA_FUNCTION_VERSION", p->version);
-	env_add(&ev, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+	env_add(&ev, "AWS_LAMBDA_INITIALIZATION_TYPE", prov ? "provisioned-concurrency" : "on-demand");
 	env_add(&ev, "AWS_LAMBDA_LOG_GROUP_NAME",
 		json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogGroup")));
 	env_add(&ev, "AWS_LAMBDA_LOG_STREAM_NAME", e->stream);
@@ -1004,6 +1057,23 @@ fail:
 	return rc;
 }
 
+static struct fnstate *fnstate_get(const char *scope, const char *name)
+{
+	struct fnstate *f;
+	for (f = X->fns; f; f = f->next)
+		if (!strcmp(f->name, name) && !strcmp(f->scope, scope))
+			return f;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	snprintf(f->scope, sizeof(f->scope), "%s", scope);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->reserved = -1;
+	f->next = X->fns;
+	X->fns = f;
+	return f;
+}
+
 static struct pool *pool_for(const struct exec_request *in)
 {
 	const char *rev = json_string_value(json_object_get(in->cfg, "RevisionId"));
@@ -1018,7 +1088,8 @@ static struct pool *pool_for(const struct exec_request *in)
 		if (strcmp(p->scope, in->scope) || strcmp(p->name, in->name) || strcmp(p->version, in->version))
 			continue;
 		if (strcmp(p->revision, revision) != 0) {
-			/* the function changed: retire its environments */
+			/* the function changed: retire its environments (provisioned
+			 * ones are replaced with the new configuration) */
 			for (struct env *e = p->envs; e; e = e->next)
 				if (e->state == ENV_IDLE || e->state == ENV_INIT)
 					env_kill(e);
@@ -1030,9 +1101,11 @@ static struct pool *pool_for(const struct exec_request *in)
 		}
 		return p;
 	}
-	p = calloc(1, sizeof(*p));
+	struct fnstate *fn = fnstate_get(in->scope, in->name);
+	p = fn ? calloc(1, sizeof(*p)) : NULL;
 	if (!p)
 		return NULL;
+	p->fn = fn;
 	snprintf(p->scope, sizeof(p->scope), "%s", in->scope);
 	snprintf(p->name, sizeof(p->name), "%s", in->name);
 	snprintf(p->version, sizeof(p->version), "%s", in->version);
@@ -1055,6 +1128,66 @@ static void on_reserve_timeout(void *ud)
 	e->cur = NULL;
 	inv->env = NULL;
 	start_fresh(e->pool, inv);
+}
+
+/* what the function's provisioned configurations hold */
+static int prov_sum(const struct fnstate *fn)
+{
+	int n = 0;
+	for (struct prov *pv = X->provs; pv; pv = pv->next)
+		if (pv->fn == fn)
+			n += pv->want;
+	return n;
+}
+
+/* NULL when one more on-demand invocation of fn fits, else AWS's Reason */
+static const char *limits_check(const struct fnstate *fn)
+{
+	if (fn->reserved >= 0)
+		return fn->inflight + prov_sum(fn) + 1 > fn->reserved ? EXEC_THROTTLE_RESERVED : NULL;
+	/* the unreserved pool: the account limit less reservations and the
+	 * provisioned concurrency of functions without one */
+	long pool = X->srv->account_concurrency, used = 0;
+	for (struct fnstate *f = X->fns; f; f = f->next) {
+		if (strcmp(f->scope, fn->scope) != 0)
+			continue;
+		if (f->reserved >= 0)
+			pool -= f->reserved;
+		else
+			used += f->inflight;
+	}
+	for (struct prov *pv = X->provs; pv; pv = pv->next)
+		if (pv->fn->reserved < 0 && !strcmp(pv->fn->scope, fn->scope))
+			pool -= pv->want;
+	return used + 1 > pool ? EXEC_THROTTLE_ACCOUNT : NULL;
+}
+
+/* an environment of p that can take an invocation now: idle, else finishing
+ * its previous one (about to call GET /next); provisioned ones or on-demand */
+static struct env *pick(struct pool *p, int provisioned)
+{
+	struct env *finishing = NULL;
+	for (struct env *e = p->envs; e; e = e->next) {
+		if (!e->prov != !provisioned || e->retired || e->freeing)
+			continue;
+		if (e->state == ENV_IDLE && e->waiting)
+			return e;
+		if (e->state == ENV_BUSY && !e->cur && !finishing)
+			finishing = e;
+	}
+	return finishing;
+}
+
+static int take(struct env *e, struct invocation *inv)
+{
+	if (e->state == ENV_IDLE) {
+		deliver(e, inv);
+		return 0;
+	}
+	e->cur = inv;
+	inv->env = e;
+	e->timer = loop_timer(X->srv->loop, RESERVE_MS, on_reserve_timeout, e);
+	return 0;
 }
 
 int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done, void *ud)
@@ -1086,21 +1219,22 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 		invocation_free(inv);
 		return LD_ENOMEM;
 	}
-	for (struct env *e = p->envs; e; e = e->next) {
-		if (e->state == ENV_IDLE && e->waiting) {
-			deliver(e, inv);
-			return 0;
-		}
+	/* provisioned environments first: idle, then finishing an invocation;
+	 * their concurrency is already counted */
+	struct env *e = pick(p, 1);
+	if (e)
+		return take(e, inv);
+	const char *why = limits_check(p->fn);
+	if (why) {
+		if (in->throttle_reason)
+			*in->throttle_reason = why;
+		invocation_free(inv);
+		return LD_ETHROTTLED;
 	}
-	/* one that is finishing its invocation is about to call GET /next */
-	for (struct env *e = p->envs; e; e = e->next) {
-		if (e->state == ENV_BUSY && !e->cur && !e->retired && !e->freeing) {
-			e->cur = inv;
-			inv->env = e;
-			e->timer = loop_timer(X->srv->loop, RESERVE_MS, on_reserve_timeout, e);
-			return 0;
-		}
-	}
+	inv->counted = p->fn;
+	p->fn->inflight++;
+	if ((e = pick(p, 0)))
+		return take(e, inv);
 	start_fresh(p, inv);
 	return 0;
 }
@@ -1111,7 +1245,12 @@ static void start_fresh(struct pool *p, struct invocation *inv)
 	struct env *e = NULL;
 	const char *api_type = NULL;
 	char api_msg[256] = "";
-	int rc = spawn(p, inv, &e, &api_type, api_msg, sizeof(api_msg));
+	if (!inv->counted && p->fn) {
+		/* it was meant for a provisioned environment that went away */
+		inv->counted = p->fn;
+		p->fn->inflight++;
+	}
+	int rc = spawn(p, inv, NULL, &e, &api_type, api_msg, sizeof(api_msg));
 	if (rc == LD_ENOTFOUND && api_type) {
 		char body[512];
 		snprintf(body, sizeof(body),
@@ -1134,12 +1273,20 @@ void exec_forget(server_t *srv, const char *scope, const char *name)
 	for (struct pool *p = X->pools; p; p = p->next) {
 		if (strcmp(p->scope, scope) != 0 || strcmp(p->name, name) != 0)
 			continue;
-		p->revision[0] = '\0'; /* no environment of it is reused */
-		for (struct env *e = p->envs; e; e = e->next)
+		/* published versions do not change: only $LATEST's pool starts
+		 * over (a deleted and re-created function is told apart by its
+		 * revision in pool_for); provisioned environments stay until their
+		 * configuration is released (exec_unprovision) */
+		if (!strcmp(p->version, "$LATEST"))
+			p->revision[0] = '\0';
+		for (struct env *e = p->envs; e; e = e->next) {
+			if (e->prov)
+				continue;
 			if (e->state == ENV_IDLE || e->state == ENV_INIT)
 				env_kill(e);
 			else
 				e->retired = 1;
+		}
 	}
 }
 
@@ -1172,6 +1319,7 @@ void exec_stop(server_t *srv)
 {
 	if (!X)
 		return;
+	X->stopping = 1;
 	for (struct pool *p = X->pools; p; p = p->next) {
 		while (p->envs) {
 			struct env *e = p->envs;
@@ -1198,36 +1346,230 @@ void exec_stop(server_t *srv)
 		json_decref(p->cfg);
 		free(p);
 	}
+	while (X->provs) {
+		struct prov *pv = X->provs;
+		X->provs = pv->next;
+		free(pv);
+	}
+	while (X->fns) {
+		struct fnstate *f = X->fns;
+		X->fns = f->next;
+		free(f);
+	}
 	rapi_stop(X->rapi);
 	free(X);
 	X = NULL;
 }
 
-/* ---- concurrency (first cut: the interface; accounting follows) ---- */
+/* ---- concurrency and provisioned environments ---- */
 
 int exec_can_run(server_t *srv, const struct exec_request *in, const char **reason)
 {
-	(void)srv;
-	(void)in;
 	*reason = NULL;
-	return 0;
+	if (!X)
+		return LD_EIO;
+	struct pool *p = pool_for(in);
+	if (!p)
+		return LD_ENOMEM;
+	if (pick(p, 1))
+		return 0;
+	*reason = limits_check(p->fn);
+	return *reason ? LD_ETHROTTLED : 0;
 }
 
 void exec_set_reserved(server_t *srv, const char *scope, const char *name, int reserved)
 {
+	struct fnstate *f = X ? fnstate_get(scope, name) : NULL;
+	if (f)
+		f->reserved = reserved < 0 ? -1 : reserved;
+}
+
+struct prov_report {
+	server_t *srv;
+	exec_provision_fn fn;
+	char scope[96], key[400];
+	int64_t token;
+	int ready;
+	const char *failure;
+};
+
+static void prov_report_cb(void *ud)
+{
+	struct prov_report *r = ud;
+	r->fn(r->srv, r->scope, r->key, r->token, r->ready, r->failure);
+	free(r);
+}
+
+static void prov_report(struct prov *pv, int ready, const char *failure)
+{
+	struct prov_report *r = calloc(1, sizeof(*r));
+	pv->reported = 1;
+	if (!r || !pv->report) {
+		free(r);
+		return;
+	}
+	r->srv = X->srv;
+	r->fn = pv->report;
+	snprintf(r->scope, sizeof(r->scope), "%s", pv->scope);
+	snprintf(r->key, sizeof(r->key), "%s", pv->key);
+	r->token = pv->token;
+	r->ready = ready;
+	r->failure = failure;
+	if (loop_defer(X->srv->loop, prov_report_cb, r))
+		free(r);
+}
+
+/* lets go of pv's environments: idle and initialising ones now, busy ones
+ * after their invocation */
+static void prov_detach(struct prov *pv)
+{
+	for (struct env *e = pv->pool->envs; e; e = e->next) {
+		if (e->prov != pv)
+			continue;
+		e->prov = NULL;
+		if (e->state == ENV_IDLE || e->state == ENV_INIT)
+			env_kill(e);
+		else
+			e->retired = 1;
+	}
+}
+
+/* starts or stops environments until pv has what it wants */
+static void prov_fill(struct prov *pv)
+{
+	int live = 0;
+	if (pv->failed)
+		return;
+	for (struct env *e = pv->pool->envs; e; e = e->next)
+		if (e->prov == pv && !e->freeing && !e->retired)
+			live++;
+	/* fewer wanted: idle and initialising ones go first, then busy ones
+	 * after their invocation */
+	for (int pass = 0; pass < 2 && live > pv->want; pass++) {
+		for (struct env *e = pv->pool->envs; e && live > pv->want; e = e->next) {
+			if (e->prov != pv || e->freeing || e->retired)
+				continue;
+			if (e->state == ENV_IDLE || e->state == ENV_INIT) {
+				e->prov = NULL;
+				env_kill(e);
+				live--;
+			} else if (pass == 1) {
+				e->prov = NULL;
+				e->retired = 1;
+				live--;
+			}
+		}
+	}
+	while (live < pv->want) {
+		struct env *e = NULL;
+		const char *api_type = NULL;
+		char api_msg[256];
+		if (spawn(pv->pool, NULL, pv, &e, &api_type, api_msg, sizeof(api_msg))) {
+			prov_failed(pv);
+			return;
+		}
+		live++;
+	}
+}
+
+/* READY once every wanted environment has initialised */
+static void prov_check(struct prov *pv)
+{
+	int ready = 0;
+	if (pv->failed || pv->reported)
+		return;
+	for (struct env *e = pv->pool->envs; e; e = e->next)
+		if (e->prov == pv && !e->freeing && !e->retired && (e->state == ENV_IDLE || e->state == ENV_BUSY))
+			ready++;
+	if (ready >= pv->want)
+		prov_report(pv, pv->want, NULL);
+}
+
+/* an environment failed to initialise: FAILED, and none is kept (invocations
+ * spill over to on-demand environments) until the configuration is put again */
+static void prov_failed(struct prov *pv)
+{
+	if (pv->failed)
+		return;
+	pv->failed = 1;
+	prov_detach(pv);
+	prov_report(pv, 0, "FUNCTION_ERROR_INIT_FAILURE");
+}
+
+static struct prov *prov_find(const char *scope, const char *key)
+{
+	for (struct prov *pv = X->provs; pv; pv = pv->next)
+		if (!strcmp(pv->key, key) && !strcmp(pv->scope, scope))
+			return pv;
+	return NULL;
+}
+
+void exec_unprovision(server_t *srv, const char *scope, const char *key)
+{
+	struct prov *pv = X ? prov_find(scope, key) : NULL;
+	if (!pv)
+		return;
+	for (struct prov **pp = &X->provs; *pp; pp = &(*pp)->next) {
+		if (*pp == pv) {
+			*pp = pv->next;
+			break;
+		}
+	}
+	prov_detach(pv);
+	free(pv);
 }
 
 int exec_provision(server_t *srv, const struct exec_request *in, const char *key, int n, int64_t token,
 		   exec_provision_fn on_report)
 {
-	return LD_EIO;
-}
-
-void exec_unprovision(server_t *srv, const char *scope, const char *key)
-{
+	if (!X)
+		return LD_EIO;
+	struct prov *pv = prov_find(in->scope, key);
+	if (pv && strcmp(pv->version, in->version) != 0) {
+		exec_unprovision(srv, in->scope, key); /* an alias moved: its old version's go */
+		pv = NULL;
+	}
+	if (n <= 0) {
+		exec_unprovision(srv, in->scope, key);
+		return 0;
+	}
+	struct pool *p = pool_for(in);
+	if (!p)
+		return LD_ENOMEM;
+	if (pv && pv->want == n && pv->token == token && !pv->failed)
+		return 0; /* nothing changed */
+	if (!pv) {
+		if (!(pv = calloc(1, sizeof(*pv))))
+			return LD_ENOMEM;
+		snprintf(pv->scope, sizeof(pv->scope), "%s", in->scope);
+		snprintf(pv->name, sizeof(pv->name), "%s", in->name);
+		snprintf(pv->key, sizeof(pv->key), "%s", key);
+		snprintf(pv->version, sizeof(pv->version), "%s", in->version);
+		pv->fn = p->fn;
+		pv->next = X->provs;
+		X->provs = pv;
+	}
+	pv->pool = p;
+	pv->want = n;
+	pv->token = token;
+	pv->report = on_report;
+	pv->reported = 0;
+	pv->failed = 0;
+	prov_fill(pv);
+	prov_check(pv);
+	return 0;
 }
 
 void exec_provisioned_keys(server_t *srv, const char *scope, const char *name, void (*fn)(void *ud, const char *key),
 			   void *ud)
 {
+	if (!X)
+		return;
+	/* fn may unprovision the key it is given */
+	struct prov *next;
+	for (struct prov *pv = X->provs; pv; pv = next) {
+		next = pv->next;
+		if (!strcmp(pv->name, name) && !strcmp(pv->scope, scope))
+			fn(ud, pv->key);
+	}
 }
