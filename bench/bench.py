@@ -611,7 +611,7 @@ def invoke_phase(args, tmp):
     """Warm invokes, cold starts, memory per idle environment, and their physical floors. A lambdad
     of its own, not pinned: an invoke runs in lambdad and in a runtime process, so it uses both CPUs
     (the load client and the floor servers are not pinned either)."""
-    res = {"warm": [], "cold": [], "mem": [], "floors": {}}
+    res = {"warm": [], "cold": [], "mem": [], "prov": [], "floors": {}}
     port = free_port()
     datadir = os.path.join(tmp, "data-invoke")
     os.makedirs(datadir)
@@ -714,6 +714,38 @@ def invoke_phase(args, tmp):
     res["lambdad_rss_kb"] = proc_mem(lam.pid)[0]
     res["envs_total"] = len(envs)
 
+    # ---- provisioned concurrency of 10: PutProvisionedConcurrencyConfig sent to READY seen by GET
+    for key, label, rt, *_ in RUNTIMES:
+        fn = f"pc-{key}"
+        body = {"FunctionName": fn, "Runtime": rt, "Role": ROLE, "Handler": "index.handler", "Publish": True,
+                "Code": {"ZipFile": base64.b64encode(zips[key]).decode()}, "MemorySize": 128, "Timeout": 10}
+        st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+        if st != 201:
+            raise RuntimeError(f"CreateFunction {fn} answered {st}: {b[:300]!r}")
+        wait_active(port, fn)
+        path = f"/2019-09-30/functions/{fn}/provisioned-concurrency?Qualifier=1"
+        times = []
+        for _ in range(args.prov_runs):
+            t0 = time.perf_counter()
+            st, _, b = http_req(port, "PUT", path, {"ProvisionedConcurrentExecutions": 10})
+            if st != 202:
+                raise RuntimeError(f"PutProvisionedConcurrencyConfig {fn} answered {st}: {b[:300]!r}")
+            while True:
+                st, _, b = http_req(port, "GET", path)
+                doc = json.loads(b)
+                if doc.get("Status") == "READY":
+                    break
+                if doc.get("Status") != "IN_PROGRESS" or time.perf_counter() - t0 > 30:
+                    raise RuntimeError(f"provisioned concurrency of {fn}: {b[:300]!r}")
+                time.sleep(0.001)
+            times.append((time.perf_counter() - t0) * 1000)
+            http_req(port, "DELETE", path)  # releases the 10 environments; the next run starts 10 new ones
+            time.sleep(0.2)
+        res["prov"].append({"key": key, "label": label, "n": len(times), "p50_ms": median(times),
+                            "max_ms": max(times)})
+        log(f"provisioned {key:5s} 10 envs READY: p50 {median(times):.1f} ms  max {max(times):.1f} ms "
+            f"(n={len(times)})")
+
     # ---- floors for cold start and memory: bare fork+exec / an idle bare interpreter
     py, node = interpreters()
     res["floors"]["spawn_c"] = spawn_floor([BOOTSTRAP], args.spawns)
@@ -763,7 +795,10 @@ def render_invoke(res):
         m.append(f"| {r['label']} | {r['n']} | {r['rss_kb'] / 1024:.1f} MB | {r['pss_kb'] / 1024:.1f} MB | {cg} "
                  f"| {mfloor[r['key']]} | {frss / 1024:.1f} MB | {fpss / 1024:.1f} MB "
                  f"| {r['rss_kb'] / frss if frss else float('nan'):.1f}x |")
-    return "\n".join(w), "\n".join(c), "\n".join(m)
+    p = ["| function | runs | PutProvisionedConcurrencyConfig (10) to READY, p50 | max |", "|---|---|---|---|"]
+    for r in res["prov"]:
+        p.append(f"| {r['label']} | {r['n']} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['max_ms'])} |")
+    return "\n".join(w), "\n".join(c), "\n".join(m), "\n".join(p)
 
 
 def invoke_notes(args, res):
@@ -780,8 +815,13 @@ def invoke_notes(args, res):
     t.append(f"cold start < 5 ms for the C function: p50 {cold['c']['p50_ms']:.2f} ms, {verdict(cold['c']['p50_ms'] < 5)}")
     t.append(f"cold start < 20 ms for python: p50 {cold['py']['p50_ms']:.2f} ms, {verdict(cold['py']['p50_ms'] < 20)}")
     t.append(f">= 10,000 warm invokes/s of the C function: {best_c:,.0f}/s at best, {verdict(best_c >= 10000)}")
+    prov = {r["key"]: r for r in res.get("prov", [])}
+    if "c" in prov:
+        p = prov["c"]["p50_ms"]
+        t5 = f"provisioned concurrency of 10 READY in < 100 ms for the C function: p50 {p:.1f} ms, {verdict(p < 100)}"
     notes = [
         "Targets (issue 4): " + "; ".join(t) + ".",
+    ] + ([f"Target (issue 5): {t5}."] if "c" in prov else []) + [
         f"Warm: bench/postload.c in invoke mode, keep-alive, POST /2015-03-31/functions/NAME/invocations with a "
         f"{len(EVENT)}-byte JSON event that each function returns unchanged (C: bench/bootstrap.c, "
         f"{'static' if BOOTSTRAP_STATIC else 'dynamic'}, plain sockets, one keep-alive connection to the Runtime "
@@ -878,7 +918,7 @@ def render(rows, meta, notes, invoke=None, inv_notes=()):
     md += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
     text = table + "\n\n" + cpu_table
     if invoke:
-        warm, cold, mem = invoke
+        warm, cold, mem, prov = invoke
         md += [
             "## Invoke (issue 4)",
             "",
@@ -897,10 +937,16 @@ def render(rows, meta, notes, invoke=None, inv_notes=()):
             "",
             mem,
             "",
+            "Provisioned concurrency of 10 (issue 5): the time from PutProvisionedConcurrencyConfig sent to "
+            "GetProvisionedConcurrencyConfig answering READY (polled every millisecond), ten environments "
+            "started and initialised at once; the configuration is deleted between runs:",
+            "",
+            prov,
+            "",
             "Notes:",
             "",
         ] + [f"- {n}" for n in inv_notes] + [""]
-        text += "\n\n" + warm + "\n\n" + cold + "\n\n" + mem
+        text += "\n\n" + warm + "\n\n" + cold + "\n\n" + mem + "\n\n" + prov
     return text, "\n".join(md)
 
 
@@ -916,6 +962,7 @@ def main():
     ap.add_argument("--invokes", type=int, default=30000, help="invokes per warm run")
     ap.add_argument("--invoke-limit", type=float, default=3, help="time limit (s) per warm invoke run")
     ap.add_argument("--cold", type=int, default=20, help="cold starts per runtime")
+    ap.add_argument("--prov-runs", type=int, default=5, help="provisioned concurrency (10) runs per runtime")
     ap.add_argument("--spawns", type=int, default=50, help="fork+exec runs per floor")
     ap.add_argument("--no-invoke", action="store_true", help="skip the invoke benchmark (issue 4)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
