@@ -15,6 +15,13 @@
  * An invocation goes to an idle environment of its pool, or to a new one
  * spawned for it (one environment runs one invocation at a time).
  *
+ * Concurrency (exec.h): provisioned environments of the pool are taken
+ * first; otherwise the invocation must fit its function's reservation or
+ * the account's unreserved pool (limits_check), else LD_ETHROTTLED. A
+ * provisioned environment (struct prov) starts without an invocation, is
+ * never idle-reaped, is replaced when it dies (env_free_cb -> prov_fill),
+ * and reports READY / FAILED to the control plane through a deferred call.
+ *
  * Logs: every environment has a log stream YYYY/MM/DD/[VERSION]<32 hex>;
  * its lines (runtime output and Lambda's START/END/REPORT) are appended to
  * DATA/logs/ACCOUNT/REGION/NAME/<stream with / as _>.log, and the lines of
