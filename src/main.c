@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/fnconfig.h"
 #include "blobs/blobs.h"
+#include "exec/async.h"
 #include "exec/exec.h"
 #include "http.h"
 #include "loop.h"
@@ -40,7 +41,7 @@ static void usage(FILE *f)
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
 	      "                     [--account-concurrency N] [--idle-timeout SECONDS]\n"
 	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
-	      "                     [--runtimes-dir DIR]\n"
+	      "                     [--runtimes-dir DIR] [--async-retry-base-ms N]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n",
 	      f);
@@ -110,6 +111,7 @@ static int serve(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "sandbox", required_argument, NULL, 's' },
 		{ "runtimes-dir", required_argument, NULL, 'D' },
+		{ "async-retry-base-ms", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -119,6 +121,7 @@ static int serve(int argc, char **argv)
 	static char rtdir[4096];
 	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
 				     .sandbox_level = -1 };
+	struct async_options aopt = { .retry_base_ms = 60000 };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -144,6 +147,7 @@ static int serve(int argc, char **argv)
 			}
 			break;
 		case 'D': xopt.runtimes_dir = optarg; break;
+		case 'B': aopt.retry_base_ms = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -203,6 +207,10 @@ static int serve(int argc, char **argv)
 	/* reservations and provisioned environments, before anything runs */
 	if (concurrency_restore(&srv))
 		fprintf(stderr, "lambdad: warning: restoring concurrency settings failed\n");
+	if (async_start(&srv, &aopt)) {
+		fprintf(stderr, "lambdad: cannot resume the async queue\n");
+		goto out;
+	}
 	int err = http_start(&srv, &http);
 	if (err) {
 		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,
@@ -215,6 +223,7 @@ static int serve(int argc, char **argv)
 	rc = loop_run(srv.loop) ? 1 : 0;
 	fprintf(stderr, "lambdad: shutting down\n");
 out:
+	async_stop(&srv); /* queued events stay in the store */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	http_stop(http);
 	if (sfd >= 0) {

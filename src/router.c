@@ -95,6 +95,7 @@ static struct route routes[] = {
 	{ "DeleteEventSourceMapping", api_delete_event_source_mapping },
 	{ "ListEventSourceMappings", api_list_event_source_mappings },
 	{ "Invoke", api_invoke, 6291456 },
+	{ "InvokeAsync", api_invoke_async, 6291456 },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
 };
@@ -365,7 +366,10 @@ static int parse_body(req_t *r)
 {
 	const struct shape *in = r->op->input;
 	if (in && in->payload) {
-		/* raw payload (Invoke): the handler reads r->body */
+		/* raw payload (Invoke, InvokeAsync): the handler reads r->body;
+		 * the member is present for the model's required check */
+		if (r->body_len)
+			json_object_set_new(r->in, in->payload, json_string(""));
 		return 0;
 	}
 	if (r->body_len == 0)

@@ -8,12 +8,13 @@
  * answers 200 with the payload, X-Amz-Executed-Version, X-Amz-Function-Error
  * for function errors and X-Amz-Log-Result for LogType Tail, or 429
  * TooManyRequestsException with AWS's Reason when exec finds no concurrency
- * left (exec.h); Event answers
- * 202 at once and runs the function in the background (the async issue adds
- * the durable queue, retries and destinations); DryRun checks and answers 204.
+ * left (exec.h); Event (and the deprecated InvokeAsync) commits the event to
+ * the durable async queue (exec/async.h: retries, destinations) and answers
+ * 202; DryRun checks and answers 204.
  */
 #include "api/api.h"
 #include "api/lookup.h"
+#include "exec/async.h"
 #include "exec/exec.h"
 #include "model/apierr.h"
 #include "util/err.h"
@@ -88,12 +89,6 @@ static void on_done(void *ud, const struct exec_result *res)
 	router_finish(r, rc);
 }
 
-static void on_event_done(void *ud, const struct exec_result *res)
-{
-	(void)ud;
-	(void)res; /* the async issue records outcomes and retries */
-}
-
 int api_invoke(req_t *r)
 {
 	struct fnref ref;
@@ -132,6 +127,12 @@ int api_invoke(req_t *r)
 	}
 	const char *payload = r->body_len ? r->body : "{}";
 	size_t len = r->body_len ? r->body_len : 2;
+	if (!strcmp(type, "Event") && len > ASYNC_EVENT_LIMIT) {
+		rc = apierr_set(r, "RequestEntityTooLargeException",
+				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
+				ASYNC_EVENT_LIMIT);
+		goto out;
+	}
 	json_error_t jerr;
 	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!check) {
@@ -149,8 +150,9 @@ int api_invoke(req_t *r)
 	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
 				   log_type && !strcmp(log_type, "Tail"), r->request_id };
 	if (!strcmp(type, "Event")) {
-		in.want_tail = 0;
-		if ((rc = exec_invoke(r->srv, &in, on_event_done, NULL)))
+		/* the qualifier as invoked: the queue resolves it when the event runs */
+		struct async_event ev = { ref.scope, ref.name, ref.qualifier, payload, len, context, r->request_id };
+		if ((rc = async_enqueue(r->srv, &ev)))
 			goto out;
 		r->status = 202;
 		goto out;
@@ -173,5 +175,49 @@ out:
 	free(context);
 	json_decref(cfg);
 	json_decref(alias);
+	return rc;
+}
+
+/* InvokeAsync (deprecated): an Event invoke of the unqualified or qualified
+ * function name, 256 KB at most, answered 202 {"Status": 202} */
+int api_invoke_async(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL;
+	int rc;
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)))
+		goto out;
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	if (state && strcmp(state, "Active") != 0) {
+		rc = apierr_set(r, "ResourceConflictException",
+				"The operation cannot be performed at this time. The function is currently in the "
+				"following state: %s",
+				state);
+		goto out;
+	}
+	const char *payload = r->body_len ? r->body : "{}";
+	size_t len = r->body_len ? r->body_len : 2;
+	if (len > ASYNC_INVOKEASYNC_LIMIT) {
+		rc = apierr_set(r, "RequestEntityTooLargeException",
+				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
+				ASYNC_INVOKEASYNC_LIMIT);
+		goto out;
+	}
+	json_error_t jerr;
+	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (!check) {
+		rc = apierr_set(r, "InvalidRequestContentException",
+				"Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+		goto out;
+	}
+	json_decref(check);
+	struct async_event ev = { ref.scope, ref.name, ref.qualifier, payload, len, NULL, r->request_id };
+	if ((rc = async_enqueue(r->srv, &ev)))
+		goto out;
+	r->status = 202;
+	r->content_type = "application/json";
+	rc = buf_puts(&r->raw, "{\"Status\":202}");
+out:
+	json_decref(cfg);
 	return rc;
 }
