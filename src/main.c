@@ -10,6 +10,7 @@
 #include "api/fnconfig.h"
 #include "blobs/blobs.h"
 #include "exec/async.h"
+#include "exec/destinations.h"
 #include "exec/exec.h"
 #include "http.h"
 #include "loop.h"
@@ -224,6 +225,7 @@ static int serve(int argc, char **argv)
 	fprintf(stderr, "lambdad: shutting down\n");
 out:
 	async_stop(&srv); /* queued events stay in the store */
+	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	http_stop(http);
 	if (sfd >= 0) {
