@@ -316,6 +316,41 @@ class TestRetriesAndDestinations(AsyncCase):
         self.assertEqual([r["requestPayload"]["tag"] for r in recs], ["ok"])
 
 
+class TestConcurrency(AsyncCase):
+    def test_reserved_concurrency_holds_for_events(self):
+        # events wait for room (throttles back off and retry): with reserved
+        # concurrency 1 they run one at a time, and all of them run
+        code = ("import time, json\n"
+                "def handler(e, c):\n"
+                "    t0 = time.time()\n"
+                "    time.sleep(0.2)\n"
+                "    print('SPAN ' + json.dumps([e['tag'], t0, time.time()]))\n")
+        name = self.function(code)
+        self.lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+        for i in range(4):
+            self.event(name, {"tag": i})
+        spans = self.wait_for(lambda: len(lines_with(self.server, name, "SPAN ")) >= 4
+                              and lines_with(self.server, name, "SPAN "), 30, "4 events")
+        self.assertEqual(sorted(s[0] for s in spans), [0, 1, 2, 3])
+        spans.sort(key=lambda s: s[1])
+        for a, b in zip(spans, spans[1:]):
+            self.assertLessEqual(a[2], b[1] + 0.01, "two events ran at once under reserved concurrency 1")
+
+    def test_reserved_concurrency_zero_fails_at_once(self):
+        # AWS: with reserved concurrency 0, events go to the failure
+        # destination (or DLQ) without retries
+        worker = self.function(WORKER)
+        sink = self.function(SINK, name=worker + "-sink")
+        self.lam.put_function_event_invoke_config(
+            FunctionName=worker, DestinationConfig={"OnFailure": {"Destination": self.arn(sink)}})
+        self.lam.put_function_concurrency(FunctionName=worker, ReservedConcurrentExecutions=0)
+        resp = self.event(worker, {"tag": "z"})
+        rec = self.wait_for(lambda: lines_with(self.server, sink, "RECORD "), 10, "the failure record")[0]
+        self.assertEqual(rec["requestContext"]["requestId"], resp["ResponseMetadata"]["RequestId"])
+        self.assertEqual(rec["requestContext"]["functionArn"], self.arn(worker) + ":$LATEST")
+        self.assertEqual(rec["requestPayload"], {"tag": "z"})
+        self.assertEqual(lines_with(self.server, worker, "ATTEMPT "), [])
+
 class TestDurability(unittest.TestCase):
     """kill -9 while hundreds of events are queued and in flight: after a
     restart on the same data directory every event reaches the success
