@@ -48,6 +48,9 @@
 #define DEFAULT_AGE_S 21600
 #define DELIVERY_TRIES 5
 #define ERRMSG_MAX 1024
+#define HELD_CAP (32u << 20)   /* bytes of new events' documents kept in memory */
+#define HELD_OVERHEAD 256u     /* a held document's cost beyond its payload */
+#define DEL_BATCH_MAX 4096     /* deletes waiting for one commit */
 
 enum { EV_READY, EV_WAIT, EV_RUN, EV_DELIVER };
 
@@ -58,6 +61,8 @@ struct aev {
 	int state;
 	int orphan;              /* async_stop ran while it was in flight */
 	int64_t timer;
+	json_t *held;            /* the record as enqueued (not read back), or NULL */
+	size_t held_size;
 	int backoff_ms;          /* throttles and system errors */
 	int last_status;         /* 429 throttled, 500 system error, 200 ran */
 	/* while RUN or DELIVER */
@@ -94,6 +99,10 @@ static struct {
 	int inflight;
 	int pump_scheduled;
 	struct delivery *deliveries;
+	size_t held_bytes;       /* sum of held_size */
+	char (*dels)[24];        /* keys of finished events, deleted at the next commit */
+	int ndels, cdels;
+	int flush_scheduled;
 } A;
 
 static void schedule_pump(void);
@@ -126,10 +135,21 @@ static void ev_clear_run(struct aev *ev)
 	ev->on_success = ev->on_failure = ev->dlq = NULL;
 }
 
+static void ev_unhold(struct aev *ev)
+{
+	if (!ev->held)
+		return;
+	json_decref(ev->held);
+	ev->held = NULL;
+	A.held_bytes -= ev->held_size;
+	ev->held_size = 0;
+}
+
 static void ev_free(struct aev *ev)
 {
 	if (ev->timer)
 		loop_cancel(A.srv->loop, ev->timer);
+	ev_unhold(ev);
 	if (ev->prev)
 		ev->prev->next = ev->next;
 	else if (A.all == ev)
@@ -211,13 +231,72 @@ static int jint(json_t *o, const char *k)
 	return (int)json_integer_value(json_object_get(o, k));
 }
 
+/* ---- batched deletes ----
+ *
+ * A finished event's record is deleted with the next commit: the next
+ * enqueue's transaction carries every delete waiting (one commit for both),
+ * or the end of the loop iteration commits them on their own. A delete lost
+ * to a crash only means the event runs again (delivery is at least once). */
+
+static int dels_apply(void)
+{
+	for (int i = 0; i < A.ndels; i++) {
+		int rc = store_del(A.srv->store, KIND, QSCOPE, A.dels[i]);
+		if (rc && rc != LD_ENOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+static void dels_flush(void)
+{
+	if (!A.ndels)
+		return;
+	int rc = store_begin(A.srv->store);
+	if (rc == 0) {
+		rc = dels_apply();
+		if (rc)
+			store_rollback(A.srv->store);
+		else
+			rc = store_commit(A.srv->store);
+	}
+	if (rc)
+		fprintf(stderr, "lambdad: async: cannot remove %d events from the queue: %s (they will run again)\n",
+			A.ndels, ld_strerror(rc));
+	A.ndels = 0;
+}
+
+static void flush_cb(void *ud)
+{
+	A.flush_scheduled = 0;
+	dels_flush();
+}
+
 /* the event leaves the queue: it finished and its records were handed on */
 static void ev_done(struct aev *ev)
 {
-	int rc = store_del(A.srv->store, KIND, QSCOPE, ev->key);
-	if (rc && rc != LD_ENOTFOUND)
-		fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
-			ev->key, ld_strerror(rc));
+	if (A.ndels == A.cdels && A.cdels < DEL_BATCH_MAX) {
+		int n = A.cdels ? A.cdels * 2 : 64;
+		void *p = realloc(A.dels, (size_t)n * sizeof(*A.dels));
+		if (p) {
+			A.dels = p;
+			A.cdels = n;
+		}
+	}
+	if (A.ndels == A.cdels)
+		dels_flush();
+	if (A.ndels < A.cdels) {
+		memcpy(A.dels[A.ndels++], ev->key, sizeof(ev->key));
+		if (!A.flush_scheduled && loop_defer(A.srv->loop, flush_cb, NULL) == 0)
+			A.flush_scheduled = 1;
+		if (!A.flush_scheduled)
+			dels_flush();
+	} else {
+		int rc = store_del(A.srv->store, KIND, QSCOPE, ev->key);
+		if (rc && rc != LD_ENOTFOUND)
+			fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
+				ev->key, ld_strerror(rc));
+	}
 	ev_free(ev);
 	schedule_pump();
 }
@@ -592,7 +671,13 @@ static void dispatch(struct aev *ev)
 {
 	json_t *doc = NULL, *cfg = NULL, *alias = NULL;
 	req_t fake = { .srv = A.srv };
-	int rc = doc_load(ev->key, &doc);
+	int rc = 0;
+	if (ev->held) {
+		doc = json_incref(ev->held);
+		ev_unhold(ev);
+	} else {
+		rc = doc_load(ev->key, &doc);
+	}
 	if (rc == LD_ENOTFOUND || rc == LD_ECORRUPT) {
 		if (rc == LD_ECORRUPT)
 			fprintf(stderr, "lambdad: async: event %s is unreadable (dropped)\n", ev->key);
@@ -617,7 +702,12 @@ static void dispatch(struct aev *ev)
 	snprintf(ref.region, sizeof(ref.region), "%s", strchr(scope, ':') + 1);
 	lookup_arn(&ref, ref.qualifier[0] ? ref.qualifier : "$LATEST", ev->arn, sizeof(ev->arn));
 	load_eic(ev, scope, name, ref.qualifier);
-	rc = lookup_config(&fake, &ref, ref.qualifier, &cfg, &alias);
+	/* exec copies what it keeps, so the shared (peeked) configuration will do,
+	 * except for an alias, whose routing weights are needed */
+	if (!ref.qualifier[0] || !strcmp(ref.qualifier, "$LATEST") || lookup_is_version(ref.qualifier))
+		rc = lookup_config_peek(&fake, &ref, ref.qualifier, &cfg);
+	else
+		rc = lookup_config(&fake, &ref, ref.qualifier, &cfg, &alias);
 	req_cleanup(&fake);
 	if (rc == LD_EAPI) {
 		/* the function, version or alias is gone: so are its events */
@@ -796,6 +886,30 @@ void async_stop(server_t *srv)
 	}
 	A.rhead = A.rtail = NULL;
 	A.running = 0;
+	dels_flush();
+	free(A.dels);
+	A.dels = NULL;
+	A.cdels = 0;
+}
+
+/* the new record, committed together with the deletes waiting (one commit) */
+static int put_with_dels(const char *key, json_t *doc)
+{
+	store_t *st = A.srv->store;
+	if (A.ndels && store_begin(st) == 0) {
+		int rc = dels_apply();
+		if (rc == 0)
+			rc = store_put_json(st, KIND, QSCOPE, key, doc);
+		if (rc == 0) {
+			rc = store_commit(st);
+			if (rc == 0)
+				A.ndels = 0;
+			return rc; /* a failed commit rolled back: nothing was queued */
+		}
+		store_rollback(st);
+		/* the deletes stay waiting; the put alone below */
+	}
+	return store_put_json(st, KIND, QSCOPE, key, doc);
 }
 
 int async_enqueue(server_t *srv, const struct async_event *e)
@@ -821,18 +935,25 @@ int async_enqueue(server_t *srv, const struct async_event *e)
 	json_object_set_new(doc, "t", json_integer(loop_wall_ms()));
 	if (e->client_context)
 		json_object_set_new(doc, "cc", json_string(e->client_context));
-	int rc = store_put_json(srv->store, KIND, QSCOPE, key, doc);
-	json_decref(doc);
-	if (rc)
+	int rc = put_with_dels(key, doc);
+	if (rc) {
+		json_decref(doc);
 		return rc;
-	if (A.more || A.mem >= WINDOW) {
+	}
+	struct aev *ev = NULL;
+	if (A.more || A.mem >= WINDOW || !(ev = ev_new(key))) {
 		A.more = 1; /* paged in when the window drains */
+		json_decref(doc);
 		return 0;
 	}
-	struct aev *ev = ev_new(key);
-	if (!ev) {
-		A.more = 1;
-		return 0;
+	/* kept so the event need not be read back and parsed when it runs */
+	size_t sz = e->payload_len + HELD_OVERHEAD;
+	if (sz <= HELD_CAP - A.held_bytes) {
+		ev->held = doc;
+		ev->held_size = sz;
+		A.held_bytes += sz;
+	} else {
+		json_decref(doc);
 	}
 	ready_push(ev);
 	return 0;
