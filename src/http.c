@@ -8,6 +8,14 @@
  * declared Content-Length above it at once), the middle calls append body
  * data to a capped buffer, and the last call dispatches and queues the
  * response. Per-request state is freed in MHD's completion callback.
+ *
+ * Streaming responses (req_stream_*: function URLs in RESPONSE_STREAM mode,
+ * InvokeWithResponseStream): the pending connection is resumed with a
+ * response of unknown length (MHD_create_response_from_callback with
+ * MHD_SIZE_UNKNOWN, sent chunked); its reader copies out what the handler
+ * wrote, and when nothing is waiting it suspends the connection (returning
+ * 0 without suspending would make libmicrohttpd spin) until the next write
+ * or the end resumes it, with the same deferred MHD_run kick.
  */
 #include "http.h"
 #include "loop.h"
@@ -48,6 +56,12 @@ struct hreq {
 	char *raw_uri; /* from the URI log callback */
 	int pending;   /* waiting for router_finish() */
 	int answered;  /* router_finish() done: queue the response */
+	/* streaming */
+	int streaming;       /* req_stream_start() called */
+	int stream_ended;    /* req_stream_end() called */
+	int reader_waiting;  /* the reader suspended the connection for data */
+	buf_t sbuf;          /* written, not yet sent: sbuf.data + soff .. len */
+	size_t soff;
 };
 
 static const char *hdr_lookup(req_t *r, const char *name)
@@ -106,6 +120,88 @@ static void complete(req_t *r)
 	/* libmicrohttpd only notices a resume in MHD_run: run it once this loop
 	 * iteration's callbacks are done */
 	loop_defer(r->srv->loop, kick, h->http);
+}
+
+/* ---- streaming responses ---- */
+
+static void stream_wake(struct hreq *h)
+{
+	if (!h->reader_waiting)
+		return;
+	h->reader_waiting = 0;
+	MHD_resume_connection(h->c);
+	loop_defer(h->r.srv->loop, kick, h->http);
+}
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct hreq *h = cls;
+	size_t have = h->sbuf.len - h->soff;
+	if (have) {
+		size_t n = have < max ? have : max;
+		memcpy(out, h->sbuf.data + h->soff, n);
+		h->soff += n;
+		if (h->soff == h->sbuf.len) {
+			buf_reset(&h->sbuf);
+			h->soff = 0;
+		} else if (h->soff >= 256 * 1024) {
+			memmove(h->sbuf.data, h->sbuf.data + h->soff, h->sbuf.len - h->soff);
+			h->sbuf.len -= h->soff;
+			h->soff = 0;
+		}
+		return (ssize_t)n;
+	}
+	if (h->stream_ended)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	/* nothing to send yet: wait, suspended, for the next write */
+	h->reader_waiting = 1;
+	MHD_suspend_connection(h->c);
+	return 0;
+}
+
+static int stream_begin(req_t *r)
+{
+	struct hreq *h = (struct hreq *)r;
+	if (!h->pending || h->answered)
+		return LD_EINVAL;
+	buf_init(&h->sbuf, REQ_STREAM_BUFFER_CAP);
+	h->streaming = 1;
+	complete(r);
+	return 0;
+}
+
+static int stream_write(req_t *r, const void *data, size_t len)
+{
+	struct hreq *h = (struct hreq *)r;
+	if (!len)
+		return 0;
+	int rc = buf_append(&h->sbuf, data, len);
+	if (rc)
+		return rc;
+	stream_wake(h);
+	return 0;
+}
+
+static void stream_end(req_t *r)
+{
+	struct hreq *h = (struct hreq *)r;
+	h->stream_ended = 1;
+	stream_wake(h);
+}
+
+static void send_stream(struct hreq *h)
+{
+	req_t *r = &h->r;
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, h, NULL);
+	if (!resp)
+		return;
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->content_type);
+	for (size_t i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	MHD_queue_response(h->c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
 }
 
 static void reject_too_big(struct hreq *h)
@@ -203,7 +299,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!h->answered)
 			return MHD_YES; /* a spurious call while suspended */
 		h->pending = 0;
-		send_response(h);
+		if (h->streaming)
+			send_stream(h);
+		else
+			send_response(h);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -221,6 +320,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	h->r.body_len = h->body.len;
 	h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	h->r.complete = complete;
+	h->r.stream_begin = stream_begin;
+	h->r.stream_write = stream_write;
+	h->r.stream_end = stream_end;
 	if (router_dispatch(&h->r)) {
 		h->pending = 1;
 		MHD_suspend_connection(c); /* complete() resumes it */
@@ -267,6 +369,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct hreq *h = *con_cls;
 	if (!h)
 		return;
+	if (h->streaming && h->r.stream_gone) {
+		/* the client went away mid-stream: the handler lets go of r */
+		void (*gone)(void *) = h->r.stream_gone;
+		h->r.stream_gone = NULL;
+		gone(h->r.stream_ud);
+	}
+	buf_free(&h->sbuf);
 	req_cleanup(&h->r);
 	json_decref(h->r.qargs);
 	buf_free(&h->body);

@@ -95,6 +95,7 @@ static struct route routes[] = {
 	{ "DeleteEventSourceMapping", api_delete_event_source_mapping },
 	{ "ListEventSourceMappings", api_list_event_source_mappings },
 	{ "Invoke", api_invoke, 6291456 },
+	{ "InvokeWithResponseStream", api_invoke_with_response_stream, 6291456 },
 	{ "InvokeAsync", api_invoke_async, 6291456 },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
@@ -496,6 +497,27 @@ out:
 		return 1;
 	finish(r, rc);
 	return 0;
+}
+
+int req_stream_start(req_t *r)
+{
+	if (!r->stream_begin)
+		return LD_EIO;
+	if (!r->status)
+		r->status = 200;
+	req_add_header(r, "x-amzn-RequestId", r->request_id);
+	return r->stream_begin(r);
+}
+
+int req_stream_write(req_t *r, const void *data, size_t len)
+{
+	return r->stream_write(r, data, len);
+}
+
+void req_stream_end(req_t *r)
+{
+	r->stream_gone = NULL;
+	r->stream_end(r);
 }
 
 void router_finish(req_t *r, int rc)

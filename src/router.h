@@ -66,6 +66,14 @@ struct req {
 	const char *err_type;
 	char *err_msg;
 	int err_untyped;           /* AWS sends this error without "Type" */
+	/* streaming responses (req_stream_* below): the front's side */
+	int (*stream_begin)(req_t *r);
+	int (*stream_write)(req_t *r, const void *data, size_t len);
+	void (*stream_end)(req_t *r);
+	/* the handler's side: called by the front when the client goes away
+	 * during a stream; r is freed right after, and must not be used again */
+	void (*stream_gone)(void *ud);
+	void *stream_ud;
 };
 
 struct route {
@@ -104,6 +112,19 @@ int router_dispatch(req_t *r);
  * r->raw set, or an error) and hands it back to the front through
  * r->complete. r must not be touched afterwards. */
 void router_finish(req_t *r, int rc);
+
+/* Streaming responses of unknown length (chunked), for a pending request
+ * instead of router_finish(): req_stream_start() sends r->status (200 when
+ * 0), r->content_type and r->headers; req_stream_write() hands bytes to the
+ * client as soon as it can take them (copied; they wait in a buffer capped
+ * at REQ_STREAM_BUFFER_CAP: 0 or LD_ETOOBIG / LD_ENOMEM); req_stream_end()
+ * ends the response, after which r must not be touched. Until then the front
+ * calls r->stream_gone(r->stream_ud), if set, when the client disconnects
+ * (r is freed just after). start and write return 0 or a negative LD_E*. */
+#define REQ_STREAM_BUFFER_CAP (32u * 1024 * 1024)
+int req_stream_start(req_t *r);
+int req_stream_write(req_t *r, const void *data, size_t len);
+void req_stream_end(req_t *r);
 
 /* First value of a query parameter, or NULL. */
 const char *req_query(req_t *r, const char *name);

@@ -18,10 +18,19 @@
  * "TIMESTAMP\tREQUEST_ID\tLEVEL\tmessage" (or JSON with
  * AWS_LAMBDA_LOG_FORMAT=JSON, filtered by AWS_LAMBDA_LOG_LEVEL).
  *
- * The global `awslambda` object exists (streamifyResponse marks a handler,
- * HttpResponseStream is a placeholder), but response streaming is not
- * implemented yet: a streaming handler's invokes fail with
- * Runtime.InvalidStreamingOperation.
+ * Response streaming, as AWS's client does it: a handler wrapped by
+ * awslambda.streamifyResponse(handler, {highWaterMark}) is called as
+ * handler(event, responseStream, context); responseStream is a Writable
+ * whose bytes go out as they are written, in one chunked POST
+ * .../response with Lambda-Runtime-Function-Response-Mode: streaming (the
+ * request starts at the first write, so setContentType works until then).
+ * awslambda.HttpResponseStream.from(stream, {statusCode, headers, cookies})
+ * sets the content type application/vnd.awslambda.http-integration-response
+ * and writes the JSON prelude and 8 NUL bytes before the first write. An
+ * error before any byte is posted to /error; after, it goes in the
+ * Lambda-Runtime-Function-Error-Type / -Body (base64 JSON) trailers. The
+ * stream ends when the handler's promise resolves, if the handler has not
+ * ended it.
  */
 
 'use strict';
@@ -291,6 +300,90 @@ const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
 const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
 const STREAM_RESPONSE = 'response';
+const HTTP_PRELUDE_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+/* The response stream of one streamed invocation (see the top of the file).
+ * onDone() runs once, when lambdad has answered the POST (or it failed). */
+function createResponseStream(client, id, highWaterMark, onDone) {
+  const { Writable } = require('stream');
+  let req = null;
+  let contentType = 'application/octet-stream';
+  let before = null;
+  let wrote = false;
+  let doneCalled = false;
+  const done = (err) => {
+    if (doneCalled) return;
+    doneCalled = true;
+    onDone(err);
+  };
+  const open = () => {
+    if (req) return;
+    req = http.request({
+      hostname: client.hostname, port: client.port, method: 'POST', agent: false,
+      path: `/2018-06-01/runtime/invocation/${encodeURIComponent(id)}/response`,
+      headers: {
+        'Content-Type': contentType,
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      },
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 202) {
+          process.stderr.write(`Request to Lambda Runtime 'response' endpoint failed. Reason: '${res.statusCode}'. Response body: '${Buffer.concat(chunks).toString().trim()}'\n`);
+        }
+        done();
+      });
+    });
+    req.on('error', (e) => done(e));
+    req.setNoDelay(true);
+    if (before) {
+      const b = before;
+      before = null;
+      b((data) => req.write(data));
+    }
+  };
+  const stream = new Writable({
+    highWaterMark: highWaterMark || undefined,
+    write(chunk, encoding, callback) {
+      open();
+      wrote = true;
+      req.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      open();
+      req.end();
+      callback();
+    },
+  });
+  stream.setContentType = (type) => {
+    if (req) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+    contentType = type;
+  };
+  Object.defineProperty(stream, '_onBeforeFirstWrite', {
+    set(fn) { before = fn; },
+    get() { return before; },
+  });
+  /* an error: to /error while nothing was sent, else in the trailers */
+  stream.fail = (error) => {
+    if (!req && !wrote) {
+      client.postInvocationError(error, id, () => done());
+      return;
+    }
+    open();
+    const response = toRapidResponse(error);
+    try {
+      req.addTrailers({
+        'Lambda-Runtime-Function-Error-Type': headerValue(response.errorType),
+        'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(response)).toString('base64'),
+      });
+    } catch (_) { /* the request already ended */ }
+    req.end();
+  };
+  return stream;
+}
 
 function defineGlobalAwsLambda() {
   const v = process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
@@ -304,8 +397,14 @@ function defineGlobalAwsLambda() {
       return handler;
     },
     HttpResponseStream: class HttpResponseStream {
-      static from() {
-        throw new InvalidStreamingOperation('Response streaming is not supported by this runtime yet');
+      static from(underlyingStream, prelude) {
+        underlyingStream.setContentType(HTTP_PRELUDE_CONTENT_TYPE);
+        const metadata = JSON.stringify(prelude || {});
+        underlyingStream._onBeforeFirstWrite = (write) => {
+          write(metadata);
+          write(new Uint8Array(8));
+        };
+        return underlyingStream;
       }
     },
   };
@@ -525,7 +624,8 @@ class Runtime {
       const context = attachEnvironmentData(callbackContext, headers);
       if (this.streaming) {
         beforeExit.reset();
-        throw new InvalidStreamingOperation('Response streaming is not supported by this runtime yet');
+        this.handleStreaming(invokeId, JSON.parse(bodyJson), context);
+        return;
       }
       const result = this.handler(JSON.parse(bodyJson), context, callback);
       if (isPromise(result)) {
@@ -533,6 +633,33 @@ class Runtime {
       }
     } catch (err) {
       callback(err);
+    }
+  }
+
+  handleStreaming(invokeId, event, context) {
+    let settled = false;
+    const stream = createResponseStream(this.client, invokeId, this.handler[HANDLER_HIGHWATERMARK], (err) => {
+      if (err) throw err; // the Runtime API is gone
+      this.scheduleIteration();
+    });
+    const fail = (err) => {
+      if (settled) return;
+      settled = true;
+      structuredConsole.logError('Invoke Error', err);
+      stream.fail(err);
+    };
+    this.errorCallbacks.uncaughtException = (error) => { fail(error); setTimeout(() => process.exit(129), 100); };
+    this.errorCallbacks.unhandledRejection = (error) => { fail(error); setTimeout(() => process.exit(128), 100); };
+    stream.on('error', fail);
+    try {
+      const result = this.handler(event, stream, context);
+      if (isPromise(result)) {
+        result.then(() => {
+          if (!settled && !stream.writableEnded) stream.end();
+        }, fail);
+      }
+    } catch (err) {
+      fail(err);
     }
   }
 

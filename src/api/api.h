@@ -109,6 +109,7 @@ int api_list_event_source_mappings(req_t *r);
 int api_function_url(req_t *r);
 /* invoke.c */
 int api_invoke(req_t *r);
+int api_invoke_with_response_stream(req_t *r);
 int api_invoke_async(req_t *r);
 /* code.c: lambdad's own download path behind Code.Location */
 int api_download_code(req_t *r);

@@ -18,6 +18,7 @@
 #include "exec/exec.h"
 #include "model/apierr.h"
 #include "util/err.h"
+#include "util/eventstream.h"
 #include "util/ids.h"
 
 #include <openssl/evp.h>
@@ -89,18 +90,17 @@ static void on_done(void *ud, const struct exec_result *res)
 	router_finish(r, rc);
 }
 
-int api_invoke(req_t *r)
+/* The function version an invocation runs (alias weights applied), its
+ * configuration (*cfg, the caller's), the decoded client context (*context,
+ * the caller's) and the payload checked as JSON. 0 or an AWS error. */
+static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, const char **payload, size_t *len)
 {
-	struct fnref ref;
 	json_t *cfg = NULL, *alias = NULL;
-	char *context = NULL;
 	int rc;
-	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
-	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
 	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
-	if (!type)
-		type = "RequestResponse";
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config(r, &ref, ref.qualifier, &cfg, &alias)))
+	*cfgp = NULL;
+	*contextp = NULL;
+	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, ref->qualifier, &cfg, &alias)))
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (alias) {
@@ -108,9 +108,8 @@ int api_invoke(req_t *r)
 		if (strcmp(target, version) != 0) {
 			json_decref(cfg);
 			cfg = NULL;
-			if ((rc = lookup_config(r, &ref, target, &cfg, NULL)))
+			if ((rc = lookup_config(r, ref, target, &cfg, NULL)))
 				goto out;
-			version = json_string_value(json_object_get(cfg, "Version"));
 		}
 	}
 	const char *state = json_string_value(json_object_get(cfg, "State"));
@@ -121,26 +120,55 @@ int api_invoke(req_t *r)
 				state);
 		goto out;
 	}
-	if (cc && !(context = decode_client_context(cc))) {
+	if (cc && !(*contextp = decode_client_context(cc))) {
 		rc = apierr_set(r, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.");
 		goto out;
 	}
-	const char *payload = r->body_len ? r->body : "{}";
-	size_t len = r->body_len ? r->body_len : 2;
+	*payload = r->body_len ? r->body : "{}";
+	*len = r->body_len ? r->body_len : 2;
+	*cfgp = cfg;
+	json_decref(alias);
+	return 0;
+out:
+	json_decref(cfg);
+	json_decref(alias);
+	return rc;
+}
+
+static int check_json(req_t *r, const char *payload, size_t len)
+{
+	json_error_t jerr;
+	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (!check)
+		return apierr_set(r, "InvalidRequestContentException",
+				  "Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+	json_decref(check);
+	return 0;
+}
+
+int api_invoke(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL;
+	char *context = NULL;
+	const char *payload;
+	size_t len;
+	int rc;
+	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
+	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
+	if (!type)
+		type = "RequestResponse";
+	if ((rc = resolve(r, &ref, &cfg, &context, &payload, &len)))
+		goto out;
+	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (!strcmp(type, "Event") && len > ASYNC_EVENT_LIMIT) {
 		rc = apierr_set(r, "RequestEntityTooLargeException",
 				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
 				ASYNC_EVENT_LIMIT);
 		goto out;
 	}
-	json_error_t jerr;
-	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (!check) {
-		rc = apierr_set(r, "InvalidRequestContentException",
-				"Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+	if ((rc = check_json(r, payload, len)))
 		goto out;
-	}
-	json_decref(check);
 	if (!strcmp(type, "DryRun")) {
 		r->status = 204;
 		goto out;
@@ -174,7 +202,147 @@ int api_invoke(req_t *r)
 out:
 	free(context);
 	json_decref(cfg);
-	json_decref(alias);
+	return rc;
+}
+
+/* ---- InvokeWithResponseStream ---- */
+
+/* one streamed invocation: the request (NULL once the client went away) */
+struct streamreq {
+	req_t *r;
+	char version[24];
+	int started;  /* the 200 and its headers went out */
+	int failed;   /* the client cannot keep up (its buffer is full): the rest is dropped */
+};
+
+static void stream_gone(void *ud)
+{
+	struct streamreq *s = ud;
+	s->r = NULL;
+}
+
+static void stream_begin(struct streamreq *s)
+{
+	if (s->started)
+		return;
+	s->started = 1;
+	req_t *r = s->r;
+	r->status = 200;
+	r->content_type = "application/vnd.amazon.eventstream";
+	req_add_header(r, "X-Amz-Executed-Version", s->version);
+	r->stream_gone = stream_gone;
+	r->stream_ud = s;
+	if (req_stream_start(r))
+		s->failed = 1;
+}
+
+static void stream_chunk(void *ud, const char *data, size_t len, const char *content_type)
+{
+	struct streamreq *s = ud;
+	if (!s->r)
+		return;
+	stream_begin(s);
+	if (s->failed)
+		return;
+	buf_t m;
+	buf_init(&m, 0);
+	if (es_payload_chunk(&m, data, len) || req_stream_write(s->r, m.data, m.len))
+		s->failed = 1;
+	buf_free(&m);
+}
+
+static void stream_done(void *ud, const struct exec_result *res)
+{
+	struct streamreq *s = ud;
+	req_t *r = s->r;
+	if (!r) {
+		free(s);
+		return;
+	}
+	if (!res->ok && !s->started) {
+		/* nothing was sent: an API error, as Invoke answers it */
+		int rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
+				    res->api_error_message ? res->api_error_message : "An internal error occurred.");
+		free(s);
+		router_finish(r, rc);
+		return;
+	}
+	stream_begin(s);
+	buf_t m;
+	buf_init(&m, 0);
+	json_t *done = json_object();
+	if (!res->ok) {
+		json_object_set_new(done, "ErrorCode", json_string(res->api_error_type ? res->api_error_type : "ServiceException"));
+		json_object_set_new(done, "ErrorDetails", json_string(res->api_error_message ? res->api_error_message : ""));
+	} else if (res->function_error) {
+		const char *code = res->error_type;
+		json_t *doc = json_loadb(res->payload ? res->payload : "", res->payload_len, JSON_DECODE_ANY, NULL);
+		if (!code)
+			code = json_string_value(json_object_get(doc, "errorType"));
+		json_object_set_new(done, "ErrorCode", json_string(code ? code : "Unhandled"));
+		json_object_set_new(done, "ErrorDetails", json_stringn(res->payload ? res->payload : "", res->payload_len));
+		json_decref(doc);
+	} else if (!res->streamed && res->payload_len && !s->failed) {
+		/* a buffered function: its whole response in one chunk */
+		if (es_payload_chunk(&m, res->payload, res->payload_len))
+			s->failed = 1;
+	}
+	if (res->log_tail)
+		json_object_set_new(done, "LogResult", json_string(res->log_tail));
+	char *text = json_dumps(done, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s->failed && text && !es_invoke_complete(&m, text))
+		req_stream_write(r, m.data, m.len);
+	free(text);
+	json_decref(done);
+	buf_free(&m);
+	free(s);
+	req_stream_end(r);
+}
+
+int api_invoke_with_response_stream(req_t *r)
+{
+	struct fnref ref;
+	json_t *cfg = NULL;
+	char *context = NULL;
+	const char *payload;
+	size_t len;
+	int rc;
+	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
+	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
+	if ((rc = resolve(r, &ref, &cfg, &context, &payload, &len)) || (rc = check_json(r, payload, len)))
+		goto out;
+	const char *version = json_string_value(json_object_get(cfg, "Version"));
+	if (type && !strcmp(type, "DryRun")) {
+		r->status = 204;
+		goto out;
+	}
+	char arn[400];
+	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
+	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
+				   log_type && !strcmp(log_type, "Tail"), r->request_id };
+	struct streamreq *s = calloc(1, sizeof(*s));
+	if (!s) {
+		rc = LD_ENOMEM;
+		goto out;
+	}
+	s->r = r;
+	snprintf(s->version, sizeof(s->version), "%s", version);
+	const char *throttle = NULL;
+	in.throttle_reason = &throttle;
+	in.on_chunk = stream_chunk;
+	rc = exec_invoke(r->srv, &in, stream_done, s);
+	if (rc) {
+		free(s);
+		if (rc == LD_ETHROTTLED) {
+			r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
+			rc = apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
+		}
+		goto out;
+	}
+	rc = LD_EPENDING;
+out:
+	free(context);
+	json_decref(cfg);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /*
- * urlserve.c - serving function URLs (buffered mode).
+ * urlserve.c - serving function URLs (buffered and RESPONSE_STREAM modes).
  *
  * A request for http://<url-id>.lambda-url.<region>.localhost:<port>/... or
  * http://127.0.0.1:<port>/_lambdad/url/<url-id>/... (docs/urls.md) becomes a
@@ -10,6 +10,14 @@
  * application/json body. Function errors and timeouts are 502, throttles
  * 429, unknown URLs and missing permissions 403 with AWS's bodies. The URL's
  * Cors settings are added to every response, and answer preflight requests.
+ *
+ * In RESPONSE_STREAM mode a function that streams is answered as it
+ * streams (router.h req_stream_*: HTTP chunks as the runtime's chunks
+ * arrive): a body of type application/vnd.awslambda.http-integration-
+ * response starts with the HTTP metadata prelude (JSON statusCode, headers,
+ * cookies, then 8 NUL bytes), which gives the status and headers; any other
+ * is a 200 with the runtime's Content-Type. A function that does not stream
+ * is mapped as in buffered mode.
  *
  * AuthType NONE needs a resource policy statement that allows
  * lambda:InvokeFunctionUrl to "*" with lambda:FunctionUrlAuthType NONE, as on
@@ -41,9 +49,17 @@
 
 /* the per-request state while the function runs */
 struct urlreq {
-	req_t *r;
+	req_t *r;        /* NULL once the client went away mid-stream */
 	json_t *cors;
+	/* RESPONSE_STREAM */
+	int started;     /* the status and headers went out */
+	int prelude;     /* the body starts with the HTTP metadata prelude */
+	int failed;      /* the client cannot keep up: the rest is dropped */
+	buf_t head;      /* the prelude until its 8 NUL bytes */
 };
+
+#define PRELUDE_TYPE "application/vnd.awslambda.http-integration-response"
+#define PRELUDE_CAP (64 * 1024)
 
 static void answer(req_t *r, int status, const char *ctype, const char *body, size_t len)
 {
@@ -304,10 +320,130 @@ static void map_result(req_t *r, const char *payload, size_t len)
 	json_decref(res);
 }
 
+/* ---- RESPONSE_STREAM ---- */
+
+static void url_gone(void *ud)
+{
+	struct urlreq *u = ud;
+	u->r = NULL;
+}
+
+/* the prelude's statusCode, headers and cookies (NULL: none) into r */
+static void apply_prelude(req_t *r, const char *text, size_t len)
+{
+	json_t *p = text ? json_loadb(text, len, 0, NULL) : NULL;
+	json_t *status = json_object_get(p, "statusCode");
+	r->status = json_is_integer(status) ? (int)json_integer_value(status) : 200;
+	const char *k, *ctype = NULL;
+	json_t *v;
+	json_object_foreach(json_object_get(p, "headers"), k, v) {
+		const char *sv = json_string_value(v);
+		if (!sv)
+			continue;
+		if (!strcasecmp(k, "content-type"))
+			ctype = sv;
+		else
+			req_add_header(r, k, sv);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(p, "cookies"), i, v)
+		if (json_is_string(v))
+			req_add_header(r, "Set-Cookie", json_string_value(v));
+	r->content_type = NULL;
+	req_add_header(r, "Content-Type", ctype ? ctype : "application/octet-stream");
+	json_decref(p);
+}
+
+static void url_start(struct urlreq *u)
+{
+	if (u->started)
+		return;
+	u->started = 1;
+	req_t *r = u->r;
+	add_cors(r, u->cors, 0);
+	r->stream_gone = url_gone;
+	r->stream_ud = u;
+	if (req_stream_start(r))
+		u->failed = 1;
+}
+
+static void url_write(struct urlreq *u, const char *data, size_t len)
+{
+	if (!u->failed && req_stream_write(u->r, data, len))
+		u->failed = 1;
+}
+
+static void url_chunk(void *ud, const char *data, size_t len, const char *content_type)
+{
+	struct urlreq *u = ud;
+	if (!u->r || u->failed)
+		return;
+	if (!u->started && !u->prelude) {
+		if (content_type && !strcasecmp(content_type, PRELUDE_TYPE)) {
+			u->prelude = 1;
+			buf_init(&u->head, PRELUDE_CAP);
+		} else {
+			u->r->status = 200;
+			u->r->content_type = NULL;
+			req_add_header(u->r, "Content-Type", content_type ? content_type : "application/octet-stream");
+			url_start(u);
+		}
+	}
+	if (u->started) {
+		url_write(u, data, len);
+		return;
+	}
+	/* collecting the prelude: JSON, then 8 NUL bytes, then the body */
+	size_t had = u->head.len;
+	if (buf_append(&u->head, data, len)) {
+		/* no delimiter within the cap: not a prelude after all */
+		apply_prelude(u->r, NULL, 0);
+		url_start(u);
+		url_write(u, u->head.data, u->head.len);
+		url_write(u, data, len);
+		buf_free(&u->head);
+		return;
+	}
+	size_t from = had >= 7 ? had - 7 : 0;
+	static const char zeros[8];
+	for (size_t i = from; i + 8 <= u->head.len; i++) {
+		if (!memcmp(u->head.data + i, zeros, 8)) {
+			apply_prelude(u->r, u->head.data, i);
+			url_start(u);
+			url_write(u, u->head.data + i + 8, u->head.len - i - 8);
+			buf_free(&u->head);
+			return;
+		}
+	}
+}
+
+static void url_free(struct urlreq *u)
+{
+	json_decref(u->cors);
+	buf_free(&u->head);
+	free(u);
+}
+
 static void on_done(void *ud, const struct exec_result *res)
 {
 	struct urlreq *u = ud;
 	req_t *r = u->r;
+	if (!r) {
+		url_free(u);
+		return;
+	}
+	if (u->prelude && !u->started && res->ok && !res->function_error) {
+		/* the stream ended inside the prelude: what came is the prelude */
+		apply_prelude(r, u->head.data, u->head.len);
+		url_start(u);
+	}
+	if (u->started) {
+		/* a mid-stream error cannot change the status any more: the body
+		 * ends where the function stopped */
+		url_free(u);
+		req_stream_end(r);
+		return;
+	}
 	if (!res->ok) {
 		if (res->api_error_type && !strcmp(res->api_error_type, "TooManyRequestsException"))
 			answer(r, 429, "application/json", "{\"Message\":\"Rate Exceeded.\"}", 28);
@@ -319,8 +455,7 @@ static void on_done(void *ud, const struct exec_result *res)
 		map_result(r, res->payload ? res->payload : "", res->payload_len);
 	}
 	add_cors(r, u->cors, 0);
-	json_decref(u->cors);
-	free(u);
+	url_free(u);
 	router_finish(r, 0);
 }
 
@@ -417,11 +552,13 @@ int api_function_url(req_t *r)
 	}
 	u->r = r;
 	u->cors = json_incref(cors);
+	const char *mode = json_string_value(json_object_get(url, "InvokeMode"));
+	if (mode && !strcmp(mode, "RESPONSE_STREAM"))
+		in.on_chunk = url_chunk;
 	rc = exec_invoke(r->srv, &in, on_done, u);
 	buf_free(&text);
 	if (rc) {
-		json_decref(u->cors);
-		free(u);
+		url_free(u);
 		answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);
 		rc = 0;
 		goto out;

@@ -89,6 +89,11 @@ struct invocation {
 	int delivered;        /* the runtime received it (GET /next answered) */
 	int finished;
 	struct fnstate *counted; /* the function whose concurrency it occupies (on-demand) */
+	exec_chunk_fn on_chunk;  /* the caller streams (exec_request.on_chunk) */
+	buf_t resp;              /* a streamed response collected for a caller that does not stream */
+	size_t stream_bytes;     /* bytes handed to on_chunk */
+	int streamed;            /* some went through on_chunk */
+	char error_type[128];    /* exec_result.error_type */
 };
 
 enum env_state { ENV_INIT, ENV_IDLE, ENV_BUSY, ENV_DEAD };
@@ -318,6 +323,7 @@ static void invocation_free(struct invocation *inv)
 	free(inv->payload);
 	free(inv->client_context);
 	buf_free(&inv->log);
+	buf_free(&inv->resp);
 	free(inv);
 }
 
@@ -370,6 +376,8 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, const c
 		}
 	}
 	c->res.content_type = ctype ? ctype : "application/json";
+	c->res.streamed = inv->streamed;
+	c->res.error_type = inv->error_type[0] ? inv->error_type : NULL;
 	if (inv->want_tail && inv->log.len) {
 		size_t n = inv->log.len > TAIL_BYTES ? TAIL_BYTES : inv->log.len;
 		c->tail = malloc(4 * (n / 3 + 1) + 1);
@@ -485,6 +493,7 @@ static void on_timeout(void *ud)
 		 inv->request_id, timeout);
 	log_printf(e, "%s Task timed out after %d.00 seconds\n", inv->request_id, timeout);
 	report(e, "timeout", NULL);
+	snprintf(inv->error_type, sizeof(inv->error_type), "Sandbox.Timedout");
 	finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
 	e->cur = NULL;
 	env_kill(e);
@@ -624,6 +633,7 @@ static void on_exit_event(void *ud, uint32_t events)
 		if (inv->start_us == 0)
 			inv->start_us = e->spawn_us;
 		report(e, "error", etype);
+		snprintf(inv->error_type, sizeof(inv->error_type), "%s", etype);
 		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
 		e->cur = NULL;
 	}
@@ -675,14 +685,100 @@ int rapi_on_next(uint64_t env_id, struct rapi_next *n)
 	return 0;
 }
 
+/* the invocation that env_id is running, if it is request_id */
+static struct invocation *current(uint64_t env_id, const char *request_id, struct env **ep)
+{
+	struct env *e = env_by_id(env_id);
+	if (!e || !e->cur || e->state != ENV_BUSY || strcmp(e->cur->request_id, request_id) != 0 ||
+	    e->cur->finished)
+		return NULL;
+	*ep = e;
+	return e->cur;
+}
+
+int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
+{
+	struct env *e;
+	struct invocation *inv = current(env_id, request_id, &e);
+	if (!inv)
+		return LD_ENOTFOUND;
+	if (!inv->on_chunk)
+		return buf_append(&inv->resp, data, len); /* capped at 6 MB + 100 */
+	if (inv->stream_bytes + len > EXEC_STREAM_LIMIT)
+		return LD_ETOOBIG;
+	inv->stream_bytes += len;
+	inv->streamed = 1;
+	inv->on_chunk(inv->ud, data, len, content_type);
+	return 0;
+}
+
+/* base64 text -> bytes (NUL-terminated), or NULL */
+static char *unbase64(const char *s)
+{
+	size_t n = strlen(s);
+	if (n % 4)
+		return NULL;
+	unsigned char *out = malloc(n / 4 * 3 + 1);
+	int len = out ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) : -1;
+	if (len < 0) {
+		free(out);
+		return NULL;
+	}
+	while (n && s[n - 1] == '=' && len > 0) {
+		n--;
+		len--;
+	}
+	out[len] = '\0';
+	return (char *)out;
+}
+
+int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+		       const char *error_type, const char *error_body)
+{
+	struct env *e;
+	struct invocation *inv = current(env_id, request_id, &e);
+	if (!inv)
+		return LD_ENOTFOUND;
+	if (e->timer)
+		loop_cancel(X->srv->loop, e->timer);
+	e->timer = 0;
+	if (e->out_fd >= 0)
+		on_output(e, 0);
+	if (oversized) {
+		char big[200];
+		snprintf(big, sizeof(big),
+			 "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u "
+			 "bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+			 inv->on_chunk ? EXEC_STREAM_LIMIT : 6291556u);
+		report(e, "error", "Function.ResponseSizeTooLarge");
+		snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
+		finish(inv, 1, "Unhandled", big, strlen(big), "application/json", NULL, NULL);
+	} else if (error_type && *error_type) {
+		/* a mid-stream error, from the trailers */
+		char *doc = error_body ? unbase64(error_body) : NULL;
+		char fallback[300];
+		if (!doc) {
+			snprintf(fallback, sizeof(fallback), "{\"errorType\":\"%.100s\",\"errorMessage\":\"\"}", error_type);
+		}
+		report_ex(e, NULL, NULL, error_type);
+		snprintf(inv->error_type, sizeof(inv->error_type), "%s", error_type);
+		finish(inv, 1, "Unhandled", doc ? doc : fallback, strlen(doc ? doc : fallback), "application/json", NULL,
+		       NULL);
+		free(doc);
+	} else {
+		report(e, NULL, NULL);
+		finish(inv, 1, NULL, inv->resp.data ? inv->resp.data : "", inv->resp.len, content_type, NULL, NULL);
+	}
+	e->cur = NULL;
+	return 0;
+}
+
 int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
 		   const char *body, size_t len, const char *content_type)
 {
-	struct env *e = env_by_id(env_id);
-	if (!e || !e->cur || e->state != ENV_BUSY || strcmp(e->cur->request_id, request_id) != 0)
-		return LD_ENOTFOUND;
-	struct invocation *inv = e->cur;
-	if (inv->finished)
+	struct env *e;
+	struct invocation *inv = current(env_id, request_id, &e);
+	if (!inv)
 		return LD_ENOTFOUND;
 	if (e->timer)
 		loop_cancel(X->srv->loop, e->timer);
@@ -696,11 +792,14 @@ int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const 
 		static const char big[] = "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload "
 					  "size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}";
 		report(e, "error", "Function.ResponseSizeTooLarge");
+		snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
 		finish(inv, 1, "Unhandled", big, sizeof(big) - 1, "application/json", NULL, NULL);
 	} else if (is_error) {
 		/* a function error: AWS's REPORT has no Status for it (only for
 		 * platform failures: timeouts, exits, oversized responses) */
 		report_ex(e, NULL, NULL, error_type && *error_type ? error_type : "Runtime.Unknown");
+		snprintf(inv->error_type, sizeof(inv->error_type), "%s",
+			 error_type && *error_type ? error_type : "Runtime.Unknown");
 		finish(inv, 1, "Unhandled", body, len, "application/json", NULL, NULL);
 	} else {
 		report(e, NULL, NULL);
@@ -1218,6 +1317,8 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 	snprintf(inv->invoked_arn, sizeof(inv->invoked_arn), "%s", in->invoked_arn);
 	inv->client_context = in->client_context ? strdup(in->client_context) : NULL;
 	inv->want_tail = in->want_tail;
+	inv->on_chunk = in->on_chunk;
+	buf_init(&inv->resp, 6291556u);
 	inv->done = done;
 	inv->ud = ud;
 	buf_init(&inv->log, INVOCATION_LOG_CAP);

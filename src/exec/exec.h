@@ -42,6 +42,16 @@ void exec_stop(server_t *srv);
  * now, busy ones when their invocation ends. */
 void exec_forget(server_t *srv, const char *scope, const char *name);
 
+/* A piece of a streamed response, as the runtime sends it (exec_request's
+ * on_chunk): data is valid during the call only; content_type is the
+ * runtime's Content-Type (or NULL), the same on every call. */
+typedef void (*exec_chunk_fn)(void *ud, const char *data, size_t len, const char *content_type);
+
+/* A streamed response may reach 20 MB (AWS's limit for function URLs and
+ * InvokeWithResponseStream); past it the runtime gets 413 and the result
+ * is a Function.ResponseSizeTooLarge error. */
+#define EXEC_STREAM_LIMIT (20u * 1024 * 1024)
+
 /* What an invocation needs. The caller fills it; exec copies what it keeps. */
 struct exec_request {
 	const char *scope;          /* "ACCOUNT:REGION" */
@@ -55,6 +65,11 @@ struct exec_request {
 	int want_tail;              /* LogType Tail */
 	const char *request_id;     /* the invocation's id (the API request's), or NULL for a new one */
 	const char **throttle_reason; /* out, optional: set when exec_invoke returns LD_ETHROTTLED */
+	/* optional: the caller takes streamed responses chunk by chunk (called
+	 * on the loop, before done); without it a streamed response is
+	 * collected and answered whole (6 MB + 100 at most), as AWS's Invoke
+	 * does for streaming functions */
+	exec_chunk_fn on_chunk;
 };
 
 /* How it ended. Owned by exec; valid during the callback only. */
@@ -65,6 +80,9 @@ struct exec_result {
 	size_t payload_len;
 	const char *content_type;
 	const char *log_tail;       /* base64 of the last 4 KB of this invocation's log, or NULL */
+	int streamed;               /* the response went out through on_chunk (payload: only an error document) */
+	const char *error_type;     /* for errors, when known: the runtime's error type or the platform's
+				       (Sandbox.Timedout, Runtime.ExitError, Function.ResponseSizeTooLarge) */
 	/* when !ok: an AWS API error to answer with (e.g. an unusable runtime) */
 	const char *api_error_type;
 	const char *api_error_message;

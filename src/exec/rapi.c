@@ -12,6 +12,11 @@
  * Replies follow the Runtime API: 202 {"status":"OK"} for accepted posts,
  * {"errorMessage","errorType"} documents for errors, a body limit of
  * 6291556 bytes (6 MB + 100) for responses.
+ *
+ * A streamed response (Lambda-Runtime-Function-Response-Mode: streaming) is
+ * not collected: each piece of upload data libmicrohttpd hands over goes to
+ * exec at once (rapi_on_chunk), and the end, with the error trailers
+ * (Lambda-Runtime-Function-Error-Type / -Body) if any, to rapi_on_stream_end.
  */
 #include "exec/rapi.h"
 #include "loop.h"
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,6 +67,10 @@ struct rreq {
 	int answered;           /* the event (or abandon) is ready */
 	struct MHD_Response *resp;
 	unsigned status;
+	int streaming;          /* a streamed POST .../response */
+	int stream_refused;     /* exec refused a chunk (gone or oversized) */
+	int stream_rc;
+	char stream_id[128];
 };
 
 struct rapi_next {
@@ -199,7 +209,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		q->env_id = rc->env_id;
 		buf_init(&q->body, PAYLOAD_LIMIT);
 		*con_cls = q;
+		const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								 "Lambda-Runtime-Function-Response-Mode");
+		if (mode && !strcasecmp(mode, "streaming") && !strcmp(method, "POST") &&
+		    !strncmp(url, PREFIX "invocation/", strlen(PREFIX "invocation/")) &&
+		    request_id_of(url, "response", q->stream_id, sizeof(q->stream_id)))
+			q->streaming = 1;
 		return MHD_YES;
+	}
+	if (q->streaming) {
+		const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+		if (*upload_size) {
+			if (!q->stream_refused) {
+				int rc = rapi_on_chunk(q->env_id, q->stream_id, upload, *upload_size, ctype);
+				if (rc) {
+					q->stream_refused = 1;
+					q->stream_rc = rc;
+				}
+			}
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		const char *etype = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type");
+		const char *ebody = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
+		int rc = q->stream_refused && q->stream_rc != LD_ETOOBIG
+				 ? q->stream_rc
+				 : rapi_on_stream_end(q->env_id, q->stream_id, ctype, q->stream_rc == LD_ETOOBIG, etype,
+						      ebody);
+		if (q->stream_rc == LD_ETOOBIG)
+			return error_reply(c, 413, "RequestEntityTooLarge",
+					   "Exceeded maximum allowed payload size (20971520 bytes).");
+		if (rc == LD_ENOTFOUND)
+			return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
+		if (rc)
+			return error_reply(c, 403, "InvalidStateTransition",
+					   "State transition from Ready to Response failed for runtime.");
+		return queue(c, 202, "{\"status\":\"OK\"}\n");
 	}
 	if (q->waiting) {
 		if (!q->answered)

@@ -62,6 +62,21 @@ int rapi_on_next(uint64_t env_id, struct rapi_next *n);
 int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
 		   const char *body, size_t len, const char *content_type);
 
+/* A streamed response (POST .../response with
+ * Lambda-Runtime-Function-Response-Mode: streaming, chunked): each piece of
+ * the body as it arrives. 0 to go on; LD_ETOOBIG when the response passed
+ * its limit (rapi discards the rest and reports the end with oversized 1);
+ * LD_ENOTFOUND / LD_EINVAL when the invocation is gone (the rest is
+ * discarded, the runtime gets the usual error). */
+int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type);
+
+/* The end of a streamed response: error_type and error_body are the
+ * Lambda-Runtime-Function-Error-Type / -Body trailers (the body base64 as
+ * sent) or NULL; oversized: the limit was passed. Same returns as
+ * rapi_on_result. */
+int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+		       const char *error_type, const char *error_body);
+
 /* POST /init/error. */
 void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len);
 
