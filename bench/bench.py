@@ -858,6 +858,264 @@ def invoke_notes(args, res):
     return notes
 
 
+# ---------------------------------------------------------------- issue 5: asynchronous invocation
+
+class UdpSink:
+    """Counts the datagrams bench/bootstrap.c sends per event (BENCH_UDP_PORT) and keeps the arrival
+    time of each record's requestPayload seq, on a thread of its own."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.count, self.first, self.last = 0, None, None
+        self.arrived = {}
+        self.stop = False
+        self.t = threading.Thread(target=self._rx, daemon=True)
+        self.t.start()
+
+    def _rx(self):
+        import socket
+        while not self.stop:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            now = time.perf_counter()
+            self.count += 1
+            if self.first is None:
+                self.first = now
+            self.last = now
+            if data.startswith(b'{"version"'):
+                try:
+                    seq = json.loads(data)["requestPayload"]["seq"]
+                    self.arrived.setdefault(seq, now)
+                except (ValueError, KeyError, TypeError):
+                    pass
+
+    def reset(self):
+        self.count, self.first, self.last = 0, None, None
+
+    def wait_count(self, n, deadline_s):
+        t_end = time.time() + deadline_s
+        while self.count < n and time.time() < t_end:
+            time.sleep(0.01)
+        return self.count >= n
+
+    def close(self):
+        self.stop = True
+        self.t.join(timeout=2)
+        self.sock.close()
+
+
+def async_phase(args, tmp):
+    """Durable async accepts while a C function processes every event, and end-to-end latency from the
+    202 to a Lambda OnSuccess destination having run. A lambdad of its own on a fresh data directory,
+    not pinned (the function's environments need the other CPU)."""
+    import http.client
+    res = {"accept": [], "latency": [], "load": os.getloadavg()[0]}
+    port = free_port()
+    datadir = os.path.join(tmp, "data-async")
+    os.makedirs(datadir)
+    lam = start_server("lambdad-async", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+                       os.path.join(tmp, "lambdad-async.log"), None)
+    wait_ready("lambdad-async", lam, port, "/2016-08-19/account-settings")
+    sink = UdpSink()
+    zipb64 = base64.b64encode(code_zip("c")).decode()
+    evpath = os.path.join(tmp, "async-event.json")
+    with open(evpath, "wb") as f:
+        f.write(EVENT)
+
+    def create(name, udp, reserved=None):
+        body = {"FunctionName": name, "Runtime": "provided.al2023", "Role": ROLE, "Handler": "bootstrap",
+                "Code": {"ZipFile": zipb64}, "MemorySize": 128, "Timeout": 10}
+        if udp:
+            body["Environment"] = {"Variables": {"BENCH_UDP_PORT": str(sink.port)}}
+        st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+        if st != 201:
+            raise RuntimeError(f"CreateFunction {name} answered {st}: {b[:300]!r}")
+        wait_active(port, name)
+        if reserved is not None:
+            st, _, b = http_req(port, "PUT", f"/2017-10-31/functions/{name}/concurrency",
+                                {"ReservedConcurrentExecutions": reserved})
+            if st != 200:
+                raise RuntimeError(f"PutFunctionConcurrency {name} answered {st}: {b[:300]!r}")
+        return json.loads(b)
+
+    try:
+        # ---- accepts per second while the function processes the events (every event runs once)
+        create("async-c", True)
+        runs = [("Invoke (Event)", "event", 1), ("Invoke (Event)", "event", 50), ("InvokeAsync", "invokeasync", 50)]
+        postload_run(port, 50, 2000, 1.0, "async-c", evpath, None, "event")  # warm-up: grows the pool
+        if not sink.wait_count(2000, 30):
+            raise RuntimeError(f"warm-up: {sink.count} of 2000 events ran")
+        for label, mode, conns in runs:
+            sink.reset()
+            c0 = proc_cpu(lam.pid)[0]
+            r = measured(lam.pid, lambda: postload_run(port, conns, args.async_events, args.async_limit, "async-c",
+                                                       evpath, None, mode))
+            t_end = time.perf_counter()
+            during = sink.count
+            drained = sink.wait_count(r["ok"], 60)
+            r["cpu_all_us"] = (proc_cpu(lam.pid)[0] - c0) / max(1, r["ok"]) * 1e6  # accepted and run
+            if lam.poll() is not None:
+                raise RuntimeError("lambdad died during async accepts")
+            r.update(label=label, conns=conns, processed=sink.count, during=during,
+                     drain_s=max(0.0, (sink.last or t_end) - t_end) if drained else None,
+                     proc_rps=(sink.count - 1) / (sink.last - sink.first) if sink.count > 1 else 0.0)
+            res["accept"].append(r)
+            log(f"async {label:15s} c={conns:<3d} {r['rps']:9.1f} accepts/s  p50 {r['p50_ms']:.3f} ms  "
+                f"p99 {r['p99_ms']:.3f} ms  ok {r['ok']}/{r['issued']}  errors {r['errors']}  "
+                f"processed {during} during, {sink.count} in all ({r['proc_rps']:.0f}/s)  "
+                f"lambdad cpu/event {r['cpu_us_per_req']:.0f} us during the load, {r['cpu_all_us']:.0f} us "
+                f"until every event ran")
+            if not drained:
+                raise RuntimeError(f"async {label} c={conns}: only {sink.count} of {r['ok']} events ran in 60 s")
+        # reference: events that leave the queue at once (reserved concurrency 0, no destination)
+        create("async-zero", False, reserved=0)
+        r = measured(lam.pid, lambda: postload_run(port, 50, args.async_events, args.async_limit, "async-zero",
+                                                   evpath, None, "event"))
+        r.update(label="Invoke (Event), reserved concurrency 0", conns=50, processed=None, during=None,
+                 drain_s=None, proc_rps=None, cpu_all_us=None)
+        res["accept"].append(r)
+        log(f"async reserved 0     c=50  {r['rps']:9.1f} accepts/s  p50 {r['p50_ms']:.3f} ms  "
+            f"p99 {r['p99_ms']:.3f} ms  lambdad cpu/event {r['cpu_us_per_req']:.0f} us")
+
+        # ---- end to end: 202 answered -> the OnSuccess destination function ran (its datagram arrived)
+        dst = create("async-dst", True)
+        create("async-src", False)
+        st, _, b = http_req(port, "PUT", "/2019-09-25/functions/async-src/event-invoke-config",
+                            {"DestinationConfig": {"OnSuccess": {"Destination": dst["FunctionArn"]}}})
+        if st != 200:
+            raise RuntimeError(f"PutFunctionEventInvokeConfig answered {st}: {b[:300]!r}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        hdrs = {"Authorization": AUTH, "X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}
+        seq = [0]
+
+        def send():
+            seq[0] += 1
+            conn.request("POST", "/2015-03-31/functions/async-src/invocations",
+                         body=json.dumps({"seq": seq[0]}).encode(), headers=hdrs)
+            resp = conn.getresponse()
+            resp.read()
+            t = time.perf_counter()
+            if resp.status != 202:
+                raise RuntimeError(f"Event invoke answered {resp.status}")
+            return seq[0], t
+
+        def collect(sent, deadline_s):
+            t_end = time.time() + deadline_s
+            while time.time() < t_end and any(s not in sink.arrived for s in sent):
+                time.sleep(0.01)
+            lat = [(sink.arrived[s] - t) * 1000 for s, t in sent.items() if s in sink.arrived]
+            return lat, len(sent) - len(lat)
+
+        warm = dict(send() for _ in range(20))
+        collect(warm, 10)
+        # one at a time: each event's record arrives before the next is sent
+        sent = {}
+        for _ in range(args.async_lone):
+            s, t = send()
+            sent[s] = t
+            t_end = time.time() + 2
+            while s not in sink.arrived and time.time() < t_end:
+                time.sleep(0.0002)
+        lat, lost = collect(sent, 5)
+        res["latency"].append({"label": "one at a time", "n": len(sent), "lost": lost, "p50_ms": median(lat),
+                               "p99_ms": pctl(lat, 0.99), "max_ms": max(lat)})
+        # paced: a steady stream of events at a fixed rate over one connection
+        rate = args.async_rate
+        sent = {}
+        t0 = time.perf_counter()
+        for i in range(rate * 2):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            s, t = send()
+            sent[s] = t
+        lat, lost = collect(sent, 30)
+        res["latency"].append({"label": f"{rate:,}/s for 2 s", "n": len(sent), "lost": lost, "p50_ms": median(lat),
+                               "p99_ms": pctl(lat, 0.99), "max_ms": max(lat)})
+        conn.close()
+        for x in res["latency"]:
+            log(f"async end to end ({x['label']}): n={x['n']} p50 {x['p50_ms']:.2f} ms  p99 {x['p99_ms']:.2f} ms  "
+                f"max {x['max_ms']:.2f} ms  missing {x['lost']}")
+            if x["lost"]:
+                raise RuntimeError(f"async end to end: {x['lost']} records never arrived")
+        if lam.poll() is not None:
+            raise RuntimeError("lambdad died during the async phase")
+    finally:
+        sink.close()
+        os.killpg(lam.pid, signal.SIGTERM)
+        try:
+            lam.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(lam.pid, signal.SIGKILL)
+            lam.wait(timeout=5)
+        children.remove(lam)
+    return res
+
+
+def render_async(res):
+    a = ["| call | conns | events accepted | accepted/s (202s) | p50 | p99 | lambdad CPU/event during the load "
+         "| lambdad CPU/event, accepted and run | ran during the load | ran/s | last ran after the load ended |",
+         "|" + "|".join(["---"] * 11) + "|"]
+    for r in res["accept"]:
+        ran = "n/a (each event leaves the queue at once)" if r["processed"] is None else f"{r['during']:,}"
+        prps = "n/a" if r["proc_rps"] is None else fmt_rps(r["proc_rps"])
+        dr = "n/a" if r["drain_s"] is None else f"{r['drain_s'] * 1000:.0f} ms"
+        a.append(f"| {r['label']} | {r['conns']} | {r['ok']:,} | {fmt_rps(r['rps'])} | {r['p50_ms']:.3f} ms "
+                 f"| {r['p99_ms']:.3f} ms | {r['cpu_us_per_req']:,.0f} us "
+                 f"| {'n/a' if r['cpu_all_us'] is None else format(r['cpu_all_us'], ',.0f') + ' us'} "
+                 f"| {ran} | {prps} | {dr} |")
+    e = ["| load | events | p50 (202 to the destination function running) | p99 | max |", "|---|---|---|---|---|"]
+    for x in res["latency"]:
+        e.append(f"| {x['label']} | {x['n']:,} | {fmt_ms(x['p50_ms'])} | {fmt_ms(x['p99_ms'])} | {fmt_ms(x['max_ms'])} |")
+    return "\n".join(a), "\n".join(e)
+
+
+def async_targets(res):
+    proc = [r for r in res["accept"] if r["processed"] is not None]
+    best = max(proc, key=lambda r: r["rps"])
+    ok = best["rps"] >= 5000
+    per = ", ".join(f"{r['label']} c={r['conns']}: {r['rps']:,.0f}/s" for r in proc)
+    return [f"Target (issue 5): >= 5,000 durable async accepts/s while the function processes them: "
+            f"{best['rps']:,.0f}/s at best ({per}), {'met' if ok else 'NOT met'}."]
+
+
+def async_notes(args, res):
+    lone = res["latency"][0]
+    return async_targets(res) + [
+        f"Accepts: bench/postload.c, keep-alive, {args.async_events} events or {args.async_limit:g} s per run, "
+        f"the {len(EVENT)}-byte event of the invoke rows, to a C function (bench/bootstrap.c) that sends one "
+        "UDP datagram per event it runs (counted by bench.py) and returns the event. Every 202 is sent after "
+        "the event's store commit (SQLite WAL, synchronous=NORMAL: survives kill -9, the default; "
+        "LAMBDAD_SYNC_FULL=1 for power loss). lambdad's CPU time per event is given during the load and "
+        "from the load's start until the last event ran (lambdad's own process; the function's is not "
+        "included): the second is the steadier figure on a shared machine. `ran during the load` counts the events the function ran "
+        "before the load ended; every run waits until all its events ran before the next starts. "
+        "A 2,000-event warm-up lets lambdad grow the pool of environments first.",
+        "Reserved concurrency 0 (no destination): every event is accepted, committed and then leaves the "
+        "queue without running (AWS sends such events to the failure destination at once): the cost of "
+        "accepting alone.",
+        f"End to end: a C function whose OnSuccess destination is another C function that sends its "
+        "invocation record over UDP; each Event invoke carries a sequence number, and the time runs from "
+        "the 202 read by the client to the destination's datagram read by bench.py (so it includes the "
+        "source function's run, the record's enqueue and commit and the destination's run). "
+        f"One at a time: {lone['n']} events, each after the previous one's record arrived; paced: "
+        f"{args.async_rate:,} events/s for 2 s over one connection.",
+        f"A lambdad of its own on a fresh data directory, not pinned, started after the invoke rows; load "
+        f"average (1 min) {res['load']:.2f} when this phase began, on {os.cpu_count()} CPUs (other work on "
+        "the machine lowers accepts/s and inflates p99).",
+    ]
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_rps(x):
@@ -868,7 +1126,7 @@ def fmt_ms(x):
     return f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms"
 
 
-def render(rows, meta, notes, invoke=None, inv_notes=()):
+def render(rows, meta, notes, invoke=None, inv_notes=(), asy=None, asy_notes=()):
     hdr = ["operation", "conns", "lambdad req/s", "p50", "p99", "moto req/s", "p50", "p99", "ratio (lambdad/moto)"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "|".join(["---"] * len(hdr)) + "|"]
 
@@ -947,6 +1205,23 @@ def render(rows, meta, notes, invoke=None, inv_notes=()):
             "",
         ] + [f"- {n}" for n in inv_notes] + [""]
         text += "\n\n" + warm + "\n\n" + cold + "\n\n" + mem + "\n\n" + prov
+    if asy:
+        acc, e2e = asy
+        md += [
+            "## Asynchronous invocation (issue 5)",
+            "",
+            "Durable async accepts (202 after the commit) while a C function runs every event:",
+            "",
+            acc,
+            "",
+            "End-to-end latency, from the 202 to the OnSuccess destination function running:",
+            "",
+            e2e,
+            "",
+            "Notes:",
+            "",
+        ] + [f"- {n}" for n in asy_notes] + [""]
+        text += "\n\n" + acc + "\n\n" + e2e
     return text, "\n".join(md)
 
 
@@ -965,6 +1240,11 @@ def main():
     ap.add_argument("--prov-runs", type=int, default=5, help="provisioned concurrency (10) runs per runtime")
     ap.add_argument("--spawns", type=int, default=50, help="fork+exec runs per floor")
     ap.add_argument("--no-invoke", action="store_true", help="skip the invoke benchmark (issue 4)")
+    ap.add_argument("--async-events", type=int, default=60000, help="Event invokes per async accept run")
+    ap.add_argument("--async-limit", type=float, default=3, help="time limit (s) per async accept run")
+    ap.add_argument("--async-lone", type=int, default=200, help="events sent one at a time for the latency row")
+    ap.add_argument("--async-rate", type=int, default=1000, help="events/s of the paced latency row (2 s)")
+    ap.add_argument("--no-async", action="store_true", help="skip the asynchronous invocation benchmark (issue 5)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -1085,14 +1365,29 @@ def run(args, tmp):
             raise
         invoke = render_invoke(res)
         inv_notes = invoke_notes(args, res)
+    asy = asy_notes = None
+    if not args.no_async:
+        try:
+            ares = async_phase(args, tmp)
+        except BaseException:
+            for proc in children:
+                try:
+                    with open(proc.bench_log, "rb") as f:
+                        tail = f.read()[-1500:].decode(errors="replace")
+                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
+                except OSError:
+                    pass
+            raise
+        asy = render_async(ares)
+        asy_notes = async_notes(args, ares)
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
-    table, md = render(rows, meta, notes, invoke, inv_notes)
+    table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes)
     print()
     print(table)
     print()
-    for n in notes + (inv_notes or []):
+    for n in notes + (inv_notes or []) + (asy_notes or []):
         print("-", n)
     if not args.no_write:
         with open(RESULTS, "w") as f:

@@ -8,6 +8,12 @@
  * sends chunked bodies to a runtime). If the server closes the kept-alive
  * connection, it reconnects once and resends.
  *
+ * With BENCH_UDP_PORT set (a function environment variable) it also sends
+ * each event body (its first 1400 bytes) as one UDP datagram to
+ * 127.0.0.1:BENCH_UDP_PORT before answering: bench.py counts the events
+ * processed and, for a destination function, reads the record's
+ * requestPayload to time each event end to end.
+ *
  * Without AWS_LAMBDA_RUNTIME_API it exits 0 at once: bench.py times that as
  * the bare fork+exec floor of this binary.
  *
@@ -172,6 +178,14 @@ int main(void)
 	host[colon - api] = 0;
 	port = atoi(colon + 1);
 	buf = malloc(cap);
+	int ufd = -1;
+	struct sockaddr_in ua = { .sin_family = AF_INET };
+	const char *up = getenv("BENCH_UDP_PORT");
+	if (up && atoi(up) > 0) {
+		ua.sin_port = htons(atoi(up));
+		ua.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	}
 
 	static const char next_req[] = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rapi\r\n\r\n";
 	char *event = NULL;
@@ -192,6 +206,8 @@ int main(void)
 			event = realloc(event, ecap);
 		}
 		memcpy(event, buf + boff, blen);
+		if (ufd >= 0)
+			sendto(ufd, event, blen < 1400 ? blen : 1400, 0, (struct sockaddr *)&ua, sizeof ua);
 		char head[256];
 		int hl = snprintf(head, sizeof head,
 		                  "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: rapi\r\n"

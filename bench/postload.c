@@ -28,6 +28,8 @@
  *   layer           PublishLayerVersion: POST /2018-10-31/layers/PREFIX/versions, FILE = zip
  *                   base64, a distinct zip per request (same comment trick)
  *   invoke          POST /2015-03-31/functions/PREFIX/invocations with FILE's content as the event
+ *   event           the same with X-Amz-Invocation-Type: Event (asynchronous: 202 once queued)
+ *   invokeasync     InvokeAsync: POST /2014-11-13/functions/PREFIX/invoke-async/ with FILE's content
  *
  * usage: postload PORT CONNS TOTAL LIMIT_S PREFIX FILE [AUTH_HEADER_VALUE] [MODE]
  * Only loopback is ever targeted: the address is hard-wired to 127.0.0.1.
@@ -69,7 +71,7 @@ static long total, issued, done_ok, errors, status_errors, reconnects;
 static double *lat;
 static size_t nlat;
 static int ep;
-enum { M_CREATE, M_PERM, M_LAYER, M_INVOKE };
+enum { M_CREATE, M_PERM, M_LAYER, M_INVOKE, M_EVENT, M_INVOKEASYNC };
 static int mode = M_CREATE;
 static long perm_funcs = 1;
 static const char *perm_tag = "s";
@@ -182,7 +184,13 @@ static int next_request(struct conn *c)
 		body_tail = "\"}}";
 		break;
 	case M_INVOKE: /* Invoke function PREFIX with the file's content as the event, as is */
+	case M_EVENT:
 		snprintf(path, sizeof path, "/2015-03-31/functions/%s/invocations", prefix);
+		bh = 0;
+		unique_zip = 0;
+		break;
+	case M_INVOKEASYNC:
+		snprintf(path, sizeof path, "/2014-11-13/functions/%s/invoke-async/", prefix);
 		bh = 0;
 		unique_zip = 0;
 		break;
@@ -209,9 +217,10 @@ static int next_request(struct conn *c)
 	                  "POST %s HTTP/1.1\r\n"
 	                  "Host: 127.0.0.1:%d\r\n"
 	                  "Content-Type: application/json\r\n"
-	                  "%s%s%s"
+	                  "%s%s%s%s"
 	                  "Content-Length: %zu\r\n\r\n",
-	                  path, port, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "", blen);
+	                  path, port, auth ? "Authorization: " : "", auth ? auth : "", auth ? "\r\n" : "",
+	                  mode == M_EVENT ? "X-Amz-Invocation-Type: Event\r\n" : "", blen);
 	size_t off = hl;
 	memcpy(c->out + off, body_head, bh);
 	off += bh;
@@ -393,6 +402,10 @@ int main(int argc, char **argv)
 			mode = M_LAYER;
 		} else if (strcmp(m, "invoke") == 0) {
 			mode = M_INVOKE;
+		} else if (strcmp(m, "event") == 0) {
+			mode = M_EVENT;
+		} else if (strcmp(m, "invokeasync") == 0) {
+			mode = M_INVOKEASYNC;
 		} else {
 			fprintf(stderr, "postload: unknown mode %s\n", m);
 			return 2;
