@@ -11,7 +11,12 @@
   4. measures GetFunction and ListFunctions with wrk (--latency) at 1 and 50
      connections, and CreateFunction (unique names, ~1 KB zip) with postload at
      1 and 50 connections, one server at a time;
-  5. prints the table and writes it to bench/RESULTS.md.
+  5. then, each on a lambdad of its own: warm/cold invokes and memory (issue 4,
+     --no-invoke), asynchronous invocation (issue 5, --no-async), and function
+     URL requests/s beside a warm Invoke of the same function and the bare
+     loopback floor, plus time to first byte of a streamed response through a
+     RESPONSE_STREAM URL and InvokeWithResponseStream (issue 6, --no-urls);
+  6. prints the tables and writes them to bench/RESULTS.md.
 
 Every load run is bounded in count and time, everything targets 127.0.0.1 only,
 and both servers are killed at the end, also on errors and on SIGINT/SIGTERM.
@@ -278,10 +283,10 @@ def seed(name, port, n, is_moto):
             "list_next_marker": bool(d.get("NextMarker"))}
 
 
-def wrk_run(port, mode, conns, duration, nfuncs, cpus, prefix=SEED_PREFIX):
+def wrk_run(port, mode, conns, duration, nfuncs, cpus, prefix=SEED_PREFIX, auth=AUTH):
     threads = 1 if conns == 1 else min(2, conns)
     argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", "5s", "--latency",
-            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, prefix, str(nfuncs), AUTH]
+            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, prefix, str(nfuncs), auth]
     out, _ = run_bounded(argv, duration + 20, cpus)
     r = last_json(out)
     r["errors"] = r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
@@ -1116,6 +1121,331 @@ def async_notes(args, res):
     ]
 
 
+# ---------------------------------------------------------------- issue 6: function URLs and streaming
+
+STREAM_NODE_SRC = r'''const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+exports.handler = awslambda.streamifyResponse(async (event, stream, context) => {
+  stream.write("first;");
+  await sleep(200);
+  stream.write("second;");
+  stream.end();
+});
+'''
+URL_PY_SRC = "def handler(event, context):\n    return {'ok': True}\n"
+STREAM_SLEEP_MS = 200
+
+
+def src_zip(fname, src):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        info = zipfile.ZipInfo(fname, date_time=(2024, 1, 1, 0, 0, 0))
+        info.external_attr = (0o100644) << 16
+        z.writestr(info, src)
+    return buf.getvalue()
+
+
+def eventstream_messages(resp):
+    """Yields (perf_counter time, :event-type, payload) per application/vnd.amazon.eventstream message read
+    from an http.client response (a raw client: no boto3 work between the bytes and the clock)."""
+    import struct
+    while True:
+        pre = resp.read(12)
+        if len(pre) < 12:
+            return
+        total, hlen = struct.unpack(">II", pre[:8])
+        rest = resp.read(total - 12)
+        t = time.perf_counter()
+        if len(rest) < total - 12:
+            raise RuntimeError("event stream cut short")
+        hdr, payload = rest[:hlen], rest[hlen:-4]
+        headers, i = {}, 0
+        while i < len(hdr):
+            n = hdr[i]
+            name = hdr[i + 1:i + 1 + n].decode()
+            i += 1 + n
+            typ = hdr[i]
+            i += 1
+            if typ in (0, 1):
+                val = typ == 0
+            elif typ in (6, 7):
+                ln = struct.unpack(">H", hdr[i:i + 2])[0]
+                val = hdr[i + 2:i + 2 + ln]
+                val = val.decode() if typ == 7 else val
+                i += 2 + ln
+            else:
+                size = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}[typ]
+                val = hdr[i:i + size]
+                i += size
+            headers[name] = val
+        yield t, headers.get(":event-type"), payload
+
+
+def url_phase(args, tmp):
+    """Function URL requests per second (wrk, path form) beside the bare loopback floor and a warm Invoke of
+    the same function, and time to first byte of a streamed response through a RESPONSE_STREAM URL and
+    through InvokeWithResponseStream. A lambdad of its own on a fresh data directory, not pinned."""
+    import http.client
+    res = {"url": [], "invoke": [], "floor_wrk": {}, "floor_post": {}, "stream": [], "load": os.getloadavg()[0]}
+    port = free_port()
+    datadir = os.path.join(tmp, "data-url")
+    os.makedirs(datadir)
+    lam = start_server("lambdad-url", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+                       os.path.join(tmp, "lambdad-url.log"), None)
+    evpath = os.path.join(tmp, "url-event.json")
+    with open(evpath, "wb") as f:
+        f.write(EVENT)
+    ep = None
+    try:
+        wait_ready("lambdad-url", lam, port, "/2016-08-19/account-settings")
+
+        def create(name, rt, handler, zipdata, mode=None):
+            body = {"FunctionName": name, "Runtime": rt, "Role": ROLE, "Handler": handler,
+                    "Code": {"ZipFile": base64.b64encode(zipdata).decode()}, "MemorySize": 128, "Timeout": 10}
+            st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+            if st != 201:
+                raise RuntimeError(f"CreateFunction {name} answered {st}: {b[:300]!r}")
+            wait_active(port, name)
+            cfg = {"AuthType": "NONE"}
+            if mode:
+                cfg["InvokeMode"] = mode
+            st, _, b = http_req(port, "POST", f"/2021-10-31/functions/{name}/url", cfg)
+            if st != 201:
+                raise RuntimeError(f"CreateFunctionUrlConfig {name} answered {st}: {b[:300]!r}")
+            url_id = json.loads(b)["FunctionUrl"].split("//")[1].split(".")[0]
+            st, _, b = http_req(port, "POST", f"/2015-03-31/functions/{name}/policy",
+                                {"StatementId": "public-url", "Action": "lambda:InvokeFunctionUrl",
+                                 "Principal": "*", "FunctionUrlAuthType": "NONE"})
+            if st != 201:
+                raise RuntimeError(f"AddPermission {name} answered {st}: {b[:300]!r}")
+            return f"/_lambdad/url/{url_id}/"
+
+        def url_get(path):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request("GET", path)
+                r = c.getresponse()
+                return r.status, (r.getheader("Content-Type") or ""), r.read()
+            finally:
+                c.close()
+
+        # ---- the function: the C echo function if its answer maps to a plain 200 JSON response
+        path = create("url-c", "provided.al2023", "bootstrap", code_zip("c"))
+        st, ctype, body = url_get(path)
+        fn, label = "url-c", "C (provided.al2023, bench/bootstrap.c)"
+        try:
+            ok = st == 200 and ctype.startswith("application/json") and json.loads(body).get("rawPath") == "/"
+        except ValueError:
+            ok = False
+        if not ok:
+            log(f"C function through its URL answered {st} {ctype}: {body[:200]!r}; using python3.11")
+            path = create("url-py", "python3.11", "index.handler", src_zip("index.py", URL_PY_SRC))
+            st, ctype, body = url_get(path)
+            if st != 200 or json.loads(body) != {"ok": True}:
+                raise RuntimeError(f"python function through its URL answered {st}: {body[:300]!r}")
+            fn, label = "url-py", "python3.11 (returns {'ok': True})"
+        res.update(fn=fn, label=label, url_body_bytes=len(body), url_ctype=ctype)
+        log(f"function URL {path} -> {fn}: {st} {ctype}, {len(body)}-byte body")
+
+        # ---- URL GETs (wrk), then warm Invokes of the same function (postload)
+        for conns in (1, 50):
+            if args.warmup:
+                wrk_run(port, "path", conns, args.warmup, 1, None, prefix=path, auth="")
+            r = measured(lam.pid, lambda: wrk_run(port, "path", conns, args.duration, 1, None, prefix=path, auth=""))
+            if lam.poll() is not None:
+                raise RuntimeError("lambdad died during function URL requests")
+            r["conns"] = conns
+            res["url"].append(r)
+            log(f"function URL c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+                f"  errors {r['errors']}  lambdad cpu/req {r['cpu_us_per_req']:.0f} us")
+        for conns in (1, 50):
+            postload_run(port, conns, 10 ** 6, 1.0, fn, evpath, None, "invoke")
+            r = measured(lam.pid, lambda: postload_run(port, conns, args.invokes, args.invoke_limit, fn, evpath,
+                                                       None, "invoke"))
+            if lam.poll() is not None:
+                raise RuntimeError("lambdad died during warm invokes")
+            r["conns"] = conns
+            res["invoke"].append(r)
+            log(f"Invoke       c={conns:<3d} {r['rps']:10.1f} inv/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+                f"  errors {r['errors']}  lambdad cpu/invoke {r['cpu_us_per_req']:.0f} us")
+
+        # ---- floor: echod, the same clients and requests (wrk GET, postload POST)
+        bound = 4 * (args.duration + args.warmup + args.invoke_limit + 2) + 20
+        ep = subprocess.Popen([ECHOD, str(bound)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+        children.append(ep)
+        ep.bench_name, ep.bench_log = "echod", os.devnull
+        eport = int(ep.stdout.readline())
+        for conns in (1, 50):
+            if args.warmup:
+                wrk_run(eport, "path", conns, args.warmup, 1, None, prefix=path, auth="")
+            r = wrk_run(eport, "path", conns, args.duration, 1, None, prefix=path, auth="")
+            res["floor_wrk"][conns] = r
+            log(f"floor wrk GET c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+            postload_run(eport, conns, 10 ** 6, 0.5, "echo", evpath, None, "invoke")
+            r = postload_run(eport, conns, args.invokes, args.invoke_limit, "echo", evpath, None, "invoke")
+            res["floor_post"][conns] = r
+            log(f"floor POST    c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+        os.killpg(ep.pid, signal.SIGKILL)
+        ep.wait(timeout=5)
+        children.remove(ep)
+        ep = None
+
+        # ---- time to first byte of a streamed response (node, streamifyResponse, 200 ms between chunks)
+        spath = create("stream-node", "nodejs20.x", "index.handler", src_zip("index.js", STREAM_NODE_SRC),
+                       mode="RESPONSE_STREAM")
+        expect = b"first;second;"
+
+        def via_url():
+            t0 = time.perf_counter()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request("GET", spath)
+                r = c.getresponse()
+                first = r.read1(65536)
+                t1 = time.perf_counter()
+                rest = r.read()
+                t2 = time.perf_counter()
+            finally:
+                c.close()
+            if r.status != 200 or r.getheader("Transfer-Encoding") != "chunked" or first + rest != expect:
+                raise RuntimeError(f"streamed URL answered {r.status}: {first + rest!r}")
+            return t1 - t0, t2 - t0, first == b"first;"
+
+        iwrs_path = "/2021-11-15/functions/stream-node/response-streaming-invocations"
+
+        def via_raw():
+            t0 = time.perf_counter()
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                c.request("POST", iwrs_path, body=b"{}", headers={"Authorization": AUTH,
+                                                                  "Content-Type": "application/json"})
+                r = c.getresponse()
+                if r.status != 200:
+                    raise RuntimeError(f"InvokeWithResponseStream answered {r.status}: {r.read()[:300]!r}")
+                t1 = t2 = None
+                chunks, complete = [], None
+                for t, typ, payload in eventstream_messages(r):
+                    if typ == "PayloadChunk":
+                        chunks.append(payload)
+                        t1 = t1 or t
+                    elif typ == "InvokeComplete":
+                        complete, t2 = payload, t
+            finally:
+                c.close()
+            if b"".join(chunks) != expect or t1 is None or t2 is None or json.loads(complete or b"null") != {}:
+                raise RuntimeError(f"InvokeWithResponseStream gave {chunks!r}, complete {complete!r}")
+            return t1 - t0, t2 - t0, chunks[0] == b"first;"
+
+        lamc, _ = boto_clients(port)
+
+        def via_boto3():
+            t0 = time.perf_counter()
+            resp = lamc.invoke_with_response_stream(FunctionName="stream-node", Payload=b"{}")
+            t1 = t2 = None
+            chunks, complete = [], None
+            for ev in resp["EventStream"]:
+                if "PayloadChunk" in ev:
+                    chunks.append(ev["PayloadChunk"]["Payload"])
+                    t1 = t1 or time.perf_counter()
+                elif "InvokeComplete" in ev:
+                    complete, t2 = ev["InvokeComplete"], time.perf_counter()
+            if b"".join(chunks) != expect or t1 is None or t2 is None or complete.get("ErrorCode"):
+                raise RuntimeError(f"boto3 invoke_with_response_stream gave {chunks!r}, complete {complete!r}")
+            return t1 - t0, t2 - t0, chunks[0] == b"first;"
+
+        for label_s, how in (("function URL (RESPONSE_STREAM), http.client", via_url),
+                             ("InvokeWithResponseStream, raw http.client + event-stream parser", via_raw),
+                             ("InvokeWithResponseStream, boto3 invoke_with_response_stream", via_boto3)):
+            for _ in range(2):  # warm-up (the first is the cold start)
+                how()
+            ttfb, tot, sep = [], [], 0
+            t_end = time.time() + 30
+            for _ in range(args.stream_runs):
+                if time.time() > t_end:
+                    break
+                a, b, s = how()
+                ttfb.append(a * 1000)
+                tot.append(b * 1000)
+                sep += s
+            x = {"label": label_s, "n": len(ttfb), "ttfb_p50": median(ttfb), "ttfb_p99": pctl(ttfb, 0.99),
+                 "tot_p50": median(tot), "tot_p99": pctl(tot, 0.99), "first_alone": sep}
+            res["stream"].append(x)
+            log(f"stream {label_s}: n={x['n']} TTFB p50 {x['ttfb_p50']:.2f} ms p99 {x['ttfb_p99']:.2f} ms  "
+                f"total p50 {x['tot_p50']:.1f} ms p99 {x['tot_p99']:.1f} ms  first chunk alone {sep}/{x['n']}")
+        if lam.poll() is not None:
+            raise RuntimeError("lambdad died during the URL phase")
+    finally:
+        if ep is not None:
+            os.killpg(ep.pid, signal.SIGKILL)
+            ep.wait(timeout=5)
+            children.remove(ep)
+        os.killpg(lam.pid, signal.SIGTERM)
+        try:
+            lam.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(lam.pid, signal.SIGKILL)
+            lam.wait(timeout=5)
+        children.remove(lam)
+    return res
+
+
+def render_urls(res):
+    u = ["| request | conns | req/s | p50 | p99 | lambdad CPU/req | floor: loopback HTTP req/s | floor p50 | floor p99 "
+         "| p50 / floor | floor req/s / req/s |", "|" + "|".join(["---"] * 11) + "|"]
+    for kind, rows, floors in (("function URL GET (path form), wrk", res["url"], res["floor_wrk"]),
+                               ("Invoke (RequestResponse), postload", res["invoke"], res["floor_post"])):
+        for r in rows:
+            f = floors[r["conns"]]
+            u.append(f"| {kind} | {r['conns']} | {fmt_rps(r['rps'])} | {r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms "
+                     f"| {r['cpu_us_per_req']:,.0f} us | {fmt_rps(f['rps'])} | {f['p50_ms']:.3f} ms "
+                     f"| {f['p99_ms']:.3f} ms | {r['p50_ms'] / f['p50_ms']:.1f}x | {f['rps'] / r['rps']:.1f}x |")
+    s = ["| path | runs | time to first byte p50 | p99 | total p50 | p99 | TTFB p50 / total p50 "
+         "| first chunk read alone |", "|---|---|---|---|---|---|---|---|"]
+    for x in res["stream"]:
+        s.append(f"| {x['label']} | {x['n']} | {fmt_ms(x['ttfb_p50'])} | {fmt_ms(x['ttfb_p99'])} "
+                 f"| {fmt_ms(x['tot_p50'])} | {fmt_ms(x['tot_p99'])} | {x['ttfb_p50'] / x['tot_p50'] * 100:.1f}% "
+                 f"| {x['first_alone']}/{x['n']} |")
+    return "\n".join(u), "\n".join(s)
+
+
+def url_notes(args, res):
+    errs = []
+    for kind, rows in (("function URL", res["url"]), ("Invoke", res["invoke"])):
+        for r in rows:
+            if r["errors"]:
+                errs.append(f"{kind} c={r['conns']}: {r['errors']} failed requests.")
+    far = all(x["ttfb_p99"] < x["tot_p50"] / 2 for x in res["stream"])
+    return [
+        f"Function: {res['label']}, MemorySize 128, a function URL with AuthType NONE and the public "
+        "lambda:InvokeFunctionUrl statement (AddPermission with FunctionUrlAuthType NONE). "
+        + ("The C function returns its event unchanged, a JSON object without statusCode, so the URL answers "
+           f"200 {res['url_ctype']} with the payload 2.0 event as the body ({res['url_body_bytes']} bytes for "
+           "wrk's request)." if res["fn"] == "url-c" else
+           f"The URL answers 200 {res['url_ctype']}, {res['url_body_bytes']} bytes."),
+        f"Function URL rows: wrk 4.1 GET `http://127.0.0.1:PORT/_lambdad/url/<url-id>/` (the path form), "
+        f"keep-alive, {args.duration} s per run after a {args.warmup} s warm-up (which lets lambdad grow the "
+        "pool of environments), 1 thread at 1 connection and 2 at 50; latency is wrk's. Every request runs "
+        "the function: payload 2.0 event built, the runtime's GET /next answered, its response mapped.",
+        f"Invoke rows: the same function, bench/postload.c in invoke mode (POST .../invocations with the "
+        f"{len(EVENT)}-byte event of the invoke rows, which the function returns), {args.invokes} invokes or "
+        f"{args.invoke_limit:g} s per run after a 1 s warm-up.",
+        "Floors: bench/echod.c (a one-thread epoll keep-alive server answering 200 at once) driven by the same "
+        "client with the same request: wrk GET for the URL rows (echod answers an empty body), postload POST "
+        "for the Invoke rows (echod echoes the event). A URL request or an invoke is at least two such round "
+        "trips (client to lambdad, lambdad to the runtime's pending GET /next and its POST back).",
+        f"Streaming: a nodejs20.x function, `awslambda.streamifyResponse`, that writes `first;` at once, sleeps "
+        f"{STREAM_SLEEP_MS} ms and writes `second;`; {args.stream_runs} warm runs per path after 2 warm-up runs, "
+        "each on a new connection (connect included). Time to first byte: the request sent to the first "
+        "body chunk read (URL: `read1` of the chunked body; InvokeWithResponseStream: the first PayloadChunk "
+        "message parsed); total: to the end of the body (URL) or the InvokeComplete message. "
+        "`first chunk read alone` counts the runs whose first read held `first;` only, i.e. the second chunk "
+        "had not been sent with it. boto3's row includes its request signing and parsing.",
+        f"Time to first byte far below the total (p99 TTFB under half the p50 total on every path): "
+        f"{'yes' if far else 'NO'}.",
+        f"A lambdad of its own on a fresh data directory, not pinned, started after the async rows; load "
+        f"average (1 min) {res['load']:.2f} when this phase began, on {os.cpu_count()} CPUs.",
+    ] + errs
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_rps(x):
@@ -1126,7 +1456,7 @@ def fmt_ms(x):
     return f"{x:.2f} ms" if x < 100 else f"{x:.0f} ms"
 
 
-def render(rows, meta, notes, invoke=None, inv_notes=(), asy=None, asy_notes=()):
+def render(rows, meta, notes, invoke=None, inv_notes=(), asy=None, asy_notes=(), urls=None, url_notes_=()):
     hdr = ["operation", "conns", "lambdad req/s", "p50", "p99", "moto req/s", "p50", "p99", "ratio (lambdad/moto)"]
     lines = ["| " + " | ".join(hdr) + " |", "|" + "|".join(["---"] * len(hdr)) + "|"]
 
@@ -1222,6 +1552,25 @@ def render(rows, meta, notes, invoke=None, inv_notes=(), asy=None, asy_notes=())
             "",
         ] + [f"- {n}" for n in asy_notes] + [""]
         text += "\n\n" + acc + "\n\n" + e2e
+    if urls:
+        ut, st = urls
+        md += [
+            "## Function URLs and response streaming (issue 6)",
+            "",
+            "Function URL requests and warm Invokes of the same function, beside the bare loopback HTTP floor "
+            "(bench/echod.c) measured with the same client in the same run:",
+            "",
+            ut,
+            "",
+            f"Time to first byte of a streamed response (a function that writes a chunk, sleeps "
+            f"{STREAM_SLEEP_MS} ms and writes another), warm:",
+            "",
+            st,
+            "",
+            "Notes:",
+            "",
+        ] + [f"- {n}" for n in url_notes_] + [""]
+        text += "\n\n" + ut + "\n\n" + st
     return text, "\n".join(md)
 
 
@@ -1245,6 +1594,8 @@ def main():
     ap.add_argument("--async-lone", type=int, default=200, help="events sent one at a time for the latency row")
     ap.add_argument("--async-rate", type=int, default=1000, help="events/s of the paced latency row (2 s)")
     ap.add_argument("--no-async", action="store_true", help="skip the asynchronous invocation benchmark (issue 5)")
+    ap.add_argument("--stream-runs", type=int, default=20, help="warm runs per path of the streaming TTFB rows")
+    ap.add_argument("--no-urls", action="store_true", help="skip the function URL and streaming benchmark (issue 6)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -1381,13 +1732,29 @@ def run(args, tmp):
         asy = render_async(ares)
         asy_notes = async_notes(args, ares)
 
+    urls = url_notes_ = None
+    if not args.no_urls:
+        try:
+            ures = url_phase(args, tmp)
+        except BaseException:
+            for proc in children:
+                try:
+                    with open(proc.bench_log, "rb") as f:
+                        tail = f.read()[-1500:].decode(errors="replace")
+                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
+                except OSError:
+                    pass
+            raise
+        urls = render_urls(ures)
+        url_notes_ = url_notes(args, ures)
+
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
-    table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes)
+    table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes, urls, url_notes_)
     print()
     print(table)
     print()
-    for n in notes + (inv_notes or []) + (asy_notes or []):
+    for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)
     if not args.no_write:
         with open(RESULTS, "w") as f:
