@@ -28,22 +28,6 @@
 
 #define SYNC_PAYLOAD_LIMIT 6291456u /* 6 MB */
 
-/* the version an alias sends this invocation to (weighted routing) */
-static const char *route_alias(json_t *alias, const char *primary)
-{
-	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
-	const char *k;
-	json_t *v;
-	json_object_foreach(w, k, v) {
-		unsigned char b[4];
-		ids_random(b, sizeof(b));
-		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) / 4294967296.0;
-		if (r < json_number_value(v))
-			return k;
-	}
-	return primary;
-}
-
 /* base64 X-Amz-Client-Context -> the JSON text runtimes receive */
 static char *decode_client_context(const char *b64)
 {
@@ -104,7 +88,7 @@ static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, 
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (alias) {
-		const char *target = route_alias(alias, version);
+		const char *target = lookup_route_alias(alias, version);
 		if (strcmp(target, version) != 0) {
 			json_decref(cfg);
 			cfg = NULL;

@@ -6,6 +6,7 @@
 #include "model/apierr.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/ids.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -284,4 +285,20 @@ int lookup_delete_function_records(req_t *r, const struct fnref *ref)
 			return rc;
 	rc = store_del(r->srv->store, "fn", ref->scope, ref->name);
 	return rc == LD_ENOTFOUND ? 0 : rc;
+}
+
+const char *lookup_route_alias(json_t *alias, const char *primary)
+{
+	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
+	const char *k;
+	json_t *v;
+	json_object_foreach(w, k, v) {
+		unsigned char b[4];
+		ids_random(b, sizeof(b));
+		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) /
+			   4294967296.0;
+		if (r < json_number_value(v))
+			return k;
+	}
+	return primary;
 }

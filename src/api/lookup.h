@@ -91,6 +91,11 @@ int lookup_delete_function_records(req_t *r, const struct fnref *ref);
  * kinds, inside the caller's transaction. */
 int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const char *qualifier);
 
+/* The version an alias sends one invocation to: its FunctionVersion
+ * (`primary`), or the version of its RoutingConfig with that version's
+ * weight (AWS's weighted routing). The result points into alias or primary. */
+const char *lookup_route_alias(json_t *alias, const char *primary);
+
 /* 1 if s is all digits (a version number), else 0. */
 int lookup_is_version(const char *s);
 

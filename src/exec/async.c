@@ -615,22 +615,6 @@ static void on_exec_done(void *ud, const struct exec_result *res)
 	ev_wait(ev, due);
 }
 
-/* AWS's weighted alias routing */
-static const char *route_alias(json_t *alias, const char *primary)
-{
-	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
-	const char *k;
-	json_t *v;
-	json_object_foreach(w, k, v) {
-		unsigned char b[4];
-		ids_random(b, sizeof(b));
-		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) / 4294967296.0;
-		if (r < json_number_value(v))
-			return k;
-	}
-	return primary;
-}
-
 /* the function's event invoke config for the qualifier it was invoked with */
 static void load_eic(struct aev *ev, const char *scope, const char *name, const char *qual)
 {
@@ -721,7 +705,7 @@ static void dispatch(struct aev *ev)
 	}
 	const char *version = jstr(cfg, "Version");
 	if (alias) {
-		const char *target = route_alias(alias, version);
+		const char *target = lookup_route_alias(alias, version);
 		if (strcmp(target, version ? version : "") != 0) {
 			json_t *c2 = NULL;
 			rc = lookup_config(&fake, &ref, target, &c2, NULL);
