@@ -28,6 +28,18 @@
 
 #define SYNC_PAYLOAD_LIMIT 6291456u /* 6 MB */
 
+/* AWS refuses to invoke a version that is not Active (Pending, Inactive, Failed) */
+static int check_active(req_t *r, json_t *cfg)
+{
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	if (state && strcmp(state, "Active") != 0)
+		return apierr_set(r, "ResourceConflictException",
+				  "The operation cannot be performed at this time. The function is currently in the "
+				  "following state: %s",
+				  state);
+	return 0;
+}
+
 /* base64 X-Amz-Client-Context -> the JSON text runtimes receive */
 static char *decode_client_context(const char *b64)
 {
@@ -96,14 +108,8 @@ static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, 
 				goto out;
 		}
 	}
-	const char *state = json_string_value(json_object_get(cfg, "State"));
-	if (state && strcmp(state, "Active") != 0) {
-		rc = apierr_set(r, "ResourceConflictException",
-				"The operation cannot be performed at this time. The function is currently in the "
-				"following state: %s",
-				state);
+	if ((rc = check_active(r, cfg)))
 		goto out;
-	}
 	if (cc && !(*contextp = decode_client_context(cc))) {
 		rc = apierr_set(r, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.");
 		goto out;
@@ -339,14 +345,8 @@ int api_invoke_async(req_t *r)
 	int rc;
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)))
 		goto out;
-	const char *state = json_string_value(json_object_get(cfg, "State"));
-	if (state && strcmp(state, "Active") != 0) {
-		rc = apierr_set(r, "ResourceConflictException",
-				"The operation cannot be performed at this time. The function is currently in the "
-				"following state: %s",
-				state);
+	if ((rc = check_active(r, cfg)))
 		goto out;
-	}
 	const char *payload = r->body_len ? r->body : "{}";
 	size_t len = r->body_len ? r->body_len : 2;
 	if (len > ASYNC_INVOKEASYNC_LIMIT) {

@@ -257,6 +257,35 @@ static json_t *build_event(req_t *r, const char *url_id, const char *raw_path, c
 
 /* ---- the result ---- */
 
+/* the headers (Content-Type among them, `default_type` when absent) and
+ * cookies of a function's HTTP answer (a result object or a streaming
+ * prelude) into r's response headers */
+static void apply_http_meta(req_t *r, json_t *meta, const char *default_type)
+{
+	const char *k, *ctype = NULL;
+	json_t *v;
+	json_object_foreach(json_object_get(meta, "headers"), k, v) {
+		char num[32];
+		const char *s = json_string_value(v);
+		if (!s && json_is_number(v)) {
+			snprintf(num, sizeof(num), "%g", json_number_value(v));
+			s = num;
+		}
+		if (!s)
+			continue;
+		if (!strcasecmp(k, "content-type"))
+			ctype = s;
+		else
+			req_add_header(r, k, s);
+	}
+	size_t i;
+	json_array_foreach(json_object_get(meta, "cookies"), i, v)
+		if (json_is_string(v))
+			req_add_header(r, "Set-Cookie", json_string_value(v));
+	r->content_type = NULL; /* a header of the response's own, copied */
+	req_add_header(r, "Content-Type", ctype ? ctype : default_type);
+}
+
 static void map_result(req_t *r, const char *payload, size_t len)
 {
 	json_error_t err;
@@ -272,27 +301,7 @@ static void map_result(req_t *r, const char *payload, size_t len)
 		return;
 	}
 	r->status = (int)json_integer_value(status);
-	const char *k;
-	json_t *v;
-	const char *ctype = NULL;
-	json_object_foreach(json_object_get(res, "headers"), k, v) {
-		char num[32];
-		const char *s = json_string_value(v);
-		if (!s && json_is_number(v)) {
-			snprintf(num, sizeof(num), "%g", json_number_value(v));
-			s = num;
-		}
-		if (!s)
-			continue;
-		if (!strcasecmp(k, "content-type"))
-			ctype = s;
-		else
-			req_add_header(r, k, s);
-	}
-	size_t i;
-	json_array_foreach(json_object_get(res, "cookies"), i, v)
-		if (json_is_string(v))
-			req_add_header(r, "Set-Cookie", json_string_value(v));
+	apply_http_meta(r, res, "application/json");
 	json_t *body = json_object_get(res, "body");
 	buf_reset(&r->raw);
 	if (json_is_string(body)) {
@@ -315,8 +324,6 @@ static void map_result(req_t *r, const char *payload, size_t len)
 	} else if (body && !json_is_null(body)) {
 		jsonw_dump(body, &r->raw);
 	}
-	r->content_type = NULL; /* a header of the request's own, copied */
-	req_add_header(r, "Content-Type", ctype ? ctype : "application/json");
 	json_decref(res);
 }
 
@@ -334,23 +341,7 @@ static void apply_prelude(req_t *r, const char *text, size_t len)
 	json_t *p = text ? json_loadb(text, len, 0, NULL) : NULL;
 	json_t *status = json_object_get(p, "statusCode");
 	r->status = json_is_integer(status) ? (int)json_integer_value(status) : 200;
-	const char *k, *ctype = NULL;
-	json_t *v;
-	json_object_foreach(json_object_get(p, "headers"), k, v) {
-		const char *sv = json_string_value(v);
-		if (!sv)
-			continue;
-		if (!strcasecmp(k, "content-type"))
-			ctype = sv;
-		else
-			req_add_header(r, k, sv);
-	}
-	size_t i;
-	json_array_foreach(json_object_get(p, "cookies"), i, v)
-		if (json_is_string(v))
-			req_add_header(r, "Set-Cookie", json_string_value(v));
-	r->content_type = NULL;
-	req_add_header(r, "Content-Type", ctype ? ctype : "application/octet-stream");
+	apply_http_meta(r, p, "application/octet-stream");
 	json_decref(p);
 }
 
