@@ -12,7 +12,9 @@
  *                    private /proc, /dev with null, zero, random, urandom);
  *                    pivot_root into it; a per-environment cgroup (v1 memory +
  *                    pids, or one v2 directory) with memory (no swap) and pids
- *                    limits; rlimits; no_new_privs; an unprivileged uid/gid.
+ *                    limits; rlimits; no_new_privs; an unprivileged uid/gid;
+ *                    a seccomp deny-list (mount, unshare, ptrace, bpf, ...),
+ *                    loaded last, right before execve.
  *                    Needs root (CAP_SYS_ADMIN) on the host.
  *   SANDBOX_PROCESS  plain fork/exec in a new session with rlimits only (and
  *                    the uid dropped when the daemon is root). For hosts that

@@ -451,6 +451,96 @@ static void test_process_level(void)
 	CHECK(!marked_alive("sleep 1234.6"));
 }
 
+/* The seccomp filter: what a function has no business doing fails with EPERM
+ * (clone3 with ENOSYS, so that glibc falls back to clone, which is checked),
+ * while ordinary work (python, node, fork, threads, /tmp) still runs. */
+static const char seccomp_py[] =
+	"import ctypes, os, threading\n"
+	"libc = ctypes.CDLL(None, use_errno=True)\n"
+	"sc = libc.syscall\n"
+	"sc.restype = ctypes.c_long\n"
+	"def t(name, rc):\n"
+	"    print(name, rc, os.strerror(ctypes.get_errno()) if rc < 0 else 'ok')\n"
+	"    ctypes.set_errno(0)\n"
+	"t('unshare', libc.unshare(0x10000000))\n"
+	"t('unshare_fs', libc.unshare(0x200))\n"
+	"t('mount', libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))\n"
+	"t('umount', libc.umount2(b'/tmp', 2))\n"
+	"t('chroot', libc.chroot(b'/tmp'))\n"
+	"t('ptrace', libc.ptrace(16, 1, None, None))\n"
+	"t('keyctl', sc(250, 0, -3, 0))\n"
+	"t('add_key', sc(248, b'user', b'k', b'v', 1, -3))\n"
+	"t('bpf', sc(321, 0, None, 0))\n"
+	"t('perf', sc(298, None, 0, -1, -1, 0))\n"
+	"t('setns', sc(308, 0, 0))\n"
+	"t('clone_ns', sc(56, 0x10000000 | 17, 0, 0, 0, 0))\n"
+	"buf = ctypes.create_string_buffer(88)\n"
+	"t('clone3', sc(435, buf, 88))\n"
+	"t('personality', libc.personality(0x0008))\n"
+	"t('personality_q', 0 if libc.personality(0xffffffff) >= 0 else -1)\n"
+	"t('x32', sc(0x40000000 + 39))\n"
+	"pid = os.fork()\n"
+	"if pid == 0:\n"
+	"    os._exit(7)\n"
+	"print('fork', os.waitpid(pid, 0)[1] >> 8)\n"
+	"out = []\n"
+	"th = [threading.Thread(target=lambda i=i: out.append(i)) for i in range(4)]\n"
+	"[x.start() for x in th]; [x.join() for x in th]\n"
+	"print('threads', len(out))\n"
+	"open('/tmp/w', 'w').write('x' * 100000)\n"
+	"print('tmp', os.path.getsize('/tmp/w'))\n";
+
+static void test_seccomp(void)
+{
+	if (!full_ok(__func__))
+		return;
+	struct sandbox_spec s;
+	struct result r;
+	char script[4096];
+	base_spec(&s, SANDBOX_FULL);
+	s.memory_mb = 256;
+	snprintf(script, sizeof script,
+		 "unshare -U true 2>&1; echo unshare_cmd=$?;"
+		 "python3 -c \"$(cat <<'PYEOF'\n%sPYEOF\n)\" 2>&1;"
+		 "node -e 'require(\"child_process\").execSync(\"true\"); "
+		 "new (require(\"worker_threads\").Worker)(\"1\", {eval: true}).on(\"exit\", () => console.log(\"node ok\"))' 2>&1;"
+		 "sh -c 'exit 5'; echo sh_fork=$?",
+		 seccomp_py);
+	run(&s, script, 15000, &r);
+	CHECK(exited(&r, 0));
+	static const char *const want[] = {
+		"unshare_cmd=1\n",
+		"unshare -1 Operation not permitted\n",
+		"unshare_fs -1 Operation not permitted\n",
+		"mount -1 Operation not permitted\n",
+		"umount -1 Operation not permitted\n",
+		"chroot -1 Operation not permitted\n",
+		"ptrace -1 Operation not permitted\n",
+		"keyctl -1 Operation not permitted\n",
+		"add_key -1 Operation not permitted\n",
+		"bpf -1 Operation not permitted\n",
+		"perf -1 Operation not permitted\n",
+		"setns -1 Operation not permitted\n",
+		"clone_ns -1 Operation not permitted\n",
+		"clone3 -1 Function not implemented\n",
+		"personality -1 Operation not permitted\n",
+		"personality_q 0 ok\n",
+		"x32 -1 Operation not permitted\n",
+		"fork 7\n",
+		"threads 4\n",
+		"tmp 100000\n",
+		"node ok\n",
+		"sh_fork=5\n",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		if (!strstr(r.out, want[i])) {
+			printf("  missing: %s", want[i]);
+			CHECK(0);
+		}
+	if (t_failed_checks)
+		printf("  got: %s\n", r.out);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -543,6 +633,7 @@ int main(void)
 	T_RUN(test_memory_limit);
 	T_RUN(test_pids_limit);
 	T_RUN(test_process_level);
+	T_RUN(test_seccomp);
 	T_RUN(test_spawn_time);
 	cleanup_dirs();
 	return t_done("test_sandbox");
