@@ -696,6 +696,36 @@ static struct invocation *current(uint64_t env_id, const char *request_id, struc
 	return e->cur;
 }
 
+/* the invocation a final result is for: its environment's timer stops, and
+ * what the runtime wrote before posting is drained into the invocation's log
+ * first (epoll may report the post before the pipe) */
+static struct invocation *result_for(uint64_t env_id, const char *request_id, struct env **ep)
+{
+	struct invocation *inv = current(env_id, request_id, ep);
+	if (!inv)
+		return NULL;
+	struct env *e = *ep;
+	if (e->timer)
+		loop_cancel(X->srv->loop, e->timer);
+	e->timer = 0;
+	if (e->out_fd >= 0)
+		on_output(e, 0);
+	return inv;
+}
+
+/* the response passed `limit`: the runtime got 413, the caller gets AWS's error */
+static void fail_too_large(struct env *e, struct invocation *inv, unsigned limit)
+{
+	char big[200];
+	snprintf(big, sizeof(big),
+		 "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u "
+		 "bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+		 limit);
+	report(e, "error", "Function.ResponseSizeTooLarge");
+	snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
+	finish(inv, 1, "Unhandled", big, strlen(big), "application/json", NULL, NULL);
+}
+
 int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
 {
 	struct env *e;
@@ -736,23 +766,11 @@ int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *cont
 		       const char *error_type, const char *error_body)
 {
 	struct env *e;
-	struct invocation *inv = current(env_id, request_id, &e);
+	struct invocation *inv = result_for(env_id, request_id, &e);
 	if (!inv)
 		return LD_ENOTFOUND;
-	if (e->timer)
-		loop_cancel(X->srv->loop, e->timer);
-	e->timer = 0;
-	if (e->out_fd >= 0)
-		on_output(e, 0);
 	if (oversized) {
-		char big[200];
-		snprintf(big, sizeof(big),
-			 "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u "
-			 "bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
-			 inv->on_chunk ? EXEC_STREAM_LIMIT : 6291556u);
-		report(e, "error", "Function.ResponseSizeTooLarge");
-		snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
-		finish(inv, 1, "Unhandled", big, strlen(big), "application/json", NULL, NULL);
+		fail_too_large(e, inv, inv->on_chunk ? EXEC_STREAM_LIMIT : 6291556u);
 	} else if (error_type && *error_type) {
 		/* a mid-stream error, from the trailers */
 		char *doc = error_body ? unbase64(error_body) : NULL;
@@ -777,23 +795,11 @@ int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const 
 		   const char *body, size_t len, const char *content_type)
 {
 	struct env *e;
-	struct invocation *inv = current(env_id, request_id, &e);
+	struct invocation *inv = result_for(env_id, request_id, &e);
 	if (!inv)
 		return LD_ENOTFOUND;
-	if (e->timer)
-		loop_cancel(X->srv->loop, e->timer);
-	e->timer = 0;
-	/* what the runtime wrote before it posted belongs to this invocation,
-	 * though epoll may report the post before the pipe */
-	if (e->out_fd >= 0)
-		on_output(e, 0);
 	if (is_error == 2) {
-		/* the response passed 6 MB + 100: the runtime got 413, the caller gets AWS's error */
-		static const char big[] = "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload "
-					  "size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}";
-		report(e, "error", "Function.ResponseSizeTooLarge");
-		snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
-		finish(inv, 1, "Unhandled", big, sizeof(big) - 1, "application/json", NULL, NULL);
+		fail_too_large(e, inv, 6291556u);
 	} else if (is_error) {
 		/* a function error: AWS's REPORT has no Status for it (only for
 		 * platform failures: timeouts, exits, oversized responses) */
