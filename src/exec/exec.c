@@ -640,7 +640,7 @@ static void on_exit_event(void *ud, uint32_t events)
 	env_kill(e);
 }
 
-int rapi_on_next(uint64_t env_id, struct rapi_next *n)
+static int rapi_on_next(uint64_t env_id, struct rapi_next *n)
 {
 	struct env *e = env_by_id(env_id);
 	if (!e || e->state == ENV_DEAD || e->waiting)
@@ -726,7 +726,7 @@ static void fail_too_large(struct env *e, struct invocation *inv, unsigned limit
 	finish(inv, 1, "Unhandled", big, strlen(big), "application/json", NULL, NULL);
 }
 
-int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
+static int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
 {
 	struct env *e;
 	struct invocation *inv = current(env_id, request_id, &e);
@@ -762,7 +762,7 @@ static char *unbase64(const char *s)
 	return (char *)out;
 }
 
-int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+static int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
 		       const char *error_type, const char *error_body)
 {
 	struct env *e;
@@ -791,7 +791,7 @@ int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *cont
 	return 0;
 }
 
-int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+static int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
 		   const char *body, size_t len, const char *content_type)
 {
 	struct env *e;
@@ -816,7 +816,7 @@ int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const 
 	return 0;
 }
 
-void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len)
+static void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len)
 {
 	struct env *e = env_by_id(env_id);
 	if (!e)
@@ -1033,7 +1033,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	buf_init(&e->line, 512 * 1024);
 	open_log(e);
 	init_start_line(e, rt);
-	e->listen_fd = rapi_open_env(X->rapi, e->id, &e->port);
+	e->listen_fd = rapi_open_env(X->rapi, e->id, (uid_t)-1, &e->port);
 	if (e->listen_fd < 0) {
 		rc = e->listen_fd;
 		goto fail;
@@ -1421,7 +1421,14 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	if (X->caps.why[0])
 		fprintf(stderr, "lambdad: sandbox limits: %s\n", X->caps.why);
 	fprintf(stderr, "lambdad: runtimes: %s\n", runtimes_describe());
-	int rc = rapi_start(srv->loop, &X->rapi);
+	static const struct rapi_hooks hooks = {
+		.on_next = rapi_on_next,
+		.on_result = rapi_on_result,
+		.on_chunk = rapi_on_chunk,
+		.on_stream_end = rapi_on_stream_end,
+		.on_init_error = rapi_on_init_error,
+	};
+	int rc = rapi_start(srv->loop, &hooks, &X->rapi);
 	if (rc) {
 		free(X);
 		X = NULL;

@@ -15,8 +15,8 @@
  *
  * A streamed response (Lambda-Runtime-Function-Response-Mode: streaming) is
  * not collected: each piece of upload data libmicrohttpd hands over goes to
- * exec at once (rapi_on_chunk), and the end, with the error trailers
- * (Lambda-Runtime-Function-Error-Type / -Body) if any, to rapi_on_stream_end.
+ * exec at once (hooks->on_chunk), and the end, with the error trailers
+ * (Lambda-Runtime-Function-Error-Type / -Body) if any, to hooks->on_stream_end.
  */
 #include "exec/rapi.h"
 #include "loop.h"
@@ -40,6 +40,7 @@
 
 struct rapi {
 	struct loop *loop;
+	const struct rapi_hooks *hooks;
 	struct MHD_Daemon *d;
 	int epfd;
 	uint64_t due;
@@ -59,11 +60,12 @@ struct rconn {
 
 /* per request */
 struct rreq {
+	const struct rapi_hooks *hooks; /* the rapi's */
 	uint64_t env_id;
 	buf_t body;
 	int too_big;
 	int waiting;            /* suspended in GET /next */
-	int in_handler;         /* rapi_on_next is running: answer without suspending */
+	int in_handler;         /* on_next is running: answer without suspending */
 	int answered;           /* the event (or abandon) is ready */
 	struct MHD_Response *resp;
 	unsigned status;
@@ -170,12 +172,12 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 	int rc;
 	if (q->too_big) {
 		if (request_id_of(url, "response", id, sizeof(id)))
-			rapi_on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
+			q->hooks->on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
 		return error_reply(c, 413, "RequestEntityTooLarge",
 				   "Exceeded maximum allowed payload size (6291556 bytes).");
 	}
 	if (!strcmp(url, PREFIX "init/error")) {
-		rapi_on_init_error(q->env_id, etype, body, q->body.len);
+		q->hooks->on_init_error(q->env_id, etype, body, q->body.len);
 		return queue(c, 202, "{\"status\":\"OK\"}\n");
 	}
 	int is_error = 0;
@@ -185,7 +187,7 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 		is_error = 1;
 	else
 		return error_reply(c, 404, "InvalidURL", "Invalid URL");
-	rc = rapi_on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype);
+	rc = q->hooks->on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype);
 	if (rc == LD_ENOTFOUND)
 		return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
 	if (rc)
@@ -207,6 +209,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		}
 		q->env_id = rc->env_id;
+		q->hooks = ((rapi_t *)cls)->hooks;
 		buf_init(&q->body, PAYLOAD_LIMIT);
 		*con_cls = q;
 		const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -221,7 +224,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		if (*upload_size) {
 			if (!q->stream_refused) {
-				int rc = rapi_on_chunk(q->env_id, q->stream_id, upload, *upload_size, ctype);
+				int rc = q->hooks->on_chunk(q->env_id, q->stream_id, upload, *upload_size, ctype);
 				if (rc) {
 					q->stream_refused = 1;
 					q->stream_rc = rc;
@@ -234,7 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *ebody = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
 		int rc = q->stream_refused && q->stream_rc != LD_ETOOBIG
 				 ? q->stream_rc
-				 : rapi_on_stream_end(q->env_id, q->stream_id, ctype, q->stream_rc == LD_ETOOBIG, etype,
+				 : q->hooks->on_stream_end(q->env_id, q->stream_id, ctype, q->stream_rc == LD_ETOOBIG, etype,
 						      ebody);
 		if (q->stream_rc == LD_ETOOBIG)
 			return error_reply(c, 413, "RequestEntityTooLarge",
@@ -273,7 +276,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		n->r = cls;
 		q->waiting = 1;
 		q->in_handler = 1;
-		int refused = rapi_on_next(q->env_id, n);
+		int refused = q->hooks->on_next(q->env_id, n);
 		q->in_handler = 0;
 		if (refused) {
 			free(n);
@@ -356,12 +359,13 @@ static void check(void *ud)
 	}
 }
 
-int rapi_start(struct loop *loop, rapi_t **out)
+int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out)
 {
 	rapi_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return LD_ENOMEM;
 	r->loop = loop;
+	r->hooks = hooks;
 	r->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_SUSPEND_RESUME |
 					MHD_USE_TURBO,
 				0, NULL, NULL, on_request, r, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
@@ -409,7 +413,7 @@ static void on_accept(void *ud, uint32_t events)
 /* listeners by fd, so that rapi_close_env can free them */
 static struct listener *listeners[1 << 16];
 
-int rapi_open_env(rapi_t *r, uint64_t env_id, int *port)
+int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)

@@ -14,19 +14,26 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct loop;
 typedef struct rapi rapi_t;
 struct rapi_next;   /* a runtime waiting in GET /invocation/next */
 
-/* Starts the daemon on the loop. *out owned by the caller. */
-int rapi_start(struct loop *loop, rapi_t **out);
+struct rapi_hooks;
+
+/* Starts the daemon on the loop; what requests mean is decided by hooks
+ * (exec.c's, or a test's). *out owned by the caller. */
+int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out);
 void rapi_stop(rapi_t *r);
 
 /* Opens a loopback listening socket for environment env_id; *port is what
- * goes into AWS_LAMBDA_RUNTIME_API. Returns the socket (owned by rapi until
- * rapi_close_env) or a negative LD_E* code. */
-int rapi_open_env(rapi_t *r, uint64_t env_id, int *port);
+ * goes into AWS_LAMBDA_RUNTIME_API. owner_uid is the uid the environment's
+ * processes run as: connections from sockets of any other uid are refused
+ * (so one environment cannot take another's invocations); (uid_t)-1 accepts
+ * any. Returns the socket (owned by rapi until rapi_close_env) or a negative
+ * LD_E* code. */
+int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port);
 
 /* Stops accepting for the environment (its open connections end with it). */
 void rapi_close_env(rapi_t *r, int listen_fd);
@@ -49,35 +56,38 @@ void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev);
  * which tells a runtime to exit. The handle is consumed. */
 void rapi_abandon(struct rapi_next *n);
 
-/* ---- implemented by exec.c ---- */
+/* ---- what a request means: exec.c's hooks (a fuzz harness has its own) ---- */
+struct rapi_hooks {
 
-/* GET /next from env_id: exec keeps n (and later delivers or abandons it),
- * or returns a negative LD_E* code to refuse (403 InvalidStateTransition). */
-int rapi_on_next(uint64_t env_id, struct rapi_next *n);
+	/* GET /next from env_id: exec keeps n (and later delivers or abandons it),
+	 * or returns a negative LD_E* code to refuse (403 InvalidStateTransition). */
+	int (*on_next)(uint64_t env_id, struct rapi_next *n);
 
-/* POST /invocation/{id}/response (is_error 0) or /error (1), or a response
- * past the 6 MB + 100 limit (2: body is NULL, the runtime gets 413). Returns 0
- * (202 accepted), LD_ENOTFOUND (400 InvalidRequestID) or LD_EINVAL (403
- * InvalidStateTransition). */
-int rapi_on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
-		   const char *body, size_t len, const char *content_type);
+	/* POST /invocation/{id}/response (is_error 0) or /error (1), or a response
+	 * past the 6 MB + 100 limit (2: body is NULL, the runtime gets 413). Returns 0
+	 * (202 accepted), LD_ENOTFOUND (400 InvalidRequestID) or LD_EINVAL (403
+	 * InvalidStateTransition). */
+	int (*on_result)(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+			 const char *body, size_t len, const char *content_type);
 
-/* A streamed response (POST .../response with
- * Lambda-Runtime-Function-Response-Mode: streaming, chunked): each piece of
- * the body as it arrives. 0 to go on; LD_ETOOBIG when the response passed
- * its limit (rapi discards the rest and reports the end with oversized 1);
- * LD_ENOTFOUND / LD_EINVAL when the invocation is gone (the rest is
- * discarded, the runtime gets the usual error). */
-int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type);
+	/* A streamed response (POST .../response with
+	 * Lambda-Runtime-Function-Response-Mode: streaming, chunked): each piece of
+	 * the body as it arrives. 0 to go on; LD_ETOOBIG when the response passed
+	 * its limit (rapi discards the rest and reports the end with oversized 1);
+	 * LD_ENOTFOUND / LD_EINVAL when the invocation is gone (the rest is
+	 * discarded, the runtime gets the usual error). */
+	int (*on_chunk)(uint64_t env_id, const char *request_id, const char *data, size_t len,
+			const char *content_type);
 
-/* The end of a streamed response: error_type and error_body are the
- * Lambda-Runtime-Function-Error-Type / -Body trailers (the body base64 as
- * sent) or NULL; oversized: the limit was passed. Same returns as
- * rapi_on_result. */
-int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
-		       const char *error_type, const char *error_body);
+	/* The end of a streamed response: error_type and error_body are the
+	 * Lambda-Runtime-Function-Error-Type / -Body trailers (the body base64 as
+	 * sent) or NULL; oversized: the limit was passed. Same returns as
+	 * rapi_on_result. */
+	int (*on_stream_end)(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+			     const char *error_type, const char *error_body);
 
-/* POST /init/error. */
-void rapi_on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len);
+	/* POST /init/error. */
+	void (*on_init_error)(uint64_t env_id, const char *error_type, const char *body, size_t len);
+};
 
 #endif
