@@ -1,5 +1,6 @@
 /*
- * main.c - the lambdad command line: `lambdad serve ...` and `lambdad logs NAME`.
+ * main.c - the lambdad command line: `lambdad serve ...`, `lambdad logs NAME`
+ * and `lambdad keys ...` (auth/keyscli.c).
  *
  * Parses options, opens the data directory (store, blobs, the key that signs
  * code download URLs), finishes any state transition a crash interrupted,
@@ -7,6 +8,8 @@
  * then shuts down cleanly.
  */
 #include "api/api.h"
+#include "auth/auth.h"
+#include "auth/keys.h"
 #include "api/fnconfig.h"
 #include "blobs/blobs.h"
 #include "exec/async.h"
@@ -37,14 +40,17 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region REGION]\n"
+	fputs("usage: lambdad keys create|list|delete ... (lambdad keys --help)\n"
+	      "       lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region REGION]\n"
 	      "       lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
 	      "                     [--account-concurrency N] [--idle-timeout SECONDS]\n"
 	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
 	      "                     [--runtimes-dir DIR] [--async-retry-base-ms N]\n"
+	      "                     [--auth enforce|permissive]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
-	      "          --region us-east-1 --account-concurrency 1000\n",
+	      "          --region us-east-1 --account-concurrency 1000\n"
+	      "          --auth permissive on a loopback address, enforce otherwise\n",
 	      f);
 }
 
@@ -94,6 +100,13 @@ static int parse_listen(server_t *srv, const char *arg, char *host, size_t hostl
 	return 0;
 }
 
+/* 127.0.0.0/8, ::1 or localhost: the default mode there is permissive */
+static int is_loopback(const char *host)
+{
+	return !strncmp(host, "127.", 4) || !strcmp(host, "localhost") || !strcmp(host, "::1") ||
+	       !strcmp(host, "[::1]");
+}
+
 static int serve(int argc, char **argv)
 {
 	static char host[256];
@@ -113,12 +126,13 @@ static int serve(int argc, char **argv)
 		{ "sandbox", required_argument, NULL, 's' },
 		{ "runtimes-dir", required_argument, NULL, 'D' },
 		{ "async-retry-base-ms", required_argument, NULL, 'B' },
+		{ "auth", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9001";
 	const char *overrides[32] = { NULL };
-	int nrt = 0;
+	int nrt = 0, auth = -1;
 	static char rtdir[4096];
 	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
 				     .sandbox_level = -1 };
@@ -149,6 +163,16 @@ static int serve(int argc, char **argv)
 			break;
 		case 'D': xopt.runtimes_dir = optarg; break;
 		case 'B': aopt.retry_base_ms = atoi(optarg); break;
+		case 'A':
+			if (!strcmp(optarg, "enforce"))
+				auth = AUTH_ENFORCE;
+			else if (!strcmp(optarg, "permissive"))
+				auth = AUTH_PERMISSIVE;
+			else {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -157,6 +181,7 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: bad --listen address '%s'\n", listen);
 		return 2;
 	}
+	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
 		return 1;
@@ -166,7 +191,7 @@ static int serve(int argc, char **argv)
 		return 1;
 	}
 	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
-	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv)) {
+	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys)) {
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
 		goto out;
 	}
@@ -219,6 +244,13 @@ static int serve(int argc, char **argv)
 		goto out;
 	}
 	srv.started_ms = loop_wall_ms();
+	if (srv.auth_mode == AUTH_ENFORCE)
+		fprintf(stderr, "lambdad: auth: enforce (every API request must be signed by a key of %s/auth; %zu keys%s)\n",
+			srv.data_dir, keys_count(srv.keys),
+			keys_count(srv.keys) ? "" : ": create one with `lambdad keys create --account-id ID`");
+	else
+		fprintf(stderr, "lambdad: auth: permissive (signatures are not verified; unsigned requests act as "
+			"account %s; do not expose this server to a network)\n", srv.account_id);
 	fprintf(stderr, "lambdad: listening on http://%s:%d (data %s, account %s, region %s)\n",
 		srv.listen_host, srv.listen_port, srv.data_dir, srv.account_id, srv.region);
 	rc = loop_run(srv.loop) ? 1 : 0;
@@ -234,6 +266,7 @@ out:
 	}
 	store_close(srv.store);
 	blobs_close(srv.blobs);
+	keys_close(srv.keys);
 	loop_free(srv.loop);
 	model_unload();
 	return rc;
@@ -289,12 +322,14 @@ static int logs(int argc, char **argv)
 		case 'r': region = optarg; break;
 		case 'f': follow = 1; break;
 		default:
-			fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
+			fputs("usage: lambdad keys create|list|delete ... (lambdad keys --help)\n"
+	      "       lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
 			return 2;
 		}
 	}
 	if (optind >= argc) {
-		fputs("usage: lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
+		fputs("usage: lambdad keys create|list|delete ... (lambdad keys --help)\n"
+	      "       lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region R]\n", stderr);
 		return 2;
 	}
 	name = argv[optind];
@@ -346,6 +381,8 @@ int main(int argc, char **argv)
 		return serve(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "logs"))
 		return logs(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "keys"))
+		return keys_main(argc - 1, argv + 1);
 	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
 	return 2;
 }

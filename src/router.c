@@ -9,12 +9,12 @@
  * the same table with a path prefix instead of an operation.
  */
 #include "router.h"
+#include "auth/auth.h"
 #include "api/api.h"
 #include "model/apierr.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
-#include "util/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -269,17 +269,6 @@ void req_cleanup(req_t *r)
 	r->err_msg = NULL;
 }
 
-/* region and account of the request: the SigV4 credential scope, if any */
-static void identify(req_t *r)
-{
-	snprintf(r->account, sizeof(r->account), "%s", r->srv->account_id);
-	snprintf(r->region, sizeof(r->region), "%s", r->srv->region);
-	const char *auth = r->header(r, "Authorization");
-	struct sigv4_auth a;
-	if (auth && sigv4_parse_authorization(auth, &a) == 0 && a.region[0])
-		snprintf(r->region, sizeof(r->region), "%s", a.region);
-}
-
 /* converts a path/query/header string into the member's JSON type */
 static json_t *typed_param(const struct member *m, const char *s)
 {
@@ -467,7 +456,8 @@ int router_dispatch(req_t *r)
 		goto out;
 	}
 	r->op = r->route->mop;
-	identify(r);
+	if ((rc = auth_identify(r)))
+		goto out;
 	if (!r->route->fn) {
 		rc = apierr_set(r, "UnknownOperationException", "Unknown operation %s", r->op->name);
 		goto out;

@@ -52,8 +52,9 @@ struct req {
 	const struct route *route;
 	const struct model_op *op;
 	json_t *in;                /* validated input, members by model name */
-	char account[16];
+	char account[16];          /* the caller's account (auth/auth.h) */
 	char region[64];
+	char principal[256];       /* the caller: arn:aws:iam::ACCOUNT:root or the key's principal */
 	char request_id[37];
 	/* response, filled by the handler or apierr */
 	int status;

@@ -12,6 +12,7 @@
 struct loop;
 struct store;
 struct blobs;
+struct keys;
 
 typedef struct server {
 	/* configuration */
@@ -22,10 +23,12 @@ typedef struct server {
 	const char *region;          /* default region, "us-east-1" */
 	const char *aws_endpoint;    /* --aws-endpoint-url, or NULL */
 	int account_concurrency;     /* account concurrency limit (1000) */
+	int auth_mode;               /* AUTH_ENFORCE or AUTH_PERMISSIVE (auth/auth.h) */
 	/* state */
 	struct loop *loop;
 	struct store *store;
 	struct blobs *blobs;
+	struct keys *keys;           /* the access key store (auth/keys.h) */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

@@ -24,6 +24,7 @@
 #include "api/fnconfig.h"
 #include "api/layers.h"
 #include "api/lookup.h"
+#include "auth/access.h"
 #include "api/paging.h"
 #include "loop.h"
 #include "model/apierr.h"
@@ -122,12 +123,11 @@ static void layer_ref(req_t *r, struct layref *l)
 	snprintf(l->scope, sizeof(l->scope), "%s:%s", r->account, r->region);
 }
 
-static int access_denied(req_t *r, const char *action, const char *resource)
+static int access_denied(req_t *r, const char *op, const char *resource)
 {
-	return apierr_set(r, "AccessDeniedException",
-			  "User: arn:%s:iam::%s:root is not authorized to perform: lambda:%s on resource: %s because "
-			  "no resource-based policy allows the lambda:%s action",
-			  lookup_partition(r->region), r->account, action, resource, action);
+	char action[96];
+	lookup_iam_action(op, action, sizeof(action));
+	return lookup_access_denied(r, action, resource);
 }
 
 /* refuses an action on another account's layer (only GetLayerVersion can be
@@ -151,24 +151,15 @@ static int check_version_number(req_t *r, json_int_t v)
 	return 0;
 }
 
-/* does the version's policy let `account` use it? */
-static int policy_allows(json_t *ver, const char *account)
+/* does the version's policy let the caller (of `account`, which is the
+ * function's owner when a function is being configured) use it? */
+static int policy_allows(req_t *r, json_t *ver, const struct layref *l, json_int_t v, const char *account)
 {
-	json_t *st = json_object_get(json_object_get(ver, "_Policy"), "Statement");
-	size_t i;
-	json_t *s;
-	json_array_foreach(st, i, s) {
-		if (json_object_get(s, "Condition"))
-			continue; /* OrganizationId: lambdad has no organizations */
-		json_t *p = json_object_get(s, "Principal");
-		if (json_is_string(p) && !strcmp(json_string_value(p), "*"))
-			return 1;
-		const char *aws = json_string_value(json_object_get(p, "AWS"));
-		const char *at = aws ? strstr(aws, ":iam::") : NULL;
-		if (at && !strncmp(at + 6, account, strlen(account)) && at[6 + strlen(account)] == ':')
-			return 1;
-	}
-	return 0;
+	char arn[400];
+	layer_version_arn(l, v, arn, sizeof(arn));
+	struct access_request ask = { "lambda:GetLayerVersion", arn, account,
+				      !strcmp(account, r->account) ? r->principal : NULL, NULL };
+	return access_allows(json_object_get(json_object_get(ver, "_Policy"), "Statement"), &ask);
 }
 
 /* loads a version (shared read-only when peek) */
@@ -322,7 +313,7 @@ static int get_version(req_t *r, const struct layref *l, json_int_t v)
 	if (rc)
 		return rc;
 	rc = load_version(r, l, v, &ver, 1);
-	if (strcmp(l->account, r->account) != 0 && (rc == LD_ENOTFOUND || (!rc && !policy_allows(ver, r->account)))) {
+	if (strcmp(l->account, r->account) != 0 && (rc == LD_ENOTFOUND || (!rc && !policy_allows(r, ver, l, v, r->account)))) {
 		char arn[400];
 		json_decref(ver);
 		layer_version_arn(l, v, arn, sizeof(arn));
@@ -759,7 +750,7 @@ int layers_for_function(req_t *r, const struct fnref *ref, json_t *arns, json_t 
 		}
 		rc = load_version(r, &li, vi, &ver, 1);
 		if (strcmp(li.account, ref->account) != 0 &&
-		    (rc == LD_ENOTFOUND || (!rc && !policy_allows(ver, ref->account)))) {
+		    (rc == LD_ENOTFOUND || (!rc && !policy_allows(r, ver, &li, vi, ref->account)))) {
 			json_decref(ver);
 			rc = access_denied(r, "GetLayerVersion", a);
 			goto out;

@@ -3,6 +3,8 @@
  * from the store with AWS's errors (see lookup.h).
  */
 #include "api/lookup.h"
+#include "api/policy.h"
+#include "auth/access.h"
 #include "model/apierr.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -105,18 +107,45 @@ int lookup_ref(req_t *r, const char *fname, const char *qualifier, struct fnref 
 				  "The derived qualifier from the function name does not match the specified qualifier.");
 	snprintf(ref->qualifier, sizeof(ref->qualifier), "%s", qual ? qual : (qualifier ? qualifier : ""));
 	snprintf(ref->scope, sizeof(ref->scope), "%s:%s", ref->account, ref->region);
-	if (strcmp(ref->account, r->account) != 0) {
-		/* another account's function: refused until resource policies grant
-		 * access (AWS answers 403 when no policy allows the action) */
-		char arn[400];
-		const char *action = r->op ? r->op->name : "Invoke";
-		lookup_arn(ref, ref->qualifier, arn, sizeof(arn));
-		return apierr_set(r, "AccessDeniedException",
-				  "User: arn:%s:iam::%s:root is not authorized to perform: lambda:%s on resource: "
-				  "%s because no resource-based policy allows the lambda:%s action",
-				  lookup_partition(r->region), r->account, action, arn, action);
-	}
+	if (strcmp(ref->account, r->account) != 0)
+		return lookup_check_access(r, ref);
 	return 0;
+}
+
+void lookup_iam_action(const char *op, char *out, size_t n)
+{
+	if (!op || !strcmp(op, "Invoke") || !strcmp(op, "InvokeWithResponseStream") || !strcmp(op, "InvokeAsync"))
+		op = "InvokeFunction";
+	snprintf(out, n, "lambda:%s", op);
+}
+
+int lookup_check_access(req_t *r, const struct fnref *ref)
+{
+	char action[96], arn[400];
+	json_t *st = NULL;
+	if (!strcmp(ref->account, r->account))
+		return 0;
+	lookup_iam_action(r->op ? r->op->name : NULL, action, sizeof(action));
+	const char *q = ref->qualifier;
+	lookup_arn(ref, q[0] && strcmp(q, "$LATEST") ? q : NULL, arn, sizeof(arn));
+	struct access_request ask = { action, arn, r->account, r->principal, NULL };
+	int rc = policy_load(r, ref, q, &st);
+	int ok = rc == 0 && access_allows(st, &ask);
+	json_decref(st);
+	if (ok)
+		return 0;
+	if (rc && rc != LD_ENOTFOUND)
+		return rc;
+	lookup_arn(ref, ref->qualifier, arn, sizeof(arn));
+	return lookup_access_denied(r, action, arn);
+}
+
+int lookup_access_denied(req_t *r, const char *action, const char *resource)
+{
+	return apierr_set(r, "AccessDeniedException",
+			  "User: %s is not authorized to perform: %s on resource: %s because no resource-based policy "
+			  "allows the %s action",
+			  r->principal, action, resource, action);
 }
 
 int lookup_ref_in(req_t *r, struct fnref *ref)

@@ -37,6 +37,21 @@ struct fnref {
  * differ. */
 int lookup_ref(req_t *r, const char *function_name, const char *qualifier, struct fnref *ref);
 
+/* Another account's function (ref->account is not the caller's): 0 when
+ * the policy of ref's qualifier allows the caller the request's action
+ * (auth/access.h), else AccessDeniedException recorded (LD_EAPI) with AWS's
+ * message. 0 at once for the caller's own functions. lookup_ref() calls it. */
+int lookup_check_access(req_t *r, const struct fnref *ref);
+
+/* "lambda:GetFunction" for an operation name (Invoke and its streaming and
+ * async forms are lambda:InvokeFunction). */
+void lookup_iam_action(const char *op, char *out, size_t n);
+
+/* Records AccessDeniedException "User: <caller> is not authorized to
+ * perform: <action> on resource: <resource> because no resource-based
+ * policy allows the <action> action". Returns LD_EAPI. */
+int lookup_access_denied(req_t *r, const char *action, const char *resource);
+
 /* Same, reading FunctionName and Qualifier from r->in. */
 int lookup_ref_in(req_t *r, struct fnref *ref);
 

@@ -24,6 +24,7 @@
 #define E_INCOMPLETE "IncompleteSignatureException"
 #define E_UNRECOGNIZED "UnrecognizedClientException"
 #define E_INVALID "InvalidSignatureException"
+#define E_EXPIRED "ExpiredTokenException"
 #define MSG_BAD_SIG                                                                        \
 	"The request signature we calculated does not match the signature you provided. " \
 	"Check your AWS Secret Access Key and signing method. Consult the service "        \
@@ -623,6 +624,10 @@ int verify_request(const verify_request_t *req, const verify_opts_t *opts, verif
 		goto out;
 	if ((rc = check_signature(req, q, &an, key.secret, presigned, res)))
 		goto out;
+	if (key.expires && (long long)req->now >= key.expires) {
+		rc = fail(res, E_EXPIRED, "The security token included in the request is expired");
+		goto out;
+	}
 	snprintf(res->account_id, sizeof res->account_id, "%s", key.account_id);
 	snprintf(res->principal_arn, sizeof res->principal_arn, "%s", key.principal_arn);
 out:

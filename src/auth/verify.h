@@ -8,6 +8,7 @@
  *   MissingAuthenticationTokenException  no Authorization header, no X-Amz-* query auth
  *   IncompleteSignatureException         malformed Authorization / query parameters
  *   UnrecognizedClientException          unknown access key id (or session token)
+ *   ExpiredTokenException                temporary credentials past their expiry
  *   InvalidSignatureException            wrong scope, clock skew, expiry, bad signature
  *
  * Both forms are handled: the Authorization header (x-amz-date or Date,
@@ -36,6 +37,7 @@ typedef struct verify_key {
 	char secret[129];         /* secret access key */
 	char account_id[32];      /* "123456789012" */
 	char principal_arn[256];  /* optional, "" when none */
+	long long expires;        /* temporary credentials: expiry, UTC seconds; 0 none */
 } verify_key_t;
 
 /* Fills key for access_key_id (and the session token, NULL when the request

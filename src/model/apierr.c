@@ -33,6 +33,8 @@ static const struct {
 	{ "UnrecognizedClientException", "message", 403 },
 	{ "InvalidSignatureException", "message", 403 },
 	{ "MissingAuthenticationTokenException", "message", 403 },
+	{ "IncompleteSignatureException", "message", 403 },
+	{ "ExpiredTokenException", "message", 403 },
 };
 
 int apierr_set(req_t *r, const char *type, const char *fmt, ...)

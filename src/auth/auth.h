@@ -1,0 +1,41 @@
+/*
+ * auth.h - who is calling: the gate's authentication of API requests and of
+ * AWS_IAM function URL requests, in the server's mode.
+ *
+ *   enforce     every API request must carry a valid SigV4 signature (header
+ *               or presigned query) by a key of the key store (keys.h); the
+ *               key's account and principal become the caller. The default
+ *               when listening on a non-loopback address.
+ *   permissive  for local development, the default on loopback: a signature
+ *               is parsed but not verified; its access key id selects the
+ *               account when a key of that id exists; anything else, signed
+ *               or not, is the server's default account.
+ *
+ * Either way the region is the credential scope's, else the server's default.
+ */
+#ifndef LD_AUTH_AUTH_H
+#define LD_AUTH_AUTH_H
+
+#include "auth/verify.h"
+#include "router.h"
+
+enum auth_mode {
+	AUTH_PERMISSIVE = 0,
+	AUTH_ENFORCE = 1,
+};
+
+/* The mode's name ("enforce", "permissive"). */
+const char *auth_mode_name(int mode);
+
+/* Sets r->account, r->region and r->principal for an API request. Returns
+ * 0, or LD_EAPI with AWS's error recorded (enforce: a missing or bad
+ * signature), or another LD_E* code for an internal failure. */
+int auth_identify(req_t *r);
+
+/* Verifies r's signature for service `lambda` whatever the mode (function
+ * URLs with AuthType AWS_IAM), setting r->account / r->principal to the
+ * signer's on success. 0 when verified; LD_EAPI with AWS's error recorded
+ * otherwise; another LD_E* code for an internal failure. */
+int auth_verify_signature(req_t *r);
+
+#endif
