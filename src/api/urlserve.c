@@ -21,13 +21,17 @@
  *
  * AuthType NONE needs a resource policy statement that allows
  * lambda:InvokeFunctionUrl to "*" with lambda:FunctionUrlAuthType NONE, as on
- * AWS. AuthType AWS_IAM needs a SigV4-signed request; signatures are checked
- * for form only until the authentication issue verifies them (docs/urls.md).
+ * AWS. AuthType AWS_IAM needs a request signed for service lambda (verified
+ * in enforce mode, auth/auth.h) by the function's account, or by another
+ * account that a statement allows lambda:InvokeFunctionUrl.
  */
 #include "api/api.h"
 #include "api/lookup.h"
 #include "api/policy.h"
 #include "api/urls.h"
+#include "auth/access.h"
+#include "auth/auth.h"
+#include "model/apierr.h"
 #include "exec/exec.h"
 #include "loop.h"
 #include "util/err.h"
@@ -112,24 +116,22 @@ static void add_cors(req_t *r, json_t *cors, int preflight)
 	}
 }
 
-/* does a statement of the policy let anyone invoke this URL? */
-static int policy_allows_public(req_t *r, const struct fnref *ref, const char *qualifier)
+/* may the caller invoke this URL? NONE: a statement must allow anyone
+ * (lambda:FunctionUrlAuthType NONE); AWS_IAM: the function's own account
+ * may (lambdad's keys carry their account's full permissions), another
+ * account needs a statement that allows it */
+static int url_allowed(req_t *r, const struct fnref *ref, const char *qualifier, int iam)
 {
+	char arn[400];
 	json_t *st = NULL;
-	int ok = 0;
+	if (iam && !strcmp(r->account, ref->account))
+		return 1;
 	if (policy_load(r, ref, qualifier, &st))
 		return 0;
-	size_t i;
-	json_t *s;
-	json_array_foreach(st, i, s) {
-		const char *action = json_string_value(json_object_get(s, "Action"));
-		json_t *p = json_object_get(s, "Principal");
-		const char *auth = json_string_value(json_object_get(
-			json_object_get(json_object_get(s, "Condition"), "StringEquals"), "lambda:FunctionUrlAuthType"));
-		if (action && (!strcmp(action, "lambda:InvokeFunctionUrl") || !strcmp(action, "lambda:*")) &&
-		    json_is_string(p) && !strcmp(json_string_value(p), "*") && auth && !strcmp(auth, "NONE"))
-			ok = 1;
-	}
+	lookup_arn(ref, qualifier && *qualifier && strcmp(qualifier, "$LATEST") ? qualifier : NULL, arn, sizeof(arn));
+	struct access_request ask = { "lambda:InvokeFunctionUrl", arn, iam ? r->account : "",
+				      iam ? r->principal : NULL, iam ? "AWS_IAM" : "NONE" };
+	int ok = access_allows(st, &ask);
 	json_decref(st);
 	return ok;
 }
@@ -189,8 +191,38 @@ static char *b64(const void *data, size_t n)
 	return out;
 }
 
+/* AIDA + 16 base32 characters derived from the caller's ARN: a stable
+ * stand-in for IAM's unique user id, which lambdad's keys do not have */
+static void caller_id(const char *principal, char out[21])
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned char d[32];
+	unsigned int n = 0;
+	EVP_Digest(principal, strlen(principal), d, &n, EVP_sha256(), NULL);
+	memcpy(out, "AIDA", 4);
+	for (int i = 0; i < 16; i++)
+		out[4 + i] = b32[d[i] & 31];
+	out[20] = 0;
+}
+
+/* requestContext.authorizer of an AWS_IAM URL: the verified caller */
+static json_t *iam_authorizer(req_t *r)
+{
+	char akid[129] = "", cid[21];
+	struct sigv4_auth a;
+	const char *h = r->header(r, "Authorization");
+	const char *cred = req_query(r, "X-Amz-Credential");
+	if (h && sigv4_parse_authorization(h, &a) == 0)
+		snprintf(akid, sizeof(akid), "%s", a.access_key_id);
+	else if (cred)
+		snprintf(akid, sizeof(akid), "%.*s", (int)strcspn(cred, "/"), cred);
+	caller_id(r->principal, cid);
+	return json_pack("{s:{s:s,s:s,s:s,s:n,s:n,s:s,s:s}}", "iam", "accessKey", akid, "accountId", r->account,
+			 "callerId", cid, "cognitoIdentity", "principalOrgId", "userArn", r->principal, "userId", cid);
+}
+
 static json_t *build_event(req_t *r, const char *url_id, const char *raw_path, const char *raw_query,
-			   const char *region, int iam)
+			   const char *region, const char *owner, int iam)
 {
 	struct hdrs h = { json_object(), json_array() };
 	r->each_header(r, collect_header, &h);
@@ -217,10 +249,12 @@ static json_t *build_event(req_t *r, const char *url_id, const char *raw_path, c
 	const char *ua = r->header(r, "User-Agent");
 	json_t *http = json_pack("{s:s,s:s,s:s,s:s,s:s}", "method", r->method, "path", raw_path, "protocol", "HTTP/1.1",
 				 "sourceIp", r->client_ip[0] ? r->client_ip : "127.0.0.1", "userAgent", ua ? ua : "");
-	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I}", "accountId", iam ? r->account : "anonymous",
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:I}", "accountId", iam ? owner : "anonymous",
 				"apiId", url_id, "domainName", domain, "domainPrefix", url_id, "http", http, "requestId",
 				r->request_id, "routeKey", "$default", "stage", "$default", "time", when, "timeEpoch",
 				(json_int_t)now);
+	if (iam && ctx)
+		json_object_set_new(ctx, "authorizer", iam_authorizer(r));
 	json_t *ev = json_pack("{s:s,s:s,s:s,s:s}", "version", "2.0", "routeKey", "$default", "rawPath", raw_path,
 			       "rawQueryString", raw_query);
 	if (json_array_size(h.cookies))
@@ -499,7 +533,6 @@ int api_function_url(req_t *r)
 	snprintf(ref.name, sizeof(ref.name), "%s", json_string_value(json_object_get(url, "_Name")));
 	const char *qualifier = json_string_value(json_object_get(url, "_Qualifier"));
 	snprintf(ref.qualifier, sizeof(ref.qualifier), "%s", qualifier ? qualifier : "");
-	snprintf(r->account, sizeof(r->account), "%s", ref.account);
 	json_t *cors = json_object_get(url, "Cors");
 	/* preflight: answered from the Cors settings, without the function */
 	if (!strcmp(r->method, "OPTIONS") && r->header(r, "Origin") && r->header(r, "Access-Control-Request-Method") &&
@@ -510,10 +543,32 @@ int api_function_url(req_t *r)
 	}
 	const char *auth = json_string_value(json_object_get(url, "AuthType"));
 	int iam = auth && !strcmp(auth, "AWS_IAM");
-	struct sigv4_auth sig;
-	const char *authz = r->header(r, "Authorization");
-	if ((iam && (!authz || sigv4_parse_authorization(authz, &sig))) ||
-	    (!iam && !policy_allows_public(r, &ref, ref.qualifier))) {
+	if (iam) {
+		/* the signer is the caller: verified in enforce mode; in permissive
+		 * mode a signature must be there, its key id selects the account */
+		int arc = r->srv->auth_mode == AUTH_ENFORCE ? auth_verify_signature(r) : auth_identify(r);
+		if (arc == 0 && r->srv->auth_mode != AUTH_ENFORCE && !r->header(r, "Authorization") &&
+		    !req_query(r, "X-Amz-Signature"))
+			arc = apierr_set(r, "MissingAuthenticationTokenException", "Missing Authentication Token");
+		if (arc) {
+			rc = arc == LD_EAPI ? 0 : arc;
+			if (arc == LD_EAPI) {
+				json_t *body = json_pack("{s:s}", "Message", r->err_msg ? r->err_msg : "Forbidden");
+				buf_t text;
+				buf_init(&text, 0);
+				jsonw_dump(body, &text);
+				json_decref(body);
+				answer(r, 403, "application/json", text.data ? text.data : "{}", text.len);
+				buf_free(&text);
+				req_add_header(r, "x-amzn-ErrorType", r->err_type);
+				add_cors(r, cors, 0);
+			}
+			goto out;
+		}
+	} else {
+		snprintf(r->account, sizeof(r->account), "%s", ref.account);
+	}
+	if (!url_allowed(r, &ref, ref.qualifier, iam)) {
 		answer(r, 403, "application/json", FORBIDDEN_BODY, strlen(FORBIDDEN_BODY));
 		req_add_header(r, "x-amzn-ErrorType", "AccessDeniedException");
 		add_cors(r, cors, 0);
@@ -524,7 +579,7 @@ int api_function_url(req_t *r)
 		answer(r, 403, "application/json", "{\"Message\":null}", 16);
 		goto out;
 	}
-	json_t *ev = build_event(r, id, path, query, ref.region, iam);
+	json_t *ev = build_event(r, id, path, query, ref.region, ref.account, iam);
 	buf_t text;
 	buf_init(&text, 0);
 	jsonw_dump(ev, &text);
