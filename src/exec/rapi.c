@@ -25,6 +25,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,12 +48,18 @@ struct rapi {
 	int epfd;
 	uint64_t due;
 	uint64_t adding_env; /* the environment of the connection being added */
+	int diag_fd;         /* NETLINK_SOCK_DIAG socket for owner checks, -1 until needed */
+	uint32_t diag_seq;
+	int diag_logged;     /* a lookup failure was logged */
 };
 
 struct listener {
 	rapi_t *r;
 	uint64_t env_id;
 	int fd;
+	uid_t owner;             /* (uid_t)-1: no check */
+	struct sockaddr_in self; /* the listening address, the far end of a client's 4-tuple */
+	int refusal_logged;
 };
 
 /* per connection (socket context): which environment */
@@ -350,13 +359,19 @@ static int64_t prepare(void *ud)
 	return (int64_t)t;
 }
 
+/* After the wait: the timeout that came due, and the work libmicrohttpd has
+ * buffered (prepare does that before the wait in loop_run(), but tests and
+ * fuzzers drive the loop with loop_run_once(), which runs no prepare hooks) */
 static void check(void *ud)
 {
 	rapi_t *r = ud;
+	MHD_UNSIGNED_LONG_LONG t = 0;
 	if (r->due && loop_now_ms() >= r->due) {
 		r->due = 0;
 		MHD_run(r->d);
 	}
+	for (int i = 0; i < 16 && MHD_get_timeout(r->d, &t) == MHD_YES && t == 0; i++)
+		MHD_run(r->d);
 }
 
 int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out)
@@ -366,6 +381,7 @@ int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out)
 		return LD_ENOMEM;
 	r->loop = loop;
 	r->hooks = hooks;
+	r->diag_fd = -1;
 	r->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_SUSPEND_RESUME |
 					MHD_USE_TURBO,
 				0, NULL, NULL, on_request, r, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
@@ -391,23 +407,151 @@ void rapi_stop(rapi_t *r)
 	loop_del_hooks(r->loop, r);
 	loop_del_fd(r->loop, r->epfd);
 	MHD_stop_daemon(r->d);
+	if (r->diag_fd >= 0)
+		close(r->diag_fd);
 	free(r);
+}
+
+static void diag_failed(rapi_t *r, const char *why, int err)
+{
+	if (!r->diag_logged) {
+		fprintf(stderr,
+			"lambdad: rapi: cannot find the owner of a Runtime API connection (%s%s%s); "
+			"refusing connections to environments with an owner uid\n",
+			why, err ? ": " : "", err ? strerror(err) : "");
+		r->diag_logged = 1;
+	}
+	if (r->diag_fd >= 0) { /* start afresh next time */
+		close(r->diag_fd);
+		r->diag_fd = -1;
+	}
+}
+
+/* The uid owning the client end of the connection peer -> l->self, from the
+ * kernel's socket table. The kernel answers an exact lookup synchronously,
+ * inside send(), so the reply is read without waiting. 0 and *uid; LD_ENOTFOUND
+ * when no live socket owns that end (closed, or not ours to see); LD_EIO when
+ * the lookup itself failed. */
+static int peer_uid(rapi_t *r, const struct listener *l, const struct sockaddr_in *peer, uid_t *uid)
+{
+	if (r->diag_fd < 0) {
+		r->diag_fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
+		if (r->diag_fd < 0) {
+			diag_failed(r, "socket(NETLINK_SOCK_DIAG)", errno);
+			return LD_EIO;
+		}
+	}
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	memset(&msg, 0, sizeof(msg));
+	msg.nh.nlmsg_len = sizeof(msg);
+	msg.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nh.nlmsg_flags = NLM_F_REQUEST; /* no NLM_F_DUMP: the one socket with this 4-tuple */
+	msg.nh.nlmsg_seq = ++r->diag_seq;
+	msg.req.sdiag_family = AF_INET;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = ~0u;
+	/* the client's socket: its local end is the peer, its remote end us */
+	msg.req.id.idiag_sport = peer->sin_port;
+	msg.req.id.idiag_src[0] = peer->sin_addr.s_addr;
+	msg.req.id.idiag_dport = l->self.sin_port;
+	msg.req.id.idiag_dst[0] = l->self.sin_addr.s_addr;
+	msg.req.id.idiag_cookie[0] = msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	if (sendto(r->diag_fd, &msg, sizeof(msg), 0, (struct sockaddr *)&kernel, sizeof(kernel)) != (ssize_t)sizeof(msg)) {
+		diag_failed(r, "sock_diag request", errno);
+		return LD_EIO;
+	}
+	/* replies to earlier requests cannot be queued (each is read in full
+	 * below), but skip any reply that is not ours all the same */
+	for (int i = 0; i < 4; i++) {
+		union {
+			struct nlmsghdr nh;
+			char b[1024];
+		} u;
+		ssize_t n = recv(r->diag_fd, &u, sizeof(u), MSG_DONTWAIT);
+		if (n < 0) {
+			diag_failed(r, "sock_diag reply", errno);
+			return LD_EIO;
+		}
+		struct nlmsghdr *nh = &u.nh;
+		if (!NLMSG_OK(nh, (size_t)n) || nh->nlmsg_seq != msg.nh.nlmsg_seq)
+			continue;
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(nh);
+			if (nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error == -ENOENT)
+				return LD_ENOTFOUND;
+			diag_failed(r, "sock_diag answered", nh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : 0);
+			return LD_EIO;
+		}
+		if (nh->nlmsg_type != SOCK_DIAG_BY_FAMILY || nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
+			diag_failed(r, "sock_diag reply of an unexpected type", 0);
+			return LD_EIO;
+		}
+		const struct inet_diag_msg *m = NLMSG_DATA(nh);
+		/* inode 0: no file refers to the socket any more (the client closed
+		 * it; a TIME_WAIT entry also reports uid 0): nobody to serve */
+		if (m->idiag_inode == 0)
+			return LD_ENOTFOUND;
+		*uid = (uid_t)m->idiag_uid;
+		return 0;
+	}
+	diag_failed(r, "no sock_diag reply", 0);
+	return LD_EIO;
+}
+
+/* Whether the connection from peer may talk to l's environment. */
+static int owner_ok(struct listener *l, const struct sockaddr_in *peer)
+{
+	uid_t uid = (uid_t)-1;
+	if (l->owner == (uid_t)-1)
+		return 1;
+	int rc = peer_uid(l->r, l, peer, &uid);
+	if (rc == 0 && uid == l->owner)
+		return 1;
+	if (rc == 0 && !l->refusal_logged) {
+		fprintf(stderr, "lambdad: rapi: refused a connection from uid %u to environment %llu's Runtime API\n",
+			(unsigned)uid, (unsigned long long)l->env_id);
+		l->refusal_logged = 1;
+	}
+	return 0;
+}
+
+/* Closes with a reset, so the client sees ECONNRESET at once. */
+static void refuse(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
 }
 
 static void on_accept(void *ud, uint32_t events)
 {
 	struct listener *l = ud;
+	int added = 0;
 	for (int i = 0; i < 16; i++) {
 		struct sockaddr_in sa;
 		socklen_t len = sizeof(sa);
 		int fd = accept4(l->fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
-			return;
+			break;
+		if (len != sizeof(sa) || sa.sin_family != AF_INET || !owner_ok(l, &sa)) {
+			refuse(fd);
+			continue;
+		}
 		l->r->adding_env = l->env_id;
 		if (MHD_add_connection(l->r->d, fd, (struct sockaddr *)&sa, len) != MHD_YES)
 			close(fd);
+		else
+			added = 1;
 		l->r->adding_env = 0;
 	}
+	/* a new connection is only on libmicrohttpd's ready list (turbo mode
+	 * adds it to its epoll set later): serve its request now */
+	if (added)
+		MHD_run(l->r->d);
 }
 
 /* listeners by fd, so that rapi_close_env can free them */
@@ -427,7 +571,7 @@ int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		goto fail;
-	*l = (struct listener){ r, env_id, fd };
+	*l = (struct listener){ .r = r, .env_id = env_id, .fd = fd, .owner = owner_uid, .self = sa };
 	if (loop_add_fd(r->loop, fd, EPOLLIN, on_accept, l))
 		goto fail;
 	listeners[fd] = l;

@@ -29,9 +29,12 @@ void rapi_stop(rapi_t *r);
 
 /* Opens a loopback listening socket for environment env_id; *port is what
  * goes into AWS_LAMBDA_RUNTIME_API. owner_uid is the uid the environment's
- * processes run as: connections from sockets of any other uid are refused
- * (so one environment cannot take another's invocations); (uid_t)-1 accepts
- * any. Returns the socket (owned by rapi until rapi_close_env) or a negative
+ * processes run as, as the daemon's user namespace sees it: a connection
+ * whose client socket belongs to any other uid (the kernel's socket owner,
+ * looked up with NETLINK_SOCK_DIAG on accept), whose client end is already
+ * closed, or whose owner cannot be looked up, is reset unserved (so one
+ * environment cannot take another's invocations); (uid_t)-1 accepts any.
+ * Returns the socket (owned by rapi until rapi_close_env) or a negative
  * LD_E* code. */
 int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port);
 
