@@ -55,7 +55,14 @@
 #define INIT_LIMIT_MS 10000
 #define INVOCATION_LOG_CAP (256 * 1024)
 #define TAIL_BYTES 4096
-#define SANDBOX_UID 993 /* AWS's sbx_user1051 */
+/* Every environment runs as a uid/gid of its own from a pool (sandbox.h's
+ * SANDBOX_IDS_*), taken at spawn and given back once its processes are gone,
+ * so no two live environments, hence no two functions, share a uid: the
+ * Runtime API checks a connection's uid against its environment's
+ * (rapi_open_env), and RLIMIT_NPROC counts one environment's processes. The
+ * name inside stays AWS's sbx_user1051. Without root there is no pool: the
+ * runtime runs as the daemon's user. */
+#define ENV_NPROC 1024 /* pids.max and RLIMIT_NPROC of an environment */
 #define MAX_ENVS 1024
 /* An invocation that finds no idle environment waits this long for one that
  * is finishing its previous invocation (response posted, GET /next not yet
@@ -120,6 +127,8 @@ struct env {
 	int freeing;
 	int retired;           /* its function changed: kill instead of idling */
 	struct prov *prov;     /* the provisioned configuration it belongs to, or NULL (on-demand) */
+	uid_t uid;             /* its processes' uid (and gid) */
+	int own_uid;           /* uid was taken from X->ids: give it back when freed */
 };
 
 struct pool {
@@ -156,6 +165,7 @@ struct exec {
 	struct fnstate *fns;
 	struct prov *provs;
 	int stopping;
+	struct sandbox_ids *ids; /* per-environment uids; NULL when not root */
 };
 
 static struct exec *X; /* one per process, like the server */
@@ -285,7 +295,9 @@ static void env_free_cb(void *ud)
 	if (e->pid_fd >= 0)
 		loop_del_fd(X->srv->loop, e->pid_fd);
 	rapi_close_env(X->rapi, e->listen_fd);
-	sandbox_free(e->proc);
+	sandbox_free(e->proc); /* no process of the environment is left */
+	if (e->own_uid)
+		sandbox_ids_give(X->ids, e->uid);
 	if (e->log)
 		fclose(e->log);
 	buf_free(&e->line);
@@ -867,7 +879,9 @@ static int code_dir(const char *hex, char *out, size_t n)
 	mkdir(tmp, 0755);
 	ids_hex(rnd, 8);
 	snprintf(tmp, sizeof(tmp), "%s/code/.%s-%s", X->srv->data_dir, hex, rnd);
-	if (mkdir(tmp, 0755) < 0)
+	/* readable by the environments' uids whatever the umask (zip_extract
+	 * sets its entries' modes itself) */
+	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0)
 		return LD_EIO;
 	void *zip = NULL;
 	size_t len = 0;
@@ -911,7 +925,7 @@ static int layers_dir(json_t *cfg, char *out, size_t n)
 	mkdir(tmp, 0755);
 	ids_hex(rnd, 8);
 	snprintf(tmp, sizeof(tmp), "%s/opt/.%s-%s", X->srv->data_dir, digest, rnd);
-	if (mkdir(tmp, 0755) < 0)
+	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0)
 		return LD_EIO;
 	int rc = 0;
 	json_array_foreach(layers, i, l) {
@@ -1033,7 +1047,17 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	buf_init(&e->line, 512 * 1024);
 	open_log(e);
 	init_start_line(e, rt);
-	e->listen_fd = rapi_open_env(X->rapi, e->id, (uid_t)-1, &e->port);
+	e->uid = geteuid();
+	if (X->ids) {
+		if (sandbox_ids_take(X->ids, &e->uid) != 0) {
+			*api_type = "TooManyRequestsException";
+			snprintf(api_msg, api_len, "Rate Exceeded.");
+			rc = LD_EAPI;
+			goto fail;
+		}
+		e->own_uid = 1;
+	}
+	e->listen_fd = rapi_open_env(X->rapi, e->id, e->uid, &e->port);
 	if (e->listen_fd < 0) {
 		rc = e->listen_fd;
 		goto fail;
@@ -1130,8 +1154,9 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 		.level = X->level, .caps = &X->caps, .argv = argv, .envp = ev.v, .cwd = task,
 		.code_dir = code, .layers_dir = opt[0] ? opt : NULL, .runtime_dir = full ? runtimes_client_dir(rt->kind) : NULL,
 		.binds = binds, .nbinds = nbinds, .hostname = NULL, .tmp_mb = tmp_mb > 0 ? tmp_mb : 512,
-		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = 1024,
-		.nofile = 1024, .uid = SANDBOX_UID, .gid = SANDBOX_UID, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
+		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = ENV_NPROC,
+		.nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid, .gid = (gid_t)e->uid,
+		.hide_dir = X->srv->data_dir, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
 	};
 	struct sandbox_failure why = { 0 };
 	e->spawn_us = now_us();
@@ -1162,6 +1187,8 @@ fail:
 	if (e->out_fd >= 0)
 		close(e->out_fd);
 	rapi_close_env(X->rapi, e->listen_fd);
+	if (e->own_uid)
+		sandbox_ids_give(X->ids, e->uid);
 	if (e->log)
 		fclose(e->log);
 	buf_free(&e->line);
@@ -1414,6 +1441,23 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	sandbox_probe(&X->caps, NULL);
 	X->level = opt->sandbox_level >= 0 && opt->sandbox_level <= (int)X->caps.level ? opt->sandbox_level
 										     : (int)X->caps.level;
+	if (geteuid() == 0) {
+		/* functions run as other uids: the data directory (store, keys,
+		 * blobs, logs) is the daemon's alone. Code and layers reach an
+		 * environment through bind mounts, which need no access to it. */
+		struct stat st;
+		if (stat(srv->data_dir, &st) == 0 && (st.st_mode & 077)) {
+			if (chmod(srv->data_dir, st.st_mode & 07700) == 0)
+				fprintf(stderr, "lambdad: %s was accessible to other users: now mode 0700\n", srv->data_dir);
+			else
+				fprintf(stderr, "lambdad: cannot make %s mode 0700: %s\n", srv->data_dir, strerror(errno));
+		}
+		if (sandbox_ids_new(SANDBOX_IDS_BASE, SANDBOX_IDS_COUNT, SANDBOX_IDS_LOCK, &X->ids) != 0) {
+			free(X);
+			X = NULL;
+			return LD_ENOMEM;
+		}
+	}
 	runtimes_init(opt->runtimes_dir, opt->runtime_overrides);
 	fprintf(stderr, "lambdad: %s%s%s\n", sandbox_describe(&X->caps),
 		X->level != (int)X->caps.level ? " (process level chosen)" : "",
@@ -1430,6 +1474,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	};
 	int rc = rapi_start(srv->loop, &hooks, &X->rapi);
 	if (rc) {
+		sandbox_ids_free(X->ids);
 		free(X);
 		X = NULL;
 	}
@@ -1478,6 +1523,7 @@ void exec_stop(server_t *srv)
 		free(f);
 	}
 	rapi_stop(X->rapi);
+	sandbox_ids_free(X->ids);
 	free(X);
 	X = NULL;
 }

@@ -13,10 +13,19 @@
  * would hide), replays the plan (directories, symlinks, read-only binds,
  * /dev nodes, synthetic /etc/passwd and /etc/group, the sized /tmp, /proc),
  * detaches /oldroot, makes / read-only, then sets up stdio, descriptors,
- * signals, rlimits, no_new_privs and the uid, loads the seccomp filter the
- * parent built (last: the setup needs mount and pivot_root), and execs. Any failure is
+ * signals, rlimits, no_new_privs, drops the capability bounding set, changes
+ * the uid, clears the inheritable and ambient capabilities, loads the seccomp
+ * filter the parent built (last: the setup needs mount and pivot_root), and
+ * execs. Any failure is
  * written to an O_CLOEXEC error pipe as (step, errno) and the child exits
  * 127; the parent reads the pipe until EOF (exec happened) or a report.
+ *
+ * PROCESS level keeps the host's file system view. When the daemon is root
+ * (and namespaces work) the child still gets a private mount namespace: a
+ * sized tmpfs at /tmp, and the data directory covered by an empty read-only
+ * tmpfs on which the environment's code and layers are bound back at their
+ * own paths (from O_PATH descriptors the parent opened, through
+ * /proc/self/fd, since the cover hides their host paths).
  *
  * The runtime is pid 1 of its namespace (see sandbox.h for why). Cgroups:
  * v1 uses the memory and pids hierarchies (two directories per environment),
@@ -40,6 +49,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -96,6 +106,8 @@ struct plan {
 	int nops, aops;
 };
 
+#define NREVEAL 3
+
 struct child_ctx {
 	const struct sandbox_spec *spec;
 	const struct plan *plan;
@@ -105,7 +117,13 @@ struct child_ctx {
 	int nullfd;
 	int cgfd[2];    /* cgroup.procs to write "0" into, or -1 */
 	uint64_t fsize;
-	const struct sock_fprog *seccomp; /* FULL: loaded right before execve */
+	const struct sock_fprog *seccomp; /* loaded right before execve */
+	/* PROCESS as root: a private mount namespace (child_process_mounts) */
+	int private_mounts;
+	char tmp_opts[64];        /* the /tmp tmpfs */
+	const char *hide;         /* realpath of spec->hide_dir, or NULL */
+	int nreveal;
+	const char *reveal[NREVEAL];     /* realpaths bound back read-only */
 };
 
 struct report {
@@ -122,6 +140,9 @@ struct sandbox_proc {
 	int status;
 	int cgv;
 	char *cg[2]; /* v1: memory, pids; v2: [0] only */
+	int sweep;   /* PROCESS with a dropped uid: kill what runs as uid at the end */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* ---------------------------------------------------------------- seccomp */
@@ -161,7 +182,21 @@ static const int deny_nrs[] = {
 	D(keyctl) D(add_key) D(request_key)
 	D(ptrace) D(process_vm_readv) D(process_vm_writev)
 	D(userfaultfd) D(open_by_handle_at) D(name_to_handle_at)
+#ifdef __NR_open_tree_attr
+	D(open_tree_attr)
+#endif
 	D(setns) D(unshare)
+	D(kcmp)
+#ifdef __NR_pidfd_getfd
+	D(pidfd_getfd)
+#endif
+#ifdef __NR_process_madvise
+	D(process_madvise)
+#endif
+	D(fanotify_init) D(vhangup) D(sethostname) D(setdomainname)
+#ifdef __NR_uselib
+	D(uselib)
+#endif
 	D(acct) D(quotactl)
 #ifdef __NR_quotactl_fd
 	D(quotactl_fd)
@@ -180,6 +215,17 @@ static const int deny_nrs[] = {
 #undef D
 };
 
+/* Denied with ENOSYS, "not supported", which their users take as a cue to
+ * fall back: io_uring (a large, often-exploited kernel surface that no
+ * runtime needs; libuv and others then use plain system calls). clone3 joins
+ * them in the filter (below). */
+static const int nosys_nrs[] = {
+#ifdef __NR_io_uring_setup
+	__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
+#endif
+	-1,
+};
+
 #if defined(__x86_64__)
 #define SBX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -192,6 +238,8 @@ static const int deny_nrs[] = {
 		      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 #define SBX_MAXF 128
+_Static_assert(sizeof deny_nrs / sizeof *deny_nrs + sizeof nosys_nrs / sizeof *nosys_nrs + 24 < SBX_MAXF,
+	       "the seccomp filter outgrows its buffer");
 static struct sock_filter g_filter[SBX_MAXF];
 static struct sock_fprog g_fprog;
 
@@ -202,7 +250,7 @@ static const struct sock_fprog *seccomp_prog(void)
 #ifdef SBX_AUDIT_ARCH
 	if (g_fprog.len)
 		return &g_fprog;
-	enum { L_DENY = 1, L_ALLOW, L_CLONE, L_PERS }; /* jump targets (forward only) */
+	enum { L_DENY = 1, L_NOSYS, L_ALLOW, L_CLONE, L_PERS }; /* jump targets (forward only) */
 	struct sock_filter f[SBX_MAXF];
 	unsigned char jt_lab[SBX_MAXF] = {0}, jf_lab[SBX_MAXF] = {0};
 	int at[8] = {0};
@@ -220,11 +268,11 @@ static const struct sock_fprog *seccomp_prog(void)
 #endif
 	for (size_t i = 0; i < sizeof deny_nrs / sizeof *deny_nrs; i++)
 		I(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)deny_nrs[i], L_DENY, 0);
+	for (size_t i = 0; nosys_nrs[i] >= 0; i++)
+		I(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nosys_nrs[i], L_NOSYS, 0);
 	/* clone3's flags sit in memory a filter cannot read: ENOSYS makes
 	 * glibc (threads, posix_spawn) fall back to clone, checked below */
-	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 0);
-	f[n - 1].jf = 1;
-	I(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
+	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, L_NOSYS, 0);
 	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, L_CLONE, 0);
 	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, L_PERS, 0);
 	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
@@ -240,6 +288,8 @@ static const struct sock_fprog *seccomp_prog(void)
 	I(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, L_ALLOW, 0);
 	LABEL(L_DENY);
 	I(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM, 0, 0);
+	LABEL(L_NOSYS);
+	I(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
 	LABEL(L_ALLOW);
 	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 #undef I
@@ -531,6 +581,45 @@ static void child_root(const struct child_ctx *c)
 		child_fail(c, -1, "sethostname", errno);
 }
 
+/* PROCESS level as root: a private mount namespace (the clone made it) in
+ * which /tmp is the environment's own and the data directory shows only the
+ * environment's code and layers. Everything else is the host's view. */
+static void child_process_mounts(const struct child_ctx *c)
+{
+	int r;
+	int fd[NREVEAL];
+	char src[NREVEAL][40];
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		child_fail(c, -1, "make / private", errno);
+	/* the sources, before they are hidden; opened here since a bind
+	 * source must belong to this mount namespace */
+	for (int i = 0; i < c->nreveal; i++) {
+		if ((fd[i] = open(c->reveal[i], O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			child_fail(c, -1, "open code directory", errno);
+		snprintf(src[i], sizeof src[i], "/proc/self/fd/%d", fd[i]);
+	}
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_opts) != 0)
+		child_fail(c, -1, "mount /tmp", errno);
+	if (c->hide) {
+		/* (when the directory was below /tmp it is made in the new one) */
+		if ((r = mkdir_p(c->hide, 0755)) != 0)
+			child_fail(c, -1, "mkdir data directory cover", -r);
+		if (mount("tmpfs", c->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") != 0)
+			child_fail(c, -1, "cover data directory", errno);
+	}
+	for (int i = 0; i < c->nreveal; i++) {
+		if ((r = mkdir_p(c->reveal[i], 0755)) != 0)
+			child_fail(c, -1, "mkdir code mount point", -r);
+		if (mount(src[i], c->reveal[i], NULL, MS_BIND | MS_REC, NULL) != 0 ||
+		    mount(NULL, c->reveal[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+			child_fail(c, -1, "bind code", errno);
+		close(fd[i]);
+	}
+	if (c->hide && mount(NULL, c->hide, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			     "size=64k,mode=0755") != 0)
+		child_fail(c, -1, "remount data directory cover", errno);
+}
+
 static void set_limit(const struct child_ctx *c, int res, rlim_t v, const char *step)
 {
 	struct rlimit cur, rl = {v, v};
@@ -563,6 +652,8 @@ static void child_main(const struct child_ctx *c)
 
 	if (c->full)
 		child_root(c);
+	else if (c->private_mounts)
+		child_process_mounts(c);
 
 	/* stdio: copy above 2 first so that any of 0..2 as a source survives */
 	int in = c->nullfd;
@@ -600,13 +691,28 @@ static void child_main(const struct child_ctx *c)
 		child_fail(c, -1, "no_new_privs", errno);
 
 	if (c->drop_uid) {
+		/* the bounding set needs CAP_SETPCAP, so before the uid change;
+		 * numbers past the kernel's last capability fail with EINVAL */
+		for (int cap = 0; cap < 64; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+				child_fail(c, -1, "drop capability bounding set", errno);
 		if (setgroups(0, NULL) != 0)
 			child_fail(c, -1, "setgroups", errno);
 		if (setresgid(s->gid, s->gid, s->gid) != 0)
 			child_fail(c, -1, "setgid", errno);
+		/* from root to non-root with every id: the kernel clears the
+		 * permitted, effective and ambient sets */
 		if (setresuid(s->uid, s->uid, s->uid) != 0)
 			child_fail(c, -1, "setuid", errno);
 	}
+	/* inheritable and ambient survive a uid change (and a non-root daemon
+	 * may hold capabilities of its own): none of any kind reach the exec */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); /* EINVAL before 4.3: none then */
+	struct __user_cap_header_struct caph = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct capd[_LINUX_CAPABILITY_U32S_3];
+	memset(capd, 0, sizeof capd);
+	if (syscall(SYS_capset, &caph, capd) != 0)
+		child_fail(c, -1, "capset", errno);
 	/* after the uid change, which clears it; kills the tree if the daemon
 	 * dies (at FULL, killing pid 1 takes the whole namespace) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -775,6 +881,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	struct plan pl = {0};
 	struct sandbox_proc *p = NULL;
 	int errp[2] = {-1, -1}, nullfd = -1, cgfd[2] = {-1, -1}, cgdir = -1, pidfd = -1;
+	char *hide = NULL, *reveal[NREVEAL] = {NULL, NULL, NULL};
 	int rc = 0;
 	pid_t pid = -1;
 
@@ -790,11 +897,17 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	if (full && (!s->caps->namespaces || !s->code_dir || s->tmp_mb < 1 || s->uid == 0 || s->gid == 0 || !root))
 		return LD_EINVAL;
 
+	int drop_uid = root && s->uid != 0;
+	int private_mounts = !full && drop_uid && s->caps->namespaces;
+
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return LD_ENOMEM;
 	p->pidfd = -1;
 	p->level = s->level;
+	p->sweep = !full && drop_uid;
+	p->uid = s->uid;
+	p->gid = s->gid;
 
 	if (full && s->caps->cgroup_version && (s->memory_mb > 0 || s->pids_max > 0)) {
 		p->cgv = s->caps->cgroup_version;
@@ -820,6 +933,27 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		if ((rc = plan_build(&pl, s)) != 0)
 			goto out;
 	}
+	int nreveal = 0;
+	if (private_mounts) {
+		/* resolved and opened here: the cover hides these paths from
+		 * the child, which binds them through /proc/self/fd */
+		why->step = "prepare mounts";
+		if (s->hide_dir && !(hide = realpath(s->hide_dir, NULL))) {
+			rc = map_errno(errno);
+			goto out;
+		}
+		const char *rv[NREVEAL] = {s->code_dir, s->layers_dir, s->runtime_dir};
+		for (int i = 0; i < NREVEAL; i++) {
+			if (!rv[i])
+				continue;
+			if (!(reveal[nreveal] = realpath(rv[i], NULL))) {
+				why->err = errno;
+				rc = map_errno(errno);
+				goto out;
+			}
+			nreveal++;
+		}
+	}
 	if (pipe2(errp, O_CLOEXEC) != 0 || (nullfd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		why->step = "pipe";
 		why->err = errno;
@@ -829,14 +963,18 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 
 	struct child_ctx c = {
 		.spec = s, .plan = &pl, .full = full,
-		.drop_uid = root && s->uid != 0,
+		.drop_uid = drop_uid,
 		.errfd = errp[1], .nullfd = nullfd, .cgfd = {cgfd[0], cgfd[1]},
 		.fsize = s->tmp_mb > 0 ? (uint64_t)(s->tmp_mb + 1) * MIB : 0,
-		.seccomp = full ? seccomp_prog() : NULL,
+		.seccomp = seccomp_prog(),
+		.private_mounts = private_mounts, .hide = hide, .nreveal = nreveal,
 	};
+	snprintf(c.tmp_opts, sizeof c.tmp_opts, "size=%dm,mode=1777", s->tmp_mb > 0 ? s->tmp_mb : 512);
+	for (int i = 0; i < nreveal; i++)
+		c.reveal[i] = reveal[i];
 	struct sbx_clone_args ca;
 	memset(&ca, 0, sizeof ca);
-	ca.flags = (full ? NS_FLAGS : 0) | (s->caps->pidfd ? CLONE_PIDFD : 0);
+	ca.flags = (full ? NS_FLAGS : private_mounts ? CLONE_NEWNS : 0) | (s->caps->pidfd ? CLONE_PIDFD : 0);
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	ca.exit_signal = SIGCHLD;
 	if (cgdir >= 0) {
@@ -844,7 +982,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		ca.cgroup = (uint64_t)cgdir;
 	}
 	long r = clone3_raw(&ca);
-	if (r < 0 && errno == ENOSYS && !full)
+	if (r < 0 && errno == ENOSYS && !full && !private_mounts)
 		r = fork();
 	if (r < 0) {
 		why->step = "clone3";
@@ -880,10 +1018,11 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		why->err = n < 0 ? errno : EPROTO;
 		rc = LD_EIO;
 	}
-	/* the child has exited or is about to: reap it */
+	/* the child has exited or is about to: reap it (it started nothing) */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	p->reaped = 1;
+	p->sweep = 0;
 out:
 	/* why->step may point into the plan: copy it to static storage */
 	if (rc != 0 && why->step) {
@@ -905,6 +1044,9 @@ out:
 		close(cgdir);
 	if (pidfd >= 0)
 		close(pidfd);
+	for (int i = 0; i < NREVEAL; i++)
+		free(reveal[i]);
+	free(hide);
 	plan_free(&pl);
 	if (p)
 		sandbox_free(p);
@@ -970,17 +1112,48 @@ static void cg_kill_all(const char *dir)
 	close(fd);
 }
 
+/* SIGKILL every process running as uid (PROCESS level, where a runtime's
+ * children can leave its session and process group): a short-lived helper
+ * takes the uid and signals -1, which reaches exactly the processes that uid
+ * may signal, i.e. its own, never the helper itself. Repeated while some were
+ * found (a process forking between rounds), at most 10 rounds. */
+static void sweep_uid(uid_t uid, gid_t gid)
+{
+	pid_t h = fork();
+	if (h < 0)
+		return;
+	if (h == 0) {
+		if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0)
+			_exit(1);
+		for (int i = 0; i < 10 && kill(-1, SIGKILL) == 0; i++) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+		_exit(0);
+	}
+	while (waitpid(h, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int sandbox_kill(struct sandbox_proc *p)
 {
 	if (p->reaped)
 		return 0;
-	int sent = 0;
+	int sent = 0, e = 0;
 	if (p->pidfd >= 0 && syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0) == 0)
 		sent = 1;
 	else if (kill(p->pid, SIGKILL) == 0) /* not reaped: the pid is still ours */
 		sent = 1;
+	else
+		e = errno;
 	if (p->level == SANDBOX_PROCESS)
 		kill(-p->pid, SIGKILL); /* its session / process group */
+	if (p->sweep) {
+		/* and whatever left them; every process of the uid now has
+		 * SIGKILL pending and cannot fork: no second sweep is needed */
+		sweep_uid(p->uid, p->gid);
+		p->sweep = 0;
+	}
 	/* anything that left the pid namespace's reach (cannot happen at FULL,
 	 * but cheap): every member of the cgroup */
 	if (p->cgv == 2) {
@@ -989,7 +1162,7 @@ int sandbox_kill(struct sandbox_proc *p)
 	} else if (p->cgv == 1) {
 		cg_kill_all(p->cg[1]);
 	}
-	if (!sent && errno != ESRCH)
+	if (!sent && e != ESRCH)
 		return LD_EIO;
 	return 0;
 }
@@ -1040,6 +1213,9 @@ void sandbox_free(struct sandbox_proc *p)
 		p->reaped = 1;
 		p->status = st;
 	}
+	/* a runtime that exited by itself may have left children behind */
+	if (p->sweep && p->pid > 0)
+		sweep_uid(p->uid, p->gid);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	cg_remove(p->cg[0]);
@@ -1245,10 +1421,102 @@ const char *sandbox_describe(const struct sandbox_caps *k)
 {
 	static char buf[512];
 	if (k->level == SANDBOX_FULL)
-		snprintf(buf, sizeof buf, "sandbox: full (mount+pid+ipc+uts namespaces, %s, rlimits, no_new_privs, seccomp, uid drop)%s%s",
+		snprintf(buf, sizeof buf, "sandbox: full (mount+pid+ipc+uts namespaces, %s, rlimits, no_new_privs, seccomp, uid drop, no capabilities)%s%s",
 			 k->cgroup_version == 1 ? "cgroup v1 memory+pids" : k->cgroup_version == 2 ? "cgroup v2 memory+pids" : "no cgroups",
 			 k->why[0] ? "; " : "", k->why);
 	else
-		snprintf(buf, sizeof buf, "sandbox: process only (fork/exec, setsid, rlimits, no_new_privs); %s", k->why);
+		snprintf(buf, sizeof buf, "sandbox: process only (fork/exec, setsid, rlimits, no_new_privs, seccomp); %s", k->why);
 	return buf;
+}
+
+/* ------------------------------------------------------------------ ids */
+
+struct sandbox_ids {
+	uid_t base;
+	unsigned count;
+	unsigned next;   /* where the next search starts (round robin) */
+	unsigned in_use;
+	int lockfd;      /* the shared lock file, or -1 */
+	unsigned char *used; /* one bit per id */
+};
+
+int sandbox_ids_new(uid_t base, unsigned count, const char *lock_path, struct sandbox_ids **out)
+{
+	*out = NULL;
+	if (base == 0 || count == 0 || (uint64_t)base + count > 0x80000000ULL)
+		return LD_EINVAL;
+	struct sandbox_ids *ids = calloc(1, sizeof *ids);
+	if (!ids || !(ids->used = calloc((count + 7) / 8, 1))) {
+		free(ids);
+		return LD_ENOMEM;
+	}
+	ids->base = base;
+	ids->count = count;
+	ids->lockfd = lock_path ? open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+	*out = ids;
+	return 0;
+}
+
+/* One byte of the lock file per id, at offset = the id itself, so that
+ * daemons with different ranges still exclude each other where they meet.
+ * Returns 0 when the id is ours to use. */
+static int ids_lock(const struct sandbox_ids *ids, uid_t id, int type)
+{
+	if (ids->lockfd < 0)
+		return 0;
+	struct flock fl;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = (short)type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)id;
+	fl.l_len = 1;
+	if (fcntl(ids->lockfd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	/* held by another daemon; any other failure (no lock support on that
+	 * file system) leaves the id usable, as without a lock file */
+	return errno == EAGAIN || errno == EACCES ? -1 : 0;
+}
+
+int sandbox_ids_take(struct sandbox_ids *ids, uid_t *id)
+{
+	for (unsigned i = 0; i < ids->count; i++) {
+		unsigned k = (ids->next + i) % ids->count;
+		if (ids->used[k / 8] & (1u << (k % 8)))
+			continue;
+		if (ids_lock(ids, ids->base + k, F_WRLCK) != 0)
+			continue;
+		ids->used[k / 8] |= (unsigned char)(1u << (k % 8));
+		ids->in_use++;
+		ids->next = (k + 1) % ids->count;
+		*id = ids->base + k;
+		return 0;
+	}
+	return LD_ETHROTTLED;
+}
+
+void sandbox_ids_give(struct sandbox_ids *ids, uid_t id)
+{
+	if (!ids || id < ids->base || id - ids->base >= ids->count)
+		return;
+	unsigned k = id - ids->base;
+	if (!(ids->used[k / 8] & (1u << (k % 8))))
+		return;
+	ids->used[k / 8] &= (unsigned char)~(1u << (k % 8));
+	ids->in_use--;
+	ids_lock(ids, id, F_UNLCK);
+}
+
+unsigned sandbox_ids_in_use(const struct sandbox_ids *ids)
+{
+	return ids->in_use;
+}
+
+void sandbox_ids_free(struct sandbox_ids *ids)
+{
+	if (!ids)
+		return;
+	if (ids->lockfd >= 0)
+		close(ids->lockfd); /* releases every lock of this description */
+	free(ids->used);
+	free(ids);
 }

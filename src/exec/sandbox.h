@@ -12,14 +12,23 @@
  *                    private /proc, /dev with null, zero, random, urandom);
  *                    pivot_root into it; a per-environment cgroup (v1 memory +
  *                    pids, or one v2 directory) with memory (no swap) and pids
- *                    limits; rlimits; no_new_privs; an unprivileged uid/gid;
- *                    a seccomp deny-list (mount, unshare, ptrace, bpf, ...),
- *                    loaded last, right before execve.
+ *                    limits; rlimits; no_new_privs; an unprivileged uid/gid
+ *                    with no capabilities; a seccomp deny-list (mount,
+ *                    unshare, ptrace, bpf, ...), loaded last, before execve.
  *                    Needs root (CAP_SYS_ADMIN) on the host.
- *   SANDBOX_PROCESS  plain fork/exec in a new session with rlimits only (and
- *                    the uid dropped when the daemon is root). For hosts that
- *                    allow nothing more; protects the daemon from nothing a
- *                    process of the same user could do.
+ *   SANDBOX_PROCESS  plain fork/exec in a new session with rlimits,
+ *                    no_new_privs and the same seccomp filter. When the daemon
+ *                    is root it also drops to the unprivileged uid/gid (and
+ *                    every capability) and, where mount namespaces work, gives
+ *                    the process a private mount namespace in which /tmp is
+ *                    its own sized tmpfs and `hide_dir` (the data directory)
+ *                    is covered, except the code and layers. As another user
+ *                    it protects the daemon from nothing a process of the same
+ *                    user could do.
+ *
+ * At both levels, when the daemon is root, the child drops every capability
+ * (bounding set, inheritable, ambient; permitted and effective go with the
+ * uid change) before it execs.
  *
  * The network namespace is shared with the host on purpose, at both levels:
  * the runtime must reach lambdad's Runtime API on 127.0.0.1, and a new network
@@ -96,7 +105,15 @@ struct sandbox_spec {
 	/* RLIMIT_FSIZE is (tmp_mb + 1) MiB when tmp_mb > 0; RLIMIT_CORE is 0. */
 
 	uid_t uid;           /* run as uid/gid (groups cleared) when the daemon is */
-	gid_t gid;           /* root; ignored otherwise. Must not be 0 at FULL. */
+	gid_t gid;           /* root; ignored otherwise. Must not be 0 at FULL.
+	                        Give each environment ids of its own
+	                        (sandbox_ids_take) so that no two share a uid. */
+
+	/* PROCESS only, when the daemon is root and namespaces work: a host
+	 * directory (the daemon's data directory) covered by an empty read-only
+	 * tmpfs in the child's private mount namespace; code_dir and layers_dir,
+	 * when below it, stay visible read-only at their own paths. NULL: none. */
+	const char *hide_dir;
 
 	int stdout_fd;       /* dup'ed onto 1 in the child; -1: /dev/null */
 	int stderr_fd;       /* dup'ed onto 2 in the child; -1: /dev/null. Both may
@@ -164,7 +181,43 @@ int sandbox_memory_peak_mb(struct sandbox_proc *p);
 int sandbox_oom_killed(struct sandbox_proc *p);
 
 /* Kill (if still running), reap (blocking, briefly: the tree is SIGKILLed),
- * close the pidfd and remove the cgroup directories. NULL is fine. */
+ * close the pidfd and remove the cgroup directories. At PROCESS level with a
+ * dropped uid, also SIGKILL every process left running as that uid (a
+ * runtime's children that left its session). After it returns no process of
+ * the environment runs, so its uid may be handed out again. NULL is fine. */
 void sandbox_free(struct sandbox_proc *p);
+
+/* ---- a pool of unprivileged ids, one per live environment ----
+ *
+ * Ids base .. base+count-1 (uid and gid are the same number). take() hands
+ * out the next free id after the last one handed out (round robin, so a
+ * freed id is reused as late as possible); give() returns it. Ids are also
+ * locked for other lambdad daemons on the host, with one open file
+ * description lock (F_OFD_SETLK) per id on a shared lock file, held until
+ * give() or the daemon's exit: two daemons never run environments as the
+ * same uid. Single-threaded, like the rest of the module. */
+struct sandbox_ids;
+
+#define SANDBOX_IDS_BASE 200000u
+#define SANDBOX_IDS_COUNT 65536u
+#define SANDBOX_IDS_LOCK "/run/lambdad-ids.lock"
+
+/* New pool; lock_path NULL: no cross-daemon locking (when the lock file
+ * cannot be opened either). *out owned by the caller (sandbox_ids_free).
+ * LD_EINVAL for a bad range (count 0, base 0, past 2^31), LD_ENOMEM. */
+int sandbox_ids_new(uid_t base, unsigned count, const char *lock_path, struct sandbox_ids **out);
+
+/* *id = a free id. LD_ETHROTTLED when every id is in use (here or, as the
+ * lock file says, by another daemon). */
+int sandbox_ids_take(struct sandbox_ids *ids, uid_t *id);
+
+/* Returns an id from take(); ids outside the pool are ignored. */
+void sandbox_ids_give(struct sandbox_ids *ids, uid_t id);
+
+/* Ids in use through this pool. */
+unsigned sandbox_ids_in_use(const struct sandbox_ids *ids);
+
+/* Releases the pool and its locks. NULL is fine. */
+void sandbox_ids_free(struct sandbox_ids *ids);
 
 #endif

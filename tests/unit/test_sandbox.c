@@ -3,8 +3,11 @@
  * scripts run inside an environment and report what they see (exit codes,
  * stdout, the file system view, pid 1, the uid, the /tmp size, the memory and
  * pids limits). Checks that need what the host lacks (root, namespaces,
- * cgroups) are skipped with a printed reason, never passed silently. Ends
- * with the spawn time per level (median of 100 runs of /bin/true).
+ * cgroups) are skipped with a printed reason, never passed silently. Also
+ * the capabilities left to a function (none), PROCESS level as root (private
+ * /tmp, the data directory covered, escaped processes swept) and the pool of
+ * per-environment ids. Ends with the spawn time per level (median of 100
+ * runs of /bin/true).
  */
 #include "t.h"
 #include "exec/sandbox.h"
@@ -451,6 +454,170 @@ static void test_process_level(void)
 	CHECK(!marked_alive("sleep 1234.6"));
 }
 
+/* No capability of any kind reaches the function, at FULL and at PROCESS
+ * level as root. */
+static void test_capabilities(void)
+{
+	if (geteuid() != 0) {
+		printf("SKIP %s: not root (nothing to drop)\n", __func__);
+		return;
+	}
+	static const char script[] = "grep -E '^(Cap|NoNewPrivs)' /proc/self/status | tr -d '\\t '";
+	static const char want[] = "CapInh:0000000000000000\nCapPrm:0000000000000000\nCapEff:0000000000000000\n"
+				   "CapBnd:0000000000000000\nCapAmb:0000000000000000\nNoNewPrivs:1\n";
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_PROCESS);
+	s.cwd = "/";
+	run(&s, script, 1500, &r);
+	CHECK(exited(&r, 0));
+	CHECK_STR(r.out, want);
+	if (!full_ok(__func__))
+		return;
+	base_spec(&s, SANDBOX_FULL);
+	run(&s, script, 1500, &r);
+	CHECK(exited(&r, 0));
+	CHECK_STR(r.out, want);
+}
+
+/* PROCESS level as root: the host's view, but a private /tmp and the data
+ * directory covered except the code and layers, which keep their paths;
+ * RLIMIT_NPROC holds for the environment's uid; processes that left the
+ * session are killed when the environment is freed. */
+static void process_root_view(const char *parent)
+{
+	char data[128], code[160], layer[160], path[256], script[2048];
+	snprintf(data, sizeof data, "%s/sbxdata.XXXXXX", parent);
+	if (!mkdtemp(data)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(code, sizeof code, "%s/code", data);
+	snprintf(layer, sizeof layer, "%s/opt", data);
+	mkdir(code, 0755);
+	mkdir(layer, 0755);
+	snprintf(path, sizeof path, "%s/secret.db", data);
+	FILE *f = fopen(path, "w");
+	fputs("secret\n", f);
+	fclose(f);
+	chmod(path, 0644); /* world-readable: the cover alone must hide it */
+	snprintf(path, sizeof path, "%s/hello.txt", code);
+	f = fopen(path, "w");
+	fputs("hello from code\n", f);
+	fclose(f);
+	struct sandbox_spec s;
+	struct result r;
+	base_spec(&s, SANDBOX_PROCESS);
+	s.code_dir = code;
+	s.layers_dir = layer;
+	s.hide_dir = data;
+	s.cwd = code;
+	s.tmp_mb = 4;
+	snprintf(script, sizeof script,
+		 "pwd; cat %s/hello.txt; cat hello.txt; ls %s | tr '\\n' ' '; echo;"
+		 "cat %s/secret.db 2>/dev/null && echo SECRET_READ;"
+		 "touch %s/new 2>/dev/null && echo CODE_WRITABLE;"
+		 "touch %s/new 2>/dev/null && echo DATA_WRITABLE;"
+		 "test -e %s && echo HOST_TMP_VISIBLE;"
+		 "ls /tmp | grep -v sbxdata | wc -l; df -k /tmp | tail -1 | awk '{print $2}'",
+		 code, data, data, code, data, layer_dir);
+	run(&s, script, 3000, &r);
+	CHECK(r.rc == 0);
+	CHECK(exited(&r, 0));
+	char want[512];
+	snprintf(want, sizeof want, "%s\nhello from code\nhello from code\ncode opt \n0\n4096\n", code);
+	CHECK_STR(r.out, want);
+	if (r.rc != 0)
+		printf("  spawn failed at %s: %s\n", r.why.step, strerror(r.why.err));
+	snprintf(path, sizeof path, "%s/new", code);
+	CHECK(access(path, F_OK) != 0);
+
+	/* RLIMIT_NPROC: the environment's uid runs at most nproc processes */
+	base_spec(&s, SANDBOX_PROCESS);
+	s.cwd = "/";
+	s.nproc = 8;
+	run(&s, "i=1; while [ $i -lt 20 ]; do sleep 5 & i=$((i+1)); done; echo all", 3000, &r);
+	CHECK(strstr(r.out, "all") == NULL || strstr(r.out, "fork") != NULL);
+	CHECK(strstr(r.out, "fork") != NULL || strstr(r.out, "Resource temporarily unavailable") != NULL);
+
+	/* a child that left the session outlives the runtime's own exit ... */
+	base_spec(&s, SANDBOX_PROCESS);
+	s.cwd = "/";
+	run(&s, "setsid sleep 1234.7 </dev/null >/dev/null 2>&1 & echo started", 1500, &r);
+	CHECK(exited(&r, 0));
+	/* ... until sandbox_free (inside run) swept the uid */
+	double end = now_ms() + 1000;
+	while (marked_alive("sleep 1234.7") && now_ms() < end)
+		usleep(5000);
+	CHECK(!marked_alive("sleep 1234.7"));
+
+	snprintf(path, sizeof path, "%s/secret.db", data);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/hello.txt", code);
+	unlink(path);
+	rmdir(code);
+	rmdir(layer);
+	rmdir(data);
+}
+
+static void test_process_as_root(void)
+{
+	if (geteuid() != 0 || !caps.namespaces) {
+		printf("SKIP %s: needs root and mount namespaces\n", __func__);
+		return;
+	}
+	process_root_view("/tmp");     /* below the private /tmp: made again inside */
+	process_root_view("/var/tmp"); /* elsewhere on the host */
+}
+
+/* The id pool: distinct ids, round robin, exhaustion, and two pools on one
+ * lock file (two daemons) never holding the same id. */
+static void test_ids(void)
+{
+	struct sandbox_ids *a = NULL, *b = NULL, *c = NULL;
+	char lock[] = "/tmp/sbxids.XXXXXX";
+	int fd = mkstemp(lock);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK(sandbox_ids_new(0, 4, NULL, &a) == LD_EINVAL);
+	CHECK(sandbox_ids_new(300000, 0, NULL, &a) == LD_EINVAL);
+	CHECK(sandbox_ids_new(0x7fffff00u, 0x1000, NULL, &a) == LD_EINVAL);
+	CHECK(sandbox_ids_new(300000, 4, lock, &a) == 0);
+	CHECK(sandbox_ids_new(300000, 4, lock, &b) == 0);
+	if (!a || !b)
+		return;
+	uid_t id[4], x = 0;
+	for (int i = 0; i < 4; i++) {
+		CHECK(sandbox_ids_take(a, &id[i]) == 0);
+		CHECK(id[i] == 300000u + (uid_t)i);
+	}
+	CHECK(sandbox_ids_in_use(a) == 4);
+	CHECK(sandbox_ids_take(a, &x) == LD_ETHROTTLED);
+	CHECK(sandbox_ids_take(b, &x) == LD_ETHROTTLED); /* all locked by a */
+	sandbox_ids_give(a, 300002);
+	sandbox_ids_give(a, 300002); /* twice: harmless */
+	sandbox_ids_give(a, 12);     /* not from the pool: ignored */
+	CHECK(sandbox_ids_in_use(a) == 3);
+	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300002);
+	CHECK(sandbox_ids_take(a, &x) == LD_ETHROTTLED); /* b holds it now */
+	sandbox_ids_free(a); /* a's locks go with it */
+	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300003);
+	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300000);
+	sandbox_ids_free(b);
+	/* round robin: a freed id comes back last */
+	CHECK(sandbox_ids_new(400000, 3, NULL, &c) == 0);
+	if (c) {
+		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400000);
+		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400001);
+		sandbox_ids_give(c, 400000);
+		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400002);
+		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400000);
+		sandbox_ids_free(c);
+	}
+	sandbox_ids_free(NULL);
+	unlink(lock);
+}
+
 /* The seccomp filter: what a function has no business doing fails with EPERM
  * (clone3 with ENOSYS, so that glibc falls back to clone, which is checked),
  * while ordinary work (python, node, fork, threads, /tmp) still runs. */
@@ -479,6 +646,17 @@ static const char seccomp_py[] =
 	"t('personality', libc.personality(0x0008))\n"
 	"t('personality_q', 0 if libc.personality(0xffffffff) >= 0 else -1)\n"
 	"t('x32', sc(0x40000000 + 39))\n"
+	"t('io_uring', sc(425, 8, ctypes.create_string_buffer(120)))\n"
+	"t('kcmp', sc(312, os.getpid(), os.getpid(), 0, 0, 0))\n"
+	"t('pidfd_getfd', sc(438, 0, 0, 0))\n"
+	"t('open_by_handle', sc(304, -100, None, 0))\n"
+	"t('kexec', sc(246, 0, 0, None, 0))\n"
+	"t('finit_module', sc(313, 0, b'', 0))\n"
+	"t('reboot', sc(169, 0, 0, 0, None))\n"
+	"t('userfaultfd', sc(323, 0))\n"
+	"t('swapoff', sc(168, b'/x'))\n"
+	"t('pivot_root', sc(155, b'/tmp', b'/tmp'))\n"
+	"t('fsopen', sc(430, b'tmpfs', 0))\n"
 	"pid = os.fork()\n"
 	"if pid == 0:\n"
 	"    os._exit(7)\n"
@@ -490,15 +668,15 @@ static const char seccomp_py[] =
 	"open('/tmp/w', 'w').write('x' * 100000)\n"
 	"print('tmp', os.path.getsize('/tmp/w'))\n";
 
-static void test_seccomp(void)
+static void seccomp_at(enum sandbox_level lvl)
 {
-	if (!full_ok(__func__))
-		return;
 	struct sandbox_spec s;
 	struct result r;
-	char script[4096];
-	base_spec(&s, SANDBOX_FULL);
+	char script[8192];
+	base_spec(&s, lvl);
 	s.memory_mb = 256;
+	if (lvl == SANDBOX_PROCESS)
+		s.cwd = "/";
 	snprintf(script, sizeof script,
 		 "unshare -U true 2>&1; echo unshare_cmd=$?;"
 		 "python3 -c \"$(cat <<'PYEOF'\n%sPYEOF\n)\" 2>&1;"
@@ -526,6 +704,17 @@ static void test_seccomp(void)
 		"personality -1 Operation not permitted\n",
 		"personality_q 0 ok\n",
 		"x32 -1 Operation not permitted\n",
+		"io_uring -1 Function not implemented\n",
+		"kcmp -1 Operation not permitted\n",
+		"pidfd_getfd -1 Operation not permitted\n",
+		"open_by_handle -1 Operation not permitted\n",
+		"kexec -1 Operation not permitted\n",
+		"finit_module -1 Operation not permitted\n",
+		"reboot -1 Operation not permitted\n",
+		"userfaultfd -1 Operation not permitted\n",
+		"swapoff -1 Operation not permitted\n",
+		"pivot_root -1 Operation not permitted\n",
+		"fsopen -1 Operation not permitted\n",
 		"fork 7\n",
 		"threads 4\n",
 		"tmp 100000\n",
@@ -538,7 +727,14 @@ static void test_seccomp(void)
 			CHECK(0);
 		}
 	if (t_failed_checks)
-		printf("  got: %s\n", r.out);
+		printf("  got (%s): %s\n", lvl == SANDBOX_FULL ? "FULL" : "PROCESS", r.out);
+}
+
+static void test_seccomp(void)
+{
+	seccomp_at(SANDBOX_PROCESS);
+	if (full_ok(__func__))
+		seccomp_at(SANDBOX_FULL);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -634,6 +830,9 @@ int main(void)
 	T_RUN(test_pids_limit);
 	T_RUN(test_process_level);
 	T_RUN(test_seccomp);
+	T_RUN(test_capabilities);
+	T_RUN(test_process_as_root);
+	T_RUN(test_ids);
 	T_RUN(test_spawn_time);
 	cleanup_dirs();
 	return t_done("test_sandbox");
