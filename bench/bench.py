@@ -283,10 +283,10 @@ def seed(name, port, n, is_moto):
             "list_next_marker": bool(d.get("NextMarker"))}
 
 
-def wrk_run(port, mode, conns, duration, nfuncs, cpus, prefix=SEED_PREFIX, auth=AUTH):
+def wrk_run(port, mode, conns, duration, nfuncs, cpus, prefix=SEED_PREFIX, auth=AUTH, amzdate=""):
     threads = 1 if conns == 1 else min(2, conns)
     argv = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", "5s", "--latency",
-            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, prefix, str(nfuncs), auth]
+            "-s", WRK_LUA, f"http://127.0.0.1:{port}", "--", mode, prefix, str(nfuncs), auth, amzdate]
     out, _ = run_bounded(argv, duration + 20, cpus)
     r = last_json(out)
     r["errors"] = r["err_connect"] + r["err_read"] + r["err_write"] + r["err_status"] + r["err_timeout"]
@@ -1180,6 +1180,93 @@ def eventstream_messages(resp):
         yield t, headers.get(":event-type"), payload
 
 
+def auth_phase(args, tmp):
+    """The cost of signature verification: GetFunction of one function with a real SigV4 signature (one
+    signed request replayed by wrk, valid within the 15-minute skew window), on a lambdad with --auth
+    enforce (verified: canonical request, HMAC chain, key store lookup) and on one with --auth permissive
+    (parsed only), same data directory and key, one at a time, pinned as the control-plane runs.
+    Returns the markdown section."""
+    import botocore.auth
+    import botocore.awsrequest
+    import botocore.credentials
+    datadir = os.path.join(tmp, "data-auth")
+    os.makedirs(datadir)
+    key = json.loads(subprocess.run([LAMBDAD, "keys", "create", "--account-id", ACCOUNT, "--data-dir", datadir],
+                                    capture_output=True, check=True, timeout=30).stdout)["AccessKey"]
+    creds = botocore.credentials.Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    name, rows = "auth-bench", []
+    for mode in ("enforce", "permissive"):
+        port = free_port()
+        proc = start_server(f"lambdad-{mode}", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                                                datadir, "--auth", mode], os.path.join(tmp, f"lambdad-{mode}.log"),
+                            SERVER_CPU or None)
+        try:
+            t_end = time.time() + 30
+            while True:  # ready: any HTTP answer (enforce refuses the unsigned probe with 403)
+                try:
+                    http_get(port, "/2016-08-19/account-settings", timeout=1)
+                    break
+                except urllib.error.HTTPError:
+                    break
+                except Exception:
+                    if time.time() > t_end or proc.poll() is not None:
+                        raise RuntimeError(f"lambdad --auth {mode} not ready")
+                    time.sleep(0.1)
+
+            def signed(method, path, body=b""):
+                req = botocore.awsrequest.AWSRequest(method=method, url=f"http://127.0.0.1:{port}{path}", data=body,
+                                                     headers={"Content-Type": "application/json"} if body else {})
+                botocore.auth.SigV4Auth(creds, "lambda", REGION).add_auth(req)
+                return dict(req.headers.items())
+            if mode == "enforce":
+                body = json.dumps({"FunctionName": name, "Runtime": "python3.12", "Role": ROLE,
+                                   "Handler": "app.handler",
+                                   "Code": {"ZipFile": base64.b64encode(make_zip(0)).decode()}}).encode()
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/2015-03-31/functions", data=body,
+                                             method="POST", headers=signed("POST", "/2015-03-31/functions", body))
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    if r.status != 201:
+                        raise RuntimeError(f"CreateFunction answered {r.status}")
+            path = f"/2015-03-31/functions/{name}"
+            h = signed("GET", path)
+            req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=h)
+            with urllib.request.urlopen(req, timeout=10) as r:
+                if r.status != 200:
+                    raise RuntimeError(f"signed GetFunction answered {r.status}")
+            for conns in (1, 50):
+                if args.warmup:
+                    wrk_run(port, "path", conns, args.warmup, 1, LOAD_CPU or None, prefix=path,
+                            auth=h["Authorization"], amzdate=h["X-Amz-Date"])
+                r = measured(proc.pid, lambda: wrk_run(port, "path", conns, args.duration, 1, LOAD_CPU or None,
+                                                        prefix=path, auth=h["Authorization"],
+                                                        amzdate=h["X-Amz-Date"]))
+                if r["err_status"]:
+                    raise RuntimeError(f"--auth {mode}: {r['err_status']} non-2xx answers")
+                rows.append((mode, conns, r))
+        finally:
+            kill_servers()
+    by = {(m, c): r for m, c, r in rows}
+    lines = ["## Signature verification (issue 7)", "",
+             "GetFunction of one function, the same SigV4-signed request replayed by wrk "
+             f"({args.duration} s per run after a {args.warmup} s warm-up), on lambdad `--auth enforce` "
+             "(signature verified) and `--auth permissive` (parsed, not verified), one server at a time.", "",
+             "| conns | enforce req/s | permissive req/s | enforce/permissive | p50 enforce / permissive "
+             "| p99 enforce / permissive | server CPU per request enforce / permissive |",
+             "|---|---|---|---|---|---|---|"]
+    for conns in (1, 50):
+        e, p = by[("enforce", conns)], by[("permissive", conns)]
+        lines.append(f"| {conns} | {e['rps']:,.0f} | {p['rps']:,.0f} | {e['rps'] / max(1, p['rps']):.2f} "
+                     f"| {e['p50_ms']:.2f} / {p['p50_ms']:.2f} ms | {e['p99_ms']:.2f} / {p['p99_ms']:.2f} ms "
+                     f"| {e['cpu_us_per_req']:.1f} / {p['cpu_us_per_req']:.1f} us |")
+        log(f"auth c={conns}: enforce {e['rps']:.0f} req/s ({e['cpu_us_per_req']:.1f} us cpu/req), "
+            f"permissive {p['rps']:.0f} req/s ({p['cpu_us_per_req']:.1f} us cpu/req)")
+    e, p = by[("enforce", 50)], by[("permissive", 50)]
+    lines.append("")
+    lines.append(f"Verification costs {e['cpu_us_per_req'] - p['cpu_us_per_req']:.1f} us of server CPU per "
+                 "request at 50 connections (the difference of the CPU-per-request columns).")
+    return "\n".join(lines) + "\n"
+
+
 def url_phase(args, tmp):
     """Function URL requests per second (wrk, path form) beside the bare loopback floor and a warm Invoke of
     the same function, and time to first byte of a streamed response through a RESPONSE_STREAM URL and
@@ -1596,6 +1683,7 @@ def main():
     ap.add_argument("--no-async", action="store_true", help="skip the asynchronous invocation benchmark (issue 5)")
     ap.add_argument("--stream-runs", type=int, default=20, help="warm runs per path of the streaming TTFB rows")
     ap.add_argument("--no-urls", action="store_true", help="skip the function URL and streaming benchmark (issue 6)")
+    ap.add_argument("--no-auth", action="store_true", help="skip the signature verification benchmark (issue 7)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -1748,11 +1836,29 @@ def run(args, tmp):
         urls = render_urls(ures)
         url_notes_ = url_notes(args, ures)
 
+    auth_md = None
+    if not args.no_auth:
+        try:
+            auth_md = auth_phase(args, tmp)
+        except BaseException:
+            for proc in children:
+                try:
+                    with open(proc.bench_log, "rb") as f:
+                        log(f"--- tail of {proc.bench_name} log ---\n" + f.read()[-1500:].decode(errors="replace"))
+                except OSError:
+                    pass
+            raise
+
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
     table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes, urls, url_notes_)
+    if auth_md:
+        md += "\n" + auth_md
     print()
     print(table)
+    if auth_md:
+        print()
+        print(auth_md)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)

@@ -7,9 +7,12 @@
 --              ListLayerVersions: /2018-10-31/layers/NAME/versions); COUNT unused
 -- AUTH, when non-empty, is sent as a static Authorization header; moto uses only
 -- its credential scope to route the request to Lambda and checks no signature.
+-- AMZDATE (optional 5th argument) is sent as X-Amz-Date: with AUTH a real
+-- signature of one fixed request (mode path), replayable within the 15-minute
+-- clock-skew window, for lambdad's --auth enforce.
 -- done() prints one JSON line that bench.py parses.
 
-local mode, prefix, count, auth
+local mode, prefix, count, auth, amzdate
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -24,8 +27,12 @@ function init(args)
    prefix = args[2] or "bench"
    count = tonumber(args[3] or "1000")
    auth = args[4]
+   amzdate = args[5]
    if auth ~= nil and auth ~= "" then
       wrk.headers["Authorization"] = auth
+   end
+   if amzdate ~= nil and amzdate ~= "" then
+      wrk.headers["X-Amz-Date"] = amzdate
    end
    counter = (thread_id * 397) % count
    if mode == "list" then

@@ -8,8 +8,10 @@
  *    ["TokenSha256": hex, "Expiration": "..."]}, ...]}
  *
  * The server keeps the unsealed set in a sorted array (binary search by key
- * id) and re-reads the file when stat() says it is another file than the one
- * it read: one stat per lookup, a few hundred nanoseconds.
+ * id) and re-reads the file when it is another file than the one it read.
+ * Every write renames a file into DATA/auth, which moves the directory's
+ * mtime: a lookup costs one fstat() of the open directory while nothing
+ * changed.
  */
 #include "auth/keys.h"
 
@@ -59,6 +61,10 @@ struct keys {
 	struct entry *v; /* sorted by akid */
 	size_t n;
 	int warned;
+	/* DATA/auth, open: a rename into it (any change of the store) moves its
+	 * mtime, and fstat() of an open directory costs no path walk */
+	int dirfd;
+	struct timespec dir_mtime, dir_ctime;
 };
 
 static int paths(const char *data_dir, char dir[PATH_MAX], char file[PATH_MAX], char master[PATH_MAX])
@@ -283,10 +289,32 @@ out:
 	return rc;
 }
 
-/* re-reads the file when it is not the one the set came from */
+/* re-reads the file when it is not the one the set came from; cheap
+ * (one fstat of the open directory) while nothing changed */
 static void refresh(keys_t *k)
 {
 	struct stat st;
+	if (k->dirfd < 0)
+		k->dirfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (k->dirfd >= 0) {
+		/* file timestamps come from a coarse clock (a few ms): two changes
+		 * within one tick leave the same mtime, so a directory changed in
+		 * the last two seconds is not trusted and the file is checked */
+		if (fstat(k->dirfd, &st) == 0 && st.st_nlink > 0 && time(NULL) > st.st_mtim.tv_sec + 2 &&
+		    st.st_mtim.tv_sec == k->dir_mtime.tv_sec &&
+		    st.st_mtim.tv_nsec == k->dir_mtime.tv_nsec && st.st_ctim.tv_sec == k->dir_ctime.tv_sec &&
+		    st.st_ctim.tv_nsec == k->dir_ctime.tv_nsec)
+			return;
+		if (st.st_nlink == 0) { /* the directory was removed: look again */
+			close(k->dirfd);
+			k->dirfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (k->dirfd >= 0 && fstat(k->dirfd, &st) == 0) {
+			/* remembered before reading, so a change during the read is seen next time */
+			k->dir_mtime = st.st_mtim;
+			k->dir_ctime = st.st_ctim;
+		}
+	}
 	if (stat(k->file, &st) < 0) {
 		if (k->ino || k->n) {
 			free_set(k->v, k->n);
@@ -337,6 +365,7 @@ int keys_open(const char *data_dir, keys_t **out)
 	keys_t *k = calloc(1, sizeof *k);
 	if (!k)
 		return LD_ENOMEM;
+	k->dirfd = -1;
 	if (paths(data_dir, k->dir, k->file, k->master)) {
 		free(k);
 		return LD_EINVAL;
@@ -350,6 +379,8 @@ void keys_close(keys_t *k)
 {
 	if (!k)
 		return;
+	if (k->dirfd >= 0)
+		close(k->dirfd);
 	free_set(k->v, k->n);
 	free(k);
 }

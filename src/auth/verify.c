@@ -15,6 +15,7 @@
 
 #include <openssl/crypto.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,44 @@
 #define MAX_QUERY_PARAMS 1024
 #define MAX_SIGNED_VALUES 1024
 #define CANON_CAP (1024 * 1024)
+
+/* Derived signing keys (kSigning) of recent (key id, date, region, service,
+ * secret): a key is valid for a whole UTC day, and deriving it costs four
+ * HMACs, more than the rest of a verification. Direct-mapped by a hash of
+ * the scope; an entry counts only when the secret is the same one (compared
+ * in constant time), so a replaced or deleted key never reuses it. The
+ * daemon verifies on one thread; this is process-wide state. */
+#define KEY_CACHE 64
+static struct key_cache_entry {
+	char scope[129 + 9 + 64 + 64 + 4]; /* "AKID/YYYYMMDD/region/service" */
+	char secret[129];
+	unsigned char key[32];
+} key_cache[KEY_CACHE];
+
+static int signing_key(const sigv4_scope_t *scope, const char *akid, const char *secret, unsigned char key[32])
+{
+	char id[sizeof key_cache[0].scope];
+	int n = snprintf(id, sizeof id, "%s/%.8s/%s/%s", akid, scope->date_time, scope->region, scope->service);
+	if (n < 0 || (size_t)n >= sizeof id || strlen(secret) >= sizeof key_cache[0].secret)
+		return sigv4_signing_key(scope, secret, key);
+	uint32_t h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	struct key_cache_entry *e = &key_cache[h % KEY_CACHE];
+	size_t slen = strlen(secret);
+	if (!strcmp(e->scope, id) && strlen(e->secret) == slen && CRYPTO_memcmp(e->secret, secret, slen) == 0) {
+		memcpy(key, e->key, 32);
+		return 0;
+	}
+	int rc = sigv4_signing_key(scope, secret, key);
+	if (rc)
+		return rc;
+	OPENSSL_cleanse(e, sizeof *e);
+	memcpy(e->scope, id, (size_t)n + 1);
+	memcpy(e->secret, secret, slen + 1);
+	memcpy(e->key, key, 32);
+	return 0;
+}
 
 __attribute__((format(printf, 3, 4)))
 static int fail(verify_result_t *res, const char *error, const char *fmt, ...)
@@ -511,7 +550,7 @@ static int check_signature(const verify_request_t *req, const query_t *q, const 
 		maxn += *p == ';';
 	c.names = calloc(maxn, sizeof *c.names);
 	c.seen = calloc(maxn, sizeof *c.seen);
-	c.kv = calloc(MAX_SIGNED_VALUES + maxn, sizeof *c.kv);
+	c.kv = malloc((MAX_SIGNED_VALUES + maxn) * sizeof *c.kv); /* c.n counts what is set */
 	if (!list || !c.names || !c.seen || !c.kv) {
 		rc = LD_ENOMEM;
 		goto out;
@@ -554,7 +593,11 @@ static int check_signature(const verify_request_t *req, const query_t *q, const 
 	}
 	if (rc)
 		goto out;
-	rc = sigv4_signature(&scope, secret, canon.data, canon.len, sig);
+	unsigned char skey[32];
+	rc = signing_key(&scope, an->a.access_key_id, secret, skey);
+	if (!rc)
+		rc = sigv4_signature_with_key(&scope, skey, canon.data, canon.len, sig);
+	OPENSSL_cleanse(skey, sizeof skey);
 	if (rc == LD_EINVAL) {
 		rc = fail(res, E_INVALID, MSG_BAD_SIG);
 		goto out;
@@ -578,7 +621,7 @@ out:
 
 int verify_request(const verify_request_t *req, const verify_opts_t *opts, verify_result_t *res)
 {
-	query_t *q = calloc(1, sizeof *q);
+	query_t *q = malloc(sizeof *q); /* 16 KB: not zeroed, q->n counts what is set */
 	authn_t an;
 	verify_key_t key;
 	int rc, count;
@@ -588,6 +631,8 @@ int verify_request(const verify_request_t *req, const verify_opts_t *opts, verif
 	memset(&key, 0, sizeof key);
 	if (!q)
 		return LD_ENOMEM;
+	q->n = 0;
+	q->nul = 0;
 	rc = query_parse(req->query, q);
 	if (rc == LD_ETOOBIG) {
 		rc = fail(res, E_INVALID, MSG_BAD_SIG);

@@ -226,39 +226,57 @@ static int scope_valid(const sigv4_scope_t *s)
 	       s->service && s->service[0] && !strchr(s->service, '/');
 }
 
-int sigv4_signature(const sigv4_scope_t *scope, const char *secret_key,
-		    const char *canon, size_t len, char sig[SIGV4_HEX_LEN + 1])
+int sigv4_signing_key(const sigv4_scope_t *scope, const char *secret_key, unsigned char key[32])
 {
 	if (!scope_valid(scope) || !secret_key)
 		return LD_EINVAL;
-
 	int rc;
-	char canon_hash[SIGV4_HEX_LEN + 1];
-	unsigned char key[32];
-	buf_t secret, sts;
+	buf_t secret;
 	buf_init(&secret, 0);
-	buf_init(&sts, 0);
-	if ((rc = sigv4_sha256_hex(canon, len, canon_hash)) ||
-	    (rc = buf_printf(&secret, "AWS4%s", secret_key)) ||
-	    (rc = buf_printf(&sts, SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s",
-			     scope->date_time, scope->date_time, scope->region,
-			     scope->service, canon_hash)))
-		goto out;
-
-	/* kDate, kRegion, kService, kSigning, then the signature itself */
-	if ((rc = hmac(secret.data, secret.len, scope->date_time, 8, key)) ||
+	/* kDate, kRegion, kService, kSigning */
+	if ((rc = buf_printf(&secret, "AWS4%s", secret_key)) ||
+	    (rc = hmac(secret.data, secret.len, scope->date_time, 8, key)) ||
 	    (rc = hmac(key, 32, scope->region, strlen(scope->region), key)) ||
 	    (rc = hmac(key, 32, scope->service, strlen(scope->service), key)) ||
-	    (rc = hmac(key, 32, "aws4_request", 12, key)) ||
-	    (rc = hmac(key, 32, sts.data, sts.len, key)))
-		goto out;
-	to_hex(key, sizeof key, sig);
-out:
-	OPENSSL_cleanse(key, sizeof key);
+	    (rc = hmac(key, 32, "aws4_request", 12, key)))
+		OPENSSL_cleanse(key, 32);
 	if (secret.data)
 		OPENSSL_cleanse(secret.data, secret.len);
 	buf_free(&secret);
+	return rc;
+}
+
+int sigv4_signature_with_key(const sigv4_scope_t *scope, const unsigned char key[32], const char *canon,
+			     size_t len, char sig[SIGV4_HEX_LEN + 1])
+{
+	if (!scope_valid(scope))
+		return LD_EINVAL;
+	int rc;
+	char canon_hash[SIGV4_HEX_LEN + 1];
+	unsigned char out[32];
+	buf_t sts;
+	buf_init(&sts, 0);
+	if ((rc = sigv4_sha256_hex(canon, len, canon_hash)) ||
+	    (rc = buf_printf(&sts, SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s",
+			     scope->date_time, scope->date_time, scope->region,
+			     scope->service, canon_hash)) ||
+	    (rc = hmac(key, 32, sts.data, sts.len, out)))
+		goto out;
+	to_hex(out, sizeof out, sig);
+out:
+	OPENSSL_cleanse(out, sizeof out);
 	buf_free(&sts);
+	return rc;
+}
+
+int sigv4_signature(const sigv4_scope_t *scope, const char *secret_key,
+		    const char *canon, size_t len, char sig[SIGV4_HEX_LEN + 1])
+{
+	unsigned char key[32];
+	int rc = sigv4_signing_key(scope, secret_key, key);
+	if (!rc)
+		rc = sigv4_signature_with_key(scope, key, canon, len, sig);
+	OPENSSL_cleanse(key, sizeof key);
 	return rc;
 }
 

@@ -92,6 +92,14 @@ int sigv4_canonical_request(const sigv4_request_t *req, buf_t *canon, buf_t *sig
 int sigv4_signature(const sigv4_scope_t *scope, const char *secret_key,
 		    const char *canon, size_t len, char sig[SIGV4_HEX_LEN + 1]);
 
+/* The two halves of sigv4_signature(), for a caller that keeps signing keys
+ * (one per key id, date, region and service): the derived key kSigning
+ * (32 bytes), and the signature of a canonical request under it. Same
+ * returns. */
+int sigv4_signing_key(const sigv4_scope_t *scope, const char *secret_key, unsigned char key[32]);
+int sigv4_signature_with_key(const sigv4_scope_t *scope, const unsigned char key[32], const char *canon,
+			     size_t len, char sig[SIGV4_HEX_LEN + 1]);
+
 /* Appends the Authorization header value to out:
  * "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request,
  *  SignedHeaders=..., Signature=..." (on one line).
