@@ -12,7 +12,7 @@ main file system, /tmp, signal and capability checks at `--sandbox process`,
 where lambdad as root still runs each environment as a uid of its own.
 Handlers report what happened as errno names ("ENOENT", "EPERM", ...) or
 "ok:..." when an attempt worked. The test of holding another environment's
-Runtime API lives elsewhere (test_rapi_owner).
+Runtime API belongs to the Runtime API's own tests (tests/unit/test_rapi.c).
 """
 import base64
 import io
