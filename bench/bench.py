@@ -1267,6 +1267,94 @@ def auth_phase(args, tmp):
     return "\n".join(lines) + "\n"
 
 
+def sandbox_phase(args, tmp):
+    """Cold-start Invoke latency by sandbox level (issue 7): a lambdad per level (`--sandbox full`, then
+    `--sandbox process`) on a fresh data directory, not pinned; for the C runtime (bench/bootstrap.c) and
+    python3.11, args.sandbox_cold fresh functions of the same code (extracted once by an untimed warm-up
+    invoke), each invoked once: every invoke spawns an environment. Returns the markdown section."""
+    import http.client
+    keys = ("c", "py")
+    labels = {k: label for k, label, *_ in RUNTIMES}
+    zips = {k: code_zip(k) for k in keys}
+    rt = {k: r for k, _, r, *_ in RUNTIMES}
+    res = {}
+    for level in ("full", "process"):
+        port = free_port()
+        datadir = os.path.join(tmp, f"data-sandbox-{level}")
+        os.makedirs(datadir)
+        lam = start_server(f"lambdad-{level}", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+                                                datadir, "--sandbox", level],
+                           os.path.join(tmp, f"lambdad-sandbox-{level}.log"), None)
+        try:
+            wait_ready(f"lambdad-{level}", lam, port, "/2016-08-19/account-settings")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+            def invoke(fn):
+                t0 = time.perf_counter()
+                conn.request("POST", f"/2015-03-31/functions/{fn}/invocations", body=EVENT,
+                             headers={"Authorization": AUTH, "X-Amz-Log-Type": "Tail",
+                                      "Content-Type": "application/json"})
+                resp = conn.getresponse()
+                body = resp.read()
+                dt = (time.perf_counter() - t0) * 1000
+                if resp.status != 200 or json.loads(body) != json.loads(EVENT):
+                    raise RuntimeError(f"--sandbox {level}: invoke {fn} answered {resp.status}: {body[:300]!r}")
+                tail = base64.b64decode(resp.getheader("X-Amz-Log-Result") or "").decode(errors="replace")
+                init = [float(p.split(":")[1].split()[0]) for p in tail.split("\t")
+                        if p.strip().startswith("Init Duration:")]
+                return dt, (init[0] if init else None)
+
+            for key in keys:
+                names = [f"sbx-{level}-{key}-{i:02d}" for i in range(args.sandbox_cold + 1)]
+                for n in names:
+                    body = {"FunctionName": n, "Runtime": rt[key], "Role": ROLE, "Handler": "index.handler",
+                            "Code": {"ZipFile": base64.b64encode(zips[key]).decode()}, "MemorySize": 128}
+                    st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+                    if st != 201:
+                        raise RuntimeError(f"CreateFunction {n} answered {st}: {b[:300]!r}")
+                for n in names:
+                    wait_active(port, n)
+                invoke(names[0])  # extracts the code once: not timed
+                times, inits = [], []
+                for n in names[1:]:
+                    dt, init = invoke(n)
+                    times.append(dt)
+                    if init is not None:
+                        inits.append(init)
+                res[(level, key)] = {"n": len(times), "p50": median(times), "p90": pctl(times, 0.90),
+                                     "init_p50": median(inits) if inits else None}
+                r = res[(level, key)]
+                log(f"cold start --sandbox {level:7s} {key:3s} n={r['n']}  p50 {r['p50']:.2f} ms  "
+                    f"p90 {r['p90']:.2f} ms  Init Duration p50 {r['init_p50']} ms")
+            conn.close()
+            if lam.poll() is not None:
+                raise RuntimeError(f"lambdad --sandbox {level} died")
+        finally:
+            kill_servers()
+    root = os.geteuid() == 0
+    lines = ["## Cold start by sandbox level (issue 7)", "",
+             f"Invoke latency of a cold start (a fresh function, so a new environment each time; "
+             f"{args.sandbox_cold} per runtime and level, one at a time, the code already extracted), "
+             "client to answer, and the Init Duration lambdad reports (spawn to the runtime's first "
+             "GET /next). One lambdad per level, not pinned. "
+             + ("lambdad runs as root, so both levels give each environment a uid of its own with no "
+                "capabilities; `process` adds a private mount namespace (own /tmp, data directory covered) "
+                "but no pid namespace, cgroups or fresh root." if root else
+                "lambdad does not run as root: the `full` row is the best level the host allows."), "",
+             "| level | " + " | ".join(f"{labels[k]} p50 / p90" for k in keys) + " | "
+             + " | ".join(f"{labels[k]} Init Duration p50" for k in keys) + " |",
+             "|---|" + "---|" * (2 * len(keys))]
+    for level in ("full", "process"):
+        cells = [f"{res[(level, k)]['p50']:.2f} / {res[(level, k)]['p90']:.2f} ms" for k in keys]
+        cells += [f"{res[(level, k)]['init_p50']:.2f} ms" if res[(level, k)]["init_p50"] is not None else "-"
+                  for k in keys]
+        lines.append(f"| `--sandbox {level}` | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("The difference between the rows is the cost of the FULL sandbox on a cold start (namespaces, "
+                 "fresh read-only root, cgroups; docs/sandbox.md, Spawn cost).")
+    return "\n".join(lines) + "\n"
+
+
 def url_phase(args, tmp):
     """Function URL requests per second (wrk, path form) beside the bare loopback floor and a warm Invoke of
     the same function, and time to first byte of a streamed response through a RESPONSE_STREAM URL and
@@ -1684,6 +1772,9 @@ def main():
     ap.add_argument("--stream-runs", type=int, default=20, help="warm runs per path of the streaming TTFB rows")
     ap.add_argument("--no-urls", action="store_true", help="skip the function URL and streaming benchmark (issue 6)")
     ap.add_argument("--no-auth", action="store_true", help="skip the signature verification benchmark (issue 7)")
+    ap.add_argument("--sandbox-cold", type=int, default=30, help="cold starts per runtime and sandbox level")
+    ap.add_argument("--no-sandbox-levels", action="store_true",
+                    help="skip the cold start by sandbox level benchmark (issue 7)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -1849,16 +1940,34 @@ def run(args, tmp):
                     pass
             raise
 
+    sbx_md = None
+    if not args.no_sandbox_levels:
+        try:
+            sbx_md = sandbox_phase(args, tmp)
+        except BaseException:
+            for proc in children:
+                try:
+                    with open(proc.bench_log, "rb") as f:
+                        log(f"--- tail of {proc.bench_name} log ---\n" + f.read()[-1500:].decode(errors="replace"))
+                except OSError:
+                    pass
+            raise
+
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
     table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes, urls, url_notes_)
     if auth_md:
         md += "\n" + auth_md
+    if sbx_md:
+        md += "\n" + sbx_md
     print()
     print(table)
     if auth_md:
         print()
         print(auth_md)
+    if sbx_md:
+        print()
+        print(sbx_md)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)
