@@ -60,6 +60,8 @@ struct keys {
 	struct timespec mtime;
 	struct entry *v; /* sorted by akid */
 	size_t n;
+	struct entry *minted; /* keys_mint(), sorted by akid, memory only */
+	size_t nminted, cminted;
 	int warned;
 	/* DATA/auth, open: a rename into it (any change of the store) moves its
 	 * mtime, and fstat() of an open directory costs no path walk */
@@ -382,6 +384,7 @@ void keys_close(keys_t *k)
 	if (k->dirfd >= 0)
 		close(k->dirfd);
 	free_set(k->v, k->n);
+	free_set(k->minted, k->cminted);
 	free(k);
 }
 
@@ -394,7 +397,10 @@ static const struct entry *find(keys_t *k, const char *akid)
 	if (!akid || strlen(akid) >= sizeof probe.akid)
 		return NULL;
 	snprintf(probe.akid, sizeof probe.akid, "%s", akid);
-	return k->n ? bsearch(&probe, k->v, k->n, sizeof *k->v, by_akid) : NULL;
+	const struct entry *e = k->n ? bsearch(&probe, k->v, k->n, sizeof *k->v, by_akid) : NULL;
+	if (!e && k->nminted)
+		e = bsearch(&probe, k->minted, k->nminted, sizeof *k->minted, by_akid);
+	return e;
 }
 
 int keys_lookup(void *ctx, const char *access_key_id, const char *session_token, verify_key_t *key)
@@ -432,6 +438,66 @@ size_t keys_count(keys_t *k)
 		return 0;
 	refresh(k);
 	return k->n;
+}
+
+static int random_chars(const char *alphabet, char *out, size_t n);
+
+int keys_mint(keys_t *k, const char *account, const char *principal, long ttl_s, struct keys_minted *out)
+{
+	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned char raw[96];
+	struct entry e;
+	memset(&e, 0, sizeof e);
+	memset(out, 0, sizeof *out);
+	if (!k || strlen(account) >= sizeof e.account || strlen(principal) >= sizeof e.principal)
+		return LD_EINVAL;
+	memcpy(out->access_key_id, "ASIA", 4);
+	if (random_chars(b32, out->access_key_id + 4, 16) || random_chars(b64, out->secret, 40) ||
+	    RAND_bytes(raw, sizeof raw) != 1)
+		return LD_EIO;
+	EVP_EncodeBlock((unsigned char *)out->session_token, raw, sizeof raw);
+	OPENSSL_cleanse(raw, sizeof raw);
+	out->expires = (long long)time(NULL) + ttl_s;
+	if (k->nminted == k->cminted) {
+		size_t c = k->cminted ? 2 * k->cminted : 16;
+		struct entry *v = calloc(c, sizeof *v);
+		if (!v)
+			return LD_ENOMEM;
+		if (k->nminted)
+			memcpy(v, k->minted, k->nminted * sizeof *v);
+		free_set(k->minted, k->cminted);
+		k->minted = v;
+		k->cminted = c;
+	}
+	snprintf(e.akid, sizeof e.akid, "%s", out->access_key_id);
+	snprintf(e.secret, sizeof e.secret, "%s", out->secret);
+	snprintf(e.account, sizeof e.account, "%s", account);
+	snprintf(e.principal, sizeof e.principal, "%s", principal);
+	SHA256((const unsigned char *)out->session_token, strlen(out->session_token), e.token_sha);
+	e.has_token = 1;
+	e.expires = out->expires;
+	size_t at = 0;
+	while (at < k->nminted && strcmp(k->minted[at].akid, e.akid) < 0)
+		at++;
+	memmove(&k->minted[at + 1], &k->minted[at], (k->nminted - at) * sizeof e);
+	k->minted[at] = e;
+	k->nminted++;
+	OPENSSL_cleanse(&e, sizeof e);
+	return 0;
+}
+
+void keys_revoke(keys_t *k, const char *access_key_id)
+{
+	for (size_t i = 0; k && i < k->nminted; i++) {
+		if (strcmp(k->minted[i].akid, access_key_id) != 0)
+			continue;
+		OPENSSL_cleanse(&k->minted[i], sizeof k->minted[i]);
+		memmove(&k->minted[i], &k->minted[i + 1], (k->nminted - i - 1) * sizeof k->minted[i]);
+		k->nminted--;
+		OPENSSL_cleanse(&k->minted[k->nminted], sizeof k->minted[0]);
+		return;
+	}
 }
 
 /* ---- writing (command line) ---- */

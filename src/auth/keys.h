@@ -48,6 +48,24 @@ int keys_account_of(keys_t *k, const char *access_key_id, char account[32]);
 /* How many keys the store holds now (after a reload if it changed). */
 size_t keys_count(keys_t *k);
 
+/* Temporary credentials that live in the server's memory only: an
+ * execution environment's role credentials (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), so that a function's SDK
+ * calls to lambdad act as the function's account and role. */
+struct keys_minted {
+	char access_key_id[21];  /* ASIA + 16 */
+	char secret[41];
+	char session_token[132];
+	long long expires;       /* UTC seconds */
+};
+
+/* Mints credentials of `account` acting as `principal` for ttl_s seconds,
+ * valid at once for keys_lookup(). 0, LD_ENOMEM or LD_EIO. */
+int keys_mint(keys_t *k, const char *account, const char *principal, long ttl_s, struct keys_minted *out);
+
+/* Forgets minted credentials (the environment ended). Unknown ids are fine. */
+void keys_revoke(keys_t *k, const char *access_key_id);
+
 /* ---- the command line's side (`lambdad keys ...`) ---- */
 
 struct keys_create_opts {

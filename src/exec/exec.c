@@ -28,6 +28,8 @@
  * one invocation are kept (capped) for LogType Tail.
  */
 #include "exec/exec.h"
+#include "auth/auth.h"
+#include "auth/keys.h"
 #include "blobs/blobs.h"
 #include "blobs/zip.h"
 #include "exec/rapi.h"
@@ -41,6 +43,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +56,7 @@
 #include <unistd.h>
 
 #define INIT_LIMIT_MS 10000
+#define CREDENTIALS_TTL_S 43200 /* minted role credentials: 12 hours, AWS's longest role session */
 #define INVOCATION_LOG_CAP (256 * 1024)
 #define TAIL_BYTES 4096
 /* Every environment runs as a uid/gid of its own from a pool (sandbox.h's
@@ -107,6 +111,7 @@ enum env_state { ENV_INIT, ENV_IDLE, ENV_BUSY, ENV_DEAD };
 
 struct env {
 	struct env *next;      /* in its pool */
+	char cred_id[24];      /* access key id of its minted credentials, or "" */
 	struct pool *pool;
 	uint64_t id;
 	enum env_state state;
@@ -296,6 +301,8 @@ static void env_free_cb(void *ud)
 		loop_del_fd(X->srv->loop, e->pid_fd);
 	rapi_close_env(X->rapi, e->listen_fd);
 	sandbox_free(e->proc); /* no process of the environment is left */
+	if (e->cred_id[0])
+		keys_revoke(X->srv->keys, e->cred_id);
 	if (e->own_uid)
 		sandbox_ids_give(X->ids, e->uid);
 	if (e->log)
@@ -1091,13 +1098,38 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	env_add(&ev, "LAMBDA_TASK_ROOT", task);
 	env_add(&ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
 	env_add(&ev, "TZ", ":UTC");
-	/* The execution role's credentials on AWS. lambdad has no STS: functions
-	 * get the credentials lambdad itself was started with, when it has any,
-	 * so that SDK calls from a function reach the same endpoints it uses. */
-	static const char *const creds[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
-	for (size_t c = 0; c < sizeof(creds) / sizeof(creds[0]); c++)
-		if (getenv(creds[c]))
-			env_add(&ev, creds[c], getenv(creds[c]));
+	/* The execution role's credentials. With --auth enforce (a shared
+	 * server), temporary credentials minted for this environment, in memory
+	 * only, acting as the function's account and role session
+	 * (arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION): a function's SDK
+	 * calls to lambdad are signed and isolated like anyone's, and lambdad's
+	 * own credentials never reach functions. In permissive mode (local
+	 * development) functions get the credentials lambdad was started with,
+	 * when it has any, so that their SDK calls reach the same endpoints. */
+	if (X->srv->auth_mode == AUTH_ENFORCE) {
+		struct keys_minted m;
+		char account[32], principal[400];
+		const char *role = json_string_value(json_object_get(cfg, "Role"));
+		const char *slash = role ? strrchr(role, '/') : NULL;
+		const char *region = strchr(p->scope, ':');
+		region = region ? region + 1 : "";
+		snprintf(account, sizeof(account), "%.*s", (int)strcspn(p->scope, ":"), p->scope);
+		snprintf(principal, sizeof(principal), "arn:%s:sts::%s:assumed-role/%s/%s",
+			 !strncmp(region, "cn-", 3) ? "aws-cn" : !strncmp(region, "us-gov-", 7) ? "aws-us-gov" : "aws",
+			 account, slash ? slash + 1 : "lambda", p->name);
+		if (keys_mint(X->srv->keys, account, principal, CREDENTIALS_TTL_S, &m) == 0) {
+			snprintf(e->cred_id, sizeof(e->cred_id), "%s", m.access_key_id);
+			env_add(&ev, "AWS_ACCESS_KEY_ID", m.access_key_id);
+			env_add(&ev, "AWS_SECRET_ACCESS_KEY", m.secret);
+			env_add(&ev, "AWS_SESSION_TOKEN", m.session_token);
+		}
+		OPENSSL_cleanse(&m, sizeof(m));
+	} else {
+		static const char *const creds[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+		for (size_t c = 0; c < sizeof(creds) / sizeof(creds[0]); c++)
+			if (getenv(creds[c]))
+				env_add(&ev, creds[c], getenv(creds[c]));
+	}
 	const char *fmt = json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogFormat"));
 	if (fmt && !strcmp(fmt, "JSON"))
 		env_add(&ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");

@@ -325,6 +325,44 @@ class TestAccounts(EnforceCase):
                                   VersionNumber=v)[0], "AccessDeniedException")
 
 
+class TestFunctionCredentials(EnforceCase):
+    """Functions get role credentials minted for their environment: they act as the function's account."""
+
+    CREDS = make_zip({"app.py": "import os\ndef handler(e, c):\n    return {k: os.environ.get(k) for k in "
+                                "('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN')}\n"})
+
+    def test_minted_credentials_act_as_the_functions_account(self):
+        name = self.name()
+        self.la.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler",
+                                Role="arn:aws:iam::%s:role/service-role/runner" % A, Code={"ZipFile": self.CREDS})
+        env = json.loads(self.la.invoke(FunctionName=name)["Payload"].read())
+        self.assertRegex(env["AWS_ACCESS_KEY_ID"], r"^ASIA[A-Z2-7]{16}$")
+        self.assertTrue(env["AWS_SESSION_TOKEN"])
+        # lambdad's own credentials (the harness starts it without any) are not what the function got
+        key = {"AccessKeyId": env["AWS_ACCESS_KEY_ID"], "SecretAccessKey": env["AWS_SECRET_ACCESS_KEY"],
+               "SessionToken": env["AWS_SESSION_TOKEN"]}
+        fc = self.server.client_for(key)
+        self.assertIn(name, [f["FunctionName"] for f in fc.list_functions()["Functions"]])
+        other = self.make_fn(self.lb)
+        code, msg, _ = self.err(fc.get_function, FunctionName="arn:aws:lambda:%s:%s:function:%s" % (REGION, B, other))
+        self.assertEqual(code, "AccessDeniedException")
+        self.assertTrue(msg.startswith("User: arn:aws:sts::%s:assumed-role/runner/%s is not authorized" % (A, name)),
+                        msg)
+        # not in the key store, and gone with the environment
+        self.assertNotIn(env["AWS_ACCESS_KEY_ID"], json.dumps(self.server.keys("list")))
+        self.la.delete_function(FunctionName=name)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                fc.list_functions()
+            except self.lam.exceptions.ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "UnrecognizedClientException")
+                break
+            time.sleep(0.05)
+        else:
+            self.fail("the minted credentials outlived the function's environment")
+
+
 class TestIamFunctionUrls(EnforceCase):
     @classmethod
     def setUpClass(cls):
