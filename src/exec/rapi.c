@@ -163,6 +163,8 @@ void rapi_abandon(struct rapi_next *n)
 /* "/2018-06-01/runtime/invocation/<id>/response" -> id into out */
 static int request_id_of(const char *url, const char *suffix, char *out, size_t n)
 {
+	if (strncmp(url, PREFIX "invocation/", strlen(PREFIX "invocation/")) != 0)
+		return 0; /* (and a shorter url, such as .../init/error, is not read past its end) */
 	const char *p = url + strlen(PREFIX "invocation/");
 	const char *slash = strchr(p, '/');
 	if (!slash || strcmp(slash + 1, suffix) != 0 || (size_t)(slash - p) >= n || slash == p)
