@@ -219,7 +219,8 @@ class TestKeyStore(EnforceCase):
         no_token = dict(tmp)
         del no_token["SessionToken"]
         self.assertEqual(self.err(self.server.client_for(no_token).list_functions)[0], "UnrecognizedClientException")
-        wrong = dict(tmp, SessionToken="x" + tmp["SessionToken"][1:])
+        t = tmp["SessionToken"]
+        wrong = dict(tmp, SessionToken=("A" if t[0] != "A" else "B") + t[1:])
         self.assertEqual(self.err(self.server.client_for(wrong).list_functions)[0], "UnrecognizedClientException")
         # a long-term key with a token it does not have
         extra = dict(self.key_a, SessionToken="abc")
