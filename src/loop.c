@@ -289,6 +289,10 @@ int loop_run_once(loop_t *l, int timeout_ms)
 	int n = epoll_wait(l->epfd, evs, 128, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return LD_EIO;
+	/* timers that fell due meanwhile run before new requests: a deferred
+	 * callback registered late in the last iteration (a state settling
+	 * after an update) must not be overtaken by the client's next request */
+	run_timers(l);
 	for (int i = 0; i < l->nhooks; i++)
 		if (l->hooks[i].check)
 			l->hooks[i].check(l->hooks[i].ud);
