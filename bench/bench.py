@@ -153,6 +153,25 @@ def start_server(name, argv, logpath, cpus):
     return p
 
 
+def log_tails(procs):
+    """Prints the end of each server's log (after a phase failed)."""
+    for proc in procs:
+        try:
+            with open(proc.bench_log, "rb") as f:
+                log(f"--- tail of {proc.bench_name} log ---\n" + f.read()[-1500:].decode(errors="replace"))
+        except OSError:
+            pass
+
+
+def with_logs(phase, *args):
+    """Runs a benchmark phase; if it fails, prints its servers' log tails and re-raises."""
+    try:
+        return phase(*args)
+    except BaseException:
+        log_tails(list(children))
+        raise
+
+
 def kill_servers():
     for p in children:
         if p.poll() is None:
@@ -1870,88 +1889,27 @@ def run(args, tmp):
         more_rows, support = control_plane_more(args, servers, b64path)
         rows += more_rows
     except BaseException:
-        for proc, _ in servers.values():
-            try:
-                with open(proc.bench_log, "rb") as f:
-                    tail = f.read()[-1500:].decode(errors="replace")
-                log(f"--- tail of {proc.bench_name} log ---\n{tail}")
-            except OSError:
-                pass
+        log_tails(proc for proc, _ in servers.values())
         raise
 
     kill_servers()  # the invoke benchmark gets the machine to itself
     invoke = inv_notes = None
     if not args.no_invoke:
-        try:
-            res = invoke_phase(args, tmp)
-        except BaseException:
-            for proc in children:
-                try:
-                    with open(proc.bench_log, "rb") as f:
-                        tail = f.read()[-1500:].decode(errors="replace")
-                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
-                except OSError:
-                    pass
-            raise
+        res = with_logs(invoke_phase, args, tmp)
         invoke = render_invoke(res)
         inv_notes = invoke_notes(args, res)
     asy = asy_notes = None
     if not args.no_async:
-        try:
-            ares = async_phase(args, tmp)
-        except BaseException:
-            for proc in children:
-                try:
-                    with open(proc.bench_log, "rb") as f:
-                        tail = f.read()[-1500:].decode(errors="replace")
-                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
-                except OSError:
-                    pass
-            raise
+        ares = with_logs(async_phase, args, tmp)
         asy = render_async(ares)
         asy_notes = async_notes(args, ares)
-
     urls = url_notes_ = None
     if not args.no_urls:
-        try:
-            ures = url_phase(args, tmp)
-        except BaseException:
-            for proc in children:
-                try:
-                    with open(proc.bench_log, "rb") as f:
-                        tail = f.read()[-1500:].decode(errors="replace")
-                    log(f"--- tail of {proc.bench_name} log ---\n{tail}")
-                except OSError:
-                    pass
-            raise
+        ures = with_logs(url_phase, args, tmp)
         urls = render_urls(ures)
         url_notes_ = url_notes(args, ures)
-
-    auth_md = None
-    if not args.no_auth:
-        try:
-            auth_md = auth_phase(args, tmp)
-        except BaseException:
-            for proc in children:
-                try:
-                    with open(proc.bench_log, "rb") as f:
-                        log(f"--- tail of {proc.bench_name} log ---\n" + f.read()[-1500:].decode(errors="replace"))
-                except OSError:
-                    pass
-            raise
-
-    sbx_md = None
-    if not args.no_sandbox_levels:
-        try:
-            sbx_md = sandbox_phase(args, tmp)
-        except BaseException:
-            for proc in children:
-                try:
-                    with open(proc.bench_log, "rb") as f:
-                        log(f"--- tail of {proc.bench_name} log ---\n" + f.read()[-1500:].decode(errors="replace"))
-                except OSError:
-                    pass
-            raise
+    auth_md = None if args.no_auth else with_logs(auth_phase, args, tmp)
+    sbx_md = None if args.no_sandbox_levels else with_logs(sandbox_phase, args, tmp)
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
