@@ -16,6 +16,7 @@
 #include "auth/keys.h"
 
 #include "util/err.h"
+#include "util/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,40 +79,14 @@ static int paths(const char *data_dir, char dir[PATH_MAX], char file[PATH_MAX], 
 	return 0;
 }
 
-/* reads a whole small file; LD_ENOTFOUND when it does not exist */
+/* a whole small file; LD_ENOTFOUND when it does not exist */
 static int read_file(const char *path, size_t cap, unsigned char **out, size_t *len)
 {
-	int rc = 0;
-	unsigned char *data = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? LD_ENOTFOUND : LD_EIO;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size > cap) {
+	void *data = NULL;
+	int rc = file_read(path, cap, &data, len);
+	if (rc == LD_ETOOBIG)
 		rc = LD_EIO;
-		goto out;
-	}
-	data = malloc((size_t)st.st_size + 1);
-	if (!data) {
-		rc = LD_ENOMEM;
-		goto out;
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, data + got, (size_t)st.st_size - got);
-		if (r <= 0) {
-			rc = LD_EIO;
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	data[got] = 0;
 	*out = data;
-	*len = got;
-	data = NULL;
-out:
-	free(data);
-	close(fd);
 	return rc;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "blobs/blobs.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/ids.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -119,34 +121,6 @@ int blobs_read(blobs_t *b, const char *hex, void **data, size_t *len)
 	int rc = blobs_path(b, hex, path, sizeof(path));
 	if (rc)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return LD_EIO;
-	struct stat st;
-	char *buf = NULL;
-	rc = LD_EIO;
-	if (fstat(fd, &st) < 0)
-		goto out;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = LD_ENOMEM;
-		goto out;
-	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			goto out;
-		got += (size_t)r;
-	}
-	*data = buf;
-	*len = got;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
+	rc = file_read(path, SIZE_MAX, data, len);
+	return rc == LD_ENOMEM ? rc : rc ? LD_EIO : 0;
 }
