@@ -1184,7 +1184,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
 		.level = X->level, .caps = &X->caps, .argv = argv, .envp = ev.v, .cwd = task,
-		.code_dir = code, .layers_dir = opt[0] ? opt : NULL, .runtime_dir = full ? runtimes_client_dir(rt->kind) : NULL,
+		.code_dir = code, .layers_dir = opt[0] ? opt : NULL, .runtime_dir = runtimes_client_dir(rt->kind),
 		.binds = binds, .nbinds = nbinds, .hostname = NULL, .tmp_mb = tmp_mb > 0 ? tmp_mb : 512,
 		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = ENV_NPROC,
 		.nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid, .gid = (gid_t)e->uid,

@@ -87,7 +87,10 @@ struct sandbox_spec {
 	char *const *envp;   /* complete environment; nothing is added */
 	const char *cwd;     /* "/var/task" when NULL */
 
-	/* FULL only (PROCESS runs in the host's file system view): */
+	/* FULL: shown inside at the paths below. PROCESS as root: the host's
+	 * view in a private mount namespace, where code, layers and runtime
+	 * dirs stay visible read-only at their host paths (also when they are
+	 * below the data directory's cover or the host's /tmp). */
 	const char *code_dir;    /* host dir shown read-only at /var/task; required */
 	const char *layers_dir;  /* host dir shown read-only at /opt, or NULL */
 	const char *runtime_dir; /* host dir shown read-only at /var/runtime, or NULL */
