@@ -136,6 +136,20 @@ static int check_json(req_t *r, const char *payload, size_t len)
 	return 0;
 }
 
+/* exec_invoke(), a throttle answered as AWS does: 429 TooManyRequestsException
+ * with its Reason (apierr takes it from r->out) */
+static int start(req_t *r, struct exec_request *in, exec_done_fn done, void *ud)
+{
+	const char *throttle = NULL;
+	in->throttle_reason = &throttle;
+	int rc = exec_invoke(r->srv, in, done, ud);
+	if (rc != LD_ETHROTTLED)
+		return rc;
+	json_decref(r->out);
+	r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
+	return apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
+}
+
 int api_invoke(req_t *r)
 {
 	struct fnref ref;
@@ -176,17 +190,7 @@ int api_invoke(req_t *r)
 		goto out;
 	}
 	r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", version);
-	const char *throttle = NULL;
-	in.throttle_reason = &throttle;
-	rc = exec_invoke(r->srv, &in, on_done, r);
-	if (rc == LD_ETHROTTLED) {
-		/* 429 with AWS's Reason (apierr takes it from r->out) */
-		json_decref(r->out);
-		r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
-		rc = apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
-		goto out;
-	}
-	if (rc)
+	if ((rc = start(r, &in, on_done, r)))
 		goto out;
 	rc = LD_EPENDING;
 out:
@@ -317,16 +321,9 @@ int api_invoke_with_response_stream(req_t *r)
 	}
 	s->r = r;
 	snprintf(s->version, sizeof(s->version), "%s", version);
-	const char *throttle = NULL;
-	in.throttle_reason = &throttle;
 	in.on_chunk = stream_chunk;
-	rc = exec_invoke(r->srv, &in, stream_done, s);
-	if (rc) {
+	if ((rc = start(r, &in, stream_done, s))) {
 		free(s);
-		if (rc == LD_ETHROTTLED) {
-			r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
-			rc = apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
-		}
 		goto out;
 	}
 	rc = LD_EPENDING;
