@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #define INIT_LIMIT_MS 10000
+#define LAYERS_MAX 5 /* a function has at most 5 layers (AWS; checked at configuration) */
 #define CREDENTIALS_TTL_S 43200 /* minted role credentials: 12 hours, AWS's longest role session */
 #define INVOCATION_LOG_CAP (256 * 1024)
 #define TAIL_BYTES 4096
@@ -875,27 +876,35 @@ static void init_start_line(struct env *e, const struct runtime_info *rt)
 		log_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
 }
 
-/* DATA/code/<hex>/, extracted once (atomically, by rename) */
-static int code_dir(const char *hex, char *out, size_t n)
+/* DATA/<sub>/<name>/: the archives `hexes` extracted in order into one
+ * directory (later ones overwrite earlier files), once: built under a
+ * temporary name and renamed into place, so a half-extracted tree is never
+ * seen; a concurrent builder's rename wins and ours is dropped. */
+static int extract_once(const char *sub, const char *name, const char *const *hexes, size_t n, char *out,
+			size_t outn)
 {
 	char tmp[PATH_MAX], rnd[17];
-	snprintf(out, n, "%s/code/%s", X->srv->data_dir, hex);
+	snprintf(out, outn, "%s/%s/%s", X->srv->data_dir, sub, name);
 	if (access(out, F_OK) == 0)
 		return 0;
-	snprintf(tmp, sizeof(tmp), "%s/code", X->srv->data_dir);
+	snprintf(tmp, sizeof(tmp), "%s/%s", X->srv->data_dir, sub);
 	mkdir(tmp, 0755);
 	ids_hex(rnd, 8);
-	snprintf(tmp, sizeof(tmp), "%s/code/.%s-%s", X->srv->data_dir, hex, rnd);
+	snprintf(tmp, sizeof(tmp), "%s/%s/.%s-%s", X->srv->data_dir, sub, name, rnd);
 	/* readable by the environments' uids whatever the umask (zip_extract
 	 * sets its entries' modes itself) */
 	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0)
 		return LD_EIO;
-	void *zip = NULL;
-	size_t len = 0;
-	int rc = blobs_read(X->srv->blobs, hex, &zip, &len);
-	if (!rc)
-		rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
-	free(zip);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		void *zip = NULL;
+		size_t len = 0;
+		if (!hexes[i])
+			break; /* as before: the archives up to a record without one */
+		if (!(rc = blobs_read(X->srv->blobs, hexes[i], &zip, &len)))
+			rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
+		free(zip);
+	}
 	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
 		rc = LD_EIO;
 	if (rc) {
@@ -907,54 +916,39 @@ static int code_dir(const char *hex, char *out, size_t n)
 	return rc;
 }
 
+/* DATA/code/<hex>/: the function's code */
+static int code_dir(const char *hex, char *out, size_t n)
+{
+	const char *one[1] = { hex };
+	return extract_once("code", hex, one, 1, out, n);
+}
+
 /* DATA/opt/<digest of the layer list>/: the function's layers extracted in
  * order (later ones overwrite earlier files, as on AWS), once per list.
  * *out is "" when the function has no layers. */
 static int layers_dir(json_t *cfg, char *out, size_t n)
 {
 	json_t *layers = json_object_get(cfg, "Layers");
-	char tmp[PATH_MAX], rnd[17], digest[65];
-	size_t i;
+	const char *hexes[LAYERS_MAX];
+	char digest[65];
+	size_t i, nl = json_array_size(layers);
 	json_t *l;
 	out[0] = '\0';
-	if (!json_array_size(layers))
+	if (!nl)
 		return 0;
+	if (nl > LAYERS_MAX)
+		return LD_ECORRUPT;
 	buf_t ids;
 	buf_init(&ids, 0);
-	json_array_foreach(layers, i, l)
-		buf_printf(&ids, "%s;", json_string_value(json_object_get(l, "_CodeHex")));
+	json_array_foreach(layers, i, l) {
+		hexes[i] = json_string_value(json_object_get(l, "_CodeHex"));
+		buf_printf(&ids, "%s;", hexes[i]);
+	}
 	blobs_digest(ids.data, ids.len, digest, NULL);
 	buf_free(&ids);
-	snprintf(out, n, "%s/opt/%s", X->srv->data_dir, digest);
-	if (access(out, F_OK) == 0)
-		return 0;
-	snprintf(tmp, sizeof(tmp), "%s/opt", X->srv->data_dir);
-	mkdir(tmp, 0755);
-	ids_hex(rnd, 8);
-	snprintf(tmp, sizeof(tmp), "%s/opt/.%s-%s", X->srv->data_dir, digest, rnd);
-	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0)
-		return LD_EIO;
-	int rc = 0;
-	json_array_foreach(layers, i, l) {
-		const char *hex = json_string_value(json_object_get(l, "_CodeHex"));
-		void *zip = NULL;
-		size_t len = 0;
-		if (!hex || (rc = blobs_read(X->srv->blobs, hex, &zip, &len)))
-			break;
-		rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
-		free(zip);
-		if (rc)
-			break;
-	}
-	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
-		rc = LD_EIO;
-	if (rc) {
-		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "lambdad: could not remove %s\n", tmp);
+	int rc = extract_once("opt", digest, hexes, nl, out, n);
+	if (rc)
 		out[0] = '\0';
-	}
 	return rc;
 }
 
