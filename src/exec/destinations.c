@@ -153,29 +153,12 @@ void dest_shutdown(server_t *srv)
 
 /* ---- answers ---- */
 
-/* Copies the text between <tag> and </tag> (first occurrence) into dst. */
-static int xml_field(const char *body, size_t len, const char *tag, char *dst, size_t cap)
-{
-	char open[32], close[32];
-	snprintf(open, sizeof open, "<%s>", tag);
-	snprintf(close, sizeof close, "</%s>", tag);
-	const char *s = memmem(body, len, open, strlen(open));
-	if (!s)
-		return 0;
-	s += strlen(open);
-	const char *e = memmem(s, len - (size_t)(s - body), close, strlen(close));
-	if (!e)
-		return 0;
-	snprintf(dst, cap, "%.*s", (int)(e - s), s);
-	return 1;
-}
-
 /* The error code and message of an AWS error document, XML or JSON. */
 static void error_of(const char *body, size_t len, char *code, size_t ccap, char *msg, size_t mcap)
 {
 	code[0] = msg[0] = '\0';
-	if (xml_field(body, len, "Code", code, ccap)) {
-		xml_field(body, len, "Message", msg, mcap);
+	if (aws_xml_text(body, len, "Code", code, ccap)) {
+		aws_xml_text(body, len, "Message", msg, mcap);
 		return;
 	}
 	json_t *j = json_loadb(body, len, 0, NULL);

@@ -1,5 +1,5 @@
 /*
- * awsconf.c - endpoints and credentials of outbound AWS calls (see awsconf.h).
+ * awsconf.c - endpoints, credentials and XML answers of outbound AWS calls (see awsconf.h).
  */
 #include "awsconf.h"
 #include "err.h"
@@ -87,4 +87,44 @@ int aws_endpoint_split(const char *endpoint, size_t *origin_len, const char **ho
 	*host_len = n;
 	*prefix_len = plen;
 	return 0;
+}
+
+int aws_xml_text(const char *body, size_t len, const char *tag, char *dst, size_t cap)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&quot;", '"' }, { "&apos;", '\'' },
+	};
+	char open[32], close[32];
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+
+	const char *start = memmem(body, len, open, strlen(open));
+	if (!start)
+		return 0;
+	start += strlen(open);
+	const char *end = memmem(start, len - (size_t)(start - body), close, strlen(close));
+	if (!end)
+		return 0;
+
+	size_t n = 0;
+	for (const char *p = start; p < end && n + 1 < cap; n++) {
+		size_t i, left = (size_t)(end - p);
+		for (i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+			size_t elen = strlen(ents[i].ent);
+			if (elen <= left && !memcmp(p, ents[i].ent, elen)) {
+				dst[n] = ents[i].c;
+				p += elen;
+				break;
+			}
+		}
+		if (i == sizeof ents / sizeof ents[0]) {
+			unsigned char c = (unsigned char)*p++;
+			dst[n] = c < ' ' || c == 0x7f ? ' ' : (char)c;
+		}
+	}
+	dst[n] = '\0';
+	return 1;
 }

@@ -42,4 +42,10 @@ int aws_endpoint_split(const char *endpoint, size_t *origin_len, const char **ho
 /* 1 if s has no control characters or spaces (it may go into a header). */
 int aws_header_safe(const char *s);
 
+/* Copies the text of the first <tag>...</tag> of an AWS XML answer (an
+ * error's Code or Message, say) into dst (cap bytes, truncated), decoding
+ * the five predefined XML entities and turning control characters into
+ * spaces. Returns 1 if the element was found, else 0. */
+int aws_xml_text(const char *body, size_t len, const char *tag, char *dst, size_t cap);
+
 #endif

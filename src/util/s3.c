@@ -45,49 +45,6 @@ static int add_header(struct curl_slist **list, const char *name, const char *va
 	return rc;
 }
 
-/* Copies the text of the first <tag>...</tag> in body into dst (cap bytes,
- * truncated), decoding the five predefined XML entities and turning control
- * characters into spaces. Returns 1 if the element was found. */
-static int xml_text(const char *body, size_t len, const char *tag, char *dst, size_t cap)
-{
-	static const struct {
-		const char *ent;
-		char c;
-	} ents[] = {
-		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&quot;", '"' }, { "&apos;", '\'' },
-	};
-	char open[32], close[32];
-	snprintf(open, sizeof open, "<%s>", tag);
-	snprintf(close, sizeof close, "</%s>", tag);
-
-	const char *start = memmem(body, len, open, strlen(open));
-	if (!start)
-		return 0;
-	start += strlen(open);
-	const char *end = memmem(start, len - (size_t)(start - body), close, strlen(close));
-	if (!end)
-		return 0;
-
-	size_t n = 0;
-	for (const char *p = start; p < end && n + 1 < cap; n++) {
-		size_t i, left = (size_t)(end - p);
-		for (i = 0; i < sizeof ents / sizeof ents[0]; i++) {
-			size_t elen = strlen(ents[i].ent);
-			if (elen <= left && !memcmp(p, ents[i].ent, elen)) {
-				dst[n] = ents[i].c;
-				p += elen;
-				break;
-			}
-		}
-		if (i == sizeof ents / sizeof ents[0]) {
-			unsigned char c = (unsigned char)*p++;
-			dst[n] = c < ' ' || c == 0x7f ? ' ' : (char)c;
-		}
-	}
-	dst[n] = '\0';
-	return 1;
-}
-
 /* The state of one transfer, shared with the write callback. */
 struct xfer {
 	CURL *curl;
@@ -141,13 +98,13 @@ static void parse_error(s3_error_t *err, long status, const buf_t *body)
 		return;
 	err->http_status = status;
 	const char *p = body->data ? body->data : "";
-	if (!xml_text(p, body->len, "Code", err->code, sizeof err->code) || !err->code[0]) {
+	if (!aws_xml_text(p, body->len, "Code", err->code, sizeof err->code) || !err->code[0]) {
 		snprintf(err->code, sizeof err->code, "%ld", status);
 		snprintf(err->message, sizeof err->message, "HTTP %ld without an S3 error document",
 			 status);
 		return;
 	}
-	xml_text(p, body->len, "Message", err->message, sizeof err->message);
+	aws_xml_text(p, body->len, "Message", err->message, sizeof err->message);
 }
 
 int s3_get_object(const s3_config_t *cfg, const char *bucket, const char *key,
