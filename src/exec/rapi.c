@@ -174,13 +174,23 @@ static int request_id_of(const char *url, const char *suffix, char *out, size_t 
 	return 1;
 }
 
+/* the answer to a posted result, from what the hook returned */
+static enum MHD_Result result_reply(struct MHD_Connection *c, int rc)
+{
+	if (rc == LD_ENOTFOUND)
+		return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
+	if (rc)
+		return error_reply(c, 403, "InvalidStateTransition",
+				   "State transition from Ready to Response failed for runtime.");
+	return queue(c, 202, "{\"status\":\"OK\"}\n");
+}
+
 static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, struct rreq *q)
 {
 	const char *etype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
 	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 	const char *body = q->body.data ? q->body.data : "";
 	char id[128];
-	int rc;
 	if (q->too_big) {
 		if (request_id_of(url, "response", id, sizeof(id)))
 			q->hooks->on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
@@ -198,13 +208,7 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 		is_error = 1;
 	else
 		return error_reply(c, 404, "InvalidURL", "Invalid URL");
-	rc = q->hooks->on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype);
-	if (rc == LD_ENOTFOUND)
-		return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
-	if (rc)
-		return error_reply(c, 403, "InvalidStateTransition",
-				   "State transition from Ready to Response failed for runtime.");
-	return queue(c, 202, "{\"status\":\"OK\"}\n");
+	return result_reply(c, q->hooks->on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -253,12 +257,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (q->stream_rc == LD_ETOOBIG)
 			return error_reply(c, 413, "RequestEntityTooLarge",
 					   "Exceeded maximum allowed payload size (20971520 bytes).");
-		if (rc == LD_ENOTFOUND)
-			return error_reply(c, 400, "InvalidRequestID", "Invalid request ID");
-		if (rc)
-			return error_reply(c, 403, "InvalidStateTransition",
-					   "State transition from Ready to Response failed for runtime.");
-		return queue(c, 202, "{\"status\":\"OK\"}\n");
+		return result_reply(c, rc);
 	}
 	if (q->waiting) {
 		if (!q->answered)
