@@ -85,6 +85,18 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
+/* queues resp for h's request with its status, Content-Type and headers */
+static void queue(struct hreq *h, struct MHD_Response *resp)
+{
+	req_t *r = &h->r;
+	if (r->content_type)
+		MHD_add_response_header(resp, "Content-Type", r->content_type);
+	for (size_t i = 0; i < r->nheaders; i++)
+		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+	MHD_queue_response(h->c, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+}
+
 static void send_response(struct hreq *h)
 {
 	req_t *r = &h->r;
@@ -96,12 +108,7 @@ static void send_response(struct hreq *h)
 		free(data);
 		return;
 	}
-	if (r->content_type)
-		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	for (size_t i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-	MHD_queue_response(h->c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	queue(h, resp);
 }
 
 /* a pending request is answered: wake the connection; libmicrohttpd then
@@ -191,17 +198,11 @@ static void stream_end(req_t *r)
 
 static void send_stream(struct hreq *h)
 {
-	req_t *r = &h->r;
 	struct MHD_Response *resp =
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_reader, h, NULL);
 	if (!resp)
 		return;
-	if (r->content_type)
-		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	for (size_t i = 0; i < r->nheaders; i++)
-		MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-	MHD_queue_response(h->c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	queue(h, resp);
 }
 
 static void reject_too_big(struct hreq *h)
