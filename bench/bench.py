@@ -172,6 +172,18 @@ def with_logs(phase, *args):
         raise
 
 
+def stop_server(p, sig=signal.SIGTERM, timeout=10):
+    """Stops one server started by start_server (its whole process group): sig, then SIGKILL after
+    timeout seconds."""
+    os.killpg(p.pid, sig)
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait(timeout=5)
+    children.remove(p)
+
+
 def kill_servers():
     for p in children:
         if p.poll() is None:
@@ -685,9 +697,7 @@ def invoke_phase(args, tmp):
         r = postload_run(eport, conns, args.invokes, args.invoke_limit, "echo", evpath, None, "invoke")
         res["floors"][f"rtt{conns}"] = r
         log(f"floor loopback HTTP c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
-    os.killpg(ep.pid, signal.SIGKILL)
-    ep.wait(timeout=5)
-    children.remove(ep)
+    stop_server(ep, sig=signal.SIGKILL)
 
     # ---- cold: a new environment for every invoke (a fresh function each, same code: extracted once already)
     import http.client
@@ -1076,13 +1086,7 @@ def async_phase(args, tmp):
             raise RuntimeError("lambdad died during the async phase")
     finally:
         sink.close()
-        os.killpg(lam.pid, signal.SIGTERM)
-        try:
-            lam.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(lam.pid, signal.SIGKILL)
-            lam.wait(timeout=5)
-        children.remove(lam)
+        stop_server(lam)
     return res
 
 
@@ -1478,9 +1482,7 @@ def url_phase(args, tmp):
             r = postload_run(eport, conns, args.invokes, args.invoke_limit, "echo", evpath, None, "invoke")
             res["floor_post"][conns] = r
             log(f"floor POST    c={conns:<3d} {r['rps']:10.1f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
-        os.killpg(ep.pid, signal.SIGKILL)
-        ep.wait(timeout=5)
-        children.remove(ep)
+        stop_server(ep, sig=signal.SIGKILL)
         ep = None
 
         # ---- time to first byte of a streamed response (node, streamifyResponse, 200 ms between chunks)
@@ -1569,16 +1571,8 @@ def url_phase(args, tmp):
             raise RuntimeError("lambdad died during the URL phase")
     finally:
         if ep is not None:
-            os.killpg(ep.pid, signal.SIGKILL)
-            ep.wait(timeout=5)
-            children.remove(ep)
-        os.killpg(lam.pid, signal.SIGTERM)
-        try:
-            lam.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(lam.pid, signal.SIGKILL)
-            lam.wait(timeout=5)
-        children.remove(lam)
+            stop_server(ep, sig=signal.SIGKILL)
+        stop_server(lam)
     return res
 
 
