@@ -109,11 +109,14 @@ class Server:
         except OSError:
             return ""
 
-    def client(self, service="lambda", region=REGION, **kw):
+    def client(self, service="lambda", region=REGION, validate=True, **kw):
+        """A boto3 client of the server; validate=False turns botocore's own parameter checks off, so
+        that what it would refuse reaches lambdad (as AWS's recordings were made)."""
         return boto3.client(
             service, endpoint_url=self.endpoint, region_name=region,
             aws_access_key_id="test", aws_secret_access_key="test",
-            config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=30), **kw)
+            config=botocore.config.Config(retries={"max_attempts": 0}, read_timeout=30,
+                                          parameter_validation=validate), **kw)
 
     def keys(self, *args):
         """Runs `lambdad keys ARGS --data-dir DATA`; returns its parsed JSON output (or None)."""
@@ -182,6 +185,19 @@ class LambdadTestCase(unittest.TestCase):
                     Role=ROLE, Code={"ZipFile": make_zip()})
         args.update(kw)
         return self.lam.create_function(**args)
+
+    def settled(self, name, qualifier=None, deadline_s=5.0):
+        """Waits (bounded) until the configuration ($LATEST unless qualifier) is Active and not
+        InProgress; returns it."""
+        end = time.time() + deadline_s
+        kw = {"Qualifier": qualifier} if qualifier else {}
+        while True:
+            c = self.lam.get_function_configuration(FunctionName=name, **kw)
+            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
+                return c
+            if time.time() > end:
+                self.fail("function %s did not settle: %s" % (name, c))
+            time.sleep(0.02)
 
     def assertError(self, code, fn, *args, message=None, status=None, **kw):
         """Calls fn and checks AWS's error code, message and HTTP status."""

@@ -3,11 +3,7 @@
 Shapes and messages are AWS's, from docs/aws-facts.md sections 2.5, 3.4 and 3.8.
 """
 import re
-import time
 import unittest
-
-import boto3
-import botocore.config
 
 from harness import ACCOUNT, REGION, LambdadTestCase
 
@@ -25,17 +21,6 @@ def fn_arn(name, qualifier=None):
 
 
 class AliasTestCase(LambdadTestCase):
-    def settled(self, name, deadline_s=5.0):
-        """Waits (bounded) until $LATEST is Active and not InProgress."""
-        end = time.time() + deadline_s
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name)
-            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle: %s" % (name, c))
-            time.sleep(0.02)
-
     def with_versions(self, n=2):
         """A function with published versions 1..n; returns its name."""
         name = self.name("al")
@@ -184,9 +169,7 @@ class TestAliasErrors(AliasTestCase):
 
     def test_weight_below_zero(self):
         # botocore refuses a negative weight itself: send it without client-side validation
-        nv = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name=REGION,
-                          aws_access_key_id="test", aws_secret_access_key="test",
-                          config=botocore.config.Config(retries={"max_attempts": 0}, parameter_validation=False))
+        nv = self.server.client(validate=False)
         self.assertError("ValidationException", nv.create_alias, FunctionName=self.fn, Name="neg",
                          FunctionVersion="1", RoutingConfig={"AdditionalVersionWeights": {"2": -1}},
                          message="1 validation error detected: Value '{2=-1.0}' at "

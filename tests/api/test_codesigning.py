@@ -9,9 +9,6 @@ test_lambda_api.snapshot.json).
 """
 import re
 
-import boto3
-import botocore.config
-
 from harness import ACCOUNT, REGION, LambdadTestCase, make_zip, ROLE
 
 PROFILE = "arn:aws:signer:%s:%s:/signing-profiles/test" % (REGION, ACCOUNT)
@@ -110,9 +107,7 @@ class TestCodeSigningConfigs(CodeSigningTestCase):
         self.assertNotIn("Tags", self.lam.get_code_signing_config(CodeSigningConfigArn=arn)["CodeSigningConfig"])
 
     def test_validation(self):
-        raw = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name=REGION,
-                           aws_access_key_id="test", aws_secret_access_key="test",
-                           config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 0}))
+        raw = self.server.client(validate=False)
         self.assertError("ValidationException", lambda: raw.create_code_signing_config(
             AllowedPublishers={"SigningProfileVersionArns": []}))
         self.assertError("ValidationException", lambda: self.lam.get_code_signing_config(

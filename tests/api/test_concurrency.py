@@ -11,9 +11,6 @@ TestLambdaConcurrency in test_lambda.snapshot.json).
 import re
 import time
 
-import boto3
-import botocore.config
-
 from harness import ACCOUNT, REGION, LambdadTestCase
 
 LIMIT = 1000
@@ -119,9 +116,7 @@ class TestReservedConcurrency(ConcurrencyTestCase):
         self.assertError("ResourceNotFoundException", lambda: self.lam.get_function_concurrency(
             FunctionName="arn:aws:lambda:eu-west-1:%s:function:%s" % (ACCOUNT, name)),
             message="Functions from 'eu-west-1' are not reachable in this region ('%s')" % REGION)
-        raw = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name=REGION,
-                           aws_access_key_id="test", aws_secret_access_key="test",
-                           config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 0}))
+        raw = self.server.client(validate=False)
         self.assertError("ValidationException", lambda: raw.put_function_concurrency(
             FunctionName=name, ReservedConcurrentExecutions=-1),
             message="1 validation error detected: Value '-1' at 'reservedConcurrentExecutions' failed to satisfy "
@@ -239,9 +234,7 @@ class TestProvisionedConcurrency(ConcurrencyTestCase):
             message="Function not found: %s" % fn_arn(name, "10"))
         self.assertError("InvalidParameterValueException", lambda: put(
             FunctionName=name, Qualifier="$LATEST", ProvisionedConcurrentExecutions=1), message=UNPUBLISHED)
-        raw = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name=REGION,
-                           aws_access_key_id="test", aws_secret_access_key="test",
-                           config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 0}))
+        raw = self.server.client(validate=False)
         self.assertError("ValidationException", lambda: raw.put_provisioned_concurrency_config(
             FunctionName=name, Qualifier="1", ProvisionedConcurrentExecutions=0),
             message="1 validation error detected: Value '0' at 'provisionedConcurrentExecutions' failed to satisfy "

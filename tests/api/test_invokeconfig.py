@@ -9,9 +9,6 @@ import time
 import unittest
 import urllib.request
 
-import boto3
-import botocore.config
-
 from harness import ACCOUNT, REGION, LambdadTestCase, Server
 
 NO_SETTING = "You must specify at least one of error handling or destination setting."
@@ -41,20 +38,8 @@ class EicTestCase(LambdadTestCase):
     def setUpClass(cls):
         super().setUpClass()
         # the recordings call with client-side validation off, as here
-        cls.raw = boto3.client(
-            "lambda", endpoint_url=cls.server.endpoint, region_name=REGION, aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 0}))
+        cls.raw = cls.server.client(validate=False)
 
-    def settled(self, name, deadline_s=5.0):
-        end = time.time() + deadline_s
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name)
-            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle" % name)
-            time.sleep(0.02)
 
     def fn_with_version_and_alias(self):
         name = self.name("eic")

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import tempfile
-import time
 import urllib.request
 import zipfile
 
@@ -54,16 +53,6 @@ def strip(resp):
 class LayerTestCase(LambdadTestCase):
     def publish(self, name, zip_bytes=LAYER_ZIP, **kw):
         return self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": zip_bytes}, **kw)
-
-    def settled(self, name, deadline_s=5.0):
-        end = time.time() + deadline_s
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name)
-            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle: %s" % (name, c))
-            time.sleep(0.02)
 
 
 class TestPublishAndGet(LayerTestCase):

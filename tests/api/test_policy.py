@@ -6,7 +6,6 @@ statement come back as compact JSON strings in AWS's key order).
 """
 import json
 import re
-import time
 import unittest
 
 from harness import ACCOUNT, REGION, LambdadTestCase, Server, make_zip, ROLE
@@ -41,18 +40,6 @@ def document(*statements):
 
 
 class PolicyTestCase(LambdadTestCase):
-    def settled(self, name, qualifier=None, deadline_s=5.0):
-        """Waits (bounded) until the configuration is Active and not InProgress."""
-        end = time.time() + deadline_s
-        kw = {"Qualifier": qualifier} if qualifier else {}
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name, **kw)
-            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle: %s" % (name, c))
-            time.sleep(0.02)
-
     def fresh(self, versions=0):
         name = self.name("pol")
         self.create(name)

@@ -1,9 +1,6 @@
 """Tags: TagResource, UntagResource, ListTags (docs/aws-facts.md 2.6, 3.3, 3.4, 3.9)."""
 import unittest
 
-import boto3
-import botocore.config
-
 from harness import ACCOUNT, REGION, LambdadTestCase
 
 NOT_SUPPORTED = "Tags on function aliases and versions are not supported. Please specify a function ARN."
@@ -109,9 +106,7 @@ class TestTags(LambdadTestCase):
 
     def test_untag_without_keys(self):
         _, arn = self.fn()
-        nv = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name=REGION,
-                          aws_access_key_id="test", aws_secret_access_key="test",
-                          config=botocore.config.Config(retries={"max_attempts": 0}, parameter_validation=False))
+        nv = self.server.client(validate=False)
         self.assertError("ValidationException", nv.untag_resource, Resource=arn, TagKeys=[],
                          message="1 validation error detected: Value null at 'tagKeys' failed to satisfy "
                                  "constraint: Member must not be null", status=400)

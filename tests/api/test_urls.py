@@ -6,12 +6,8 @@ lambdad's own (docs/urls.md).
 """
 import json
 import re
-import time
 import unittest
 import urllib.request
-
-import boto3
-import botocore.config
 
 from harness import ACCOUNT, REGION, LambdadTestCase
 
@@ -42,23 +38,11 @@ class UrlTestCase(LambdadTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.raw = boto3.client(
-            "lambda", endpoint_url=cls.server.endpoint, region_name=REGION, aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 0}))
+        cls.raw = cls.server.client(validate=False)
 
     def url_re(self):
         return re.compile(r"^http://([a-z0-9]{32})\.lambda-url\.%s\.localhost:%d/$" % (REGION, self.server.port))
 
-    def settled(self, name, deadline_s=5.0):
-        end = time.time() + deadline_s
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name)
-            if c["State"] == "Active" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle" % name)
-            time.sleep(0.02)
 
     def fn_with_alias(self, alias="live"):
         name = self.name("url")
