@@ -37,7 +37,6 @@
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
-#include "util/sigv4.h"
 
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -208,14 +207,8 @@ static void caller_id(const char *principal, char out[21])
 /* requestContext.authorizer of an AWS_IAM URL: the verified caller */
 static json_t *iam_authorizer(req_t *r)
 {
-	char akid[129] = "", cid[21];
-	struct sigv4_auth a;
-	const char *h = r->header(r, "Authorization");
-	const char *cred = req_query(r, "X-Amz-Credential");
-	if (h && sigv4_parse_authorization(h, &a) == 0)
-		snprintf(akid, sizeof(akid), "%s", a.access_key_id);
-	else if (cred)
-		snprintf(akid, sizeof(akid), "%.*s", (int)strcspn(cred, "/"), cred);
+	char akid[129], region[64], cid[21];
+	auth_credential(r, akid, region);
 	caller_id(r->principal, cid);
 	return json_pack("{s:{s:s,s:s,s:s,s:n,s:n,s:s,s:s}}", "iam", "accessKey", akid, "accountId", r->account,
 			 "callerId", cid, "cognitoIdentity", "principalOrgId", "userArn", r->principal, "userId", cid);

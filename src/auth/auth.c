@@ -75,28 +75,36 @@ int auth_verify_signature(req_t *r)
 	return 0;
 }
 
-/* permissive: the access key id and region of the credential, unverified */
-static void parse_credential(req_t *r)
+int auth_credential(req_t *r, char akid[129], char region[64])
 {
 	const char *h = r->header(r, "Authorization");
 	sigv4_auth_t a;
-	char akid[129] = "";
+	akid[0] = region[0] = '\0';
 	if (h && sigv4_parse_authorization(h, &a) == 0) {
-		snprintf(akid, sizeof akid, "%s", a.access_key_id);
-		if (a.region[0])
-			snprintf(r->region, sizeof r->region, "%s", a.region);
-	} else {
-		/* presigned: X-Amz-Credential=AKID/DATE/REGION/SERVICE/aws4_request */
-		const char *cred = req_query(r, "X-Amz-Credential");
-		const char *s1 = cred ? strchr(cred, '/') : NULL;
-		const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-		const char *s3 = s2 ? strchr(s2 + 1, '/') : NULL;
-		if (s3 && (size_t)(s1 - cred) < sizeof akid && (size_t)(s3 - s2 - 1) < sizeof r->region && s3 > s2 + 1) {
-			snprintf(akid, sizeof akid, "%.*s", (int)(s1 - cred), cred);
-			snprintf(r->region, sizeof r->region, "%.*s", (int)(s3 - s2 - 1), s2 + 1);
-		}
+		snprintf(akid, 129, "%s", a.access_key_id);
+		snprintf(region, 64, "%s", a.region);
+		return 0;
 	}
-	char account[32];
+	/* presigned: X-Amz-Credential=AKID/DATE/REGION/SERVICE/aws4_request */
+	const char *cred = req_query(r, "X-Amz-Credential");
+	const char *s1 = cred ? strchr(cred, '/') : NULL;
+	const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	const char *s3 = s2 ? strchr(s2 + 1, '/') : NULL;
+	if (!s3 || (size_t)(s1 - cred) >= 129 || (size_t)(s3 - s2 - 1) >= 64 || s3 == s2 + 1)
+		return LD_ENOTFOUND;
+	snprintf(akid, 129, "%.*s", (int)(s1 - cred), cred);
+	snprintf(region, 64, "%.*s", (int)(s3 - s2 - 1), s2 + 1);
+	return 0;
+}
+
+/* permissive: the access key id and region of the credential, unverified */
+static void parse_credential(req_t *r)
+{
+	char akid[129], region[64], account[32];
+	if (auth_credential(r, akid, region))
+		return;
+	if (region[0])
+		snprintf(r->region, sizeof r->region, "%s", region);
 	if (akid[0] && r->srv->keys && keys_account_of(r->srv->keys, akid, account) == 0)
 		set_caller(r, account, NULL);
 }

@@ -32,6 +32,11 @@ const char *auth_mode_name(int mode);
  * signature), or another LD_E* code for an internal failure. */
 int auth_identify(req_t *r);
 
+/* The access key id and region of r's credential (Authorization header, or
+ * X-Amz-Credential of a presigned request), parsed, not verified: 0, or
+ * LD_ENOTFOUND when r carries none. region may be "" */
+int auth_credential(req_t *r, char akid[129], char region[64]);
+
 /* Verifies r's signature for service `lambda` whatever the mode (function
  * URLs with AuthType AWS_IAM), setting r->account / r->principal to the
  * signer's on success. 0 when verified; LD_EAPI with AWS's error recorded
