@@ -415,24 +415,50 @@ size_t keys_count(keys_t *k)
 	return k->n;
 }
 
-static int random_chars(const char *alphabet, char *out, size_t n);
+/* n random characters of alphabet */
+static int random_chars(const char *alphabet, char *out, size_t n)
+{
+	size_t alen = strlen(alphabet);
+	unsigned char r[256];
+	if (n > sizeof r || RAND_bytes(r, (int)n) != 1)
+		return LD_EIO;
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[r[i] % alen]; /* 256 % 32 == 0 and % 64 == 0: unbiased */
+	out[n] = 0;
+	OPENSSL_cleanse(r, sizeof r);
+	return 0;
+}
 
-int keys_mint(keys_t *k, const char *account, const char *principal, long ttl_s, struct keys_minted *out)
+/* A new key: prefix (AKIA, ASIA) + 16 base32 characters, a 40-character
+ * secret and, when token is not NULL, a session token (base64 of
+ * TOKEN_BYTES random bytes). akid 21, secret SECRET_LEN + 1 and token
+ * TOKEN_BYTES * 4 / 3 + 1 bytes at least. 0 or LD_EIO. */
+static int new_credentials(const char *prefix, char *akid, char *secret, char *token)
 {
 	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned char raw[96];
+	unsigned char raw[TOKEN_BYTES];
+	memcpy(akid, prefix, 4);
+	if (random_chars(b32, akid + 4, 16) || random_chars(b64, secret, SECRET_LEN))
+		return LD_EIO;
+	if (!token)
+		return 0;
+	if (RAND_bytes(raw, sizeof raw) != 1)
+		return LD_EIO;
+	EVP_EncodeBlock((unsigned char *)token, raw, sizeof raw);
+	OPENSSL_cleanse(raw, sizeof raw);
+	return 0;
+}
+
+int keys_mint(keys_t *k, const char *account, const char *principal, long ttl_s, struct keys_minted *out)
+{
 	struct entry e;
 	memset(&e, 0, sizeof e);
 	memset(out, 0, sizeof *out);
 	if (!k || strlen(account) >= sizeof e.account || strlen(principal) >= sizeof e.principal)
 		return LD_EINVAL;
-	memcpy(out->access_key_id, "ASIA", 4);
-	if (random_chars(b32, out->access_key_id + 4, 16) || random_chars(b64, out->secret, 40) ||
-	    RAND_bytes(raw, sizeof raw) != 1)
+	if (new_credentials("ASIA", out->access_key_id, out->secret, out->session_token))
 		return LD_EIO;
-	EVP_EncodeBlock((unsigned char *)out->session_token, raw, sizeof raw);
-	OPENSSL_cleanse(raw, sizeof raw);
 	out->expires = (long long)time(NULL) + ttl_s;
 	if (k->nminted == k->cminted) {
 		size_t c = k->cminted ? 2 * k->cminted : 16;
@@ -616,20 +642,6 @@ static int master_key(const struct store_files *s, unsigned char key[MASTER_LEN]
 	return write_atomic(s, s->master, key, MASTER_LEN);
 }
 
-/* n random characters of alphabet */
-static int random_chars(const char *alphabet, char *out, size_t n)
-{
-	size_t alen = strlen(alphabet);
-	unsigned char r[256];
-	if (n > sizeof r || RAND_bytes(r, (int)n) != 1)
-		return LD_EIO;
-	for (size_t i = 0; i < n; i++)
-		out[i] = alphabet[r[i] % alen]; /* 256 % 32 == 0 and % 64 == 0: unbiased */
-	out[n] = 0;
-	OPENSSL_cleanse(r, sizeof r);
-	return 0;
-}
-
 static int valid_account(const char *a)
 {
 	if (!a || strlen(a) != 12)
@@ -653,8 +665,6 @@ static int valid_user(const char *u)
 
 int keys_create(const char *data_dir, const struct keys_create_opts *o, json_t **out, const char **why)
 {
-	static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct store_files s = { .lock_fd = -1 };
 	unsigned char mk[MASTER_LEN];
 	char akid[21], secret[SECRET_LEN + 1], sealed[256], token[TOKEN_BYTES * 4 / 3 + 8], token_hex[65];
@@ -687,21 +697,14 @@ int keys_create(const char *data_dir, const struct keys_create_opts *o, json_t *
 	} else {
 		snprintf(principal, sizeof principal, "arn:aws:iam::%s:user/%s", o->account_id, user);
 	}
-	memcpy(akid, o->duration_seconds ? "ASIA" : "AKIA", 4);
 	long long now = (long long)time(NULL);
 	format_time(now, created);
 	format_time(now + o->duration_seconds, expires);
-	if ((rc = random_chars(b32, akid + 4, 16)) || (rc = random_chars(b64, secret, SECRET_LEN)))
+	if ((rc = new_credentials(o->duration_seconds ? "ASIA" : "AKIA", akid, secret,
+				  o->duration_seconds ? token : NULL)))
 		goto out;
-	if (o->duration_seconds) {
-		unsigned char raw[TOKEN_BYTES];
-		if (RAND_bytes(raw, sizeof raw) != 1) {
-			rc = LD_EIO;
-			goto out;
-		}
-		EVP_EncodeBlock((unsigned char *)token, raw, sizeof raw);
+	if (o->duration_seconds)
 		sha256_hex(token, token_hex);
-	}
 	if ((rc = begin(data_dir, &s)) || (rc = master_key(&s, mk)) || (rc = seal(mk, akid, secret, sealed, sizeof sealed)) ||
 	    (rc = load_doc(&s, &doc)))
 		goto out;
