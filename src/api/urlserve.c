@@ -538,8 +538,9 @@ int api_function_url(req_t *r)
 	int iam = auth && !strcmp(auth, "AWS_IAM");
 	if (iam) {
 		/* the signer is the caller: verified in enforce mode; in permissive
-		 * mode a signature must be there, its key id selects the account */
-		int arc = r->srv->auth_mode == AUTH_ENFORCE ? auth_verify_signature(r) : auth_identify(r);
+		 * mode a signature must be there, and the gate (auth_identify) has
+		 * already taken the account from its key id */
+		int arc = r->srv->auth_mode == AUTH_ENFORCE ? auth_verify_signature(r) : 0;
 		if (arc == 0 && r->srv->auth_mode != AUTH_ENFORCE && !r->header(r, "Authorization") &&
 		    !req_query(r, "X-Amz-Signature"))
 			arc = apierr_set(r, "MissingAuthenticationTokenException", "Missing Authentication Token");
