@@ -174,6 +174,18 @@ static int request_id_of(const char *url, const char *suffix, char *out, size_t 
 	return 1;
 }
 
+/* sends the answer prepared for a GET /next (an event, or the 500 that
+ * ends the runtime) */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct rreq *q)
+{
+	q->waiting = 0;
+	enum MHD_Result ok = q->resp ? MHD_queue_response(c, q->status, q->resp) : MHD_NO;
+	if (q->resp)
+		MHD_destroy_response(q->resp);
+	q->resp = NULL;
+	return ok;
+}
+
 /* the answer to a posted result, from what the hook returned */
 static enum MHD_Result result_reply(struct MHD_Connection *c, int rc)
 {
@@ -262,12 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (q->waiting) {
 		if (!q->answered)
 			return MHD_YES;
-		q->waiting = 0;
-		enum MHD_Result ok = q->resp ? MHD_queue_response(c, q->status, q->resp) : MHD_NO;
-		if (q->resp)
-			MHD_destroy_response(q->resp);
-		q->resp = NULL;
-		return ok;
+		return send_answer(c, q);
 	}
 	if (*upload_size) {
 		if (!q->too_big && buf_append(&q->body, upload, *upload_size))
@@ -295,12 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 					   "State transition to Ready failed for runtime.");
 		}
 		if (q->answered) { /* an event was ready: answer now */
-			q->waiting = 0;
-			enum MHD_Result ok = q->resp ? MHD_queue_response(c, q->status, q->resp) : MHD_NO;
-			if (q->resp)
-				MHD_destroy_response(q->resp);
-			q->resp = NULL;
-			return ok;
+			return send_answer(c, q);
 		}
 		MHD_suspend_connection(c); /* rapi_deliver or rapi_abandon resumes it */
 		return MHD_YES;
