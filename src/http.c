@@ -54,8 +54,8 @@ struct hreq {
 	int rejected;  /* the 413 is queued */
 	int started;   /* on_request has seen this request */
 	char *raw_uri; /* from the URI log callback */
-	int pending;   /* waiting for router_finish() */
-	int answered;  /* router_finish() done: queue the response */
+	int pending;   /* waiting for req_finish() */
+	int answered;  /* req_finish() done: queue the response */
 	/* streaming */
 	int streaming;       /* req_stream_start() called */
 	int stream_ended;    /* req_stream_end() called */
@@ -282,9 +282,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, h->r.qargs);
 		h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-		h->rt = router_match_url(h->r.host, url);
-		if (!h->rt)
-			h->rt = router_match(method, url, h->r.qargs);
+		h->rt = router_route(method, h->r.host, url, h->r.qargs);
+		h->r.route = h->rt;
 		h->r.op = h->rt ? h->rt->mop : NULL;
 		h->limit = router_body_limit(h->rt);
 		buf_init(&h->body, h->limit);

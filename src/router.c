@@ -104,7 +104,7 @@ static struct route routes[] = {
 /* function URLs (any method, any path; matched by router_match_url) */
 static struct route url_route = { NULL, api_function_url, 6291456, NULL, "/_lambdad/url/" };
 
-const struct route *router_match_url(const char *host, const char *path)
+static const struct route *match_url(const char *host, const char *path)
 {
 	if (path && !strncmp(path, url_route.prefix, strlen(url_route.prefix)))
 		return &url_route;
@@ -115,6 +115,7 @@ const struct route *router_match_url(const char *host, const char *path)
 	}
 	return NULL;
 }
+
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* routes for model operations without a handler: answered as unknown */
@@ -198,7 +199,7 @@ static size_t count_segments(const char *path)
 	return n;
 }
 
-const struct route *router_match(const char *method, const char *path, json_t *qargs)
+static const struct route *match(const char *method, const char *path, json_t *qargs)
 {
 	const struct route *best = NULL;
 	int best_score = 0;
@@ -230,43 +231,15 @@ const struct route *router_match(const char *method, const char *path, json_t *q
 	return best;
 }
 
+const struct route *router_route(const char *method, const char *host, const char *path, json_t *qargs)
+{
+	const struct route *rt = match_url(host, path);
+	return rt ? rt : match(method, path, qargs);
+}
+
 size_t router_body_limit(const struct route *rt)
 {
 	return rt && rt->body_limit ? rt->body_limit : 6 * MB + 512 * 1024;
-}
-
-const char *req_query(req_t *r, const char *name)
-{
-	return qfirst(r->qargs, name);
-}
-
-int req_add_header(req_t *r, const char *name, const char *value)
-{
-	if (r->nheaders == sizeof(r->headers) / sizeof(r->headers[0]))
-		return LD_ETOOBIG;
-	char *n = strdup(name), *v = strdup(value);
-	if (!n || !v) {
-		free(n);
-		free(v);
-		return LD_ENOMEM;
-	}
-	r->headers[r->nheaders++] = (struct hdr){ n, v };
-	return 0;
-}
-
-void req_cleanup(req_t *r)
-{
-	json_decref(r->in);
-	json_decref(r->out);
-	r->in = r->out = NULL;
-	buf_free(&r->raw);
-	for (size_t i = 0; i < r->nheaders; i++) {
-		free(r->headers[i].name);
-		free(r->headers[i].value);
-	}
-	r->nheaders = 0;
-	free(r->err_msg);
-	r->err_msg = NULL;
 }
 
 /* converts a path/query/header string into the member's JSON type */
@@ -442,15 +415,21 @@ static void finish(req_t *r, int rc)
 	req_add_header(r, "x-amzn-RequestId", r->request_id);
 }
 
+/* r->finish of a pending request (req_finish) */
+static void finish_pending(req_t *r, int rc)
+{
+	finish(r, rc);
+	if (r->complete)
+		r->complete(r);
+}
+
 int router_dispatch(req_t *r)
 {
 	int rc;
 	char *msg = NULL;
 	ids_uuid4(r->request_id);
 	buf_init(&r->raw, 0);
-	r->route = router_match_url(r->host, r->path);
-	if (!r->route)
-		r->route = router_match(r->method, r->path, r->qargs);
+	r->finish = finish_pending;
 	if (!r->route) {
 		rc = apierr_set(r, "UnknownOperationException", "Unknown operation");
 		goto out;
@@ -487,32 +466,4 @@ out:
 		return 1;
 	finish(r, rc);
 	return 0;
-}
-
-int req_stream_start(req_t *r)
-{
-	if (!r->stream_begin)
-		return LD_EIO;
-	if (!r->status)
-		r->status = 200;
-	req_add_header(r, "x-amzn-RequestId", r->request_id);
-	return r->stream_begin(r);
-}
-
-int req_stream_write(req_t *r, const void *data, size_t len)
-{
-	return r->stream_write(r, data, len);
-}
-
-void req_stream_end(req_t *r)
-{
-	r->stream_gone = NULL;
-	r->stream_end(r);
-}
-
-void router_finish(req_t *r, int rc)
-{
-	finish(r, rc);
-	if (r->complete)
-		r->complete(r);
 }

@@ -10,7 +10,7 @@
 #ifndef LD_API_H
 #define LD_API_H
 
-#include "router.h"
+#include "req.h"
 
 /* functions.c */
 int api_create_function(req_t *r);

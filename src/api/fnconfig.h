@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "api/lookup.h"
-#include "router.h"
+#include "req.h"
 
 /* Applies the configuration members of r->in onto cfg (create: is_create=1
  * also fills AWS's defaults). Records AWS's error and returns LD_EAPI when a

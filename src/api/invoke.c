@@ -67,7 +67,7 @@ static void on_done(void *ud, const struct exec_result *res)
 	if (!res->ok) {
 		rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
 				res->api_error_message ? res->api_error_message : "An internal error occurred.");
-		router_finish(r, rc);
+		req_finish(r, rc);
 		return;
 	}
 	if (res->function_error)
@@ -83,7 +83,7 @@ static void on_done(void *ud, const struct exec_result *res)
 		rc = buf_append(&r->raw, res->payload ? res->payload : "", res->payload_len);
 	}
 	r->content_type = "application/json";
-	router_finish(r, rc);
+	req_finish(r, rc);
 }
 
 /* The function version an invocation runs (alias weights applied), its
@@ -258,7 +258,7 @@ static void stream_done(void *ud, const struct exec_result *res)
 		int rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
 				    res->api_error_message ? res->api_error_message : "An internal error occurred.");
 		free(s);
-		router_finish(r, rc);
+		req_finish(r, rc);
 		return;
 	}
 	stream_begin(s);

@@ -50,7 +50,7 @@ static int check_function(req_t *r, const struct fnref *ref)
 	json_t *cfg = NULL;
 	int rc = lookup_config_peek(r, ref, ref->qualifier, &cfg);
 	json_decref(cfg);
-	if (rc == LD_EAPI && r->err_type && !strcmp(r->err_type, "ResourceNotFoundException"))
+	if (rc == LD_EAPI && r->err.type && !strcmp(r->err.type, "ResourceNotFoundException"))
 		rc = apierr_set(r, "ResourceNotFoundException", "The function doesn't exist.");
 	return rc;
 }

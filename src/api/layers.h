@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "api/lookup.h"
-#include "router.h"
+#include "req.h"
 
 /*
  * Checks the layer version ARNs `arns` (a JSON array of strings, already

@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "router.h"
+#include "req.h"
 
 struct fnref {
 	char name[160];

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "router.h"
+#include "req.h"
 
 struct page {
 	json_t *items;       /* owned by the page until page_answer (NULL: out of memory) */

@@ -26,7 +26,7 @@
 #include <jansson.h>
 
 #include "api/lookup.h"
-#include "router.h"
+#include "req.h"
 
 /* Store key of the policy of (function, qualifier) into out: qualifier NULL,
  * "" or "$LATEST" names the function's own policy, digits a version

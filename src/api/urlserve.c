@@ -46,9 +46,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define FORBIDDEN_BODY                                                                                      \
-	"{\"Message\":\"Forbidden. For troubleshooting Function URL authorization issues, see: "                \
-	"https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html\"}"
+#define FORBIDDEN_MESSAGE                                                                                   \
+	"Forbidden. For troubleshooting Function URL authorization issues, see: "                               \
+	"https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"
 
 /* the per-request state while the function runs */
 struct urlreq {
@@ -474,7 +474,7 @@ static void on_done(void *ud, const struct exec_result *res)
 	}
 	add_cors(r, u->cors, 0);
 	url_free(u);
-	router_finish(r, 0);
+	req_finish(r, 0);
 }
 
 /* url id, raw path and raw query of the request, in its host or path form */
@@ -510,10 +510,10 @@ int api_function_url(req_t *r)
 	json_t *cfg = NULL, *url = NULL;
 	int rc = 0;
 	r->content_type = "application/json";
+	r->err_url = 1; /* errors in the function URL's envelope (apierr.h) */
 	if (split_target(r, id, sizeof(id), path, sizeof(path), query, sizeof(query)) ||
 	    urls_find(r->srv, id, &url)) {
-		answer(r, 403, "application/json", "{\"Message\":null}", 16);
-		req_add_header(r, "x-amzn-ErrorType", "AccessDeniedException");
+		rc = apierr_set_null(r, "AccessDeniedException");
 		goto out;
 	}
 	struct fnref ref;
@@ -545,32 +545,21 @@ int api_function_url(req_t *r)
 		    !req_query(r, "X-Amz-Signature"))
 			arc = apierr_set(r, "MissingAuthenticationTokenException", "Missing Authentication Token");
 		if (arc) {
-			rc = arc == LD_EAPI ? 0 : arc;
-			if (arc == LD_EAPI) {
-				json_t *body = json_pack("{s:s}", "Message", r->err_msg ? r->err_msg : "Forbidden");
-				buf_t text;
-				buf_init(&text, 0);
-				jsonw_dump(body, &text);
-				json_decref(body);
-				answer(r, 403, "application/json", text.data ? text.data : "{}", text.len);
-				buf_free(&text);
-				req_add_header(r, "x-amzn-ErrorType", r->err_type);
-				add_cors(r, cors, 0);
-			}
+			add_cors(r, cors, 0);
+			rc = arc;
 			goto out;
 		}
 	} else {
 		snprintf(r->account, sizeof(r->account), "%s", ref.account);
 	}
 	if (!url_allowed(r, &ref, ref.qualifier, iam)) {
-		answer(r, 403, "application/json", FORBIDDEN_BODY, strlen(FORBIDDEN_BODY));
-		req_add_header(r, "x-amzn-ErrorType", "AccessDeniedException");
 		add_cors(r, cors, 0);
+		rc = apierr_set(r, "AccessDeniedException", FORBIDDEN_MESSAGE);
 		goto out;
 	}
 	if ((rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL))) {
-		rc = 0;
-		answer(r, 403, "application/json", "{\"Message\":null}", 16);
+		if (rc == LD_EAPI)
+			rc = apierr_set_null(r, "AccessDeniedException");
 		goto out;
 	}
 	json_t *ev = build_event(r, id, path, query, ref.region, ref.account, iam);

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "api/lookup.h"
-#include "router.h"
+#include "req.h"
 
 /*
  * Publishes `latest` as the next version number inside the caller's store

@@ -17,7 +17,7 @@
 #define LD_AUTH_AUTH_H
 
 #include "auth/verify.h"
-#include "router.h"
+#include "req.h"
 
 enum auth_mode {
 	AUTH_PERMISSIVE = 0,

@@ -28,7 +28,7 @@
 #include "exec/destinations.h"
 #include "exec/exec.h"
 #include "loop.h"
-#include "router.h"
+#include "req.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"

@@ -45,23 +45,29 @@ int apierr_set(req_t *r, const char *type, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	free(r->err_msg);
-	r->err_type = type;
-	r->err_msg = msg;
-	r->err_untyped = 0;
+	ld_error_clear(&r->err);
+	r->err.type = type;
+	r->err.message = msg;
+	return LD_EAPI;
+}
+
+int apierr_set_null(req_t *r, const char *type)
+{
+	ld_error_clear(&r->err);
+	r->err.type = type;
 	return LD_EAPI;
 }
 
 int apierr_untyped(req_t *r, int rc)
 {
-	r->err_untyped = 1;
+	r->err.untyped = 1;
 	return rc;
 }
 
 void apierr_render(req_t *r, int rc)
 {
-	const char *type = r->err_type;
-	const char *msg = r->err_msg;
+	const char *type = r->err.type;
+	const char *msg = r->err.message;
 	if (rc != LD_EAPI || !type) {
 		type = "ServiceException";
 		msg = "An internal error occurred.";
@@ -69,29 +75,34 @@ void apierr_render(req_t *r, int rc)
 	}
 	json_t *body = json_object();
 	int status = 400;
+	const char *field = "message";
 	const struct shape *s = model_shape(type);
 	if (s && s->error_status) {
 		status = s->error_status;
-		const char *field = model_member(s, "message") ? "message" : "Message";
-		/* other members of the shape (TooManyRequestsException's Reason)
-		 * come from what the handler put in r->out */
-		json_t *reason = json_object_get(r->out, "Reason");
-		if (rc == LD_EAPI && json_is_string(reason) && model_member(s, "Reason"))
-			json_object_set(body, "Reason", reason);
-		if (model_member(s, "Type") && !(rc == LD_EAPI && r->err_untyped))
-			json_object_set_new(body, "Type",
-					    json_string(status >= 500 ? "Service" : "User"));
-		json_object_set_new(body, field, msg ? json_string(msg) : json_null());
+		field = model_member(s, "message") ? "message" : "Message";
 	} else {
-		const char *field = "message";
 		for (size_t i = 0; i < sizeof(unmodeled) / sizeof(unmodeled[0]); i++) {
 			if (!strcmp(unmodeled[i].type, type)) {
 				status = unmodeled[i].status;
 				field = unmodeled[i].field;
 			}
 		}
-		json_object_set_new(body, field, msg ? json_string(msg) : json_null());
+		s = NULL;
 	}
+	if (r->err_url) {
+		field = "Message"; /* a function URL's envelope: the message only */
+		s = NULL;
+	}
+	if (s) {
+		/* other members of the shape (TooManyRequestsException's Reason)
+		 * come from what the handler put in r->out */
+		json_t *reason = json_object_get(r->out, "Reason");
+		if (rc == LD_EAPI && json_is_string(reason) && model_member(s, "Reason"))
+			json_object_set(body, "Reason", reason);
+		if (model_member(s, "Type") && !(rc == LD_EAPI && r->err.untyped))
+			json_object_set_new(body, "Type", json_string(status >= 500 ? "Service" : "User"));
+	}
+	json_object_set_new(body, field, msg ? json_string(msg) : json_null());
 	json_decref(r->out);
 	r->out = NULL;
 	buf_reset(&r->raw);

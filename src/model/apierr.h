@@ -10,17 +10,22 @@
 #ifndef LD_APIERR_H
 #define LD_APIERR_H
 
-#include "router.h"
+#include "req.h"
 
 /* Records an AWS error on r (type must be a static string). Returns LD_EAPI. */
 int apierr_set(req_t *r, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Records an AWS error whose message AWS sends as null. Returns LD_EAPI. */
+int apierr_set_null(req_t *r, const char *type);
 
 /* Marks the error recorded by apierr_set() as one AWS sends without the
  * "Type" member (e.g. CreateAlias's $LATEST-with-routing error). Returns
  * LD_EAPI so it can wrap apierr_set(). */
 int apierr_untyped(req_t *r, int rc);
 
-/* Writes the error response for rc (< 0) into r->status / r->raw / headers. */
+/* Writes the error response for rc (< 0) into r->status / r->raw / headers.
+ * A request for a function URL (r->err_url) gets the envelope function URLs
+ * answer with: {"Message": ...} and no "Type", whatever the exception. */
 void apierr_render(req_t *r, int rc);
 
 #endif

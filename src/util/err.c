@@ -3,6 +3,11 @@
  */
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 const char *ld_strerror(int code)
 {
 	switch (code) {
@@ -22,4 +27,39 @@ const char *ld_strerror(int code)
 	case LD_ETHROTTLED: return "throttled";
 	}
 	return "unknown error";
+}
+
+int ld_error_set(ld_error_t *e, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	free(e->message);
+	e->type = type;
+	e->message = msg;
+	e->untyped = 0;
+	return LD_EAPI;
+}
+
+int ld_error_copy(ld_error_t *dst, const ld_error_t *src)
+{
+	char *msg = NULL;
+	if (src->message && !(msg = strdup(src->message)))
+		return LD_ENOMEM;
+	free(dst->message);
+	dst->type = src->type;
+	dst->message = msg;
+	dst->untyped = src->untyped;
+	return 0;
+}
+
+void ld_error_clear(ld_error_t *e)
+{
+	free(e->message);
+	e->message = NULL;
+	e->type = NULL;
+	e->untyped = 0;
 }

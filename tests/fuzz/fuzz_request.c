@@ -242,7 +242,8 @@ static void run_request(char *text, size_t len)
 	r->body = p < end ? p : "";
 	r->body_len = p < end ? (size_t)(end - p) : 0;
 	/* http.c refuses bodies above the route's limit before dispatching */
-	if (r->body_len <= router_body_limit(router_match(r->method, r->path, r->qargs))) {
+	r->route = router_route(r->method, r->host, r->path, r->qargs);
+	if (r->body_len <= router_body_limit(r->route)) {
 		router_dispatch(r);
 		if (trace)
 			fprintf(stderr, "%s %s -> %d %.300s\n", r->method, r->path, r->status,
