@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/arn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static void csc_parse(req_t *r, const char *arn, struct cscref *c)
 
 static void csc_arn(req_t *r, const char *id, char *out, size_t n)
 {
-	snprintf(out, n, "arn:%s:lambda:%s:%s:code-signing-config:%s", lookup_partition(r->region), r->region,
+	snprintf(out, n, "arn:%s:lambda:%s:%s:code-signing-config:%s", arn_partition(r->region), r->region,
 		 r->account, id);
 }
 

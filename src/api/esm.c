@@ -35,6 +35,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/arn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +112,7 @@ static const char *str_in(req_t *r, const char *k)
 
 static void esm_arn(req_t *r, const char *uuid, char *out, size_t n)
 {
-	snprintf(out, n, "arn:%s:lambda:%s:%s:event-source-mapping:%s", lookup_partition(r->region), r->region,
+	snprintf(out, n, "arn:%s:lambda:%s:%s:event-source-mapping:%s", arn_partition(r->region), r->region,
 		 r->account, uuid);
 }
 

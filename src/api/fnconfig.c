@@ -10,9 +10,11 @@
 #include "model/apierr.h"
 #include "model/model.h"
 #include "store/store.h"
+#include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/s3.h"
+#include "util/arn.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -51,7 +53,7 @@ void fnconfig_runtime_arn(const char *region, const char *runtime, const char *a
 	SHA256((const unsigned char *)what, strlen(what), d);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", lookup_partition(region), region, hex);
+	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", arn_partition(region), region, hex);
 }
 
 void fnconfig_touch(json_t *cfg)
@@ -305,28 +307,6 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 	return 0;
 }
 
-static int decode_base64(const char *s, size_t n, unsigned char **out, size_t *outlen)
-{
-	/* EVP_DecodeBlock pads the output length for '=' padding; subtract it */
-	if (n % 4)
-		return LD_EINVAL;
-	unsigned char *p = malloc(n / 4 * 3 + 1);
-	if (!p)
-		return LD_ENOMEM;
-	int len = n ? EVP_DecodeBlock(p, (const unsigned char *)s, (int)n) : 0;
-	if (len < 0) {
-		free(p);
-		return LD_EINVAL;
-	}
-	if (n >= 1 && s[n - 1] == '=')
-		len--;
-	if (n >= 2 && s[n - 2] == '=')
-		len--;
-	*out = p;
-	*outlen = (size_t)len;
-	return 0;
-}
-
 static int fetch_s3(req_t *r, json_t *code, buf_t *out)
 {
 	s3_config_t c;
@@ -357,7 +337,7 @@ int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
 	json_t *zf = json_object_get(code, "ZipFile");
 	const char *image = json_string_value(json_object_get(code, "ImageUri"));
 	if (json_is_string(zf)) {
-		rc = decode_base64(json_string_value(zf), json_string_length(zf), &zip, &len);
+		rc = b64_decode(json_string_value(zf), json_string_length(zf), &zip, &len);
 		if (rc == LD_EINVAL) {
 			rc = apierr_set(r, "InvalidParameterValueException",
 					"Could not unzip uploaded file. Please check your file, then try to upload again.");

@@ -17,11 +17,11 @@
 #include "exec/async.h"
 #include "exec/exec.h"
 #include "model/apierr.h"
+#include "util/base64.h"
 #include "util/err.h"
 #include "util/eventstream.h"
 #include "util/ids.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,20 +43,10 @@ static int check_active(req_t *r, json_t *cfg)
 /* base64 X-Amz-Client-Context -> the JSON text runtimes receive */
 static char *decode_client_context(const char *b64)
 {
-	size_t n = strlen(b64);
-	if (!n || n % 4)
+	unsigned char *out = NULL;
+	size_t n;
+	if (!*b64 || b64_decode(b64, strlen(b64), &out, &n))
 		return NULL;
-	unsigned char *out = malloc(n / 4 * 3 + 1);
-	if (!out)
-		return NULL;
-	int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
-	if (len < 0) {
-		free(out);
-		return NULL;
-	}
-	while (len > 0 && n && b64[--n] == '=')
-		len--;
-	out[len] = '\0';
 	return (char *)out;
 }
 

@@ -31,6 +31,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/arn.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -64,13 +65,13 @@ struct layref {
 
 static void layer_arn(const struct layref *l, char *out, size_t n)
 {
-	snprintf(out, n, "arn:%s:lambda:%s:%s:layer:%s", lookup_partition(l->region), l->region, l->account,
+	snprintf(out, n, "arn:%s:lambda:%s:%s:layer:%s", arn_partition(l->region), l->region, l->account,
 		 l->name);
 }
 
 static void layer_version_arn(const struct layref *l, json_int_t v, char *out, size_t n)
 {
-	snprintf(out, n, "arn:%s:lambda:%s:%s:layer:%s:%" JSON_INTEGER_FORMAT, lookup_partition(l->region),
+	snprintf(out, n, "arn:%s:lambda:%s:%s:layer:%s:%" JSON_INTEGER_FORMAT, arn_partition(l->region),
 		 l->region, l->account, l->name, v);
 }
 
@@ -553,21 +554,6 @@ static int check_revision(req_t *r, json_t *policy)
 	return lookup_check_revision(r, json_string_value(json_object_get(policy, "RevisionId")), "GetLayerPolicy");
 }
 
-static json_t *find_statement(json_t *policy, const char *sid, size_t *index)
-{
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(policy, "Statement"), i, s) {
-		const char *id = json_string_value(json_object_get(s, "Sid"));
-		if (id && !strcmp(id, sid)) {
-			if (index)
-				*index = i;
-			return s;
-		}
-	}
-	return NULL;
-}
-
 /* the statement as AWS writes it: Sid, Effect, Principal, Action, Resource
  * and, for an organization, its Condition */
 static json_t *make_statement(req_t *r, const char *sid, const char *varn)
@@ -581,7 +567,7 @@ static json_t *make_statement(req_t *r, const char *sid, const char *varn)
 		p = json_pack("{s:s}", "AWS", principal);
 	} else {
 		char arn[100];
-		snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", lookup_partition(r->region), principal);
+		snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", arn_partition(r->region), principal);
 		p = json_pack("{s:s}", "AWS", arn);
 	}
 	json_t *s = json_pack("{s:s,s:s,s:o,s:s,s:s}", "Sid", sid, "Effect", "Allow", "Principal", p, "Action",
@@ -605,7 +591,7 @@ int api_add_layer_version_permission(req_t *r)
 	const char *sid = json_string_value(json_object_get(r->in, "StatementId"));
 	if ((rc = check_revision(r, policy)))
 		goto out;
-	if (find_statement(policy, sid, NULL)) {
+	if (access_find_statement(policy, sid, NULL)) {
 		rc = apierr_set(r, "ResourceConflictException",
 				"The statement id (%s) provided already exists. Please provide a new statement id, "
 				"or remove the existing statement.",
@@ -654,7 +640,7 @@ int api_remove_layer_version_permission(req_t *r)
 	}
 	if ((rc = check_revision(r, policy)))
 		goto out;
-	if (!find_statement(policy, sid, &index)) {
+	if (!access_find_statement(policy, sid, &index)) {
 		rc = apierr_set(r, "ResourceNotFoundException", "Statement %s is not found in resource policy.", sid);
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/arn.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -25,22 +26,13 @@ int lookup_is_version(const char *s)
 	return 1;
 }
 
-const char *lookup_partition(const char *region)
-{
-	if (!strncmp(region, "cn-", 3))
-		return "aws-cn";
-	if (!strncmp(region, "us-gov-", 7))
-		return "aws-us-gov";
-	return "aws";
-}
-
 void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n)
 {
 	if (qualifier && *qualifier)
-		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s:%s", lookup_partition(ref->region),
+		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s:%s", arn_partition(ref->region),
 			 ref->region, ref->account, ref->name, qualifier);
 	else
-		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s", lookup_partition(ref->region),
+		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s", arn_partition(ref->region),
 			 ref->region, ref->account, ref->name);
 }
 

@@ -58,9 +58,6 @@ int lookup_ref_in(req_t *r, struct fnref *ref);
 /* "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUAL]" into out. */
 void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n);
 
-/* AWS partition of a region ("aws", "aws-cn", "aws-us-gov"). */
-const char *lookup_partition(const char *region);
-
 /* Store key of a version: NAME/$LATEST or NAME/%010u. */
 void lookup_version_key(const char *name, const char *version, char *out, size_t n);
 

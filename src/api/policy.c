@@ -16,6 +16,7 @@
  * $LATEST has no policy of its own: the unqualified function's is used.
  */
 #include "api/policy.h"
+#include "auth/access.h"
 #include "api/api.h"
 #include "api/fnconfig.h"
 #include "api/lookup.h"
@@ -23,6 +24,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/arn.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -205,7 +207,7 @@ static json_t *principal_of(req_t *r, const char *p)
 		return json_string("*");
 	if (strlen(p) == 12 && lookup_is_version(p)) {
 		char arn[64];
-		snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", lookup_partition(r->region), p);
+		snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", arn_partition(r->region), p);
 		return json_pack("{s:s}", "AWS", arn);
 	}
 	if (is_principal_arn(p))
@@ -258,21 +260,6 @@ static json_t *build_statement(req_t *r, const struct target *t)
 	return st;
 }
 
-static json_t *find_statement(json_t *policy, const char *sid, size_t *index)
-{
-	size_t i;
-	json_t *st;
-	json_array_foreach(json_object_get(policy, "Statement"), i, st) {
-		const char *have = json_string_value(json_object_get(st, "Sid"));
-		if (have && !strcmp(have, sid)) {
-			if (index)
-				*index = i;
-			return st;
-		}
-	}
-	return NULL;
-}
-
 /* the public document (no '_' fields) as compact JSON; malloc'd */
 static char *policy_text(json_t *policy)
 {
@@ -299,7 +286,7 @@ int api_add_permission(req_t *r)
 	    (rc = check_revision(r, &t)))
 		goto out;
 	const char *sid = json_string_value(json_object_get(r->in, "StatementId"));
-	if (t.policy && find_statement(t.policy, sid, NULL)) {
+	if (t.policy && access_find_statement(t.policy, sid, NULL)) {
 		rc = apierr_set(r, "ResourceConflictException",
 				"The statement id (%s) provided already exists. Please provide a new statement id, or "
 				"remove the existing statement.",
@@ -362,7 +349,7 @@ int api_remove_permission(req_t *r)
 		goto out;
 	}
 	const char *sid = json_string_value(json_object_get(r->in, "StatementId"));
-	if (!find_statement(t.policy, sid, &index)) {
+	if (!access_find_statement(t.policy, sid, &index)) {
 		rc = apierr_set(r, "ResourceNotFoundException", "Statement %s is not found in resource policy.", sid);
 		goto out;
 	}

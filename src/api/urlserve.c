@@ -34,6 +34,7 @@
 #include "model/apierr.h"
 #include "exec/exec.h"
 #include "loop.h"
+#include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
@@ -182,14 +183,6 @@ static int is_text(const char *ctype)
 	       strcasestr(ctype, "javascript") || strcasestr(ctype, "x-www-form-urlencoded");
 }
 
-static char *b64(const void *data, size_t n)
-{
-	char *out = malloc(4 * (n / 3 + 1) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)n);
-	return out;
-}
-
 /* AIDA + 16 base32 characters derived from the caller's ARN: a stable
  * stand-in for IAM's unique user id, which lambdad's keys do not have */
 static void caller_id(const char *principal, char out[21])
@@ -262,13 +255,13 @@ static json_t *build_event(req_t *r, const char *url_id, const char *raw_path, c
 			json_object_set_new(ev, "body", json_stringn(r->body, r->body_len));
 			json_object_set_new(ev, "isBase64Encoded", json_false());
 			if (!json_object_get(ev, "body")) { /* not UTF-8: send it as base64 after all */
-				char *enc = b64(r->body, r->body_len);
+				char *enc = b64_encode(r->body, r->body_len);
 				json_object_set_new(ev, "body", json_string(enc ? enc : ""));
 				json_object_set_new(ev, "isBase64Encoded", json_true());
 				free(enc);
 			}
 		} else {
-			char *enc = b64(r->body, r->body_len);
+			char *enc = b64_encode(r->body, r->body_len);
 			json_object_set_new(ev, "body", json_string(enc ? enc : ""));
 			json_object_set_new(ev, "isBase64Encoded", json_true());
 			free(enc);
@@ -333,17 +326,10 @@ static void map_result(req_t *r, const char *payload, size_t len)
 	buf_reset(&r->raw);
 	if (json_is_string(body)) {
 		if (json_is_true(json_object_get(res, "isBase64Encoded"))) {
-			const char *s = json_string_value(body);
-			size_t n = json_string_length(body);
-			unsigned char *dec = malloc(n / 4 * 3 + 3);
-			int dl = dec && n % 4 == 0 ? EVP_DecodeBlock(dec, (const unsigned char *)s, (int)n) : -1;
-			if (dl >= 0) {
-				while (n && s[n - 1] == '=' && dl > 0) {
-					dl--;
-					n--;
-				}
-				buf_append(&r->raw, dec, (size_t)dl);
-			}
+			unsigned char *dec = NULL;
+			size_t dl = 0;
+			if (!b64_decode(json_string_value(body), json_string_length(body), &dec, &dl))
+				buf_append(&r->raw, dec, dl);
 			free(dec);
 		} else {
 			buf_append(&r->raw, json_string_value(body), json_string_length(body));

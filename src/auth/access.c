@@ -174,3 +174,18 @@ int access_allows(json_t *statements, const struct access_request *q)
 	}
 	return allowed;
 }
+
+json_t *access_find_statement(json_t *policy, const char *sid, size_t *index)
+{
+	size_t i;
+	json_t *st;
+	json_array_foreach(json_object_get(policy, "Statement"), i, st) {
+		const char *have = json_string_value(json_object_get(st, "Sid"));
+		if (have && !strcmp(have, sid)) {
+			if (index)
+				*index = i;
+			return st;
+		}
+	}
+	return NULL;
+}

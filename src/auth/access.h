@@ -36,4 +36,9 @@ int access_allows(json_t *statements, const struct access_request *q);
 /* IAM's glob: '*' any run, '?' one character; nocase for actions. */
 int access_glob(const char *pattern, const char *s, int nocase);
 
+/* The statement of policy (a document {"Statement": [...]}) whose Sid is
+ * sid, or NULL; *index (when given) gets its position. Borrowed from policy.
+ * Function and layer version policies share it. */
+json_t *access_find_statement(json_t *policy, const char *sid, size_t *index);
+
 #endif

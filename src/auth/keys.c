@@ -15,6 +15,7 @@
  */
 #include "auth/keys.h"
 
+#include "util/base64.h"
 #include "util/err.h"
 #include "util/file.h"
 
@@ -138,13 +139,10 @@ static int unseal(const unsigned char key[MASTER_LEN], const char *aad, const ch
 	unsigned char raw[NONCE_LEN + 256 + TAG_LEN + 4];
 	size_t blen = strlen(sealed);
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	if (!c || blen % 4 || blen / 4 * 3 > sizeof raw)
+	size_t dlen = 0;
+	if (!c || b64_decode_to(sealed, blen, raw, sizeof raw, &dlen))
 		goto out;
-	int n = EVP_DecodeBlock(raw, (const unsigned char *)sealed, (int)blen);
-	if (n < 0)
-		goto out;
-	n -= (blen && sealed[blen - 1] == '=') + (blen > 1 && sealed[blen - 2] == '=');
-	int clen = n - NONCE_LEN - TAG_LEN;
+	int clen = (int)dlen - NONCE_LEN - TAG_LEN;
 	if (clen <= 0 || (size_t)clen >= cap)
 		goto out;
 	if (EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, raw) != 1 ||

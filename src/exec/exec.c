@@ -36,6 +36,8 @@
 #include "exec/runtimes.h"
 #include "exec/sandbox.h"
 #include "loop.h"
+#include "util/arn.h"
+#include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
 
@@ -44,7 +46,6 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,12 +401,8 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, const c
 	c->res.error_type = inv->error_type[0] ? inv->error_type : NULL;
 	if (inv->want_tail && inv->log.len) {
 		size_t n = inv->log.len > TAIL_BYTES ? TAIL_BYTES : inv->log.len;
-		c->tail = malloc(4 * (n / 3 + 1) + 1);
-		if (c->tail) {
-			EVP_EncodeBlock((unsigned char *)c->tail,
-					(unsigned char *)inv->log.data + inv->log.len - n, (int)n);
-			c->res.log_tail = c->tail;
-		}
+		c->tail = b64_encode(inv->log.data + inv->log.len - n, n);
+		c->res.log_tail = c->tail;
 	}
 	c->res.api_error_type = api_type;
 	if (api_msg) {
@@ -765,21 +762,9 @@ static int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *da
 /* base64 text -> bytes (NUL-terminated), or NULL */
 static char *unbase64(const char *s)
 {
-	size_t n = strlen(s);
-	if (n % 4)
-		return NULL;
-	unsigned char *out = malloc(n / 4 * 3 + 1);
-	int len = out ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) : -1;
-	if (len < 0) {
-		free(out);
-		return NULL;
-	}
-	while (n && s[n - 1] == '=' && len > 0) {
-		n--;
-		len--;
-	}
-	out[len] = '\0';
-	return (char *)out;
+	unsigned char *out = NULL;
+	size_t n;
+	return b64_decode(s, strlen(s), &out, &n) ? NULL : (char *)out;
 }
 
 static int rapi_on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
@@ -1109,7 +1094,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 		region = region ? region + 1 : "";
 		snprintf(account, sizeof(account), "%.*s", (int)strcspn(p->scope, ":"), p->scope);
 		snprintf(principal, sizeof(principal), "arn:%s:sts::%s:assumed-role/%s/%s",
-			 !strncmp(region, "cn-", 3) ? "aws-cn" : !strncmp(region, "us-gov-", 7) ? "aws-us-gov" : "aws",
+			 arn_partition(region),
 			 account, slash ? slash + 1 : "lambda", p->name);
 		if (keys_mint(X->srv->keys, account, principal, CREDENTIALS_TTL_S, &m) == 0) {
 			snprintf(e->cred_id, sizeof(e->cred_id), "%s", m.access_key_id);

@@ -1,0 +1,13 @@
+/*
+ * arn.h - the AWS partition of a region, for the ARNs lambdad writes.
+ *
+ * arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE; the partition follows from
+ * the region: cn-* is aws-cn, us-gov-* is aws-us-gov, the rest is aws.
+ */
+#ifndef LD_ARN_H
+#define LD_ARN_H
+
+/* "aws", "aws-cn" or "aws-us-gov" (static strings). */
+const char *arn_partition(const char *region);
+
+#endif
