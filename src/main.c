@@ -18,6 +18,7 @@
 #include "http.h"
 #include "loop.h"
 #include "model/model.h"
+#include "quotas.h"
 #include "router.h"
 #include "server.h"
 #include "store/store.h"
@@ -111,7 +112,7 @@ static int serve(int argc, char **argv)
 {
 	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
-			 .account_concurrency = 1000 };
+			 .account_concurrency = QUOTA_ACCOUNT_CONCURRENCY };
 	http_t *http = NULL;
 	int sfd = -1, rc = 1;
 	static const struct option opts[] = {

@@ -12,6 +12,7 @@
 #include "auth/auth.h"
 #include "api/api.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
@@ -25,14 +26,12 @@
 
 #define MB (1024u * 1024u)
 
-/* AWS accepts 50 MB zip files, base64 in a JSON body: about 4/3 of that (AWS's figure). */
-#define CODE_BODY_LIMIT 70167211u
 
 static struct route routes[] = {
-	{ "CreateFunction", api_create_function, CODE_BODY_LIMIT },
+	{ "CreateFunction", api_create_function, QUOTA_CODE_REQUEST },
 	{ "GetFunction", api_get_function },
 	{ "GetFunctionConfiguration", api_get_function_configuration },
-	{ "UpdateFunctionCode", api_update_function_code, CODE_BODY_LIMIT },
+	{ "UpdateFunctionCode", api_update_function_code, QUOTA_CODE_REQUEST },
 	{ "UpdateFunctionConfiguration", api_update_function_configuration },
 	{ "DeleteFunction", api_delete_function },
 	{ "ListFunctions", api_list_functions },
@@ -51,7 +50,7 @@ static struct route routes[] = {
 	{ "PutRuntimeManagementConfig", api_put_runtime_management_config },
 	{ "GetFunctionRecursionConfig", api_get_function_recursion_config },
 	{ "PutFunctionRecursionConfig", api_put_function_recursion_config },
-	{ "PublishLayerVersion", api_publish_layer_version, CODE_BODY_LIMIT },
+	{ "PublishLayerVersion", api_publish_layer_version, QUOTA_CODE_REQUEST },
 	{ "GetLayerVersion", api_get_layer_version },
 	{ "GetLayerVersionByArn", api_get_layer_version_by_arn },
 	{ "DeleteLayerVersion", api_delete_layer_version },
@@ -94,15 +93,15 @@ static struct route routes[] = {
 	{ "UpdateEventSourceMapping", api_update_event_source_mapping },
 	{ "DeleteEventSourceMapping", api_delete_event_source_mapping },
 	{ "ListEventSourceMappings", api_list_event_source_mappings },
-	{ "Invoke", api_invoke, 6291456 },
-	{ "InvokeWithResponseStream", api_invoke_with_response_stream, 6291456 },
-	{ "InvokeAsync", api_invoke_async, 6291456 },
+	{ "Invoke", api_invoke, QUOTA_SYNC_PAYLOAD },
+	{ "InvokeWithResponseStream", api_invoke_with_response_stream, QUOTA_SYNC_PAYLOAD },
+	{ "InvokeAsync", api_invoke_async, QUOTA_SYNC_PAYLOAD },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
 };
 
 /* function URLs (any method, any path; matched by router_match_url) */
-static struct route url_route = { NULL, api_function_url, 6291456, NULL, "/_lambdad/url/" };
+static struct route url_route = { NULL, api_function_url, QUOTA_SYNC_PAYLOAD, NULL, "/_lambdad/url/" };
 
 static const struct route *match_url(const char *host, const char *path)
 {

@@ -9,6 +9,7 @@
  */
 #include "api/api.h"
 #include "api/layers.h"
+#include "quotas.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -54,8 +55,8 @@ int api_get_account_settings(req_t *r)
 	if ((rc = concurrency_unreserved(r, scope, &unreserved)))
 		return rc;
 	r->out = json_pack("{s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I}}", "AccountLimit", "TotalCodeSize",
-			   (json_int_t)80530636800LL, "CodeSizeUnzipped", (json_int_t)262144000, "CodeSizeZipped",
-			   (json_int_t)52428800, "ConcurrentExecutions", limit, "UnreservedConcurrentExecutions",
+			   (json_int_t)QUOTA_CODE_STORAGE, "CodeSizeUnzipped", (json_int_t)QUOTA_UNZIPPED, "CodeSizeZipped",
+			   (json_int_t)QUOTA_ZIP, "ConcurrentExecutions", limit, "UnreservedConcurrentExecutions",
 			   unreserved, "AccountUsage", "TotalCodeSize", u.code, "FunctionCount", u.functions);
 	return r->out ? 0 : LD_ENOMEM;
 }

@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "model/apierr.h"
 #include "model/model.h"
+#include "quotas.h"
 #include "store/store.h"
 #include "util/base64.h"
 #include "util/err.h"
@@ -22,9 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ZIP_LIMIT 52428800u          /* 50 MB zipped */
-#define UNZIPPED_LIMIT 262144000u    /* 250 MB unzipped */
-#define ENV_LIMIT 4096u
 
 static const char *const reserved_env[] = {
 	"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
@@ -108,7 +106,7 @@ static int check_environment(req_t *r, json_t *vars)
 		goto out;
 	}
 	char *text = json_dumps(vars, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text && strlen(text) > ENV_LIMIT)
+	if (text && strlen(text) > QUOTA_ENVIRONMENT)
 		rc = apierr_set(r, "InvalidParameterValueException",
 				"Lambda was unable to configure your environment variables because the "
 				"environment variables you have provided exceeded the 4KB limit. String "
@@ -192,11 +190,11 @@ static int check_unzipped_total(req_t *r, json_t *cfg)
 {
 	json_int_t total = json_integer_value(json_object_get(cfg, "_UnzippedSize")) +
 			   json_integer_value(json_object_get(cfg, "_LayersUnzipped"));
-	if (json_object_get(cfg, "_LayersUnzipped") && total > (json_int_t)UNZIPPED_LIMIT)
+	if (json_object_get(cfg, "_LayersUnzipped") && total > (json_int_t)QUOTA_UNZIPPED)
 		return apierr_set(r, "InvalidParameterValueException",
 				  "Function code combined with layers exceeds the maximum allowed size of %u bytes. "
 				  "The actual size is %" JSON_INTEGER_FORMAT " bytes.",
-				  UNZIPPED_LIMIT, total);
+				  QUOTA_UNZIPPED, total);
 	return 0;
 }
 
@@ -315,10 +313,10 @@ static int fetch_s3(req_t *r, json_t *code, buf_t *out)
 	s3_config_from_env(&c, r->srv->aws_endpoint, r->region);
 	int rc = s3_get_object(&c, json_string_value(json_object_get(code, "S3Bucket")),
 			       json_string_value(json_object_get(code, "S3Key")),
-			       json_string_value(json_object_get(code, "S3ObjectVersion")), ZIP_LIMIT, out, &e);
+			       json_string_value(json_object_get(code, "S3ObjectVersion")), QUOTA_ZIP, out, &e);
 	if (rc == LD_ETOOBIG)
 		return apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
-				  ZIP_LIMIT);
+				  QUOTA_ZIP);
 	if (rc)
 		return apierr_set(r, "InvalidParameterValueException",
 				  "Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s",
@@ -333,7 +331,7 @@ int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
 	size_t len = 0;
 	buf_t s3;
 	int rc;
-	buf_init(&s3, ZIP_LIMIT);
+	buf_init(&s3, QUOTA_ZIP);
 	json_t *zf = json_object_get(code, "ZipFile");
 	const char *image = json_string_value(json_object_get(code, "ImageUri"));
 	if (json_is_string(zf)) {
@@ -366,16 +364,16 @@ int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
 		rc = apierr_set(r, "InvalidParameterValueException", "Please provide a source for function code.");
 		goto out;
 	}
-	if (len > ZIP_LIMIT) {
+	if (len > QUOTA_ZIP) {
 		rc = apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
-				ZIP_LIMIT);
+				QUOTA_ZIP);
 		goto out;
 	}
 	zip_info_t info;
-	rc = zip_scan(zip, len, UNZIPPED_LIMIT, &info);
+	rc = zip_scan(zip, len, QUOTA_UNZIPPED, &info);
 	if (rc == LD_ETOOBIG) {
 		rc = apierr_set(r, "InvalidParameterValueException", "Unzipped size must be smaller than %u bytes",
-				UNZIPPED_LIMIT);
+				QUOTA_UNZIPPED);
 		goto out;
 	}
 	if (rc) {

@@ -17,6 +17,7 @@
 #include "exec/exec.h"
 #include "loop.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TAG_LIMIT 50
 
 /* the configuration as returned for a request that named it with `qualifier` */
 /* the configuration as returned for a request that named it with
@@ -57,7 +57,7 @@ static int check_name_length(req_t *r, const struct fnref *ref)
 
 static int check_tags(req_t *r, json_t *tags)
 {
-	if (json_object_size(tags) > TAG_LIMIT)
+	if (json_object_size(tags) > QUOTA_TAGS)
 		return apierr_set(r, "InvalidParameterValueException", "Number of tags exceeds resource tag limit.");
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "exec/async.h"
 #include "exec/exec.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "util/base64.h"
 #include "util/err.h"
 #include "util/eventstream.h"
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SYNC_PAYLOAD_LIMIT 6291456u /* 6 MB */
 
 /* AWS refuses to invoke a version that is not Active (Pending, Inactive, Failed) */
 static int check_active(req_t *r, json_t *cfg)
@@ -64,11 +64,12 @@ static void on_done(void *ud, const struct exec_result *res)
 		json_object_set_new(r->out, "FunctionError", json_string(res->function_error));
 	if (res->log_tail)
 		json_object_set_new(r->out, "LogResult", json_string(res->log_tail));
-	if (res->payload_len > SYNC_PAYLOAD_LIMIT + 100) {
-		static const char big[] = "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload "
-					  "size (6291556 bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}";
+	if (res->payload_len > QUOTA_SYNC_RESPONSE) {
 		json_object_set_new(r->out, "FunctionError", json_string("Unhandled"));
-		rc = buf_append(&r->raw, big, sizeof(big) - 1);
+		rc = buf_printf(&r->raw,
+				"{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u "
+				"bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+				QUOTA_SYNC_RESPONSE);
 	} else {
 		rc = buf_append(&r->raw, res->payload ? res->payload : "", res->payload_len);
 	}
@@ -155,10 +156,10 @@ int api_invoke(req_t *r)
 	if ((rc = resolve(r, &ref, &cfg, &context, &payload, &len)))
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
-	if (!strcmp(type, "Event") && len > ASYNC_EVENT_LIMIT) {
+	if (!strcmp(type, "Event") && len > QUOTA_ASYNC_PAYLOAD) {
 		rc = apierr_set(r, "RequestEntityTooLargeException",
 				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
-				ASYNC_EVENT_LIMIT);
+				QUOTA_ASYNC_PAYLOAD);
 		goto out;
 	}
 	if ((rc = check_json(r, payload, len)))
@@ -336,10 +337,10 @@ int api_invoke_async(req_t *r)
 		goto out;
 	const char *payload = r->body_len ? r->body : "{}";
 	size_t len = r->body_len ? r->body_len : 2;
-	if (len > ASYNC_INVOKEASYNC_LIMIT) {
+	if (len > QUOTA_INVOKEASYNC_PAYLOAD) {
 		rc = apierr_set(r, "RequestEntityTooLargeException",
 				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
-				ASYNC_INVOKEASYNC_LIMIT);
+				QUOTA_INVOKEASYNC_PAYLOAD);
 		goto out;
 	}
 	json_error_t jerr;

@@ -21,6 +21,7 @@
 #include "api/fnconfig.h"
 #include "api/lookup.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -31,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POLICY_LIMIT 20480 /* bytes of the compact document (AWS: 20 KB) */
 
 #define NO_RESOURCE "The resource you requested does not exist."
 
@@ -306,9 +306,9 @@ int api_add_permission(req_t *r)
 		goto out;
 	}
 	size_t size = strlen(text);
-	if (size > POLICY_LIMIT) {
+	if (size > QUOTA_POLICY) {
 		rc = apierr_set(r, "PolicyLengthExceededException",
-				"The final policy size (%zu) is bigger than the limit (%d).", size, POLICY_LIMIT);
+				"The final policy size (%zu) is bigger than the limit (%d).", size, QUOTA_POLICY);
 		goto out;
 	}
 	if ((rc = target_save(r, &t)))

@@ -11,13 +11,13 @@
 #include "api/fnconfig.h"
 #include "api/lookup.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "store/store.h"
 #include "util/err.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define TAG_LIMIT 50
 
 /* a taggable resource, loaded */
 struct tagged {
@@ -118,7 +118,7 @@ int api_tag_resource(req_t *r)
 	json_t *have = json_object_get(t.doc, t.field);
 	json_t *merged = have ? json_copy(have) : json_object();
 	json_object_update(merged, tags);
-	if (json_object_size(merged) > TAG_LIMIT) {
+	if (json_object_size(merged) > QUOTA_TAGS) {
 		json_decref(merged);
 		rc = apierr_set(r, "InvalidParameterValueException", "Number of tags exceeds resource tag limit.");
 		goto out;

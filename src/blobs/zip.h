@@ -27,9 +27,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* AWS's limit on the unzipped size of a function and its layers. */
-#define ZIP_MAX_UNZIPPED 262144000ULL
-
 typedef struct zip_info {
 	uint64_t entries;        /* number of entries, directories included */
 	uint64_t unzipped_bytes; /* file data plus symlink targets */

@@ -29,10 +29,6 @@
 
 #include "server.h"
 
-/* AWS's payload limits of asynchronous invocation */
-#define ASYNC_EVENT_LIMIT 1048576u       /* Invoke with InvocationType Event */
-#define ASYNC_INVOKEASYNC_LIMIT 262144u  /* InvokeAsync */
-
 struct async_options {
 	int retry_base_ms; /* AWS's one minute between function-error retries (60000) */
 };

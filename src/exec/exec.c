@@ -36,6 +36,7 @@
 #include "exec/runtimes.h"
 #include "exec/sandbox.h"
 #include "loop.h"
+#include "quotas.h"
 #include "util/arn.h"
 #include "util/base64.h"
 #include "util/err.h"
@@ -56,8 +57,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INIT_LIMIT_MS 10000
-#define LAYERS_MAX 5 /* a function has at most 5 layers (AWS; checked at configuration) */
 #define CREDENTIALS_TTL_S 43200 /* minted role credentials: 12 hours, AWS's longest role session */
 #define INVOCATION_LOG_CAP (256 * 1024)
 #define TAIL_BYTES 4096
@@ -562,7 +561,7 @@ static void on_init_timeout(void *ud)
 		snprintf(body, sizeof(body),
 			 "{\"errorType\":\"Sandbox.Timedout\",\"errorMessage\":\"RequestId: %s Error: Task timed out "
 			 "after %.2f seconds\"}",
-			 inv->request_id, INIT_LIMIT_MS / 1000.0);
+			 inv->request_id, QUOTA_INIT_MS / 1000.0);
 		finish(inv, 1, "Unhandled", body, strlen(body), NULL, NULL, NULL);
 		e->cur = NULL;
 	}
@@ -751,7 +750,7 @@ static int rapi_on_chunk(uint64_t env_id, const char *request_id, const char *da
 		return LD_ENOTFOUND;
 	if (!inv->on_chunk)
 		return buf_append(&inv->resp, data, len); /* capped at 6 MB + 100 */
-	if (inv->stream_bytes + len > EXEC_STREAM_LIMIT)
+	if (inv->stream_bytes + len > QUOTA_STREAM_RESPONSE)
 		return LD_ETOOBIG;
 	inv->stream_bytes += len;
 	inv->streamed = 1;
@@ -775,7 +774,7 @@ static int rapi_on_stream_end(uint64_t env_id, const char *request_id, const cha
 	if (!inv)
 		return LD_ENOTFOUND;
 	if (oversized) {
-		fail_too_large(e, inv, inv->on_chunk ? EXEC_STREAM_LIMIT : 6291556u);
+		fail_too_large(e, inv, inv->on_chunk ? QUOTA_STREAM_RESPONSE : QUOTA_SYNC_RESPONSE);
 	} else if (error_type && *error_type) {
 		/* a mid-stream error, from the trailers */
 		char *doc = error_body ? unbase64(error_body) : NULL;
@@ -804,7 +803,7 @@ static int rapi_on_result(uint64_t env_id, const char *request_id, int is_error,
 	if (!inv)
 		return LD_ENOTFOUND;
 	if (is_error == 2) {
-		fail_too_large(e, inv, 6291556u);
+		fail_too_large(e, inv, QUOTA_SYNC_RESPONSE);
 	} else if (is_error) {
 		/* a function error: AWS's REPORT has no Status for it (only for
 		 * platform failures: timeouts, exits, oversized responses) */
@@ -887,7 +886,7 @@ static int extract_once(const char *sub, const char *name, const char *const *he
 		if (!hexes[i])
 			break; /* as before: the archives up to a record without one */
 		if (!(rc = blobs_read(X->srv->blobs, hexes[i], &zip, &len)))
-			rc = zip_extract(zip, len, tmp, ZIP_MAX_UNZIPPED);
+			rc = zip_extract(zip, len, tmp, QUOTA_UNZIPPED);
 		free(zip);
 	}
 	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
@@ -914,14 +913,14 @@ static int code_dir(const char *hex, char *out, size_t n)
 static int layers_dir(json_t *cfg, char *out, size_t n)
 {
 	json_t *layers = json_object_get(cfg, "Layers");
-	const char *hexes[LAYERS_MAX];
+	const char *hexes[QUOTA_LAYERS];
 	char digest[65];
 	size_t i, nl = json_array_size(layers);
 	json_t *l;
 	out[0] = '\0';
 	if (!nl)
 		return 0;
-	if (nl > LAYERS_MAX)
+	if (nl > QUOTA_LAYERS)
 		return LD_ECORRUPT;
 	buf_t ids;
 	buf_init(&ids, 0);
@@ -1186,7 +1185,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 		loop_add_fd(X->srv->loop, e->pid_fd, EPOLLIN, on_exit_event, e);
 	e->state = ENV_INIT;
 	e->cur = inv;
-	e->timer = loop_timer(X->srv->loop, INIT_LIMIT_MS, on_init_timeout, e);
+	e->timer = loop_timer(X->srv->loop, QUOTA_INIT_MS, on_init_timeout, e);
 	e->next = p->envs;
 	p->envs = e;
 	X->nenvs++;
@@ -1362,7 +1361,7 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 	inv->client_context = in->client_context ? strdup(in->client_context) : NULL;
 	inv->want_tail = in->want_tail;
 	inv->on_chunk = in->on_chunk;
-	buf_init(&inv->resp, 6291556u);
+	buf_init(&inv->resp, QUOTA_SYNC_RESPONSE);
 	inv->done = done;
 	inv->ud = ud;
 	buf_init(&inv->log, INVOCATION_LOG_CAP);

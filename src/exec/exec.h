@@ -47,10 +47,9 @@ void exec_forget(server_t *srv, const char *scope, const char *name);
  * runtime's Content-Type (or NULL), the same on every call. */
 typedef void (*exec_chunk_fn)(void *ud, const char *data, size_t len, const char *content_type);
 
-/* A streamed response may reach 20 MB (AWS's limit for function URLs and
- * InvokeWithResponseStream); past it the runtime gets 413 and the result
- * is a Function.ResponseSizeTooLarge error. */
-#define EXEC_STREAM_LIMIT (20u * 1024 * 1024)
+/* A streamed response may reach QUOTA_STREAM_RESPONSE (quotas.h); past it
+ * the runtime gets 413 and the result is a Function.ResponseSizeTooLarge
+ * error. */
 
 /* What an invocation needs. The caller fills it; exec copies what it keeps. */
 struct exec_request {

@@ -11,7 +11,7 @@
  *
  * Replies follow the Runtime API: 202 {"status":"OK"} for accepted posts,
  * {"errorMessage","errorType"} documents for errors, a body limit of
- * 6291556 bytes (6 MB + 100) for responses.
+ * QUOTA_SYNC_RESPONSE bytes (6 MB + 100) for responses.
  *
  * A streamed response (Lambda-Runtime-Function-Response-Mode: streaming) is
  * not collected: each piece of upload data libmicrohttpd hands over goes to
@@ -20,6 +20,7 @@
  */
 #include "exec/rapi.h"
 #include "loop.h"
+#include "quotas.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -38,7 +39,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PAYLOAD_LIMIT 6291556u /* 6 MB + 100: AWS's interop.MaxPayloadSize */
 #define PREFIX "/2018-06-01/runtime/"
 
 struct rapi {
@@ -206,8 +206,9 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 	if (q->too_big) {
 		if (request_id_of(url, "response", id, sizeof(id)))
 			q->hooks->on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
-		return error_reply(c, 413, "RequestEntityTooLarge",
-				   "Exceeded maximum allowed payload size (6291556 bytes).");
+		char msg[80];
+		snprintf(msg, sizeof(msg), "Exceeded maximum allowed payload size (%u bytes).", QUOTA_SYNC_RESPONSE);
+		return error_reply(c, 413, "RequestEntityTooLarge", msg);
 	}
 	if (!strcmp(url, PREFIX "init/error")) {
 		q->hooks->on_init_error(q->env_id, etype, body, q->body.len);
@@ -237,7 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		q->env_id = rc->env_id;
 		q->hooks = ((rapi_t *)cls)->hooks;
-		buf_init(&q->body, PAYLOAD_LIMIT);
+		buf_init(&q->body, QUOTA_SYNC_RESPONSE);
 		*con_cls = q;
 		const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								 "Lambda-Runtime-Function-Response-Mode");

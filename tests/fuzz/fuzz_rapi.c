@@ -36,6 +36,7 @@
  */
 #include "exec/rapi.h"
 #include "loop.h"
+#include "quotas.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define IDLE_ITERS 4
 #define REPLY_CAP (1u << 20)
 #define STREAM_LIMIT (256u * 1024)
-#define PAYLOAD_LIMIT 6291556u
+#define PAYLOAD_LIMIT QUOTA_SYNC_RESPONSE
 
 static loop_t *L;
 static rapi_t *R;

@@ -6,6 +6,7 @@
  * the last test checks that nothing else ever appeared there.
  */
 #include "blobs/zip.h"
+#include "quotas.h"
 #include "util/err.h"
 #include "t.h"
 
@@ -173,12 +174,12 @@ static void test_normal_package(void)
 	CHECK(system(cmd) == 0);
 	zip = slurp(zpath, &len);
 
-	CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, &info) == 0);
+	CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, &info) == 0);
 	CHECK(info.entries == 8); /* 3 dirs, 4 files, 1 link */
 	CHECK(info.unzipped_bytes == 18 + 4 + 1 + 1 + strlen("a/b/data.txt"));
 
 	out = dest("out-normal");
-	CHECK(zip_extract(zip, len, out, ZIP_MAX_UNZIPPED) == 0);
+	CHECK(zip_extract(zip, len, out, QUOTA_UNZIPPED) == 0);
 	CHECK(mode_of(out, "bootstrap") == (S_IFREG | 0755));
 	CHECK(mode_of(out, "suid") == (S_IFREG | 0755));
 	CHECK(mode_of(out, "private") == (S_IFREG | 0644));
@@ -197,16 +198,16 @@ static void test_empty_input(void)
 	unsigned char commented[26] = { 'P', 'K', 5, 6 };
 	zip_info_t info = { 1, 1 };
 
-	CHECK(zip_scan(empty, sizeof empty, ZIP_MAX_UNZIPPED, &info) == 0);
+	CHECK(zip_scan(empty, sizeof empty, QUOTA_UNZIPPED, &info) == 0);
 	CHECK(info.entries == 0 && info.unzipped_bytes == 0);
 	commented[20] = 4;
 	memcpy(commented + 22, "note", 4);
-	CHECK(zip_scan(commented, sizeof commented, ZIP_MAX_UNZIPPED, NULL) == 0);
-	CHECK(zip_extract(empty, sizeof empty, dest("out-empty"), ZIP_MAX_UNZIPPED) == 0);
+	CHECK(zip_scan(commented, sizeof commented, QUOTA_UNZIPPED, NULL) == 0);
+	CHECK(zip_extract(empty, sizeof empty, dest("out-empty"), QUOTA_UNZIPPED) == 0);
 
-	CHECK(zip_scan(empty, 0, ZIP_MAX_UNZIPPED, &info) == LD_ECORRUPT);
-	CHECK(zip_scan(empty, 21, ZIP_MAX_UNZIPPED, NULL) == LD_ECORRUPT);
-	CHECK(zip_extract(empty, 0, dest("out-zero"), ZIP_MAX_UNZIPPED) == LD_ECORRUPT);
+	CHECK(zip_scan(empty, 0, QUOTA_UNZIPPED, &info) == LD_ECORRUPT);
+	CHECK(zip_scan(empty, 21, QUOTA_UNZIPPED, NULL) == LD_ECORRUPT);
+	CHECK(zip_extract(empty, 0, dest("out-zero"), QUOTA_UNZIPPED) == LD_ECORRUPT);
 }
 
 static void test_not_a_zip(void)
@@ -218,13 +219,13 @@ static void test_not_a_zip(void)
 	srand(42);
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (unsigned char)rand();
-	CHECK(zip_scan(junk, sizeof junk, ZIP_MAX_UNZIPPED, NULL) == LD_ECORRUPT);
+	CHECK(zip_scan(junk, sizeof junk, QUOTA_UNZIPPED, NULL) == LD_ECORRUPT);
 	memcpy(junk, "PK\3\4", 4);
-	CHECK(zip_scan(junk, sizeof junk, ZIP_MAX_UNZIPPED, NULL) == LD_ECORRUPT);
-	CHECK(zip_extract(junk, sizeof junk, dest("out-junk"), ZIP_MAX_UNZIPPED) == LD_ECORRUPT);
+	CHECK(zip_scan(junk, sizeof junk, QUOTA_UNZIPPED, NULL) == LD_ECORRUPT);
+	CHECK(zip_extract(junk, sizeof junk, dest("out-junk"), QUOTA_UNZIPPED) == LD_ECORRUPT);
 
 	tar = build(archive_write_set_format_pax_restricted, files, 1, &len);
-	CHECK(zip_scan(tar, len, ZIP_MAX_UNZIPPED, NULL) == LD_ECORRUPT);
+	CHECK(zip_scan(tar, len, QUOTA_UNZIPPED, NULL) == LD_ECORRUPT);
 	free(tar);
 }
 
@@ -238,11 +239,11 @@ static void test_truncated(void)
 	size_t len, bad = 0;
 	unsigned char *zip = build_zip(files, 3, &len);
 
-	CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == 0);
+	CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == 0);
 	for (size_t cut = 1; cut < len; cut++)
-		bad += zip_scan(zip, cut, ZIP_MAX_UNZIPPED, NULL) != LD_ECORRUPT;
+		bad += zip_scan(zip, cut, QUOTA_UNZIPPED, NULL) != LD_ECORRUPT;
 	CHECK(bad == 0);
-	CHECK(zip_extract(zip, len / 2, dest("out-truncated"), ZIP_MAX_UNZIPPED) == LD_ECORRUPT);
+	CHECK(zip_extract(zip, len / 2, dest("out-truncated"), QUOTA_UNZIPPED) == LD_ECORRUPT);
 	free(zip);
 }
 
@@ -256,7 +257,7 @@ static void test_bad_crc(void)
 	CHECK(cd != NULL);
 	if (cd)
 		cd[16] ^= 0xff; /* the CRC-32 the central directory records */
-	CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == LD_ECORRUPT);
+	CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == LD_ECORRUPT);
 	free(zip);
 }
 
@@ -274,8 +275,8 @@ static void test_unsafe_names(void)
 		char name[32];
 
 		snprintf(name, sizeof name, "out-name%zu", i);
-		CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == LD_EUNSAFE);
-		CHECK(zip_extract(zip, len, dest(name), ZIP_MAX_UNZIPPED) == LD_EUNSAFE);
+		CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == LD_EUNSAFE);
+		CHECK(zip_extract(zip, len, dest(name), QUOTA_UNZIPPED) == LD_EUNSAFE);
 		free(zip);
 	}
 	CHECK(!exists(base, "evil") && !exists(base, "abs-evil"));
@@ -305,8 +306,8 @@ static void test_symlinks(void)
 
 		snprintf(name, sizeof name, "out-link%zu", i);
 		out = dest(name);
-		CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == want);
-		CHECK(zip_extract(zip, len, out, ZIP_MAX_UNZIPPED) == want);
+		CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == want);
+		CHECK(zip_extract(zip, len, out, QUOTA_UNZIPPED) == want);
 		if (links[i].ok)
 			CHECK_STR(link_of(out, links[i].name), links[i].target);
 		free(zip);
@@ -329,14 +330,14 @@ static void test_write_through_link(void)
 	unsigned char *zip = build_zip(via_dir, 3, &len);
 	const char *out = dest("out-via");
 
-	CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == 0); /* names alone are fine */
-	CHECK(zip_extract(zip, len, out, ZIP_MAX_UNZIPPED) == LD_EUNSAFE);
+	CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == 0); /* names alone are fine */
+	CHECK(zip_extract(zip, len, out, QUOTA_UNZIPPED) == LD_EUNSAFE);
 	CHECK(!exists(out, "sub/f"));
 	free(zip);
 
 	zip = build_zip(over_file, 3, &len);
 	out = dest("out-over");
-	CHECK(zip_extract(zip, len, out, ZIP_MAX_UNZIPPED) == 0);
+	CHECK(zip_extract(zip, len, out, QUOTA_UNZIPPED) == 0);
 	CHECK_STR(read_text(out, "t"), "orig");
 	CHECK(mode_of(out, "f") == (S_IFREG | 0644));
 	CHECK_STR(read_text(out, "f"), "new");
@@ -359,11 +360,11 @@ static void test_special_files(void)
 		patch_mode(zip, len, modes[i]);
 		snprintf(name, sizeof name, "out-special%zu", i);
 		out = dest(name);
-		rc = zip_extract(zip, len, out, ZIP_MAX_UNZIPPED);
+		rc = zip_extract(zip, len, out, QUOTA_UNZIPPED);
 		if (S_ISFIFO(modes[i])) { /* libarchive reads it as a plain file */
 			CHECK(rc == LD_EUNSAFE || (rc == 0 && S_ISREG(mode_of(out, "node"))));
 		} else {
-			CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == LD_EUNSAFE);
+			CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == LD_EUNSAFE);
 			CHECK(rc == LD_EUNSAFE);
 			CHECK(!exists(out, "node"));
 		}
@@ -388,9 +389,9 @@ static void test_utf8_name(void)
 	cd[9] |= 0x08;
 	while ((p = memmem(zip, len, "cafXX", 5)))
 		memcpy(p, "caf\xc3\xa9", 5);
-	CHECK(zip_scan(zip, len, ZIP_MAX_UNZIPPED, NULL) == 0);
+	CHECK(zip_scan(zip, len, QUOTA_UNZIPPED, NULL) == 0);
 	out = dest("out-utf8");
-	CHECK(zip_extract(zip, len, out, ZIP_MAX_UNZIPPED) == 0);
+	CHECK(zip_extract(zip, len, out, QUOTA_UNZIPPED) == 0);
 	CHECK_STR(read_text(out, "caf\xc3\xa9.txt"), "au lait");
 	free(zip);
 }
@@ -441,7 +442,7 @@ static void test_missing_dest(void)
 	char path[600];
 
 	snprintf(path, sizeof path, "%s/no-such-dir", base);
-	CHECK(zip_extract(empty, sizeof empty, path, ZIP_MAX_UNZIPPED) == LD_EIO);
+	CHECK(zip_extract(empty, sizeof empty, path, QUOTA_UNZIPPED) == LD_EIO);
 }
 
 /* Nothing but the destinations and the test's own src tree and zip. */

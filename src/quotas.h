@@ -1,0 +1,36 @@
+/*
+ * quotas.h - AWS Lambda's quotas, named once.
+ *
+ * Every limit that AWS documents (Lambda quotas, developer guide
+ * "gettingstarted-limits") or that its answers reveal, as lambdad enforces
+ * it. Code refers to these names, never to the numbers, so that a limit is
+ * read and changed in one place. Sizes are bytes unless the name says
+ * otherwise.
+ */
+#ifndef LD_QUOTAS_H
+#define LD_QUOTAS_H
+
+/* invocation payloads */
+#define QUOTA_SYNC_PAYLOAD 6291456u         /* Invoke request and response: 6 MB */
+#define QUOTA_SYNC_RESPONSE 6291556u        /* the Runtime API takes 6 MB + 100 (interop.MaxPayloadSize) */
+#define QUOTA_ASYNC_PAYLOAD 1048576u        /* Invoke with InvocationType Event: 1 MB */
+#define QUOTA_INVOKEASYNC_PAYLOAD 262144u   /* the deprecated InvokeAsync: 256 KB */
+#define QUOTA_STREAM_RESPONSE (20u * 1024 * 1024) /* InvokeWithResponseStream and streamed URLs: 20 MB */
+
+/* deployment packages */
+#define QUOTA_CODE_REQUEST 70167211u        /* a CreateFunction / UpdateFunctionCode body: 50 MB as base64 in JSON */
+#define QUOTA_ZIP 52428800u                 /* a zip uploaded directly: 50 MB */
+#define QUOTA_UNZIPPED 262144000u           /* code and layers unzipped: 250 MB */
+#define QUOTA_CODE_STORAGE 80530636800LL    /* the account's code storage: 75 GB */
+#define QUOTA_LAYERS 5                      /* layers of one function */
+
+/* configuration */
+#define QUOTA_ENVIRONMENT 4096u             /* a function's environment variables, as JSON */
+#define QUOTA_TAGS 50                       /* tags of one resource */
+#define QUOTA_POLICY 20480                  /* a function's resource policy, compact JSON: 20 KB */
+
+/* execution */
+#define QUOTA_INIT_MS 10000                 /* the init phase of an on-demand environment: 10 s */
+#define QUOTA_ACCOUNT_CONCURRENCY 1000      /* the default account concurrency */
+
+#endif
