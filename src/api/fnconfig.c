@@ -14,7 +14,7 @@
 #include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
-#include "util/s3.h"
+#include "aws/s3.h"
 #include "util/arn.h"
 
 #include <openssl/evp.h>

@@ -9,14 +9,14 @@
  * per process, created on first use on srv->loop). The completion sorts the
  * answer into the codes of destinations.h and logs why a delivery failed.
  */
-#include "destinations.h"
+#include "exec/destinations.h"
 #include "loop.h"
-#include "util/awsconf.h"
+#include "aws/awsconf.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
-#include "util/outbound.h"
+#include "aws/outbound.h"
 #include "util/sigv4.h"
 
 #include <jansson.h>

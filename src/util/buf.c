@@ -1,8 +1,8 @@
 /*
  * buf.c - growable byte buffer with a hard cap (see buf.h).
  */
-#include "buf.h"
-#include "err.h"
+#include "util/buf.h"
+#include "util/err.h"
 
 #include <stdint.h>
 #include <stdio.h>

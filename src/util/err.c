@@ -1,7 +1,7 @@
 /*
  * err.c - descriptions of the LD_E* codes (see err.h).
  */
-#include "err.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

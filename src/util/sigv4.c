@@ -9,8 +9,8 @@
  * signature is the hex HMAC of the string to sign under that key. SHA-256
  * and HMAC come from OpenSSL's libcrypto.
  */
-#include "sigv4.h"
-#include "err.h"
+#include "util/sigv4.h"
+#include "util/err.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -8,9 +8,9 @@
 
 #include "exec/destinations.h"
 #include "loop.h"
-#include "util/awsconf.h"
+#include "aws/awsconf.h"
 #include "util/err.h"
-#include "util/outbound.h"
+#include "aws/outbound.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -10,7 +10,7 @@
 #ifndef LD_S3_H
 #define LD_S3_H
 
-#include "util/awsconf.h"
+#include "aws/awsconf.h"
 #include "util/buf.h"
 
 #include <stddef.h>

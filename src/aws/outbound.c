@@ -10,9 +10,9 @@
  * only ever run from a loop fd or timer callback, never from inside curl
  * and never from outbound_request().
  */
-#include "outbound.h"
-#include "err.h"
-#include "buf.h"
+#include "aws/outbound.h"
+#include "util/err.h"
+#include "util/buf.h"
 
 #include <curl/curl.h>
 

@@ -8,9 +8,9 @@
  * buffer under max_bytes; any other body goes to a 64 KB buffer whose
  * <Code> and <Message> become the s3_error_t.
  */
-#include "s3.h"
-#include "err.h"
-#include "sigv4.h"
+#include "aws/s3.h"
+#include "util/err.h"
+#include "util/sigv4.h"
 
 #include <curl/curl.h>
 

@@ -1,8 +1,8 @@
 /*
  * awsconf.c - endpoints, credentials and XML answers of outbound AWS calls (see awsconf.h).
  */
-#include "awsconf.h"
-#include "err.h"
+#include "aws/awsconf.h"
+#include "util/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
