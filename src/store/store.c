@@ -98,6 +98,16 @@ int store_list(store_t *s, const char *kind, const char *scope, const char *pref
 }
 
 /* the cached document (borrowed) or a freshly parsed one (owned) */
+int store_get(store_t *s, const char *kind, const char *scope, const char *key, char **doc, size_t *len)
+{
+	return s->ops->get(s, kind, scope, key, doc, len);
+}
+
+int store_scopes(store_t *s, const char *kind, store_iter_fn fn, void *ud)
+{
+	return s->ops->scopes(s, kind, fn, ud);
+}
+
 static int load(store_t *s, const char *kind, const char *scope, const char *key, json_t **out, int peek)
 {
 	char k[1024];

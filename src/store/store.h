@@ -64,6 +64,10 @@ int store_del(store_t *s, const char *kind, const char *scope, const char *key);
 int store_del_prefix(store_t *s, const char *kind, const char *scope, const char *prefix);
 int store_list(store_t *s, const char *kind, const char *scope, const char *prefix,
 	       const char *after, int limit, store_iter_fn fn, void *ud);
+/* The stored text of a record, unparsed (*doc malloc'd, the caller's). */
+int store_get(store_t *s, const char *kind, const char *scope, const char *key, char **doc, size_t *len);
+/* Every scope with records of kind, as store_list calls fn (start-up recovery). */
+int store_scopes(store_t *s, const char *kind, store_iter_fn fn, void *ud);
 
 /* JSON conveniences: *out is a new reference owned by the caller.
  * store_get_json returns LD_ENOTFOUND when missing, LD_ECORRUPT when the
