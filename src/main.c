@@ -107,13 +107,32 @@ static int is_loopback(const char *host)
 	       !strcmp(host, "[::1]");
 }
 
+/* Says why --listen ADDRESS cannot be served, in the system's words
+ * ("address already in use") and what to do about it. */
+static void listen_failed(const char *address, int err, int oserr)
+{
+	char why[256];
+	if (err == LD_EINVAL) {
+		fprintf(stderr, "lambdad: cannot listen on %s: the host must be an IPv4 address, e.g. "
+			"--listen 127.0.0.1:9001\n", address);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", oserr ? strerror(oserr) : ld_strerror(err));
+	if (why[0] >= 'A' && why[0] <= 'Z')
+		why[0] = (char)(why[0] - 'A' + 'a');
+	fprintf(stderr, "lambdad: cannot listen on %s: %s%s\n", address, why,
+		oserr == EADDRINUSE ? " (another process listens on that port: stop it, or choose another "
+				      "with --listen HOST:PORT)"
+				    : "");
+}
+
 static int serve(int argc, char **argv)
 {
 	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
 			 .account_concurrency = 1000 };
 	http_t *http = NULL;
-	int sfd = -1, rc = 1;
+	int sfd = -1, lfd = -1, rc = 1;
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -182,12 +201,21 @@ static int serve(int argc, char **argv)
 		return 2;
 	}
 	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
+	/* the port first: a second server started by mistake stops here, before
+	 * it touches the data directory (and its queue) of the first */
+	int oserr = 0, err = http_listen(&srv, &lfd, &oserr);
+	if (err) {
+		listen_failed(listen, err, oserr);
+		return 1;
+	}
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
+		close(lfd);
 		return 1;
 	}
 	if (model_load() || router_init()) {
 		fprintf(stderr, "lambdad: the embedded API model does not load\n");
+		close(lfd);
 		return 1;
 	}
 	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
@@ -237,9 +265,10 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot resume the async queue\n");
 		goto out;
 	}
-	int err = http_start(&srv, &http);
+	err = http_start(&srv, lfd, &http);
+	lfd = -1; /* the front's now */
 	if (err) {
-		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,
+		fprintf(stderr, "lambdad: cannot serve HTTP on %s:%d: %s\n", srv.listen_host, srv.listen_port,
 			ld_strerror(err));
 		goto out;
 	}
@@ -260,6 +289,8 @@ out:
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	http_stop(http);
+	if (lfd >= 0)
+		close(lfd);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);
