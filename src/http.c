@@ -25,11 +25,14 @@
 #include "util/ids.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Per-connection memory of libmicrohttpd: it bounds the request line and
  * headers (AWS's front end accepts about 10 KB of headers) and is zeroed on
@@ -424,51 +427,79 @@ static void check(void *ud)
 	}
 }
 
-int http_start(server_t *srv, http_t **out)
+/* The listening socket is opened here rather than by libmicrohttpd so that a
+ * failure can say why (MHD_start_daemon only returns NULL), and so that the
+ * daemon can claim its port before it touches its data directory.
+ * SO_REUSEADDR as libmicrohttpd would set it: a restart binds again at once,
+ * while a port another process listens on still fails with EADDRINUSE. */
+int http_listen(server_t *srv, int *fd_out, int *os_err)
 {
-	struct http *h = calloc(1, sizeof(*h));
-	if (!h)
-		return LD_ENOMEM;
-	h->srv = srv;
+	int one = 1, fd;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv->listen_port) };
-	if (inet_pton(AF_INET, srv->listen_host, &sa.sin_addr) != 1) {
-		free(h);
+	socklen_t len = sizeof(sa);
+	*os_err = 0;
+	if (inet_pton(AF_INET, srv->listen_host, &sa.sin_addr) != 1)
 		return LD_EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*os_err = errno;
+		return LD_EIO;
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		*os_err = errno;
+		close(fd);
+		return LD_EIO;
+	}
+	srv->listen_port = ntohs(sa.sin_port);
+	*fd_out = fd;
+	return 0;
+}
+
+int http_start(server_t *srv, int fd, http_t **out)
+{
+	int rc;
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		close(fd);
+		return LD_ENOMEM;
+	}
+	h->srv = srv;
+	/* from here the socket is libmicrohttpd's: MHD_stop_daemon closes it */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_SUSPEND_RESUME,
 				(uint16_t)srv->listen_port, NULL, NULL, on_request, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,
 				MHD_OPTION_END);
 	if (!h->d) {
-		free(h);
-		return LD_EIO;
+		/* some of libmicrohttpd's failure paths close the socket and
+		 * others do not: leave it (the daemon is about to exit) rather
+		 * than risk closing a descriptor that is no longer ours */
+		rc = LD_EIO;
+		goto fail;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	if (!di) {
-		MHD_stop_daemon(h->d);
-		free(h);
-		return LD_EIO;
+		rc = LD_EIO;
+		goto fail;
 	}
-	if (pi)
-		srv->listen_port = pi->port;
 	h->epfd = di->epoll_fd;
-	int rc = loop_add_fd(srv->loop, h->epfd, EPOLLIN, on_epoll, h);
-	if (rc) {
-		MHD_stop_daemon(h->d);
-		free(h);
-		return rc;
-	}
+	if ((rc = loop_add_fd(srv->loop, h->epfd, EPOLLIN, on_epoll, h)) != 0)
+		goto fail;
 	loop_add_hooks(srv->loop, prepare, check, h);
 	*out = h;
 	return 0;
+fail:
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	free(h);
+	return rc;
 }
 
 void http_stop(http_t *h)

@@ -13,10 +13,18 @@
 
 typedef struct http http_t;
 
-/* Listens on srv->listen_host:listen_port (port 0 picks a free one; the
- * chosen port is written back to srv->listen_port). *out is owned by the
- * caller. LD_EIO when the address cannot be bound. */
-int http_start(server_t *srv, http_t **out);
+/* Opens the listening socket on srv->listen_host:listen_port (an IPv4
+ * address; port 0 picks a free one, written back to srv->listen_port) into
+ * *fd (the caller's until it passes it to http_start). LD_EINVAL when the
+ * host is not an IPv4 address; LD_EIO when the socket cannot be opened,
+ * bound or listened on, with the system's reason in *os_err (an errno value:
+ * EADDRINUSE for a port another process listens on, EACCES, EADDRNOTAVAIL...). */
+int http_listen(server_t *srv, int *fd, int *os_err);
+
+/* Serves HTTP on fd (from http_listen, which belongs to the front from this
+ * call on, whether it succeeds or not) on srv->loop. *out is owned by the
+ * caller: release it with http_stop, which closes the socket. */
+int http_start(server_t *srv, int fd, http_t **out);
 void http_stop(http_t *h);
 
 #endif

@@ -108,13 +108,32 @@ static int is_loopback(const char *host)
 	       !strcmp(host, "[::1]");
 }
 
+/* Says why --listen ADDRESS cannot be served, in the system's words
+ * ("address already in use") and what to do about it. */
+static void listen_failed(const char *address, int err, int oserr)
+{
+	char why[256];
+	if (err == LD_EINVAL) {
+		fprintf(stderr, "lambdad: cannot listen on %s: the host must be an IPv4 address, e.g. "
+			"--listen 127.0.0.1:9001\n", address);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", oserr ? strerror(oserr) : ld_strerror(err));
+	if (why[0] >= 'A' && why[0] <= 'Z')
+		why[0] = (char)(why[0] - 'A' + 'a');
+	fprintf(stderr, "lambdad: cannot listen on %s: %s%s\n", address, why,
+		oserr == EADDRINUSE ? " (another process listens on that port: stop it, or choose another "
+				      "with --listen HOST:PORT)"
+				    : "");
+}
+
 static int serve(int argc, char **argv)
 {
 	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
 			 .account_concurrency = QUOTA_ACCOUNT_CONCURRENCY };
 	http_t *http = NULL;
-	int sfd = -1, rc = 1;
+	int sfd = -1, lfd = -1, rc = 1;
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -183,12 +202,21 @@ static int serve(int argc, char **argv)
 		return 2;
 	}
 	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
+	/* the port first: a second server started by mistake stops here, before
+	 * it touches the data directory (and its queue) of the first */
+	int oserr = 0, err = http_listen(&srv, &lfd, &oserr);
+	if (err) {
+		listen_failed(listen, err, oserr);
+		return 1;
+	}
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
+		close(lfd);
 		return 1;
 	}
 	if (model_load() || router_init()) {
 		fprintf(stderr, "lambdad: the embedded API model does not load\n");
+		close(lfd);
 		return 1;
 	}
 	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
@@ -238,9 +266,10 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot resume the async queue\n");
 		goto out;
 	}
-	int err = http_start(&srv, &http);
+	err = http_start(&srv, lfd, &http);
+	lfd = -1; /* the front's now */
 	if (err) {
-		fprintf(stderr, "lambdad: cannot listen on %s:%d: %s\n", srv.listen_host, srv.listen_port,
+		fprintf(stderr, "lambdad: cannot serve HTTP on %s:%d: %s\n", srv.listen_host, srv.listen_port,
 			ld_strerror(err));
 		goto out;
 	}
@@ -261,6 +290,8 @@ out:
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	http_stop(http);
+	if (lfd >= 0)
+		close(lfd);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);
@@ -304,12 +335,140 @@ static void dump_from(const char *path, off_t *pos)
 	fflush(stdout);
 }
 
+/* Without --data-dir, `lambdad logs` looks in ./data (the default of serve,
+ * when run from the same directory) and in the data directory of every
+ * `lambdad serve` running on this machine, which it reads from /proc: the
+ * server's --data-dir (default ./data) resolved against the server's working
+ * directory. The one of them holding the function's logs is used. */
+enum { LOGS_MAXDIRS = 16 };
+
+struct datadir {
+	char path[PATH_MAX]; /* canonical */
+	char how[96];        /* how it was found, for messages */
+	int has;             /* DATA/logs/ACCOUNT:REGION/NAME is a directory */
+};
+
+/* adds path (once) when it is a directory; has: it holds logs/SUB */
+static void add_datadir(struct datadir *d, int *n, const char *path, const char *how, const char *sub)
+{
+	char real[PATH_MAX], logs[PATH_MAX + 512];
+	struct stat st;
+	if (*n >= LOGS_MAXDIRS || !realpath(path, real) || stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(d[i].path, real))
+			return;
+	memcpy(d[*n].path, real, sizeof(real));
+	snprintf(d[*n].how, sizeof(d[*n].how), "%s", how);
+	snprintf(logs, sizeof(logs), "%s/logs/%s", real, sub);
+	d[*n].has = stat(logs, &st) == 0 && S_ISDIR(st.st_mode);
+	(*n)++;
+}
+
+/* The --data-dir of process pid if it is a `lambdad serve`, made absolute
+ * with its working directory (readable for the user's own processes). */
+static int server_data_dir(const char *pid, char *out, size_t cap)
+{
+	char path[64], args[8192], cwd[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%.20s/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, args, sizeof(args) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	args[len] = '\0';
+	const char *end = args + len, *arg0 = args, *arg1 = args + strlen(args) + 1;
+	const char *base = strrchr(arg0, '/');
+	if (strcmp(base ? base + 1 : arg0, "lambdad") || arg1 >= end || strcmp(arg1, "serve"))
+		return -1;
+	const char *dir = "./data";
+	for (const char *a = arg1; a < end; a += strlen(a) + 1) {
+		if (!strncmp(a, "--data-dir=", 11))
+			dir = a + 11;
+		else if (!strcmp(a, "--data-dir") && a + strlen(a) + 1 < end)
+			dir = a + strlen(a) + 1;
+	}
+	if (dir[0] == '/') {
+		snprintf(out, cap, "%s", dir);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%.20s/cwd", pid);
+	ssize_t n = readlink(path, cwd, sizeof(cwd) - 1);
+	if (n <= 0)
+		return -1;
+	cwd[n] = '\0';
+	snprintf(out, cap, "%s/%s", cwd, dir);
+	return 0;
+}
+
+static void list_datadirs(const struct datadir *d, int n, int only_has)
+{
+	for (int i = 0; i < n; i++)
+		if (!only_has || d[i].has)
+			fprintf(stderr, "  %s (%s)\n", d[i].path, d[i].how);
+}
+
+/* Chooses the data directory for NAME's logs into dir (DATA/logs/...);
+ * 0, or 1 after saying on stderr where it looked and what to do. */
+static int find_logs_dir(const char *name, const char *account, const char *region, int follow, char *dir,
+			 size_t cap)
+{
+	static struct datadir d[LOGS_MAXDIRS];
+	int n = 0, has = 0, pick = -1;
+	char here[PATH_MAX], sub[512];
+	snprintf(sub, sizeof(sub), "%s:%s/%s", account, region, name);
+	add_datadir(d, &n, "./data", "./data here", sub);
+	DIR *proc = opendir("/proc");
+	struct dirent *e;
+	while (proc && (e = readdir(proc))) {
+		char path[PATH_MAX + 64], how[96];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || server_data_dir(e->d_name, path, sizeof(path)))
+			continue;
+		snprintf(how, sizeof(how), "the data directory of `lambdad serve`, pid %.20s", e->d_name);
+		add_datadir(d, &n, path, how, sub);
+	}
+	if (proc)
+		closedir(proc);
+	for (int i = 0; i < n; i++)
+		if (d[i].has) {
+			has++;
+			pick = i;
+		}
+	if (has == 0 && follow && n == 1)
+		pick = 0; /* the function may not have run yet */
+	if (has > 1) {
+		fprintf(stderr, "lambdad: %s has logs in several data directories:\n", name);
+		list_datadirs(d, n, 1);
+		fprintf(stderr, "choose one with --data-dir DIR\n");
+		return 1;
+	}
+	if (pick < 0 && n == 0) {
+		if (!getcwd(here, sizeof(here)))
+			snprintf(here, sizeof(here), ".");
+		fprintf(stderr, "lambdad: no logs for %s: there is no ./data in %s and no `lambdad serve` is running "
+			"to ask for its data directory; pass the server's --data-dir DIR\n", name, here);
+		return 1;
+	}
+	if (pick < 0) {
+		fprintf(stderr, "lambdad: no logs for %s (account %s, region %s) in logs/%s of:\n", name, account,
+			region, sub);
+		list_datadirs(d, n, 0);
+		fprintf(stderr, "pass the server's --data-dir DIR, or --account-id ID / --region REGION if the "
+			"function is in another account or region\n");
+		return 1;
+	}
+	snprintf(dir, cap, "%s/logs/%s", d[pick].path, sub);
+	return 0;
+}
+
 /* Prints a function's log streams (the .log files of DATA/logs/ACCOUNT:REGION/NAME),
  * oldest first; --follow keeps printing what is appended (bounded by the
  * number of streams it tracks, polling every 200 ms until interrupted). */
 static int logs(int argc, char **argv)
 {
-	const char *data_dir = "./data", *account = "000000000000", *region = "us-east-1", *name = NULL;
+	const char *data_dir = NULL, *account = "000000000000", *region = "us-east-1", *name = NULL;
 	int follow = 0, c;
 	static const struct option opts[] = {
 		{ "data-dir", required_argument, NULL, 'd' }, { "account-id", required_argument, NULL, 'a' },
@@ -334,8 +493,11 @@ static int logs(int argc, char **argv)
 		return 2;
 	}
 	name = argv[optind];
-	char dir[2048];
-	snprintf(dir, sizeof(dir), "%s/logs/%s:%s/%s", data_dir, account, region, name);
+	char dir[PATH_MAX + 512]; /* DATA/logs/ACCOUNT:REGION/NAME */
+	if (data_dir)
+		snprintf(dir, sizeof(dir), "%s/logs/%s:%s/%s", data_dir, account, region, name);
+	else if (find_logs_dir(name, account, region, follow, dir, sizeof(dir)))
+		return 1;
 	enum { MAXF = 4096 };
 	static struct logfile files[MAXF];
 	static off_t pos[MAXF];
@@ -347,7 +509,7 @@ static int logs(int argc, char **argv)
 			if (e->d_name[0] == '.')
 				continue;
 			char path[4096];
-			snprintf(path, sizeof(path), "%s/%.1024s", dir, e->d_name);
+			snprintf(path, sizeof(path), "%.3000s/%.1024s", dir, e->d_name);
 			int known = 0;
 			for (int i = 0; i < nfiles && !known; i++)
 				known = !strcmp(files[i].path, path);

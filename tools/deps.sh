@@ -1,33 +1,74 @@
 #!/usr/bin/env bash
-# Installs the Debian packages lambdad needs to build and test, when missing.
-# Idempotent and quiet when everything is there already.
+# tools/deps.sh [run|test|bench|fuzz|all]: installs, when missing, the Debian
+# packages (bookworm) that one make target needs; quiet and quick when they
+# are all there. Each set includes `run`:
+#   run    building and serving (make run): compiler, pkg-config, the -dev
+#          libraries, python3 (the python runtimes) and zip (the README's
+#          quick start zips a function)
+#   test   make test: boto3 for the black-box tests (moto, which some of them
+#          start, has no Debian package: pip install moto), Debian's awscli
+#          (CLI v2, /usr/bin/aws) beside an AWS CLI v1 (the quick-start test
+#          runs the README with both; when none is on PATH, one is installed
+#          from PyPI into build/cli-v1), curl and file; chromium for the
+#          browser test (it skips, saying why, when chromium cannot be had)
+#   bench  make bench: wrk and boto3 (and moto, from pip)
+#   fuzz   make fuzz: clang (libFuzzer)
 set -euo pipefail
-pkgs=(gcc make pkg-config clang libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
-      libarchive-dev libcurl4-openssl-dev libpcre2-dev zip wrk python3)
+cd "$(dirname "$0")/.."
+what=${1:-all}
+run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+          libarchive-dev libcurl4-openssl-dev libpcre2-dev python3 zip)
+case "$what" in
+run) pkgs=("${run_pkgs[@]}") ;;
+test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv) ;;
+bench) pkgs=("${run_pkgs[@]}" wrk) ;;
+fuzz) pkgs=("${run_pkgs[@]}" clang) ;;
+all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv wrk clang) ;;
+*) echo "usage: tools/deps.sh [run|test|bench|fuzz|all]" >&2; exit 2 ;;
+esac
+
+sudo_cmd=""
+[ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+updated=0
+apt_install() {
+	[ "$updated" = 1 ] || { $sudo_cmd apt-get update -qq && updated=1; }
+	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
-# the black-box tests drive the server with boto3 and the AWS CLI
-py_missing=0
-python3 -c 'import boto3, botocore' 2>/dev/null || py_missing=1
-command -v aws >/dev/null 2>&1 || py_missing=1
-if [ "$py_missing" = 1 ]; then
-	missing+=(python3-boto3 awscli)
+# the tests and the benchmark drive the server with boto3 and start moto's
+# server, from the python3 on PATH (Debian's packages serve Debian's python3)
+if [ "$what" != run ] && [ "$what" != fuzz ] && ! python3 -c 'import boto3, botocore' 2>/dev/null; then
+	missing+=(python3-boto3)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}" >&2
-	sudo_cmd=""
-	[ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-	$sudo_cmd apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+	apt_install "${missing[@]}"
 fi
-# the browser test (tests/api/test_url_clients.py) runs Debian's chromium headless; it skips,
-# saying why, when chromium cannot be installed, so a failure here does not stop the build
-if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
-	echo "deps: installing chromium" >&2
-	sudo_cmd=""
-	[ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-	{ $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null; } ||
-		echo "deps: could not install chromium; the browser test will skip" >&2
+
+if [ "$what" = test ] || [ "$what" = all ]; then
+	# an AWS CLI v1 for the quick-start test: Debian ships only v2
+	have_v1=0
+	IFS=: read -ra path_dirs <<<"$PATH"
+	for d in "${path_dirs[@]}"; do
+		if [ -x "$d/aws" ] && "$d/aws" --version 2>&1 | grep -q '^aws-cli/1\.'; then
+			have_v1=1
+			break
+		fi
+	done
+	if [ "$have_v1" = 0 ] && [ ! -x build/cli-v1/bin/aws ]; then
+		echo "deps: installing the AWS CLI v1 into build/cli-v1 (pip)" >&2
+		python3 -m venv build/cli-v1 && build/cli-v1/bin/pip install -q 'awscli<2' ||
+			echo "deps: could not install the AWS CLI v1; the quick-start test will fail on it" >&2
+	fi
+	# the browser test (tests/api/test_url_clients.py) runs Debian's chromium
+	# headless; a failure here does not stop the tests
+	if ! installed chromium; then
+		echo "deps: installing chromium" >&2
+		apt_install chromium || echo "deps: could not install chromium; the browser test will skip" >&2
+	fi
 fi

@@ -46,16 +46,18 @@ def make_zip(files=None):
 
 
 class Server:
-    """One lambdad process with its own data directory."""
+    """One lambdad process with its own data directory. With cwd, the server runs in that directory
+    (data_dir may then be relative to it, as `make run`'s ./data is) and its log goes there."""
 
-    def __init__(self, data_dir=None, extra_args=(), env=None):
+    def __init__(self, data_dir=None, extra_args=(), env=None, cwd=None):
         self.port = free_port()
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="lambdad-test-")
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
+        self.cwd = cwd
         self.proc = None
-        self.log_path = os.path.join(self.data_dir, "server.log")
+        self.log_path = os.path.join(cwd or self.data_dir, "server.log")
 
     @property
     def endpoint(self):
@@ -65,7 +67,7 @@ class Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
-            + self.extra_args, stdout=log, stderr=log, env=self.env)
+            + self.extra_args, stdout=log, stderr=log, env=self.env, cwd=self.cwd)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:
