@@ -18,13 +18,10 @@ SRCS    := $(shell find src -name '*.c' | sort)
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
 HDRS    := $(shell find src -name '*.h')
 
-# release build. At -O2, GCC's -Wformat-truncation flags snprintf() calls
-# that are bounded on purpose (src/auth/auth.c, src/exec/destinations.c,
-# src/exec/sandbox.c); the -Werror test build (-O1) keeps the check.
+# release build
 OBJDIR  := build/obj
 OBJS    := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
 CFLAGS  ?= -O2 -g
-RFLAGS  := -Wno-format-truncation
 # test build: ASan + UBSan + -Werror
 TOBJDIR := build/test/obj
 TOBJS   := $(patsubst src/%.c,$(TOBJDIR)/%.o,$(LIBSRCS))
@@ -59,7 +56,7 @@ build/lambdad: $(OBJS)
 $(OBJDIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(say) "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(RFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
 
 build/test/lambdad: $(TOBJS) $(TOBJDIR)/main.o
 	$(say) "  LD      $@"

@@ -33,7 +33,7 @@ static void each_header(void *ctx, void (*fn)(void *arg, const char *name, const
 
 static void set_caller(req_t *r, const char *account, const char *principal)
 {
-	snprintf(r->account, sizeof r->account, "%s", account);
+	snprintf(r->account, sizeof r->account, "%.15s", account);
 	if (principal && *principal)
 		snprintf(r->principal, sizeof r->principal, "%s", principal);
 	else

@@ -419,7 +419,7 @@ static int send_sns(server_t *srv, const struct arn *a, const char *arn, const a
 	buf_t form, msg, errmsg;
 	sigv4_kv_t p[14];
 	size_t n = 0;
-	char names[3][48], types[3][48], values[3][48];
+	char names[3][64], types[3][64], values[3][64];
 	(void)a;
 
 	buf_init(&form, 0);

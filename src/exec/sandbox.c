@@ -1371,7 +1371,7 @@ static void probe_cgroups(struct sandbox_caps *k, const char *parent, char *why,
 		 * run the daemon in a delegated cgroup, in a leaf of its own */
 		write_file(owndir, "cgroup.subtree_control", "+memory +pids");
 		if ((r = write_file(k->cg_memory, "cgroup.subtree_control", "+memory +pids")) != 0) {
-			snprintf(why, wcap, "cgroup v2: cannot enable memory+pids below %s (%s)",
+			snprintf(why, wcap, "cgroup v2: cannot enable memory+pids below %.120s (%s)",
 				 k->cg_memory, strerror(-r));
 			k->cg_memory[0] = 0;
 			return;
