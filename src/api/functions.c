@@ -224,8 +224,10 @@ out:
 	return rc;
 }
 
+/* a successful update of $LATEST: InProgress, and changed for PublishVersion */
 static void mark_in_progress(json_t *cfg)
 {
+	versions_mark_changed(cfg);
 	json_object_set_new(cfg, "LastUpdateStatus", json_string("InProgress"));
 	json_object_set_new(cfg, "LastUpdateStatusReason", json_string("The function is being created."));
 	json_object_set_new(cfg, "LastUpdateStatusReasonCode", json_string("Creating"));
@@ -294,13 +296,14 @@ int api_update_function_code(req_t *r)
 	if ((rc = lookup_function(r, &ref, &meta)) || (rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
-		goto out;
 	if (json_is_true(json_object_get(r->in, "Publish"))) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)) ||
 		    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
 			goto out;
 	}
+	/* after publishing, which clears the changed mark */
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		goto out;
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;

@@ -1,0 +1,79 @@
+"""Black-box tests of control-plane details where lambdad differed from AWS:
+publishing after an update that changed nothing, cross-account PassRole,
+empty layer descriptions in lists, sensitive values in messages, the
+DestinationArn pattern, ResolvedImageUri, Invoke's not-found message and the
+Kafka default StartingPosition.
+
+Expected values come from the AWS recordings (test_lambda_api.snapshot.json,
+test_lambda.snapshot.json) where they exist; each test names its source.
+"""
+import io
+import os
+import tempfile
+import zipfile
+
+from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, make_zip
+
+ARN_PREFIX = "arn:aws:lambda:%s:%s:function:" % (REGION, ACCOUNT)
+OTHER_ROLE = "arn:aws:iam::111111111111:role/lambda-role"
+PASS_ROLE_MSG = "Cross-account pass role is not allowed."
+ENV_KEY_MSG = ("1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: "
+               "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "
+               "[a-zA-Z]([a-zA-Z0-9_])+]")
+# put_destination_invalid_arn_pattern (test_lambda_api.snapshot.json)
+DESTINATION_PATTERN = ("$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:"
+                       "((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)")
+IMAGE_REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repo"
+DIGEST = "5b1a2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcdef"
+
+
+def zip_file_arg(test):
+    """fileb://PATH of a function zip on disk for the CLI (removed after the test)."""
+    fd, path = tempfile.mkstemp(suffix=".zip")
+    with os.fdopen(fd, "wb") as f:
+        f.write(make_zip())
+    test.addCleanup(os.unlink, path)
+    return "fileb://" + path
+
+
+def layer_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("python/mod.py", "X = 1\n")
+    return buf.getvalue()
+
+
+class TestParity(LambdadTestCase):
+    # ---- PublishVersion after an update that changed nothing ----
+
+    def test_publish_after_update_with_same_code(self):
+        """AWS answers version 3 (moto's maintainers checked it against AWS)."""
+        name = self.name()
+        z1, z2 = make_zip({"app.py": "v = 1\n"}), make_zip({"app.py": "v = 2\n"})
+        self.assertEqual(self.create(name, Code={"ZipFile": z1}, Publish=True)["Version"], "1")
+        self.settled(name)
+        self.assertEqual(self.lam.update_function_code(FunctionName=name, ZipFile=z2, Publish=True)["Version"], "2")
+        self.settled(name)
+        self.lam.update_function_code(FunctionName=name, ZipFile=z2)  # the same zip again
+        self.settled(name)
+        v3 = self.lam.publish_version(FunctionName=name)
+        self.assertEqual(v3["Version"], "3")
+        # no update in between: the same version again (test_version_lifecycle's third_publish_response)
+        again = self.lam.publish_version(FunctionName=name, Description="ignored")
+        self.assertEqual((again["Version"], again["RevisionId"]), ("3", v3["RevisionId"]))
+        versions = [v["Version"] for v in self.lam.list_versions_by_function(FunctionName=name)["Versions"]]
+        self.assertEqual(versions, ["$LATEST", "1", "2", "3"])
+
+    def test_publish_after_configuration_update_to_same_values(self):
+        name = self.name()
+        self.create(name)
+        self.settled(name)
+        self.assertEqual(self.lam.publish_version(FunctionName=name)["Version"], "1")
+        self.lam.update_function_configuration(FunctionName=name, MemorySize=128, Timeout=3)  # the defaults
+        self.settled(name)
+        self.assertEqual(self.lam.publish_version(FunctionName=name)["Version"], "2")
+        self.assertEqual(self.lam.publish_version(FunctionName=name)["Version"], "2")
+        # UpdateFunctionCode with Publish publishes the change itself: nothing left to publish
+        self.lam.update_function_code(FunctionName=name, ZipFile=make_zip(), Publish=True)
+        self.settled(name)
+        self.assertEqual(self.lam.publish_version(FunctionName=name)["Version"], "3")
