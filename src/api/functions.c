@@ -55,6 +55,22 @@ static int check_name_length(req_t *r, const struct fnref *ref)
 	return 0;
 }
 
+/* AWS lets a function assume only a role of the caller's own account
+ * (iam:PassRole never crosses accounts); the model's pattern has already
+ * made Role "arn:PARTITION:iam::ACCOUNT:role/..." */
+static int check_role_account(req_t *r)
+{
+	const char *role = json_string_value(json_object_get(r->in, "Role"));
+	const char *acct = role ? strstr(role, ":iam::") : NULL;
+	if (!acct)
+		return 0;
+	acct += 6;
+	size_t n = strcspn(acct, ":");
+	if (n != strlen(r->account) || strncmp(acct, r->account, n) != 0)
+		return apierr_set(r, "AccessDeniedException", "Cross-account pass role is not allowed.");
+	return 0;
+}
+
 static int check_tags(req_t *r, json_t *tags)
 {
 	if (json_object_size(tags) > TAG_LIMIT)
@@ -70,7 +86,7 @@ int api_create_function(req_t *r)
 	const char *fname = json_string_value(json_object_get(r->in, "FunctionName"));
 	if ((rc = lookup_ref(r, fname, NULL, &ref)))
 		goto out;
-	if ((rc = check_name_length(r, &ref)))
+	if ((rc = check_name_length(r, &ref)) || (rc = check_role_account(r)))
 		goto out;
 	json_t *tags = json_object_get(r->in, "Tags");
 	if ((rc = check_tags(r, tags)))
@@ -240,7 +256,7 @@ int api_update_function_configuration(req_t *r)
 	json_t *cfg = NULL;
 	char key[400];
 	int rc;
-	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))))
+	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))) || (rc = check_role_account(r)))
 		goto out;
 	if ((rc = fnconfig_apply(r, &ref, cfg, 0)))
 		goto out;

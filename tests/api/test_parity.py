@@ -77,3 +77,30 @@ class TestParity(LambdadTestCase):
         self.lam.update_function_code(FunctionName=name, ZipFile=make_zip(), Publish=True)
         self.settled(name)
         self.assertEqual(self.lam.publish_version(FunctionName=name)["Version"], "3")
+
+    # ---- cross-account PassRole ----
+
+    def test_create_with_role_of_another_account(self):
+        name = self.name()
+        self.assertError("AccessDeniedException", self.create, name, Role=OTHER_ROLE, message=PASS_ROLE_MSG,
+                         status=403)
+        self.assertError("ResourceNotFoundException", self.lam.get_function, FunctionName=name)
+
+    def test_update_with_role_of_another_account(self):
+        name = self.name()
+        self.create(name)
+        self.settled(name)
+        self.assertError("AccessDeniedException", self.lam.update_function_configuration, FunctionName=name,
+                         Role=OTHER_ROLE, message=PASS_ROLE_MSG, status=403)
+        self.assertEqual(self.lam.get_function_configuration(FunctionName=name)["Role"], ROLE)
+        # a role of the caller's own account is fine
+        own = "arn:aws:iam::%s:role/other-role" % ACCOUNT
+        self.assertEqual(self.lam.update_function_configuration(FunctionName=name, Role=own)["Role"], own)
+
+    def test_cli_create_with_role_of_another_account(self):
+        p = self.server.cli("create-function", "--function-name", self.name(), "--runtime", "python3.12",
+                            "--handler", "app.handler", "--role", OTHER_ROLE, "--zip-file", zip_file_arg(self),
+                            check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("(AccessDeniedException)", p.stderr)
+        self.assertIn(PASS_ROLE_MSG, p.stderr)
