@@ -104,3 +104,24 @@ class TestParity(LambdadTestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("(AccessDeniedException)", p.stderr)
         self.assertIn(PASS_ROLE_MSG, p.stderr)
+
+    # ---- layers: an empty Description is left out of list items ----
+
+    def test_layer_lists_omit_empty_description(self):
+        name = self.name("layer")
+        pub = self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": layer_zip()},
+                                             CompatibleRuntimes=["python3.12"])
+        self.assertEqual(pub["Description"], "")
+        got = self.lam.get_layer_version(LayerName=name, VersionNumber=pub["Version"])
+        self.assertEqual(got["Description"], "")
+        item = self.lam.list_layer_versions(LayerName=name)["LayerVersions"][0]
+        self.assertNotIn("Description", item)
+        self.assertEqual(item["LayerVersionArn"], pub["LayerVersionArn"])
+        layers = {x["LayerName"]: x for x in self.lam.list_layers()["Layers"]}
+        self.assertNotIn("Description", layers[name]["LatestMatchingVersion"])
+        layers = {x["LayerName"]: x for x in self.lam.list_layers(CompatibleRuntime="python3.12")["Layers"]}
+        self.assertNotIn("Description", layers[name]["LatestMatchingVersion"])
+        # a description that is there is listed
+        self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": layer_zip()}, Description="two")
+        items = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
+        self.assertEqual([x.get("Description") for x in items], ["two", None])
