@@ -125,3 +125,40 @@ class TestParity(LambdadTestCase):
         self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": layer_zip()}, Description="two")
         items = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
         self.assertEqual([x.get("Description") for x in items], ["two", None])
+
+    # ---- sensitive values never appear in messages ----
+
+    def test_environment_key_message_hides_the_values(self):
+        name = self.name()
+        self.assertError("ValidationException", self.create, name, Environment={"Variables": {"A": "1"}},
+                         message=ENV_KEY_MSG, status=400)
+        self.create(name)
+        err = self.assertError("ValidationException", self.lam.update_function_configuration, FunctionName=name,
+                               Environment={"Variables": {"GOOD_KEY": "v", "bad-key-TOPSECRET": "VALUE-TOPSECRET"}},
+                               message=ENV_KEY_MSG)
+        self.assertNotIn("TOPSECRET", str(err))
+
+    def test_cli_environment_key_message(self):
+        p = self.server.cli("create-function", "--function-name", self.name(), "--runtime", "python3.12",
+                            "--handler", "app.handler", "--role", ROLE, "--zip-file", zip_file_arg(self),
+                            "--environment", "Variables={A=hunter2}", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(ENV_KEY_MSG, p.stderr)
+        self.assertNotIn("hunter2", p.stderr)
+
+    def test_invoke_parse_error_hides_the_payload(self):
+        name = self.name()
+        self.create(name)
+        self.settled(name)
+        for payload in (b'{"password": hunter2}', b'{"password": "hunter2" "x"}', b'["hunter2",'):
+            err = self.assertError("InvalidRequestContentException", self.lam.invoke, FunctionName=name,
+                                   Payload=payload, status=400)
+            msg = err["Error"]["Message"]
+            self.assertTrue(msg.startswith("Could not parse request body into json: Could not parse payload into "
+                                           "json: "), msg)
+            self.assertIn("[Source: REDACTED", msg)
+            self.assertNotIn("hunter2", msg)
+            self.assertNotIn("password", msg)
+        err = self.assertError("InvalidRequestContentException", self.lam.invoke_async, FunctionName=name,
+                               InvokeArgs=b'{"password": hunter2}')
+        self.assertNotIn("hunter2", err["Error"]["Message"])
