@@ -66,6 +66,9 @@ static const struct override overrides[] = {
 	  "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:"
 	  "[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)",
 	  1, 1, 2048 },
+	{ "DestinationArn",
+	  "$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}"
+	  "((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)" },
 	{ "SubnetId", "subnet-[0-9a-z]*", 1, 0, 1024, NULL, 1 },
 	{ "SecurityGroupId", "sg-[0-9a-zA-Z]*", 1, 0, 1024, NULL, 1 },
 	{ "RecursiveLoop", NULL, 0, 0, 0, recursive_loop_enum },

@@ -162,3 +162,21 @@ class TestParity(LambdadTestCase):
         err = self.assertError("InvalidRequestContentException", self.lam.invoke_async, FunctionName=name,
                                InvokeArgs=b'{"password": hunter2}')
         self.assertNotIn("hunter2", err["Error"]["Message"])
+
+    # ---- DestinationArn's pattern is AWS's current one ----
+
+    def test_destination_pattern_message(self):
+        """put_destination_invalid_arn_pattern."""
+        name = self.name()
+        self.create(name)
+        bad = "arn:aws:_-/!lambda:%s:%s:function:%s" % (REGION, ACCOUNT, name)
+        self.assertError("ValidationException", self.lam.put_function_event_invoke_config, FunctionName=name,
+                         DestinationConfig={"OnFailure": {"Destination": bad}},
+                         message="1 validation error detected: Value '%s' at 'destinationConfig.onFailure.destination' "
+                                 "failed to satisfy constraint: Member must satisfy regular expression pattern: %s"
+                                 % (bad, DESTINATION_PATTERN))
+        # an EU sovereign cloud region matches now
+        eusc = "arn:aws-eusc:sqs:eusc-de-east-1:%s:queue" % ACCOUNT
+        r = self.lam.put_function_event_invoke_config(FunctionName=name,
+                                                      DestinationConfig={"OnFailure": {"Destination": eusc}})
+        self.assertEqual(r["DestinationConfig"]["OnFailure"]["Destination"], eusc)
