@@ -180,3 +180,30 @@ class TestParity(LambdadTestCase):
         r = self.lam.put_function_event_invoke_config(FunctionName=name,
                                                       DestinationConfig={"OnFailure": {"Destination": eusc}})
         self.assertEqual(r["DestinationConfig"]["OnFailure"]["Destination"], eusc)
+
+    # ---- Code.ResolvedImageUri ----
+
+    def image_function(self, uri):
+        name = self.name("img")
+        self.lam.create_function(FunctionName=name, Role=ROLE, PackageType="Image", Code={"ImageUri": uri})
+        return name
+
+    def test_resolved_image_uri_of_pinned_image(self):
+        """test_lambda_image_crud: ResolvedImageUri is REPO@sha256:DIGEST, the digest also CodeSha256."""
+        for uri, resolved in ((IMAGE_REPO + "@sha256:" + DIGEST, IMAGE_REPO + "@sha256:" + DIGEST),
+                              (IMAGE_REPO + ":latest@sha256:" + DIGEST, IMAGE_REPO + "@sha256:" + DIGEST),
+                              ("localhost:5000/ns/repo:v1@sha256:" + DIGEST, "localhost:5000/ns/repo@sha256:" + DIGEST)):
+            name = self.image_function(uri)
+            got = self.lam.get_function(FunctionName=name)
+            self.assertEqual(got["Code"], {"ImageUri": uri, "RepositoryType": "ECR", "ResolvedImageUri": resolved})
+            self.assertEqual(got["Configuration"]["CodeSha256"], DIGEST)
+
+    def test_no_resolved_image_uri_without_a_digest(self):
+        """A tag is not a resolved image: lambdad does not know its digest, and invents none."""
+        name = self.image_function(IMAGE_REPO + ":latest")
+        code = self.lam.get_function(FunctionName=name)["Code"]
+        self.assertEqual(code, {"ImageUri": IMAGE_REPO + ":latest", "RepositoryType": "ECR"})
+        self.settled(name)
+        self.lam.update_function_code(FunctionName=name, ImageUri=IMAGE_REPO + "@sha256:" + DIGEST)
+        code = self.lam.get_function(FunctionName=name)["Code"]
+        self.assertEqual(code["ResolvedImageUri"], IMAGE_REPO + "@sha256:" + DIGEST)
