@@ -86,6 +86,13 @@ static void on_done(void *ud, const struct exec_result *res)
 	router_finish(r, rc);
 }
 
+/* The qualifier an invocation names: an unqualified one invokes $LATEST,
+ * and AWS's not-found message names it ("...:function:NAME:$LATEST") */
+static const char *invoked_qualifier(const struct fnref *ref)
+{
+	return ref->qualifier[0] ? ref->qualifier : "$LATEST";
+}
+
 /* The function version an invocation runs (alias weights applied), its
  * configuration (*cfg, the caller's), the decoded client context (*context,
  * the caller's) and the payload checked as JSON. 0 or an AWS error. */
@@ -96,7 +103,7 @@ static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, 
 	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
 	*cfgp = NULL;
 	*contextp = NULL;
-	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, ref->qualifier, &cfg, &alias)))
+	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, invoked_qualifier(ref), &cfg, &alias)))
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (alias) {
@@ -350,7 +357,7 @@ int api_invoke_async(req_t *r)
 	struct fnref ref;
 	json_t *cfg = NULL;
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, invoked_qualifier(&ref), &cfg)))
 		goto out;
 	if ((rc = check_active(r, cfg)))
 		goto out;

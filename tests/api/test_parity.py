@@ -207,3 +207,38 @@ class TestParity(LambdadTestCase):
         self.lam.update_function_code(FunctionName=name, ImageUri=IMAGE_REPO + "@sha256:" + DIGEST)
         code = self.lam.get_function(FunctionName=name)["Code"]
         self.assertEqual(code["ResolvedImageUri"], IMAGE_REPO + "@sha256:" + DIGEST)
+
+    # ---- Invoke of a missing function names the qualified ARN ----
+
+    def test_invoke_missing_function_names_latest(self):
+        """test_invoke_exceptions (2025 recording): ...:function:doesnotexist:$LATEST."""
+        missing = self.name("missing")
+        want = "Function not found: %s%s:$LATEST" % (ARN_PREFIX, missing)
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=missing, Payload=b"{}",
+                         message=want, status=404)
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=ARN_PREFIX + missing,
+                         message=want)
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=missing,
+                         InvocationType="Event", Payload=b"{}", message=want)
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=missing,
+                         InvocationType="DryRun", message=want)
+        self.assertError("ResourceNotFoundException", self.lam.invoke_with_response_stream, FunctionName=missing,
+                         message=want, status=404)
+        self.assertError("ResourceNotFoundException", self.lam.invoke_async, FunctionName=missing,
+                         InvokeArgs=b"{}", message=want)
+
+    def test_invoke_missing_qualifier_names_it(self):
+        """test_function_name_and_qualifier_validation / test_lambda_alias_moving: the qualifier given."""
+        missing = self.name("missing")
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=missing, Qualifier="$latest",
+                         message="Function not found: %s%s:$latest" % (ARN_PREFIX, missing))
+        name = self.name()
+        self.create(name)
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=name,
+                         Qualifier="non-existent-alias",
+                         message="Function not found: %s%s:non-existent-alias" % (ARN_PREFIX, name))
+        self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName=name + ":7",
+                         message="Function not found: %s%s:7" % (ARN_PREFIX, name))
+        # GetFunction keeps the unqualified ARN (test_ops_on_nonexisting_fn)
+        self.assertError("ResourceNotFoundException", self.lam.get_function, FunctionName=missing,
+                         message="Function not found: %s%s" % (ARN_PREFIX, missing))
