@@ -242,3 +242,25 @@ class TestParity(LambdadTestCase):
         # GetFunction keeps the unqualified ARN (test_ops_on_nonexisting_fn)
         self.assertError("ResourceNotFoundException", self.lam.get_function, FunctionName=missing,
                          message="Function not found: %s%s" % (ARN_PREFIX, missing))
+
+    # ---- Kafka event source mappings start at TRIM_HORIZON by default ----
+
+    def test_kafka_default_starting_position(self):
+        """test_create_event_source_self_managed: event-source-mapping-default."""
+        name = self.name("esm")
+        self.create(name)
+        secret = "arn:aws:secretsmanager:%s:%s:secret:kafka-secret" % (REGION, ACCOUNT)
+        m = self.lam.create_event_source_mapping(
+            FunctionName=name, Topics=["topic"], SourceAccessConfigurations=[{"Type": "BASIC_AUTH", "URI": secret}],
+            SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["kafka:1000"]}})
+        self.assertEqual(m["StartingPosition"], "TRIM_HORIZON")
+        self.assertEqual(self.lam.get_event_source_mapping(UUID=m["UUID"])["StartingPosition"], "TRIM_HORIZON")
+        msk = "arn:aws:kafka:%s:%s:cluster/c1/0b1c2d3e-1111-2222-3333-444455556666-1" % (REGION, ACCOUNT)
+        m = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=msk, Topics=["topic"])
+        self.assertEqual(m["StartingPosition"], "TRIM_HORIZON")
+        # streams still require one
+        kinesis = "arn:aws:kinesis:%s:%s:stream/s1" % (REGION, ACCOUNT)
+        self.assertError("InvalidParameterValueException", self.lam.create_event_source_mapping,
+                         FunctionName=name, EventSourceArn=kinesis,
+                         message="1 validation error detected: Value null at 'startingPosition' failed to satisfy "
+                                 "constraint: Member must not be null.")
