@@ -157,11 +157,24 @@ class TestParity(LambdadTestCase):
             self.assertTrue(msg.startswith("Could not parse request body into json: Could not parse payload into "
                                            "json: "), msg)
             self.assertIn("[Source: REDACTED", msg)
-            self.assertNotIn("hunter2", msg)
+            self.assertNotIn("hunter", msg)
             self.assertNotIn("password", msg)
         err = self.assertError("InvalidRequestContentException", self.lam.invoke_async, FunctionName=name,
                                InvokeArgs=b'{"password": hunter2}')
-        self.assertNotIn("hunter2", err["Error"]["Message"])
+        self.assertNotIn("hunter", err["Error"]["Message"])
+
+    def test_malformed_body_is_not_quoted(self):
+        import urllib.error
+        import urllib.request
+        body = b'{"FunctionName": "f", "Environment": {"Variables": {"PASSWORD": hunter2}}}'
+        req = urllib.request.Request(self.server.endpoint + "/2015-03-31/functions", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(cm.exception.code, 400)
+        text = cm.exception.read().decode()
+        self.assertIn("Could not parse request body into json", text)
+        self.assertNotIn("hunter", text)
 
     # ---- DestinationArn's pattern is AWS's current one ----
 
