@@ -339,6 +339,11 @@ static int parse_body(req_t *r)
 	json_error_t jerr;
 	json_t *doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc || !json_is_object(doc)) {
+		/* jansson quotes the text near the error ("... near '<text>'"),
+		 * which may be a sensitive value (an environment variable) */
+		char *near = strstr(jerr.text, " near ");
+		if (near)
+			*near = '\0';
 		const char *why = doc ? "the request body must be a JSON object" : jerr.text;
 		int rc = apierr_set(r, "InvalidRequestContentException",
 				    "Could not parse request body into json: Could not parse payload into json: %s", why);

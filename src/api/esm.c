@@ -334,6 +334,13 @@ static int check_position(req_t *r, int src, const char *arn)
 			return unsupported(r, "StartingPosition");
 		return 0;
 	}
+	/* Kafka (self-managed, as recorded, and MSK alike) starts at
+	 * TRIM_HORIZON when none is given (create fills it in): only Kinesis and
+	 * DynamoDB streams require one */
+	if (!pos && srcs[src].kafka)
+		return ts ? apierr_set(r, "InvalidParameterValueException",
+				       "Timestamp only valid with StartingPosition AT_TIMESTAMP")
+			  : 0;
 	if (!pos)
 		return apierr_set(r, "InvalidParameterValueException",
 				  "1 validation error detected: Value null at 'startingPosition' failed to satisfy "
@@ -761,6 +768,8 @@ int api_create_event_source_mapping(req_t *r)
 	    (rc = check_duplicate(r, src, &ref, function_arn)))
 		goto out;
 	const char *pos = str_in(r, "StartingPosition");
+	if (!pos && srcs[src].kafka)
+		pos = "TRIM_HORIZON";
 	if (pos)
 		json_object_set_new(doc, "StartingPosition", json_string(pos));
 	json_t *ts = json_object_get(r->in, "StartingPositionTimestamp");

@@ -305,6 +305,17 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 	return 0;
 }
 
+const char *fnconfig_image_digest(const char *uri)
+{
+	const char *d = uri ? strstr(uri, "@sha256:") : NULL;
+	if (!d)
+		return NULL;
+	d += 8;
+	if (strspn(d, "0123456789abcdef") != 64 || d[64])
+		return NULL;
+	return d;
+}
+
 static int fetch_s3(req_t *r, json_t *code, buf_t *out)
 {
 	s3_config_t c;
@@ -353,9 +364,13 @@ int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
 			goto out;
 		zip = (unsigned char *)buf_steal(&s3, &len);
 	} else if (image) {
+		/* AWS reports the image's digest; lambdad knows it only when the
+		 * URI names it (it does not pull images yet) */
 		char digest[45];
-		blobs_digest(image, strlen(image), NULL, digest);
-		json_object_set_new(cfg, "CodeSha256", json_string(digest));
+		const char *pinned = fnconfig_image_digest(image);
+		if (!pinned)
+			blobs_digest(image, strlen(image), NULL, digest);
+		json_object_set_new(cfg, "CodeSha256", json_string(pinned ? pinned : digest));
 		json_object_set_new(cfg, "CodeSize", json_integer(0));
 		json_object_set_new(cfg, "_ImageUri", json_string(image));
 		rc = 0;

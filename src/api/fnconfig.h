@@ -28,6 +28,10 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
  * code fields of cfg. */
 int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg);
 
+/* The digest (64 lowercase hex digits, pointing into uri) of an image URI
+ * pinned by digest ("REPO[:TAG]@sha256:HEX"), else NULL. */
+const char *fnconfig_image_digest(const char *uri);
+
 /* Sets a fresh RevisionId and LastModified (now). */
 void fnconfig_touch(json_t *cfg);
 

@@ -55,6 +55,22 @@ static int check_name_length(req_t *r, const struct fnref *ref)
 	return 0;
 }
 
+/* AWS lets a function assume only a role of the caller's own account
+ * (iam:PassRole never crosses accounts); the model's pattern has already
+ * made Role "arn:PARTITION:iam::ACCOUNT:role/..." */
+static int check_role_account(req_t *r)
+{
+	const char *role = json_string_value(json_object_get(r->in, "Role"));
+	const char *acct = role ? strstr(role, ":iam::") : NULL;
+	if (!acct)
+		return 0;
+	acct += 6;
+	size_t n = strcspn(acct, ":");
+	if (n != strlen(r->account) || strncmp(acct, r->account, n) != 0)
+		return apierr_set(r, "AccessDeniedException", "Cross-account pass role is not allowed.");
+	return 0;
+}
+
 static int check_tags(req_t *r, json_t *tags)
 {
 	if (json_object_size(tags) > QUOTA_TAGS)
@@ -70,7 +86,7 @@ int api_create_function(req_t *r)
 	const char *fname = json_string_value(json_object_get(r->in, "FunctionName"));
 	if ((rc = lookup_ref(r, fname, NULL, &ref)))
 		goto out;
-	if ((rc = check_name_length(r, &ref)))
+	if ((rc = check_name_length(r, &ref)) || (rc = check_role_account(r)))
 		goto out;
 	json_t *tags = json_object_get(r->in, "Tags");
 	if ((rc = check_tags(r, tags)))
@@ -160,7 +176,17 @@ int api_get_function(req_t *r)
 	if (image) {
 		json_object_set_new(code, "ImageUri", json_string(image));
 		json_object_set_new(code, "RepositoryType", json_string("ECR"));
-		json_object_set_new(code, "ResolvedImageUri", json_string(image));
+		/* AWS's REPOSITORY@sha256:DIGEST; left out while the digest is
+		 * unknown (a tag URI: lambdad does not pull images yet) */
+		const char *digest = fnconfig_image_digest(image);
+		if (digest) {
+			const char *at = strchr(image, '@');
+			const char *slash = memrchr(image, '/', (size_t)(at - image));
+			const char *colon = memchr(slash ? slash : image, ':', (size_t)(at - (slash ? slash : image)));
+			int repo_len = (int)((colon ? colon : at) - image);
+			json_object_set_new(code, "ResolvedImageUri",
+					    json_sprintf("%.*s@sha256:%s", repo_len, image, digest));
+		}
 	} else {
 		char url[1024];
 		api_code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
@@ -224,8 +250,10 @@ out:
 	return rc;
 }
 
+/* a successful update of $LATEST: InProgress, and changed for PublishVersion */
 static void mark_in_progress(json_t *cfg)
 {
+	versions_mark_changed(cfg);
 	json_object_set_new(cfg, "LastUpdateStatus", json_string("InProgress"));
 	json_object_set_new(cfg, "LastUpdateStatusReason", json_string("The function is being created."));
 	json_object_set_new(cfg, "LastUpdateStatusReasonCode", json_string("Creating"));
@@ -238,7 +266,7 @@ int api_update_function_configuration(req_t *r)
 	json_t *cfg = NULL;
 	char key[400];
 	int rc;
-	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))))
+	if ((rc = load_latest_for_update(r, &ref, &cfg, key, sizeof(key))) || (rc = check_role_account(r)))
 		goto out;
 	if ((rc = fnconfig_apply(r, &ref, cfg, 0)))
 		goto out;
@@ -294,13 +322,14 @@ int api_update_function_code(req_t *r)
 	if ((rc = lookup_function(r, &ref, &meta)) || (rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
-		goto out;
 	if (json_is_true(json_object_get(r->in, "Publish"))) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)) ||
 		    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
 			goto out;
 	}
+	/* after publishing, which clears the changed mark */
+	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		goto out;
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;

@@ -77,6 +77,13 @@ static void on_done(void *ud, const struct exec_result *res)
 	req_finish(r, rc);
 }
 
+/* The qualifier an invocation names: an unqualified one invokes $LATEST,
+ * and AWS's not-found message names it ("...:function:NAME:$LATEST") */
+static const char *invoked_qualifier(const struct fnref *ref)
+{
+	return ref->qualifier[0] ? ref->qualifier : "$LATEST";
+}
+
 /* The function version an invocation runs (alias weights applied), its
  * configuration (*cfg, the caller's), the decoded client context (*context,
  * the caller's) and the payload checked as JSON. 0 or an AWS error. */
@@ -87,7 +94,7 @@ static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, 
 	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
 	*cfgp = NULL;
 	*contextp = NULL;
-	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, ref->qualifier, &cfg, &alias)))
+	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, invoked_qualifier(ref), &cfg, &alias)))
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (alias) {
@@ -116,13 +123,23 @@ out:
 	return rc;
 }
 
+/* The payload is sensitive (the model marks it so): AWS's parse error
+ * names the problem and its position but shows none of the payload
+ * ("[Source: REDACTED ...]"), so jansson's " near '<text>'" is cut off. */
 static int check_json(req_t *r, const char *payload, size_t len)
 {
 	json_error_t jerr;
 	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (!check)
+	if (!check) {
+		char *near = strstr(jerr.text, " near ");
+		if (near)
+			*near = '\0';
 		return apierr_set(r, "InvalidRequestContentException",
-				  "Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+				  "Could not parse request body into json: Could not parse payload into json: %s\n at "
+				  "[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: %d, "
+				  "column: %d]",
+				  jerr.text, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1);
+	}
 	json_decref(check);
 	return 0;
 }
@@ -331,7 +348,7 @@ int api_invoke_async(req_t *r)
 	struct fnref ref;
 	json_t *cfg = NULL;
 	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, ref.qualifier, &cfg)))
+	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, invoked_qualifier(&ref), &cfg)))
 		goto out;
 	if ((rc = check_active(r, cfg)))
 		goto out;
@@ -343,14 +360,8 @@ int api_invoke_async(req_t *r)
 				QUOTA_INVOKEASYNC_PAYLOAD);
 		goto out;
 	}
-	json_error_t jerr;
-	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (!check) {
-		rc = apierr_set(r, "InvalidRequestContentException",
-				"Could not parse request body into json: Could not parse payload into json: %s", jerr.text);
+	if ((rc = check_json(r, payload, len)))
 		goto out;
-	}
-	json_decref(check);
 	struct async_event ev = { ref.scope, ref.name, ref.qualifier, payload, len, NULL, r->request_id };
 	if ((rc = async_enqueue(r->srv, &ev)))
 		goto out;

@@ -194,7 +194,9 @@ static json_t *version_out(req_t *r, json_t *ver)
 	return out;
 }
 
-/* the LayerVersionsListItem of a version */
+/* the LayerVersionsListItem of a version (ListLayerVersions, ListLayers):
+ * AWS leaves an empty Description out of list items, where
+ * PublishLayerVersion and GetLayerVersion show "" */
 static json_t *list_item(json_t *ver)
 {
 	static const char *const keys[] = { "LayerVersionArn", "Version", "Description", "CreatedDate",
@@ -202,7 +204,7 @@ static json_t *list_item(json_t *ver)
 	json_t *o = json_object();
 	for (const char *const *k = keys; o && *k; k++) {
 		json_t *v = json_object_get(ver, *k);
-		if (v)
+		if (v && !(!strcmp(*k, "Description") && json_string_length(v) == 0))
 			json_object_set(o, *k, v);
 	}
 	return o;

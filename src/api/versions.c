@@ -3,11 +3,14 @@
  * bookkeeping behind Publish=true (see versions.h).
  *
  * A published version is an immutable copy of $LATEST's record under its own
- * key. Publishing is idempotent as on AWS: when neither code nor
- * configuration changed since the last published version, that version is
- * returned again. The comparison uses a fingerprint of $LATEST's record
- * without the fields that change on their own (RevisionId, LastModified,
- * states), kept in the function record.
+ * key. Publishing is idempotent as on AWS: PublishVersion called again with
+ * no update in between returns the last published version. Every successful
+ * UpdateFunctionCode / UpdateFunctionConfiguration marks $LATEST as changed
+ * (versions_mark_changed), and a changed $LATEST is published as a new
+ * version even when its content equals the last version's, as AWS does. A
+ * fingerprint of $LATEST's record without the fields that change on their
+ * own (RevisionId, LastModified, states), kept in the function record, also
+ * catches any other change.
  */
 #include "api/versions.h"
 #include "api/api.h"
@@ -23,10 +26,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* the internal mark of an update since the last publish (a '_' field: never shown) */
+#define CHANGED_MARK "_ChangedSincePublish"
+
 static const char *const volatile_fields[] = {
 	"RevisionId", "LastModified", "State", "StateReason", "StateReasonCode", "LastUpdateStatus",
-	"LastUpdateStatusReason", "LastUpdateStatusReasonCode", NULL,
+	"LastUpdateStatusReason", "LastUpdateStatusReasonCode", CHANGED_MARK, NULL,
 };
+
+void versions_mark_changed(json_t *latest)
+{
+	json_object_set_new(latest, CHANGED_MARK, json_true());
+}
 
 static void fingerprint(json_t *cfg, char hex[65])
 {
@@ -50,6 +61,8 @@ int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *la
 		return LD_ENOMEM;
 	fingerprint(latest, fp);
 	lookup_arn(ref, num, arn, sizeof(arn));
+	json_object_del(v, CHANGED_MARK);
+	json_object_del(latest, CHANGED_MARK); /* published: no longer changed */
 	json_object_set_new(v, "Version", json_string(num));
 	json_object_set_new(v, "FunctionArn", json_string(arn));
 	if (description)
@@ -137,10 +150,11 @@ int api_publish_version(req_t *r)
 				arn);
 		goto out;
 	}
-	/* nothing changed since the last published version: return it */
+	/* no update since the last published version: return it */
 	json_t *lp = json_object_get(meta, "LastPublished");
 	fingerprint(latest, fp);
-	if (lp && !strcmp(json_string_value(json_object_get(lp, "Fingerprint")), fp)) {
+	if (lp && !json_is_true(json_object_get(latest, CHANGED_MARK)) &&
+	    !strcmp(json_string_value(json_object_get(lp, "Fingerprint")), fp)) {
 		char vkey[400];
 		lookup_version_key(ref.name, json_string_value(json_object_get(lp, "Version")), vkey, sizeof(vkey));
 		if (store_get_json(r->srv->store, "ver", ref.scope, vkey, &v) == 0) {

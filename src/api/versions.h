@@ -14,11 +14,16 @@
 /*
  * Publishes `latest` as the next version number inside the caller's store
  * transaction: writes the version record, bumps meta's counter (the caller
- * stores meta) and gives $LATEST a new RevisionId. description NULL copies
- * $LATEST's. *published (new reference) is the version's stored record.
+ * stores meta) and clears latest's changed mark (the caller stores latest).
+ * description NULL copies $LATEST's. *published (new reference) is the
+ * version's stored record.
  */
 int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *latest, const char *description,
 		     json_t **published);
+
+/* Marks $LATEST's record (not yet stored) as changed by an update: the next
+ * PublishVersion publishes a new version whatever its content. */
+void versions_mark_changed(json_t *latest);
 
 /* Deletes a published version (idempotent: an absent one is not an error). */
 int versions_delete(req_t *r, const struct fnref *ref, const char *version);

@@ -33,7 +33,7 @@ struct override {
 	int set_len;              /* 1: replace min/max with the values below */
 	double min, max;
 	const char *const *enums; /* NULL: keep */
-	int nullable_member;      /* as a list member or map key: no "must not be null" */
+	int nullable_member;      /* as a list member: no "must not be null" */
 	int enum_by_handler;      /* the handler checks the enum with its own error */
 	/* a list whose members AWS checks against their full enum but reports
 	 * with this (shorter) set, unwrapped: a layer's CompatibleRuntimes
@@ -66,9 +66,11 @@ static const struct override overrides[] = {
 	  "(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:layer:"
 	  "[a-zA-Z0-9-_]+:[0-9]+)|(arn:[a-zA-Z0-9-]+:lambda:::awslayer:[a-zA-Z0-9-_]+)",
 	  1, 1, 2048 },
+	{ "DestinationArn",
+	  "$|kafka://([^.]([a-zA-Z0-9\\-_.]{0,248}))|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:((eusc-)?[a-z]{2}"
+	  "((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)" },
 	{ "SubnetId", "subnet-[0-9a-z]*", 1, 0, 1024, NULL, 1 },
 	{ "SecurityGroupId", "sg-[0-9a-zA-Z]*", 1, 0, 1024, NULL, 1 },
-	{ "AdditionalVersion", NULL, 0, 0, 0, NULL, 1 },
 	{ "RecursiveLoop", NULL, 0, 0, 0, recursive_loop_enum },
 	{ "EventSourcePosition", NULL, 0, 0, 0, event_source_position_enum },
 	/* Runtime is checked by fnconfig.c: AWS answers InvalidParameterValueException */
@@ -200,6 +202,7 @@ static int compile_shape(struct shape *s, const char *name, json_t *def)
 	s->value = ref_shape(json_object_get(def, "value"));
 	s->payload = json_string_value(json_object_get(def, "payload"));
 	s->streaming = json_is_true(json_object_get(def, "streaming"));
+	s->sensitive = json_is_true(json_object_get(def, "sensitive"));
 	if ((v = json_object_get(def, "error")))
 		s->error_status = (int)json_integer_value(json_object_get(v, "httpStatusCode"));
 	json_t *members = json_object_get(def, "members");
@@ -216,6 +219,7 @@ static int compile_shape(struct shape *s, const char *name, json_t *def)
 			m->shape = ref_shape(v);
 			m->loc = loc_of(json_string_value(json_object_get(v, "location")));
 			m->loc_name = json_string_value(json_object_get(v, "locationName"));
+			m->sensitive = json_is_true(json_object_get(v, "sensitive"));
 			if (!m->loc_name)
 				m->loc_name = k;
 			size_t j;
@@ -226,6 +230,38 @@ static int compile_shape(struct shape *s, const char *name, json_t *def)
 		}
 	}
 	return 0;
+}
+
+/* holds_sensitive for every shape and the sensitive flag of every member
+ * (set on the member or on its shape): the closure over members, list
+ * members, map keys and values, computed to a fixed point because shapes
+ * may refer to each other in cycles */
+static void mark_sensitive(void)
+{
+	int changed = 1;
+	for (size_t i = 0; i < g_nshapes; i++) {
+		struct shape *s = &g_shapes[i];
+		s->holds_sensitive = s->sensitive;
+		for (size_t j = 0; j < s->nmembers; j++)
+			if (s->members[j].shape && s->members[j].shape->sensitive)
+				s->members[j].sensitive = 1;
+	}
+	while (changed) {
+		changed = 0;
+		for (size_t i = 0; i < g_nshapes; i++) {
+			struct shape *s = &g_shapes[i];
+			int h = s->holds_sensitive;
+			for (size_t j = 0; j < s->nmembers && !h; j++)
+				h = s->members[j].sensitive ||
+				    (s->members[j].shape && s->members[j].shape->holds_sensitive);
+			h = h || (s->member && s->member->holds_sensitive) || (s->key && s->key->holds_sensitive) ||
+			    (s->value && s->value->holds_sensitive);
+			if (h && !s->holds_sensitive) {
+				s->holds_sensitive = 1;
+				changed = 1;
+			}
+		}
+	}
 }
 
 static int split_uri(struct model_op *op, const char *uri)
@@ -284,6 +320,7 @@ int model_load(void)
 			return rc;
 	if ((rc = apply_overrides()))
 		return rc;
+	mark_sensitive();
 	g_nops = json_object_size(ops);
 	g_ops = calloc(g_nops, sizeof(*g_ops));
 	if (!g_ops)
@@ -380,6 +417,7 @@ struct vctx {
 	buf_t msg;
 	int count;
 	int oom;
+	int sensitive; /* > 0 inside a member marked sensitive */
 };
 
 /* Java's Double.toString for ordinary magnitudes: "2.0", "0.5", "-1.0" */
@@ -464,11 +502,14 @@ static void violation(struct vctx *c, const struct shape *s, json_t *v, const ch
 	if (c->count++)
 		buf_puts(&c->msg, "; ");
 	buf_puts(&c->msg, "Value ");
-	if (v)
+	/* AWS never shows a sensitive value, not even its type: "Value at ..." */
+	if (!v) {
+		buf_puts(&c->msg, "null ");
+	} else if (!c->sensitive && !(s && s->holds_sensitive)) {
 		render_value(&c->msg, v, 1, s);
-	else
-		buf_puts(&c->msg, "null");
-	buf_printf(&c->msg, " at '%s' failed to satisfy constraint: ", path);
+		buf_puts(&c->msg, " ");
+	}
+	buf_printf(&c->msg, "at '%s' failed to satisfy constraint: ", path);
 	va_start(ap, fmt);
 	if (buf_vprintf(&c->msg, fmt, ap))
 		c->oom = 1;
@@ -593,8 +634,11 @@ static void validate_members(struct vctx *c, const struct shape *s, json_t *obj,
 				violation(c, NULL, NULL, sub, "Member must not be null");
 			continue;
 		}
-		if (m->shape)
-			validate_value(c, m->shape, v, sub);
+		if (!m->shape)
+			continue;
+		c->sensitive += m->sensitive;
+		validate_value(c, m->shape, v, sub);
+		c->sensitive -= m->sensitive;
 	}
 }
 
@@ -661,8 +705,10 @@ static void validate_map(struct vctx *c, const struct shape *s, json_t *v, const
 				bad_value = !scalar_ok(s->value, e);
 		}
 	}
+	/* AWS lists no "Member must not be null" for map keys (recorded for
+	 * AdditionalVersionWeights and Environment.Variables) */
 	if (bad_key)
-		wrapped(c, s, v, path, "Map keys", s->key, !s->key->nullable_member);
+		wrapped(c, s, v, path, "Map keys", s->key, 0);
 	if (bad_value)
 		wrapped(c, s, v, path, "Map value", s->value, !s->value->nullable_member);
 }
@@ -714,6 +760,7 @@ int model_validate(const struct shape *s, json_t *doc, char **msg)
 	buf_init(&c.msg, 64 * 1024);
 	c.count = 0;
 	c.oom = 0;
+	c.sensitive = 0;
 	*msg = NULL;
 	for (int pass = 0; s && pass < 3; pass++)
 		validate_members(&c, s, doc, "", pass);

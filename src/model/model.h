@@ -31,6 +31,7 @@ struct member {
 	const char *loc_name;      /* locationName for uri/query/header */
 	enum member_loc loc;
 	int required;
+	int sensitive;             /* the member or its shape is marked sensitive */
 	const struct shape *shape;
 };
 
@@ -52,6 +53,9 @@ struct shape {
 	int enum_by_handler;       /* enum checked by the handler, not the validator */
 	const char *const *list_enum_msg; /* list: members checked against their enum, this set reported */
 	int streaming;
+	int sensitive;             /* marked "sensitive" in the model */
+	int holds_sensitive;       /* sensitive, or a member/key/value inside it is:
+				    * validation messages never show its value */
 };
 
 struct model_op {
@@ -87,7 +91,9 @@ int model_pattern_match(const struct shape *s, const char *str, size_t len);
  * Validates doc (a JSON object in the shape of `s`) like AWS's front end.
  * Returns the number of violations; when > 0, *msg (caller frees) holds
  * "N validation error(s) detected: Value ... at '...' failed to satisfy
- * constraint: ...; ...". Returns a negative LD_E* code on allocation failure.
+ * constraint: ...; ...". A value whose shape is sensitive (or holds sensitive
+ * members) is never shown: AWS writes "Value at '...' failed ..." for it.
+ * Returns a negative LD_E* code on allocation failure.
  */
 int model_validate(const struct shape *s, json_t *doc, char **msg);
 

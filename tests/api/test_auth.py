@@ -17,13 +17,18 @@ import botocore.auth
 import botocore.awsrequest
 import botocore.credentials
 
-from harness import BIN, LambdadTestCase, REGION, ROLE, Server, make_zip
+from harness import BIN, LambdadTestCase, REGION, Server, make_zip
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 ECHO = make_zip({"app.py": "import json\n"
                            "def handler(event, context):\n"
                            "    return {'event': event, 'arn': context.invoked_function_arn}\n"})
 LAYER_ZIP = make_zip({"python/mod.py": "X = 1\n"})
+def role(account):
+    """An execution role of `account`: AWS refuses to pass a role of another account."""
+    return "arn:aws:iam::%s:role/lambda-role" % account
+
+
 DENIED = ("User: %s is not authorized to perform: %s on resource: %s "
           "because no resource-based policy allows the %s action")
 
@@ -70,9 +75,10 @@ class EnforceCase(LambdadTestCase):
         e = cm.exception.response
         return e["Error"]["Code"], e["Error"]["Message"], e["ResponseMetadata"]["HTTPStatusCode"]
 
-    def make_fn(self, client, name=None, **kw):
+    def make_fn(self, client, name=None, account=A, **kw):
+        """A function created by `client`, a client of `account`."""
         name = name or self.name()
-        client.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        client.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=role(account),
                                Code={"ZipFile": ECHO}, **kw)
         return name
 
@@ -242,7 +248,7 @@ class TestAccounts(EnforceCase):
         self.assertIn(na, [f["FunctionName"] for f in self.la.list_functions()["Functions"]])
         self.assertNotIn(na, [f["FunctionName"] for f in self.lb.list_functions()["Functions"]])
         # the same name is another function in another account
-        self.make_fn(self.lb, name=na)
+        self.make_fn(self.lb, name=na, account=B)
         self.assertEqual(self.lb.get_function(FunctionName=na)["Configuration"]["FunctionArn"], self.arn(na, B))
         self.lb.delete_function(FunctionName=na)
         self.la.get_function(FunctionName=na)
@@ -250,7 +256,7 @@ class TestAccounts(EnforceCase):
         for call in (self.lb.delete_function, self.lb.publish_version, self.lb.get_policy):
             self.assertEqual(self.err(call, FunctionName=self.arn(na))[0], "AccessDeniedException")
         self.assertEqual(self.err(self.lb.create_function, FunctionName=self.arn(self.name()), Runtime="python3.12",
-                                  Handler="app.handler", Role=ROLE, Code={"ZipFile": ECHO})[0],
+                                  Handler="app.handler", Role=role(B), Code={"ZipFile": ECHO})[0],
                          "AccessDeniedException")
 
     def test_cross_account_invoke_and_get_function(self):
@@ -318,7 +324,7 @@ class TestAccounts(EnforceCase):
         self.la.add_layer_version_permission(LayerName=layer, VersionNumber=v, StatementId="b",
                                              Action="lambda:GetLayerVersion", Principal=B)
         self.assertEqual(self.lb.get_layer_version_by_arn(Arn=larn)["LayerVersionArn"], larn)
-        fn = self.make_fn(self.lb, Layers=[larn])
+        fn = self.make_fn(self.lb, Layers=[larn], account=B)
         self.assertEqual(self.lb.get_function(FunctionName=fn)["Configuration"]["Layers"][0]["Arn"], larn)
         self.assertEqual(self.err(self.lc.get_layer_version_by_arn, Arn=larn)[0], "AccessDeniedException")
         # deleting another account's layer version is never granted
@@ -344,7 +350,7 @@ class TestFunctionCredentials(EnforceCase):
                "SessionToken": env["AWS_SESSION_TOKEN"]}
         fc = self.server.client_for(key)
         self.assertIn(name, [f["FunctionName"] for f in fc.list_functions()["Functions"]])
-        other = self.make_fn(self.lb)
+        other = self.make_fn(self.lb, account=B)
         code, msg, _ = self.err(fc.get_function, FunctionName="arn:aws:lambda:%s:%s:function:%s" % (REGION, B, other))
         self.assertEqual(code, "AccessDeniedException")
         self.assertTrue(msg.startswith("User: arn:aws:sts::%s:assumed-role/runner/%s is not authorized" % (A, name)),
@@ -369,7 +375,7 @@ class TestIamFunctionUrls(EnforceCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.fn = "iamurl-%d" % os.getpid()
-        cls.la.create_function(FunctionName=cls.fn, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        cls.la.create_function(FunctionName=cls.fn, Runtime="python3.12", Handler="app.handler", Role=role(A),
                                Code={"ZipFile": ECHO})
         url = cls.la.create_function_url_config(FunctionName=cls.fn, AuthType="AWS_IAM")["FunctionUrl"]
         cls.url_id = url.split("//")[1].split(".")[0]
@@ -442,7 +448,7 @@ class TestPermissive(LambdadTestCase):
         key = self.server.create_key(A)
         c = self.server.client_for(dict(key, SecretAccessKey="not-the-secret"))
         name = self.name()
-        c.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        c.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=role(A),
                           Code={"ZipFile": ECHO})
         self.assertTrue(c.get_function(FunctionName=name)["Configuration"]["FunctionArn"].startswith(
             "arn:aws:lambda:%s:%s:" % (REGION, A)))

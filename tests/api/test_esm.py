@@ -374,7 +374,6 @@ class TestKafka(EsmTestCase):
     def test_msk(self):
         name = self.function()
         arn = "arn:aws:kafka:%s:%s:cluster/c1/0b1c2d3e-1111-2222-3333-444455556666-1" % (REGION, ACCOUNT)
-        self.create_error(NULL_POSITION, FunctionName=name, EventSourceArn=arn, Topics=["topic"])
         m = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, Topics=["topic"],
                                                  StartingPosition="LATEST")
         self.assertEqual(m["AmazonManagedKafkaEventSourceConfig"], {"ConsumerGroupId": m["UUID"]})

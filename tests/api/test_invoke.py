@@ -200,8 +200,9 @@ class TestInvocationTypes(InvokeCase):
     def test_not_found(self):
         err = self.assertError("ResourceNotFoundException", self.lam.invoke, FunctionName="doesnotexist",
                                Payload=b"{}", status=404)
-        self.assertEqual(err["Error"]["Message"], "Function not found: arn:aws:lambda:%s:%s:function:doesnotexist"
-                         % (REGION, ACCOUNT))
+        # an unqualified Invoke names $LATEST (test_invoke_exceptions, 2025 recording)
+        self.assertEqual(err["Error"]["Message"],
+                         "Function not found: arn:aws:lambda:%s:%s:function:doesnotexist:$LATEST" % (REGION, ACCOUNT))
 
     def test_invalid_json_payload(self):
         name = self.function()

@@ -3,8 +3,10 @@
  * operations the router serves carry the HTTP bindings the SDKs use, member
  * locations are right, and model_validate() writes AWS's ValidationException
  * messages for scalar constraints (required, length, pattern, enum, range,
- * and the plural form). List and map element messages are not asserted here:
- * their wording is being aligned with AWS separately.
+ * and the plural form), and never shows a value of a shape the model marks
+ * sensitive (audited against every such shape of the model). List and map
+ * element messages are otherwise not asserted here: their wording is being
+ * aligned with AWS separately.
  */
 #include "model/model.h"
 #include "t.h"
@@ -310,6 +312,96 @@ static void test_typecheck(void)
 	json_decref(doc);
 }
 
+/* every shape marked sensitive, every member targeting one, and every
+ * container of one is known as such to the compiled model */
+static void test_sensitive_audit(void)
+{
+	json_t *root = json_loads(model_json, 0, NULL);
+	json_t *shapes = json_object_get(root, "shapes");
+	const char *name, *mname;
+	json_t *def, *mdef;
+	int nsensitive = 0, nmembers = 0;
+	CHECK(shapes != NULL);
+	json_object_foreach(shapes, name, def) {
+		const struct shape *s = model_shape(name);
+		CHECK(s != NULL);
+		if (!s)
+			continue;
+		int want = json_is_true(json_object_get(def, "sensitive"));
+		nsensitive += want;
+		CHECK(s->sensitive == want);
+		if (want)
+			CHECK(s->holds_sensitive);
+		json_object_foreach(json_object_get(def, "members"), mname, mdef) {
+			const char *target = json_string_value(json_object_get(mdef, "shape"));
+			json_t *tdef = json_object_get(shapes, target);
+			int ms = json_is_true(json_object_get(mdef, "sensitive")) ||
+				 json_is_true(json_object_get(tdef, "sensitive"));
+			const struct member *m = model_member(s, mname);
+			CHECK(m && m->sensitive == ms);
+			if (ms) {
+				nmembers++;
+				CHECK(s->holds_sensitive);
+			}
+		}
+		static const char *const inner[] = { "member", "key", "value", NULL };
+		for (const char *const *k = inner; *k; k++) {
+			const char *target = json_string_value(json_object_get(json_object_get(def, *k), "shape"));
+			if (target && json_is_true(json_object_get(json_object_get(shapes, target), "sensitive")))
+				CHECK(s->holds_sensitive);
+		}
+	}
+	/* botocore's model marks a dozen shapes (environment variables, payloads,
+	 * blobs, error texts) and ~25 members */
+	CHECK(nsensitive >= 10 && nmembers >= 20);
+	const struct shape *s = model_shape("EnvironmentVariables");
+	CHECK(s && s->sensitive && s->key && s->key->sensitive && s->value && s->value->sensitive);
+	s = model_shape("Environment");
+	CHECK(s && !s->sensitive && s->holds_sensitive);
+	s = model_shape("StackTraceEntries");
+	CHECK(s && !s->sensitive && s->holds_sensitive);
+	s = model_shape("Description");
+	CHECK(s && !s->sensitive && !s->holds_sensitive);
+	json_decref(root);
+}
+
+static void test_validate_sensitive(void)
+{
+	static const char env_msg[] =
+		"1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: "
+		"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: "
+		"[a-zA-Z]([a-zA-Z0-9_])+]";
+	CHECK_STR(validate("CreateFunction", "{\"FunctionName\": \"f\", \"Role\": \"" ROLE "\", \"Code\": {},"
+					     " \"Environment\": {\"Variables\": {\"A\": \"1\"}}}", NULL),
+		  env_msg);
+	CHECK_STR(validate("UpdateFunctionConfiguration",
+			   "{\"FunctionName\": \"f\", \"Environment\": {\"Variables\": {\"OK_KEY\": \"v\","
+			   " \"bad-key-SECRET\": \"SECRET-VALUE\"}}}", NULL),
+		  env_msg);
+	/* a sensitive string over its length: no value either (OperationPayload) */
+	size_t big = 6291457;
+	char *doc = malloc(big + 512);
+	CHECK(doc != NULL);
+	if (doc) {
+		int n = snprintf(doc, 512, "{\"DurableExecutionArn\": \"x\", \"CheckpointToken\": \"t\", \"Updates\": "
+				 "[{\"Id\": \"1\", \"Type\": \"STEP\", \"Action\": \"START\", \"Payload\": \"");
+		memset(doc + n, 'p', big);
+		strcpy(doc + n + big, "\"}]}");
+		const char *msg = validate("CheckpointDurableExecution", doc, NULL);
+		CHECK(strstr(msg, "Value at 'updates.1.member.payload' failed to satisfy constraint: Member must have "
+				  "length less than or equal to 6291456") != NULL);
+		CHECK(strstr(msg, "ppp") == NULL);
+		free(doc);
+	}
+	/* ordinary map keys still show the map, and list no "must not be null" (recorded) */
+	CHECK_STR(validate("UpdateAlias", "{\"FunctionName\": \"f\", \"Name\": \"live\", \"RoutingConfig\": "
+					  "{\"AdditionalVersionWeights\": {\"$LATEST\": 0.5}}}", NULL),
+		  "1 validation error detected: Value '{$LATEST=0.5}' at 'routingConfig.additionalVersionWeights' failed "
+		  "to satisfy constraint: Map keys must satisfy constraint: [Member must have length less than or equal "
+		  "to 1024, Member must have length greater than or equal to 1, Member must satisfy regular expression "
+		  "pattern: [0-9]+]");
+}
+
 int main(void)
 {
 	if (model_load()) {
@@ -327,6 +419,8 @@ int main(void)
 	T_RUN(test_validate_range);
 	T_RUN(test_validate_plural);
 	T_RUN(test_typecheck);
+	T_RUN(test_sensitive_audit);
+	T_RUN(test_validate_sensitive);
 	model_unload();
 	return t_done("test_model");
 }
