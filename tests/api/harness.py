@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -43,6 +44,36 @@ def make_zip(files=None):
         for name, text in files.items():
             z.writestr(name, text)
     return buf.getvalue()
+
+
+def start_moto(attempts=3):
+    """moto's server (S3, SQS, SNS, Kinesis, DynamoDB ... stand-ins) on a free loopback port, picked
+    right before it binds and picked again if another process took it meanwhile. Returns (proc, port);
+    stop it with stop_process(proc)."""
+    for _ in range(attempts):
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.time() + 30
+        while proc.poll() is None and time.time() < end:
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % port, timeout=1).close()
+                return proc, port
+            except OSError:
+                time.sleep(0.1)
+        stop_process(proc)
+    raise RuntimeError("moto's server did not start")
+
+
+def stop_process(proc):
+    """TERM, then KILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 class Server:

@@ -21,17 +21,14 @@ import hmac
 import http.server
 import json
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
-import urllib.request
 
 import boto3
 import botocore.config
 
-from harness import LambdadTestCase, free_port, make_zip
+from harness import LambdadTestCase, make_zip, start_moto, stop_process
 
 MOTO_ACCOUNT = "123456789012"  # the account moto puts everything in
 REGION = "us-east-1"
@@ -60,38 +57,15 @@ def wait_for(fn, timeout=DEADLINE_S, what="condition"):
         time.sleep(0.1)
 
 
-def start_moto(port):
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    end = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen("http://127.0.0.1:%d/moto-api/" % port, timeout=1).close()
-            return proc
-        except OSError:
-            if time.time() > end or proc.poll() is not None:
-                proc.kill()
-                proc.wait()
-                raise RuntimeError("moto server did not start")
-            time.sleep(0.1)
-
-
 def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
 
 
 class TestDestinations(LambdadTestCase):
-    moto_port = free_port()
-    server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % moto_port, "--async-retry-base-ms", "100")
-
     @classmethod
     def setUpClass(cls):
-        cls.moto = start_moto(cls.moto_port)
+        cls.moto, cls.moto_port = start_moto()
+        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.moto_port, "--async-retry-base-ms", "100")
         kw = dict(endpoint_url="http://127.0.0.1:%d" % cls.moto_port, region_name=REGION,
                   aws_access_key_id="test", aws_secret_access_key="test",
                   config=botocore.config.Config(retries={"max_attempts": 0}))
@@ -395,16 +369,17 @@ class FakeSQS(http.server.BaseHTTPRequestHandler):
 
 
 class TestSignedDeliveryAndRetry(LambdadTestCase):
-    fake_port = free_port()
     server_args = ("--async-retry-base-ms", "100")
-    server_env = {"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:%d/prefix" % fake_port,
-                  "AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "AKIDFAKE",
-                  "AWS_SECRET_ACCESS_KEY": "fake/secret+key", "AWS_SESSION_TOKEN": "token/with+chars="}
 
     @classmethod
     def setUpClass(cls):
+        # the fake SQS binds a port of the kernel's choosing, then lambdad is told it
+        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeSQS)
+        cls.fake_port = cls.httpd.server_address[1]
+        cls.server_env = {"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:%d/prefix" % cls.fake_port,
+                          "AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_ACCESS_KEY_ID": "AKIDFAKE",
+                          "AWS_SECRET_ACCESS_KEY": "fake/secret+key", "AWS_SESSION_TOKEN": "token/with+chars="}
         FakeSQS.secret = cls.server_env["AWS_SECRET_ACCESS_KEY"]
-        cls.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", cls.fake_port), FakeSQS)
         cls.httpd.daemon_threads = True
         cls.httpd.block_on_close = False
         cls.thread = threading.Thread(target=cls.httpd.serve_forever, daemon=True)

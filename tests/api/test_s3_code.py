@@ -7,17 +7,13 @@ Expected values come from docs/aws-facts.md (recorded AWS responses)."""
 import base64
 import hashlib
 import io
-import os
-import subprocess
-import sys
-import time
 import urllib.request
 import zipfile
 
 import boto3
 import botocore.config
 
-from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, free_port, make_zip
+from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, make_zip, start_moto, stop_process
 
 ARN_PREFIX = "arn:aws:lambda:%s:%s:function:" % (REGION, ACCOUNT)
 
@@ -27,24 +23,11 @@ def sha256_b64(data):
 
 
 class TestS3Code(LambdadTestCase):
-    s3_port = free_port()
-    server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % s3_port)
-
     @classmethod
     def setUpClass(cls):
-        cls.moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cls.s3_port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.moto, cls.s3_port = start_moto()
+        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.s3_port)
         url = "http://127.0.0.1:%d" % cls.s3_port
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or cls.moto.poll() is not None:
-                    cls.moto.kill()
-                    raise RuntimeError("moto server did not start")
-                time.sleep(0.1)
         cls.s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="test",
                               aws_secret_access_key="test",
                               config=botocore.config.Config(retries={"max_attempts": 0}))
@@ -53,8 +36,7 @@ class TestS3Code(LambdadTestCase):
         try:
             super().setUpClass()
         except Exception:
-            cls.moto.kill()
-            cls.moto.wait()
+            stop_process(cls.moto)
             raise
 
     @classmethod
@@ -62,12 +44,7 @@ class TestS3Code(LambdadTestCase):
         try:
             super().tearDownClass()
         finally:
-            cls.moto.terminate()
-            try:
-                cls.moto.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.moto.kill()
-                cls.moto.wait()
+            stop_process(cls.moto)
 
     def put(self, key, data):
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
