@@ -994,6 +994,20 @@ static void env_free(struct envp *ev)
 		free(ev->v[i]);
 }
 
+/* A path as the function sees it (/var/task/..., /opt/...) as the runtime
+ * process can open it: the same at FULL, where code and layers are mounted
+ * there; the host directories at PROCESS, where they stay at their own
+ * paths. */
+static void inside_path(const char *path, int full, const char *code, const char *opt, char *out, size_t n)
+{
+	if (!full && !strncmp(path, "/var/task/", 10))
+		snprintf(out, n, "%s/%s", code, path + 10);
+	else if (!full && opt[0] && !strncmp(path, "/opt/", 5))
+		snprintf(out, n, "%s/%s", opt, path + 5);
+	else
+		snprintf(out, n, "%s", path);
+}
+
 static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, struct env **out, const char **api_type,
 		 char *api_msg, size_t api_len)
 {
@@ -1111,7 +1125,9 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	const char *fmt = json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogFormat"));
 	if (fmt && !strcmp(fmt, "JSON"))
 		env_add(&ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
-	char *argv[3] = { NULL, NULL, NULL };
+	char *argv[4] = { NULL, NULL, NULL, NULL };
+	char wrapper[PATH_MAX + 32];
+	int as_shell = 0;
 	if (rt->kind == RUNTIME_PROVIDED) {
 		/* /var/task/bootstrap, else /opt/bootstrap */
 		snprintf(bootstrap, sizeof(bootstrap), "%s/bootstrap", code);
@@ -1148,6 +1164,19 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 		}
 		argv[0] = (char *)(full ? rt->inside : rt->interp);
 		argv[1] = client;
+		/* AWS_LAMBDA_EXEC_WRAPPER: the managed runtime's command line runs
+		 * as the arguments of the function's wrapper script (AWS; custom
+		 * runtimes ignore it). A wrapper that cannot be run ends the
+		 * runtime as a shell's missing command would (exit status 127). */
+		const char *w = json_string_value(json_object_get(
+			json_object_get(json_object_get(cfg, "Environment"), "Variables"), "AWS_LAMBDA_EXEC_WRAPPER"));
+		if (w && *w) {
+			inside_path(w, full, code, opt, wrapper, sizeof(wrapper));
+			argv[2] = argv[1];
+			argv[1] = argv[0];
+			argv[0] = wrapper;
+			as_shell = 1;
+		}
 	}
 	ev.v[ev.n] = NULL;
 	int pipefd[2];
@@ -1161,7 +1190,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
-		.level = X->level, .caps = &X->caps, .argv = argv, .envp = ev.v, .cwd = task,
+		.level = X->level, .caps = &X->caps, .argv = argv, .exec_as_shell = as_shell, .envp = ev.v, .cwd = task,
 		.code_dir = code, .layers_dir = opt[0] ? opt : NULL, .runtime_dir = runtimes_client_dir(rt->kind),
 		.binds = binds, .nbinds = nbinds, .hostname = NULL, .tmp_mb = tmp_mb > 0 ? tmp_mb : 512,
 		.memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")), .pids_max = ENV_NPROC,

@@ -726,6 +726,10 @@ static void child_main(const struct child_ctx *c)
 		child_fail(c, -1, "seccomp", errno);
 
 	execve(s->argv[0], s->argv, s->envp);
+	if (s->exec_as_shell && (errno == ENOENT || errno == ENOTDIR))
+		_exit(127);
+	if (s->exec_as_shell && (errno == EACCES || errno == ENOEXEC))
+		_exit(126);
 	child_fail(c, -1, "execve", errno);
 	_exit(127);
 }

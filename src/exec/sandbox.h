@@ -84,6 +84,10 @@ struct sandbox_spec {
 	const struct sandbox_caps *caps; /* from sandbox_probe(); required */
 
 	char *const *argv;   /* argv[0] is an absolute path as seen inside */
+	int exec_as_shell;   /* an argv[0] that is missing or not executable makes
+	                        the runtime exit 127 / 126, as a shell's command
+	                        would (AWS_LAMBDA_EXEC_WRAPPER), instead of failing
+	                        the spawn */
 	char *const *envp;   /* complete environment; nothing is added */
 	const char *cwd;     /* "/var/task" when NULL */
 
