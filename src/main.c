@@ -224,8 +224,6 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
 		goto out;
 	}
-	if (fnconfig_recover(&srv))
-		fprintf(stderr, "lambdad: warning: recovery of pending functions failed\n");
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -259,6 +257,10 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot start the execution service\n");
 		goto out;
 	}
+	/* after exec_start: settling decides whether this host can run a
+	 * function's runtime */
+	if (fnconfig_recover(&srv))
+		fprintf(stderr, "lambdad: warning: recovery of pending functions failed\n");
 	/* reservations and provisioned environments, before anything runs */
 	if (concurrency_restore(&srv))
 		fprintf(stderr, "lambdad: warning: restoring concurrency settings failed\n");

@@ -6,6 +6,7 @@
 #include "api/layers.h"
 #include "blobs/blobs.h"
 #include "blobs/zip.h"
+#include "exec/runtimes.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "model/model.h"
@@ -420,6 +421,18 @@ struct settle {
 	char key[400];
 };
 
+/* 1 with the reason in why when this host cannot run the configuration */
+static int unrunnable(json_t *cfg, char *why, size_t n)
+{
+	const char *type = json_string_value(json_object_get(cfg, "PackageType"));
+	if (type && !strcmp(type, "Image")) {
+		snprintf(why, n, "lambdad cannot run container image functions (PackageType Image) yet: package the "
+			 "function as a zip file.");
+		return 1;
+	}
+	return runtimes_missing(json_string_value(json_object_get(cfg, "Runtime")), why, n) != 0;
+}
+
 static int settle_now(server_t *srv, const char *scope, const char *key)
 {
 	json_t *cfg = NULL;
@@ -429,18 +442,36 @@ static int settle_now(server_t *srv, const char *scope, const char *key)
 	int changed = 0;
 	const char *state = json_string_value(json_object_get(cfg, "State"));
 	const char *upd = json_string_value(json_object_get(cfg, "LastUpdateStatus"));
-	if (state && !strcmp(state, "Pending")) {
-		json_object_set_new(cfg, "State", json_string("Active"));
-		json_object_del(cfg, "StateReason");
-		json_object_del(cfg, "StateReasonCode");
-		json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
+	const char *code = json_string_value(json_object_get(cfg, "StateReasonCode"));
+	int pending = state && !strcmp(state, "Pending"), in_progress = upd && !strcmp(upd, "InProgress");
+	char why[512];
+	if ((pending || in_progress) && unrunnable(cfg, why, sizeof(why))) {
+		/* the host cannot run it: Failed, saying what is missing, so that
+		 * waiters stop with the reason instead of every invoke failing */
+		json_object_set_new(cfg, "State", json_string("Failed"));
+		json_object_set_new(cfg, "StateReason", json_string(why));
+		json_object_set_new(cfg, "StateReasonCode", json_string("InvalidRuntime"));
+		json_object_set_new(cfg, "LastUpdateStatus", json_string("Failed"));
+		json_object_set_new(cfg, "LastUpdateStatusReason", json_string(why));
+		json_object_set_new(cfg, "LastUpdateStatusReasonCode", json_string("InvalidRuntime"));
 		changed = 1;
-	}
-	if (upd && !strcmp(upd, "InProgress")) {
-		json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
-		json_object_del(cfg, "LastUpdateStatusReason");
-		json_object_del(cfg, "LastUpdateStatusReasonCode");
-		changed = 1;
+	} else {
+		if (pending || (in_progress && state && !strcmp(state, "Failed") && code &&
+				!strcmp(code, "InvalidRuntime"))) {
+			/* created, or an update made a function this host could not
+			 * run runnable again */
+			json_object_set_new(cfg, "State", json_string("Active"));
+			json_object_del(cfg, "StateReason");
+			json_object_del(cfg, "StateReasonCode");
+			json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
+			changed = 1;
+		}
+		if (in_progress) {
+			json_object_set_new(cfg, "LastUpdateStatus", json_string("Successful"));
+			json_object_del(cfg, "LastUpdateStatusReason");
+			json_object_del(cfg, "LastUpdateStatusReasonCode");
+			changed = 1;
+		}
 	}
 	if (changed) {
 		/* $LATEST gets a new RevisionId when a change is applied; a published

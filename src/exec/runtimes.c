@@ -221,6 +221,31 @@ const struct runtime_info *runtimes_get(const char *id)
 	return rt;
 }
 
+int runtimes_missing(const char *id, char *out, size_t n)
+{
+	if (runtimes_get(id))
+		return 0;
+	switch (id ? kind_of(id) : RUNTIME_OTHER) {
+	case RUNTIME_PYTHON:
+		snprintf(out, n,
+			 "The runtime %s cannot run on this lambdad host: it needs a %s interpreter (install one, e.g. with "
+			 "pyenv or the distribution's python3.%s package, or name it with --runtime %s=/path/to/%s) and a "
+			 "restart of lambdad.",
+			 id, id, id + strlen("python3."), id, id);
+		break;
+	case RUNTIME_NODEJS:
+		snprintf(out, n,
+			 "The runtime %s cannot run on this lambdad host: it needs node %d (put a node %d binary in "
+			 "/usr/local/bin or name it with --runtime %s=/path/to/node) and a restart of lambdad.",
+			 id, atoi(id + strlen("nodejs")), atoi(id + strlen("nodejs")), id);
+		break;
+	default:
+		snprintf(out, n, "The runtime %s cannot run on this lambdad host: lambdad runs python3.x, nodejs*.x and "
+			 "provided runtimes only.", id ? id : "(none)");
+	}
+	return LD_ENOTFOUND;
+}
+
 const char *runtimes_client_dir(enum runtime_kind kind)
 {
 	switch (kind) {

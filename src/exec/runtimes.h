@@ -36,6 +36,11 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides);
  * found, or a family it does not support). Static storage. */
 const struct runtime_info *runtimes_get(const char *id);
 
+/* Why lambdad cannot run runtime id on this host, and how to get it, as one
+ * sentence for a function's StateReason (into out); 0 when it can run it
+ * (out untouched), LD_ENOTFOUND otherwise. */
+int runtimes_missing(const char *id, char *out, size_t n);
+
 /* Host directory of the runtime client for a kind (shown at /var/runtime),
  * or NULL for provided runtimes. */
 const char *runtimes_client_dir(enum runtime_kind kind);

@@ -95,10 +95,10 @@ class Server:
         return "http://127.0.0.1:%d" % self.port
 
     def start(self):
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
-            + self.extra_args, stdout=log, stderr=log, env=self.env, cwd=self.cwd)
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
+                + self.extra_args, stdout=log, stderr=log, env=self.env, cwd=self.cwd)
         deadline = time.time() + 10
         while time.time() < deadline:
             if self.proc.poll() is not None:

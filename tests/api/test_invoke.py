@@ -240,13 +240,19 @@ class TestInvocationTypes(InvokeCase):
         self.assertEqual(len(body), 6 * 1024 * 1024 - 98)
 
     def test_unusable_runtime(self):
+        """A runtime this host cannot run: the function settles Failed (test_unrunnable.py) and Invoke
+        answers as AWS does for a function that is not Active."""
         name = self.name("java")
         self.lam.create_function(FunctionName=name, Runtime="java21", Handler="example.Handler::handleRequest",
                                  Role=ROLE, Code={"ZipFile": make_zip({"x.txt": "x"})})
-        self.wait_ready(name)
-        err = self.assertError("InvalidRuntimeException", self.lam.invoke, FunctionName=name, Payload=b"{}",
-                               status=502)
-        self.assertIn("java21", err["Error"]["Message"])
+        self.lam.get_waiter("function_exists").wait(FunctionName=name)
+        end = time.time() + 10
+        while self.lam.get_function_configuration(FunctionName=name)["State"] == "Pending" and time.time() < end:
+            time.sleep(0.02)
+        err = self.assertError("ResourceConflictException", self.lam.invoke, FunctionName=name, Payload=b"{}",
+                               status=409)
+        self.assertEqual(err["Error"]["Message"], "The operation cannot be performed at this time. The function is "
+                         "currently in the following state: Failed")
 
 
 class TestQualifiers(InvokeCase):
