@@ -18,10 +18,18 @@
  * than every key paged in so far, so "keys after the last one loaded" finds
  * exactly the events not yet in memory.
  *
- * States: READY (in the FIFO), WAIT (a retry timer), RUN (exec_invoke in
- * flight), DELIVER (records handed to destinations in flight). At most
- * MAX_INFLIGHT events run at once, within exec's own concurrency limits
- * (a throttled attempt backs off and stays queued).
+ * States: READY (in the FIFO), WAIT (a retry timer), HELD (its function
+ * has no concurrency free), RUN (exec_invoke in flight), DELIVER (records
+ * handed to destinations in flight). At most MAX_INFLIGHT events run at
+ * once, within exec's own concurrency limits.
+ *
+ * lambdad knows its own concurrency, so the dispatcher never throttles
+ * itself: an event whose function exec_can_run() says has no room is held,
+ * without a backoff and without blocking other functions' events, in a FIFO
+ * of its function, and goes back to READY when exec says room was freed for
+ * that function (an invocation ended, a limit changed: exec_on_free). Only a
+ * throttle it could not foresee (exec_invoke refusing after all) takes
+ * AWS's throttle retry, with backoff, until MaximumEventAgeInSeconds.
  */
 #include "exec/async.h"
 #include "api/lookup.h"
@@ -52,11 +60,12 @@
 #define HELD_OVERHEAD 256u     /* a held document's cost beyond its payload */
 #define DEL_BATCH_MAX 4096     /* deletes waiting for one commit */
 
-enum { EV_READY, EV_WAIT, EV_RUN, EV_DELIVER };
+enum { EV_READY, EV_WAIT, EV_HELD, EV_RUN, EV_DELIVER };
 
 struct aev {
 	struct aev *prev, *next; /* every event in memory */
-	struct aev *rnext;       /* the READY FIFO */
+	struct aev *rnext;       /* the READY FIFO, or its hold's FIFO while HELD */
+	struct hold *hold;       /* while HELD */
 	char key[24];
 	int state;
 	int orphan;              /* async_stop ran while it was in flight */
@@ -71,6 +80,14 @@ struct aev {
 	char *on_success, *on_failure, *dlq;
 	char arn[400];           /* the qualified ARN of the record */
 	int pending;             /* deliveries in flight or waiting to retry */
+};
+
+/* the events held for one function, oldest first */
+struct hold {
+	struct hold *next;
+	char scope[96], name[160];
+	struct aev *head, *tail;
+	size_t n;
 };
 
 struct delivery {
@@ -99,6 +116,7 @@ static struct {
 	int inflight;
 	int pump_scheduled;
 	struct delivery *deliveries;
+	struct hold *holds;      /* functions with HELD events */
 	size_t held_bytes;       /* sum of held_size */
 	char (*dels)[24];        /* keys of finished events, deleted at the next commit */
 	int ndels, cdels;
@@ -106,6 +124,7 @@ static struct {
 } A;
 
 static void schedule_pump(void);
+static void hold_remove(struct aev *ev);
 
 /* ---- events in memory ---- */
 
@@ -147,6 +166,8 @@ static void ev_unhold(struct aev *ev)
 
 static void ev_free(struct aev *ev)
 {
+	if (ev->hold)
+		hold_remove(ev);
 	if (ev->timer)
 		loop_cancel(A.srv->loop, ev->timer);
 	ev_unhold(ev);
@@ -183,6 +204,121 @@ static struct aev *ready_pop(void)
 		ev->rnext = NULL;
 	}
 	return ev;
+}
+
+/* ---- holding events for a function's concurrency ---- */
+
+static struct hold *hold_find(const char *scope, const char *name, int create)
+{
+	for (struct hold *h = A.holds; h; h = h->next)
+		if (!strcmp(h->name, name) && !strcmp(h->scope, scope))
+			return h;
+	struct hold *h = create ? calloc(1, sizeof(*h)) : NULL;
+	if (h) {
+		snprintf(h->scope, sizeof(h->scope), "%s", scope);
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->next = A.holds;
+		A.holds = h;
+	}
+	return h;
+}
+
+static void hold_drop_if_empty(struct hold *h)
+{
+	if (h->n)
+		return;
+	for (struct hold **pp = &A.holds; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	free(h);
+}
+
+static void backoff(struct aev *ev, int status);
+
+/* parks ev until its function has room (exec_on_free wakes it) */
+static void hold(struct aev *ev, const char *scope, const char *name)
+{
+	struct hold *h = hold_find(scope, name, 1);
+	if (!h) {
+		backoff(ev, 429); /* out of memory: the old way still gets there */
+		return;
+	}
+	ev_clear_run(ev);
+	ev->state = EV_HELD;
+	ev->hold = h;
+	ev->rnext = NULL;
+	if (h->tail)
+		h->tail->rnext = ev;
+	else
+		h->head = ev;
+	h->tail = ev;
+	h->n++;
+}
+
+/* moves at most n events of h back to READY, oldest first */
+static void hold_release(struct hold *h, size_t n)
+{
+	while (n-- && h->head) {
+		struct aev *ev = h->head;
+		h->head = ev->rnext;
+		if (!h->head)
+			h->tail = NULL;
+		h->n--;
+		ev->hold = NULL;
+		ready_push(ev);
+	}
+	hold_drop_if_empty(h);
+}
+
+/* a held event that leaves otherwise (async_stop) */
+static void hold_remove(struct aev *ev)
+{
+	struct hold *h = ev->hold;
+	struct aev *prev = NULL;
+	for (struct aev *e = h->head; e; prev = e, e = e->rnext) {
+		if (e != ev)
+			continue;
+		if (prev)
+			prev->rnext = e->rnext;
+		else
+			h->head = e->rnext;
+		if (h->tail == e)
+			h->tail = prev;
+		h->n--;
+		break;
+	}
+	ev->hold = NULL;
+	hold_drop_if_empty(h);
+}
+
+/* exec_on_free: room may be free for (scope, name), or, with name NULL, for
+ * any function of scope (a limit changed). The event of that function goes
+ * first; one of another function of the scope follows, since an ended
+ * invocation also frees the account's unreserved pool. Over-waking costs a
+ * re-check, never a backoff. */
+static void on_free(void *ud, const char *scope, const char *name)
+{
+	if (!A.running || A.stopping)
+		return;
+	struct hold *mine = name ? hold_find(scope, name, 0) : NULL;
+	struct hold *other = NULL;
+	for (struct hold *h = A.holds, *next; h; h = next) {
+		next = h->next;
+		if (strcmp(h->scope, scope) != 0 || h == mine)
+			continue;
+		if (!name) {
+			hold_release(h, h->n);
+			continue;
+		}
+		if (!other)
+			other = h;
+	}
+	if (mine)
+		hold_release(mine, 1);
+	if (other)
+		hold_release(other, 1);
 }
 
 static void on_due(void *ud)
@@ -749,7 +885,7 @@ static void dispatch(struct aev *ev)
 			ev->last_status = 429;
 			fail(ev, "RetriesExhausted");
 		} else {
-			backoff(ev, 429);
+			hold(ev, scope, name); /* until exec says room was freed for it */
 		}
 		goto out;
 	}
@@ -844,6 +980,7 @@ int async_start(server_t *srv, const struct async_options *opt)
 		return rc;
 	A.running = 1;
 	A.more = n > 0;
+	exec_on_free(srv, on_free, NULL);
 	if (n)
 		fprintf(stderr, "lambdad: async: resuming %zu queued event%s\n", n, n == 1 ? "" : "s");
 	schedule_pump();
@@ -870,6 +1007,7 @@ void async_stop(server_t *srv)
 	}
 	A.rhead = A.rtail = NULL;
 	A.running = 0;
+	exec_on_free(srv, NULL, NULL);
 	dels_flush();
 	free(A.dels);
 	A.dels = NULL;

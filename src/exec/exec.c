@@ -42,6 +42,7 @@
 #include "util/err.h"
 #include "util/ids.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -171,6 +172,8 @@ struct exec {
 	struct fnstate *fns;
 	struct prov *provs;
 	int stopping;
+	exec_free_fn on_free;    /* exec_on_free's listener */
+	void *on_free_ud;
 	struct sandbox_ids *ids; /* per-environment uids; NULL when not root */
 };
 
@@ -182,6 +185,12 @@ static void start_fresh(struct pool *p, struct invocation *inv);
 static void prov_fill(struct prov *pv);
 static void prov_check(struct prov *pv);
 static void prov_failed(struct prov *pv);
+
+static void notify_free(const char *scope, const char *name)
+{
+	if (X->on_free && !X->stopping)
+		X->on_free(X->on_free_ud, scope, name);
+}
 
 static uint64_t now_us(void)
 {
@@ -270,6 +279,75 @@ static void on_output(void *ud, uint32_t events)
 	}
 }
 
+/* ---- traces: what a killed daemon leaves is found by the next ----
+ *
+ * While an environment lives, DATA/run/env-<id> holds its sandbox trace
+ * (sandbox.h): its runtime's pid, uid and cgroups. The file goes with the
+ * environment. A daemon killed with kill -9 cannot clean up: its runtimes
+ * die with it (PDEATHSIG), but only once the kernel has torn the dead
+ * daemon down, and their cgroups stay. The next daemon of the data
+ * directory (the store's lock makes it the only one) reaps every trace it
+ * finds before anything runs: nothing of the old daemon runs a resumed
+ * event a second time, and no cgroup leaks. */
+
+static void trace_path(uint64_t id, char *out, size_t n)
+{
+	snprintf(out, n, "%s/run/env-%llu", X->srv->data_dir, (unsigned long long)id);
+}
+
+static void trace_write(struct env *e)
+{
+	char path[PATH_MAX], line[SANDBOX_TRACE_MAX + 1];
+	if (sandbox_trace(e->proc, line, sizeof(line) - 1))
+		return;
+	strcat(line, "\n");
+	trace_path(e->id, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, strlen(line)) < 0)
+		fprintf(stderr, "lambdad: cannot record environment %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+static void trace_drop(struct env *e)
+{
+	char path[PATH_MAX];
+	trace_path(e->id, path, sizeof(path));
+	unlink(path);
+}
+
+/* kills and removes what the traces in DATA/run describe */
+static void reap_leftovers(server_t *srv)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/run", srv->data_dir);
+	mkdir(dir, 0700);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0, left = 0;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "env-", 4) != 0)
+			continue;
+		char path[PATH_MAX + 300], line[SANDBOX_TRACE_MAX + 2];
+		snprintf(path, sizeof(path), "%s/%.255s", dir, de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		ssize_t len = fd >= 0 ? read(fd, line, sizeof(line) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		line[len > 0 ? len : 0] = '\0';
+		if (len > 0 && sandbox_reap_trace(line) == LD_EIO)
+			left++;
+		unlink(path);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		fprintf(stderr, "lambdad: reaped %d environments of a previous run%s\n", n,
+			left ? " (some processes or cgroups would not go)" : "");
+}
+
 /* ---- environments ---- */
 
 static struct env *env_by_id(uint64_t id)
@@ -302,6 +380,7 @@ static void env_free_cb(void *ud)
 		loop_del_fd(X->srv->loop, e->pid_fd);
 	rapi_close_env(X->rapi, e->listen_fd);
 	sandbox_free(e->proc); /* no process of the environment is left */
+	trace_drop(e);
 	if (e->cred_id[0])
 		keys_revoke(X->srv->keys, e->cred_id);
 	if (e->own_uid)
@@ -375,7 +454,10 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, const c
 	inv->finished = 1;
 	if (inv->counted) {
 		inv->counted->inflight--;
+		notify_free(inv->counted->scope, inv->counted->name);
 		inv->counted = NULL;
+	} else if (inv->env) {
+		notify_free(inv->env->pool->scope, inv->env->pool->name); /* a provisioned environment */
 	}
 	if (inv->timer)
 		loop_cancel(X->srv->loop, inv->timer);
@@ -1207,6 +1289,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 			strerror(why.err));
 		goto fail;
 	}
+	trace_write(e);
 	fcntl(e->out_fd, F_SETFL, O_NONBLOCK);
 	loop_add_fd(X->srv->loop, e->out_fd, EPOLLIN, on_output, e);
 	e->pid_fd = sandbox_fd(e->proc);
@@ -1497,6 +1580,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 			return LD_ENOMEM;
 		}
 	}
+	reap_leftovers(srv); /* before anything runs: nothing of a killed daemon may run beside it */
 	runtimes_init(opt->runtimes_dir, opt->runtime_overrides);
 	fprintf(stderr, "lambdad: %s%s%s\n", sandbox_describe(&X->caps),
 		X->level != (int)X->caps.level ? " (process level chosen)" : "",
@@ -1586,8 +1670,20 @@ int exec_can_run(server_t *srv, const struct exec_request *in, const char **reas
 void exec_set_reserved(server_t *srv, const char *scope, const char *name, int reserved)
 {
 	struct fnstate *f = X ? fnstate_get(scope, name) : NULL;
-	if (f)
-		f->reserved = reserved < 0 ? -1 : reserved;
+	if (!f)
+		return;
+	int was = f->reserved;
+	f->reserved = reserved < 0 ? -1 : reserved;
+	if (f->reserved != was)
+		notify_free(scope, NULL); /* the pool of every other function changed too */
+}
+
+void exec_on_free(server_t *srv, exec_free_fn fn, void *ud)
+{
+	if (!X)
+		return;
+	X->on_free = fn;
+	X->on_free_ud = ud;
 }
 
 struct prov_report {
@@ -1687,8 +1783,10 @@ static void prov_check(struct prov *pv)
 	for (struct env *e = pv->pool->envs; e; e = e->next)
 		if (e->prov == pv && !e->freeing && !e->retired && (e->state == ENV_IDLE || e->state == ENV_BUSY))
 			ready++;
-	if (ready >= pv->want)
+	if (ready >= pv->want) {
 		prov_report(pv, pv->want, NULL);
+		notify_free(pv->scope, pv->name);
+	}
 }
 
 /* an environment failed to initialise: FAILED, and none is kept (invocations
@@ -1722,6 +1820,7 @@ void exec_unprovision(server_t *srv, const char *scope, const char *key)
 		}
 	}
 	prov_detach(pv);
+	notify_free(pv->scope, NULL); /* the unreserved pool gets its share back */
 	free(pv);
 }
 

@@ -124,6 +124,14 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
  * answer holds until the loop next runs. */
 int exec_can_run(server_t *srv, const struct exec_request *in, const char **reason);
 
+/* Room may have been freed for function (scope, name): one of its
+ * invocations ended, or an environment became free; name NULL when a limit
+ * of scope changed (a reservation, provisioned concurrency). Called on the
+ * loop, possibly inside exec's own callbacks: the listener only schedules
+ * work. One listener at a time (the async queue); fn NULL removes it. */
+typedef void (*exec_free_fn)(void *ud, const char *scope, const char *name);
+void exec_on_free(server_t *srv, exec_free_fn fn, void *ud);
+
 /* The function's reserved concurrency (-1: none). The control plane calls it
  * on every change and at start-up (concurrency.c). */
 void exec_set_reserved(server_t *srv, const char *scope, const char *name, int reserved);

@@ -1227,6 +1227,95 @@ void sandbox_free(struct sandbox_proc *p)
 	free(p);
 }
 
+/* ---------------------------------------------------------------- traces */
+
+/* start time of pid in clock ticks since boot (field 22 of /proc/PID/stat),
+ * or -1 when it is gone (a zombie counts as gone: it runs nothing) */
+static long long proc_start(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return -1;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p ? atoll(p + 1) : -1;
+}
+
+int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n)
+{
+	int len = snprintf(out, n, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %s %s", (long)p->pid, proc_start(p->pid),
+			   p->level, p->cgv, p->sweep, (unsigned long)p->uid, (unsigned long)p->gid,
+			   p->cg[0] ? p->cg[0] : "-", p->cg[1] ? p->cg[1] : "-");
+	return len > 0 && (size_t)len < n ? 0 : LD_ETOOBIG;
+}
+
+/* 1 while the cgroup has members (or cannot be read: then 0) */
+static int cg_busy(const char *dir)
+{
+	char buf[64];
+	return read_file(dir, "cgroup.procs", buf, sizeof buf) > 0;
+}
+
+int sandbox_reap_trace(const char *trace)
+{
+	long pid;
+	long long start;
+	int level, cgv, sweep;
+	unsigned long uid, gid;
+	char cg[2][PATH_MAX];
+	if (sscanf(trace, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %4095s %4095s", &pid, &start, &level, &cgv, &sweep,
+		   &uid, &gid, cg[0], cg[1]) != 9 || pid <= 1)
+		return LD_EINVAL;
+	/* cgroups must be ours: below a "lambdad" base, named env-... */
+	for (int i = 0; i < 2; i++)
+		if (strcmp(cg[i], "-") != 0 && (!strstr(cg[i], "/lambdad/env-") || strstr(cg[i], "..")))
+			return LD_EINVAL;
+	int alive = start >= 0 && proc_start((pid_t)pid) == start;
+	if (alive) {
+		kill((pid_t)pid, SIGKILL);
+		if (level == SANDBOX_PROCESS)
+			kill((pid_t)-pid, SIGKILL);
+	}
+	if (sweep && uid >= SANDBOX_IDS_BASE && uid < SANDBOX_IDS_BASE + SANDBOX_IDS_COUNT)
+		sweep_uid((uid_t)uid, (gid_t)gid);
+	for (int i = 0; i < 2; i++) {
+		if (!strcmp(cg[i], "-"))
+			continue;
+		if (cgv != 2 || write_file(cg[i], "cgroup.kill", "1") != 0)
+			cg_kill_all(cg[i]);
+	}
+	/* wait (bounded) until it is all gone: the runtime, then the cgroups */
+	int left = 0;
+	for (int ms = 0; ms <= SANDBOX_REAP_WAIT_MS; ms += 2) {
+		left = alive && proc_start((pid_t)pid) == start;
+		for (int i = 0; i < 2; i++) {
+			if (!strcmp(cg[i], "-"))
+				continue;
+			if (cg_busy(cg[i]))
+				cg_kill_all(cg[i]), left = 1;
+			else if (rmdir(cg[i]) == 0 || errno == ENOENT)
+				strcpy(cg[i], "-");
+			else
+				left = 1;
+		}
+		if (!left)
+			break;
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
+	return left ? LD_EIO : 0;
+}
+
 /* ---------------------------------------------------------------- probe */
 
 static int has_cap_sys_admin(void)

@@ -194,6 +194,21 @@ int sandbox_oom_killed(struct sandbox_proc *p);
  * the environment runs, so its uid may be handed out again. NULL is fine. */
 void sandbox_free(struct sandbox_proc *p);
 
+/* Traces, so that a daemon killed with kill -9 leaves nothing running: a
+ * one-line description of an environment (its runtime's pid and start time,
+ * level, uid, cgroup directories; no newline), which the daemon keeps in its
+ * data directory while the environment lives. A later daemon of the same
+ * data directory hands each trace it finds to sandbox_reap_trace(), which
+ * kills whatever of it still runs (the pid only if its start time matches,
+ * its session at PROCESS level, every process of its uid when it had one of
+ * its own, every member of its cgroups) and removes its cgroups, waiting at
+ * most SANDBOX_REAP_WAIT_MS for them to empty. 0 or LD_EINVAL (not a
+ * trace) / LD_EIO (something survived). */
+#define SANDBOX_TRACE_MAX (2 * 4096 + 128)
+#define SANDBOX_REAP_WAIT_MS 3000
+int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n);
+int sandbox_reap_trace(const char *trace);
+
 /* ---- a pool of unprivileged ids, one per live environment ----
  *
  * Ids base .. base+count-1 (uid and gid are the same number). take() hands
