@@ -44,8 +44,8 @@ int api_get_account_settings(req_t *r)
 	struct usage u = { 0, 0 };
 	int rc;
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
-	if ((rc = store_list(r->srv->store, "fn", scope, NULL, NULL, 0, count_fn, &u)) ||
-	    (rc = store_list(r->srv->store, "ver", scope, NULL, NULL, 0, count_ver, &u)))
+	if ((rc = rec_list(r->srv->store, REC_FUNCTION, scope, NULL, NULL, 0, count_fn, &u)) ||
+	    (rc = rec_list(r->srv->store, REC_VERSION, scope, NULL, NULL, 0, count_ver, &u)))
 		return rc;
 	json_int_t layers_size;
 	if ((rc = layers_code_size(r, scope, &layers_size)))

@@ -30,8 +30,8 @@ static int check_version(req_t *r, const struct fnref *ref, const char *version)
 		return 0;
 	char key[400];
 	json_t *v = NULL;
-	lookup_version_key(ref->name, version, key, sizeof(key));
-	int rc = store_get_json(r->srv->store, "ver", ref->scope, key, &v);
+	rec_version_key(ref->name, version, key, sizeof(key));
+	int rc = rec_get(r->srv->store, REC_VERSION, ref->scope, key, &v);
 	json_decref(v);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
@@ -80,7 +80,7 @@ static int load_fn(req_t *r, struct fnref *ref, const char *qualified_by)
 	int rc = lookup_ref_in(r, ref);
 	if (rc)
 		return rc;
-	rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, &meta);
+	rc = rec_get(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &meta);
 	json_decref(meta);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
@@ -104,7 +104,7 @@ int api_create_alias(req_t *r)
 		goto out;
 	snprintf(key, sizeof(key), "%s/%s", ref.name, name);
 	alias_arn(&ref, name, arn, sizeof(arn));
-	if (store_get_json(r->srv->store, "alias", ref.scope, key, &existing) == 0) {
+	if (rec_get(r->srv->store, REC_ALIAS, ref.scope, key, &existing) == 0) {
 		rc = apierr_set(r, "ResourceConflictException", "Alias already exists: %s", arn);
 		goto out;
 	}
@@ -114,7 +114,7 @@ int api_create_alias(req_t *r)
 	alias = json_pack("{s:s,s:s,s:s,s:s,s:s}", "AliasArn", arn, "Name", name, "FunctionVersion", version,
 			  "Description", desc ? desc : "", "RevisionId", rev);
 	set_routing(alias, routing);
-	if ((rc = store_put_json(r->srv->store, "alias", ref.scope, key, alias)))
+	if ((rc = rec_put(r->srv->store, REC_ALIAS, ref.scope, key, alias)))
 		goto out;
 	r->out = json_incref(alias);
 out:
@@ -130,7 +130,7 @@ static int load_alias(req_t *r, struct fnref *ref, json_t **alias, char *key, si
 	if (rc)
 		return rc;
 	snprintf(key, keylen, "%s/%s", ref->name, name);
-	rc = store_get_json(r->srv->store, "alias", ref->scope, key, alias);
+	rc = rec_get(r->srv->store, REC_ALIAS, ref->scope, key, alias);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
 		alias_arn(ref, name, arn, sizeof(arn));
@@ -177,7 +177,7 @@ int api_update_alias(req_t *r)
 	char id[37];
 	ids_uuid4(id);
 	json_object_set_new(alias, "RevisionId", json_string(id));
-	if ((rc = store_put_json(r->srv->store, "alias", ref.scope, key, alias)))
+	if ((rc = rec_put(r->srv->store, REC_ALIAS, ref.scope, key, alias)))
 		goto out;
 	r->out = json_incref(alias);
 	concurrency_sync(r->srv, ref.scope, ref.name); /* provisioned concurrency moves with the alias */
@@ -197,11 +197,11 @@ int api_delete_alias(req_t *r)
 	snprintf(key, sizeof(key), "%s/%s", ref.name, name);
 	if ((rc = store_begin(r->srv->store)))
 		return rc;
-	rc = store_del(r->srv->store, "alias", ref.scope, key);
+	rc = rec_del(r->srv->store, REC_ALIAS, ref.scope, key);
 	if (rc == LD_ENOTFOUND)
 		rc = 0;
 	if (!rc)
-		rc = lookup_delete_qualifier_records(r, &ref, name);
+		rc = rec_delete_qualifier(r->srv->store, ref.scope, ref.name, name);
 	if (!rc)
 		rc = store_commit(r->srv->store);
 	else
@@ -232,7 +232,7 @@ int api_list_aliases(req_t *r)
 		return rc;
 	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = page_list(&p, r, "alias", ref.scope, prefix, alias_item,
+	rc = page_list(&p, r, REC_ALIAS, ref.scope, prefix, alias_item,
 		       (void *)json_string_value(json_object_get(r->in, "FunctionVersion")));
 	if (!rc)
 		rc = page_answer(&p, r, "Aliases");

@@ -64,7 +64,7 @@ static int csc_load(req_t *r, const struct cscref *c, json_t **doc, int peek)
 	*doc = NULL;
 	if (!c->local || !c->id[0])
 		return LD_ENOTFOUND;
-	return (peek ? store_peek_json : store_get_json)(r->srv->store, "csc", c->scope, c->id, doc);
+	return (peek ? rec_peek : rec_get)(r->srv->store, REC_CODE_SIGNING, c->scope, c->id, doc);
 }
 
 /* the management actions' not-found error (AWS sends it without Type) */
@@ -133,7 +133,7 @@ int api_create_code_signing_config(req_t *r)
 		return LD_ENOMEM;
 	csc_apply(r, doc);
 	json_object_set_new(doc, "_Tags", tags ? json_deep_copy(tags) : json_object());
-	if ((rc = store_put_json(r->srv->store, "csc", scope, id, doc)))
+	if ((rc = rec_put(r->srv->store, REC_CODE_SIGNING, scope, id, doc)))
 		goto out;
 	r->out = json_pack("{s:O}", "CodeSigningConfig", doc);
 out:
@@ -169,7 +169,7 @@ int api_update_code_signing_config(req_t *r)
 	if (json_object_get(r->in, "Description") || json_object_get(r->in, "AllowedPublishers") ||
 	    json_object_get(r->in, "CodeSigningPolicies")) {
 		csc_apply(r, doc); /* _Tags stays in doc */
-		if ((rc = store_put_json(r->srv->store, "csc", c.scope, c.id, doc)))
+		if ((rc = rec_put(r->srv->store, REC_CODE_SIGNING, c.scope, c.id, doc)))
 			goto out;
 	}
 	r->out = json_pack("{s:O}", "CodeSigningConfig", doc);
@@ -224,13 +224,13 @@ int api_delete_code_signing_config(req_t *r)
 	if (rc)
 		return rc;
 	struct fnscan s = { .arn = c.arn };
-	if ((rc = store_list(r->srv->store, "fn", c.scope, NULL, NULL, 0, fnscan_cb, &s)))
+	if ((rc = rec_list(r->srv->store, REC_FUNCTION, c.scope, NULL, NULL, 0, fnscan_cb, &s)))
 		return rc;
 	if (s.found)
 		return apierr_set(r, "ResourceConflictException",
 				  "The code signing configuration cannot be deleted because it is used by one or more "
 				  "functions.");
-	rc = store_del(r->srv->store, "csc", c.scope, c.id);
+	rc = rec_del(r->srv->store, REC_CODE_SIGNING, c.scope, c.id);
 	if (rc && rc != LD_ENOTFOUND)
 		return rc;
 	r->status = 204;
@@ -243,7 +243,7 @@ int api_list_code_signing_configs(req_t *r)
 	struct page p;
 	page_init(&p, r, CSC_LIST_MAX);
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
-	int rc = page_list(&p, r, "csc", scope, NULL, NULL, NULL); /* internal fields are never serialised */
+	int rc = page_list(&p, r, REC_CODE_SIGNING, scope, NULL, NULL, NULL); /* internal fields are never serialised */
 	if (!rc)
 		rc = page_answer(&p, r, "CodeSigningConfigs");
 	page_free(&p);
@@ -266,7 +266,7 @@ int api_list_functions_by_code_signing_config(req_t *r)
 	struct fnscan s = { .arn = c.arn, .page = &p };
 	snprintf(s.ref.account, sizeof(s.ref.account), "%s", r->account);
 	snprintf(s.ref.region, sizeof(s.ref.region), "%s", r->region);
-	rc = p.items ? store_list(r->srv->store, "fn", c.scope, NULL, p.marker, 0, fnscan_cb, &s) : LD_ENOMEM;
+	rc = p.items ? rec_list(r->srv->store, REC_FUNCTION, c.scope, NULL, p.marker, 0, fnscan_cb, &s) : LD_ENOMEM;
 	if (!rc)
 		rc = page_answer(&p, r, "FunctionArns");
 	page_free(&p);
@@ -306,7 +306,7 @@ int api_put_function_code_signing_config(req_t *r)
 	if (rc || (rc = load_function(r, &ref, &meta, 0)))
 		goto out;
 	json_object_set_new(meta, "CodeSigningConfigArn", json_string(arn));
-	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 		goto out;
 	r->out = json_pack("{s:s,s:s}", "CodeSigningConfigArn", arn, "FunctionName", ref.name);
 out:
@@ -338,7 +338,7 @@ int api_delete_function_code_signing_config(req_t *r)
 		goto out;
 	if (json_object_get(meta, "CodeSigningConfigArn")) {
 		json_object_del(meta, "CodeSigningConfigArn");
-		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	r->status = 204;

@@ -94,8 +94,8 @@ static int usage_load(req_t *r, const char *scope, const char *skip_key, struct 
 	u->reserved = json_object();
 	u->prov = json_object();
 	u->skip_key = skip_key;
-	if ((rc = store_list(r->srv->store, "fn", scope, NULL, NULL, 0, usage_fn, u)) ||
-	    (rc = store_list(r->srv->store, "pcc", scope, NULL, NULL, 0, usage_pcc, u)))
+	if ((rc = rec_list(r->srv->store, REC_FUNCTION, scope, NULL, NULL, 0, usage_fn, u)) ||
+	    (rc = rec_list(r->srv->store, REC_PROVISIONED, scope, NULL, NULL, 0, usage_pcc, u)))
 		return rc;
 	return 0;
 }
@@ -148,7 +148,7 @@ static int unqualified_ref(req_t *r, struct fnref *ref)
 /* the function record for Put/Delete: AWS names $LATEST when it is missing */
 static int load_fn_latest(req_t *r, const struct fnref *ref, json_t **meta)
 {
-	int rc = store_get_json(r->srv->store, "fn", ref->scope, ref->name, meta);
+	int rc = rec_get(r->srv->store, REC_FUNCTION, ref->scope, ref->name, meta);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
 		lookup_arn(ref, "$LATEST", arn, sizeof(arn));
@@ -184,7 +184,7 @@ int api_put_function_concurrency(req_t *r)
 		goto out;
 	}
 	json_object_set_new(meta, "ReservedConcurrentExecutions", json_integer(want));
-	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 		goto out;
 	exec_set_reserved(r->srv, ref.scope, ref.name, (int)want);
 	r->out = json_pack("{s:I}", "ReservedConcurrentExecutions", want);
@@ -218,7 +218,7 @@ int api_delete_function_concurrency(req_t *r)
 		goto out;
 	if (json_object_get(meta, "ReservedConcurrentExecutions")) {
 		json_object_del(meta, "ReservedConcurrentExecutions");
-		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 			goto out;
 		exec_set_reserved(r->srv, ref.scope, ref.name, -1);
 	}
@@ -253,14 +253,14 @@ static int target_resolve(req_t *r, struct target *t, const char *latest_msg)
 		return apierr_set(r, "InvalidParameterValueException", "%s", latest_msg);
 	lookup_arn(&t->ref, q, arn, sizeof(arn));
 	snprintf(t->key, sizeof(t->key), "%s/%s", t->ref.name, q);
-	if (lookup_is_version(q)) {
-		lookup_version_key(t->ref.name, q, key, sizeof(key));
-		rc = store_peek_json(r->srv->store, "ver", t->ref.scope, key, &doc);
+	if (rec_is_version(q)) {
+		rec_version_key(t->ref.name, q, key, sizeof(key));
+		rc = rec_peek(r->srv->store, REC_VERSION, t->ref.scope, key, &doc);
 		if (rc == LD_ENOTFOUND)
 			return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
 		snprintf(t->version, sizeof(t->version), "%s", q);
 	} else {
-		rc = store_peek_json(r->srv->store, "alias", t->ref.scope, t->key, &doc);
+		rc = rec_peek(r->srv->store, REC_ALIAS, t->ref.scope, t->key, &doc);
 		if (rc == LD_ENOTFOUND)
 			return apierr_set(r, "ResourceNotFoundException", "Cannot find alias arn: %s", arn);
 		const char *v = json_string_value(json_object_get(doc, "FunctionVersion"));
@@ -287,7 +287,7 @@ static void pcc_report(server_t *srv, const char *scope, const char *key, int64_
 		       const char *failure)
 {
 	json_t *doc = NULL;
-	int rc = store_get_json(srv->store, "pcc", scope, key, &doc);
+	int rc = rec_get(srv->store, REC_PROVISIONED, scope, key, &doc);
 	if (rc || json_integer_value(json_object_get(doc, "_ModifiedMs")) != token) {
 		json_decref(doc);
 		return;
@@ -306,7 +306,7 @@ static void pcc_report(server_t *srv, const char *scope, const char *key, int64_
 		json_object_set_new(doc, "StatusReason", json_string(failure));
 	else
 		json_object_del(doc, "StatusReason");
-	if ((rc = store_put_json(srv->store, "pcc", scope, key, doc)))
+	if ((rc = rec_put(srv->store, REC_PROVISIONED, scope, key, doc)))
 		fprintf(stderr, "lambdad: provisioning %s: %s\n", key, ld_strerror(rc));
 	json_decref(doc);
 }
@@ -330,15 +330,15 @@ static int sync_pcc(void *ud, const char *key, const char *text, size_t len)
 		goto out; /* a failed configuration keeps nothing until it is put again */
 	q++;
 	const char *version = q;
-	if (!lookup_is_version(q)) {
-		if (store_peek_json(c->srv->store, "alias", c->scope, key, &alias))
+	if (!rec_is_version(q)) {
+		if (rec_peek(c->srv->store, REC_ALIAS, c->scope, key, &alias))
 			goto out;
 		version = json_string_value(json_object_get(alias, "FunctionVersion"));
 		if (!version)
 			goto out;
 	}
-	lookup_version_key(c->name, version, vkey, sizeof(vkey));
-	if (store_peek_json(c->srv->store, "ver", c->scope, vkey, &cfg))
+	rec_version_key(c->name, version, vkey, sizeof(vkey));
+	if (rec_peek(c->srv->store, REC_VERSION, c->scope, vkey, &cfg))
 		goto out;
 	struct exec_request in = { .scope = c->scope, .name = c->name, .version = version, .cfg = cfg };
 	int n = (int)json_integer_value(json_object_get(doc, "RequestedProvisionedConcurrentExecutions"));
@@ -366,7 +366,7 @@ void concurrency_sync(server_t *srv, const char *scope, const char *name)
 	json_t *fn = NULL;
 	char prefix[200];
 	int reserved = -1;
-	if (!store_peek_json(srv->store, "fn", scope, name, &fn)) {
+	if (!rec_peek(srv->store, REC_FUNCTION, scope, name, &fn)) {
 		json_t *v = json_object_get(fn, "ReservedConcurrentExecutions");
 		if (json_is_integer(v))
 			reserved = (int)json_integer_value(v);
@@ -376,7 +376,7 @@ void concurrency_sync(server_t *srv, const char *scope, const char *name)
 	struct sync c = { srv, scope, name, json_object() };
 	snprintf(prefix, sizeof(prefix), "%s/", name);
 	if (c.keys)
-		store_list(srv->store, "pcc", scope, prefix, NULL, 0, sync_pcc, &c);
+		rec_list(srv->store, REC_PROVISIONED, scope, prefix, NULL, 0, sync_pcc, &c);
 	exec_provisioned_keys(srv, scope, name, sync_release, &c);
 	json_decref(c.keys);
 }
@@ -405,21 +405,21 @@ static int restore_pcc(void *ud, const char *key, const char *doc, size_t len)
 	return 0;
 }
 
-static int restore_scope(struct restore *c, const char *scope, const char *kind, store_iter_fn fn)
+static int restore_scope(struct restore *c, const char *scope, enum rec_kind kind, store_iter_fn fn)
 {
 	if (!(c->names = json_object_get(c->all, scope)))
 		json_object_set_new(c->all, scope, c->names = json_object());
-	return store_list(c->srv->store, kind, scope, NULL, NULL, 0, fn, c);
+	return rec_list(c->srv->store, kind, scope, NULL, NULL, 0, fn, c);
 }
 
 static int restore_scope_fn(void *ud, const char *scope, const char *doc, size_t len)
 {
-	return restore_scope(ud, scope, "fn", restore_fn);
+	return restore_scope(ud, scope, REC_FUNCTION, restore_fn);
 }
 
 static int restore_scope_pcc(void *ud, const char *scope, const char *doc, size_t len)
 {
-	return restore_scope(ud, scope, "pcc", restore_pcc);
+	return restore_scope(ud, scope, REC_PROVISIONED, restore_pcc);
 }
 
 int concurrency_restore(server_t *srv)
@@ -427,9 +427,9 @@ int concurrency_restore(server_t *srv)
 	struct restore c = { srv, NULL, json_object() };
 	if (!c.all)
 		return LD_ENOMEM;
-	int rc = srv->store->ops->scopes(srv->store, "fn", restore_scope_fn, &c);
+	int rc = rec_scopes(srv->store, REC_FUNCTION, restore_scope_fn, &c);
 	if (!rc)
-		rc = srv->store->ops->scopes(srv->store, "pcc", restore_scope_pcc, &c);
+		rc = rec_scopes(srv->store, REC_PROVISIONED, restore_scope_pcc, &c);
 	const char *scope, *name;
 	json_t *names, *v;
 	json_object_foreach(c.all, scope, names)
@@ -462,14 +462,14 @@ static int conflict_cb(void *ud, const char *key, const char *doc, size_t len)
 	if (!strcmp(key, t->key))
 		return 0;
 	const char *q = key + strlen(t->ref.name) + 1;
-	if (lookup_is_version(q)) {
+	if (rec_is_version(q)) {
 		/* a version's own config conflicts with an alias on it */
 		if (t->is_alias && !strcmp(q, t->version))
 			c->hit = 1;
 		return c->hit;
 	}
 	json_t *alias = NULL;
-	int rc = store_peek_json(c->r->srv->store, "alias", t->ref.scope, key, &alias);
+	int rc = rec_peek(c->r->srv->store, REC_ALIAS, t->ref.scope, key, &alias);
 	if (rc) {
 		c->rc = rc == LD_ENOTFOUND ? 0 : rc;
 		return c->rc;
@@ -486,7 +486,7 @@ static int check_conflicts(req_t *r, const struct target *t)
 	char prefix[200];
 	struct conflict c = { r, t, 0, 0 };
 	snprintf(prefix, sizeof(prefix), "%s/", t->ref.name);
-	int rc = store_list(r->srv->store, "pcc", t->ref.scope, prefix, NULL, 0, conflict_cb, &c);
+	int rc = rec_list(r->srv->store, REC_PROVISIONED, t->ref.scope, prefix, NULL, 0, conflict_cb, &c);
 	if (rc || (rc = c.rc))
 		return rc;
 	if (!c.hit)
@@ -538,7 +538,7 @@ int api_put_provisioned_concurrency_config(req_t *r)
 					"versions.")) ||
 	    (rc = check_conflicts(r, &t)) || (rc = check_limits(r, &t, want)))
 		goto out;
-	rc = store_get_json(r->srv->store, "pcc", t.ref.scope, t.key, &doc);
+	rc = rec_get(r->srv->store, REC_PROVISIONED, t.ref.scope, t.key, &doc);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
 		lookup_arn(&t.ref, t.ref.qualifier, arn, sizeof(arn));
@@ -557,7 +557,7 @@ int api_put_provisioned_concurrency_config(req_t *r)
 	json_object_del(doc, "StatusReason");
 	json_object_set_new(doc, "LastModified", json_string(lm));
 	json_object_set_new(doc, "_ModifiedMs", json_integer(now));
-	if ((rc = store_put_json(r->srv->store, "pcc", t.ref.scope, t.key, doc)))
+	if ((rc = rec_put(r->srv->store, REC_PROVISIONED, t.ref.scope, t.key, doc)))
 		goto out;
 	r->out = pcc_public(doc);
 	concurrency_sync(r->srv, t.ref.scope, t.ref.name); /* starts the environments */
@@ -573,7 +573,7 @@ int api_get_provisioned_concurrency_config(req_t *r)
 	int rc;
 	if ((rc = target_resolve(r, &t, "The function resource provided must be an alias or a published version.")))
 		goto out;
-	rc = store_get_json(r->srv->store, "pcc", t.ref.scope, t.key, &doc);
+	rc = rec_get(r->srv->store, REC_PROVISIONED, t.ref.scope, t.key, &doc);
 	if (rc == LD_ENOTFOUND)
 		rc = apierr_set(r, "ProvisionedConcurrencyConfigNotFoundException",
 				"No Provisioned Concurrency Config found for this function");
@@ -592,7 +592,7 @@ int api_delete_provisioned_concurrency_config(req_t *r)
 	if ((rc = target_resolve(r, &t, "The function resource provided must be an alias or a published version.")))
 		return rc;
 	/* deleting a config that does not exist succeeds (AWS) */
-	rc = store_del(r->srv->store, "pcc", t.ref.scope, t.key);
+	rc = rec_del(r->srv->store, REC_PROVISIONED, t.ref.scope, t.key);
 	if (rc && rc != LD_ENOTFOUND)
 		return rc;
 	exec_unprovision(r->srv, t.ref.scope, t.key); /* its environments go */
@@ -615,7 +615,7 @@ int api_list_provisioned_concurrency_configs(req_t *r)
 		return rc;
 	page_init(&p, r, PCC_LIST_MAX);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = page_list(&p, r, "pcc", ref.scope, prefix, pcc_item, NULL);
+	rc = page_list(&p, r, REC_PROVISIONED, ref.scope, prefix, pcc_item, NULL);
 	if (!rc)
 		rc = page_answer(&p, r, "ProvisionedConcurrencyConfigs");
 	page_free(&p);

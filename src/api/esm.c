@@ -487,18 +487,18 @@ static int transitional(const char *state)
 static int settle_now(server_t *srv, const char *scope, const char *uuid)
 {
 	json_t *doc = NULL;
-	int rc = store_get_json(srv->store, "esm", scope, uuid, &doc);
+	int rc = rec_get(srv->store, REC_ESM, scope, uuid, &doc);
 	if (rc)
 		return rc == LD_ENOTFOUND ? 0 : rc;
 	const char *state = json_string_value(json_object_get(doc, "State"));
 	if (state && !strcmp(state, "Deleting")) {
-		rc = store_del(srv->store, "esm", scope, uuid);
+		rc = rec_del(srv->store, REC_ESM, scope, uuid);
 		if (rc == LD_ENOTFOUND)
 			rc = 0;
 	} else if (transitional(state)) {
 		int on = json_is_true(json_object_get(doc, "_Enabled"));
 		json_object_set_new(doc, "State", json_string(on ? "Enabled" : "Disabled"));
-		rc = store_put_json(srv->store, "esm", scope, uuid, doc);
+		rc = rec_put(srv->store, REC_ESM, scope, uuid, doc);
 	}
 	json_decref(doc);
 	return rc;
@@ -556,7 +556,7 @@ static int recover_scope(void *ud, const char *scope, const char *doc, size_t le
 	(void)doc;
 	(void)len;
 	c->scope = scope;
-	store_list(c->srv->store, "esm", scope, NULL, NULL, 0, recover_doc, c);
+	rec_list(c->srv->store, REC_ESM, scope, NULL, NULL, 0, recover_doc, c);
 	return 0;
 }
 
@@ -568,7 +568,7 @@ static void esm_recover_once(server_t *srv)
 		return;
 	done = 1;
 	struct recover c = { srv, json_array(), NULL };
-	srv->store->ops->scopes(srv->store, "esm", recover_scope, &c);
+	rec_scopes(srv->store, REC_ESM, recover_scope, &c);
 	size_t i;
 	json_t *e;
 	json_array_foreach(c.todo, i, e)
@@ -588,7 +588,7 @@ static int load(req_t *r, json_t **doc)
 	const char *uuid = str_in(r, "UUID");
 	esm_recover_once(r->srv);
 	scope_of(r, scope, sizeof(scope));
-	int rc = strlen(uuid) < 40 ? store_get_json(r->srv->store, "esm", scope, uuid, doc) : LD_ENOTFOUND;
+	int rc = strlen(uuid) < 40 ? rec_get(r->srv->store, REC_ESM, scope, uuid, doc) : LD_ENOTFOUND;
 	if (!rc && is_deleting(*doc)) {
 		json_decref(*doc);
 		*doc = NULL;
@@ -606,7 +606,7 @@ static int save_and_answer(req_t *r, json_t *doc)
 	const char *uuid = json_string_value(json_object_get(doc, "UUID"));
 	json_t *o = ordered(doc);
 	scope_of(r, scope, sizeof(scope));
-	int rc = store_put_json(r->srv->store, "esm", scope, uuid, o);
+	int rc = rec_put(r->srv->store, REC_ESM, scope, uuid, o);
 	if (rc) {
 		json_decref(o);
 		return rc;
@@ -686,7 +686,7 @@ static int check_duplicate(req_t *r, int src, const struct fnref *ref, const cha
 					 "KAFKA_BOOTSTRAP_SERVERS"),
 			 json_object_get(r->in, "Topics"), "" };
 	scope_of(r, scope, sizeof(scope));
-	int rc = store_list(r->srv->store, "esm", scope, NULL, NULL, 0, dup_cb, &d);
+	int rc = rec_list(r->srv->store, REC_ESM, scope, NULL, NULL, 0, dup_cb, &d);
 	if (rc || !d.uuid[0])
 		return rc;
 	if (srcs[src].kafka) {
@@ -897,7 +897,7 @@ int api_list_event_source_mappings(req_t *r)
 	scope_of(r, scope, sizeof(scope));
 	page_init(&p, r, LIST_MAX);
 	p.marker_first = 1; /* this list answers NextMarker before the mappings */
-	int rc = page_list(&p, r, "esm", scope, NULL, list_item, &f);
+	int rc = page_list(&p, r, REC_ESM, scope, NULL, list_item, &f);
 	if (!rc)
 		rc = page_answer(&p, r, "EventSourceMappings");
 	page_free(&p);

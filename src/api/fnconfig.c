@@ -436,7 +436,7 @@ static int unrunnable(json_t *cfg, char *why, size_t n)
 static int settle_now(server_t *srv, const char *scope, const char *key)
 {
 	json_t *cfg = NULL;
-	int rc = store_get_json(srv->store, "ver", scope, key, &cfg);
+	int rc = rec_get(srv->store, REC_VERSION, scope, key, &cfg);
 	if (rc)
 		return rc == LD_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
 	int changed = 0;
@@ -482,7 +482,7 @@ static int settle_now(server_t *srv, const char *scope, const char *key)
 			ids_uuid4(id);
 			json_object_set_new(cfg, "RevisionId", json_string(id));
 		}
-		rc = store_put_json(srv->store, "ver", scope, key, cfg);
+		rc = rec_put(srv->store, REC_VERSION, scope, key, cfg);
 	}
 	json_decref(cfg);
 	return rc;
@@ -528,7 +528,7 @@ static int recover_scope(void *ud, const char *scope, const char *doc, size_t le
 	struct recover_ctx *c = ud;
 	json_t *keys = json_array();
 	struct recover_ctx inner = { c->srv, scope, keys };
-	store_list(c->srv->store, "ver", scope, NULL, NULL, 0, collect_unsettled, &inner);
+	rec_list(c->srv->store, REC_VERSION, scope, NULL, NULL, 0, collect_unsettled, &inner);
 	json_array_append_new(c->keys, json_pack("{s:s,s:o}", "scope", scope, "keys", keys));
 	return 0;
 }
@@ -536,7 +536,7 @@ static int recover_scope(void *ud, const char *scope, const char *doc, size_t le
 int fnconfig_recover(server_t *srv)
 {
 	struct recover_ctx c = { srv, NULL, json_array() };
-	int rc = srv->store->ops->scopes(srv->store, "ver", recover_scope, &c);
+	int rc = rec_scopes(srv->store, REC_VERSION, recover_scope, &c);
 	size_t i, j;
 	json_t *e, *k;
 	json_array_foreach(c.keys, i, e) {

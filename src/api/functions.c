@@ -109,7 +109,7 @@ int api_create_function(req_t *r)
 	}
 	if ((rc = fnconfig_take_code(r, json_object_get(r->in, "Code"), cfg)))
 		goto out;
-	if (store_get_json(r->srv->store, "fn", ref.scope, ref.name, &existing) == 0) {
+	if (rec_get(r->srv->store, REC_FUNCTION, ref.scope, ref.name, &existing) == 0) {
 		rc = apierr_set(r, "ResourceConflictException", "Function already exist: %s", ref.name);
 		goto out;
 	}
@@ -129,18 +129,18 @@ int api_create_function(req_t *r)
 		json_object_set_new(meta, "CodeSigningConfigArn", json_string(csc));
 
 	char key[400];
-	lookup_version_key(ref.name, "$LATEST", key, sizeof(key));
+	rec_version_key(ref.name, "$LATEST", key, sizeof(key));
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 		goto out;
 	json_t *published = NULL;
 	if (json_is_true(json_object_get(r->in, "Publish"))) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)))
 			goto out;
 	}
-	if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 		goto out;
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
@@ -228,8 +228,8 @@ static int load_latest_for_update(req_t *r, struct fnref *ref, json_t **cfg, cha
 	int rc;
 	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_function(r, ref, &meta)))
 		goto out;
-	lookup_version_key(ref->name, "$LATEST", key, keylen);
-	if ((rc = store_get_json(r->srv->store, "ver", ref->scope, key, cfg)))
+	rec_version_key(ref->name, "$LATEST", key, keylen);
+	if ((rc = rec_get(r->srv->store, REC_VERSION, ref->scope, key, cfg)))
 		goto out;
 	if ((rc = lookup_check_revision(r, json_string_value(json_object_get(*cfg, "RevisionId")),
 					"GetFunction/GetAlias")))
@@ -274,7 +274,7 @@ int api_update_function_configuration(req_t *r)
 	if (ic && json_object_size(ic) == 0)
 		json_object_del(cfg, "ImageConfigResponse");
 	mark_in_progress(cfg);
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 		goto out;
 	fnconfig_schedule_settle(r, ref.scope, key);
 	exec_forget(r->srv, ref.scope, ref.name); /* environments restart with the change */
@@ -324,11 +324,11 @@ int api_update_function_code(req_t *r)
 	in_tx = 1;
 	if (json_is_true(json_object_get(r->in, "Publish"))) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)) ||
-		    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		    (rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	/* after publishing, which clears the changed mark */
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 		goto out;
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
@@ -356,7 +356,7 @@ static int is_alias_name(const char *q)
 	for (const char *p = q; *p; p++)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
 			return 0;
-	return *q && !lookup_is_version(q);
+	return *q && !rec_is_version(q);
 }
 
 int api_delete_function(req_t *r)
@@ -387,7 +387,7 @@ int api_delete_function(req_t *r)
 		if ((rc = store_begin(r->srv->store)))
 			goto out;
 		in_tx = 1;
-		if ((rc = lookup_delete_function_records(r, &ref)) || (rc = store_commit(r->srv->store)))
+		if ((rc = rec_delete_function(r->srv->store, ref.scope, ref.name)) || (rc = store_commit(r->srv->store)))
 			goto out;
 		in_tx = 0;
 	}
@@ -417,8 +417,8 @@ static int list_fn_cb(void *ud, const char *key, const char *doc, size_t len)
 		return 1;
 	char vkey[400];
 	json_t *cfg = NULL;
-	lookup_version_key(key, "$LATEST", vkey, sizeof(vkey));
-	if (store_peek_json(c->r->srv->store, "ver", c->scope, vkey, &cfg) == 0) /* read-only */
+	rec_version_key(key, "$LATEST", vkey, sizeof(vkey));
+	if (rec_peek(c->r->srv->store, REC_VERSION, c->scope, vkey, &cfg) == 0) /* read-only */
 		page_add(c->page, versions_list_item(cfg), key);
 	json_decref(cfg);
 	return 0;
@@ -433,9 +433,9 @@ int api_list_functions(req_t *r)
 	snprintf(scope, sizeof(scope), "%s:%s", r->account, r->region);
 	page_init(&p, r, 50);
 	if (json_object_get(r->in, "FunctionVersion")) /* the model allows only ALL: every "ver" record */
-		rc = page_list(&p, r, "ver", scope, NULL, versions_list_entry, NULL);
+		rc = page_list(&p, r, REC_VERSION, scope, NULL, versions_list_entry, NULL);
 	else
-		rc = p.items ? store_list(r->srv->store, "fn", scope, NULL, p.marker, p.limit + 1, list_fn_cb, &c)
+		rc = p.items ? rec_list(r->srv->store, REC_FUNCTION, scope, NULL, p.marker, p.limit + 1, list_fn_cb, &c)
 			     : LD_ENOMEM;
 	if (!rc)
 		rc = page_answer(&p, r, "Functions");

@@ -98,7 +98,7 @@ static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, 
 		goto out;
 	const char *version = json_string_value(json_object_get(cfg, "Version"));
 	if (alias) {
-		const char *target = lookup_route_alias(alias, version);
+		const char *target = rec_alias_route(alias);
 		if (strcmp(target, version) != 0) {
 			json_decref(cfg);
 			cfg = NULL;

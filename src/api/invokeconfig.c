@@ -97,18 +97,18 @@ static int check_lambda_dest(req_t *r, const struct fnref *self, const char *arn
 				  "You can't specify the function as a destination for itself.");
 	char scope[96];
 	json_t *doc = NULL;
-	const char *kind = "fn";
+	enum rec_kind kind = REC_FUNCTION;
 	snprintf(scope, sizeof(scope), "%s:%s", account, region);
 	if (!*qual || !strcmp(qual, "$LATEST")) {
 		snprintf(key, sizeof(key), "%s", name);
-	} else if (lookup_is_version(qual)) {
-		kind = "ver";
-		lookup_version_key(name, qual, key, sizeof(key));
+	} else if (rec_is_version(qual)) {
+		kind = REC_VERSION;
+		rec_version_key(name, qual, key, sizeof(key));
 	} else {
-		kind = "alias";
+		kind = REC_ALIAS;
 		snprintf(key, sizeof(key), "%s/%s", name, qual);
 	}
-	int rc = store_peek_json(r->srv->store, kind, scope, key, &doc);
+	int rc = rec_peek(r->srv->store, kind, scope, key, &doc);
 	json_decref(doc);
 	if (rc != LD_ENOTFOUND)
 		return rc;
@@ -212,7 +212,7 @@ int api_put_function_event_invoke_config(req_t *r)
 				json_object_get(r->in, "MaximumEventAgeInSeconds"), dest_of(dc, "OnSuccess"),
 				dest_of(dc, "OnFailure"));
 	eic_key(&ref, key, sizeof(key));
-	if ((rc = store_put_json(r->srv->store, "eic", ref.scope, key, c))) {
+	if ((rc = rec_put(r->srv->store, REC_INVOKE_CONFIG, ref.scope, key, c))) {
 		json_decref(c);
 		return rc;
 	}
@@ -230,7 +230,7 @@ int api_update_function_event_invoke_config(req_t *r)
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = check_some_setting(r)) || (rc = check_function(r, &ref)))
 		return rc;
 	eic_key(&ref, key, sizeof(key));
-	rc = store_peek_json(r->srv->store, "eic", ref.scope, key, &old);
+	rc = rec_peek(r->srv->store, REC_INVOKE_CONFIG, ref.scope, key, &old);
 	if (rc == LD_ENOTFOUND)
 		return no_config(r, &ref);
 	if (rc || (rc = check_destinations(r, &ref, dc)))
@@ -243,7 +243,7 @@ int api_update_function_event_invoke_config(req_t *r)
 	const char *ko = json_object_get(dc, "OnFailure") ? dest_of(dc, "OnFailure") : dest_of(odc, "OnFailure");
 	c = make_config(&ref, retries ? retries : json_object_get(old, "MaximumRetryAttempts"),
 			age ? age : json_object_get(old, "MaximumEventAgeInSeconds"), ok, ko);
-	if ((rc = store_put_json(r->srv->store, "eic", ref.scope, key, c)))
+	if ((rc = rec_put(r->srv->store, REC_INVOKE_CONFIG, ref.scope, key, c)))
 		goto out;
 	r->out = c;
 	c = NULL;
@@ -262,7 +262,7 @@ int api_get_function_event_invoke_config(req_t *r)
 	if (rc)
 		return rc;
 	eic_key(&ref, key, sizeof(key));
-	rc = store_peek_json(r->srv->store, "eic", ref.scope, key, &c);
+	rc = rec_peek(r->srv->store, REC_INVOKE_CONFIG, ref.scope, key, &c);
 	if (rc == LD_ENOTFOUND)
 		return no_config(r, &ref);
 	if (rc)
@@ -279,7 +279,7 @@ int api_delete_function_event_invoke_config(req_t *r)
 	if (rc)
 		return rc;
 	eic_key(&ref, key, sizeof(key));
-	rc = store_del(r->srv->store, "eic", ref.scope, key);
+	rc = rec_del(r->srv->store, REC_INVOKE_CONFIG, ref.scope, key);
 	if (rc == LD_ENOTFOUND)
 		return no_config(r, &ref);
 	if (rc)
@@ -298,7 +298,7 @@ int api_list_function_event_invoke_configs(req_t *r)
 		return rc;
 	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = page_list(&p, r, "eic", ref.scope, prefix, NULL, NULL);
+	rc = page_list(&p, r, REC_INVOKE_CONFIG, ref.scope, prefix, NULL, NULL);
 	if (!rc)
 		rc = page_answer(&p, r, "FunctionEventInvokeConfigs");
 	page_free(&p);

@@ -171,7 +171,7 @@ static int load_version(req_t *r, const struct layref *l, json_int_t v, json_t *
 	if (l->other_region)
 		return LD_ENOTFOUND;
 	version_key(l->name, v, key, sizeof(key));
-	return (peek ? store_peek_json : store_get_json)(r->srv->store, "layerver", l->scope, key, ver);
+	return (peek ? rec_peek : rec_get)(r->srv->store, REC_LAYER_VERSION, l->scope, key, ver);
 }
 
 /* the version document as AWS answers it: public fields, Content.Location */
@@ -255,7 +255,7 @@ int api_publish_layer_version(req_t *r)
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
-	rc = store_get_json(r->srv->store, "layer", l.scope, l.name, &layer);
+	rc = rec_get(r->srv->store, REC_LAYER, l.scope, l.name, &layer);
 	if (rc == LD_ENOTFOUND) {
 		layer_arn(&l, arn, sizeof(arn));
 		layer = json_pack("{s:s,s:s,s:I}", "LayerName", l.name, "LayerArn", arn, "LastVersion", (json_int_t)0);
@@ -289,8 +289,8 @@ int api_publish_layer_version(req_t *r)
 		json_object_set_new(ver, "CompatibleArchitectures", v);
 
 	version_key(l.name, n, key, sizeof(key));
-	if ((rc = store_put_json(r->srv->store, "layer", l.scope, l.name, layer)) ||
-	    (rc = store_put_json(r->srv->store, "layerver", l.scope, key, ver)) ||
+	if ((rc = rec_put(r->srv->store, REC_LAYER, l.scope, l.name, layer)) ||
+	    (rc = rec_put(r->srv->store, REC_LAYER_VERSION, l.scope, key, ver)) ||
 	    (rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
@@ -364,7 +364,7 @@ int api_delete_layer_version(req_t *r)
 	/* deleting what does not exist succeeds (AWS); the layer record keeps
 	 * the counter, and functions keep the ARN and the blob stays */
 	version_key(l.name, v, key, sizeof(key));
-	rc = store_del(r->srv->store, "layerver", l.scope, key);
+	rc = rec_del(r->srv->store, REC_LAYER_VERSION, l.scope, key);
 	return rc == LD_ENOTFOUND ? 0 : rc;
 }
 
@@ -433,7 +433,7 @@ static int versions_of(req_t *r, const char *scope, const char *name, const stru
 	char prefix[200];
 	struct vcollect c = { f, json_array() };
 	snprintf(prefix, sizeof(prefix), "%s/", name);
-	int rc = c.items ? store_list(r->srv->store, "layerver", scope, prefix, NULL, 0, collect_version, &c)
+	int rc = c.items ? rec_list(r->srv->store, REC_LAYER_VERSION, scope, prefix, NULL, 0, collect_version, &c)
 			 : LD_ENOMEM;
 	if (rc) {
 		json_decref(c.items);
@@ -505,7 +505,7 @@ int api_list_layers(req_t *r)
 	}
 	/* the names first: listing a layer's versions inside this walk would
 	 * reuse the store's listing statement */
-	if ((rc = store_list(r->srv->store, "layer", scope, NULL, p.marker, 0, collect_layer, &c)))
+	if ((rc = rec_list(r->srv->store, REC_LAYER, scope, NULL, p.marker, 0, collect_layer, &c)))
 		goto out;
 	size_t i;
 	json_t *n;
@@ -613,7 +613,7 @@ int api_add_layer_version_permission(req_t *r)
 	json_array_append_new(json_object_get(policy, "Statement"), st);
 	ids_uuid4(rev);
 	json_object_set_new(policy, "RevisionId", json_string(rev));
-	if ((rc = store_put_json(r->srv->store, "layerver", l.scope, key, ver)))
+	if ((rc = rec_put(r->srv->store, REC_LAYER_VERSION, l.scope, key, ver)))
 		goto out;
 	char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	r->out = text ? json_pack("{s:s,s:s}", "Statement", text, "RevisionId", rev) : NULL;
@@ -653,7 +653,7 @@ int api_remove_layer_version_permission(req_t *r)
 	} else {
 		json_object_del(ver, "_Policy");
 	}
-	if ((rc = store_put_json(r->srv->store, "layerver", l.scope, key, ver)))
+	if ((rc = rec_put(r->srv->store, REC_LAYER_VERSION, l.scope, key, ver)))
 		goto out;
 	r->status = 204;
 out:
@@ -780,5 +780,5 @@ static int add_code_size(void *ud, const char *key, const char *doc, size_t len)
 int layers_code_size(req_t *r, const char *scope, json_int_t *total)
 {
 	*total = 0;
-	return store_list(r->srv->store, "layerver", scope, NULL, NULL, 0, add_code_size, total);
+	return rec_list(r->srv->store, REC_LAYER_VERSION, scope, NULL, NULL, 0, add_code_size, total);
 }

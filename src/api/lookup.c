@@ -3,28 +3,16 @@
  * from the store with AWS's errors (see lookup.h).
  */
 #include "api/lookup.h"
-#include "api/policy.h"
 #include "auth/access.h"
 #include "model/apierr.h"
-#include "store/store.h"
+#include "records/records.h"
 #include "util/err.h"
-#include "util/ids.h"
 #include "util/arn.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int lookup_is_version(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return 0;
-	return 1;
-}
 
 void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n)
 {
@@ -34,14 +22,6 @@ void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_
 	else
 		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s", arn_partition(ref->region),
 			 ref->region, ref->account, ref->name);
-}
-
-void lookup_version_key(const char *name, const char *version, char *out, size_t n)
-{
-	if (lookup_is_version(version))
-		snprintf(out, n, "%s/%010lu", name, strtoul(version, NULL, 10));
-	else
-		snprintf(out, n, "%s/%s", name, version);
 }
 
 static int is_account(const char *s, size_t n)
@@ -121,7 +101,7 @@ int lookup_check_access(req_t *r, const struct fnref *ref)
 	const char *q = ref->qualifier;
 	lookup_arn(ref, q[0] && strcmp(q, "$LATEST") ? q : NULL, arn, sizeof(arn));
 	struct access_request ask = { action, arn, r->account, r->principal, NULL };
-	int rc = policy_load(r, ref, q, &st);
+	int rc = rec_policy_statements(r->srv->store, ref->scope, ref->name, q, &st);
 	int ok = rc == 0 && access_allows(st, &ask);
 	json_decref(st);
 	if (ok)
@@ -148,7 +128,7 @@ int lookup_ref_in(req_t *r, struct fnref *ref)
 
 static int load_function(req_t *r, const struct fnref *ref, json_t **meta, int peek)
 {
-	int rc = (peek ? store_peek_json : store_get_json)(r->srv->store, "fn", ref->scope, ref->name, meta);
+	int rc = rec_function_get(r->srv->store, ref->scope, ref->name, peek ? REC_PEEK : 0, meta);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];
 		lookup_arn(ref, NULL, arn, sizeof(arn));
@@ -170,7 +150,7 @@ int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta)
 int lookup_function_exists(req_t *r, const struct fnref *ref, const char *message)
 {
 	json_t *meta = NULL;
-	int rc = message ? store_peek_json(r->srv->store, "fn", ref->scope, ref->name, &meta)
+	int rc = message ? rec_peek(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &meta)
 			 : lookup_function_peek(r, ref, &meta);
 	json_decref(meta);
 	if (rc == LD_ENOTFOUND)
@@ -192,40 +172,10 @@ int lookup_check_revision(req_t *r, const char *have, const char *get_api)
 static int load_config(req_t *r, const struct fnref *ref, const char *qualifier, json_t **cfg, json_t **alias,
 		       int peek)
 {
-	char key[400], arn[400];
-	const char *version = qualifier && *qualifier ? qualifier : "$LATEST";
-	json_t *al = NULL;
-	int rc;
-	*cfg = NULL;
-	if (alias)
-		*alias = NULL;
-	if (strcmp(version, "$LATEST") != 0 && !lookup_is_version(version)) {
-		snprintf(key, sizeof(key), "%s/%s", ref->name, version);
-		rc = store_get_json(r->srv->store, "alias", ref->scope, key, &al);
-		if (rc == LD_ENOTFOUND)
-			goto notfound;
-		if (rc)
-			return rc;
-		version = json_string_value(json_object_get(al, "FunctionVersion"));
-		if (!version)
-			version = "$LATEST";
-	}
-	lookup_version_key(ref->name, version, key, sizeof(key));
-	rc = (peek ? store_peek_json : store_get_json)(r->srv->store, "ver", ref->scope, key, cfg);
-	if (rc == LD_ENOTFOUND) {
-		json_decref(al);
-		goto notfound;
-	}
-	if (rc) {
-		json_decref(al);
+	char arn[400];
+	int rc = rec_config(r->srv->store, ref->scope, ref->name, qualifier, peek ? REC_PEEK : 0, cfg, alias);
+	if (rc != LD_ENOTFOUND)
 		return rc;
-	}
-	if (alias)
-		*alias = al;
-	else
-		json_decref(al);
-	return 0;
-notfound:
 	lookup_arn(ref, qualifier && *qualifier ? qualifier : NULL, arn, sizeof(arn));
 	return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
 }
@@ -251,75 +201,3 @@ json_t *lookup_public(json_t *cfg)
 	return out;
 }
 
-const char *const lookup_qualifier_kinds[] = { "policy", "eic", "url", "pcc", NULL };
-
-/* a URL config also has an entry in the global "urlid" index (url-id ->
- * function), which is keyed differently and removed record by record */
-static int drop_url_index(void *ud, const char *key, const char *doc, size_t len)
-{
-	req_t *r = ud;
-	json_error_t err;
-	json_t *d = json_loadb(doc, len, 0, &err);
-	const char *id = json_string_value(json_object_get(d, "_UrlId"));
-	if (id)
-		store_del(r->srv->store, "urlid", "", id);
-	json_decref(d);
-	return 0;
-}
-
-int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const char *qualifier)
-{
-	char key[400];
-	int rc;
-	snprintf(key, sizeof(key), "%s/%s", ref->name, qualifier);
-	for (const char *const *k = lookup_qualifier_kinds; *k; k++) {
-		if (!strcmp(*k, "url")) {
-			/* exactly this key: a prefix listing would find NAME/ALIAS2 */
-			json_t *u = NULL;
-			if (store_peek_json(r->srv->store, "url", ref->scope, key, &u) == 0) {
-				const char *id = json_string_value(json_object_get(u, "_UrlId"));
-				if (id)
-					store_del(r->srv->store, "urlid", "", id);
-			}
-			json_decref(u);
-		}
-		rc = store_del(r->srv->store, *k, ref->scope, key);
-		if (rc && rc != LD_ENOTFOUND)
-			return rc;
-	}
-	return 0;
-}
-
-int lookup_delete_function_records(req_t *r, const struct fnref *ref)
-{
-	static const char *const own[] = { "ver", "alias", NULL };
-	char prefix[200];
-	int rc;
-	snprintf(prefix, sizeof(prefix), "%s/", ref->name);
-	if ((rc = store_list(r->srv->store, "url", ref->scope, prefix, NULL, 0, drop_url_index, r)))
-		return rc;
-	for (const char *const *k = own; *k; k++)
-		if ((rc = store_del_prefix(r->srv->store, *k, ref->scope, prefix)))
-			return rc;
-	for (const char *const *k = lookup_qualifier_kinds; *k; k++)
-		if ((rc = store_del_prefix(r->srv->store, *k, ref->scope, prefix)))
-			return rc;
-	rc = store_del(r->srv->store, "fn", ref->scope, ref->name);
-	return rc == LD_ENOTFOUND ? 0 : rc;
-}
-
-const char *lookup_route_alias(json_t *alias, const char *primary)
-{
-	json_t *w = json_object_get(json_object_get(alias, "RoutingConfig"), "AdditionalVersionWeights");
-	const char *k;
-	json_t *v;
-	json_object_foreach(w, k, v) {
-		unsigned char b[4];
-		ids_random(b, sizeof(b));
-		double r = (double)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) /
-			   4294967296.0;
-		if (r < json_number_value(v))
-			return k;
-	}
-	return primary;
-}

@@ -7,20 +7,16 @@
  * AWS's errors when they disagree (region, account, qualifier); the other
  * calls load a function's records from the store with AWS's not-found errors.
  *
- * Store layout (docs/store.md): kind "fn" key NAME holds the function's own
- * record (tags, version counter, settings); kind "ver" key NAME/$LATEST or
- * NAME/0000000007 holds a version's configuration in AWS's
- * FunctionConfiguration shape (internal fields start with '_'); kind "alias"
- * key NAME/ALIAS holds an alias. Every other record that belongs to one
- * function or qualifier is keyed NAME/QUALIFIER ("NAME/" when unqualified)
- * in a kind listed in lookup_qualifier_kinds, so that deleting a function,
- * a version or an alias deletes them too.
+ * The records themselves, their layout and the delete cascades are the
+ * record layer's (records/records.h); this module adds AWS's naming rules
+ * and AWS's wording when something is missing or not the caller's.
  */
 #ifndef LD_LOOKUP_H
 #define LD_LOOKUP_H
 
 #include <jansson.h>
 
+#include "records/records.h"
 #include "req.h"
 
 struct fnref {
@@ -58,9 +54,6 @@ int lookup_ref_in(req_t *r, struct fnref *ref);
 /* "arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUAL]" into out. */
 void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n);
 
-/* Store key of a version: NAME/$LATEST or NAME/%010u. */
-void lookup_version_key(const char *name, const char *version, char *out, size_t n);
-
 /* Loads the function record (kind "fn"); ResourceNotFoundException
  * "Function not found: ARN" when missing. *meta owned by the caller. */
 int lookup_function(req_t *r, const struct fnref *ref, json_t **meta);
@@ -89,27 +82,6 @@ int lookup_function_exists(req_t *r, const struct fnref *ref, const char *messag
  * which names `get_api` ("GetFunction/GetAlias", "GetPolicy",
  * "GetLayerPolicy") as the way to the latest Revision Id. */
 int lookup_check_revision(req_t *r, const char *have, const char *get_api);
-
-/* Kinds keyed NAME/QUALIFIER that belong to a function's qualifier:
- * "policy" (resource policy), "eic" (event invoke config), "url" (function
- * URL config), "pcc" (provisioned concurrency config). NULL-terminated. */
-extern const char *const lookup_qualifier_kinds[];
-
-/* Deletes the function's records in every kind (fn, ver, alias and the
- * qualifier kinds) inside the caller's transaction. */
-int lookup_delete_function_records(req_t *r, const struct fnref *ref);
-
-/* Deletes the records of one qualifier (version or alias) in the qualifier
- * kinds, inside the caller's transaction. */
-int lookup_delete_qualifier_records(req_t *r, const struct fnref *ref, const char *qualifier);
-
-/* The version an alias sends one invocation to: its FunctionVersion
- * (`primary`), or the version of its RoutingConfig with that version's
- * weight (AWS's weighted routing). The result points into alias or primary. */
-const char *lookup_route_alias(json_t *alias, const char *primary);
-
-/* 1 if s is all digits (a version number), else 0. */
-int lookup_is_version(const char *s);
 
 /* Copies cfg without the internal '_' fields (new reference). */
 json_t *lookup_public(json_t *cfg);

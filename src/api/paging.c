@@ -3,7 +3,7 @@
  * and NextMarker (see paging.h).
  */
 #include "api/paging.h"
-#include "store/store.h"
+#include "records/records.h"
 #include "util/err.h"
 
 #include <stdio.h>
@@ -57,13 +57,13 @@ static int walk_cb(void *ud, const char *key, const char *text, size_t len)
 	return item ? page_add(w->p, item, key) : 0;
 }
 
-int page_list(struct page *p, req_t *r, const char *kind, const char *scope, const char *prefix, page_map_fn map,
+int page_list(struct page *p, req_t *r, enum rec_kind kind, const char *scope, const char *prefix, page_map_fn map,
 	      void *ud)
 {
 	struct walk w = { p, map, ud };
 	if (!p->items)
 		return LD_ENOMEM;
-	return store_list(r->srv->store, kind, scope, prefix, p->marker, 0, walk_cb, &w);
+	return rec_list(r->srv->store, kind, scope, prefix, p->marker, 0, walk_cb, &w);
 }
 
 int page_answer(struct page *p, req_t *r, const char *member)

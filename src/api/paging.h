@@ -8,7 +8,7 @@
  *
  *	struct page p;
  *	page_init(&p, r, 50);
- *	rc = page_list(&p, r, "alias", scope, prefix, map_fn, ud);
+ *	rc = page_list(&p, r, REC_ALIAS, scope, prefix, map_fn, ud);
  *	rc = rc ? rc : page_answer(&p, r, "Aliases");
  *	page_free(&p);
  *
@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "records/records.h"
 #include "req.h"
 
 struct page {
@@ -55,7 +56,7 @@ typedef json_t *(*page_map_fn)(void *ud, const char *key, json_t *doc);
  * Marker, in key order, through map (NULL: keep each record as stored) into
  * page_add until the page is full. Records that are not JSON are skipped.
  * 0, LD_ENOMEM, or the store's error. */
-int page_list(struct page *p, req_t *r, const char *kind, const char *scope, const char *prefix, page_map_fn map,
+int page_list(struct page *p, req_t *r, enum rec_kind kind, const char *scope, const char *prefix, page_map_fn map,
 	      void *ud);
 
 /* Sets r->out to {member: items, "NextMarker": last (when more)}; the items

@@ -1,7 +1,25 @@
 /*
  * policy.c - AddPermission, RemovePermission, GetPolicy: function resource
- * policies, per function, published version or alias (see policy.h for the
- * stored document).
+ * policies, per function, published version or alias.
+ *
+ * A function, a published version and an alias each may have one resource
+ * policy (records.h: rec_policy_*), in the document form AWS returns from
+ * GetPolicy:
+ *
+ *   {"Version":"2012-10-17","Id":"default","Statement":[
+ *     {"Sid":..,"Effect":"Allow","Principal":"*" | {"Service":..} | {"AWS":..},
+ *      "Action":"lambda:InvokeFunction","Resource":"<function ARN[:QUALIFIER]>",
+ *      "Condition":{"StringEquals":{..},"ArnLike":{..},"Bool":{..}}}, ...],
+ *   "_RevisionId":"<uuid>"}
+ *
+ * The record is deleted with its function, version or alias (the record
+ * layer's cascades), and when its last statement is removed. Principals are
+ * normalised when they are added (an account id becomes
+ * {"AWS":"arn:PARTITION:iam::ACCOUNT:root"}), so an evaluator
+ * (auth/access.h) only compares strings; the condition keys are AWS's
+ * (AWS:SourceAccount, lambda:EventSourceToken, lambda:FunctionUrlAuthType,
+ * aws:PrincipalOrgID under StringEquals; AWS:SourceArn under ArnLike, a
+ * glob; lambda:InvokedViaFunctionUrl "true" under Bool).
  *
  * AWS writes the policy itself: AddPermission turns its members into one
  * statement (Principal normalised, Resource the function's ARN qualified
@@ -15,7 +33,6 @@
  * policy's), and it is what a RevisionId precondition is checked against.
  * $LATEST has no policy of its own: the unqualified function's is used.
  */
-#include "api/policy.h"
 #include "auth/access.h"
 #include "api/api.h"
 #include "api/fnconfig.h"
@@ -40,39 +57,10 @@ static int is_latest(const char *q)
 	return !q || !*q || !strcmp(q, "$LATEST");
 }
 
-void policy_key(const struct fnref *ref, const char *qualifier, char *out, size_t n)
-{
-	if (is_latest(qualifier))
-		snprintf(out, n, "%s/", ref->name);
-	else if (lookup_is_version(qualifier))
-		snprintf(out, n, "%s/%lu", ref->name, strtoul(qualifier, NULL, 10));
-	else
-		snprintf(out, n, "%s/%s", ref->name, qualifier);
-}
-
-int policy_load(req_t *r, const struct fnref *ref, const char *qualifier, json_t **statements)
-{
-	char key[400];
-	json_t *doc = NULL;
-	*statements = NULL;
-	policy_key(ref, qualifier, key, sizeof(key));
-	int rc = store_peek_json(r->srv->store, "policy", ref->scope, key, &doc);
-	if (rc)
-		return rc;
-	json_t *st = json_object_get(doc, "Statement");
-	if (!json_is_array(st)) {
-		json_decref(doc);
-		return LD_ECORRUPT;
-	}
-	*statements = json_incref(st);
-	json_decref(doc);
-	return 0;
-}
-
 /* an alias name as the model's alias pattern has it (not all digits) */
 static int is_alias_name(const char *s)
 {
-	if (!*s || lookup_is_version(s))
+	if (!*s || rec_is_version(s))
 		return 0;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
@@ -85,7 +73,7 @@ struct target {
 	struct fnref ref;
 	const char *qual;     /* "" for the unqualified function */
 	char key[400];        /* policy key */
-	const char *rec_kind; /* "ver" or "alias" */
+	enum rec_kind rec_kind; /* REC_VERSION or REC_ALIAS */
 	char rec_key[400];
 	json_t *rec;          /* owned */
 	json_t *policy;       /* owned; NULL when there is none */
@@ -106,25 +94,25 @@ static int target_load(req_t *r, struct target *t)
 	int rc;
 	t->qual = is_latest(t->ref.qualifier) ? "" : t->ref.qualifier;
 	lookup_arn(&t->ref, t->qual, arn, sizeof(arn));
-	if (!*t->qual || lookup_is_version(t->qual)) {
-		t->rec_kind = "ver";
-		lookup_version_key(t->ref.name, *t->qual ? t->qual : "$LATEST", t->rec_key, sizeof(t->rec_key));
+	if (!*t->qual || rec_is_version(t->qual)) {
+		t->rec_kind = REC_VERSION;
+		rec_version_key(t->ref.name, *t->qual ? t->qual : "$LATEST", t->rec_key, sizeof(t->rec_key));
 	} else if (is_alias_name(t->qual)) {
-		t->rec_kind = "alias";
+		t->rec_kind = REC_ALIAS;
 		snprintf(t->rec_key, sizeof(t->rec_key), "%s/%s", t->ref.name, t->qual);
 	} else {
 		/* fits the qualifier pattern ('$', '.') yet names nothing */
 		return apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
 	}
-	rc = store_get_json(r->srv->store, t->rec_kind, t->ref.scope, t->rec_key, &t->rec);
+	rc = rec_get(r->srv->store, t->rec_kind, t->ref.scope, t->rec_key, &t->rec);
 	if (rc == LD_ENOTFOUND)
-		return !strcmp(t->rec_kind, "alias")
+		return t->rec_kind == REC_ALIAS
 			       ? apierr_set(r, "ResourceNotFoundException", "Cannot find alias arn: %s", arn)
 			       : apierr_set(r, "ResourceNotFoundException", "Function not found: %s", arn);
 	if (rc)
 		return rc;
-	policy_key(&t->ref, t->qual, t->key, sizeof(t->key));
-	rc = store_get_json(r->srv->store, "policy", t->ref.scope, t->key, &t->policy);
+	rec_policy_key(t->ref.name, t->qual, t->key, sizeof(t->key));
+	rc = rec_get(r->srv->store, REC_POLICY, t->ref.scope, t->key, &t->policy);
 	return rc == LD_ENOTFOUND ? 0 : rc;
 }
 
@@ -143,7 +131,7 @@ static int target_save(req_t *r, struct target *t)
 {
 	store_t *s = r->srv->store;
 	int rc;
-	if (!strcmp(t->rec_kind, "ver")) {
+	if (t->rec_kind == REC_VERSION) {
 		fnconfig_touch(t->rec);
 	} else {
 		char id[37];
@@ -154,11 +142,11 @@ static int target_save(req_t *r, struct target *t)
 	if ((rc = store_begin(s)))
 		return rc;
 	if (json_array_size(json_object_get(t->policy, "Statement")))
-		rc = store_put_json(s, "policy", t->ref.scope, t->key, t->policy);
+		rc = rec_put(s, REC_POLICY, t->ref.scope, t->key, t->policy);
 	else
-		rc = store_del(s, "policy", t->ref.scope, t->key);
+		rc = rec_del(s, REC_POLICY, t->ref.scope, t->key);
 	if (!rc)
-		rc = store_put_json(s, t->rec_kind, t->ref.scope, t->rec_key, t->rec);
+		rc = rec_put(s, t->rec_kind, t->ref.scope, t->rec_key, t->rec);
 	if (!rc)
 		rc = store_commit(s);
 	if (rc)
@@ -175,7 +163,7 @@ static int is_principal_arn(const char *p)
 		return 0;
 	if (strncmp(part, "aws", 3) != 0 || (strcmp(svc, "iam") != 0 && strcmp(svc, "sts") != 0))
 		return 0;
-	if (strlen(acct) != 12 || !lookup_is_version(acct))
+	if (strlen(acct) != 12 || !rec_is_version(acct))
 		return 0;
 	return 1;
 }
@@ -205,7 +193,7 @@ static json_t *principal_of(req_t *r, const char *p)
 		return NULL;
 	if (!strcmp(p, "*"))
 		return json_string("*");
-	if (strlen(p) == 12 && lookup_is_version(p)) {
+	if (strlen(p) == 12 && rec_is_version(p)) {
 		char arn[64];
 		snprintf(arn, sizeof(arn), "arn:%s:iam::%s:root", arn_partition(r->region), p);
 		return json_pack("{s:s}", "AWS", arn);
@@ -337,7 +325,7 @@ int api_remove_permission(req_t *r)
 	int rc;
 	if ((rc = lookup_ref_in(r, &t.ref)))
 		goto out;
-	rc = store_peek_json(r->srv->store, "fn", t.ref.scope, t.ref.name, &meta);
+	rc = rec_peek(r->srv->store, REC_FUNCTION, t.ref.scope, t.ref.name, &meta);
 	if (rc == LD_ENOTFOUND) {
 		lookup_arn(&t.ref, NULL, arn, sizeof(arn));
 		rc = apierr_set(r, "ResourceNotFoundException", "No policy found for: %s", arn);
@@ -374,8 +362,8 @@ int api_get_policy(req_t *r)
 	if ((rc = lookup_ref_in(r, &ref)))
 		return rc;
 	/* a missing function, version, alias or policy: all the same to AWS */
-	policy_key(&ref, ref.qualifier, key, sizeof(key));
-	rc = store_peek_json(r->srv->store, "policy", ref.scope, key, &policy);
+	rec_policy_key(ref.name, ref.qualifier, key, sizeof(key));
+	rc = rec_peek(r->srv->store, REC_POLICY, ref.scope, key, &policy);
 	if (rc == LD_ENOTFOUND)
 		return apierr_set(r, "ResourceNotFoundException", NO_RESOURCE);
 	if (rc)

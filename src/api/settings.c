@@ -24,7 +24,7 @@ static int runtime_config(req_t *r, int put)
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)))
 		goto out;
 	const char *q = ref.qualifier[0] ? ref.qualifier : "$LATEST";
-	if (!lookup_is_version(q) && strcmp(q, "$LATEST") != 0) {
+	if (!rec_is_version(q) && strcmp(q, "$LATEST") != 0) {
 		rc = apierr_set(r, "InvalidParameterValueException",
 				"The function resource provided must be $LATEST or a published version.");
 		goto out;
@@ -49,8 +49,8 @@ static int runtime_config(req_t *r, int put)
 		if (ver)
 			json_object_set(rm, "RuntimeVersionArn", ver);
 		json_object_set_new(cfg, "_RuntimeManagement", rm);
-		lookup_version_key(ref.name, q, key, sizeof(key));
-		if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, cfg)))
+		rec_version_key(ref.name, q, key, sizeof(key));
+		if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 			goto out;
 	}
 	lookup_arn(&ref, ref.qualifier[0] ? ref.qualifier : NULL, arn, sizeof(arn));
@@ -85,7 +85,7 @@ static int recursion_config(req_t *r, int put)
 		goto out;
 	if (put) {
 		json_object_set(meta, "RecursiveLoop", json_object_get(r->in, "RecursiveLoop"));
-		if ((rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)))
+		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	const char *loop = json_string_value(json_object_get(meta, "RecursiveLoop"));

@@ -23,7 +23,7 @@
 struct tagged {
 	int is_function;
 	struct fnref ref;     /* functions */
-	const char *kind;     /* others: store kind and key */
+	int kind;             /* others: their record kind (enum rec_kind; -1: lambdad has none) and key */
 	char scope[96];
 	char key[128];
 	json_t *doc;          /* the record holding the tags (owned) */
@@ -33,13 +33,13 @@ struct tagged {
 /* the record kinds other than functions that can carry tags */
 static const struct {
 	const char *type;     /* resource type in the ARN */
-	const char *kind;
+	int kind;             /* enum rec_kind, or -1: no such records in lambdad (never found) */
 	const char *missing;  /* AWS's not-found message, %s = the ARN */
 } others[] = {
-	{ "code-signing-config", "csc", "The Lambda code signing configuration %s can not be found." },
-	{ "event-source-mapping", "esm", "Event source mapping not found: %s" },
-	{ "capacity-provider", "capacity-provider", "Capacity provider not found: %s" },
-	{ "layer", "layer", "The resource you requested does not exist." },
+	{ "code-signing-config", REC_CODE_SIGNING, "The Lambda code signing configuration %s can not be found." },
+	{ "event-source-mapping", REC_ESM, "Event source mapping not found: %s" },
+	{ "capacity-provider", -1, "Capacity provider not found: %s" },
+	{ "layer", REC_LAYER, "The resource you requested does not exist." },
 };
 
 /* resolves Resource to the record that holds its tags; AWS's errors */
@@ -70,10 +70,10 @@ static int load_tagged(req_t *r, struct tagged *t)
 		t->field = "_Tags";
 		snprintf(t->scope, sizeof(t->scope), "%s:%s", account, region);
 		snprintf(t->key, sizeof(t->key), "%s", id);
-		if (strcmp(account, r->account) != 0 || strcmp(region, r->region) != 0)
+		if (t->kind < 0 || strcmp(account, r->account) != 0 || strcmp(region, r->region) != 0)
 			rc = LD_ENOTFOUND;
 		else
-			rc = store_get_json(r->srv->store, t->kind, t->scope, t->key, &t->doc);
+			rc = rec_get(r->srv->store, (enum rec_kind)t->kind, t->scope, t->key, &t->doc);
 		if (rc == LD_ENOTFOUND)
 			return apierr_set(r, "ResourceNotFoundException", others[i].missing, arn);
 		return rc;
@@ -88,15 +88,15 @@ static int save_tagged(req_t *r, struct tagged *t)
 	json_t *latest = NULL;
 	int rc;
 	if (!t->is_function)
-		return store_put_json(r->srv->store, t->kind, t->scope, t->key, t->doc);
-	lookup_version_key(t->ref.name, "$LATEST", key, sizeof(key));
-	if ((rc = store_get_json(r->srv->store, "ver", t->ref.scope, key, &latest)))
+		return rec_put(r->srv->store, (enum rec_kind)t->kind, t->scope, t->key, t->doc);
+	rec_version_key(t->ref.name, "$LATEST", key, sizeof(key));
+	if ((rc = rec_get(r->srv->store, REC_VERSION, t->ref.scope, key, &latest)))
 		return rc;
 	fnconfig_touch(latest);
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
-	if ((rc = store_put_json(r->srv->store, "fn", t->ref.scope, t->ref.name, t->doc)) ||
-	    (rc = store_put_json(r->srv->store, "ver", t->ref.scope, key, latest)) ||
+	if ((rc = rec_put(r->srv->store, REC_FUNCTION, t->ref.scope, t->ref.name, t->doc)) ||
+	    (rc = rec_put(r->srv->store, REC_VERSION, t->ref.scope, key, latest)) ||
 	    (rc = store_commit(r->srv->store)))
 		store_rollback(r->srv->store);
 out:

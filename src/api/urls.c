@@ -52,7 +52,7 @@ static void url_key(const struct fnref *ref, char *out, size_t n)
 /* a qualifier that names a version or $LATEST cannot have a URL config */
 static int qualifier_allowed(const struct fnref *ref)
 {
-	return !lookup_is_version(ref->qualifier) && strcmp(ref->qualifier, "$LATEST") != 0;
+	return !rec_is_version(ref->qualifier) && strcmp(ref->qualifier, "$LATEST") != 0;
 }
 
 static int missing_resource(req_t *r)
@@ -67,12 +67,12 @@ static int check_function(req_t *r, const struct fnref *ref)
 	json_t *doc = NULL;
 	int rc = LD_ENOTFOUND;
 	if (qualifier_allowed(ref)) {
-		rc = store_peek_json(r->srv->store, "fn", ref->scope, ref->name, &doc);
+		rc = rec_peek(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &doc);
 		json_decref(doc);
 		doc = NULL;
 		if (!rc && ref->qualifier[0]) {
 			snprintf(key, sizeof(key), "%s/%s", ref->name, ref->qualifier);
-			rc = store_peek_json(r->srv->store, "alias", ref->scope, key, &doc);
+			rc = rec_peek(r->srv->store, REC_ALIAS, ref->scope, key, &doc);
 			json_decref(doc);
 		}
 	}
@@ -89,7 +89,7 @@ static int load_url(req_t *r, const struct fnref *ref, int peek, json_t **doc)
 	if (!qualifier_allowed(ref))
 		return missing_resource(r);
 	url_key(ref, key, sizeof(key));
-	int rc = (peek ? store_peek_json : store_get_json)(r->srv->store, "url", ref->scope, key, doc);
+	int rc = (peek ? rec_peek : rec_get)(r->srv->store, REC_URL, ref->scope, key, doc);
 	if (rc == LD_ENOTFOUND)
 		return missing_resource(r);
 	return rc;
@@ -151,7 +151,7 @@ static int new_url_id(req_t *r, char out[URL_ID_LEN + 1])
 			out[i] = alphabet[b[i] % 36];
 		out[URL_ID_LEN] = '\0';
 		json_t *doc = NULL;
-		rc = store_peek_json(r->srv->store, "urlid", "", out, &doc);
+		rc = rec_peek(r->srv->store, REC_URL_INDEX, "", out, &doc);
 		json_decref(doc);
 		if (rc == LD_ENOTFOUND)
 			return 0;
@@ -171,7 +171,7 @@ int api_create_function_url_config(req_t *r)
 		return rc;
 	url_key(&ref, key, sizeof(key));
 	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
-	rc = store_peek_json(r->srv->store, "url", ref.scope, key, &existing);
+	rc = rec_peek(r->srv->store, REC_URL, ref.scope, key, &existing);
 	json_decref(existing);
 	if (rc == 0)
 		return apierr_set(r, "ResourceConflictException",
@@ -198,8 +198,8 @@ int api_create_function_url_config(req_t *r)
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
-	if ((rc = store_put_json(r->srv->store, "url", ref.scope, key, doc)) ||
-	    (rc = store_put_json(r->srv->store, "urlid", "", id, idx)) || (rc = store_commit(r->srv->store)))
+	if ((rc = rec_put(r->srv->store, REC_URL, ref.scope, key, doc)) ||
+	    (rc = rec_put(r->srv->store, REC_URL_INDEX, "", id, idx)) || (rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
 	r->status = 201;
@@ -251,7 +251,7 @@ int api_update_function_url_config(req_t *r)
 	json_decref(doc);
 	doc = ordered;
 	url_key(&ref, key, sizeof(key));
-	if ((rc = store_put_json(r->srv->store, "url", ref.scope, key, doc)))
+	if ((rc = rec_put(r->srv->store, REC_URL, ref.scope, key, doc)))
 		goto out;
 	r->out = view(r->srv, doc, VIEW_UPDATE);
 out:
@@ -271,9 +271,9 @@ int api_delete_function_url_config(req_t *r)
 	url_key(&ref, key, sizeof(key));
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
-	rc = store_del(r->srv->store, "url", ref.scope, key);
+	rc = rec_del(r->srv->store, REC_URL, ref.scope, key);
 	if (!rc && id) {
-		rc = store_del(r->srv->store, "urlid", "", id);
+		rc = rec_del(r->srv->store, REC_URL_INDEX, "", id);
 		if (rc == LD_ENOTFOUND)
 			rc = 0;
 	}
@@ -303,7 +303,7 @@ int api_list_function_url_configs(req_t *r)
 		return rc;
 	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = page_list(&p, r, "url", ref.scope, prefix, url_item, (void *)r->srv);
+	rc = page_list(&p, r, REC_URL, ref.scope, prefix, url_item, (void *)r->srv);
 	if (!rc)
 		rc = page_answer(&p, r, "FunctionUrlConfigs");
 	page_free(&p);
@@ -315,7 +315,7 @@ int urls_find(server_t *srv, const char *url_id, json_t **config)
 	json_t *idx = NULL;
 	char key[400];
 	*config = NULL;
-	int rc = store_peek_json(srv->store, "urlid", "", url_id, &idx);
+	int rc = rec_peek(srv->store, REC_URL_INDEX, "", url_id, &idx);
 	if (rc)
 		return rc;
 	const char *scope = json_string_value(json_object_get(idx, "scope"));
@@ -326,7 +326,7 @@ int urls_find(server_t *srv, const char *url_id, json_t **config)
 		return LD_ECORRUPT;
 	}
 	snprintf(key, sizeof(key), "%s/%s", name, qual);
-	rc = store_get_json(srv->store, "url", scope, key, config);
+	rc = rec_get(srv->store, REC_URL, scope, key, config);
 	json_decref(idx);
 	return rc;
 }

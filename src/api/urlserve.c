@@ -27,7 +27,6 @@
  */
 #include "api/api.h"
 #include "api/lookup.h"
-#include "api/policy.h"
 #include "api/urls.h"
 #include "auth/access.h"
 #include "auth/auth.h"
@@ -126,7 +125,7 @@ static int url_allowed(req_t *r, const struct fnref *ref, const char *qualifier,
 	json_t *st = NULL;
 	if (iam && !strcmp(r->account, ref->account))
 		return 1;
-	if (policy_load(r, ref, qualifier, &st))
+	if (rec_policy_statements(r->srv->store, ref->scope, ref->name, qualifier, &st))
 		return 0;
 	lookup_arn(ref, qualifier && *qualifier && strcmp(qualifier, "$LATEST") ? qualifier : NULL, arn, sizeof(arn));
 	struct access_request ask = { "lambda:InvokeFunctionUrl", arn, iam ? r->account : "",

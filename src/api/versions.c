@@ -83,8 +83,8 @@ int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *la
 		json_object_set_new(v, "LastUpdateStatus", json_string("Successful"));
 	}
 	fnconfig_touch(v);
-	lookup_version_key(ref->name, num, key, sizeof(key));
-	int rc = store_put_json(r->srv->store, "ver", ref->scope, key, v);
+	rec_version_key(ref->name, num, key, sizeof(key));
+	int rc = rec_put(r->srv->store, REC_VERSION, ref->scope, key, v);
 	if (rc) {
 		json_decref(v);
 		return rc;
@@ -101,14 +101,14 @@ int versions_delete(req_t *r, const struct fnref *ref, const char *version)
 {
 	char key[400];
 	int rc;
-	lookup_version_key(ref->name, version, key, sizeof(key));
+	rec_version_key(ref->name, version, key, sizeof(key));
 	if ((rc = store_begin(r->srv->store)))
 		return rc;
-	rc = store_del(r->srv->store, "ver", ref->scope, key);
+	rc = rec_del(r->srv->store, REC_VERSION, ref->scope, key);
 	if (rc == LD_ENOTFOUND)
 		rc = 0;
 	if (!rc)
-		rc = lookup_delete_qualifier_records(r, ref, version);
+		rc = rec_delete_qualifier(r->srv->store, ref->scope, ref->name, version);
 	if (!rc)
 		rc = store_commit(r->srv->store);
 	else
@@ -124,8 +124,8 @@ int api_publish_version(req_t *r)
 	int rc, in_tx = 0;
 	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_function(r, &ref, &meta)))
 		goto out;
-	lookup_version_key(ref.name, "$LATEST", key, sizeof(key));
-	if ((rc = store_get_json(r->srv->store, "ver", ref.scope, key, &latest)))
+	rec_version_key(ref.name, "$LATEST", key, sizeof(key));
+	if ((rc = rec_get(r->srv->store, REC_VERSION, ref.scope, key, &latest)))
 		goto out;
 	const char *sha = json_string_value(json_object_get(r->in, "CodeSha256"));
 	const char *have_sha = json_string_value(json_object_get(latest, "CodeSha256"));
@@ -156,8 +156,8 @@ int api_publish_version(req_t *r)
 	if (lp && !json_is_true(json_object_get(latest, CHANGED_MARK)) &&
 	    !strcmp(json_string_value(json_object_get(lp, "Fingerprint")), fp)) {
 		char vkey[400];
-		lookup_version_key(ref.name, json_string_value(json_object_get(lp, "Version")), vkey, sizeof(vkey));
-		if (store_get_json(r->srv->store, "ver", ref.scope, vkey, &v) == 0) {
+		rec_version_key(ref.name, json_string_value(json_object_get(lp, "Version")), vkey, sizeof(vkey));
+		if (rec_get(r->srv->store, REC_VERSION, ref.scope, vkey, &v) == 0) {
 			r->out = lookup_public(v);
 			goto out;
 		}
@@ -170,8 +170,8 @@ int api_publish_version(req_t *r)
 		goto out;
 	fnconfig_touch(latest); /* $LATEST gets a new RevisionId */
 	json_object_set(latest, "LastModified", json_object_get(v, "LastModified"));
-	if ((rc = store_put_json(r->srv->store, "ver", ref.scope, key, latest)) ||
-	    (rc = store_put_json(r->srv->store, "fn", ref.scope, ref.name, meta)) ||
+	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, latest)) ||
+	    (rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)) ||
 	    (rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
@@ -220,7 +220,7 @@ int api_list_versions_by_function(req_t *r)
 	struct page p;
 	page_init(&p, r, 50);
 	snprintf(prefix, sizeof(prefix), "%s/", ref.name);
-	rc = page_list(&p, r, "ver", ref.scope, prefix, versions_list_entry, NULL);
+	rc = page_list(&p, r, REC_VERSION, ref.scope, prefix, versions_list_entry, NULL);
 	if (!rc)
 		rc = page_answer(&p, r, "Versions");
 	page_free(&p);

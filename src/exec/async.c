@@ -37,7 +37,7 @@
 #include "exec/exec.h"
 #include "loop.h"
 #include "req.h"
-#include "store/store.h"
+#include "records/records.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KIND "async"
 #define QSCOPE "queue"
 #define WINDOW 20000
 #define MAX_INFLIGHT 64
@@ -348,7 +347,7 @@ static int doc_load(const char *key, json_t **out)
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;
-	int rc = A.srv->store->ops->get(A.srv->store, KIND, QSCOPE, key, &text, &len);
+	int rc = rec_get_text(A.srv->store, REC_ASYNC_EVENT, QSCOPE, key, &text, &len);
 	if (rc)
 		return rc;
 	json_error_t jerr;
@@ -377,7 +376,7 @@ static int jint(json_t *o, const char *k)
 static int dels_apply(void)
 {
 	for (int i = 0; i < A.ndels; i++) {
-		int rc = store_del(A.srv->store, KIND, QSCOPE, A.dels[i]);
+		int rc = rec_del(A.srv->store, REC_ASYNC_EVENT, QSCOPE, A.dels[i]);
 		if (rc && rc != LD_ENOTFOUND)
 			return rc;
 	}
@@ -428,7 +427,7 @@ static void ev_done(struct aev *ev)
 		if (!A.flush_scheduled)
 			dels_flush();
 	} else {
-		int rc = store_del(A.srv->store, KIND, QSCOPE, ev->key);
+		int rc = rec_del(A.srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key);
 		if (rc && rc != LD_ENOTFOUND)
 			fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
 				ev->key, ld_strerror(rc));
@@ -701,7 +700,7 @@ static void fail(struct aev *ev, const char *condition)
 
 static int persist(struct aev *ev)
 {
-	int rc = store_put_json(A.srv->store, KIND, QSCOPE, ev->key, ev->doc);
+	int rc = rec_put(A.srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key, ev->doc);
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot save event %s: %s\n", ev->key, ld_strerror(rc));
 	return rc;
@@ -759,7 +758,7 @@ static void load_eic(struct aev *ev, const char *scope, const char *name, const 
 	snprintf(key, sizeof(key), "%s/%s", name, qual && *qual ? qual : "$LATEST");
 	ev->max_retry = DEFAULT_RETRIES;
 	ev->max_age_s = DEFAULT_AGE_S;
-	if (store_peek_json(A.srv->store, "eic", scope, key, &c))
+	if (rec_peek(A.srv->store, REC_INVOKE_CONFIG, scope, key, &c))
 		return;
 	json_t *v;
 	if ((v = json_object_get(c, "MaximumRetryAttempts")))
@@ -779,7 +778,7 @@ static void load_eic(struct aev *ev, const char *scope, const char *name, const 
 static int reserved_zero(const char *scope, const char *name)
 {
 	json_t *meta = NULL;
-	if (store_peek_json(A.srv->store, "fn", scope, name, &meta))
+	if (rec_peek(A.srv->store, REC_FUNCTION, scope, name, &meta))
 		return 0;
 	json_t *r = json_object_get(meta, "ReservedConcurrentExecutions");
 	int zero = json_is_integer(r) && json_integer_value(r) == 0;
@@ -824,7 +823,7 @@ static void dispatch(struct aev *ev)
 	load_eic(ev, scope, name, ref.qualifier);
 	/* exec copies what it keeps, so the shared (peeked) configuration will do,
 	 * except for an alias, whose routing weights are needed */
-	if (!ref.qualifier[0] || !strcmp(ref.qualifier, "$LATEST") || lookup_is_version(ref.qualifier))
+	if (!ref.qualifier[0] || !strcmp(ref.qualifier, "$LATEST") || rec_is_version(ref.qualifier))
 		rc = lookup_config_peek(&fake, &ref, ref.qualifier, &cfg);
 	else
 		rc = lookup_config(&fake, &ref, ref.qualifier, &cfg, &alias);
@@ -841,7 +840,7 @@ static void dispatch(struct aev *ev)
 	}
 	const char *version = jstr(cfg, "Version");
 	if (alias) {
-		const char *target = lookup_route_alias(alias, version);
+		const char *target = rec_alias_route(alias);
 		if (strcmp(target, version ? version : "") != 0) {
 			json_t *c2 = NULL;
 			rc = lookup_config(&fake, &ref, target, &c2, NULL);
@@ -932,7 +931,7 @@ static void page_in(void)
 		return;
 	int limit = (int)(WINDOW - A.mem);
 	struct page pg = { 0, loop_wall_ms() };
-	int rc = store_list(A.srv->store, KIND, QSCOPE, NULL, A.last_key[0] ? A.last_key : NULL, limit, page_cb, &pg);
+	int rc = rec_list(A.srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, A.last_key[0] ? A.last_key : NULL, limit, page_cb, &pg);
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot read the queue: %s\n", ld_strerror(rc));
 	else if (pg.n < limit)
@@ -975,7 +974,7 @@ int async_start(server_t *srv, const struct async_options *opt)
 	A.srv = srv;
 	A.base_ms = opt && opt->retry_base_ms > 0 ? opt->retry_base_ms : 60000;
 	size_t n = 0;
-	int rc = store_list(srv->store, KIND, QSCOPE, NULL, NULL, 0, max_key_cb, &n);
+	int rc = rec_list(srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, NULL, 0, max_key_cb, &n);
 	if (rc)
 		return rc;
 	A.running = 1;
@@ -1021,7 +1020,7 @@ static int put_with_dels(const char *key, json_t *doc)
 	if (A.ndels && store_begin(st) == 0) {
 		int rc = dels_apply();
 		if (rc == 0)
-			rc = store_put_json(st, KIND, QSCOPE, key, doc);
+			rc = rec_put(st, REC_ASYNC_EVENT, QSCOPE, key, doc);
 		if (rc == 0) {
 			rc = store_commit(st);
 			if (rc == 0)
@@ -1031,7 +1030,7 @@ static int put_with_dels(const char *key, json_t *doc)
 		store_rollback(st);
 		/* the deletes stay waiting; the put alone below */
 	}
-	return store_put_json(st, KIND, QSCOPE, key, doc);
+	return rec_put(st, REC_ASYNC_EVENT, QSCOPE, key, doc);
 }
 
 int async_enqueue(server_t *srv, const struct async_event *e)

@@ -63,10 +63,20 @@ void rec_qualifier_key(const char *name, const char *qualifier, char *out, size_
 
 /* ---- any kind ---- */
 
-int rec_get(store_t *s, enum rec_kind k, const char *scope, const char *key, int flags, json_t **doc)
+static int get(store_t *s, enum rec_kind k, const char *scope, const char *key, int flags, json_t **doc)
 {
 	*doc = NULL;
 	return (flags & REC_PEEK ? store_peek_json : store_get_json)(s, kinds[k], scope, key, doc);
+}
+
+int rec_get(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t **doc)
+{
+	return get(s, k, scope, key, 0, doc);
+}
+
+int rec_peek(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t **doc)
+{
+	return get(s, k, scope, key, REC_PEEK, doc);
 }
 
 int rec_put(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t *doc)
@@ -77,6 +87,11 @@ int rec_put(store_t *s, enum rec_kind k, const char *scope, const char *key, jso
 int rec_del(store_t *s, enum rec_kind k, const char *scope, const char *key)
 {
 	return store_del(s, kinds[k], scope, key);
+}
+
+int rec_del_prefix(store_t *s, enum rec_kind k, const char *scope, const char *prefix)
+{
+	return store_del_prefix(s, kinds[k], scope, prefix);
 }
 
 int rec_get_text(store_t *s, enum rec_kind k, const char *scope, const char *key, char **text, size_t *len)
@@ -99,7 +114,7 @@ int rec_scopes(store_t *s, enum rec_kind k, store_iter_fn fn, void *ud)
 
 int rec_function_get(store_t *s, const char *scope, const char *name, int flags, json_t **meta)
 {
-	return rec_get(s, REC_FUNCTION, scope, name, flags, meta);
+	return get(s, REC_FUNCTION, scope, name, flags, meta);
 }
 
 int rec_function_put(store_t *s, const char *scope, const char *name, json_t *meta)
@@ -111,7 +126,7 @@ int rec_version_get(store_t *s, const char *scope, const char *name, const char 
 {
 	char key[400];
 	rec_version_key(name, version, key, sizeof(key));
-	return rec_get(s, REC_VERSION, scope, key, flags, cfg);
+	return get(s, REC_VERSION, scope, key, flags, cfg);
 }
 
 int rec_version_put(store_t *s, const char *scope, const char *name, const char *version, json_t *cfg)
@@ -132,7 +147,7 @@ int rec_alias_get(store_t *s, const char *scope, const char *name, const char *a
 {
 	char key[400];
 	rec_qualifier_key(name, alias, key, sizeof(key));
-	return rec_get(s, REC_ALIAS, scope, key, flags, doc);
+	return get(s, REC_ALIAS, scope, key, flags, doc);
 }
 
 int rec_alias_put(store_t *s, const char *scope, const char *name, const char *alias, json_t *doc)
@@ -194,7 +209,7 @@ int rec_policy_get(store_t *s, const char *scope, const char *name, const char *
 {
 	char key[400];
 	rec_policy_key(name, qualifier, key, sizeof(key));
-	return rec_get(s, REC_POLICY, scope, key, flags, doc);
+	return get(s, REC_POLICY, scope, key, flags, doc);
 }
 
 int rec_policy_statements(store_t *s, const char *scope, const char *name, const char *qualifier,
@@ -231,7 +246,7 @@ int rec_invoke_config_get(store_t *s, const char *scope, const char *name, const
 {
 	char key[400];
 	rec_qualifier_key(name, qualifier, key, sizeof(key));
-	return rec_get(s, REC_INVOKE_CONFIG, scope, key, flags, doc);
+	return get(s, REC_INVOKE_CONFIG, scope, key, flags, doc);
 }
 
 /* ---- cascades ---- */
@@ -288,10 +303,10 @@ int rec_delete_function(store_t *s, const char *scope, const char *name)
 	if ((rc = rec_list(s, REC_URL, scope, prefix, NULL, 0, drop_url_index_cb, s)))
 		return rc;
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		if ((rc = store_del_prefix(s, kinds[own[i]], scope, prefix)))
+		if ((rc = rec_del_prefix(s, own[i], scope, prefix)))
 			return rc;
 	for (size_t i = 0; i < NQUALIFIER_KINDS; i++)
-		if ((rc = store_del_prefix(s, kinds[qualifier_kinds[i]], scope, prefix)))
+		if ((rc = rec_del_prefix(s, qualifier_kinds[i], scope, prefix)))
 			return rc;
 	rc = rec_del(s, REC_FUNCTION, scope, name);
 	return rc == LD_ENOTFOUND ? 0 : rc;

@@ -69,9 +69,12 @@ void rec_qualifier_key(const char *name, const char *qualifier, char *out, size_
 
 /* Any record by kind and key (for the families that own a kind: esm,
  * layers, code signing, url configs, the async queue). */
-int rec_get(store_t *s, enum rec_kind k, const char *scope, const char *key, int flags, json_t **doc);
+int rec_get(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t **doc);
+int rec_peek(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t **doc); /* REC_PEEK */
 int rec_put(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t *doc);
 int rec_del(store_t *s, enum rec_kind k, const char *scope, const char *key);
+/* Deletes every record of kind k in scope whose key starts with prefix. */
+int rec_del_prefix(store_t *s, enum rec_kind k, const char *scope, const char *prefix);
 /* The stored text of a record (*text malloc'd, the caller's), unparsed. */
 int rec_get_text(store_t *s, enum rec_kind k, const char *scope, const char *key, char **text, size_t *len);
 /* Keys of kind k in scope that start with prefix (NULL: any), after

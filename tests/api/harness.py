@@ -219,6 +219,18 @@ class LambdadTestCase(unittest.TestCase):
         args.update(kw)
         return self.lam.create_function(**args)
 
+    def final_state(self, name, deadline_s=10.0):
+        """Waits (bounded) until $LATEST is neither Pending nor InProgress, whatever it became (Active or
+        Failed); returns its configuration."""
+        end = time.time() + deadline_s
+        while True:
+            c = self.lam.get_function_configuration(FunctionName=name)
+            if c["State"] != "Pending" and c.get("LastUpdateStatus") != "InProgress":
+                return c
+            if time.time() > end:
+                self.fail("function %s did not settle: %s" % (name, c))
+            time.sleep(0.02)
+
     def settled(self, name, qualifier=None, deadline_s=5.0):
         """Waits (bounded) until the configuration ($LATEST unless qualifier) is Active and not
         InProgress; returns it."""

@@ -216,7 +216,7 @@ class TestParity(LambdadTestCase):
         name = self.image_function(IMAGE_REPO + ":latest")
         code = self.lam.get_function(FunctionName=name)["Code"]
         self.assertEqual(code, {"ImageUri": IMAGE_REPO + ":latest", "RepositoryType": "ECR"})
-        self.settled(name)
+        self.final_state(name)
         self.lam.update_function_code(FunctionName=name, ImageUri=IMAGE_REPO + "@sha256:" + DIGEST)
         code = self.lam.get_function(FunctionName=name)["Code"]
         self.assertEqual(code["ResolvedImageUri"], IMAGE_REPO + "@sha256:" + DIGEST)

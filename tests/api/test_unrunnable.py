@@ -16,16 +16,6 @@ MISSING = ("python3.14", "nodejs22.x", "nodejs24.x", "java21", "ruby3.3", "dotne
 
 
 class TestUnrunnable(LambdadTestCase):
-    def final(self, name, deadline_s=10.0):
-        end = time.time() + deadline_s
-        while True:
-            c = self.lam.get_function_configuration(FunctionName=name)
-            if c["State"] != "Pending" and c.get("LastUpdateStatus") != "InProgress":
-                return c
-            if time.time() > end:
-                self.fail("function %s did not settle: %s" % (name, c))
-            time.sleep(0.02)
-
     def host_lacks(self, runtime):
         return runtime not in self.server.log().split("runtimes:", 1)[1].split("\n", 1)[0].split()
 
@@ -38,7 +28,7 @@ class TestUnrunnable(LambdadTestCase):
                 created = self.lam.create_function(FunctionName=name, Runtime=rt, Handler="app.handler", Role=ROLE,
                                                    Code={"ZipFile": make_zip()})
                 self.assertEqual(created["State"], "Pending")
-                c = self.final(name)
+                c = self.final_state(name)
                 self.assertEqual(c["State"], "Failed")
                 self.assertEqual(c["StateReasonCode"], "InvalidRuntime")
                 self.assertIn(rt, c["StateReason"])
@@ -57,14 +47,14 @@ class TestUnrunnable(LambdadTestCase):
                                  Code={"ZipFile": make_zip()})
         if not self.host_lacks("python3.14"):
             self.skipTest("this host has python3.14")
-        c = self.final(name)
+        c = self.final_state(name)
         self.assertIn("--runtime python3.14=", c["StateReason"])
 
     def test_image_function_fails(self):
         name = self.name("img")
         self.lam.create_function(FunctionName=name, PackageType="Image", Role=ROLE,
                                  Code={"ImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/repo:latest"})
-        c = self.final(name)
+        c = self.final_state(name)
         self.assertEqual((c["State"], c["StateReasonCode"]), ("Failed", "InvalidRuntime"))
         self.assertIn("Image", c["StateReason"])
 
@@ -84,13 +74,13 @@ class TestUnrunnable(LambdadTestCase):
         self.create(name, Runtime="python3.12")
         self.settled(name)
         self.lam.update_function_configuration(FunctionName=name, Runtime="java21")
-        c = self.final(name)
+        c = self.final_state(name)
         self.assertEqual((c["LastUpdateStatus"], c["LastUpdateStatusReasonCode"]), ("Failed", "InvalidRuntime"))
         self.assertEqual(c["State"], "Failed")
         self.assertIn("java21", c["LastUpdateStatusReason"])
         # and back to a runtime the host has: Active again, and it runs
         self.lam.update_function_configuration(FunctionName=name, Runtime="python3.12")
-        c = self.final(name)
+        c = self.final_state(name)
         self.assertEqual((c["State"], c["LastUpdateStatus"]), ("Active", "Successful"))
         self.assertNotIn("StateReasonCode", c)
         out = json.loads(self.lam.invoke(FunctionName=name, Payload=b'{"a":1}')["Payload"].read())
