@@ -111,10 +111,7 @@ int api_function_url(req_t *r);
 int api_invoke(req_t *r);
 int api_invoke_with_response_stream(req_t *r);
 int api_invoke_async(req_t *r);
-/* code.c: lambdad's own download path behind Code.Location */
+/* code.c: lambdad's own download path behind Code.Location (code.h) */
 int api_download_code(req_t *r);
-/* Code.Location for the blob `hex`: an expiring URL on this server, signed
- * with the server's URL key, written into out. */
-void api_code_location(req_t *r, const char *hex, char *out, size_t n);
 
 #endif

@@ -5,17 +5,14 @@
 #include "api/fnconfig.h"
 #include "api/layers.h"
 #include "blobs/blobs.h"
-#include "blobs/zip.h"
 #include "exec/runtimes.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "model/model.h"
 #include "quotas.h"
 #include "store/store.h"
-#include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
-#include "aws/s3.h"
 #include "util/arn.h"
 
 #include <openssl/evp.h>
@@ -187,7 +184,7 @@ static void set_vpc(json_t *cfg, json_t *vpc)
 
 /* the limit on a function's code and layers unzipped together, checked once
  * both are known: when the layers are set (config) and when code is taken */
-static int check_unzipped_total(req_t *r, json_t *cfg)
+int fnconfig_check_unzipped(req_t *r, json_t *cfg)
 {
 	json_int_t total = json_integer_value(json_object_get(cfg, "_UnzippedSize")) +
 			   json_integer_value(json_object_get(cfg, "_LayersUnzipped"));
@@ -211,8 +208,8 @@ static int set_layers(req_t *r, const struct fnref *ref, json_t *cfg, json_t *ar
 	if (json_array_size(out)) {
 		json_object_set_new(cfg, "Layers", out);
 		json_object_set_new(cfg, "_LayersUnzipped", json_integer(unzipped));
-		/* on create the code comes later: fnconfig_take_code checks then */
-		return json_object_get(cfg, "_UnzippedSize") ? check_unzipped_total(r, cfg) : 0;
+		/* on create the code comes later: the handler checks it then */
+		return json_object_get(cfg, "_UnzippedSize") ? fnconfig_check_unzipped(r, cfg) : 0;
 	}
 	json_decref(out);
 	json_object_del(cfg, "Layers");
@@ -304,113 +301,6 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 	if (is_create || json_object_get(in, "LoggingConfig"))
 		set_logging(cfg, in, ref->name, is_create);
 	return 0;
-}
-
-const char *fnconfig_image_digest(const char *uri)
-{
-	const char *d = uri ? strstr(uri, "@sha256:") : NULL;
-	if (!d)
-		return NULL;
-	d += 8;
-	if (strspn(d, "0123456789abcdef") != 64 || d[64])
-		return NULL;
-	return d;
-}
-
-static int fetch_s3(req_t *r, json_t *code, buf_t *out)
-{
-	s3_config_t c;
-	s3_error_t e;
-	memset(&e, 0, sizeof(e));
-	s3_config_from_env(&c, r->srv->aws_endpoint, r->region);
-	int rc = s3_get_object(&c, json_string_value(json_object_get(code, "S3Bucket")),
-			       json_string_value(json_object_get(code, "S3Key")),
-			       json_string_value(json_object_get(code, "S3ObjectVersion")), QUOTA_ZIP, out, &e);
-	if (rc == LD_ETOOBIG)
-		return apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
-				  QUOTA_ZIP);
-	if (rc)
-		return apierr_set(r, "InvalidParameterValueException",
-				  "Error occurred while GetObject. S3 Error Code: %s. S3 Error Message: %s",
-				  e.code[0] ? e.code : "ServiceUnavailable",
-				  e.message[0] ? e.message : "The S3 endpoint could not be reached");
-	return 0;
-}
-
-int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg)
-{
-	unsigned char *zip = NULL;
-	size_t len = 0;
-	buf_t s3;
-	int rc;
-	buf_init(&s3, QUOTA_ZIP);
-	json_t *zf = json_object_get(code, "ZipFile");
-	const char *image = json_string_value(json_object_get(code, "ImageUri"));
-	if (json_is_string(zf)) {
-		rc = b64_decode(json_string_value(zf), json_string_length(zf), &zip, &len);
-		if (rc == LD_EINVAL) {
-			rc = apierr_set(r, "InvalidParameterValueException",
-					"Could not unzip uploaded file. Please check your file, then try to upload again.");
-			goto out;
-		}
-		if (rc)
-			goto out;
-	} else if (json_object_get(code, "S3Bucket") || json_object_get(code, "S3Key")) {
-		if (!json_object_get(code, "S3Bucket") || !json_object_get(code, "S3Key")) {
-			rc = apierr_set(r, "InvalidParameterValueException",
-					"Please provide a source for function code.");
-			goto out;
-		}
-		if ((rc = fetch_s3(r, code, &s3)))
-			goto out;
-		zip = (unsigned char *)buf_steal(&s3, &len);
-	} else if (image) {
-		/* AWS reports the image's digest; lambdad knows it only when the
-		 * URI names it (it does not pull images yet) */
-		char digest[45];
-		const char *pinned = fnconfig_image_digest(image);
-		if (!pinned)
-			blobs_digest(image, strlen(image), NULL, digest);
-		json_object_set_new(cfg, "CodeSha256", json_string(pinned ? pinned : digest));
-		json_object_set_new(cfg, "CodeSize", json_integer(0));
-		json_object_set_new(cfg, "_ImageUri", json_string(image));
-		rc = 0;
-		goto out;
-	} else {
-		rc = apierr_set(r, "InvalidParameterValueException", "Please provide a source for function code.");
-		goto out;
-	}
-	if (len > QUOTA_ZIP) {
-		rc = apierr_set(r, "RequestEntityTooLargeException", "Zipped size must be smaller than %u bytes",
-				QUOTA_ZIP);
-		goto out;
-	}
-	zip_info_t info;
-	rc = zip_scan(zip, len, QUOTA_UNZIPPED, &info);
-	if (rc == LD_ETOOBIG) {
-		rc = apierr_set(r, "InvalidParameterValueException", "Unzipped size must be smaller than %u bytes",
-				QUOTA_UNZIPPED);
-		goto out;
-	}
-	if (rc) {
-		rc = apierr_set(r, "InvalidParameterValueException",
-				"Could not unzip uploaded file. Please check your file, then try to upload again.");
-		goto out;
-	}
-	char hex[65], b64[45];
-	blobs_digest(zip, len, hex, b64);
-	if ((rc = blobs_put(r->srv->blobs, zip, len, hex)))
-		goto out;
-	json_object_set_new(cfg, "CodeSha256", json_string(b64));
-	json_object_set_new(cfg, "CodeSize", json_integer((json_int_t)len));
-	json_object_set_new(cfg, "_CodeHex", json_string(hex));
-	json_object_set_new(cfg, "_UnzippedSize", json_integer((json_int_t)info.unzipped_bytes));
-	json_object_del(cfg, "_ImageUri");
-	rc = check_unzipped_total(r, cfg);
-out:
-	free(zip);
-	buf_free(&s3);
-	return rc;
 }
 
 /* ---- state machine ---- */

@@ -2,9 +2,8 @@
  * fnconfig.h - building and checking a function's configuration document.
  *
  * Create and UpdateFunctionConfiguration share the rules for every
- * configuration field (runtime checks, environment limits, defaults), and
- * Create and UpdateFunctionCode share the code intake (zip from the request
- * or from S3, digests, the unzipped-size limit). The state machine lives
+ * configuration field (runtime checks, environment limits, defaults); the
+ * code itself is taken in by code.h. The state machine lives
  * here too: a change leaves the configuration Pending or InProgress and
  * fnconfig_settle() later makes it Active / Successful with a new RevisionId,
  * as AWS does once the change is applied.
@@ -22,15 +21,9 @@
  * value is refused. */
 int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create);
 
-/* Takes the code of r->in (ZipFile, S3Bucket/S3Key/S3ObjectVersion or
- * ImageUri, from the member named `code_member` or from the top level when
- * NULL) into the blob store and sets CodeSha256, CodeSize and the internal
- * code fields of cfg. */
-int fnconfig_take_code(req_t *r, json_t *code, json_t *cfg);
-
-/* The digest (64 lowercase hex digits, pointing into uri) of an image URI
- * pinned by digest ("REPO[:TAG]@sha256:HEX"), else NULL. */
-const char *fnconfig_image_digest(const char *uri);
+/* The code of cfg (_UnzippedSize) and its layers (_LayersUnzipped) stay
+ * within AWS's 250 MB unzipped; else AWS's error recorded (LD_EAPI). */
+int fnconfig_check_unzipped(req_t *r, json_t *cfg);
 
 /* Sets a fresh RevisionId and LastModified (now). */
 void fnconfig_touch(json_t *cfg);

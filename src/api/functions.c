@@ -9,6 +9,7 @@
  * machine. Writes that touch several records run in one store transaction.
  */
 #include "api/api.h"
+#include "api/code.h"
 #include "api/fnconfig.h"
 #include "api/lookup.h"
 #include "api/paging.h"
@@ -107,7 +108,7 @@ int api_create_function(req_t *r)
 		json_object_del(cfg, "Handler");
 		json_object_del(cfg, "RuntimeVersionConfig");
 	}
-	if ((rc = fnconfig_take_code(r, json_object_get(r->in, "Code"), cfg)))
+	if ((rc = code_take(r, json_object_get(r->in, "Code"), cfg)) || (rc = fnconfig_check_unzipped(r, cfg)))
 		goto out;
 	if (rec_get(r->srv->store, REC_FUNCTION, ref.scope, ref.name, &existing) == 0) {
 		rc = apierr_set(r, "ResourceConflictException", "Function already exist: %s", ref.name);
@@ -178,7 +179,7 @@ int api_get_function(req_t *r)
 		json_object_set_new(code, "RepositoryType", json_string("ECR"));
 		/* AWS's REPOSITORY@sha256:DIGEST; left out while the digest is
 		 * unknown (a tag URI: lambdad does not pull images yet) */
-		const char *digest = fnconfig_image_digest(image);
+		const char *digest = code_image_digest(image);
 		if (digest) {
 			const char *at = strchr(image, '@');
 			const char *slash = memrchr(image, '/', (size_t)(at - image));
@@ -189,7 +190,7 @@ int api_get_function(req_t *r)
 		}
 	} else {
 		char url[1024];
-		api_code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
+		code_location(r, json_string_value(json_object_get(cfg, "_CodeHex")), url, sizeof(url));
 		json_object_set_new(code, "Location", json_string(url));
 		json_object_set_new(code, "RepositoryType", json_string("S3"));
 	}
@@ -316,7 +317,7 @@ int api_update_function_code(req_t *r)
 			json_object_set_new(cfg, "RuntimeVersionConfig", json_pack("{s:s}", "RuntimeVersionArn", arn));
 		}
 	}
-	if ((rc = fnconfig_take_code(r, r->in, cfg)))
+	if ((rc = code_take(r, r->in, cfg)) || (rc = fnconfig_check_unzipped(r, cfg)))
 		goto out;
 	mark_in_progress(cfg);
 	if ((rc = lookup_function(r, &ref, &meta)) || (rc = store_begin(r->srv->store)))

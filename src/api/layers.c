@@ -12,7 +12,7 @@
  * without Content.Location (signed per response, as GetFunction does), with
  * the blob in _CodeHex, the unzipped size in _UnzippedSize and the
  * permission policy in _Policy {RevisionId, Statement:[...]}. The archive is
- * taken exactly as function code is (fnconfig_take_code: ZipFile or S3,
+ * taken exactly as function code is (code_take: ZipFile or S3,
  * scanned, content-addressed in blobs).
  *
  * Another account's layer version can be read (GetLayerVersion, and used by
@@ -21,7 +21,7 @@
  * OrganizationId never matches (docs/store.md).
  */
 #include "api/api.h"
-#include "api/fnconfig.h"
+#include "api/code.h"
 #include "api/layers.h"
 #include "api/lookup.h"
 #include "auth/access.h"
@@ -187,7 +187,7 @@ static json_t *version_out(req_t *r, json_t *ver)
 		return NULL;
 	}
 	if (hex) {
-		api_code_location(r, hex, loc, sizeof(loc));
+		code_location(r, hex, loc, sizeof(loc));
 		json_object_set_new(content, "Location", json_string(loc));
 	}
 	json_object_set_new(out, "Content", content);
@@ -249,7 +249,7 @@ int api_publish_layer_version(req_t *r)
 		if (json_object_get(given, *m) && !json_is_null(json_object_get(given, *m)))
 			json_object_set(content, *m, json_object_get(given, *m));
 	ver = json_object();
-	if ((rc = fnconfig_take_code(r, content, ver)))
+	if ((rc = code_take(r, content, ver)))
 		goto out;
 
 	if ((rc = store_begin(r->srv->store)))
