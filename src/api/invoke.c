@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/lookup.h"
 #include "exec/async.h"
+#include "exec/door.h"
 #include "exec/exec.h"
 #include "model/apierr.h"
 #include "quotas.h"
@@ -27,18 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* AWS refuses to invoke a version that is not Active (Pending, Inactive, Failed) */
-static int check_active(req_t *r, json_t *cfg)
-{
-	const char *state = json_string_value(json_object_get(cfg, "State"));
-	if (state && strcmp(state, "Active") != 0)
-		return apierr_set(r, "ResourceConflictException",
-				  "The operation cannot be performed at this time. The function is currently in the "
-				  "following state: %s",
-				  state);
-	return 0;
-}
 
 /* base64 X-Amz-Client-Context -> the JSON text runtimes receive */
 static char *decode_client_context(const char *b64)
@@ -77,52 +66,6 @@ static void on_done(void *ud, const struct exec_result *res)
 	req_finish(r, rc);
 }
 
-/* The qualifier an invocation names: an unqualified one invokes $LATEST,
- * and AWS's not-found message names it ("...:function:NAME:$LATEST") */
-static const char *invoked_qualifier(const struct fnref *ref)
-{
-	return ref->qualifier[0] ? ref->qualifier : "$LATEST";
-}
-
-/* The function version an invocation runs (alias weights applied), its
- * configuration (*cfg, the caller's), the decoded client context (*context,
- * the caller's) and the payload checked as JSON. 0 or an AWS error. */
-static int resolve(req_t *r, struct fnref *ref, json_t **cfgp, char **contextp, const char **payload, size_t *len)
-{
-	json_t *cfg = NULL, *alias = NULL;
-	int rc;
-	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
-	*cfgp = NULL;
-	*contextp = NULL;
-	if ((rc = lookup_ref_in(r, ref)) || (rc = lookup_config(r, ref, invoked_qualifier(ref), &cfg, &alias)))
-		goto out;
-	const char *version = json_string_value(json_object_get(cfg, "Version"));
-	if (alias) {
-		const char *target = rec_alias_route(alias);
-		if (strcmp(target, version) != 0) {
-			json_decref(cfg);
-			cfg = NULL;
-			if ((rc = lookup_config(r, ref, target, &cfg, NULL)))
-				goto out;
-		}
-	}
-	if ((rc = check_active(r, cfg)))
-		goto out;
-	if (cc && !(*contextp = decode_client_context(cc))) {
-		rc = apierr_set(r, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object.");
-		goto out;
-	}
-	*payload = r->body_len ? r->body : "{}";
-	*len = r->body_len ? r->body_len : 2;
-	*cfgp = cfg;
-	json_decref(alias);
-	return 0;
-out:
-	json_decref(cfg);
-	json_decref(alias);
-	return rc;
-}
-
 /* The payload is sensitive (the model marks it so): AWS's parse error
  * names the problem and its position but shows none of the payload
  * ("[Source: REDACTED ...]"), so jansson's " near '<text>'" is cut off. */
@@ -144,66 +87,87 @@ static int check_json(req_t *r, const char *payload, size_t len)
 	return 0;
 }
 
-/* exec_invoke(), a throttle answered as AWS does: 429 TooManyRequestsException
- * with its Reason (apierr takes it from r->out) */
-static int start(req_t *r, struct exec_request *in, exec_done_fn done, void *ud)
+/* What Invoke, InvokeWithResponseStream and InvokeAsync check of the request
+ * itself, once the door has found the target (AWS's order of errors: the
+ * function first), kept for the run: the payload ({} when empty), checked
+ * as JSON, within its limit; the decoded client context. */
+struct invoke {
+	req_t *r;
+	struct fnref ref;       /* the door_call's names point into it */
+	const char *payload;
+	size_t len;
+	size_t limit;           /* 0: the gate's body limit is the payload's */
+	char *context;          /* decoded ClientContext (owned) */
+};
+
+static int admit(void *ud, struct door_call *c)
 {
-	const char *throttle = NULL;
-	in->throttle_reason = &throttle;
-	int rc = exec_invoke(r->srv, in, done, ud);
-	if (rc != LD_ETHROTTLED)
+	struct invoke *v = ud;
+	req_t *r = v->r;
+	const char *cc = json_string_value(json_object_get(r->in, "ClientContext"));
+	if (cc && !(v->context = decode_client_context(cc)))
+		return apierr_set(r, "InvalidRequestContentException",
+				  "Client context must be a valid Base64-encoded JSON object.");
+	if (v->limit && v->len > v->limit)
+		return apierr_set(r, "RequestEntityTooLargeException",
+				  "%zu byte payload is too large for the Event invocation type (limit %zu bytes)", v->len,
+				  v->limit);
+	int rc = check_json(r, v->payload, v->len);
+	c->client_context = v->context;
+	c->payload = v->payload;
+	c->payload_len = v->len;
+	return rc;
+}
+
+/* The door for r (its FunctionName and Qualifier): target resolved, request
+ * checked, and started unless c->resolve_only; AWS's errors on r (a throttle
+ * is 429 TooManyRequestsException with its Reason). */
+static int enter(req_t *r, struct invoke *v, struct door_call *c, exec_done_fn done, void *ud)
+{
+	int rc = lookup_ref_in(r, &v->ref);
+	if (rc)
 		return rc;
-	json_decref(r->out);
-	r->out = json_pack("{s:s}", "Reason", throttle ? throttle : EXEC_THROTTLE_ACCOUNT);
-	return apierr_set(r, "TooManyRequestsException", "Rate Exceeded.");
+	v->r = r;
+	v->payload = r->body_len ? r->body : "{}";
+	v->len = r->body_len ? r->body_len : 2;
+	c->scope = v->ref.scope;
+	c->name = v->ref.name;
+	c->qualifier = v->ref.qualifier;
+	c->request_id = r->request_id;
+	c->check = admit;
+	c->check_ud = v;
+	rc = door_invoke(r->srv, c, done, ud, &r->err);
+	return rc == LD_ETHROTTLED ? LD_EAPI : rc;
 }
 
 int api_invoke(req_t *r)
 {
-	struct fnref ref;
-	json_t *cfg = NULL;
-	char *context = NULL;
-	const char *payload;
-	size_t len;
-	int rc;
+	struct invoke v = { 0 };
+	struct door_call c = { 0 };
 	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
 	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
-	if (!type)
-		type = "RequestResponse";
-	if ((rc = resolve(r, &ref, &cfg, &context, &payload, &len)))
+	int event = type && !strcmp(type, "Event"), dry = type && !strcmp(type, "DryRun");
+	if (event)
+		v.limit = QUOTA_ASYNC_PAYLOAD;
+	c.resolve_only = event || dry;
+	c.want_tail = log_type && !strcmp(log_type, "Tail");
+	int rc = enter(r, &v, &c, on_done, r);
+	if (rc)
 		goto out;
-	const char *version = json_string_value(json_object_get(cfg, "Version"));
-	if (!strcmp(type, "Event") && len > QUOTA_ASYNC_PAYLOAD) {
-		rc = apierr_set(r, "RequestEntityTooLargeException",
-				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
-				QUOTA_ASYNC_PAYLOAD);
-		goto out;
-	}
-	if ((rc = check_json(r, payload, len)))
-		goto out;
-	if (!strcmp(type, "DryRun")) {
+	if (dry) {
 		r->status = 204;
-		goto out;
+	} else if (event) {
+		/* the qualifier as invoked: the queue resolves it again when the event runs */
+		struct async_event ev = { c.scope, c.name, c.qualifier, v.payload, v.len, v.context, r->request_id };
+		if ((rc = async_enqueue(r->srv, &ev)) == 0)
+			r->status = 202;
+	} else {
+		r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", c.version);
+		rc = LD_EPENDING;
 	}
-	char arn[400];
-	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
-	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
-				   log_type && !strcmp(log_type, "Tail"), r->request_id };
-	if (!strcmp(type, "Event")) {
-		/* the qualifier as invoked: the queue resolves it when the event runs */
-		struct async_event ev = { ref.scope, ref.name, ref.qualifier, payload, len, context, r->request_id };
-		if ((rc = async_enqueue(r->srv, &ev)))
-			goto out;
-		r->status = 202;
-		goto out;
-	}
-	r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", version);
-	if ((rc = start(r, &in, on_done, r)))
-		goto out;
-	rc = LD_EPENDING;
 out:
-	free(context);
-	json_decref(cfg);
+	free(v.context);
+	json_decref(c.config);
 	return rc;
 }
 
@@ -303,41 +267,28 @@ static void stream_done(void *ud, const struct exec_result *res)
 
 int api_invoke_with_response_stream(req_t *r)
 {
-	struct fnref ref;
-	json_t *cfg = NULL;
-	char *context = NULL;
-	const char *payload;
-	size_t len;
-	int rc;
+	struct invoke v = { 0 };
+	struct door_call c = { 0 };
 	const char *type = json_string_value(json_object_get(r->in, "InvocationType"));
 	const char *log_type = json_string_value(json_object_get(r->in, "LogType"));
-	if ((rc = resolve(r, &ref, &cfg, &context, &payload, &len)) || (rc = check_json(r, payload, len)))
-		goto out;
-	const char *version = json_string_value(json_object_get(cfg, "Version"));
-	if (type && !strcmp(type, "DryRun")) {
-		r->status = 204;
-		goto out;
-	}
-	char arn[400];
-	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
-	struct exec_request in = { ref.scope, ref.name, version, cfg, arn, payload, len, context,
-				   log_type && !strcmp(log_type, "Tail"), r->request_id };
 	struct streamreq *s = calloc(1, sizeof(*s));
-	if (!s) {
-		rc = LD_ENOMEM;
-		goto out;
-	}
+	if (!s)
+		return LD_ENOMEM;
 	s->r = r;
-	snprintf(s->version, sizeof(s->version), "%s", version);
-	in.on_chunk = stream_chunk;
-	if ((rc = start(r, &in, stream_done, s))) {
-		free(s);
-		goto out;
+	c.resolve_only = type && !strcmp(type, "DryRun");
+	c.want_tail = log_type && !strcmp(log_type, "Tail");
+	c.on_chunk = stream_chunk;
+	int rc = enter(r, &v, &c, stream_done, s);
+	snprintf(s->version, sizeof(s->version), "%s", c.version);
+	if (rc || c.resolve_only) {
+		free(s); /* nothing started: nothing refers to it */
+		if (!rc)
+			r->status = 204;
+	} else {
+		rc = LD_EPENDING;
 	}
-	rc = LD_EPENDING;
-out:
-	free(context);
-	json_decref(cfg);
+	free(v.context);
+	json_decref(c.config);
 	return rc;
 }
 
@@ -345,30 +296,19 @@ out:
  * function name, 256 KB at most, answered 202 {"Status": 202} */
 int api_invoke_async(req_t *r)
 {
-	struct fnref ref;
-	json_t *cfg = NULL;
-	int rc;
-	if ((rc = lookup_ref_in(r, &ref)) || (rc = lookup_config_peek(r, &ref, invoked_qualifier(&ref), &cfg)))
+	struct invoke v = { .limit = QUOTA_INVOKEASYNC_PAYLOAD };
+	struct door_call c = { .resolve_only = 1 };
+	int rc = enter(r, &v, &c, NULL, NULL);
+	if (rc)
 		goto out;
-	if ((rc = check_active(r, cfg)))
-		goto out;
-	const char *payload = r->body_len ? r->body : "{}";
-	size_t len = r->body_len ? r->body_len : 2;
-	if (len > QUOTA_INVOKEASYNC_PAYLOAD) {
-		rc = apierr_set(r, "RequestEntityTooLargeException",
-				"%zu byte payload is too large for the Event invocation type (limit %u bytes)", len,
-				QUOTA_INVOKEASYNC_PAYLOAD);
-		goto out;
-	}
-	if ((rc = check_json(r, payload, len)))
-		goto out;
-	struct async_event ev = { ref.scope, ref.name, ref.qualifier, payload, len, NULL, r->request_id };
+	struct async_event ev = { c.scope, c.name, c.qualifier, v.payload, v.len, NULL, r->request_id };
 	if ((rc = async_enqueue(r->srv, &ev)))
 		goto out;
 	r->status = 202;
 	r->content_type = "application/json";
 	rc = buf_puts(&r->raw, "{\"Status\":202}");
 out:
-	json_decref(cfg);
+	free(v.context);
+	json_decref(c.config);
 	return rc;
 }

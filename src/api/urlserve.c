@@ -31,6 +31,7 @@
 #include "auth/access.h"
 #include "auth/auth.h"
 #include "model/apierr.h"
+#include "exec/door.h"
 #include "exec/exec.h"
 #include "loop.h"
 #include "util/base64.h"
@@ -492,7 +493,7 @@ static int split_target(req_t *r, char *id, size_t idlen, char *path, size_t pat
 int api_function_url(req_t *r)
 {
 	char id[64], path[8192], query[8192];
-	json_t *cfg = NULL, *url = NULL;
+	json_t *url = NULL;
 	int rc = 0;
 	r->content_type = "application/json";
 	r->err_url = 1; /* errors in the function URL's envelope (apierr.h) */
@@ -542,22 +543,11 @@ int api_function_url(req_t *r)
 		rc = apierr_set(r, "AccessDeniedException", FORBIDDEN_MESSAGE);
 		goto out;
 	}
-	if ((rc = lookup_config(r, &ref, ref.qualifier, &cfg, NULL))) {
-		if (rc == LD_EAPI)
-			rc = apierr_set_null(r, "AccessDeniedException");
-		goto out;
-	}
 	json_t *ev = build_event(r, id, path, query, ref.region, ref.account, iam);
 	buf_t text;
 	buf_init(&text, 0);
 	jsonw_dump(ev, &text);
 	json_decref(ev);
-	char arn[400];
-	lookup_arn(&ref, ref.qualifier, arn, sizeof(arn));
-	struct exec_request in = { .scope = ref.scope, .name = ref.name,
-				   .version = json_string_value(json_object_get(cfg, "Version")), .cfg = cfg,
-				   .invoked_arn = arn, .payload = text.data ? text.data : "{}",
-				   .payload_len = text.data ? text.len : 2, .request_id = r->request_id };
 	struct urlreq *u = calloc(1, sizeof(*u));
 	if (!u) {
 		buf_free(&text);
@@ -566,20 +556,30 @@ int api_function_url(req_t *r)
 	}
 	u->r = r;
 	u->cors = json_incref(cors);
+	/* the one door: the URL's qualifier resolved as Invoke resolves it
+	 * (an alias's weights, the Active check) */
+	struct door_call c = { .scope = ref.scope, .name = ref.name, .qualifier = ref.qualifier,
+			       .payload = text.data ? text.data : "{}", .payload_len = text.data ? text.len : 2,
+			       .request_id = r->request_id };
 	const char *mode = json_string_value(json_object_get(url, "InvokeMode"));
 	if (mode && !strcmp(mode, "RESPONSE_STREAM"))
-		in.on_chunk = url_chunk;
-	rc = exec_invoke(r->srv, &in, on_done, u);
+		c.on_chunk = url_chunk;
+	rc = door_invoke(r->srv, &c, on_done, u, &r->err);
 	buf_free(&text);
+	json_decref(c.config);
 	if (rc) {
 		url_free(u);
-		answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);
-		rc = 0;
+		add_cors(r, cors, 0);
+		if (rc == LD_ETHROTTLED) {
+			answer(r, 429, "application/json", "{\"Message\":\"Rate Exceeded.\"}", 28);
+			rc = 0;
+		} else if (rc == LD_EAPI && r->err.type && !strcmp(r->err.type, "ResourceNotFoundException")) {
+			rc = apierr_set_null(r, "AccessDeniedException"); /* the URL's function went away */
+		}
 		goto out;
 	}
 	rc = LD_EPENDING;
 out:
-	json_decref(cfg);
 	json_decref(url);
 	return rc;
 }

@@ -70,15 +70,20 @@ int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *la
 	const char *state = json_string_value(json_object_get(latest, "State"));
 	const char *upd = json_string_value(json_object_get(latest, "LastUpdateStatus"));
 	int settling = (state && !strcmp(state, "Pending")) || (upd && !strcmp(upd, "InProgress"));
-	json_object_del(v, "LastUpdateStatusReason");
-	json_object_del(v, "LastUpdateStatusReasonCode");
-	if (settling) {
+	if (!settling && state && !strcmp(state, "Failed")) {
+		/* a copy of what cannot run (its runtime is missing here) cannot
+		 * run either: it keeps $LATEST's Failed state and reasons */
+	} else if (settling) {
+		json_object_del(v, "LastUpdateStatusReason");
+		json_object_del(v, "LastUpdateStatusReasonCode");
 		/* the new version is being created, as $LATEST's change is applied */
 		json_object_del(v, "LastUpdateStatus");
 		json_object_set_new(v, "State", json_string("Pending"));
 		json_object_set_new(v, "StateReason", json_string("The function is being created."));
 		json_object_set_new(v, "StateReasonCode", json_string("Creating"));
 	} else {
+		json_object_del(v, "LastUpdateStatusReason");
+		json_object_del(v, "LastUpdateStatusReasonCode");
 		json_object_set_new(v, "State", json_string("Active"));
 		json_object_set_new(v, "LastUpdateStatus", json_string("Successful"));
 	}

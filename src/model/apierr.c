@@ -9,7 +9,7 @@
  * a handler runs (ValidationException, RequestEntityTooLargeException,
  * AccessDeniedException, UnknownOperationException) are not in the model
  * and carry only a message. The exception name goes in x-amzn-ErrorType.
- * A "Reason" the handler left in r->out goes into shapes that have one.
+ * The error's reason goes into the Reason member of shapes that have one.
  */
 #include "model/apierr.h"
 #include "util/err.h"
@@ -94,11 +94,9 @@ void apierr_render(req_t *r, int rc)
 		s = NULL;
 	}
 	if (s) {
-		/* other members of the shape (TooManyRequestsException's Reason)
-		 * come from what the handler put in r->out */
-		json_t *reason = json_object_get(r->out, "Reason");
-		if (rc == LD_EAPI && json_is_string(reason) && model_member(s, "Reason"))
-			json_object_set(body, "Reason", reason);
+		/* the Reason of shapes that have one (TooManyRequestsException) */
+		if (rc == LD_EAPI && r->err.reason && model_member(s, "Reason"))
+			json_object_set_new(body, "Reason", json_string(r->err.reason));
 		if (model_member(s, "Type") && !(rc == LD_EAPI && r->err.untyped))
 			json_object_set_new(body, "Type", json_string(status >= 500 ? "Service" : "User"));
 	}

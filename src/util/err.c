@@ -41,6 +41,7 @@ int ld_error_set(ld_error_t *e, const char *type, const char *fmt, ...)
 	e->type = type;
 	e->message = msg;
 	e->untyped = 0;
+	e->reason = NULL;
 	return LD_EAPI;
 }
 
@@ -53,6 +54,7 @@ int ld_error_copy(ld_error_t *dst, const ld_error_t *src)
 	dst->type = src->type;
 	dst->message = msg;
 	dst->untyped = src->untyped;
+	dst->reason = src->reason;
 	return 0;
 }
 
@@ -62,4 +64,5 @@ void ld_error_clear(ld_error_t *e)
 	e->message = NULL;
 	e->type = NULL;
 	e->untyped = 0;
+	e->reason = NULL;
 }

@@ -38,11 +38,13 @@ const char *ld_strerror(int code);
 
 /* An AWS error: type is a static string (NULL: no error), message is owned
  * by the object (NULL: AWS sends null). untyped marks the few errors AWS
- * sends without their shape's "Type" member. */
+ * sends without their shape's "Type" member; reason, when set, fills the
+ * Reason member of shapes that have one. ld_error_set clears both. */
 typedef struct ld_error {
 	const char *type;
 	char *message;
 	int untyped;
+	const char *reason; /* static; the Reason of shapes that have one (TooManyRequestsException) */
 } ld_error_t;
 
 /* Records type and the formatted message in e, replacing what it held.

@@ -1,0 +1,85 @@
+/*
+ * door.c - resolve the target of an invocation and run it (door.h).
+ */
+#include "exec/door.h"
+#include "records/records.h"
+#include "util/arn.h"
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] */
+static void function_arn(const char *scope, const char *name, const char *qualifier, char *out, size_t n)
+{
+	const char *colon = strchr(scope, ':');
+	const char *region = colon ? colon + 1 : "";
+	int alen = colon ? (int)(colon - scope) : 0;
+	if (qualifier && *qualifier)
+		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s:%s", arn_partition(region), region, alen, scope,
+			 name, qualifier);
+	else
+		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s", arn_partition(region), region, alen, scope, name);
+}
+
+/* the configuration that runs: the qualifier's, or the version an alias's
+ * weights pick */
+static int resolve(server_t *srv, struct door_call *c, ld_error_t *err)
+{
+	const char *q = c->qualifier && *c->qualifier ? c->qualifier : "$LATEST";
+	json_t *cfg = NULL, *alias = NULL;
+	char arn[512];
+	int rc = rec_config(srv->store, c->scope, c->name, q, REC_PEEK, &cfg, &alias);
+	if (rc == 0 && alias) {
+		const char *target = rec_alias_route(alias);
+		const char *primary = json_string_value(json_object_get(cfg, "Version"));
+		if (primary && strcmp(target, primary) != 0) {
+			json_decref(cfg);
+			rc = rec_version_get(srv->store, c->scope, c->name, target, REC_PEEK, &cfg);
+		}
+	}
+	json_decref(alias);
+	if (rc == LD_ENOTFOUND) {
+		function_arn(c->scope, c->name, q, arn, sizeof(arn));
+		return ld_error_set(err, "ResourceNotFoundException", "Function not found: %s", arn);
+	}
+	if (rc)
+		return rc;
+	const char *version = json_string_value(json_object_get(cfg, "Version"));
+	snprintf(c->version, sizeof(c->version), "%s", version ? version : "$LATEST");
+	c->config = cfg;
+	/* AWS refuses to invoke a version that is not Active (Pending, Inactive, Failed) */
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	if (state && strcmp(state, "Active") != 0)
+		return ld_error_set(err, "ResourceConflictException",
+				    "The operation cannot be performed at this time. The function is currently in the "
+				    "following state: %s",
+				    state);
+	return 0;
+}
+
+int door_invoke(server_t *srv, struct door_call *c, exec_done_fn done, void *ud, ld_error_t *err)
+{
+	c->version[0] = '\0';
+	c->config = NULL;
+	int rc = resolve(srv, c, err);
+	if (!rc && c->check)
+		rc = c->check(c->check_ud, c);
+	if (rc || c->resolve_only)
+		return rc;
+	char invoked[512];
+	function_arn(c->scope, c->name, c->qualifier, invoked, sizeof(invoked));
+	const char *reason = NULL;
+	struct exec_request in = {
+		.scope = c->scope, .name = c->name, .version = c->version, .cfg = c->config,
+		.invoked_arn = invoked, .payload = c->payload, .payload_len = c->payload_len,
+		.client_context = c->client_context, .want_tail = c->want_tail, .request_id = c->request_id,
+		.throttle_reason = &reason, .on_chunk = c->on_chunk,
+	};
+	rc = exec_invoke(srv, &in, done, ud);
+	if (rc == LD_ETHROTTLED) {
+		ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
+		err->reason = reason ? reason : EXEC_THROTTLE_ACCOUNT;
+	}
+	return rc;
+}
