@@ -16,12 +16,9 @@
 
 void lookup_arn(const struct fnref *ref, const char *qualifier, char *out, size_t n)
 {
-	if (qualifier && *qualifier)
-		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s:%s", arn_partition(ref->region),
-			 ref->region, ref->account, ref->name, qualifier);
-	else
-		snprintf(out, n, "arn:%s:lambda:%s:%s:function:%s", arn_partition(ref->region),
-			 ref->region, ref->account, ref->name);
+	char scope[96];
+	snprintf(scope, sizeof(scope), "%s:%s", ref->account, ref->region); /* ref->scope may not be set yet */
+	arn_function(out, n, scope, ref->name, qualifier);
 }
 
 static int is_account(const char *s, size_t n)

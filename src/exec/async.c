@@ -24,20 +24,22 @@
  * once, within exec's own concurrency limits.
  *
  * lambdad knows its own concurrency, so the dispatcher never throttles
- * itself: an event whose function exec_can_run() says has no room is held,
+ * itself: an event whose function has no room (door_invoke answers a
+ * throttle, which exec foresees from its own accounting) is held,
  * without a backoff and without blocking other functions' events, in a FIFO
  * of its function, and goes back to READY when exec says room was freed for
  * that function (an invocation ended, a limit changed: exec_on_free). Only a
- * throttle it could not foresee (exec_invoke refusing after all) takes
+ * throttle it could not foresee (one that comes back from the run itself,
+ * such as exec's cap on environments) takes
  * AWS's throttle retry, with backoff, until MaximumEventAgeInSeconds.
  */
 #include "exec/async.h"
-#include "api/lookup.h"
 #include "exec/destinations.h"
+#include "exec/door.h"
 #include "exec/exec.h"
 #include "loop.h"
-#include "req.h"
 #include "records/records.h"
+#include "util/arn.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -786,10 +788,17 @@ static int reserved_zero(const char *scope, const char *name)
 	return zero;
 }
 
+/* the DLQ of the configuration that runs (or would have run) */
+static void take_dlq(struct aev *ev, json_t *cfg)
+{
+	const char *dlq = jstr(json_object_get(cfg, "DeadLetterConfig"), "TargetArn");
+	free(ev->dlq);
+	ev->dlq = dlq && *dlq ? strdup(dlq) : NULL;
+}
+
 static void dispatch(struct aev *ev)
 {
-	json_t *doc = NULL, *cfg = NULL, *alias = NULL;
-	req_t fake = { .srv = A.srv };
+	json_t *doc = NULL;
 	int rc = 0;
 	if (ev->held) {
 		doc = json_incref(ev->held);
@@ -809,76 +818,46 @@ static void dispatch(struct aev *ev)
 	}
 	ev->doc = doc;
 	const char *scope = jstr(doc, "s"), *name = jstr(doc, "n"), *qual = jstr(doc, "q");
-	struct fnref ref = { 0 };
-	if (!scope || !name || !strchr(scope, ':')) {
+	json_t *p = json_object_get(doc, "p");
+	if (!scope || !name || !strchr(scope, ':') || !json_is_string(p)) {
 		ev_done(ev);
 		return;
 	}
-	snprintf(ref.name, sizeof(ref.name), "%s", name);
-	snprintf(ref.qualifier, sizeof(ref.qualifier), "%s", qual ? qual : "");
-	snprintf(ref.scope, sizeof(ref.scope), "%s", scope);
-	snprintf(ref.account, sizeof(ref.account), "%.*s", (int)(strchr(scope, ':') - scope), scope);
-	snprintf(ref.region, sizeof(ref.region), "%s", strchr(scope, ':') + 1);
-	lookup_arn(&ref, ref.qualifier[0] ? ref.qualifier : "$LATEST", ev->arn, sizeof(ev->arn));
-	load_eic(ev, scope, name, ref.qualifier);
-	/* exec copies what it keeps, so the shared (peeked) configuration will do,
-	 * except for an alias, whose routing weights are needed */
-	if (!ref.qualifier[0] || !strcmp(ref.qualifier, "$LATEST") || rec_is_version(ref.qualifier))
-		rc = lookup_config_peek(&fake, &ref, ref.qualifier, &cfg);
-	else
-		rc = lookup_config(&fake, &ref, ref.qualifier, &cfg, &alias);
-	req_cleanup(&fake);
-	if (rc == LD_EAPI) {
+	arn_function(ev->arn, sizeof(ev->arn), scope, name, qual && *qual ? qual : "$LATEST");
+	load_eic(ev, scope, name, qual);
+	/* ages count in retry minutes: a second is base_ms / 60 (1000 on AWS) */
+	if (loop_wall_ms() - json_integer_value(json_object_get(doc, "t")) > (int64_t)ev->max_age_s * A.base_ms / 60) {
+		json_t *cfg = NULL;
+		rc = rec_config(A.srv->store, scope, name, qual, REC_PEEK, &cfg, NULL);
+		if (rc == LD_ENOTFOUND) {
+			fprintf(stderr, "lambdad: async: %s no longer exists; event %s dropped\n", ev->arn, ev->key);
+			ev_done(ev);
+		} else {
+			take_dlq(ev, cfg);
+			fail(ev, "EventAgeExceeded");
+		}
+		json_decref(cfg);
+		return;
+	}
+	/* the one door: the qualifier resolved now, as AWS does (events queued
+	 * before an update run the new code) */
+	struct door_call c = { .scope = scope, .name = name, .qualifier = qual, .payload = json_string_value(p),
+			       .payload_len = json_string_length(p), .client_context = jstr(doc, "cc"),
+			       .request_id = jstr(doc, "id") };
+	ld_error_t err = { 0 };
+	rc = door_invoke(A.srv, &c, on_exec_done, ev, &err);
+	take_dlq(ev, c.config);
+	json_decref(c.config);
+	if (rc == 0) {
+		json_object_set_new(doc, "v", json_string(c.version));
+		ev->state = EV_RUN;
+		A.inflight++;
+	} else if (rc == LD_EAPI && err.type && !strcmp(err.type, "ResourceNotFoundException")) {
 		/* the function, version or alias is gone: so are its events */
 		fprintf(stderr, "lambdad: async: %s no longer exists; event %s dropped\n", ev->arn, ev->key);
 		ev_done(ev);
-		goto out;
-	}
-	if (rc) {
-		backoff(ev, 500);
-		goto out;
-	}
-	const char *version = jstr(cfg, "Version");
-	if (alias) {
-		const char *target = rec_alias_route(alias);
-		if (strcmp(target, version ? version : "") != 0) {
-			json_t *c2 = NULL;
-			rc = lookup_config(&fake, &ref, target, &c2, NULL);
-			req_cleanup(&fake);
-			if (rc == 0) {
-				json_decref(cfg);
-				cfg = c2;
-				version = jstr(cfg, "Version");
-			}
-		}
-	}
-	const char *dlq = jstr(json_object_get(cfg, "DeadLetterConfig"), "TargetArn");
-	if (dlq && *dlq)
-		ev->dlq = strdup(dlq);
-	/* ages count in retry minutes: a second is base_ms / 60 (1000 on AWS) */
-	if (loop_wall_ms() - json_integer_value(json_object_get(doc, "t")) > (int64_t)ev->max_age_s * A.base_ms / 60) {
-		fail(ev, "EventAgeExceeded");
-		goto out;
-	}
-	const char *state = jstr(cfg, "State");
-	if (!version || (state && strcmp(state, "Active") != 0)) {
-		backoff(ev, 500); /* Pending: not yet runnable */
-		goto out;
-	}
-	json_object_set_new(doc, "v", json_string(version));
-	char invoked[400];
-	lookup_arn(&ref, ref.qualifier, invoked, sizeof(invoked));
-	json_t *p = json_object_get(doc, "p");
-	struct exec_request in = { scope, name, version, cfg, invoked, json_string_value(p), json_string_length(p),
-				   jstr(doc, "cc"), 0, jstr(doc, "id") };
-	if (!in.payload) {
-		ev_done(ev);
-		goto out;
-	}
-	const char *reason = NULL;
-	in.throttle_reason = &reason;
-	if (exec_can_run(A.srv, &in, &reason) == LD_ETHROTTLED) {
-		if (reason && !strcmp(reason, EXEC_THROTTLE_RESERVED) && reserved_zero(scope, name)) {
+	} else if (rc == LD_ETHROTTLED) {
+		if (err.reason && !strcmp(err.reason, EXEC_THROTTLE_RESERVED) && reserved_zero(scope, name)) {
 			/* AWS: reserved concurrency 0 sends events to the failure
 			 * destination or DLQ at once, without retries */
 			ev->last_status = 429;
@@ -886,17 +865,10 @@ static void dispatch(struct aev *ev)
 		} else {
 			hold(ev, scope, name); /* until exec says room was freed for it */
 		}
-		goto out;
+	} else {
+		backoff(ev, 500); /* not Active yet (Pending), or a store error */
 	}
-	ev->state = EV_RUN;
-	if ((rc = exec_invoke(A.srv, &in, on_exec_done, ev))) {
-		backoff(ev, rc == LD_ETHROTTLED ? 429 : 500);
-		goto out;
-	}
-	A.inflight++;
-out:
-	json_decref(cfg);
-	json_decref(alias);
+	ld_error_clear(&err);
 }
 
 /* ---- paging and the pump ---- */

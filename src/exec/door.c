@@ -9,19 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] */
-static void function_arn(const char *scope, const char *name, const char *qualifier, char *out, size_t n)
-{
-	const char *colon = strchr(scope, ':');
-	const char *region = colon ? colon + 1 : "";
-	int alen = colon ? (int)(colon - scope) : 0;
-	if (qualifier && *qualifier)
-		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s:%s", arn_partition(region), region, alen, scope,
-			 name, qualifier);
-	else
-		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s", arn_partition(region), region, alen, scope, name);
-}
-
 /* the configuration that runs: the qualifier's, or the version an alias's
  * weights pick */
 static int resolve(server_t *srv, struct door_call *c, ld_error_t *err)
@@ -40,7 +27,7 @@ static int resolve(server_t *srv, struct door_call *c, ld_error_t *err)
 	}
 	json_decref(alias);
 	if (rc == LD_ENOTFOUND) {
-		function_arn(c->scope, c->name, q, arn, sizeof(arn));
+		arn_function(arn, sizeof(arn), c->scope, c->name, q);
 		return ld_error_set(err, "ResourceNotFoundException", "Function not found: %s", arn);
 	}
 	if (rc)
@@ -68,7 +55,7 @@ int door_invoke(server_t *srv, struct door_call *c, exec_done_fn done, void *ud,
 	if (rc || c->resolve_only)
 		return rc;
 	char invoked[512];
-	function_arn(c->scope, c->name, c->qualifier, invoked, sizeof(invoked));
+	arn_function(invoked, sizeof(invoked), c->scope, c->name, c->qualifier);
 	const char *reason = NULL;
 	struct exec_request in = {
 		.scope = c->scope, .name = c->name, .version = c->version, .cfg = c->config,

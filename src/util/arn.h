@@ -7,7 +7,14 @@
 #ifndef LD_ARN_H
 #define LD_ARN_H
 
+#include <stddef.h>
+
 /* "aws", "aws-cn" or "aws-us-gov" (static strings). */
 const char *arn_partition(const char *region);
+
+/* arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER] of the
+ * function NAME in scope "ACCOUNT:REGION" into out (qualifier NULL or "":
+ * unqualified). */
+void arn_function(char *out, size_t n, const char *scope, const char *name, const char *qualifier);
 
 #endif
