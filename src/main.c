@@ -10,7 +10,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/keys.h"
-#include "api/fnconfig.h"
+#include "api/settle.h"
 #include "blobs/blobs.h"
 #include "exec/async.h"
 #include "exec/destinations.h"
@@ -259,8 +259,8 @@ static int serve(int argc, char **argv)
 	}
 	/* after exec_start: settling decides whether this host can run a
 	 * function's runtime */
-	if (fnconfig_recover(&srv))
-		fprintf(stderr, "lambdad: warning: recovery of pending functions failed\n");
+	if (settle_recover(&srv))
+		fprintf(stderr, "lambdad: warning: completing the transitions a crash interrupted failed\n");
 	/* reservations and provisioned environments, before anything runs */
 	if (concurrency_restore(&srv))
 		fprintf(stderr, "lambdad: warning: restoring concurrency settings failed\n");

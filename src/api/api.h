@@ -105,6 +105,11 @@ int api_get_event_source_mapping(req_t *r);
 int api_update_event_source_mapping(req_t *r);
 int api_delete_event_source_mapping(req_t *r);
 int api_list_event_source_mappings(req_t *r);
+/* Completes the transition of the mapping (scope, uuid): Creating,
+ * Enabling, Updating and Disabling settle to Enabled or Disabled, Deleting
+ * removes the record (the settle service's entry for mappings, settle.h).
+ * 0 or the store's error. */
+int esm_settle(server_t *srv, const char *scope, const char *uuid);
 /* urlserve.c: requests to function URLs */
 int api_function_url(req_t *r);
 /* invoke.c */

@@ -15,12 +15,11 @@
  * parameters are accepted, and the duplicate-mapping message.
  *
  * States: lambdad does not poll sources yet, so the transitions AWS makes once
- * a poller has picked a change up happen at the end of the loop iteration,
- * after the response is queued (as fnconfig_schedule_settle does for
- * functions): Creating/Enabling/Updating/Disabling settle to Enabled or
- * Disabled, and Deleting removes the record. A crash between the two leaves a
- * record unsettled; the first event-source-mapping request after a start
- * settles every such record (esm_recover_once).
+ * a poller has picked a change up happen through the settle service
+ * (settle.h), at the end of the loop iteration after the response is
+ * queued: Creating/Enabling/Updating/Disabling settle to Enabled or
+ * Disabled, and Deleting removes the record (esm_settle). A crash between
+ * the two is completed at the next start-up (settle_recover).
  *
  * Sources are not contacted: lambdad cannot see the SQS queues, streams and
  * brokers, so a well-formed ARN of a supported type is accepted as existing
@@ -28,6 +27,7 @@
  * message for that service).
  */
 #include "api/api.h"
+#include "api/settle.h"
 #include "api/lookup.h"
 #include "api/paging.h"
 #include "loop.h"
@@ -484,7 +484,7 @@ static int transitional(const char *state)
 
 /* completes the transition of one record: Deleting removes it, the others
  * become Enabled or Disabled */
-static int settle_now(server_t *srv, const char *scope, const char *uuid)
+int esm_settle(server_t *srv, const char *scope, const char *uuid)
 {
 	json_t *doc = NULL;
 	int rc = rec_get(srv->store, REC_ESM, scope, uuid, &doc);
@@ -504,78 +504,6 @@ static int settle_now(server_t *srv, const char *scope, const char *uuid)
 	return rc;
 }
 
-struct settle {
-	server_t *srv;
-	char scope[96];
-	char uuid[40];
-};
-
-static void settle_cb(void *ud)
-{
-	struct settle *s = ud;
-	int rc = settle_now(s->srv, s->scope, s->uuid);
-	if (rc)
-		fprintf(stderr, "lambdad: settling event source mapping %s failed: %s\n", s->uuid, ld_strerror(rc));
-	free(s);
-}
-
-static void schedule_settle(req_t *r, const char *scope, const char *uuid)
-{
-	struct settle *s = calloc(1, sizeof(*s));
-	if (!s)
-		return; /* esm_recover_once settles it at the next start */
-	s->srv = r->srv;
-	snprintf(s->scope, sizeof(s->scope), "%s", scope);
-	snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
-	if (loop_defer(r->srv->loop, settle_cb, s))
-		free(s);
-}
-
-struct recover {
-	server_t *srv;
-	json_t *todo; /* [[scope, uuid]...] */
-	const char *scope;
-};
-
-static int recover_doc(void *ud, const char *key, const char *doc, size_t len)
-{
-	struct recover *c = ud;
-	static const char *const states[] = { "\"Creating\"", "\"Enabling\"", "\"Updating\"", "\"Disabling\"",
-					      "\"Deleting\"" };
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		if (memmem(doc, len, states[i], strlen(states[i]))) {
-			json_array_append_new(c->todo, json_pack("[s,s]", c->scope, key));
-			break;
-		}
-	return 0;
-}
-
-static int recover_scope(void *ud, const char *scope, const char *doc, size_t len)
-{
-	struct recover *c = ud;
-	(void)doc;
-	(void)len;
-	c->scope = scope;
-	rec_list(c->srv->store, REC_ESM, scope, NULL, NULL, 0, recover_doc, c);
-	return 0;
-}
-
-/* settles, once per process, the records a crash left in transition */
-static void esm_recover_once(server_t *srv)
-{
-	static int done;
-	if (done)
-		return;
-	done = 1;
-	struct recover c = { srv, json_array(), NULL };
-	rec_scopes(srv->store, REC_ESM, recover_scope, &c);
-	size_t i;
-	json_t *e;
-	json_array_foreach(c.todo, i, e)
-		settle_now(srv, json_string_value(json_array_get(e, 0)), json_string_value(json_array_get(e, 1)));
-	json_decref(c.todo);
-}
-
 static void scope_of(req_t *r, char *scope, size_t n)
 {
 	snprintf(scope, n, "%s:%s", r->account, r->region);
@@ -586,7 +514,6 @@ static int load(req_t *r, json_t **doc)
 {
 	char scope[96];
 	const char *uuid = str_in(r, "UUID");
-	esm_recover_once(r->srv);
 	scope_of(r, scope, sizeof(scope));
 	int rc = strlen(uuid) < 40 ? rec_get(r->srv->store, REC_ESM, scope, uuid, doc) : LD_ENOTFOUND;
 	if (!rc && is_deleting(*doc)) {
@@ -612,7 +539,7 @@ static int save_and_answer(req_t *r, json_t *doc)
 		return rc;
 	}
 	if (transitional(json_string_value(json_object_get(o, "State"))))
-		schedule_settle(r, scope, uuid);
+		settle_schedule(r->srv, REC_ESM, scope, uuid);
 	r->out = o;
 	return 0;
 }
@@ -740,7 +667,6 @@ int api_create_event_source_mapping(req_t *r)
 	const char *source_arn = str_in(r, "EventSourceArn");
 	json_t *doc = NULL;
 	int src, rc;
-	esm_recover_once(r->srv);
 	/* the order of AWS's checks: destination kind, the source, its
 	 * parameters, the function, the source's existence, duplicates */
 	json_t *dc = json_object_get(r->in, "DestinationConfig");
@@ -883,7 +809,6 @@ int api_list_event_source_mappings(req_t *r)
 	const char *fname = str_in(r, "FunctionName");
 	struct filter f = { str_in(r, "EventSourceArn"), NULL };
 	struct page p;
-	esm_recover_once(r->srv);
 	if (fname) {
 		/* the filter names a function as a mapping records it; it need
 		 * not exist (AWS lists nothing then) */

@@ -305,11 +305,6 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 
 /* ---- state machine ---- */
 
-struct settle {
-	server_t *srv;
-	char scope[96];
-	char key[400];
-};
 
 /* 1 with the reason in why when this host cannot run the configuration */
 static int unrunnable(json_t *cfg, char *why, size_t n)
@@ -323,7 +318,7 @@ static int unrunnable(json_t *cfg, char *why, size_t n)
 	return runtimes_missing(json_string_value(json_object_get(cfg, "Runtime")), why, n) != 0;
 }
 
-static int settle_now(server_t *srv, const char *scope, const char *key)
+int fnconfig_settle(server_t *srv, const char *scope, const char *key)
 {
 	json_t *cfg = NULL;
 	int rc = rec_get(srv->store, REC_VERSION, scope, key, &cfg);
@@ -375,66 +370,5 @@ static int settle_now(server_t *srv, const char *scope, const char *key)
 		rc = rec_put(srv->store, REC_VERSION, scope, key, cfg);
 	}
 	json_decref(cfg);
-	return rc;
-}
-
-static void settle_cb(void *ud)
-{
-	struct settle *s = ud;
-	int rc = settle_now(s->srv, s->scope, s->key);
-	if (rc)
-		fprintf(stderr, "lambdad: settling %s failed: %s\n", s->key, ld_strerror(rc));
-	free(s);
-}
-
-void fnconfig_schedule_settle(req_t *r, const char *scope, const char *key)
-{
-	struct settle *s = calloc(1, sizeof(*s));
-	if (!s)
-		return; /* fnconfig_recover settles it at the next start */
-	s->srv = r->srv;
-	snprintf(s->scope, sizeof(s->scope), "%s", scope);
-	snprintf(s->key, sizeof(s->key), "%s", key);
-	if (loop_defer(r->srv->loop, settle_cb, s))
-		free(s);
-}
-
-struct recover_ctx {
-	server_t *srv;
-	const char *scope;
-	json_t *keys;
-};
-
-static int collect_unsettled(void *ud, const char *key, const char *doc, size_t len)
-{
-	struct recover_ctx *c = ud;
-	if (memmem(doc, len, "\"Pending\"", 9) || memmem(doc, len, "\"InProgress\"", 12))
-		json_array_append_new(c->keys, json_string(key));
-	return 0;
-}
-
-static int recover_scope(void *ud, const char *scope, const char *doc, size_t len)
-{
-	struct recover_ctx *c = ud;
-	json_t *keys = json_array();
-	struct recover_ctx inner = { c->srv, scope, keys };
-	rec_list(c->srv->store, REC_VERSION, scope, NULL, NULL, 0, collect_unsettled, &inner);
-	json_array_append_new(c->keys, json_pack("{s:s,s:o}", "scope", scope, "keys", keys));
-	return 0;
-}
-
-int fnconfig_recover(server_t *srv)
-{
-	struct recover_ctx c = { srv, NULL, json_array() };
-	int rc = rec_scopes(srv->store, REC_VERSION, recover_scope, &c);
-	size_t i, j;
-	json_t *e, *k;
-	json_array_foreach(c.keys, i, e) {
-		const char *scope = json_string_value(json_object_get(e, "scope"));
-		json_array_foreach(json_object_get(e, "keys"), j, k)
-			if (!rc)
-				rc = settle_now(srv, scope, json_string_value(k));
-	}
-	json_decref(c.keys);
 	return rc;
 }

@@ -28,12 +28,11 @@ int fnconfig_check_unzipped(req_t *r, json_t *cfg);
 /* Sets a fresh RevisionId and LastModified (now). */
 void fnconfig_touch(json_t *cfg);
 
-/* Schedules the transition Pending -> Active / InProgress -> Successful of
- * the version stored under (scope, key). */
-void fnconfig_schedule_settle(req_t *r, const char *scope, const char *key);
-
-/* Completes any transition left unfinished by a crash (start-up). */
-int fnconfig_recover(server_t *srv);
+/* Completes the transition of the version stored under (scope, key):
+ * Pending -> Active and InProgress -> Successful with a new RevisionId, or
+ * Failed with InvalidRuntime when this host cannot run it (the settle
+ * service's entry for versions, settle.h). 0 or the store's error. */
+int fnconfig_settle(server_t *srv, const char *scope, const char *key);
 
 /* The runtime version ARN AWS reports for a runtime and architecture
  * (NULL: x86_64) in a region. */

@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "api/code.h"
 #include "api/fnconfig.h"
+#include "api/settle.h"
 #include "api/lookup.h"
 #include "api/paging.h"
 #include "api/versions.h"
@@ -146,7 +147,7 @@ int api_create_function(req_t *r)
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
-	fnconfig_schedule_settle(r, ref.scope, key);
+	settle_schedule(r->srv, REC_VERSION, ref.scope, key);
 	r->out = public_config(&ref, cfg, NULL);
 	if (published) {
 		/* AWS answers with the new version's number but the unqualified ARN */
@@ -277,7 +278,7 @@ int api_update_function_configuration(req_t *r)
 	mark_in_progress(cfg);
 	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 		goto out;
-	fnconfig_schedule_settle(r, ref.scope, key);
+	settle_schedule(r->srv, REC_VERSION, ref.scope, key);
 	exec_forget(r->srv, ref.scope, ref.name); /* environments restart with the change */
 	r->out = public_config(&ref, cfg, NULL);
 out:
@@ -334,7 +335,7 @@ int api_update_function_code(req_t *r)
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
-	fnconfig_schedule_settle(r, ref.scope, key);
+	settle_schedule(r->srv, REC_VERSION, ref.scope, key);
 	exec_forget(r->srv, ref.scope, ref.name); /* environments restart with the change */
 	if (published) {
 		/* AWS answers with the new version, still being created */

@@ -15,6 +15,7 @@
 #include "api/versions.h"
 #include "api/api.h"
 #include "api/fnconfig.h"
+#include "api/settle.h"
 #include "api/paging.h"
 #include "blobs/blobs.h"
 #include "model/apierr.h"
@@ -97,7 +98,7 @@ int versions_publish(req_t *r, const struct fnref *ref, json_t *meta, json_t *la
 	json_object_set_new(meta, "LastVersion", json_integer(n));
 	json_object_set_new(meta, "LastPublished", json_pack("{s:s,s:s}", "Version", num, "Fingerprint", fp));
 	if (settling)
-		fnconfig_schedule_settle(r, ref->scope, key);
+		settle_schedule(r->srv, REC_VERSION, ref->scope, key);
 	*published = v;
 	return 0;
 }
