@@ -80,7 +80,7 @@ static int load_fn(req_t *r, struct fnref *ref, const char *qualified_by)
 	int rc = lookup_ref_in(r, ref);
 	if (rc)
 		return rc;
-	rc = rec_get(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &meta);
+	rc = rec_function_get(r->srv->store, ref->scope, ref->name, 0, &meta);
 	json_decref(meta);
 	if (rc == LD_ENOTFOUND) {
 		char arn[400];

@@ -306,7 +306,7 @@ int api_put_function_code_signing_config(req_t *r)
 	if (rc || (rc = load_function(r, &ref, &meta, 0)))
 		goto out;
 	json_object_set_new(meta, "CodeSigningConfigArn", json_string(arn));
-	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+	if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 		goto out;
 	r->out = json_pack("{s:s,s:s}", "CodeSigningConfigArn", arn, "FunctionName", ref.name);
 out:
@@ -338,7 +338,7 @@ int api_delete_function_code_signing_config(req_t *r)
 		goto out;
 	if (json_object_get(meta, "CodeSigningConfigArn")) {
 		json_object_del(meta, "CodeSigningConfigArn");
-		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+		if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	r->status = 204;

@@ -184,7 +184,7 @@ int api_put_function_concurrency(req_t *r)
 		goto out;
 	}
 	json_object_set_new(meta, "ReservedConcurrentExecutions", json_integer(want));
-	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+	if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 		goto out;
 	exec_set_reserved(r->srv, ref.scope, ref.name, (int)want);
 	r->out = json_pack("{s:I}", "ReservedConcurrentExecutions", want);
@@ -218,7 +218,7 @@ int api_delete_function_concurrency(req_t *r)
 		goto out;
 	if (json_object_get(meta, "ReservedConcurrentExecutions")) {
 		json_object_del(meta, "ReservedConcurrentExecutions");
-		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+		if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 			goto out;
 		exec_set_reserved(r->srv, ref.scope, ref.name, -1);
 	}
@@ -366,7 +366,7 @@ void concurrency_sync(server_t *srv, const char *scope, const char *name)
 	json_t *fn = NULL;
 	char prefix[200];
 	int reserved = -1;
-	if (!rec_peek(srv->store, REC_FUNCTION, scope, name, &fn)) {
+	if (!rec_function_get(srv->store, scope, name, REC_PEEK, &fn)) {
 		json_t *v = json_object_get(fn, "ReservedConcurrentExecutions");
 		if (json_is_integer(v))
 			reserved = (int)json_integer_value(v);

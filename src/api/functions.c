@@ -111,7 +111,7 @@ int api_create_function(req_t *r)
 	}
 	if ((rc = code_take(r, json_object_get(r->in, "Code"), cfg)) || (rc = fnconfig_check_unzipped(r, cfg)))
 		goto out;
-	if (rec_get(r->srv->store, REC_FUNCTION, ref.scope, ref.name, &existing) == 0) {
+	if (rec_function_get(r->srv->store, ref.scope, ref.name, 0, &existing) == 0) {
 		rc = apierr_set(r, "ResourceConflictException", "Function already exist: %s", ref.name);
 		goto out;
 	}
@@ -142,7 +142,7 @@ int api_create_function(req_t *r)
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)))
 			goto out;
 	}
-	if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+	if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 		goto out;
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
@@ -326,7 +326,7 @@ int api_update_function_code(req_t *r)
 	in_tx = 1;
 	if (json_is_true(json_object_get(r->in, "Publish"))) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)) ||
-		    (rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+		    (rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	/* after publishing, which clears the changed mark */

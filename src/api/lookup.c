@@ -147,7 +147,7 @@ int lookup_function_peek(req_t *r, const struct fnref *ref, json_t **meta)
 int lookup_function_exists(req_t *r, const struct fnref *ref, const char *message)
 {
 	json_t *meta = NULL;
-	int rc = message ? rec_peek(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &meta)
+	int rc = message ? rec_function_get(r->srv->store, ref->scope, ref->name, REC_PEEK, &meta)
 			 : lookup_function_peek(r, ref, &meta);
 	json_decref(meta);
 	if (rc == LD_ENOTFOUND)

@@ -325,7 +325,7 @@ int api_remove_permission(req_t *r)
 	int rc;
 	if ((rc = lookup_ref_in(r, &t.ref)))
 		goto out;
-	rc = rec_peek(r->srv->store, REC_FUNCTION, t.ref.scope, t.ref.name, &meta);
+	rc = rec_function_get(r->srv->store, t.ref.scope, t.ref.name, REC_PEEK, &meta);
 	if (rc == LD_ENOTFOUND) {
 		lookup_arn(&t.ref, NULL, arn, sizeof(arn));
 		rc = apierr_set(r, "ResourceNotFoundException", "No policy found for: %s", arn);

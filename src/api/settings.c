@@ -85,7 +85,7 @@ static int recursion_config(req_t *r, int put)
 		goto out;
 	if (put) {
 		json_object_set(meta, "RecursiveLoop", json_object_get(r->in, "RecursiveLoop"));
-		if ((rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)))
+		if ((rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)))
 			goto out;
 	}
 	const char *loop = json_string_value(json_object_get(meta, "RecursiveLoop"));

@@ -95,7 +95,7 @@ static int save_tagged(req_t *r, struct tagged *t)
 	fnconfig_touch(latest);
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
-	if ((rc = rec_put(r->srv->store, REC_FUNCTION, t->ref.scope, t->ref.name, t->doc)) ||
+	if ((rc = rec_function_put(r->srv->store, t->ref.scope, t->ref.name, t->doc)) ||
 	    (rc = rec_put(r->srv->store, REC_VERSION, t->ref.scope, key, latest)) ||
 	    (rc = store_commit(r->srv->store)))
 		store_rollback(r->srv->store);

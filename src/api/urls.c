@@ -67,7 +67,7 @@ static int check_function(req_t *r, const struct fnref *ref)
 	json_t *doc = NULL;
 	int rc = LD_ENOTFOUND;
 	if (qualifier_allowed(ref)) {
-		rc = rec_peek(r->srv->store, REC_FUNCTION, ref->scope, ref->name, &doc);
+		rc = rec_function_get(r->srv->store, ref->scope, ref->name, REC_PEEK, &doc);
 		json_decref(doc);
 		doc = NULL;
 		if (!rc && ref->qualifier[0]) {

@@ -177,7 +177,7 @@ int api_publish_version(req_t *r)
 	fnconfig_touch(latest); /* $LATEST gets a new RevisionId */
 	json_object_set(latest, "LastModified", json_object_get(v, "LastModified"));
 	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, latest)) ||
-	    (rc = rec_put(r->srv->store, REC_FUNCTION, ref.scope, ref.name, meta)) ||
+	    (rc = rec_function_put(r->srv->store, ref.scope, ref.name, meta)) ||
 	    (rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;

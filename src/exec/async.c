@@ -780,7 +780,7 @@ static void load_eic(struct aev *ev, const char *scope, const char *name, const 
 static int reserved_zero(const char *scope, const char *name)
 {
 	json_t *meta = NULL;
-	if (rec_peek(A.srv->store, REC_FUNCTION, scope, name, &meta))
+	if (rec_function_get(A.srv->store, scope, name, REC_PEEK, &meta))
 		return 0;
 	json_t *r = json_object_get(meta, "ReservedConcurrentExecutions");
 	int zero = json_is_integer(r) && json_integer_value(r) == 0;

@@ -40,15 +40,10 @@ static const struct {
 int apierr_set(req_t *r, const char *type, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	int rc = ld_error_vset(&r->err, type, fmt, ap);
 	va_end(ap);
-	ld_error_clear(&r->err);
-	r->err.type = type;
-	r->err.message = msg;
-	return LD_EAPI;
+	return rc;
 }
 
 int apierr_set_null(req_t *r, const char *type)

@@ -32,11 +32,17 @@ const char *ld_strerror(int code)
 int ld_error_set(ld_error_t *e, const char *type, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg = NULL;
 	va_start(ap, fmt);
+	int rc = ld_error_vset(e, type, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int ld_error_vset(ld_error_t *e, const char *type, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
-	va_end(ap);
 	free(e->message);
 	e->type = type;
 	e->message = msg;

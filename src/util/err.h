@@ -16,6 +16,8 @@
 #ifndef LD_ERR_H
 #define LD_ERR_H
 
+#include <stdarg.h>
+
 enum {
 	LD_OK = 0,
 	LD_ENOMEM = -1,     /* allocation failed */
@@ -50,6 +52,7 @@ typedef struct ld_error {
 /* Records type and the formatted message in e, replacing what it held.
  * Returns LD_EAPI, so that `return ld_error_set(...)` reads as a failure. */
 int ld_error_set(ld_error_t *e, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ld_error_vset(ld_error_t *e, const char *type, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Copies src into dst (dst's old message is freed). 0 or LD_ENOMEM. */
 int ld_error_copy(ld_error_t *dst, const ld_error_t *src);
