@@ -35,6 +35,7 @@
 #include "exec/rapi.h"
 #include "exec/runtimes.h"
 #include "exec/sandbox.h"
+#include "exec/uidpool.h"
 #include "loop.h"
 #include "quotas.h"
 #include "util/arn.h"
@@ -62,7 +63,7 @@
 #define INVOCATION_LOG_CAP (256 * 1024)
 #define TAIL_BYTES 4096
 /* Every environment runs as a uid/gid of its own from a pool (sandbox.h's
- * SANDBOX_IDS_*), taken at spawn and given back once its processes are gone,
+ * UIDPOOL_*), taken at spawn and given back once its processes are gone,
  * so no two live environments, hence no two functions, share a uid: the
  * Runtime API checks a connection's uid against its environment's
  * (rapi_open_env), and RLIMIT_NPROC counts one environment's processes. The
@@ -174,7 +175,7 @@ struct exec {
 	int stopping;
 	exec_free_fn on_free;    /* exec_on_free's listener */
 	void *on_free_ud;
-	struct sandbox_ids *ids; /* per-environment uids; NULL when not root */
+	uidpool_t *ids; /* per-environment uids; NULL when not root */
 };
 
 static struct exec *X; /* one per process, like the server */
@@ -384,7 +385,7 @@ static void env_free_cb(void *ud)
 	if (e->cred_id[0])
 		keys_revoke(X->srv->keys, e->cred_id);
 	if (e->own_uid)
-		sandbox_ids_give(X->ids, e->uid);
+		uidpool_give(X->ids, e->uid);
 	if (e->log)
 		fclose(e->log);
 	buf_free(&e->line);
@@ -1130,7 +1131,7 @@ static int spawn(struct pool *p, struct invocation *inv, struct prov *prov, stru
 	init_start_line(e, rt);
 	e->uid = geteuid();
 	if (X->ids) {
-		if (sandbox_ids_take(X->ids, &e->uid) != 0) {
+		if (uidpool_take(X->ids, &e->uid) != 0) {
 			*api_type = "TooManyRequestsException";
 			snprintf(api_msg, api_len, "Rate Exceeded.");
 			rc = LD_EAPI;
@@ -1310,7 +1311,7 @@ fail:
 		close(e->out_fd);
 	rapi_close_env(X->rapi, e->listen_fd);
 	if (e->own_uid)
-		sandbox_ids_give(X->ids, e->uid);
+		uidpool_give(X->ids, e->uid);
 	if (e->log)
 		fclose(e->log);
 	buf_free(&e->line);
@@ -1574,7 +1575,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 			else
 				fprintf(stderr, "lambdad: cannot make %s mode 0700: %s\n", srv->data_dir, strerror(errno));
 		}
-		if (sandbox_ids_new(SANDBOX_IDS_BASE, SANDBOX_IDS_COUNT, SANDBOX_IDS_LOCK, &X->ids) != 0) {
+		if (uidpool_new(UIDPOOL_BASE, UIDPOOL_COUNT, UIDPOOL_LOCK, &X->ids) != 0) {
 			free(X);
 			X = NULL;
 			return LD_ENOMEM;
@@ -1597,7 +1598,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	};
 	int rc = rapi_start(srv->loop, &hooks, &X->rapi);
 	if (rc) {
-		sandbox_ids_free(X->ids);
+		uidpool_free(X->ids);
 		free(X);
 		X = NULL;
 	}
@@ -1646,7 +1647,7 @@ void exec_stop(server_t *srv)
 		free(f);
 	}
 	rapi_stop(X->rapi);
-	sandbox_ids_free(X->ids);
+	uidpool_free(X->ids);
 	free(X);
 	X = NULL;
 }

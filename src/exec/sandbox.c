@@ -35,7 +35,11 @@
  * CLONE_INTO_CGROUP).
  */
 #include "exec/sandbox.h"
+#include "exec/cgroup.h"
+#include "exec/seccomp.h"
+#include "exec/uidpool.h"
 #include "util/err.h"
+#include "util/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -144,170 +148,6 @@ struct sandbox_proc {
 	uid_t uid;
 	gid_t gid;
 };
-
-/* ---------------------------------------------------------------- seccomp */
-
-/* The syscalls a function has no business making, denied with EPERM at FULL
- * (docs/sandbox.md says why each). Classic BPF written by hand: the filter is
- * a few dozen instructions, built once in the parent; the child only calls
- * prctl(PR_SET_SECCOMP). Numbers come from <sys/syscall.h>, so a name the
- * architecture lacks is simply left out. */
-static const int deny_nrs[] = {
-#define D(n) __NR_##n,
-#ifdef __NR_mount
-	D(mount)
-#endif
-#ifdef __NR_umount2
-	D(umount2)
-#endif
-#ifdef __NR_umount
-	D(umount)
-#endif
-	D(pivot_root) D(chroot)
-#ifdef __NR_fsopen /* the new mount API */
-	D(fsopen) D(fsconfig) D(fsmount) D(fspick) D(move_mount) D(open_tree)
-#endif
-#ifdef __NR_mount_setattr
-	D(mount_setattr)
-#endif
-	D(swapon) D(swapoff) D(reboot) D(kexec_load)
-#ifdef __NR_kexec_file_load
-	D(kexec_file_load)
-#endif
-#ifdef __NR_init_module
-	D(init_module)
-#endif
-	D(finit_module) D(delete_module)
-	D(bpf) D(perf_event_open)
-	D(keyctl) D(add_key) D(request_key)
-	D(ptrace) D(process_vm_readv) D(process_vm_writev)
-	D(userfaultfd) D(open_by_handle_at) D(name_to_handle_at)
-#ifdef __NR_open_tree_attr
-	D(open_tree_attr)
-#endif
-	D(setns) D(unshare)
-	D(kcmp)
-#ifdef __NR_pidfd_getfd
-	D(pidfd_getfd)
-#endif
-#ifdef __NR_process_madvise
-	D(process_madvise)
-#endif
-	D(fanotify_init) D(vhangup) D(sethostname) D(setdomainname)
-#ifdef __NR_uselib
-	D(uselib)
-#endif
-	D(acct) D(quotactl)
-#ifdef __NR_quotactl_fd
-	D(quotactl_fd)
-#endif
-	D(settimeofday) D(clock_settime) D(adjtimex) D(clock_adjtime)
-	D(syslog)
-#ifdef __NR_iopl
-	D(iopl)
-#endif
-#ifdef __NR_ioperm
-	D(ioperm)
-#endif
-#ifdef __NR_lookup_dcookie
-	D(lookup_dcookie)
-#endif
-#undef D
-};
-
-/* Denied with ENOSYS, "not supported", which their users take as a cue to
- * fall back: io_uring (a large, often-exploited kernel surface that no
- * runtime needs; libuv and others then use plain system calls). clone3 joins
- * them in the filter (below). */
-static const int nosys_nrs[] = {
-#ifdef __NR_io_uring_setup
-	__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
-#endif
-	-1,
-};
-
-#if defined(__x86_64__)
-#define SBX_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SBX_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* clone's namespace flags (CLONE_NEWTIME, 0x80, is part of clone's exit
- * signal byte and valid only for clone3 and unshare, both handled apart) */
-#define SBX_CLONE_NS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
-		      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
-
-#define SBX_MAXF 128
-_Static_assert(sizeof deny_nrs / sizeof *deny_nrs + sizeof nosys_nrs / sizeof *nosys_nrs + 24 < SBX_MAXF,
-	       "the seccomp filter outgrows its buffer");
-static struct sock_filter g_filter[SBX_MAXF];
-static struct sock_fprog g_fprog;
-
-/* Build the filter once (parent, before any clone). NULL where the
- * architecture is not one this file knows. */
-static const struct sock_fprog *seccomp_prog(void)
-{
-#ifdef SBX_AUDIT_ARCH
-	if (g_fprog.len)
-		return &g_fprog;
-	enum { L_DENY = 1, L_NOSYS, L_ALLOW, L_CLONE, L_PERS }; /* jump targets (forward only) */
-	struct sock_filter f[SBX_MAXF];
-	unsigned char jt_lab[SBX_MAXF] = {0}, jf_lab[SBX_MAXF] = {0};
-	int at[8] = {0};
-	int n = 0;
-#define I(code, k, t, e) (jt_lab[n] = (t), jf_lab[n] = (e), f[n++] = (struct sock_filter)BPF_JUMP((code), (k), 0, 0))
-#define LABEL(l) (at[l] = n)
-	/* another architecture's numbers mean other syscalls: kill */
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
-	I(BPF_JMP | BPF_JEQ | BPF_K, SBX_AUDIT_ARCH, 0, 0);
-	f[n - 1].jt = 1;
-	I(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
-#ifdef __x86_64__
-	I(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, L_DENY, 0); /* the x32 ABI */
-#endif
-	for (size_t i = 0; i < sizeof deny_nrs / sizeof *deny_nrs; i++)
-		I(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)deny_nrs[i], L_DENY, 0);
-	for (size_t i = 0; nosys_nrs[i] >= 0; i++)
-		I(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nosys_nrs[i], L_NOSYS, 0);
-	/* clone3's flags sit in memory a filter cannot read: ENOSYS makes
-	 * glibc (threads, posix_spawn) fall back to clone, checked below */
-	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, L_NOSYS, 0);
-	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, L_CLONE, 0);
-	I(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, L_PERS, 0);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-	/* clone(flags, ...): flags is the first argument on x86_64 and arm64;
-	 * the namespace bits are in its low word (little endian) */
-	LABEL(L_CLONE);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]), 0, 0);
-	I(BPF_JMP | BPF_JSET | BPF_K, SBX_CLONE_NS, L_DENY, L_ALLOW);
-	/* personality(2): only PER_LINUX and the query 0xffffffff */
-	LABEL(L_PERS);
-	I(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]), 0, 0);
-	I(BPF_JMP | BPF_JEQ | BPF_K, 0, L_ALLOW, 0);
-	I(BPF_JMP | BPF_JEQ | BPF_K, 0xffffffffu, L_ALLOW, 0);
-	LABEL(L_DENY);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM, 0, 0);
-	LABEL(L_NOSYS);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS, 0, 0);
-	LABEL(L_ALLOW);
-	I(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
-#undef I
-#undef LABEL
-	for (int i = 0; i < n; i++) {
-		if (jt_lab[i])
-			f[i].jt = (unsigned char)(at[jt_lab[i]] - i - 1);
-		if (jf_lab[i])
-			f[i].jf = (unsigned char)(at[jf_lab[i]] - i - 1);
-	}
-	memcpy(g_filter, f, (size_t)n * sizeof *f);
-	g_fprog.filter = g_filter;
-	g_fprog.len = (unsigned short)n;
-	return &g_fprog;
-#else
-	return NULL;
-#endif
-}
 
 static unsigned long g_seq;
 
@@ -734,129 +574,6 @@ static void child_main(const struct child_ctx *c)
 	_exit(127);
 }
 
-/* -------------------------------------------------------------- cgroups */
-
-static int write_file(const char *dir, const char *name, const char *val)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = write(fd, val, strlen(val));
-	int e = n < 0 ? errno : 0;
-	close(fd);
-	return n < 0 ? -e : 0;
-}
-
-static int read_file(const char *dir, const char *name, char *buf, size_t cap)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, cap - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	buf[n] = 0;
-	return (int)n;
-}
-
-/* Value of "key N" in a flat-keyed cgroup file, or -1. */
-static long long keyed_value(const char *text, const char *key)
-{
-	size_t kl = strlen(key);
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ')
-			return atoll(p + kl + 1);
-	return -1;
-}
-
-static void cg_remove(char *dir)
-{
-	if (!dir)
-		return;
-	for (int i = 0; i < 50; i++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			break;
-		if (errno != EBUSY)
-			break;
-		struct timespec ts = {0, 2000000};
-		nanosleep(&ts, NULL);
-	}
-	free(dir);
-}
-
-static int cg_open_procs(const char *dir)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-	return open(path, O_WRONLY | O_CLOEXEC);
-}
-
-/* Make the environment's cgroup directories and set their limits. */
-static int cg_create(struct sandbox_proc *p, const struct sandbox_spec *s, struct sandbox_failure *why)
-{
-	const struct sandbox_caps *k = s->caps;
-	char name[64], val[64];
-	snprintf(name, sizeof name, "env-%ld-%lu", (long)getpid(), ++g_seq);
-	int n = k->cgroup_version == 1 ? 2 : 1;
-	for (int i = 0; i < n; i++) {
-		const char *base = i == 0 ? k->cg_memory : k->cg_pids;
-		size_t len = strlen(base) + strlen(name) + 2;
-		p->cg[i] = malloc(len);
-		if (!p->cg[i])
-			return LD_ENOMEM;
-		snprintf(p->cg[i], len, "%s/%s", base, name);
-		if (mkdir(p->cg[i], 0755) != 0) {
-			int e = errno;
-			free(p->cg[i]);
-			p->cg[i] = NULL;
-			why->step = "mkdir cgroup";
-			why->err = e;
-			return LD_EIO;
-		}
-	}
-	int r = 0;
-	long long mem = (long long)s->memory_mb * MIB;
-	if (k->cgroup_version == 1) {
-		if (s->memory_mb > 0) {
-			snprintf(val, sizeof val, "%lld", mem);
-			if ((r = write_file(p->cg[0], "memory.limit_in_bytes", val)) != 0)
-				goto fail_limit;
-			/* memsw exists only with swap accounting; without it,
-			 * swappiness 0 is the best there is */
-			if (write_file(p->cg[0], "memory.memsw.limit_in_bytes", val) != 0)
-				write_file(p->cg[0], "memory.swappiness", "0");
-		}
-		if (s->pids_max > 0) {
-			snprintf(val, sizeof val, "%d", s->pids_max);
-			if ((r = write_file(p->cg[1], "pids.max", val)) != 0)
-				goto fail_limit;
-		}
-	} else {
-		if (s->memory_mb > 0) {
-			snprintf(val, sizeof val, "%lld", mem);
-			if ((r = write_file(p->cg[0], "memory.max", val)) != 0)
-				goto fail_limit;
-			write_file(p->cg[0], "memory.swap.max", "0"); /* absent without swap */
-		}
-		if (s->pids_max > 0) {
-			snprintf(val, sizeof val, "%d", s->pids_max);
-			if ((r = write_file(p->cg[0], "pids.max", val)) != 0)
-				goto fail_limit;
-		}
-	}
-	return 0;
-fail_limit:
-	why->step = "set cgroup limit";
-	why->err = -r;
-	return LD_EIO;
-}
-
 /* ---------------------------------------------------------------- spawn */
 
 static long clone3_raw(struct sbx_clone_args *a)
@@ -913,13 +630,13 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	p->uid = s->uid;
 	p->gid = s->gid;
 
-	if (full && s->caps->cgroup_version && (s->memory_mb > 0 || s->pids_max > 0)) {
-		p->cgv = s->caps->cgroup_version;
-		if ((rc = cg_create(p, s, why)) != 0)
+	if (full && s->caps->cg.version && (s->memory_mb > 0 || s->pids_max > 0)) {
+		p->cgv = s->caps->cg.version;
+		if ((rc = cgroup_create(&s->caps->cg, ++g_seq, s->memory_mb, s->pids_max, p->cg, &why->step, &why->err)) != 0)
 			goto out;
 		if (p->cgv == 1) {
 			for (int i = 0; i < 2; i++)
-				if ((cgfd[i] = cg_open_procs(p->cg[i])) < 0) {
+				if ((cgfd[i] = cgroup_open_procs(p->cg[i])) < 0) {
 					why->step = "open cgroup.procs";
 					why->err = errno;
 					rc = LD_EIO;
@@ -970,7 +687,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		.drop_uid = drop_uid,
 		.errfd = errp[1], .nullfd = nullfd, .cgfd = {cgfd[0], cgfd[1]},
 		.fsize = s->tmp_mb > 0 ? (uint64_t)(s->tmp_mb + 1) * MIB : 0,
-		.seccomp = seccomp_prog(),
+		.seccomp = seccomp_filter(),
 		.private_mounts = private_mounts, .hide = hide, .nreveal = nreveal,
 	};
 	snprintf(c.tmp_opts, sizeof c.tmp_opts, "size=%dm,mode=1777", s->tmp_mb > 0 ? s->tmp_mb : 512);
@@ -1089,33 +806,6 @@ int sandbox_reap(struct sandbox_proc *p, int *status)
 	return 1;
 }
 
-/* SIGKILL every process listed in a cgroup's cgroup.procs. */
-static void cg_kill_all(const char *dir)
-{
-	char path[PATH_MAX], buf[4096];
-	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n;
-	char carry[32];
-	size_t nc = 0;
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				carry[nc] = 0;
-				long pid = atol(carry);
-				if (pid > 0)
-					kill((pid_t)pid, SIGKILL);
-				nc = 0;
-			} else if (nc < sizeof carry - 1) {
-				carry[nc++] = buf[i];
-			}
-		}
-	}
-	close(fd);
-}
-
 /* SIGKILL every process running as uid (PROCESS level, where a runtime's
  * children can leave its session and process group): a short-lived helper
  * takes the uid and signals -1, which reaches exactly the processes that uid
@@ -1160,12 +850,7 @@ int sandbox_kill(struct sandbox_proc *p)
 	}
 	/* anything that left the pid namespace's reach (cannot happen at FULL,
 	 * but cheap): every member of the cgroup */
-	if (p->cgv == 2) {
-		if (write_file(p->cg[0], "cgroup.kill", "1") != 0)
-			cg_kill_all(p->cg[0]);
-	} else if (p->cgv == 1) {
-		cg_kill_all(p->cg[1]);
-	}
+	cgroup_kill(p->cgv, p->cg);
 	if (!sent && e != ESRCH)
 		return LD_EIO;
 	return 0;
@@ -1173,36 +858,22 @@ int sandbox_kill(struct sandbox_proc *p)
 
 int sandbox_memory_peak_mb(struct sandbox_proc *p)
 {
-	char buf[64];
-	if (!p->cgv)
-		return LD_ENOTFOUND;
-	const char *f = p->cgv == 1 ? "memory.max_usage_in_bytes" : "memory.peak";
-	if (read_file(p->cg[0], f, buf, sizeof buf) < 0)
-		return LD_ENOTFOUND;
-	long long b = atoll(buf);
-	return (int)((b + MIB - 1) / MIB);
+	return cgroup_memory_peak_mb(p->cgv, p->cg[0]);
 }
 
 int sandbox_oom_killed(struct sandbox_proc *p)
 {
-	char buf[1024];
-	if (!p->cgv)
+	long long k = cgroup_oom_kills(p->cgv, p->cg[0]);
+	if (k == LD_ENOTFOUND)
 		return LD_ENOTFOUND;
-	if (p->cgv == 2) {
-		if (read_file(p->cg[0], "memory.events", buf, sizeof buf) < 0)
-			return LD_ENOTFOUND;
-		return keyed_value(buf, "oom_kill") > 0;
-	}
-	if (read_file(p->cg[0], "memory.oom_control", buf, sizeof buf) < 0)
-		return LD_ENOTFOUND;
-	long long k = keyed_value(buf, "oom_kill");
 	if (k >= 0)
 		return k > 0;
 	/* kernels before 4.13 have no counter: the limit having been hit and
 	 * the runtime killed is the best evidence there is */
-	if (read_file(p->cg[0], "memory.failcnt", buf, sizeof buf) < 0)
+	long long fails = cgroup_failcnt(p->cg[0]);
+	if (fails < 0)
 		return LD_ENOTFOUND;
-	return atoll(buf) > 0 && p->reaped && WIFSIGNALED(p->status) && WTERMSIG(p->status) == SIGKILL;
+	return fails > 0 && p->reaped && WIFSIGNALED(p->status) && WTERMSIG(p->status) == SIGKILL;
 }
 
 void sandbox_free(struct sandbox_proc *p)
@@ -1222,8 +893,8 @@ void sandbox_free(struct sandbox_proc *p)
 		sweep_uid(p->uid, p->gid);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
-	cg_remove(p->cg[0]);
-	cg_remove(p->cg[1]);
+	cgroup_remove(p->cg[0]);
+	cgroup_remove(p->cg[1]);
 	free(p);
 }
 
@@ -1259,13 +930,6 @@ int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n)
 	return len > 0 && (size_t)len < n ? 0 : LD_ETOOBIG;
 }
 
-/* 1 while the cgroup has members (or cannot be read: then 0) */
-static int cg_busy(const char *dir)
-{
-	char buf[64];
-	return read_file(dir, "cgroup.procs", buf, sizeof buf) > 0;
-}
-
 int sandbox_reap_trace(const char *trace)
 {
 	long pid;
@@ -1286,13 +950,13 @@ int sandbox_reap_trace(const char *trace)
 		if (level == SANDBOX_PROCESS)
 			kill((pid_t)-pid, SIGKILL);
 	}
-	if (sweep && uid >= SANDBOX_IDS_BASE && uid < SANDBOX_IDS_BASE + SANDBOX_IDS_COUNT)
+	if (sweep && uid >= UIDPOOL_BASE && uid < UIDPOOL_BASE + UIDPOOL_COUNT)
 		sweep_uid((uid_t)uid, (gid_t)gid);
 	for (int i = 0; i < 2; i++) {
 		if (!strcmp(cg[i], "-"))
 			continue;
-		if (cgv != 2 || write_file(cg[i], "cgroup.kill", "1") != 0)
-			cg_kill_all(cg[i]);
+		if (cgv != 2 || file_put(cg[i], "cgroup.kill", "1") != 0)
+			cgroup_kill_members(cg[i]);
 	}
 	/* wait (bounded) until it is all gone: the runtime, then the cgroups */
 	int left = 0;
@@ -1301,8 +965,8 @@ int sandbox_reap_trace(const char *trace)
 		for (int i = 0; i < 2; i++) {
 			if (!strcmp(cg[i], "-"))
 				continue;
-			if (cg_busy(cg[i]))
-				cg_kill_all(cg[i]), left = 1;
+			if (cgroup_busy(cg[i]))
+				cgroup_kill_members(cg[i]), left = 1;
 			else if (rmdir(cg[i]) == 0 || errno == ENOENT)
 				strcpy(cg[i], "-");
 			else
@@ -1321,7 +985,7 @@ int sandbox_reap_trace(const char *trace)
 static int has_cap_sys_admin(void)
 {
 	char buf[4096];
-	if (read_file("/proc/self", "status", buf, sizeof buf) < 0)
+	if (file_get("/proc/self", "status", buf, sizeof buf) < 0)
 		return 0;
 	const char *c = strstr(buf, "CapEff:");
 	if (!c)
@@ -1386,95 +1050,6 @@ static int probe_namespaces(int *pidfd_ok)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
-/* The cgroup path of this process for a v1 controller ("memory") or, with
- * ctrl NULL, v2 ("0::"). */
-static int own_cgroup(const char *ctrl, char *out, size_t cap)
-{
-	char buf[4096];
-	if (read_file("/proc/self", "cgroup", buf, sizeof buf) < 0)
-		return -1;
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c2 = 0;
-		const char *ctrls = c1 + 1;
-		int match = 0;
-		if (!ctrl) {
-			match = strcmp(line, "0:") == 0 || (line[0] == '0' && line + 1 == c1 && *ctrls == 0);
-		} else {
-			char list[256];
-			snprintf(list, sizeof list, ",%s,", ctrls);
-			char want[64];
-			snprintf(want, sizeof want, ",%s,", ctrl);
-			match = strstr(list, want) != NULL;
-		}
-		if (match) {
-			snprintf(out, cap, "%s", c2 + 1);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* base = mount + (parent absolute ? parent : own + "/" + parent); made if
- * missing; 0 when it exists and is writable. */
-static int cg_base(const char *mnt, const char *own, const char *parent, char *out, size_t cap)
-{
-	if (parent && parent[0] == '/')
-		snprintf(out, cap, "%s%s", mnt, parent);
-	else
-		snprintf(out, cap, "%s%s/%s", mnt, strcmp(own, "/") == 0 ? "" : own,
-			 parent ? parent : "lambdad");
-	if (mkdir(out, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return access(out, W_OK) == 0 ? 0 : -errno;
-}
-
-static void probe_cgroups(struct sandbox_caps *k, const char *parent, char *why, size_t wcap)
-{
-	char own[256], own2[256], f[PATH_MAX + 32];
-	struct stat st;
-	int r;
-	/* v1: memory and pids hierarchies at their usual mount points */
-	if (own_cgroup("memory", own, sizeof own) == 0 && own_cgroup("pids", own2, sizeof own2) == 0 &&
-	    stat("/sys/fs/cgroup/memory/memory.limit_in_bytes", &st) == 0) {
-		if ((r = cg_base("/sys/fs/cgroup/memory", own, parent, k->cg_memory, sizeof k->cg_memory)) != 0 ||
-		    (r = cg_base("/sys/fs/cgroup/pids", own2, parent, k->cg_pids, sizeof k->cg_pids)) != 0) {
-			snprintf(why, wcap, "cgroup v1 not writable (%s)", strerror(-r));
-			k->cg_memory[0] = k->cg_pids[0] = 0;
-			return;
-		}
-		k->cgroup_version = 1;
-		return;
-	}
-	/* v2: unified at /sys/fs/cgroup with memory and pids available */
-	if (own_cgroup(NULL, own, sizeof own) == 0 && read_file("/sys/fs/cgroup", "cgroup.controllers", f, sizeof f) > 0 &&
-	    strstr(f, "memory") && strstr(f, "pids")) {
-		char owndir[PATH_MAX];
-		snprintf(owndir, sizeof owndir, "/sys/fs/cgroup%s", strcmp(own, "/") == 0 ? "" : own);
-		if ((r = cg_base("/sys/fs/cgroup", own, parent, k->cg_memory, sizeof k->cg_memory)) != 0) {
-			snprintf(why, wcap, "cgroup v2 not writable (%s)", strerror(-r));
-			k->cg_memory[0] = 0;
-			return;
-		}
-		/* the controllers must be enabled down to our base; this fails
-		 * with EBUSY where processes sit in an inner cgroup (v2's rule):
-		 * run the daemon in a delegated cgroup, in a leaf of its own */
-		write_file(owndir, "cgroup.subtree_control", "+memory +pids");
-		if ((r = write_file(k->cg_memory, "cgroup.subtree_control", "+memory +pids")) != 0) {
-			snprintf(why, wcap, "cgroup v2: cannot enable memory+pids below %.120s (%s)",
-				 k->cg_memory, strerror(-r));
-			k->cg_memory[0] = 0;
-			return;
-		}
-		k->cgroup_version = 2;
-		return;
-	}
-	snprintf(why, wcap, "no cgroup v1 memory+pids nor cgroup v2 with memory+pids");
-}
-
 int sandbox_probe(struct sandbox_caps *k, const char *cgroup_parent)
 {
 	char cgwhy[200] = "";
@@ -1496,10 +1071,10 @@ int sandbox_probe(struct sandbox_caps *k, const char *cgroup_parent)
 		}
 	}
 	if (k->root)
-		probe_cgroups(k, cgroup_parent, cgwhy, sizeof cgwhy);
+		cgroup_probe(&k->cg, cgroup_parent, cgwhy, sizeof cgwhy);
 	if (k->root && k->namespaces) {
 		k->level = SANDBOX_FULL;
-		if (!k->cgroup_version)
+		if (!k->cg.version)
 			snprintf(k->why, sizeof k->why, "%s: memory and pids unlimited", cgwhy);
 	} else {
 		k->level = SANDBOX_PROCESS;
@@ -1515,101 +1090,9 @@ const char *sandbox_describe(const struct sandbox_caps *k)
 	static char buf[512];
 	if (k->level == SANDBOX_FULL)
 		snprintf(buf, sizeof buf, "sandbox: full (mount+pid+ipc+uts namespaces, %s, rlimits, no_new_privs, seccomp, uid drop, no capabilities)%s%s",
-			 k->cgroup_version == 1 ? "cgroup v1 memory+pids" : k->cgroup_version == 2 ? "cgroup v2 memory+pids" : "no cgroups",
+			 k->cg.version == 1 ? "cgroup v1 memory+pids" : k->cg.version == 2 ? "cgroup v2 memory+pids" : "no cgroups",
 			 k->why[0] ? "; " : "", k->why);
 	else
 		snprintf(buf, sizeof buf, "sandbox: process only (fork/exec, setsid, rlimits, no_new_privs, seccomp); %s", k->why);
 	return buf;
-}
-
-/* ------------------------------------------------------------------ ids */
-
-struct sandbox_ids {
-	uid_t base;
-	unsigned count;
-	unsigned next;   /* where the next search starts (round robin) */
-	unsigned in_use;
-	int lockfd;      /* the shared lock file, or -1 */
-	unsigned char *used; /* one bit per id */
-};
-
-int sandbox_ids_new(uid_t base, unsigned count, const char *lock_path, struct sandbox_ids **out)
-{
-	*out = NULL;
-	if (base == 0 || count == 0 || (uint64_t)base + count > 0x80000000ULL)
-		return LD_EINVAL;
-	struct sandbox_ids *ids = calloc(1, sizeof *ids);
-	if (!ids || !(ids->used = calloc((count + 7) / 8, 1))) {
-		free(ids);
-		return LD_ENOMEM;
-	}
-	ids->base = base;
-	ids->count = count;
-	ids->lockfd = lock_path ? open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-	*out = ids;
-	return 0;
-}
-
-/* One byte of the lock file per id, at offset = the id itself, so that
- * daemons with different ranges still exclude each other where they meet.
- * Returns 0 when the id is ours to use. */
-static int ids_lock(const struct sandbox_ids *ids, uid_t id, int type)
-{
-	if (ids->lockfd < 0)
-		return 0;
-	struct flock fl;
-	memset(&fl, 0, sizeof fl);
-	fl.l_type = (short)type;
-	fl.l_whence = SEEK_SET;
-	fl.l_start = (off_t)id;
-	fl.l_len = 1;
-	if (fcntl(ids->lockfd, F_OFD_SETLK, &fl) == 0)
-		return 0;
-	/* held by another daemon; any other failure (no lock support on that
-	 * file system) leaves the id usable, as without a lock file */
-	return errno == EAGAIN || errno == EACCES ? -1 : 0;
-}
-
-int sandbox_ids_take(struct sandbox_ids *ids, uid_t *id)
-{
-	for (unsigned i = 0; i < ids->count; i++) {
-		unsigned k = (ids->next + i) % ids->count;
-		if (ids->used[k / 8] & (1u << (k % 8)))
-			continue;
-		if (ids_lock(ids, ids->base + k, F_WRLCK) != 0)
-			continue;
-		ids->used[k / 8] |= (unsigned char)(1u << (k % 8));
-		ids->in_use++;
-		ids->next = (k + 1) % ids->count;
-		*id = ids->base + k;
-		return 0;
-	}
-	return LD_ETHROTTLED;
-}
-
-void sandbox_ids_give(struct sandbox_ids *ids, uid_t id)
-{
-	if (!ids || id < ids->base || id - ids->base >= ids->count)
-		return;
-	unsigned k = id - ids->base;
-	if (!(ids->used[k / 8] & (1u << (k % 8))))
-		return;
-	ids->used[k / 8] &= (unsigned char)~(1u << (k % 8));
-	ids->in_use--;
-	ids_lock(ids, id, F_UNLCK);
-}
-
-unsigned sandbox_ids_in_use(const struct sandbox_ids *ids)
-{
-	return ids->in_use;
-}
-
-void sandbox_ids_free(struct sandbox_ids *ids)
-{
-	if (!ids)
-		return;
-	if (ids->lockfd >= 0)
-		close(ids->lockfd); /* releases every lock of this description */
-	free(ids->used);
-	free(ids);
 }

@@ -49,6 +49,8 @@
 #ifndef LD_SANDBOX_H
 #define LD_SANDBOX_H
 
+#include "exec/cgroup.h"
+
 #include <sys/types.h>
 
 enum sandbox_level {
@@ -64,10 +66,7 @@ struct sandbox_caps {
 	int userns;          /* an unprivileged user namespace can be created */
 	int namespaces;      /* clone3 into new mount+pid+ipc+uts namespaces works */
 	int pidfd;           /* CLONE_PIDFD: sandbox_fd() can be watched by epoll */
-	int cgroup_version;  /* 0 none usable, 1 (memory + pids), 2 (unified) */
-	char cg_memory[256]; /* v1: parent dir for environments' memory cgroups;
-	                        v2: parent dir for environments' cgroups */
-	char cg_pids[256];   /* v1 only: parent dir for the pids cgroups */
+	struct cgroup_base cg; /* where environments' cgroups go (cgroup.h); cg.version 0: none */
 	enum sandbox_level level; /* the best level this host supports */
 	char why[256];       /* what is missing for more, "" when nothing is */
 };
@@ -114,7 +113,7 @@ struct sandbox_spec {
 	uid_t uid;           /* run as uid/gid (groups cleared) when the daemon is */
 	gid_t gid;           /* root; ignored otherwise. Must not be 0 at FULL.
 	                        Give each environment ids of its own
-	                        (sandbox_ids_take) so that no two share a uid. */
+	                        (uidpool_take, uidpool.h) so that no two share a uid. */
 
 	/* PROCESS only, when the daemon is root and namespaces work: a host
 	 * directory (the daemon's data directory) covered by an empty read-only
@@ -208,38 +207,5 @@ void sandbox_free(struct sandbox_proc *p);
 #define SANDBOX_REAP_WAIT_MS 3000
 int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n);
 int sandbox_reap_trace(const char *trace);
-
-/* ---- a pool of unprivileged ids, one per live environment ----
- *
- * Ids base .. base+count-1 (uid and gid are the same number). take() hands
- * out the next free id after the last one handed out (round robin, so a
- * freed id is reused as late as possible); give() returns it. Ids are also
- * locked for other lambdad daemons on the host, with one open file
- * description lock (F_OFD_SETLK) per id on a shared lock file, held until
- * give() or the daemon's exit: two daemons never run environments as the
- * same uid. Single-threaded, like the rest of the module. */
-struct sandbox_ids;
-
-#define SANDBOX_IDS_BASE 200000u
-#define SANDBOX_IDS_COUNT 65536u
-#define SANDBOX_IDS_LOCK "/run/lambdad-ids.lock"
-
-/* New pool; lock_path NULL: no cross-daemon locking (when the lock file
- * cannot be opened either). *out owned by the caller (sandbox_ids_free).
- * LD_EINVAL for a bad range (count 0, base 0, past 2^31), LD_ENOMEM. */
-int sandbox_ids_new(uid_t base, unsigned count, const char *lock_path, struct sandbox_ids **out);
-
-/* *id = a free id. LD_ETHROTTLED when every id is in use (here or, as the
- * lock file says, by another daemon). */
-int sandbox_ids_take(struct sandbox_ids *ids, uid_t *id);
-
-/* Returns an id from take(); ids outside the pool are ignored. */
-void sandbox_ids_give(struct sandbox_ids *ids, uid_t id);
-
-/* Ids in use through this pool. */
-unsigned sandbox_ids_in_use(const struct sandbox_ids *ids);
-
-/* Releases the pool and its locks. NULL is fine. */
-void sandbox_ids_free(struct sandbox_ids *ids);
 
 #endif

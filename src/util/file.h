@@ -1,5 +1,6 @@
 /*
- * file.h - reading a whole (small or bounded) file into memory.
+ * file.h - small file helpers: a whole bounded file into memory, and the
+ * one-value files of /proc and /sys (cgroups).
  */
 #ifndef LD_UTIL_FILE_H
 #define LD_UTIL_FILE_H
@@ -10,5 +11,12 @@
  * *len bytes; free() it). Returns 0, LD_ENOTFOUND when it does not exist,
  * LD_ETOOBIG when it is larger than cap bytes, LD_ENOMEM, or LD_EIO. */
 int file_read(const char *path, size_t cap, void **data, size_t *len);
+
+/* Writes val to DIR/NAME (opened for writing, not created). 0 or -errno. */
+int file_put(const char *dir, const char *name, const char *val);
+
+/* Reads DIR/NAME into buf (at most cap - 1 bytes, NUL-terminated). The
+ * number of bytes, or -errno. */
+int file_get(const char *dir, const char *name, char *buf, size_t cap);
 
 #endif

@@ -11,6 +11,8 @@
  */
 #include "t.h"
 #include "exec/sandbox.h"
+#include "exec/uidpool.h"
+#include "exec/uidpool.h"
 #include "util/err.h"
 
 #include <errno.h>
@@ -44,7 +46,7 @@ static int cgroups_ok(const char *test)
 {
 	if (!full_ok(test))
 		return 0;
-	if (!caps.cgroup_version) {
+	if (!caps.cg.version) {
 		printf("SKIP %s: no usable cgroups (%s)\n", test, caps.why);
 		return 0;
 	}
@@ -574,47 +576,47 @@ static void test_process_as_root(void)
  * lock file (two daemons) never holding the same id. */
 static void test_ids(void)
 {
-	struct sandbox_ids *a = NULL, *b = NULL, *c = NULL;
+	uidpool_t *a = NULL, *b = NULL, *c = NULL;
 	char lock[] = "/tmp/sbxids.XXXXXX";
 	int fd = mkstemp(lock);
 	CHECK(fd >= 0);
 	close(fd);
-	CHECK(sandbox_ids_new(0, 4, NULL, &a) == LD_EINVAL);
-	CHECK(sandbox_ids_new(300000, 0, NULL, &a) == LD_EINVAL);
-	CHECK(sandbox_ids_new(0x7fffff00u, 0x1000, NULL, &a) == LD_EINVAL);
-	CHECK(sandbox_ids_new(300000, 4, lock, &a) == 0);
-	CHECK(sandbox_ids_new(300000, 4, lock, &b) == 0);
+	CHECK(uidpool_new(0, 4, NULL, &a) == LD_EINVAL);
+	CHECK(uidpool_new(300000, 0, NULL, &a) == LD_EINVAL);
+	CHECK(uidpool_new(0x7fffff00u, 0x1000, NULL, &a) == LD_EINVAL);
+	CHECK(uidpool_new(300000, 4, lock, &a) == 0);
+	CHECK(uidpool_new(300000, 4, lock, &b) == 0);
 	if (!a || !b)
 		return;
 	uid_t id[4], x = 0;
 	for (int i = 0; i < 4; i++) {
-		CHECK(sandbox_ids_take(a, &id[i]) == 0);
+		CHECK(uidpool_take(a, &id[i]) == 0);
 		CHECK(id[i] == 300000u + (uid_t)i);
 	}
-	CHECK(sandbox_ids_in_use(a) == 4);
-	CHECK(sandbox_ids_take(a, &x) == LD_ETHROTTLED);
-	CHECK(sandbox_ids_take(b, &x) == LD_ETHROTTLED); /* all locked by a */
-	sandbox_ids_give(a, 300002);
-	sandbox_ids_give(a, 300002); /* twice: harmless */
-	sandbox_ids_give(a, 12);     /* not from the pool: ignored */
-	CHECK(sandbox_ids_in_use(a) == 3);
-	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300002);
-	CHECK(sandbox_ids_take(a, &x) == LD_ETHROTTLED); /* b holds it now */
-	sandbox_ids_free(a); /* a's locks go with it */
-	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300003);
-	CHECK(sandbox_ids_take(b, &x) == 0 && x == 300000);
-	sandbox_ids_free(b);
+	CHECK(uidpool_in_use(a) == 4);
+	CHECK(uidpool_take(a, &x) == LD_ETHROTTLED);
+	CHECK(uidpool_take(b, &x) == LD_ETHROTTLED); /* all locked by a */
+	uidpool_give(a, 300002);
+	uidpool_give(a, 300002); /* twice: harmless */
+	uidpool_give(a, 12);     /* not from the pool: ignored */
+	CHECK(uidpool_in_use(a) == 3);
+	CHECK(uidpool_take(b, &x) == 0 && x == 300002);
+	CHECK(uidpool_take(a, &x) == LD_ETHROTTLED); /* b holds it now */
+	uidpool_free(a); /* a's locks go with it */
+	CHECK(uidpool_take(b, &x) == 0 && x == 300003);
+	CHECK(uidpool_take(b, &x) == 0 && x == 300000);
+	uidpool_free(b);
 	/* round robin: a freed id comes back last */
-	CHECK(sandbox_ids_new(400000, 3, NULL, &c) == 0);
+	CHECK(uidpool_new(400000, 3, NULL, &c) == 0);
 	if (c) {
-		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400000);
-		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400001);
-		sandbox_ids_give(c, 400000);
-		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400002);
-		CHECK(sandbox_ids_take(c, &x) == 0 && x == 400000);
-		sandbox_ids_free(c);
+		CHECK(uidpool_take(c, &x) == 0 && x == 400000);
+		CHECK(uidpool_take(c, &x) == 0 && x == 400001);
+		uidpool_give(c, 400000);
+		CHECK(uidpool_take(c, &x) == 0 && x == 400002);
+		CHECK(uidpool_take(c, &x) == 0 && x == 400000);
+		uidpool_free(c);
 	}
-	sandbox_ids_free(NULL);
+	uidpool_free(NULL);
 	unlink(lock);
 }
 
@@ -777,7 +779,7 @@ static void test_spawn_time(void)
 {
 	bench_level(SANDBOX_PROCESS, "PROCESS");
 	if (full_ok(__func__))
-		bench_level(SANDBOX_FULL, caps.cgroup_version ? "FULL (with cgroups)" : "FULL (no cgroups)");
+		bench_level(SANDBOX_FULL, caps.cg.version ? "FULL (with cgroups)" : "FULL (no cgroups)");
 }
 
 static void setup_dirs(void)
