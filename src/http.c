@@ -321,6 +321,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	h->r.body = h->body.data ? h->body.data : "";
 	h->r.body_len = h->body.len;
+	h->r.body_owner = &h->body; /* a handler may take the bytes on (req_take_body) */
 	h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	h->r.complete = complete;
 	h->r.stream_begin = stream_begin;

@@ -291,6 +291,7 @@ out:
 	async_stop(&srv); /* queued events stay in the store */
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
+	async_free(&srv); /* nothing calls back into the queue any more */
 	http_stop(http);
 	if (lfd >= 0)
 		close(lfd);

@@ -13,6 +13,8 @@ struct loop;
 struct store;
 struct blobs;
 struct keys;
+struct exec;
+struct async;
 
 typedef struct server {
 	/* configuration */
@@ -29,6 +31,8 @@ typedef struct server {
 	struct store *store;
 	struct blobs *blobs;
 	struct keys *keys;           /* the access key store (auth/keys.h) */
+	struct exec *exec;           /* execution's state (exec/env.h), NULL until exec_start */
+	struct async *async;         /* the async queue's state (exec/async.c), NULL until async_start */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

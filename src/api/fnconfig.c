@@ -5,6 +5,7 @@
 #include "api/fnconfig.h"
 #include "api/layers.h"
 #include "blobs/blobs.h"
+#include "exec/exec.h"
 #include "exec/runtimes.h"
 #include "loop.h"
 #include "model/apierr.h"
@@ -307,7 +308,7 @@ int fnconfig_apply(req_t *r, const struct fnref *ref, json_t *cfg, int is_create
 
 
 /* 1 with the reason in why when this host cannot run the configuration */
-static int unrunnable(json_t *cfg, char *why, size_t n)
+static int unrunnable(server_t *srv, json_t *cfg, char *why, size_t n)
 {
 	const char *type = json_string_value(json_object_get(cfg, "PackageType"));
 	if (type && !strcmp(type, "Image")) {
@@ -315,7 +316,7 @@ static int unrunnable(json_t *cfg, char *why, size_t n)
 			 "function as a zip file.");
 		return 1;
 	}
-	return runtimes_missing(json_string_value(json_object_get(cfg, "Runtime")), why, n) != 0;
+	return runtimes_missing(exec_runtimes(srv), json_string_value(json_object_get(cfg, "Runtime")), why, n) != 0;
 }
 
 int fnconfig_settle(server_t *srv, const char *scope, const char *key)
@@ -330,7 +331,7 @@ int fnconfig_settle(server_t *srv, const char *scope, const char *key)
 	const char *code = json_string_value(json_object_get(cfg, "StateReasonCode"));
 	int pending = state && !strcmp(state, "Pending"), in_progress = upd && !strcmp(upd, "InProgress");
 	char why[512];
-	if ((pending || in_progress) && unrunnable(cfg, why, sizeof(why))) {
+	if ((pending || in_progress) && unrunnable(srv, cfg, why, sizeof(why))) {
 		/* the host cannot run it: Failed, saying what is missing, so that
 		 * waiters stop with the reason instead of every invoke failing */
 		json_object_set_new(cfg, "State", json_string("Failed"));

@@ -39,30 +39,59 @@ static char *decode_client_context(const char *b64)
 	return (char *)out;
 }
 
-static void on_done(void *ud, const struct exec_result *res)
+/* a RequestResponse invocation in flight: the request and the version it runs */
+struct invocation_req {
+	req_t *r;
+	char version[24];
+};
+
+/* an invocation that did not run: exec's error becomes the request's */
+static int failed(req_t *r, struct exec_result *res)
 {
-	req_t *r = ud;
+	if (!res->err.type)
+		return apierr_set(r, "ServiceException", "An internal error occurred.");
+	ld_error_clear(&r->err);
+	r->err = res->err; /* moved */
+	memset(&res->err, 0, sizeof(res->err));
+	return LD_EAPI;
+}
+
+/* Invoke's answer: the function's bytes as they came (taken, not copied),
+ * and its headers set directly (X-Amz-Executed-Version, -Function-Error,
+ * -Log-Result) */
+static void on_done(void *ud, struct exec_result *res)
+{
+	struct invocation_req *ir = ud;
+	req_t *r = ir->r;
 	int rc = 0;
 	if (!res->ok) {
-		rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
-				res->api_error_message ? res->api_error_message : "An internal error occurred.");
-		req_finish(r, rc);
+		free(ir);
+		req_finish(r, failed(r, res));
 		return;
 	}
-	if (res->function_error)
-		json_object_set_new(r->out, "FunctionError", json_string(res->function_error));
+	r->status = 200;
+	req_add_header(r, "X-Amz-Executed-Version", ir->version);
 	if (res->log_tail)
-		json_object_set_new(r->out, "LogResult", json_string(res->log_tail));
+		req_add_header(r, "X-Amz-Log-Result", res->log_tail);
 	if (res->payload_len > QUOTA_SYNC_RESPONSE) {
-		json_object_set_new(r->out, "FunctionError", json_string("Unhandled"));
+		req_add_header(r, "X-Amz-Function-Error", "Unhandled");
 		rc = buf_printf(&r->raw,
 				"{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u "
 				"bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
 				QUOTA_SYNC_RESPONSE);
 	} else {
-		rc = buf_append(&r->raw, res->payload ? res->payload : "", res->payload_len);
+		if (res->function_error)
+			req_add_header(r, "X-Amz-Function-Error", res->function_error);
+		if (res->body.data && res->payload == res->body.data) {
+			buf_free(&r->raw);
+			r->raw = res->body; /* moved */
+			buf_init(&res->body, 0);
+		} else {
+			rc = buf_append(&r->raw, res->payload ? res->payload : "", res->payload_len);
+		}
 	}
 	r->content_type = "application/json";
+	free(ir);
 	req_finish(r, rc);
 }
 
@@ -98,6 +127,7 @@ struct invoke {
 	size_t len;
 	size_t limit;           /* 0: the gate's body limit is the payload's */
 	char *context;          /* decoded ClientContext (owned) */
+	buf_t body;             /* the request's body, taken from the front (exec may take it on) */
 };
 
 static int admit(void *ud, struct door_call *c)
@@ -128,8 +158,18 @@ static int enter(req_t *r, struct invoke *v, struct door_call *c, exec_done_fn d
 	if (rc)
 		return rc;
 	v->r = r;
-	v->payload = r->body_len ? r->body : "{}";
-	v->len = r->body_len ? r->body_len : 2;
+	buf_init(&v->body, 0);
+	if (r->body_len && !c->resolve_only && (rc = req_take_body(r, &v->body)) == 0) {
+		/* the bytes go on to the runtime without a copy */
+		v->payload = v->body.data;
+		v->len = v->body.len;
+		c->payload_buf = &v->body;
+	} else if (rc) {
+		return rc;
+	} else {
+		v->payload = r->body_len ? r->body : "{}";
+		v->len = r->body_len ? r->body_len : 2;
+	}
 	c->scope = v->ref.scope;
 	c->name = v->ref.name;
 	c->qualifier = v->ref.qualifier;
@@ -151,9 +191,16 @@ int api_invoke(req_t *r)
 		v.limit = QUOTA_ASYNC_PAYLOAD;
 	c.resolve_only = event || dry;
 	c.want_tail = log_type && !strcmp(log_type, "Tail");
-	int rc = enter(r, &v, &c, on_done, r);
-	if (rc)
+	struct invocation_req *ir = c.resolve_only ? NULL : calloc(1, sizeof(*ir));
+	if (!c.resolve_only && !ir)
+		return LD_ENOMEM;
+	if (ir)
+		ir->r = r;
+	int rc = enter(r, &v, &c, on_done, ir);
+	if (rc) {
+		free(ir);
 		goto out;
+	}
 	if (dry) {
 		r->status = 204;
 	} else if (event) {
@@ -162,11 +209,12 @@ int api_invoke(req_t *r)
 		if ((rc = async_enqueue(r->srv, &ev)) == 0)
 			r->status = 202;
 	} else {
-		r->out = json_pack("{s:i,s:s}", "StatusCode", 200, "ExecutedVersion", c.version);
+		snprintf(ir->version, sizeof(ir->version), "%s", c.version);
 		rc = LD_EPENDING;
 	}
 out:
 	free(v.context);
+	buf_free(&v.body);
 	json_decref(c.config);
 	return rc;
 }
@@ -217,7 +265,7 @@ static void stream_chunk(void *ud, const char *data, size_t len, const char *con
 	buf_free(&m);
 }
 
-static void stream_done(void *ud, const struct exec_result *res)
+static void stream_done(void *ud, struct exec_result *res)
 {
 	struct streamreq *s = ud;
 	req_t *r = s->r;
@@ -227,10 +275,8 @@ static void stream_done(void *ud, const struct exec_result *res)
 	}
 	if (!res->ok && !s->started) {
 		/* nothing was sent: an API error, as Invoke answers it */
-		int rc = apierr_set(r, res->api_error_type ? res->api_error_type : "ServiceException", "%s",
-				    res->api_error_message ? res->api_error_message : "An internal error occurred.");
 		free(s);
-		req_finish(r, rc);
+		req_finish(r, failed(r, res));
 		return;
 	}
 	stream_begin(s);
@@ -238,8 +284,8 @@ static void stream_done(void *ud, const struct exec_result *res)
 	buf_init(&m, 0);
 	json_t *done = json_object();
 	if (!res->ok) {
-		json_object_set_new(done, "ErrorCode", json_string(res->api_error_type ? res->api_error_type : "ServiceException"));
-		json_object_set_new(done, "ErrorDetails", json_string(res->api_error_message ? res->api_error_message : ""));
+		json_object_set_new(done, "ErrorCode", json_string(res->err.type ? res->err.type : "ServiceException"));
+		json_object_set_new(done, "ErrorDetails", json_string(res->err.message ? res->err.message : ""));
 	} else if (res->function_error) {
 		const char *code = res->error_type;
 		json_t *doc = json_loadb(res->payload ? res->payload : "", res->payload_len, JSON_DECODE_ANY, NULL);

@@ -428,7 +428,7 @@ static void url_free(struct urlreq *u)
 	free(u);
 }
 
-static void on_done(void *ud, const struct exec_result *res)
+static void on_done(void *ud, struct exec_result *res)
 {
 	struct urlreq *u = ud;
 	req_t *r = u->r;
@@ -449,7 +449,7 @@ static void on_done(void *ud, const struct exec_result *res)
 		return;
 	}
 	if (!res->ok) {
-		if (res->api_error_type && !strcmp(res->api_error_type, "TooManyRequestsException"))
+		if (res->err.type && !strcmp(res->err.type, "TooManyRequestsException"))
 			answer(r, 429, "application/json", "{\"Message\":\"Rate Exceeded.\"}", 28);
 		else
 			answer(r, 502, "application/json", "{\"Message\":\"Internal Server Error\"}", 35);

@@ -64,6 +64,7 @@
 enum { EV_READY, EV_WAIT, EV_HELD, EV_RUN, EV_DELIVER };
 
 struct aev {
+	struct async *a;
 	struct aev *prev, *next; /* every event in memory */
 	struct aev *rnext;       /* the READY FIFO, or its hold's FIFO while HELD */
 	struct hold *hold;       /* while HELD */
@@ -85,6 +86,7 @@ struct aev {
 
 /* the events held for one function, oldest first */
 struct hold {
+	struct async *a;
 	struct hold *next;
 	char scope[96], name[160];
 	struct aev *head, *tail;
@@ -104,7 +106,7 @@ struct delivery {
 	int in_flight;
 };
 
-static struct {
+struct async {
 	server_t *srv;
 	int base_ms;
 	int running, stopping;
@@ -122,26 +124,27 @@ static struct {
 	char (*dels)[24];        /* keys of finished events, deleted at the next commit */
 	int ndels, cdels;
 	int flush_scheduled;
-} A;
+};
 
-static void schedule_pump(void);
+static void schedule_pump(struct async *a);
 static void hold_remove(struct aev *ev);
 
 /* ---- events in memory ---- */
 
-static struct aev *ev_new(const char *key)
+static struct aev *ev_new(struct async *a, const char *key)
 {
 	struct aev *ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return NULL;
+	ev->a = a;
 	snprintf(ev->key, sizeof(ev->key), "%s", key);
-	ev->next = A.all;
-	if (A.all)
-		A.all->prev = ev;
-	A.all = ev;
-	A.mem++;
-	if (strcmp(key, A.last_key) > 0)
-		snprintf(A.last_key, sizeof(A.last_key), "%s", key);
+	ev->next = a->all;
+	if (a->all)
+		a->all->prev = ev;
+	a->all = ev;
+	a->mem++;
+	if (strcmp(key, a->last_key) > 0)
+		snprintf(a->last_key, sizeof(a->last_key), "%s", key);
 	return ev;
 }
 
@@ -157,51 +160,54 @@ static void ev_clear_run(struct aev *ev)
 
 static void ev_unhold(struct aev *ev)
 {
+	struct async *a = ev->a;
 	if (!ev->held)
 		return;
 	json_decref(ev->held);
 	ev->held = NULL;
-	A.held_bytes -= ev->held_size;
+	a->held_bytes -= ev->held_size;
 	ev->held_size = 0;
 }
 
 static void ev_free(struct aev *ev)
 {
+	struct async *a = ev->a;
 	if (ev->hold)
 		hold_remove(ev);
 	if (ev->timer)
-		loop_cancel(A.srv->loop, ev->timer);
+		loop_cancel(a->srv->loop, ev->timer);
 	ev_unhold(ev);
 	if (ev->prev)
 		ev->prev->next = ev->next;
-	else if (A.all == ev)
-		A.all = ev->next;
+	else if (a->all == ev)
+		a->all = ev->next;
 	if (ev->next)
 		ev->next->prev = ev->prev;
-	A.mem--;
+	a->mem--;
 	ev_clear_run(ev);
 	free(ev);
 }
 
 static void ready_push(struct aev *ev)
 {
+	struct async *a = ev->a;
 	ev->state = EV_READY;
 	ev->rnext = NULL;
-	if (A.rtail)
-		A.rtail->rnext = ev;
+	if (a->rtail)
+		a->rtail->rnext = ev;
 	else
-		A.rhead = ev;
-	A.rtail = ev;
-	schedule_pump();
+		a->rhead = ev;
+	a->rtail = ev;
+	schedule_pump(a);
 }
 
-static struct aev *ready_pop(void)
+static struct aev *ready_pop(struct async *a)
 {
-	struct aev *ev = A.rhead;
+	struct aev *ev = a->rhead;
 	if (ev) {
-		A.rhead = ev->rnext;
-		if (!A.rhead)
-			A.rtail = NULL;
+		a->rhead = ev->rnext;
+		if (!a->rhead)
+			a->rtail = NULL;
 		ev->rnext = NULL;
 	}
 	return ev;
@@ -209,26 +215,28 @@ static struct aev *ready_pop(void)
 
 /* ---- holding events for a function's concurrency ---- */
 
-static struct hold *hold_find(const char *scope, const char *name, int create)
+static struct hold *hold_find(struct async *a, const char *scope, const char *name, int create)
 {
-	for (struct hold *h = A.holds; h; h = h->next)
+	for (struct hold *h = a->holds; h; h = h->next)
 		if (!strcmp(h->name, name) && !strcmp(h->scope, scope))
 			return h;
 	struct hold *h = create ? calloc(1, sizeof(*h)) : NULL;
 	if (h) {
+		h->a = a;
 		snprintf(h->scope, sizeof(h->scope), "%s", scope);
 		snprintf(h->name, sizeof(h->name), "%s", name);
-		h->next = A.holds;
-		A.holds = h;
+		h->next = a->holds;
+		a->holds = h;
 	}
 	return h;
 }
 
 static void hold_drop_if_empty(struct hold *h)
 {
+	struct async *a = h->a;
 	if (h->n)
 		return;
-	for (struct hold **pp = &A.holds; *pp; pp = &(*pp)->next)
+	for (struct hold **pp = &a->holds; *pp; pp = &(*pp)->next)
 		if (*pp == h) {
 			*pp = h->next;
 			break;
@@ -241,7 +249,8 @@ static void backoff(struct aev *ev, int status);
 /* parks ev until its function has room (exec_on_free wakes it) */
 static void hold(struct aev *ev, const char *scope, const char *name)
 {
-	struct hold *h = hold_find(scope, name, 1);
+	struct async *a = ev->a;
+	struct hold *h = hold_find(a, scope, name, 1);
 	if (!h) {
 		backoff(ev, 429); /* out of memory: the old way still gets there */
 		return;
@@ -301,11 +310,12 @@ static void hold_remove(struct aev *ev)
  * re-check, never a backoff. */
 static void on_free(void *ud, const char *scope, const char *name)
 {
-	if (!A.running || A.stopping)
+	struct async *a = ud;
+	if (!a->running || a->stopping)
 		return;
-	struct hold *mine = name ? hold_find(scope, name, 0) : NULL;
+	struct hold *mine = name ? hold_find(a, scope, name, 0) : NULL;
 	struct hold *other = NULL;
-	for (struct hold *h = A.holds, *next; h; h = next) {
+	for (struct hold *h = a->holds, *next; h; h = next) {
 		next = h->next;
 		if (strcmp(h->scope, scope) != 0 || h == mine)
 			continue;
@@ -332,10 +342,11 @@ static void on_due(void *ud)
 /* parks ev until due_ms (wall clock) */
 static void ev_wait(struct aev *ev, int64_t due_ms)
 {
+	struct async *a = ev->a;
 	int64_t now = loop_wall_ms();
 	ev_clear_run(ev);
 	ev->state = EV_WAIT;
-	int64_t t = loop_timer(A.srv->loop, due_ms > now ? (uint64_t)(due_ms - now) : 0, on_due, ev);
+	int64_t t = loop_timer(a->srv->loop, due_ms > now ? (uint64_t)(due_ms - now) : 0, on_due, ev);
 	if (t > 0)
 		ev->timer = t;
 	else
@@ -344,12 +355,12 @@ static void ev_wait(struct aev *ev, int64_t due_ms)
 
 /* ---- the store record ---- */
 
-static int doc_load(const char *key, json_t **out)
+static int doc_load(struct async *a, const char *key, json_t **out)
 {
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;
-	int rc = rec_get_text(A.srv->store, REC_ASYNC_EVENT, QSCOPE, key, &text, &len);
+	int rc = rec_get_text(a->srv->store, REC_ASYNC_EVENT, QSCOPE, key, &text, &len);
 	if (rc)
 		return rc;
 	json_error_t jerr;
@@ -375,73 +386,76 @@ static int jint(json_t *o, const char *k)
  * or the end of the loop iteration commits them on their own. A delete lost
  * to a crash only means the event runs again (delivery is at least once). */
 
-static int dels_apply(void)
+static int dels_apply(struct async *a)
 {
-	for (int i = 0; i < A.ndels; i++) {
-		int rc = rec_del(A.srv->store, REC_ASYNC_EVENT, QSCOPE, A.dels[i]);
+	for (int i = 0; i < a->ndels; i++) {
+		int rc = rec_del(a->srv->store, REC_ASYNC_EVENT, QSCOPE, a->dels[i]);
 		if (rc && rc != LD_ENOTFOUND)
 			return rc;
 	}
 	return 0;
 }
 
-static void dels_flush(void)
+static void dels_flush(struct async *a)
 {
-	if (!A.ndels)
+	if (!a->ndels)
 		return;
-	int rc = store_begin(A.srv->store);
+	int rc = store_begin(a->srv->store);
 	if (rc == 0) {
-		rc = dels_apply();
+		rc = dels_apply(a);
 		if (rc)
-			store_rollback(A.srv->store);
+			store_rollback(a->srv->store);
 		else
-			rc = store_commit(A.srv->store);
+			rc = store_commit(a->srv->store);
 	}
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot remove %d events from the queue: %s (they will run again)\n",
-			A.ndels, ld_strerror(rc));
-	A.ndels = 0;
+			a->ndels, ld_strerror(rc));
+	a->ndels = 0;
 }
 
 static void flush_cb(void *ud)
 {
-	A.flush_scheduled = 0;
-	dels_flush();
+	struct async *a = ud;
+	a->flush_scheduled = 0;
+	dels_flush(a);
 }
 
 /* the event leaves the queue: it finished and its records were handed on */
 static void ev_done(struct aev *ev)
 {
-	if (A.ndels == A.cdels && A.cdels < DEL_BATCH_MAX) {
-		int n = A.cdels ? A.cdels * 2 : 64;
-		void *p = realloc(A.dels, (size_t)n * sizeof(*A.dels));
+	struct async *a = ev->a;
+	if (a->ndels == a->cdels && a->cdels < DEL_BATCH_MAX) {
+		int n = a->cdels ? a->cdels * 2 : 64;
+		void *p = realloc(a->dels, (size_t)n * sizeof(*a->dels));
 		if (p) {
-			A.dels = p;
-			A.cdels = n;
+			a->dels = p;
+			a->cdels = n;
 		}
 	}
-	if (A.ndels == A.cdels)
-		dels_flush();
-	if (A.ndels < A.cdels) {
-		memcpy(A.dels[A.ndels++], ev->key, sizeof(ev->key));
-		if (!A.flush_scheduled && loop_defer(A.srv->loop, flush_cb, NULL) == 0)
-			A.flush_scheduled = 1;
-		if (!A.flush_scheduled)
-			dels_flush();
+	if (a->ndels == a->cdels)
+		dels_flush(a);
+	if (a->ndels < a->cdels) {
+		memcpy(a->dels[a->ndels++], ev->key, sizeof(ev->key));
+		if (!a->flush_scheduled && loop_defer(a->srv->loop, flush_cb, a) == 0)
+			a->flush_scheduled = 1;
+		if (!a->flush_scheduled)
+			dels_flush(a);
 	} else {
-		int rc = rec_del(A.srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key);
+		int rc = rec_del(a->srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key);
 		if (rc && rc != LD_ENOTFOUND)
 			fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
 				ev->key, ld_strerror(rc));
 	}
 	ev_free(ev);
-	schedule_pump();
+	schedule_pump(a);
 }
 
 static void backoff(struct aev *ev, int status)
 {
-	int first = A.base_ms / 60 > 0 ? A.base_ms / 60 : 1; /* 1 s on AWS */
-	int cap = A.base_ms * 5;                               /* 5 min on AWS */
+	struct async *a = ev->a;
+	int first = a->base_ms / 60 > 0 ? a->base_ms / 60 : 1; /* 1 s on AWS */
+	int cap = a->base_ms * 5;                               /* 5 min on AWS */
 	ev->backoff_ms = ev->backoff_ms ? ev->backoff_ms * 2 : first;
 	if (ev->backoff_ms > cap)
 		ev->backoff_ms = cap > first ? cap : first;
@@ -510,12 +524,13 @@ static int build_record(buf_t *b, struct aev *ev, const char *condition)
 
 static void delivery_free(struct delivery *dl)
 {
+	struct async *a = dl->ev->a;
 	if (dl->timer)
-		loop_cancel(A.srv->loop, dl->timer);
+		loop_cancel(a->srv->loop, dl->timer);
 	if (dl->prev)
 		dl->prev->next = dl->next;
-	else if (A.deliveries == dl)
-		A.deliveries = dl->next;
+	else if (a->deliveries == dl)
+		a->deliveries = dl->next;
 	if (dl->next)
 		dl->next->prev = dl->prev;
 	buf_free(&dl->body);
@@ -549,10 +564,11 @@ static void delivery_retry(void *ud)
 
 static void delivery_sent(void *ud, int rc)
 {
+	struct async *a = ((struct delivery *)ud)->ev->a;
 	struct delivery *dl = ud;
 	dl->in_flight = 0;
-	if (rc == LD_EREMOTE && !dl->ev->orphan && !A.stopping && ++dl->tries < DELIVERY_TRIES) {
-		int64_t t = loop_timer(A.srv->loop, (uint64_t)(A.base_ms / 60 + 1) << dl->tries, delivery_retry, dl);
+	if (rc == LD_EREMOTE && !dl->ev->orphan && !a->stopping && ++dl->tries < DELIVERY_TRIES) {
+		int64_t t = loop_timer(a->srv->loop, (uint64_t)(a->base_ms / 60 + 1) << dl->tries, delivery_retry, dl);
 		if (t > 0) {
 			dl->timer = t;
 			return;
@@ -565,10 +581,11 @@ static void delivery_sent(void *ud, int rc)
 
 static void delivery_send(struct delivery *dl)
 {
+	struct async *a = dl->ev->a;
 	struct dest_attrs at = { .function_arn = dl->ev->arn, .success = dl->success, .request_id = dl->request_id,
 				 .error_code = dl->request_id ? dl->error_code : NULL,
 				 .error_message = dl->error_message };
-	int rc = dest_send(A.srv, dl->arn, dl->body.data, dl->body.len, &at, delivery_sent, dl);
+	int rc = dest_send(a->srv, dl->arn, dl->body.data, dl->body.len, &at, delivery_sent, dl);
 	if (rc == 0) {
 		dl->in_flight = 1;
 		return;
@@ -586,7 +603,7 @@ static int is_lambda_arn(const char *arn)
 }
 
 /* a Lambda destination: an Event invoke of that function with the record */
-static int enqueue_lambda(const char *arn, const char *body, size_t len)
+static int enqueue_lambda(struct async *a, const char *arn, const char *body, size_t len)
 {
 	char part[32], region[64], account[16], name[160], qual[160] = "";
 	int n = sscanf(arn, "arn:%31[^:]:lambda:%63[^:]:%15[^:]:function:%159[^:]:%159s", part, region, account,
@@ -597,15 +614,16 @@ static int enqueue_lambda(const char *arn, const char *body, size_t len)
 	snprintf(scope, sizeof(scope), "%s:%s", account, region);
 	ids_uuid4(id);
 	struct async_event e = { scope, name, qual, body, len, NULL, id };
-	return async_enqueue(A.srv, &e);
+	return async_enqueue(a->srv, &e);
 }
 
 /* hands body to one target; ev->pending counts what is still to finish */
 static void deliver(struct aev *ev, const char *arn, const buf_t *body, int success, const char *err_code,
 		    const char *err_msg)
 {
+	struct async *a = ev->a;
 	if (is_lambda_arn(arn)) {
-		int rc = enqueue_lambda(arn, body->data, body->len);
+		int rc = enqueue_lambda(a, arn, body->data, body->len);
 		if (rc)
 			fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", arn,
 				ld_strerror(rc));
@@ -631,10 +649,10 @@ static void deliver(struct aev *ev, const char *arn, const buf_t *body, int succ
 		free(dl);
 		return;
 	}
-	dl->next = A.deliveries;
-	if (A.deliveries)
-		A.deliveries->prev = dl;
-	A.deliveries = dl;
+	dl->next = a->deliveries;
+	if (a->deliveries)
+		a->deliveries->prev = dl;
+	a->deliveries = dl;
 	ev->pending++;
 	delivery_send(dl);
 }
@@ -702,23 +720,25 @@ static void fail(struct aev *ev, const char *condition)
 
 static int persist(struct aev *ev)
 {
-	int rc = rec_put(A.srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key, ev->doc);
+	struct async *a = ev->a;
+	int rc = rec_put(a->srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key, ev->doc);
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot save event %s: %s\n", ev->key, ld_strerror(rc));
 	return rc;
 }
 
-static void on_exec_done(void *ud, const struct exec_result *res)
+static void on_exec_done(void *ud, struct exec_result *res)
 {
+	struct async *a = ((struct aev *)ud)->a;
 	struct aev *ev = ud;
-	A.inflight--;
-	schedule_pump();
-	if (ev->orphan || A.stopping) {
+	a->inflight--;
+	schedule_pump(a);
+	if (ev->orphan || a->stopping) {
 		ev_free(ev);
 		return;
 	}
 	if (!res->ok) {
-		const char *t = res->api_error_type;
+		const char *t = res->err.type;
 		backoff(ev, t && !strcmp(t, "TooManyRequestsException") ? 429 : 500);
 		return;
 	}
@@ -745,7 +765,7 @@ static void on_exec_done(void *ud, const struct exec_result *res)
 		return;
 	}
 	/* AWS: one minute, then two more */
-	int64_t due = loop_wall_ms() + (int64_t)A.base_ms * attempts;
+	int64_t due = loop_wall_ms() + (int64_t)a->base_ms * attempts;
 	json_object_set_new(d, "due", json_integer(due));
 	json_object_del(d, "v");
 	persist(ev);
@@ -755,12 +775,13 @@ static void on_exec_done(void *ud, const struct exec_result *res)
 /* the function's event invoke config for the qualifier it was invoked with */
 static void load_eic(struct aev *ev, const char *scope, const char *name, const char *qual)
 {
+	struct async *a = ev->a;
 	char key[400];
 	json_t *c = NULL;
 	snprintf(key, sizeof(key), "%s/%s", name, qual && *qual ? qual : "$LATEST");
 	ev->max_retry = DEFAULT_RETRIES;
 	ev->max_age_s = DEFAULT_AGE_S;
-	if (rec_peek(A.srv->store, REC_INVOKE_CONFIG, scope, key, &c))
+	if (rec_peek(a->srv->store, REC_INVOKE_CONFIG, scope, key, &c))
 		return;
 	json_t *v;
 	if ((v = json_object_get(c, "MaximumRetryAttempts")))
@@ -777,10 +798,10 @@ static void load_eic(struct aev *ev, const char *scope, const char *name, const 
 	json_decref(c);
 }
 
-static int reserved_zero(const char *scope, const char *name)
+static int reserved_zero(struct async *a, const char *scope, const char *name)
 {
 	json_t *meta = NULL;
-	if (rec_function_get(A.srv->store, scope, name, REC_PEEK, &meta))
+	if (rec_function_get(a->srv->store, scope, name, REC_PEEK, &meta))
 		return 0;
 	json_t *r = json_object_get(meta, "ReservedConcurrentExecutions");
 	int zero = json_is_integer(r) && json_integer_value(r) == 0;
@@ -798,13 +819,14 @@ static void take_dlq(struct aev *ev, json_t *cfg)
 
 static void dispatch(struct aev *ev)
 {
+	struct async *a = ev->a;
 	json_t *doc = NULL;
 	int rc = 0;
 	if (ev->held) {
 		doc = json_incref(ev->held);
 		ev_unhold(ev);
 	} else {
-		rc = doc_load(ev->key, &doc);
+		rc = doc_load(a, ev->key, &doc);
 	}
 	if (rc == LD_ENOTFOUND || rc == LD_ECORRUPT) {
 		if (rc == LD_ECORRUPT)
@@ -826,9 +848,9 @@ static void dispatch(struct aev *ev)
 	arn_function(ev->arn, sizeof(ev->arn), scope, name, qual && *qual ? qual : "$LATEST");
 	load_eic(ev, scope, name, qual);
 	/* ages count in retry minutes: a second is base_ms / 60 (1000 on AWS) */
-	if (loop_wall_ms() - json_integer_value(json_object_get(doc, "t")) > (int64_t)ev->max_age_s * A.base_ms / 60) {
+	if (loop_wall_ms() - json_integer_value(json_object_get(doc, "t")) > (int64_t)ev->max_age_s * a->base_ms / 60) {
 		json_t *cfg = NULL;
-		rc = rec_config(A.srv->store, scope, name, qual, REC_PEEK, &cfg, NULL);
+		rc = rec_config(a->srv->store, scope, name, qual, REC_PEEK, &cfg, NULL);
 		if (rc == LD_ENOTFOUND) {
 			fprintf(stderr, "lambdad: async: %s no longer exists; event %s dropped\n", ev->arn, ev->key);
 			ev_done(ev);
@@ -845,19 +867,19 @@ static void dispatch(struct aev *ev)
 			       .payload_len = json_string_length(p), .client_context = jstr(doc, "cc"),
 			       .request_id = jstr(doc, "id") };
 	ld_error_t err = { 0 };
-	rc = door_invoke(A.srv, &c, on_exec_done, ev, &err);
+	rc = door_invoke(a->srv, &c, on_exec_done, ev, &err);
 	take_dlq(ev, c.config);
 	json_decref(c.config);
 	if (rc == 0) {
 		json_object_set_new(doc, "v", json_string(c.version));
 		ev->state = EV_RUN;
-		A.inflight++;
+		a->inflight++;
 	} else if (rc == LD_EAPI && err.type && !strcmp(err.type, "ResourceNotFoundException")) {
 		/* the function, version or alias is gone: so are its events */
 		fprintf(stderr, "lambdad: async: %s no longer exists; event %s dropped\n", ev->arn, ev->key);
 		ev_done(ev);
 	} else if (rc == LD_ETHROTTLED) {
-		if (err.reason && !strcmp(err.reason, EXEC_THROTTLE_RESERVED) && reserved_zero(scope, name)) {
+		if (err.reason && !strcmp(err.reason, EXEC_THROTTLE_RESERVED) && reserved_zero(a, scope, name)) {
 			/* AWS: reserved concurrency 0 sends events to the failure
 			 * destination or DLQ at once, without retries */
 			ev->last_status = 429;
@@ -874,15 +896,17 @@ static void dispatch(struct aev *ev)
 /* ---- paging and the pump ---- */
 
 struct page {
+	struct async *a;
 	int n;
 	int64_t now;
 };
 
 static int page_cb(void *ud, const char *key, const char *doc, size_t len)
 {
+	struct async *a = ((struct page *)ud)->a;
 	struct page *pg = ud;
 	pg->n++;
-	struct aev *ev = ev_new(key);
+	struct aev *ev = ev_new(a, key);
 	if (!ev)
 		return 1;
 	/* only "due" matters here; it is near the end of the record */
@@ -897,106 +921,121 @@ static int page_cb(void *ud, const char *key, const char *doc, size_t len)
 	return 0;
 }
 
-static void page_in(void)
+static void page_in(struct async *a)
 {
-	if (!A.more || A.mem >= WINDOW / 2)
+	if (!a->more || a->mem >= WINDOW / 2)
 		return;
-	int limit = (int)(WINDOW - A.mem);
-	struct page pg = { 0, loop_wall_ms() };
-	int rc = rec_list(A.srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, A.last_key[0] ? A.last_key : NULL, limit, page_cb, &pg);
+	int limit = (int)(WINDOW - a->mem);
+	struct page pg = { a, 0, loop_wall_ms() };
+	int rc = rec_list(a->srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, a->last_key[0] ? a->last_key : NULL, limit, page_cb, &pg);
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot read the queue: %s\n", ld_strerror(rc));
 	else if (pg.n < limit)
-		A.more = 0;
+		a->more = 0;
 }
 
 static void pump_cb(void *ud)
 {
-	A.pump_scheduled = 0;
-	if (A.stopping || !A.running)
+	struct async *a = ud;
+	a->pump_scheduled = 0;
+	if (a->stopping || !a->running)
 		return;
-	page_in();
-	while (A.inflight < MAX_INFLIGHT && A.rhead)
-		dispatch(ready_pop());
+	page_in(a);
+	while (a->inflight < MAX_INFLIGHT && a->rhead)
+		dispatch(ready_pop(a));
 }
 
-static void schedule_pump(void)
+static void schedule_pump(struct async *a)
 {
-	if (A.pump_scheduled || A.stopping || !A.running)
+	if (a->pump_scheduled || a->stopping || !a->running)
 		return;
-	if (loop_defer(A.srv->loop, pump_cb, NULL) == 0)
-		A.pump_scheduled = 1;
+	if (loop_defer(a->srv->loop, pump_cb, a) == 0)
+		a->pump_scheduled = 1;
 }
 
 /* ---- API ---- */
 
+struct count {
+	struct async *a;
+	size_t n;
+};
+
 static int max_key_cb(void *ud, const char *key, const char *doc, size_t len)
 {
-	size_t *n = ud;
-	(*n)++;
+	struct count *c = ud;
+	c->n++;
 	uint64_t k = strtoull(key, NULL, 10);
-	if (k > A.seq)
-		A.seq = k;
+	if (k > c->a->seq)
+		c->a->seq = k;
 	return 0;
 }
 
 int async_start(server_t *srv, const struct async_options *opt)
 {
-	memset(&A, 0, sizeof(A));
-	A.srv = srv;
-	A.base_ms = opt && opt->retry_base_ms > 0 ? opt->retry_base_ms : 60000;
-	size_t n = 0;
-	int rc = rec_list(srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, NULL, 0, max_key_cb, &n);
-	if (rc)
+	struct async *a = calloc(1, sizeof(*a));
+	if (!a)
+		return LD_ENOMEM;
+	a->srv = srv;
+	a->base_ms = opt && opt->retry_base_ms > 0 ? opt->retry_base_ms : 60000;
+	struct count c = { a, 0 };
+	int rc = rec_list(srv->store, REC_ASYNC_EVENT, QSCOPE, NULL, NULL, 0, max_key_cb, &c);
+	if (rc) {
+		free(a);
 		return rc;
-	A.running = 1;
-	A.more = n > 0;
-	exec_on_free(srv, on_free, NULL);
+	}
+	size_t n = c.n;
+	srv->async = a;
+	a->running = 1;
+	a->more = n > 0;
+	exec_on_free(srv, on_free, a);
 	if (n)
 		fprintf(stderr, "lambdad: async: resuming %zu queued event%s\n", n, n == 1 ? "" : "s");
-	schedule_pump();
+	schedule_pump(a);
 	return 0;
 }
 
 void async_stop(server_t *srv)
 {
-	if (!A.running)
+	struct async *a = srv->async;
+	if (!a)
 		return;
-	A.stopping = 1;
-	for (struct delivery *dl = A.deliveries, *next; dl; dl = next) {
+	if (!a->running)
+		return;
+	a->stopping = 1;
+	for (struct delivery *dl = a->deliveries, *next; dl; dl = next) {
 		next = dl->next;
 		dl->ev->orphan = 1;
 		if (!dl->in_flight)
 			delivery_end(dl); /* a retry timer: nothing else refers to it */
 	}
-	for (struct aev *ev = A.all, *next; ev; ev = next) {
+	for (struct aev *ev = a->all, *next; ev; ev = next) {
 		next = ev->next;
 		if (ev->state == EV_RUN || ev->pending > 0)
 			ev->orphan = 1; /* exec or a delivery still holds it */
 		else
 			ev_free(ev);
 	}
-	A.rhead = A.rtail = NULL;
-	A.running = 0;
+	a->rhead = a->rtail = NULL;
+	a->running = 0;
 	exec_on_free(srv, NULL, NULL);
-	dels_flush();
-	free(A.dels);
-	A.dels = NULL;
-	A.cdels = 0;
+	dels_flush(a);
+	free(a->dels);
+	a->dels = NULL;
+	a->cdels = 0;
 }
 
 /* the new record, committed together with the deletes waiting (one commit) */
-static int put_with_dels(const char *key, json_t *doc)
+static int put_with_dels(struct async *a, const char *key, json_t *doc)
 {
-	store_t *st = A.srv->store;
-	if (A.ndels && store_begin(st) == 0) {
-		int rc = dels_apply();
+	store_t *st = a->srv->store;
+	if (a->ndels && store_begin(st) == 0) {
+		int rc = dels_apply(a);
 		if (rc == 0)
 			rc = rec_put(st, REC_ASYNC_EVENT, QSCOPE, key, doc);
 		if (rc == 0) {
 			rc = store_commit(st);
 			if (rc == 0)
-				A.ndels = 0;
+				a->ndels = 0;
 			return rc; /* a failed commit rolled back: nothing was queued */
 		}
 		store_rollback(st);
@@ -1007,12 +1046,15 @@ static int put_with_dels(const char *key, json_t *doc)
 
 int async_enqueue(server_t *srv, const struct async_event *e)
 {
-	if (!A.running)
+	struct async *a = srv->async;
+	if (!a)
+		return LD_EIO;
+	if (!a->running)
 		return LD_EIO;
 	uint64_t now_us = (uint64_t)loop_wall_ms() * 1000;
-	A.seq = A.seq + 1 > now_us ? A.seq + 1 : now_us;
+	a->seq = a->seq + 1 > now_us ? a->seq + 1 : now_us;
 	char key[24];
-	snprintf(key, sizeof(key), "%020" PRIu64, A.seq);
+	snprintf(key, sizeof(key), "%020" PRIu64, a->seq);
 	json_t *doc = json_object();
 	json_t *p = json_stringn(e->payload, e->payload_len);
 	if (!doc || !p) {
@@ -1028,26 +1070,32 @@ int async_enqueue(server_t *srv, const struct async_event *e)
 	json_object_set_new(doc, "t", json_integer(loop_wall_ms()));
 	if (e->client_context)
 		json_object_set_new(doc, "cc", json_string(e->client_context));
-	int rc = put_with_dels(key, doc);
+	int rc = put_with_dels(a, key, doc);
 	if (rc) {
 		json_decref(doc);
 		return rc;
 	}
 	struct aev *ev = NULL;
-	if (A.more || A.mem >= WINDOW || !(ev = ev_new(key))) {
-		A.more = 1; /* paged in when the window drains */
+	if (a->more || a->mem >= WINDOW || !(ev = ev_new(a, key))) {
+		a->more = 1; /* paged in when the window drains */
 		json_decref(doc);
 		return 0;
 	}
 	/* kept so the event need not be read back and parsed when it runs */
 	size_t sz = e->payload_len + HELD_OVERHEAD;
-	if (sz <= HELD_CAP - A.held_bytes) {
+	if (sz <= HELD_CAP - a->held_bytes) {
 		ev->held = doc;
 		ev->held_size = sz;
-		A.held_bytes += sz;
+		a->held_bytes += sz;
 	} else {
 		json_decref(doc);
 	}
 	ready_push(ev);
 	return 0;
+}
+
+void async_free(server_t *srv)
+{
+	free(srv->async);
+	srv->async = NULL;
 }

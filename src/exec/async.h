@@ -42,6 +42,10 @@ int async_start(server_t *srv, const struct async_options *opt);
  * destinations answer them. */
 void async_stop(server_t *srv);
 
+/* Frees the queue's state, once nothing can call back into it any more
+ * (after exec_stop and dest_shutdown). */
+void async_free(server_t *srv);
+
 /* One event to queue. Borrowed strings, copied before async_enqueue returns. */
 struct async_event {
 	const char *scope;          /* "ACCOUNT:REGION" */

@@ -59,7 +59,7 @@ int door_invoke(server_t *srv, struct door_call *c, exec_done_fn done, void *ud,
 	const char *reason = NULL;
 	struct exec_request in = {
 		.scope = c->scope, .name = c->name, .version = c->version, .cfg = c->config,
-		.invoked_arn = invoked, .payload = c->payload, .payload_len = c->payload_len,
+		.invoked_arn = invoked, .payload = c->payload, .payload_len = c->payload_len, .payload_buf = c->payload_buf,
 		.client_context = c->client_context, .want_tail = c->want_tail, .request_id = c->request_id,
 		.throttle_reason = &reason, .on_chunk = c->on_chunk,
 	};

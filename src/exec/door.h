@@ -29,6 +29,7 @@ struct door_call {
 	const char *qualifier;      /* as invoked: "" or NULL (unqualified), $LATEST, a version, an alias */
 	const char *payload;        /* the event */
 	size_t payload_len;
+	buf_t *payload_buf;         /* optional: the buffer payload points into, taken over by exec (exec.h) */
 	const char *client_context; /* decoded client context JSON, or NULL */
 	int want_tail;              /* LogType Tail */
 	const char *request_id;     /* the invocation's id, or NULL for a new one */

@@ -23,10 +23,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "exec/exec.h"
+#include "exec/request.h"
 #include "exec/quota.h"
 #include "exec/rapi.h"
 #include "exec/sandbox.h"
+#include "exec/uidpool.h"
 #include "server.h"
 #include "util/buf.h"
 #include "util/strmap.h"
@@ -86,6 +87,7 @@ struct env {
 	char init_error_type[64];
 	char stream[128];        /* its log stream's name */
 	FILE *log;
+	int64_t flush_timer;     /* its file's buffer is written when this fires */
 	int json_logs;           /* LoggingConfig.LogFormat JSON */
 	int freeing;
 	int retired;             /* its function changed: kill instead of idling */
@@ -121,7 +123,6 @@ struct prov {
 struct env_events {
 	void (*exited)(struct env *e);        /* its runtime exited (its pidfd fired) */
 	void (*init_timeout)(struct env *e);  /* no GET /next within the init limit */
-	void (*freed)(struct env *e);         /* it is about to be freed */
 };
 
 struct exec {
@@ -139,7 +140,9 @@ struct exec {
 	int stopping;
 	exec_free_fn on_free;    /* exec_on_free's listener */
 	void *on_free_ud;
-	struct sandbox_ids *ids; /* per-environment uids; NULL when not root */
+	uidpool_t *ids;          /* per-environment uids; NULL when not root */
+	strmap_t *compiled;      /* interpreters whose runtime client is byte-compiled */
+	struct runtimes *runtimes; /* what this host can run (runtimes.h) */
 	struct env_events events;
 };
 

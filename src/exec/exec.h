@@ -13,7 +13,9 @@
  * change (a new RevisionId of the version) retires the old pool.
  *
  * Each environment's stdout and stderr go to the function's log stream
- * (exec/logs.h) with Lambda's START / END / REPORT lines.
+ * (exec/envlog.h) with Lambda's START / END / REPORT lines. The types of
+ * an invocation (request, result, callbacks) are in exec/request.h; how
+ * the work is split among exec/'s modules, in exec/env.h.
  */
 #ifndef LD_EXEC_H
 #define LD_EXEC_H
@@ -21,8 +23,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "exec/request.h"
 #include "server.h"
-#include "util/buf.h"
 
 struct exec_options {
 	int idle_timeout_s;        /* reap environments idle this long (300) */
@@ -35,59 +37,17 @@ struct exec_options {
  * loop. Logs what it found. 0, or LD_EIO / LD_ENOMEM. */
 int exec_start(server_t *srv, const struct exec_options *opt);
 
+/* The runtimes this host can run (exec/runtimes.h), or NULL when execution
+ * is not running (then every runtime counts as missing). */
+struct runtimes;
+const struct runtimes *exec_runtimes(server_t *srv);
+
 /* Kills every environment and stops the Runtime API server. */
 void exec_stop(server_t *srv);
 
 /* The function changed or was deleted: its idle environments are killed
  * now, busy ones when their invocation ends. */
 void exec_forget(server_t *srv, const char *scope, const char *name);
-
-/* A piece of a streamed response, as the runtime sends it (exec_request's
- * on_chunk): data is valid during the call only; content_type is the
- * runtime's Content-Type (or NULL), the same on every call. */
-typedef void (*exec_chunk_fn)(void *ud, const char *data, size_t len, const char *content_type);
-
-/* A streamed response may reach QUOTA_STREAM_RESPONSE (quotas.h); past it
- * the runtime gets 413 and the result is a Function.ResponseSizeTooLarge
- * error. */
-
-/* What an invocation needs. The caller fills it; exec copies what it keeps. */
-struct exec_request {
-	const char *scope;          /* "ACCOUNT:REGION" */
-	const char *name;           /* function name */
-	const char *version;        /* "$LATEST" or "7" (the executed version) */
-	json_t *cfg;                /* that version's configuration (borrowed) */
-	const char *invoked_arn;    /* the ARN the caller used, with its qualifier */
-	const char *payload;        /* event bytes (borrowed until exec_invoke returns) */
-	size_t payload_len;
-	const char *client_context; /* decoded client context JSON, or NULL */
-	int want_tail;              /* LogType Tail */
-	const char *request_id;     /* the invocation's id (the API request's), or NULL for a new one */
-	const char **throttle_reason; /* out, optional: set when exec_invoke returns LD_ETHROTTLED */
-	/* optional: the caller takes streamed responses chunk by chunk (called
-	 * on the loop, before done); without it a streamed response is
-	 * collected and answered whole (6 MB + 100 at most), as AWS's Invoke
-	 * does for streaming functions */
-	exec_chunk_fn on_chunk;
-};
-
-/* How it ended. Owned by exec; valid during the callback only. */
-struct exec_result {
-	int ok;                     /* 1: the runtime answered (success or function error) */
-	const char *function_error; /* "Unhandled" for errors, NULL on success */
-	const char *payload;        /* response or error document */
-	size_t payload_len;
-	const char *content_type;
-	const char *log_tail;       /* base64 of the last 4 KB of this invocation's log, or NULL */
-	int streamed;               /* the response went out through on_chunk (payload: only an error document) */
-	const char *error_type;     /* for errors, when known: the runtime's error type or the platform's
-				       (Sandbox.Timedout, Runtime.ExitError, Function.ResponseSizeTooLarge) */
-	/* when !ok: an AWS API error to answer with (e.g. an unusable runtime) */
-	const char *api_error_type;
-	const char *api_error_message;
-};
-
-typedef void (*exec_done_fn)(void *ud, const struct exec_result *res);
 
 /* Starts an invocation; done(ud, res) runs once, later, on the loop (never
  * from inside exec_invoke). 0, LD_ENOMEM, or LD_ETHROTTLED when the
@@ -116,8 +76,6 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
  * runs there first and is never throttled; otherwise it spills over to an
  * on-demand environment within the limits above.
  */
-#define EXEC_THROTTLE_RESERVED "ReservedFunctionConcurrentInvocationLimitExceeded"
-#define EXEC_THROTTLE_ACCOUNT "ConcurrentInvocationLimitExceeded"
 
 /* Whether an invocation of in (scope, name, version, cfg) could start now,
  * taking nothing: 0, or LD_ETHROTTLED with *reason one of the above. The
@@ -129,7 +87,6 @@ int exec_can_run(server_t *srv, const struct exec_request *in, const char **reas
  * of scope changed (a reservation, provisioned concurrency). Called on the
  * loop, possibly inside exec's own callbacks: the listener only schedules
  * work. One listener at a time (the async queue); fn NULL removes it. */
-typedef void (*exec_free_fn)(void *ud, const char *scope, const char *name);
 void exec_on_free(server_t *srv, exec_free_fn fn, void *ud);
 
 /* The function's reserved concurrency (-1: none). The control plane calls it
@@ -147,8 +104,6 @@ void exec_set_reserved(server_t *srv, const char *scope, const char *name, int r
  * from inside exec_provision: failure is NULL or AWS's StatusReason. n = 0,
  * or exec_unprovision, releases them (busy ones after their invocation).
  * 0, LD_ENOMEM, or LD_EIO when execution is not running. */
-typedef void (*exec_provision_fn)(server_t *srv, const char *scope, const char *key, int64_t token, int ready,
-				  const char *failure);
 int exec_provision(server_t *srv, const struct exec_request *in, const char *key, int n, int64_t token,
 		   exec_provision_fn on_report);
 void exec_unprovision(server_t *srv, const char *scope, const char *key);

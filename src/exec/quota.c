@@ -2,7 +2,7 @@
  * quota.c - concurrency accounting with running totals (quota.h).
  */
 #include "exec/quota.h"
-#include "exec/exec.h"
+#include "exec/request.h"
 #include "util/err.h"
 #include "util/strmap.h"
 

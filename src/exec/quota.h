@@ -29,7 +29,7 @@ void quota_free(quota_t *q);
 quota_fn_t *quota_fn(quota_t *q, const char *scope, const char *name);
 
 /* NULL when one more on-demand invocation of f fits now, else AWS's Reason
- * (EXEC_THROTTLE_RESERVED or EXEC_THROTTLE_ACCOUNT of exec.h). */
+ * (EXEC_THROTTLE_RESERVED or EXEC_THROTTLE_ACCOUNT of request.h). */
 const char *quota_check(const quota_t *q, const quota_fn_t *f);
 
 /* An on-demand invocation of f starts (taken) or ends (released). */

@@ -44,6 +44,7 @@
 struct rapi {
 	struct loop *loop;
 	const struct rapi_hooks *hooks;
+	void *ud;            /* the hooks' first argument */
 	struct MHD_Daemon *d;
 	int epfd;
 	uint64_t due;
@@ -70,6 +71,7 @@ struct rconn {
 /* per request */
 struct rreq {
 	const struct rapi_hooks *hooks; /* the rapi's */
+	void *ud;
 	uint64_t env_id;
 	buf_t body;
 	int too_big;
@@ -126,8 +128,13 @@ static enum MHD_Result error_reply(struct MHD_Connection *c, unsigned status, co
 void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev)
 {
 	struct rreq *q = n->q;
-	struct MHD_Response *resp = MHD_create_response_from_buffer(ev->payload_len, (void *)ev->payload,
-								     MHD_RESPMEM_MUST_COPY);
+	/* the event's bytes go to libmicrohttpd as they are, freed once sent */
+	size_t len = 0;
+	char *payload = buf_steal(ev->payload, &len);
+	struct MHD_Response *resp =
+		payload ? MHD_create_response_from_buffer_with_free_callback(len, payload, free) : NULL;
+	if (!resp)
+		free(payload);
 	if (resp) {
 		char deadline[24];
 		snprintf(deadline, sizeof(deadline), "%lld", (long long)ev->deadline_ms);
@@ -205,13 +212,13 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 	char id[128];
 	if (q->too_big) {
 		if (request_id_of(url, "response", id, sizeof(id)))
-			q->hooks->on_result(q->env_id, id, 2, NULL, NULL, 0, NULL);
+			q->hooks->on_result(q->ud, q->env_id, id, 2, NULL, NULL, NULL);
 		char msg[80];
 		snprintf(msg, sizeof(msg), "Exceeded maximum allowed payload size (%u bytes).", QUOTA_SYNC_RESPONSE);
 		return error_reply(c, 413, "RequestEntityTooLarge", msg);
 	}
 	if (!strcmp(url, PREFIX "init/error")) {
-		q->hooks->on_init_error(q->env_id, etype, body, q->body.len);
+		q->hooks->on_init_error(q->ud, q->env_id, etype, body, q->body.len);
 		return queue(c, 202, "{\"status\":\"OK\"}\n");
 	}
 	int is_error = 0;
@@ -221,7 +228,7 @@ static enum MHD_Result finish_post(struct MHD_Connection *c, const char *url, st
 		is_error = 1;
 	else
 		return error_reply(c, 404, "InvalidURL", "Invalid URL");
-	return result_reply(c, q->hooks->on_result(q->env_id, id, is_error, etype, body, q->body.len, ctype));
+	return result_reply(c, q->hooks->on_result(q->ud, q->env_id, id, is_error, etype, &q->body, ctype));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -238,6 +245,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		q->env_id = rc->env_id;
 		q->hooks = ((rapi_t *)cls)->hooks;
+		q->ud = ((rapi_t *)cls)->ud;
 		buf_init(&q->body, QUOTA_SYNC_RESPONSE);
 		*con_cls = q;
 		const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -252,7 +260,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
 		if (*upload_size) {
 			if (!q->stream_refused) {
-				int rc = q->hooks->on_chunk(q->env_id, q->stream_id, upload, *upload_size, ctype);
+				int rc = q->hooks->on_chunk(q->ud, q->env_id, q->stream_id, upload, *upload_size, ctype);
 				if (rc) {
 					q->stream_refused = 1;
 					q->stream_rc = rc;
@@ -265,7 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		const char *ebody = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
 		int rc = q->stream_refused && q->stream_rc != LD_ETOOBIG
 				 ? q->stream_rc
-				 : q->hooks->on_stream_end(q->env_id, q->stream_id, ctype, q->stream_rc == LD_ETOOBIG, etype,
+				 : q->hooks->on_stream_end(q->ud, q->env_id, q->stream_id, ctype, q->stream_rc == LD_ETOOBIG, etype,
 						      ebody);
 		if (q->stream_rc == LD_ETOOBIG)
 			return error_reply(c, 413, "RequestEntityTooLarge",
@@ -294,7 +302,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		n->r = cls;
 		q->waiting = 1;
 		q->in_handler = 1;
-		int refused = q->hooks->on_next(q->env_id, n);
+		int refused = q->hooks->on_next(q->ud, q->env_id, n);
 		q->in_handler = 0;
 		if (refused) {
 			free(n);
@@ -378,13 +386,14 @@ static void check(void *ud)
 		MHD_run(r->d);
 }
 
-int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out)
+int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, void *ud, rapi_t **out)
 {
 	rapi_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return LD_ENOMEM;
 	r->loop = loop;
 	r->hooks = hooks;
+	r->ud = ud;
 	r->diag_fd = -1;
 	r->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_SUSPEND_RESUME |
 					MHD_USE_TURBO,

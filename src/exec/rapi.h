@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/buf.h"
+
 struct loop;
 typedef struct rapi rapi_t;
 struct rapi_next;   /* a runtime waiting in GET /invocation/next */
@@ -23,8 +25,9 @@ struct rapi_next;   /* a runtime waiting in GET /invocation/next */
 struct rapi_hooks;
 
 /* Starts the daemon on the loop; what requests mean is decided by hooks
- * (exec.c's, or a test's). *out owned by the caller. */
-int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, rapi_t **out);
+ * (exec.c's, or a test's), which get ud as their first argument. *out owned
+ * by the caller. */
+int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, void *ud, rapi_t **out);
 void rapi_stop(rapi_t *r);
 
 /* Opens a loopback listening socket for environment env_id; *port is what
@@ -48,8 +51,7 @@ struct rapi_event {
 	const char *invoked_arn;
 	const char *trace_id;
 	const char *client_context;  /* or NULL */
-	const char *payload;
-	size_t payload_len;
+	buf_t *payload;              /* the event: taken (left empty), freed once sent */
 };
 
 /* Answers a waiting GET /next with an event. The handle is consumed. */
@@ -64,14 +66,16 @@ struct rapi_hooks {
 
 	/* GET /next from env_id: exec keeps n (and later delivers or abandons it),
 	 * or returns a negative LD_E* code to refuse (403 InvalidStateTransition). */
-	int (*on_next)(uint64_t env_id, struct rapi_next *n);
+	int (*on_next)(void *ud, uint64_t env_id, struct rapi_next *n);
 
 	/* POST /invocation/{id}/response (is_error 0) or /error (1), or a response
-	 * past the 6 MB + 100 limit (2: body is NULL, the runtime gets 413). Returns 0
+	 * past the 6 MB + 100 limit (2: body is NULL, the runtime gets 413). The
+	 * body is rapi's buffer: the hook may take it (move it out, leaving it
+	 * empty) instead of copying. Returns 0
 	 * (202 accepted), LD_ENOTFOUND (400 InvalidRequestID) or LD_EINVAL (403
 	 * InvalidStateTransition). */
-	int (*on_result)(uint64_t env_id, const char *request_id, int is_error, const char *error_type,
-			 const char *body, size_t len, const char *content_type);
+	int (*on_result)(void *ud, uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+			 buf_t *body, const char *content_type);
 
 	/* A streamed response (POST .../response with
 	 * Lambda-Runtime-Function-Response-Mode: streaming, chunked): each piece of
@@ -79,18 +83,18 @@ struct rapi_hooks {
 	 * its limit (rapi discards the rest and reports the end with oversized 1);
 	 * LD_ENOTFOUND / LD_EINVAL when the invocation is gone (the rest is
 	 * discarded, the runtime gets the usual error). */
-	int (*on_chunk)(uint64_t env_id, const char *request_id, const char *data, size_t len,
+	int (*on_chunk)(void *ud, uint64_t env_id, const char *request_id, const char *data, size_t len,
 			const char *content_type);
 
 	/* The end of a streamed response: error_type and error_body are the
 	 * Lambda-Runtime-Function-Error-Type / -Body trailers (the body base64 as
 	 * sent) or NULL; oversized: the limit was passed. Same returns as
 	 * rapi_on_result. */
-	int (*on_stream_end)(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+	int (*on_stream_end)(void *ud, uint64_t env_id, const char *request_id, const char *content_type, int oversized,
 			     const char *error_type, const char *error_body);
 
 	/* POST /init/error. */
-	void (*on_init_error)(uint64_t env_id, const char *error_type, const char *body, size_t len);
+	void (*on_init_error)(void *ud, uint64_t env_id, const char *error_type, const char *body, size_t len);
 };
 
 #endif

@@ -23,11 +23,15 @@
 
 #define MAX_RUNTIMES 64
 
-static struct runtime_info table[MAX_RUNTIMES];
-static size_t ntable;
-static char client_root[PATH_MAX];
-static char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16];
-static char summary[1024];
+struct runtimes {
+	struct runtime_info table[MAX_RUNTIMES];
+	size_t ntable;
+	char client_root[PATH_MAX];
+	char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16];
+	char summary[1024];
+	int node_major;          /* the host node's major version (-1: none), probed once */
+	char node[PATH_MAX];
+};
 
 static int is_elf(const char *path)
 {
@@ -103,22 +107,20 @@ static int node_major(const char *bin)
 	return out[0] == 'v' ? atoi(out + 1) : -1;
 }
 
-static void find_node(struct runtime_info *rt)
+static void find_node(struct runtimes *rts, struct runtime_info *rt)
 {
-	static int major = -2;
-	static char found[PATH_MAX];
-	if (major == -2) {
-		major = -1;
+	if (rts->node_major == -2) {
+		rts->node_major = -1;
 		const char *cands[] = { "/usr/bin/node", "/usr/local/bin/node" };
-		for (size_t i = 0; i < 2 && major < 0; i++) {
+		for (size_t i = 0; i < 2 && rts->node_major < 0; i++) {
 			struct runtime_info probe = { 0 };
-			if (accept_binary(&probe, cands[i]) && (major = node_major(probe.interp)) > 0)
-				snprintf(found, sizeof(found), "%s", cands[i]);
+			if (accept_binary(&probe, cands[i]) && (rts->node_major = node_major(probe.interp)) > 0)
+				snprintf(rts->node, sizeof(rts->node), "%s", cands[i]);
 		}
 	}
 	int want = atoi(rt->id + strlen("nodejs"));
-	if (major > 0 && want == major)
-		accept_binary(rt, found);
+	if (rts->node_major > 0 && want == rts->node_major)
+		accept_binary(rt, rts->node);
 }
 
 static enum runtime_kind kind_of(const char *id)
@@ -136,13 +138,13 @@ static enum runtime_kind kind_of(const char *id)
  * when it holds python/bootstrap.py, else the first runtimes/ holding it in
  * the directories above it (build/test/../runtimes is build/runtimes, while
  * the clients live in the source tree's runtimes/). */
-static void find_client_root(const char *given)
+static void find_client_root(struct runtimes *rts, const char *given)
 {
 	char dir[PATH_MAX], cand[PATH_MAX + 64], real[PATH_MAX];
-	snprintf(client_root, sizeof(client_root), "%s", given);
+	snprintf(rts->client_root, sizeof(rts->client_root), "%s", given);
 	if (realpath(given, real))
-		snprintf(client_root, sizeof(client_root), "%s", real);
-	snprintf(cand, sizeof(cand), "%s/python/bootstrap.py", client_root);
+		snprintf(rts->client_root, sizeof(rts->client_root), "%s", real);
+	snprintf(cand, sizeof(cand), "%s/python/bootstrap.py", rts->client_root);
 	if (access(cand, R_OK) == 0)
 		return;
 	snprintf(dir, sizeof(dir), "%s", given);
@@ -155,29 +157,33 @@ static void find_client_root(const char *given)
 		if (access(cand, R_OK) == 0) {
 			snprintf(cand, sizeof(cand), "%s/runtimes", dir);
 			if (realpath(cand, real))
-				snprintf(client_root, sizeof(client_root), "%s", real);
+				snprintf(rts->client_root, sizeof(rts->client_root), "%s", real);
 			return;
 		}
 	}
 }
 
-static struct runtime_info *find(const char *id)
+static struct runtime_info *find(struct runtimes *rts, const char *id)
 {
-	for (size_t i = 0; i < ntable; i++)
-		if (!strcmp(table[i].id, id))
-			return &table[i];
+	for (size_t i = 0; i < rts->ntable; i++)
+		if (!strcmp(rts->table[i].id, id))
+			return &rts->table[i];
 	return NULL;
 }
 
-int runtimes_init(const char *runtimes_dir, const char *const *overrides)
+int runtimes_init(const char *runtimes_dir, const char *const *overrides, struct runtimes **out)
 {
+	struct runtimes *rts = calloc(1, sizeof(*rts));
+	if (!rts)
+		return LD_ENOMEM;
+	rts->node_major = -2;
 	const struct shape *s = model_shape("Runtime");
-	ntable = 0;
-	find_client_root(runtimes_dir ? runtimes_dir : "runtimes");
-	snprintf(python_dir, sizeof(python_dir), "%s/python", client_root);
-	snprintf(node_dir, sizeof(node_dir), "%s/nodejs", client_root);
-	for (size_t i = 0; s && i < s->nenums && ntable < MAX_RUNTIMES; i++) {
-		struct runtime_info *rt = &table[ntable];
+	rts->ntable = 0;
+	find_client_root(rts, runtimes_dir ? runtimes_dir : "runtimes");
+	snprintf(rts->python_dir, sizeof(rts->python_dir), "%s/python", rts->client_root);
+	snprintf(rts->node_dir, sizeof(rts->node_dir), "%s/nodejs", rts->client_root);
+	for (size_t i = 0; s && i < s->nenums && rts->ntable < MAX_RUNTIMES; i++) {
+		struct runtime_info *rt = &rts->table[rts->ntable];
 		memset(rt, 0, sizeof(*rt));
 		snprintf(rt->id, sizeof(rt->id), "%s", s->enums[i]);
 		rt->kind = kind_of(rt->id);
@@ -186,8 +192,8 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides)
 		if (rt->kind == RUNTIME_PYTHON)
 			find_python(rt);
 		else if (rt->kind == RUNTIME_NODEJS)
-			find_node(rt);
-		ntable++;
+			find_node(rts, rt);
+		rts->ntable++;
 	}
 	for (const char *const *o = overrides; o && *o; o++) {
 		const char *eq = strchr(*o, '=');
@@ -195,35 +201,36 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides)
 		if (!eq || (size_t)(eq - *o) >= sizeof(id))
 			continue;
 		snprintf(id, sizeof(id), "%.*s", (int)(eq - *o), *o);
-		struct runtime_info *rt = find(id);
+		struct runtime_info *rt = find(rts, id);
 		if (!rt || !accept_binary(rt, eq + 1))
 			fprintf(stderr, "lambdad: --runtime %s: not a runtime id and interpreter binary\n", *o);
 	}
-	summary[0] = '\0';
-	for (size_t i = 0; i < ntable; i++) {
-		if (table[i].kind != RUNTIME_PROVIDED && !table[i].interp[0])
+	rts->summary[0] = '\0';
+	for (size_t i = 0; i < rts->ntable; i++) {
+		if (rts->table[i].kind != RUNTIME_PROVIDED && !rts->table[i].interp[0])
 			continue;
-		size_t n = strlen(summary), m = strlen(table[i].id);
-		if (n + m + 2 > sizeof(summary))
+		size_t n = strlen(rts->summary), m = strlen(rts->table[i].id);
+		if (n + m + 2 > sizeof(rts->summary))
 			break;
 		if (n)
-			summary[n++] = ' ';
-		memcpy(summary + n, table[i].id, m + 1);
+			rts->summary[n++] = ' ';
+		memcpy(rts->summary + n, rts->table[i].id, m + 1);
 	}
+	*out = rts;
 	return 0;
 }
 
-const struct runtime_info *runtimes_get(const char *id)
+const struct runtime_info *runtimes_get(const struct runtimes *rts, const char *id)
 {
-	const struct runtime_info *rt = id ? find(id) : NULL;
+	const struct runtime_info *rt = rts && id ? find((struct runtimes *)rts, id) : NULL;
 	if (!rt || (rt->kind != RUNTIME_PROVIDED && !rt->interp[0]))
 		return NULL;
 	return rt;
 }
 
-int runtimes_missing(const char *id, char *out, size_t n)
+int runtimes_missing(const struct runtimes *rts, const char *id, char *out, size_t n)
 {
-	if (runtimes_get(id))
+	if (runtimes_get(rts, id))
 		return 0;
 	switch (id ? kind_of(id) : RUNTIME_OTHER) {
 	case RUNTIME_PYTHON:
@@ -246,16 +253,21 @@ int runtimes_missing(const char *id, char *out, size_t n)
 	return LD_ENOTFOUND;
 }
 
-const char *runtimes_client_dir(enum runtime_kind kind)
+const char *runtimes_client_dir(const struct runtimes *rts, enum runtime_kind kind)
 {
 	switch (kind) {
-	case RUNTIME_PYTHON: return python_dir;
-	case RUNTIME_NODEJS: return node_dir;
+	case RUNTIME_PYTHON: return rts->python_dir;
+	case RUNTIME_NODEJS: return rts->node_dir;
 	default: return NULL;
 	}
 }
 
-const char *runtimes_describe(void)
+void runtimes_free(struct runtimes *rts)
 {
-	return summary;
+	free(rts);
+}
+
+const char *runtimes_describe(const struct runtimes *rts)
+{
+	return rts->summary;
 }

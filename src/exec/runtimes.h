@@ -26,27 +26,31 @@ struct runtime_info {
 	char inside[4200];      /* the interpreter's path inside the sandbox */
 };
 
+typedef struct runtimes runtimes_t;
+
 /* Discovers interpreters for every runtime id of the API model, and records
  * the runtime client directory (repo_dir/runtimes). overrides: "ID=PATH"
- * strings (NULL-terminated, may be NULL). Logs one line per usable runtime
- * to stderr. 0 or LD_ENOMEM. */
-int runtimes_init(const char *runtimes_dir, const char *const *overrides);
+ * strings (NULL-terminated, may be NULL); a bad one is logged. *out the
+ * caller's (runtimes_free; execution keeps it). 0 or LD_ENOMEM. */
+int runtimes_init(const char *runtimes_dir, const char *const *overrides, runtimes_t **out);
+void runtimes_free(runtimes_t *rts);
 
 /* The runtime of an id, or NULL when lambdad cannot run it (no interpreter
- * found, or a family it does not support). Static storage. */
-const struct runtime_info *runtimes_get(const char *id);
+ * found, or a family it does not support; rts NULL: execution is not
+ * running). Points into rts. */
+const struct runtime_info *runtimes_get(const runtimes_t *rts, const char *id);
 
 /* Why lambdad cannot run runtime id on this host, and how to get it, as one
  * sentence for a function's StateReason (into out); 0 when it can run it
  * (out untouched), LD_ENOTFOUND otherwise. */
-int runtimes_missing(const char *id, char *out, size_t n);
+int runtimes_missing(const runtimes_t *rts, const char *id, char *out, size_t n);
 
 /* Host directory of the runtime client for a kind (shown at /var/runtime),
  * or NULL for provided runtimes. */
-const char *runtimes_client_dir(enum runtime_kind kind);
+const char *runtimes_client_dir(const runtimes_t *rts, enum runtime_kind kind);
 
 /* A one-line summary for the start-up log ("python3.11 python3.12 nodejs20.x
  * provided.al2023 ..."). Static storage. */
-const char *runtimes_describe(void);
+const char *runtimes_describe(const runtimes_t *rts);
 
 #endif

@@ -980,6 +980,43 @@ int sandbox_reap_trace(const char *trace)
 	return left ? LD_EIO : 0;
 }
 
+/* ---------------------------------------------------------------- levels */
+
+static const char *full_view(const char *inside, const char *host)
+{
+	return inside;
+}
+
+static void full_resolve(const char *path, const char *code, const char *opt, char *out, size_t n)
+{
+	snprintf(out, n, "%s", path);
+}
+
+static const char *process_view(const char *inside, const char *host)
+{
+	return host;
+}
+
+static void process_resolve(const char *path, const char *code, const char *opt, char *out, size_t n)
+{
+	if (!strncmp(path, "/var/task/", 10))
+		snprintf(out, n, "%s/%s", code, path + 10);
+	else if (opt[0] && !strncmp(path, "/opt/", 5))
+		snprintf(out, n, "%s/%s", opt, path + 5);
+	else
+		snprintf(out, n, "%s", path);
+}
+
+static const struct sandbox_ops levels[] = {
+	[SANDBOX_PROCESS] = { SANDBOX_PROCESS, "process", process_view, process_resolve },
+	[SANDBOX_FULL] = { SANDBOX_FULL, "full", full_view, full_resolve },
+};
+
+const struct sandbox_ops *sandbox_ops_of(enum sandbox_level level)
+{
+	return &levels[level == SANDBOX_FULL ? SANDBOX_FULL : SANDBOX_PROCESS];
+}
+
 /* ---------------------------------------------------------------- probe */
 
 static int has_cap_sys_admin(void)

@@ -147,6 +147,26 @@ struct sandbox_proc;
  * caps->level and caps->why say what was found. Returns 0. */
 int sandbox_probe(struct sandbox_caps *caps, const char *cgroup_parent);
 
+/* What differs between the levels for whoever starts an environment, so
+ * that it never branches on the level: where the runtime finds its
+ * directories. FULL mounts code at /var/task, layers at /opt, the runtime
+ * client at /var/runtime and an interpreter's tree at /var/lang; PROCESS
+ * leaves them at their host paths. */
+struct sandbox_ops {
+	enum sandbox_level level;
+	const char *name;      /* "full", "process" */
+	/* the path the runtime uses for something FULL shows at `inside`
+	 * and the host has at `host` */
+	const char *(*view)(const char *inside, const char *host);
+	/* a path the function names (/var/task/..., /opt/...) as its runtime
+	 * can open it, given the host's code and layers directories (opt ""
+	 * when there are no layers) */
+	void (*resolve)(const char *path, const char *code, const char *opt, char *out, size_t n);
+};
+
+/* The operations of a level (static storage). */
+const struct sandbox_ops *sandbox_ops_of(enum sandbox_level level);
+
 /* One line for the start-up log, e.g. "sandbox: full (namespaces, cgroup v1
  * memory+pids, uid drop)". Static storage, overwritten by the next call. */
 const char *sandbox_describe(const struct sandbox_caps *caps);

@@ -3,7 +3,8 @@
  *
  * Parsing a stored document costs far more than the backend's lookup (about
  * 60 instructions a byte in jansson), so store_get_json keeps parsed
- * documents in a bounded cache and hands out deep copies. lambdad is the only
+ * documents in a bounded cache (in the store, store.h) and hands out deep
+ * copies. lambdad is the only
  * writer of its store (the SQLite backend holds an exclusive lock), so every
  * change passes through here: a put or delete drops the entry, and a
  * rollback or a prefix delete drops them all. Reads inside a transaction do
@@ -18,9 +19,6 @@
 
 #define CACHE_MAX_ENTRIES 20000
 
-/* one cache per process: lambdad opens one store */
-static json_t *cache;       /* "kind\x1fscope\x1fkey" -> parsed document */
-static int in_tx;
 
 static int cache_key(char *out, size_t n, const char *kind, const char *scope, const char *key)
 {
@@ -28,17 +26,17 @@ static int cache_key(char *out, size_t n, const char *kind, const char *scope, c
 	return len > 0 && (size_t)len < n;
 }
 
-static void cache_drop(const char *kind, const char *scope, const char *key)
+static void cache_drop(store_t *s, const char *kind, const char *scope, const char *key)
 {
 	char k[1024];
-	if (cache && cache_key(k, sizeof(k), kind, scope, key))
-		json_object_del(cache, k);
+	if (s->cache && cache_key(k, sizeof(k), kind, scope, key))
+		json_object_del(s->cache, k);
 }
 
-static void cache_clear(void)
+static void cache_clear(store_t *s)
 {
-	if (cache)
-		json_object_clear(cache);
+	if (s->cache)
+		json_object_clear(s->cache);
 }
 
 int store_open(const char *backend, const char *data_dir, store_t **out)
@@ -50,44 +48,45 @@ int store_open(const char *backend, const char *data_dir, store_t **out)
 
 void store_close(store_t *s)
 {
-	if (s)
-		s->ops->close(s);
-	json_decref(cache);
-	cache = NULL;
+	if (!s)
+		return;
+	json_decref(s->cache);
+	s->cache = NULL;
+	s->ops->close(s);
 }
 
 int store_begin(store_t *s)
 {
 	int rc = s->ops->begin(s);
-	in_tx = rc == 0;
+	s->in_tx = rc == 0;
 	return rc;
 }
 
 int store_commit(store_t *s)
 {
 	int rc = s->ops->commit(s);
-	in_tx = 0;
+	s->in_tx = 0;
 	if (rc)
-		cache_clear(); /* the backend rolled back */
+		cache_clear(s); /* the backend rolled back */
 	return rc;
 }
 
 void store_rollback(store_t *s)
 {
 	s->ops->rollback(s);
-	in_tx = 0;
-	cache_clear();
+	s->in_tx = 0;
+	cache_clear(s);
 }
 
 int store_del(store_t *s, const char *kind, const char *scope, const char *key)
 {
-	cache_drop(kind, scope, key);
+	cache_drop(s, kind, scope, key);
 	return s->ops->del(s, kind, scope, key);
 }
 
 int store_del_prefix(store_t *s, const char *kind, const char *scope, const char *prefix)
 {
-	cache_clear();
+	cache_clear(s);
 	return s->ops->del_prefix(s, kind, scope, prefix);
 }
 
@@ -112,7 +111,7 @@ static int load(store_t *s, const char *kind, const char *scope, const char *key
 {
 	char k[1024];
 	int cacheable = cache_key(k, sizeof(k), kind, scope, key);
-	json_t *hit = cacheable && cache ? json_object_get(cache, k) : NULL;
+	json_t *hit = cacheable && s->cache ? json_object_get(s->cache, k) : NULL;
 	if (hit) {
 		*out = peek ? json_incref(hit) : json_deep_copy(hit);
 		return *out ? 0 : LD_ENOMEM;
@@ -127,14 +126,14 @@ static int load(store_t *s, const char *kind, const char *scope, const char *key
 	free(doc);
 	if (!*out)
 		return LD_ECORRUPT;
-	if (cacheable && !in_tx) {
-		if (!cache)
-			cache = json_object();
-		if (cache && json_object_size(cache) >= CACHE_MAX_ENTRIES)
-			cache_clear();
+	if (cacheable && !s->in_tx) {
+		if (!s->cache)
+			s->cache = json_object();
+		if (s->cache && json_object_size(s->cache) >= CACHE_MAX_ENTRIES)
+			cache_clear(s);
 		json_t *copy = peek ? json_incref(*out) : json_deep_copy(*out);
-		if (cache && copy)
-			json_object_set_new(cache, k, copy);
+		if (s->cache && copy)
+			json_object_set_new(s->cache, k, copy);
 		else
 			json_decref(copy);
 	}
@@ -156,7 +155,7 @@ int store_put_json(store_t *s, const char *kind, const char *scope, const char *
 	char *text = json_dumps(doc, JSON_COMPACT);
 	if (!text)
 		return LD_ENOMEM;
-	cache_drop(kind, scope, key);
+	cache_drop(s, kind, scope, key);
 	int rc = s->ops->put(s, kind, scope, key, text, strlen(text));
 	free(text);
 	return rc;

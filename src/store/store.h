@@ -47,8 +47,13 @@ struct store_ops {
 	int (*scopes)(store_t *s, const char *kind, store_iter_fn fn, void *ud);
 };
 
+/* The common part of every backend's store (the backend's struct starts
+ * with it and zeroes it when it opens): the ops, and store.c's cache of
+ * parsed documents. */
 struct store {
 	const struct store_ops *ops;
+	json_t *cache;       /* "kind\x1fscope\x1fkey" -> parsed document */
+	int in_tx;           /* a transaction is open: reads do not fill the cache */
 };
 
 extern const struct store_ops store_sqlite_ops;

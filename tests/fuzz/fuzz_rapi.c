@@ -101,11 +101,15 @@ static void deliver(struct rapi_next *n, unsigned k)
 	char id[32], payload[64];
 	snprintf(id, sizeof(id), "inv-%u", k);
 	int len = snprintf(payload, sizeof(payload), "{\"n\":%u,\"s\":\"\\u00e9\"}", k);
+	buf_t b;
+	buf_init(&b, 0);
+	buf_append(&b, payload, (size_t)len);
 	struct rapi_event ev = { id, 4102444800000LL, "arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST",
 				 k % 2 ? "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1" : NULL,
-				 k % 4 == 1 ? "{\"custom\":{\"a\":\"b\"}}" : NULL, payload, (size_t)len };
+				 k % 4 == 1 ? "{\"custom\":{\"a\":\"b\"}}" : NULL, &b };
 	snprintf(env.inflight, sizeof(env.inflight), "%s", id);
 	rapi_deliver(n, &ev);
+	buf_free(&b); /* taken: nothing is left */
 }
 
 static void deferred_answer(void *ud)
@@ -121,7 +125,7 @@ static void deferred_answer(void *ud)
 		deliver(n, env.waiting_k);
 }
 
-static int h_next(uint64_t env_id, struct rapi_next *n)
+static int h_next(void *ud, uint64_t env_id, struct rapi_next *n)
 {
 	if (env_id != ENV_ID || !n)
 		fail("on_next: wrong environment");
@@ -159,9 +163,11 @@ static int answer(const char *id)
 	return LD_ENOTFOUND;
 }
 
-static int h_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type, const char *body,
-		    size_t len, const char *content_type)
+static int h_result(void *ud, uint64_t env_id, const char *request_id, int is_error, const char *error_type, buf_t *b,
+		    const char *content_type)
 {
+	const char *body = b ? (b->data ? b->data : "") : NULL;
+	size_t len = b ? b->len : 0;
 	if (env_id != ENV_ID)
 		fail("on_result: wrong environment");
 	check_id(request_id);
@@ -177,7 +183,7 @@ static int h_result(uint64_t env_id, const char *request_id, int is_error, const
 	return answer(request_id);
 }
 
-static int h_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
+static int h_chunk(void *ud, uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
 {
 	if (env_id != ENV_ID)
 		fail("on_chunk: wrong environment");
@@ -195,7 +201,7 @@ static int h_chunk(uint64_t env_id, const char *request_id, const char *data, si
 	return env.streamed > STREAM_LIMIT ? LD_ETOOBIG : 0;
 }
 
-static int h_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+static int h_stream_end(void *ud, uint64_t env_id, const char *request_id, const char *content_type, int oversized,
 			const char *error_type, const char *error_body)
 {
 	if (env_id != ENV_ID)
@@ -209,7 +215,7 @@ static int h_stream_end(uint64_t env_id, const char *request_id, const char *con
 	return answer(request_id);
 }
 
-static void h_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len)
+static void h_init_error(void *ud, uint64_t env_id, const char *error_type, const char *body, size_t len)
 {
 	if (env_id != ENV_ID || !body || len > PAYLOAD_LIMIT || body[len] != '\0')
 		fail("on_init_error: bad arguments");
@@ -393,7 +399,7 @@ static void setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	trace = getenv("FUZZ_RAPI_TRACE") ? atoi(getenv("FUZZ_RAPI_TRACE")) : 0;
-	if (loop_new(&L) || rapi_start(L, &hooks, &R) || (listen_fd = rapi_open_env(R, ENV_ID, (uid_t)-1, &port)) < 0)
+	if (loop_new(&L) || rapi_start(L, &hooks, NULL, &R) || (listen_fd = rapi_open_env(R, ENV_ID, (uid_t)-1, &port)) < 0)
 		fail("setup failed");
 	atexit(teardown);
 }

@@ -36,35 +36,38 @@ static loop_t *L;
 static rapi_t *R;
 static int nexts, results, init_errors;
 
-static int on_next(uint64_t env_id, struct rapi_next *n)
+static int on_next(void *ud, uint64_t env_id, struct rapi_next *n)
 {
-	static const char payload[] = "{\"k\":1}";
+	buf_t payload;
+	buf_init(&payload, 0);
+	buf_puts(&payload, "{\"k\":1}");
 	struct rapi_event ev = { "r1", 4102444800000LL, "arn:aws:lambda:us-east-1:000000000000:function:f", "", NULL,
-				 payload, sizeof(payload) - 1 };
+				 &payload };
 	nexts++;
 	rapi_deliver(n, &ev);
+	buf_free(&payload); /* taken: nothing is left to free */
 	return 0;
 }
 
-static int on_result(uint64_t env_id, const char *request_id, int is_error, const char *error_type, const char *body,
-		     size_t len, const char *content_type)
+static int on_result(void *ud, uint64_t env_id, const char *request_id, int is_error, const char *error_type,
+		     buf_t *body, const char *content_type)
 {
 	results++;
 	return strcmp(request_id, "r1") ? LD_ENOTFOUND : 0;
 }
 
-static int on_chunk(uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
+static int on_chunk(void *ud, uint64_t env_id, const char *request_id, const char *data, size_t len, const char *content_type)
 {
 	return 0;
 }
 
-static int on_stream_end(uint64_t env_id, const char *request_id, const char *content_type, int oversized,
+static int on_stream_end(void *ud, uint64_t env_id, const char *request_id, const char *content_type, int oversized,
 			 const char *error_type, const char *error_body)
 {
 	return 0;
 }
 
-static void on_init_error(uint64_t env_id, const char *error_type, const char *body, size_t len)
+static void on_init_error(void *ud, uint64_t env_id, const char *error_type, const char *body, size_t len)
 {
 	init_errors++;
 }
@@ -334,7 +337,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (loop_new(&L) || rapi_start(L, &hooks, &R)) {
+	if (loop_new(&L) || rapi_start(L, &hooks, NULL, &R)) {
 		printf("FAIL - setup\n");
 		return 1;
 	}

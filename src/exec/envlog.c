@@ -1,0 +1,225 @@
+/*
+ * envlog.c - an environment's log stream (envlog.h).
+ */
+#include "exec/envlog.h"
+#include "loop.h"
+#include "util/base64.h"
+#include "util/ids.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define FLUSH_MS 200          /* runtime output reaches the file within this */
+#define LINE_CAP (256 * 1024) /* a partial line is logged as it is past this */
+
+void envlog_open(struct env *e)
+{
+	struct exec *x = e->pool->x;
+	char dir[PATH_MAX], path[PATH_MAX + 200], hex[33], date[16];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y/%m/%d", &tm);
+	ids_hex(hex, 16);
+	snprintf(e->stream, sizeof(e->stream), "%s/[%s]%s", date, e->pool->version, hex);
+	const char *fmt =
+		json_string_value(json_object_get(json_object_get(e->pool->cfg, "LoggingConfig"), "LogFormat"));
+	e->json_logs = fmt && !strcmp(fmt, "JSON");
+	/* DATA/logs/ACCOUNT:REGION/NAME/ */
+	snprintf(dir, sizeof(dir), "%s/logs", x->srv->data_dir);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/logs/%s", x->srv->data_dir, e->pool->scope);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/logs/%s/%s", x->srv->data_dir, e->pool->scope, e->pool->name);
+	mkdir(dir, 0700);
+	char file[160];
+	snprintf(file, sizeof(file), "%s", e->stream);
+	for (char *p = file; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	snprintf(path, sizeof(path), "%s/%s.log", dir, file);
+	e->log = fopen(path, "ae");
+	if (e->log)
+		setvbuf(e->log, NULL, _IOFBF, 16 * 1024);
+	buf_init(&e->line, LINE_CAP * 2);
+}
+
+static void flush(struct env *e)
+{
+	if (e->flush_timer) {
+		loop_cancel(e->pool->x->srv->loop, e->flush_timer);
+		e->flush_timer = 0;
+	}
+	if (e->log)
+		fflush(e->log);
+}
+
+static void on_flush(void *ud)
+{
+	struct env *e = ud;
+	e->flush_timer = 0;
+	if (e->log)
+		fflush(e->log);
+}
+
+void envlog_close(struct env *e)
+{
+	flush(e);
+	if (e->log)
+		fclose(e->log);
+	e->log = NULL;
+	buf_free(&e->line);
+}
+
+void envlog_line(struct env *e, const char *text, size_t n)
+{
+	if (e->log)
+		fwrite(text, 1, n, e->log);
+	if (e->cur && !e->cur->finished && e->cur->log.len + n <= ENV_INVOCATION_LOG_CAP)
+		buf_append(&e->cur->log, text, n);
+}
+
+void envlog_printf(struct env *e, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		envlog_line(e, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+void envlog_output(struct env *e, const char *data, size_t n)
+{
+	buf_append(&e->line, data, n);
+	char *start = e->line.data, *nl;
+	while ((nl = memchr(start, '\n', e->line.len - (size_t)(start - e->line.data)))) {
+		envlog_line(e, start, (size_t)(nl - start) + 1);
+		start = nl + 1;
+	}
+	size_t rest = e->line.len - (size_t)(start - e->line.data);
+	if (rest >= LINE_CAP) {
+		envlog_line(e, start, rest);
+		rest = 0;
+	}
+	memmove(e->line.data, start, rest);
+	e->line.len = rest;
+	/* what the runtime printed reaches the file soon, even mid-invocation */
+	if (e->log && !e->flush_timer) {
+		int64_t t = loop_timer(e->pool->x->srv->loop, FLUSH_MS, on_flush, e);
+		e->flush_timer = t > 0 ? t : 0;
+	}
+}
+
+/* {"time":"2024-01-01T00:00:00.000Z","type":"platform.X","record":{...}}\n;
+ * takes the record */
+static void record(struct env *e, const char *type, json_t *rec)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[64], date[32];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when, sizeof(when), "%s.%03ldZ", date, ts.tv_nsec / 1000000);
+	json_t *line = json_pack("{s:s,s:s,s:o}", "time", when, "type", type, "record", rec);
+	char *text = line ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+	if (text) {
+		envlog_line(e, text, strlen(text));
+		envlog_line(e, "\n", 1);
+	}
+	free(text);
+	json_decref(line);
+}
+
+/* "INIT_START Runtime Version: python:3.12.v1\tRuntime Version ARN: ...":
+ * the stream only (the invocation's tail starts at START, as on AWS) */
+void envlog_init_start(struct env *e, const struct runtime_info *rt)
+{
+	char ver[48];
+	const char *arn = json_string_value(
+		json_object_get(json_object_get(e->pool->cfg, "RuntimeVersionConfig"), "RuntimeVersionArn"));
+	if (rt->kind == RUNTIME_PYTHON)
+		snprintf(ver, sizeof(ver), "python:%s.v1", rt->id + strlen("python"));
+	else if (rt->kind == RUNTIME_NODEJS)
+		snprintf(ver, sizeof(ver), "nodejs:%d.v1", atoi(rt->id + strlen("nodejs")));
+	else
+		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
+	if (e->json_logs)
+		record(e, "platform.initStart",
+		       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "initializationType",
+				 e->prov ? "provisioned-concurrency" : "on-demand", "phase", "init", "runtimeVersion", ver,
+				 "runtimeVersionArn", arn ? arn : "", "functionName", e->pool->name, "functionVersion",
+				 e->pool->version));
+	else
+		envlog_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
+}
+
+void envlog_init_error(struct env *e, double ms, const char *error_type)
+{
+	envlog_printf(e, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", ms,
+		      error_type);
+	flush(e);
+}
+
+void envlog_start(struct env *e)
+{
+	struct invocation *inv = e->cur;
+	if (e->json_logs)
+		record(e, "platform.start", json_pack("{s:s,s:s}", "requestId", inv->request_id, "version", e->pool->version));
+	else
+		envlog_printf(e, "START RequestId: %s Version: %s\n", inv->request_id, e->pool->version);
+}
+
+void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error)
+{
+	struct invocation *inv = e->cur;
+	double ms = (double)(env_now_us() - inv->start_us) / 1000.0;
+	int mem = e->proc ? sandbox_memory_peak_mb(e->proc) : -1;
+	json_int_t size = json_integer_value(json_object_get(e->pool->cfg, "MemorySize"));
+	if (e->json_logs) {
+		json_t *metrics = json_pack("{s:f,s:I,s:I,s:I}", "durationMs", round(ms * 100) / 100, "billedDurationMs",
+					    (json_int_t)ceil(ms), "memorySizeMB", size, "maxMemoryUsedMB",
+					    (json_int_t)(mem > 0 ? mem : 1));
+		if (!e->init_reported) {
+			json_object_set_new(metrics, "initDurationMs", json_real(round(e->init_ms * 100) / 100));
+			e->init_reported = 1;
+		}
+		json_t *rec = json_pack("{s:s,s:o,s:s}", "requestId", inv->request_id, "metrics", metrics, "status",
+					status ? status : fn_error ? "error" : "success");
+		if (error_type || fn_error)
+			json_object_set_new(rec, "errorType", json_string(error_type ? error_type : fn_error));
+		record(e, "platform.report", rec);
+	} else {
+		char init[64] = "", extra[128] = "";
+		if (!e->init_reported) {
+			snprintf(init, sizeof(init), "Init Duration: %.2f ms\t", e->init_ms);
+			e->init_reported = 1;
+		}
+		if (status)
+			snprintf(extra, sizeof(extra), "Status: %s\t%s%s%s", status, error_type ? "Error Type: " : "",
+				 error_type ? error_type : "", error_type ? "\t" : "");
+		envlog_printf(e, "END RequestId: %s\n", inv->request_id);
+		envlog_printf(e,
+			      "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %d MB\t"
+			      "Max Memory Used: %d MB\t%s%s\n",
+			      inv->request_id, ms, ceil(ms), (int)size, mem > 0 ? mem : 1, init, extra);
+	}
+	flush(e);
+}
+
+char *envlog_tail(const struct invocation *inv)
+{
+	if (!inv->want_tail || !inv->log.len)
+		return NULL;
+	size_t n = inv->log.len > ENV_TAIL_BYTES ? ENV_TAIL_BYTES : inv->log.len;
+	return b64_encode(inv->log.data + inv->log.len - n, n);
+}

@@ -1,0 +1,56 @@
+/*
+ * envlog.h - an execution environment's log stream (exec/ room, env.h).
+ *
+ * Every environment has a log stream named YYYY/MM/DD/[VERSION]<32 hex>,
+ * as AWS names them; its lines (the runtime's output, and Lambda's
+ * INIT_START / START / END / REPORT lines, or the platform.* records of
+ * LoggingConfig.LogFormat JSON) go to DATA/logs/ACCOUNT:REGION/NAME/
+ * <stream with / as _>.log, and the lines of the current invocation are
+ * also kept (capped) for LogType Tail. The file is written through a stdio
+ * buffer: an invocation's lines reach it in one write when its REPORT is
+ * written, and output the runtime prints meanwhile within 200 ms.
+ */
+#ifndef LD_ENVLOG_H
+#define LD_ENVLOG_H
+
+#include <stddef.h>
+
+#include "exec/env.h"
+#include "exec/runtimes.h"
+
+/* Names e's stream and opens its file (e->stream, e->log, e->json_logs).
+ * A file that cannot be opened leaves the stream without one (lines still
+ * reach the tail). */
+void envlog_open(struct env *e);
+
+/* Writes what is buffered and closes the file. */
+void envlog_close(struct env *e);
+
+/* One line (with its newline) or formatted text, to the file and to the
+ * current invocation's capture. */
+void envlog_line(struct env *e, const char *text, size_t n);
+void envlog_printf(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Output of the runtime, as read from its pipe: whole lines are logged, a
+ * partial line waits for its end (a line of 256 KB is logged as it is). */
+void envlog_output(struct env *e, const char *data, size_t n);
+
+/* INIT_START (platform.initStart): the runtime version, before init. */
+void envlog_init_start(struct env *e, const struct runtime_info *rt);
+
+/* INIT_REPORT of an init error reported by the runtime (POST /init/error). */
+void envlog_init_error(struct env *e, double ms, const char *error_type);
+
+/* START (platform.start) of e->cur, which starts capturing its lines. */
+void envlog_start(struct env *e);
+
+/* END and REPORT (platform.report) of e->cur: duration, memory, Init
+ * Duration on an environment's first invocation; status ("timeout",
+ * "error") and error_type for platform failures; fn_error: the runtime
+ * posted a function error (only the JSON record names it). Flushes. */
+void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error);
+
+/* Base64 of the last ENV_TAIL_BYTES of inv's lines (malloc'd), or NULL. */
+char *envlog_tail(const struct invocation *inv);
+
+#endif

@@ -1,0 +1,543 @@
+/*
+ * launch.c - starting and taking down execution environments (launch.h).
+ */
+#include "exec/launch.h"
+#include "auth/auth.h"
+#include "auth/keys.h"
+#include "blobs/blobs.h"
+#include "blobs/zip.h"
+#include "exec/envlog.h"
+#include "exec/runtimes.h"
+#include "exec/uidpool.h"
+#include "loop.h"
+#include "quotas.h"
+#include "util/arn.h"
+#include "util/err.h"
+#include "util/ids.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- code and layers ---- */
+
+/* DATA/<sub>/<name>/: the archives `hexes` extracted in order into one
+ * directory (later ones overwrite earlier files), once: built under a
+ * temporary name and renamed into place, so a half-extracted tree is never
+ * seen; a concurrent builder's rename wins and ours is dropped. */
+static int extract_once(server_t *srv, const char *sub, const char *name, const char *const *hexes, size_t n,
+			char *out, size_t outn)
+{
+	char tmp[PATH_MAX], rnd[17];
+	snprintf(out, outn, "%s/%s/%s", srv->data_dir, sub, name);
+	if (access(out, F_OK) == 0)
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s/%s", srv->data_dir, sub);
+	mkdir(tmp, 0755);
+	ids_hex(rnd, 8);
+	snprintf(tmp, sizeof(tmp), "%s/%s/.%s-%s", srv->data_dir, sub, name, rnd);
+	/* readable by the environments' uids whatever the umask (zip_extract
+	 * sets its entries' modes itself) */
+	if (mkdir(tmp, 0755) < 0 || chmod(tmp, 0755) < 0)
+		return LD_EIO;
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		void *zip = NULL;
+		size_t len = 0;
+		if (!hexes[i])
+			break; /* as before: the archives up to a record without one */
+		if (!(rc = blobs_read(srv->blobs, hexes[i], &zip, &len)))
+			rc = zip_extract(zip, len, tmp, QUOTA_UNZIPPED);
+		free(zip);
+	}
+	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		rc = LD_EIO;
+	if (rc) {
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "lambdad: could not remove %s\n", tmp);
+	}
+	return rc;
+}
+
+/* DATA/code/<hex>/: the function's code */
+static int code_dir(server_t *srv, const char *hex, char *out, size_t n)
+{
+	const char *one[1] = { hex };
+	return extract_once(srv, "code", hex, one, 1, out, n);
+}
+
+/* DATA/opt/<digest of the layer list>/: the function's layers extracted in
+ * order (later ones overwrite earlier files, as on AWS), once per list.
+ * *out is "" when the function has no layers. */
+static int layers_dir(server_t *srv, json_t *cfg, char *out, size_t n)
+{
+	json_t *layers = json_object_get(cfg, "Layers");
+	const char *hexes[QUOTA_LAYERS];
+	char digest[65];
+	size_t i, nl = json_array_size(layers);
+	json_t *l;
+	out[0] = '\0';
+	if (!nl)
+		return 0;
+	if (nl > QUOTA_LAYERS)
+		return LD_ECORRUPT;
+	buf_t ids;
+	buf_init(&ids, 0);
+	json_array_foreach(layers, i, l) {
+		hexes[i] = json_string_value(json_object_get(l, "_CodeHex"));
+		buf_printf(&ids, "%s;", hexes[i]);
+	}
+	blobs_digest(ids.data, ids.len, digest, NULL);
+	buf_free(&ids);
+	int rc = extract_once(srv, "opt", digest, hexes, nl, out, n);
+	if (rc)
+		out[0] = '\0';
+	return rc;
+}
+
+/* Python runtime clients run from a read-only /var/runtime, where python
+ * cannot write its bytecode cache: compile it once per interpreter, on the
+ * host, before the first environment of that interpreter starts. */
+static void compile_python_client(struct exec *x, const struct runtime_info *rt)
+{
+	if (strmap_get(x->compiled, rt->interp))
+		return;
+	char cmd[2 * PATH_MAX + 64];
+	snprintf(cmd, sizeof(cmd), "'%s' -m compileall -q '%s' >/dev/null 2>&1", rt->interp,
+		 runtimes_client_dir(x->runtimes, RUNTIME_PYTHON));
+	if (system(cmd) != 0)
+		fprintf(stderr, "lambdad: could not precompile the python runtime client for %s\n", rt->id);
+	strmap_put(x->compiled, rt->interp, x); /* any non-NULL value: done */
+}
+
+/* ---- the environment's variables ---- */
+
+struct envp {
+	char *v[64];
+	int n;
+};
+
+static void env_add(struct envp *ev, const char *k, const char *v)
+{
+	if (ev->n >= 63 || !v)
+		return;
+	size_t kl = strlen(k);
+	for (int i = 0; i < ev->n; i++) {
+		if (ev->v[i] && !strncmp(ev->v[i], k, kl) && ev->v[i][kl] == '=') {
+			free(ev->v[i]);
+			if (asprintf(&ev->v[i], "%s=%s", k, v) < 0)
+				ev->v[i] = NULL;
+			return;
+		}
+	}
+	if (asprintf(&ev->v[ev->n], "%s=%s", k, v) >= 0)
+		ev->n++;
+}
+
+/* an unreserved variable Lambda presets: the function's own value wins */
+static void env_preset(struct envp *ev, const char *k, const char *v)
+{
+	size_t kl = strlen(k);
+	for (int i = 0; i < ev->n; i++)
+		if (ev->v[i] && !strncmp(ev->v[i], k, kl) && ev->v[i][kl] == '=')
+			return;
+	env_add(ev, k, v);
+}
+
+static void env_free(struct envp *ev)
+{
+	for (int i = 0; i < ev->n; i++)
+		free(ev->v[i]);
+}
+
+/* The execution role's credentials. With --auth enforce (a shared server),
+ * temporary credentials minted for this environment, in memory only, acting
+ * as the function's account and role session
+ * (arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION): a function's SDK calls
+ * to lambdad are signed and isolated like anyone's, and lambdad's own
+ * credentials never reach functions. In permissive mode (local development)
+ * functions get the credentials lambdad was started with, when it has any,
+ * so that their SDK calls reach the same endpoints. */
+static void credentials(struct env *e, struct envp *ev)
+{
+	struct pool *p = e->pool;
+	server_t *srv = p->x->srv;
+	if (srv->auth_mode != AUTH_ENFORCE) {
+		static const char *const creds[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+		for (size_t c = 0; c < sizeof(creds) / sizeof(creds[0]); c++)
+			if (getenv(creds[c]))
+				env_add(ev, creds[c], getenv(creds[c]));
+		return;
+	}
+	struct keys_minted m;
+	char account[32], principal[400];
+	const char *role = json_string_value(json_object_get(p->cfg, "Role"));
+	const char *slash = role ? strrchr(role, '/') : NULL;
+	const char *region = strchr(p->scope, ':');
+	region = region ? region + 1 : "";
+	snprintf(account, sizeof(account), "%.*s", (int)strcspn(p->scope, ":"), p->scope);
+	snprintf(principal, sizeof(principal), "arn:%s:sts::%s:assumed-role/%s/%s", arn_partition(region), account,
+		 slash ? slash + 1 : "lambda", p->name);
+	if (keys_mint(srv->keys, account, principal, ENV_CREDENTIALS_TTL_S, &m) == 0) {
+		snprintf(e->cred_id, sizeof(e->cred_id), "%s", m.access_key_id);
+		env_add(ev, "AWS_ACCESS_KEY_ID", m.access_key_id);
+		env_add(ev, "AWS_SECRET_ACCESS_KEY", m.secret);
+		env_add(ev, "AWS_SESSION_TOKEN", m.session_token);
+	}
+	OPENSSL_cleanse(&m, sizeof(m));
+}
+
+/* Lambda's variables (the function's own first: Lambda's override them,
+ * except the presets, which the function's own win over) */
+static void variables(struct env *e, struct envp *ev, const char *task, const char *rtdir)
+{
+	struct pool *p = e->pool;
+	json_t *cfg = p->cfg;
+	char runapi[32], mem[16];
+	snprintf(runapi, sizeof(runapi), "127.0.0.1:%d", e->port);
+	snprintf(mem, sizeof(mem), "%d", (int)json_integer_value(json_object_get(cfg, "MemorySize")));
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(json_object_get(cfg, "Environment"), "Variables"), k, v)
+		env_add(ev, k, json_string_value(v));
+	env_preset(ev, "PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+	env_preset(ev, "LANG", "en_US.UTF-8");
+	env_preset(ev, "LD_LIBRARY_PATH",
+		   "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+	env_preset(ev, "AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
+	env_add(ev, "_HANDLER", json_string_value(json_object_get(cfg, "Handler")));
+	env_add(ev, "AWS_REGION", strchr(p->scope, ':') + 1);
+	env_add(ev, "AWS_DEFAULT_REGION", strchr(p->scope, ':') + 1);
+	env_add(ev, "AWS_LAMBDA_FUNCTION_NAME", p->name);
+	env_add(ev, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem);
+	env_add(ev, "AWS_LAMBDA_FUNCTION_VERSION", p->version);
+	env_add(ev, "AWS_LAMBDA_INITIALIZATION_TYPE", e->prov ? "provisioned-concurrency" : "on-demand");
+	env_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME",
+		json_string_value(json_object_get(json_object_get(cfg, "LoggingConfig"), "LogGroup")));
+	env_add(ev, "AWS_LAMBDA_LOG_STREAM_NAME", e->stream);
+	env_add(ev, "AWS_LAMBDA_RUNTIME_API", runapi);
+	env_add(ev, "LAMBDA_TASK_ROOT", task);
+	env_add(ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
+	env_add(ev, "TZ", ":UTC");
+	credentials(e, ev);
+	if (e->json_logs)
+		env_add(ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
+}
+
+/* ---- traces: what a killed daemon leaves is found by the next ----
+ *
+ * While an environment lives, DATA/run/env-<id> holds its sandbox trace
+ * (sandbox.h): its runtime's pid, uid and cgroups. The file goes with the
+ * environment. A daemon killed with kill -9 cannot clean up: its runtimes
+ * die with it (PDEATHSIG), but only once the kernel has torn the dead
+ * daemon down, and their cgroups stay. The next daemon of the data
+ * directory (the store's lock makes it the only one) reaps every trace it
+ * finds before anything runs: nothing of the old daemon runs a resumed
+ * event a second time, and no cgroup leaks. */
+
+static void trace_path(struct env *e, char *out, size_t n)
+{
+	snprintf(out, n, "%s/run/env-%llu", e->pool->x->srv->data_dir, (unsigned long long)e->id);
+}
+
+static void trace_write(struct env *e)
+{
+	char path[PATH_MAX], line[SANDBOX_TRACE_MAX + 1];
+	if (sandbox_trace(e->proc, line, sizeof(line) - 1))
+		return;
+	strcat(line, "\n");
+	trace_path(e, path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, line, strlen(line)) < 0)
+		fprintf(stderr, "lambdad: cannot record environment %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+void launch_reap_leftovers(server_t *srv)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/run", srv->data_dir);
+	mkdir(dir, 0700);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0, left = 0;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "env-", 4) != 0)
+			continue;
+		char path[PATH_MAX + 300], line[SANDBOX_TRACE_MAX + 2];
+		snprintf(path, sizeof(path), "%s/%.255s", dir, de->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		ssize_t len = fd >= 0 ? read(fd, line, sizeof(line) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		line[len > 0 ? len : 0] = '\0';
+		if (len > 0 && sandbox_reap_trace(line) == LD_EIO)
+			left++;
+		unlink(path);
+		n++;
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		fprintf(stderr, "lambdad: reaped %d environments of a previous run%s\n", n,
+			left ? " (some processes or cgroups would not go)" : "");
+}
+
+/* ---- the loop's view of an environment ---- */
+
+void launch_drain(struct env *e)
+{
+	char buf[8192];
+	while (e->out_fd >= 0) {
+		ssize_t n = read(e->out_fd, buf, sizeof(buf));
+		if (n > 0) {
+			envlog_output(e, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			loop_del_fd(e->pool->x->srv->loop, e->out_fd);
+			close(e->out_fd);
+			e->out_fd = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+}
+
+static void on_output(void *ud, uint32_t events)
+{
+	launch_drain(ud);
+}
+
+static void on_exit_event(void *ud, uint32_t events)
+{
+	struct env *e = ud;
+	e->pool->x->events.exited(e);
+}
+
+static void on_init_timeout(void *ud)
+{
+	struct env *e = ud;
+	e->timer = 0;
+	e->pool->x->events.init_timeout(e);
+}
+
+/* ---- start and take down ---- */
+
+/* argv of the runtime: the custom runtime's bootstrap, or the interpreter
+ * and lambdad's runtime client (behind AWS_LAMBDA_EXEC_WRAPPER), and the
+ * strings it points into */
+struct cmdline {
+	char *argv[4];
+	int as_shell;
+	char bootstrap[PATH_MAX + 32], client[PATH_MAX + 32], wrapper[PATH_MAX + 32];
+};
+
+static int command(struct env *e, const struct runtime_info *rt, const char *code, const char *opt,
+		   struct envp *ev, struct cmdline *c, ld_error_t *err)
+{
+	const struct sandbox_ops *sb = e->pool->x->sandbox;
+	const char *rtdir = sb->view("/var/runtime", runtimes_client_dir(e->pool->x->runtimes, rt->kind));
+	if (rt->kind == RUNTIME_PROVIDED) {
+		/* /var/task/bootstrap, else /opt/bootstrap */
+		char host[PATH_MAX + 32];
+		const char *inside = "/var/task/bootstrap";
+		snprintf(host, sizeof(host), "%s/bootstrap", code);
+		if (access(host, X_OK) != 0) {
+			inside = "/opt/bootstrap";
+			snprintf(host, sizeof(host), "%s/bootstrap", opt);
+			if (!opt[0] || access(host, X_OK) != 0) {
+				/* answered like AWS: the invocation fails with Runtime.InvalidEntrypoint */
+				ld_error_set(err, "Runtime.InvalidEntrypoint", "no bootstrap");
+				return LD_ENOTFOUND;
+			}
+		}
+		snprintf(c->bootstrap, sizeof(c->bootstrap), "%s", sb->view(inside, host));
+		c->argv[0] = c->bootstrap;
+		return 0;
+	}
+	char execenv[48];
+	snprintf(execenv, sizeof(execenv), "AWS_Lambda_%s", rt->id);
+	env_add(ev, "AWS_EXECUTION_ENV", execenv);
+	if (rt->kind == RUNTIME_PYTHON) {
+		env_preset(ev, "PYTHONPATH", rtdir);
+		env_add(ev, "LC_CTYPE", "C.UTF-8");
+		snprintf(c->client, sizeof(c->client), "%s/bootstrap.py", rtdir);
+	} else {
+		char node_path[160];
+		snprintf(node_path, sizeof(node_path),
+			 "/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:"
+			 "/var/runtime:/var/task",
+			 atoi(rt->id + strlen("nodejs")));
+		env_preset(ev, "NODE_PATH", node_path);
+		snprintf(c->client, sizeof(c->client), "%s/bootstrap.js", rtdir);
+	}
+	c->argv[0] = (char *)sb->view(rt->inside, rt->interp);
+	c->argv[1] = c->client;
+	/* AWS_LAMBDA_EXEC_WRAPPER: the managed runtime's command line runs as
+	 * the arguments of the function's wrapper script (AWS; custom runtimes
+	 * ignore it). A wrapper that cannot be run ends the runtime as a
+	 * shell's missing command would (exit status 127). */
+	const char *w = json_string_value(json_object_get(
+		json_object_get(json_object_get(e->pool->cfg, "Environment"), "Variables"), "AWS_LAMBDA_EXEC_WRAPPER"));
+	if (w && *w) {
+		sb->resolve(w, code, opt, c->wrapper, sizeof(c->wrapper));
+		c->argv[2] = c->argv[1];
+		c->argv[1] = c->argv[0];
+		c->argv[0] = c->wrapper;
+		c->as_shell = 1;
+	}
+	return 0;
+}
+
+int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct env **out, ld_error_t *err)
+{
+	struct exec *x = p->x;
+	json_t *cfg = p->cfg;
+	const char *runtime = json_string_value(json_object_get(cfg, "Runtime"));
+	const struct runtime_info *rt = runtimes_get(x->runtimes, runtime);
+	char code[PATH_MAX], opt[PATH_MAX];
+	struct envp ev = { .n = 0 };
+	struct cmdline cmd = { .argv = { NULL } };
+	struct env *e = NULL;
+	int rc;
+	if (!rt)
+		return ld_error_set(err, "InvalidRuntimeException",
+				    "The runtime parameter of %s is not supported by this lambdad host.",
+				    runtime ? runtime : "(none)");
+	if (x->nenvs >= ENV_MAX)
+		return ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
+	if ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
+	    (rc = layers_dir(x->srv, cfg, opt, sizeof(opt))))
+		return rc;
+	if (rt->kind == RUNTIME_PYTHON)
+		compile_python_client(x, rt);
+	if (!(e = calloc(1, sizeof(*e))))
+		return LD_ENOMEM;
+	e->pool = p;
+	e->prov = prov;
+	e->init_reported = prov != NULL; /* its first invocation is warm: no Init Duration */
+	e->id = ++x->next_env_id;
+	e->out_fd = e->pid_fd = e->listen_fd = -1;
+	envlog_open(e);
+	envlog_init_start(e, rt);
+	e->uid = geteuid();
+	if (x->ids) {
+		if (uidpool_take(x->ids, &e->uid) != 0) {
+			rc = ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
+			goto fail;
+		}
+		e->own_uid = 1;
+	}
+	e->listen_fd = rapi_open_env(x->rapi, e->id, e->uid, &e->port);
+	if (e->listen_fd < 0) {
+		rc = e->listen_fd;
+		goto fail;
+	}
+	const char *task = x->sandbox->view("/var/task", code);
+	variables(e, &ev, task, x->sandbox->view("/var/runtime", runtimes_client_dir(x->runtimes, rt->kind)));
+	if ((rc = command(e, rt, code, opt, &ev, &cmd, err)))
+		goto fail;
+	ev.v[ev.n] = NULL;
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = LD_EIO;
+		goto fail;
+	}
+	struct sandbox_bind binds[1];
+	int nbinds = 0;
+	if (rt->prefix[0])
+		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
+	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
+	struct sandbox_spec spec = {
+		.level = x->sandbox->level, .caps = &x->caps, .argv = cmd.argv, .exec_as_shell = cmd.as_shell,
+		.envp = ev.v, .cwd = task, .code_dir = code, .layers_dir = opt[0] ? opt : NULL,
+		.runtime_dir = runtimes_client_dir(x->runtimes, rt->kind), .binds = binds, .nbinds = nbinds, .hostname = NULL,
+		.tmp_mb = tmp_mb > 0 ? tmp_mb : 512, .memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")),
+		.pids_max = ENV_NPROC, .nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid,
+		.gid = (gid_t)e->uid, .hide_dir = x->srv->data_dir, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
+	};
+	struct sandbox_failure why = { 0 };
+	e->spawn_us = env_now_us();
+	rc = sandbox_spawn(&spec, &e->proc, &why);
+	close(pipefd[1]);
+	e->out_fd = pipefd[0];
+	if (rc) {
+		fprintf(stderr, "lambdad: spawning %s failed at %s: %s\n", p->name, why.step ? why.step : "?",
+			strerror(why.err));
+		goto fail;
+	}
+	trace_write(e);
+	fcntl(e->out_fd, F_SETFL, O_NONBLOCK);
+	loop_add_fd(x->srv->loop, e->out_fd, EPOLLIN, on_output, e);
+	e->pid_fd = sandbox_fd(e->proc);
+	if (e->pid_fd >= 0)
+		loop_add_fd(x->srv->loop, e->pid_fd, EPOLLIN, on_exit_event, e);
+	e->state = ENV_INIT;
+	e->cur = inv;
+	e->timer = loop_timer(x->srv->loop, QUOTA_INIT_MS, on_init_timeout, e);
+	char id[24];
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+	strmap_put(x->envs, id, e);
+	e->next = p->envs;
+	p->envs = e;
+	x->nenvs++;
+	env_free(&ev);
+	*out = e;
+	return 0;
+fail:
+	env_free(&ev);
+	if (e->out_fd >= 0)
+		close(e->out_fd);
+	rapi_close_env(x->rapi, e->listen_fd);
+	if (e->cred_id[0])
+		keys_revoke(x->srv->keys, e->cred_id);
+	if (e->own_uid)
+		uidpool_give(x->ids, e->uid);
+	envlog_close(e);
+	free(e);
+	return rc;
+}
+
+void launch_destroy(struct env *e)
+{
+	struct exec *x = e->pool->x;
+	char id[24], path[PATH_MAX];
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+	strmap_del(x->envs, id);
+	if (e->out_fd >= 0)
+		launch_drain(e); /* what the runtime still wrote */
+	if (e->out_fd >= 0) {
+		loop_del_fd(x->srv->loop, e->out_fd);
+		close(e->out_fd);
+	}
+	if (e->pid_fd >= 0)
+		loop_del_fd(x->srv->loop, e->pid_fd);
+	if (e->timer)
+		loop_cancel(x->srv->loop, e->timer);
+	rapi_close_env(x->rapi, e->listen_fd);
+	sandbox_free(e->proc); /* no process of the environment is left */
+	trace_path(e, path, sizeof(path));
+	unlink(path);
+	if (e->cred_id[0])
+		keys_revoke(x->srv->keys, e->cred_id);
+	if (e->own_uid)
+		uidpool_give(x->ids, e->uid);
+	envlog_close(e);
+	free(e->init_error);
+	free(e);
+	x->nenvs--;
+}
