@@ -15,6 +15,7 @@
 #define QUOTA_SYNC_RESPONSE 6291556u        /* the Runtime API takes 6 MB + 100 (interop.MaxPayloadSize) */
 #define QUOTA_ASYNC_PAYLOAD 1048576u        /* Invoke with InvocationType Event: 1 MB */
 #define QUOTA_INVOKEASYNC_PAYLOAD 262144u   /* the deprecated InvokeAsync: 256 KB */
+#define QUOTA_API_REQUEST 6815744u          /* any other API request body: 6.5 MB (above every JSON input the model allows) */
 #define QUOTA_STREAM_RESPONSE (20u * 1024 * 1024) /* InvokeWithResponseStream and streamed URLs: 20 MB */
 
 /* deployment packages */

@@ -24,9 +24,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define MB (1024u * 1024u)
-
-
 static struct route routes[] = {
 	{ "CreateFunction", api_create_function, QUOTA_CODE_REQUEST },
 	{ "GetFunction", api_get_function },
@@ -121,10 +118,47 @@ static const struct route *match_url(const char *host, const char *path)
 static struct route *unimplemented;
 static size_t nunimplemented;
 
+/* The index the match walks: the operation routes (implemented and not) by
+ * method and number of path segments, so that a request is scored against
+ * the handful of bindings of its shape instead of all of the model's. */
+#define IDX_METHODS 5 /* GET POST PUT DELETE PATCH */
+#define IDX_SEGS 8
+static const struct route **idx[IDX_METHODS][IDX_SEGS];
+static size_t nidx[IDX_METHODS][IDX_SEGS];
+
+static int method_index(const char *m)
+{
+	switch (m[0]) {
+	case 'G': return strcmp(m, "GET") ? -1 : 0;
+	case 'P': return !strcmp(m, "POST") ? 1 : !strcmp(m, "PUT") ? 2 : !strcmp(m, "PATCH") ? 4 : -1;
+	case 'D': return strcmp(m, "DELETE") ? -1 : 3;
+	default: return -1;
+	}
+}
+
+static int index_add(const struct route *rt)
+{
+	int m = method_index(rt->mop->method);
+	size_t s = rt->mop->nsegs;
+	if (m < 0 || s >= IDX_SEGS) {
+		fprintf(stderr, "lambdad: operation %s has a binding the router cannot index\n", rt->mop->name);
+		return LD_ECORRUPT;
+	}
+	const struct route **v = realloc(idx[m][s], (nidx[m][s] + 1) * sizeof(*v));
+	if (!v)
+		return LD_ENOMEM;
+	v[nidx[m][s]++] = rt;
+	idx[m][s] = v;
+	return 0;
+}
+
 int router_init(void)
 {
+	int rc;
 	size_t nops;
 	const struct model_op *ops = model_ops(&nops);
+	if (unimplemented)
+		return 0;
 	for (size_t i = 0; i < NROUTES; i++) {
 		if (!routes[i].op)
 			continue;
@@ -133,6 +167,8 @@ int router_init(void)
 			fprintf(stderr, "lambdad: route %s is not in the API model\n", routes[i].op);
 			return LD_ECORRUPT;
 		}
+		if ((rc = index_add(&routes[i])) != 0)
+			return rc;
 	}
 	unimplemented = calloc(nops, sizeof(*unimplemented));
 	if (!unimplemented)
@@ -142,8 +178,11 @@ int router_init(void)
 		for (j = 0; j < NROUTES; j++)
 			if (routes[j].mop == &ops[i])
 				break;
-		if (j == NROUTES)
-			unimplemented[nunimplemented++] = (struct route){ .op = ops[i].name, .mop = &ops[i] };
+		if (j < NROUTES)
+			continue;
+		unimplemented[nunimplemented] = (struct route){ .op = ops[i].name, .mop = &ops[i] };
+		if ((rc = index_add(&unimplemented[nunimplemented++])) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -155,10 +194,8 @@ static const char *qfirst(json_t *qargs, const char *name)
 
 /* 0 no match, else a score: literal segments count more than labels, and a
  * binding's constant query makes it more specific than the same path without */
-static int op_match(const struct model_op *op, const char *method, const char *path, json_t *qargs)
+static int op_match(const struct model_op *op, const char *path, json_t *qargs)
 {
-	if (strcmp(op->method, method) != 0)
-		return 0;
 	if (op->query_key) {
 		const char *v = qfirst(qargs, op->query_key);
 		if (!v || strcmp(v, op->query_val) != 0)
@@ -200,31 +237,21 @@ static size_t count_segments(const char *path)
 
 static const struct route *match(const char *method, const char *path, json_t *qargs)
 {
+	for (size_t i = 0; i < NROUTES; i++)
+		if (!routes[i].op && !strcmp(routes[i].method, method) &&
+		    !strncmp(path, routes[i].prefix, strlen(routes[i].prefix)))
+			return &routes[i];
+	int m = method_index(method);
+	size_t nsegs = count_segments(path);
+	if (m < 0 || nsegs >= IDX_SEGS)
+		return NULL;
 	const struct route *best = NULL;
 	int best_score = 0;
-	size_t nsegs = count_segments(path);
-	for (size_t i = 0; i < NROUTES; i++) {
-		const struct route *rt = &routes[i];
-		if (!rt->op) {
-			if (!strcmp(rt->method, method) && !strncmp(path, rt->prefix, strlen(rt->prefix)))
-				return rt;
-			continue;
-		}
-		if (rt->mop->nsegs != nsegs)
-			continue;
-		int s = op_match(rt->mop, method, path, qargs);
+	for (size_t i = 0; i < nidx[m][nsegs]; i++) {
+		int s = op_match(idx[m][nsegs][i]->mop, path, qargs);
 		if (s > best_score) {
 			best_score = s;
-			best = rt;
-		}
-	}
-	for (size_t i = 0; i < nunimplemented; i++) {
-		if (unimplemented[i].mop->nsegs != nsegs)
-			continue;
-		int s = op_match(unimplemented[i].mop, method, path, qargs);
-		if (s > best_score) {
-			best_score = s;
-			best = &unimplemented[i];
+			best = idx[m][nsegs][i];
 		}
 	}
 	return best;
@@ -238,7 +265,7 @@ const struct route *router_route(const char *method, const char *host, const cha
 
 size_t router_body_limit(const struct route *rt)
 {
-	return rt && rt->body_limit ? rt->body_limit : 6 * MB + 512 * 1024;
+	return rt && rt->body_limit ? rt->body_limit : QUOTA_API_REQUEST;
 }
 
 /* converts a path/query/header string into the member's JSON type */

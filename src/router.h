@@ -25,7 +25,7 @@ typedef int (*handler_fn)(req_t *r);
 struct route {
 	const char *op;            /* model operation name, or NULL for own paths */
 	handler_fn fn;
-	size_t body_limit;         /* bytes; 0 means the default (1 MB) */
+	size_t body_limit;         /* bytes; 0 means the default (QUOTA_API_REQUEST) */
 	/* own paths (op == NULL) */
 	const char *method;
 	const char *prefix;
@@ -42,7 +42,7 @@ int router_init(void);
  * for method, path and query; NULL if none. */
 const struct route *router_route(const char *method, const char *host, const char *path, json_t *qargs);
 
-/* Body limit for a matched route (or the default for NULL). */
+/* Body limit for a matched route (or QUOTA_API_REQUEST for NULL). */
 size_t router_body_limit(const struct route *rt);
 
 /* Runs the gate and the handler for r, whose r->route the front has set
