@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
-run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev
+run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsqlite3-dev libssl-dev
           libarchive-dev libcurl4-openssl-dev libpcre2-dev python3 zip)
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;

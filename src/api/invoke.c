@@ -21,6 +21,7 @@
 #include "quotas.h"
 #include "util/base64.h"
 #include "util/err.h"
+#include "util/jsoncheck.h"
 #include "util/eventstream.h"
 #include "util/ids.h"
 
@@ -95,25 +96,21 @@ static void on_done(void *ud, struct exec_result *res)
 	req_finish(r, rc);
 }
 
-/* The payload is sensitive (the model marks it so): AWS's parse error
- * names the problem and its position but shows none of the payload
- * ("[Source: REDACTED ...]"), so jansson's " near '<text>'" is cut off. */
+/* The payload is JSON (checked without building it: util/jsoncheck.h). It
+ * is sensitive (the model marks it so): AWS's parse error names the
+ * problem and its position but shows none of the payload ("[Source:
+ * REDACTED ...]"). */
 static int check_json(req_t *r, const char *payload, size_t len)
 {
-	json_error_t jerr;
-	json_t *check = json_loadb(payload, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-	if (!check) {
-		char *near = strstr(jerr.text, " near ");
-		if (near)
-			*near = '\0';
+	struct jsoncheck_error e;
+	int rc = jsoncheck(payload, len, &e);
+	if (rc == LD_EINVAL)
 		return apierr_set(r, "InvalidRequestContentException",
 				  "Could not parse request body into json: Could not parse payload into json: %s\n at "
 				  "[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: %d, "
 				  "column: %d]",
-				  jerr.text, jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1);
-	}
-	json_decref(check);
-	return 0;
+				  e.what, e.line, e.column);
+	return rc;
 }
 
 /* What Invoke, InvokeWithResponseStream and InvokeAsync check of the request
