@@ -34,6 +34,7 @@
 #include "util/base64.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/str.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -171,9 +172,17 @@ static void deliver(struct env *e, struct invocation *inv)
 		loop_cancel(x->srv->loop, e->timer);
 	inv->start_us = env_now_us();
 	envlog_start(e);
-	char trace[80], hex[25];
-	ids_hex(hex, 12);
-	snprintf(trace, sizeof(trace), "Root=1-%08lx-%s;Parent=%.16s;Sampled=0", (unsigned long)time(NULL), hex, hex);
+	/* Root=1-<epoch seconds, 8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0 */
+	char trace[80], hex[25], when[9], parent[17];
+	static const char digits[] = "0123456789abcdef";
+	unsigned long now = (unsigned long)time(NULL);
+	for (int i = 7; i >= 0; i--, now >>= 4)
+		when[i] = digits[now & 15];
+	when[8] = '\0';
+	ids_unique_hex(hex, 12);
+	memcpy(parent, hex, 16);
+	parent[16] = '\0';
+	str_join(trace, sizeof(trace), "Root=1-", when, "-", hex, ";Parent=", parent, ";Sampled=0", NULL);
 	struct rapi_event ev = { inv->request_id, loop_wall_ms() + (int64_t)timeout * 1000, inv->invoked_arn, trace,
 				 inv->client_context, &inv->payload };
 	rapi_deliver(e->waiting, &ev);
@@ -536,7 +545,7 @@ int exec_invoke(server_t *srv, const struct exec_request *in, exec_done_fn done,
 		free(inv);
 		return LD_ENOMEM;
 	}
-	snprintf(inv->invoked_arn, sizeof(inv->invoked_arn), "%s", in->invoked_arn);
+	str_join(inv->invoked_arn, sizeof(inv->invoked_arn), in->invoked_arn, NULL);
 	inv->client_context = in->client_context ? strdup(in->client_context) : NULL;
 	inv->want_tail = in->want_tail;
 	inv->on_chunk = in->on_chunk;

@@ -14,6 +14,7 @@
 #include "util/arn.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/str.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -490,7 +491,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	e->cur = inv;
 	e->timer = loop_timer(x->srv->loop, QUOTA_INIT_MS, on_init_timeout, e);
 	char id[24];
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+	str_u64(id, e->id);
 	strmap_put(x->envs, id, e);
 	e->next = p->envs;
 	p->envs = e;
@@ -516,7 +517,7 @@ void launch_destroy(struct env *e)
 {
 	struct exec *x = e->pool->x;
 	char id[24], path[PATH_MAX];
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)e->id);
+	str_u64(id, e->id);
 	strmap_del(x->envs, id);
 	if (e->out_fd >= 0)
 		launch_drain(e); /* what the runtime still wrote */

@@ -6,6 +6,7 @@
 #include "exec/launch.h"
 #include "loop.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ void pool_notify_free(struct exec *x, const char *scope, const char *name)
 struct env *pool_env(struct exec *x, uint64_t id)
 {
 	char key[24];
-	snprintf(key, sizeof(key), "%llu", (unsigned long long)id);
+	str_u64(key, id);
 	return strmap_get(x->envs, key);
 }
 
@@ -109,8 +110,13 @@ struct pool *pool_for(struct exec *x, const struct exec_request *in)
 	char revision[40], key[300];
 	/* the configuration that environments were started with: code and
 	 * settings (LastModified changes with both), not tags or settle steps */
-	snprintf(revision, sizeof(revision), "%.8s%.31s", sha ? sha : "", mod ? mod : (rev ? rev : ""));
-	snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", in->scope, in->name, in->version);
+	const char *when = mod ? mod : (rev ? rev : "");
+	size_t a = sha ? strnlen(sha, 8) : 0, b = strnlen(when, 31);
+	memcpy(revision, sha ? sha : "", a);
+	memcpy(revision + a, when, b);
+	revision[a + b] = '\0';
+	if (str_join(key, sizeof(key), in->scope, "\x1f", in->name, "\x1f", in->version, NULL) == (size_t)-1)
+		return NULL;
 	struct pool *p = strmap_get(x->pools, key);
 	if (p) {
 		if (strcmp(p->revision, revision) != 0) {

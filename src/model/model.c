@@ -397,7 +397,13 @@ int model_pattern_match(const struct shape *s, const char *str, size_t len)
 
 void model_path_name(const char *member, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s", member);
+	size_t n = strlen(member);
+	if (!outlen)
+		return;
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, member, n);
+	out[n] = '\0';
 	if (out[0])
 		out[0] = (char)tolower((unsigned char)out[0]);
 }
@@ -624,18 +630,21 @@ static void validate_members(struct vctx *c, const struct shape *s, json_t *obj,
 		if (pass >= 0 && mp != pass)
 			continue;
 		json_t *v = json_object_get(obj, m->name);
+		int absent = !v || json_is_null(v);
+		if ((absent && !m->required) || (!absent && !m->shape))
+			continue; /* nothing to check: no path to write (most members of a request) */
 		model_path_name(m->name, pn, sizeof(pn));
-		if (path[0])
-			snprintf(sub, sizeof(sub), "%s.%s", path, pn);
-		else
-			snprintf(sub, sizeof(sub), "%s", pn);
-		if (!v || json_is_null(v)) {
-			if (m->required)
-				violation(c, NULL, NULL, sub, "Member must not be null");
+		size_t pl = strlen(path), nl = strlen(pn);
+		if (pl + nl + 2 > sizeof(sub))
+			continue;
+		memcpy(sub, path, pl);
+		if (pl)
+			sub[pl++] = '.';
+		memcpy(sub + pl, pn, nl + 1);
+		if (absent) {
+			violation(c, NULL, NULL, sub, "Member must not be null");
 			continue;
 		}
-		if (!m->shape)
-			continue;
 		c->sensitive += m->sensitive;
 		validate_value(c, m->shape, v, sub);
 		c->sensitive -= m->sensitive;

@@ -12,6 +12,7 @@
  */
 #include "store/store.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +23,7 @@
 
 static int cache_key(char *out, size_t n, const char *kind, const char *scope, const char *key)
 {
-	int len = snprintf(out, n, "%s\x1f%s\x1f%s", kind, scope, key);
-	return len > 0 && (size_t)len < n;
+	return str_join(out, n, kind, "\x1f", scope, "\x1f", key, NULL) != (size_t)-1;
 }
 
 static void cache_drop(store_t *s, const char *kind, const char *scope, const char *key)

@@ -2,6 +2,7 @@
  * arn.c - partitions of regions (arn.h).
  */
 #include "util/arn.h"
+#include "util/str.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,10 +20,13 @@ void arn_function(char *out, size_t n, const char *scope, const char *name, cons
 {
 	const char *colon = strchr(scope, ':');
 	const char *region = colon ? colon + 1 : "";
-	int alen = colon ? (int)(colon - scope) : 0;
-	if (qualifier && *qualifier)
-		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s:%s", arn_partition(region), region, alen, scope,
-			 name, qualifier);
-	else
-		snprintf(out, n, "arn:%s:lambda:%s:%.*s:function:%s", arn_partition(region), region, alen, scope, name);
+	char account[32];
+	size_t alen = colon ? (size_t)(colon - scope) : 0;
+	if (alen >= sizeof(account))
+		alen = sizeof(account) - 1;
+	memcpy(account, scope, alen);
+	account[alen] = '\0';
+	int q = qualifier && *qualifier;
+	str_join(out, n, "arn:", arn_partition(region), ":lambda:", region, ":", account, ":function:", name,
+		 q ? ":" : "", q ? qualifier : "", NULL);
 }

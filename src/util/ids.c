@@ -59,6 +59,20 @@ static uint64_t rng_next(void)
 	return r;
 }
 
+void ids_unique_hex(char *out, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = 0;
+	for (size_t i = 0; i < nbytes; i++) {
+		if (i % 8 == 0)
+			r = rng_next();
+		unsigned char b = (unsigned char)(r >> (8 * (i % 8)));
+		out[2 * i] = hex[b >> 4];
+		out[2 * i + 1] = hex[b & 15];
+	}
+	out[2 * nbytes] = '\0';
+}
+
 void ids_uuid4(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";

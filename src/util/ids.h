@@ -2,8 +2,9 @@
  * ids.h - random identifiers and the timestamp formats AWS prints.
  *
  * ids_random() and ids_hex() use OpenSSL's RAND_bytes (secrets, keys);
- * ids_uuid4() uses a fast generator seeded from it (ids that must be unique,
- * not secret). Output buffers are the caller's; sizes are in the declarations.
+ * ids_uuid4() and ids_unique_hex() use a fast generator seeded from it (ids
+ * that must be unique, not secret: request ids, trace ids, log streams).
+ * Output buffers are the caller's; sizes are in the declarations.
  */
 #ifndef LD_IDS_H
 #define LD_IDS_H
@@ -15,6 +16,8 @@
 void ids_uuid4(char out[37]);
 /* n random bytes as 2n lowercase hex digits into out[2n+1]. */
 void ids_hex(char *out, size_t nbytes);
+/* Like ids_hex, from the fast generator: unique, not secret. */
+void ids_unique_hex(char *out, size_t nbytes);
 /* Random bytes; 0 or LD_EIO. */
 int ids_random(void *out, size_t n);
 
