@@ -394,9 +394,6 @@ static void on_epoll(void *ud, uint32_t events)
 	MHD_run(h->d);
 }
 
-/* MHD's timeout is 0 when it has work that no fd event will announce (a
- * keep-alive connection whose next request is already buffered, an expired
- * idle connection): run it here, since only MHD_run() does that work. */
 /* MHD needs MHD_run() again when its timeout says so, even without a new
  * event on its epoll descriptor: a timeout of 0 means it has buffered work
  * (edge-triggered sockets with data already read), later ones are idle

@@ -153,11 +153,22 @@ int cgroup_busy(const char *dir)
 	return file_get(dir, "cgroup.procs", buf, sizeof buf) > 0;
 }
 
-int cgroup_memory_peak_mb(int version, const char *dir)
+int cgroup_peak_open(int version, const char *dir)
+{
+	char path[PATH_MAX];
+	if (!version)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, version == 1 ? "memory.max_usage_in_bytes" : "memory.peak");
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int cgroup_peak_mb(int fd)
 {
 	char buf[64];
-	if (!version || file_get(dir, version == 1 ? "memory.max_usage_in_bytes" : "memory.peak", buf, sizeof buf) < 0)
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0)
 		return LD_ENOTFOUND;
+	buf[n] = '\0';
 	long long b = atoll(buf);
 	return (int)((b + MIB - 1) / MIB);
 }

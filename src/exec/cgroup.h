@@ -49,8 +49,11 @@ int cgroup_busy(const char *dir);
  * is fine. */
 void cgroup_remove(char *dir);
 
-/* The memory high-water mark in MiB (rounded up), or LD_ENOTFOUND. */
-int cgroup_memory_peak_mb(int version, const char *dir);
+/* The memory high-water mark: cgroup_peak_open() opens its file once (-1
+ * when there is none), cgroup_peak_mb() reads it (one pread) in MiB,
+ * rounded up, or LD_ENOTFOUND. Every REPORT line reads it. */
+int cgroup_peak_open(int version, const char *dir);
+int cgroup_peak_mb(int fd);
 
 /* The oom_kill counter of the memory controller (-1 where the kernel has
  * none), or LD_ENOTFOUND. */

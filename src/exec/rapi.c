@@ -23,6 +23,7 @@
 #include "quotas.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +41,11 @@
 #include <unistd.h>
 
 #define PREFIX "/2018-06-01/runtime/"
+/* Per-connection memory of libmicrohttpd: request line, headers and
+ * trailers (a streamed error's base64 body rides in one) and the read
+ * buffer. It is zeroed for every request, so it is kept small: a runtime's
+ * requests carry a few hundred bytes of headers. */
+#define RAPI_CONN_MEMORY (16 * 1024)
 
 struct rapi {
 	struct loop *loop;
@@ -137,7 +143,7 @@ void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev)
 		free(payload);
 	if (resp) {
 		char deadline[24];
-		snprintf(deadline, sizeof(deadline), "%lld", (long long)ev->deadline_ms);
+		str_u64(deadline, ev->deadline_ms > 0 ? (uint64_t)ev->deadline_ms : 0);
 		MHD_add_response_header(resp, "Content-Type", "application/json");
 		MHD_add_response_header(resp, "Lambda-Runtime-Aws-Request-Id", ev->request_id);
 		MHD_add_response_header(resp, "Lambda-Runtime-Deadline-Ms", deadline);
@@ -399,7 +405,7 @@ int rapi_start(struct loop *loop, const struct rapi_hooks *hooks, void *ud, rapi
 					MHD_USE_TURBO,
 				0, NULL, NULL, on_request, r, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
 				MHD_OPTION_NOTIFY_CONNECTION, on_connection, r,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)RAPI_CONN_MEMORY, MHD_OPTION_END);
 	const union MHD_DaemonInfo *di = r->d ? MHD_get_daemon_info(r->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!di || loop_add_fd(loop, di->epoll_fd, EPOLLIN, on_epoll, r) ||
 	    loop_add_hooks(loop, prepare, check, r)) {

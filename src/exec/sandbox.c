@@ -145,6 +145,7 @@ struct sandbox_proc {
 	int cgv;
 	char *cg[2]; /* v1: memory, pids; v2: [0] only */
 	int sweep;   /* PROCESS with a dropped uid: kill what runs as uid at the end */
+	int peak_fd; /* the memory high-water mark's file, opened on first read, or -1 */
 	uid_t uid;
 	gid_t gid;
 };
@@ -625,6 +626,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	if (!p)
 		return LD_ENOMEM;
 	p->pidfd = -1;
+	p->peak_fd = -1;
 	p->level = s->level;
 	p->sweep = !full && drop_uid;
 	p->uid = s->uid;
@@ -858,7 +860,11 @@ int sandbox_kill(struct sandbox_proc *p)
 
 int sandbox_memory_peak_mb(struct sandbox_proc *p)
 {
-	return cgroup_memory_peak_mb(p->cgv, p->cg[0]);
+	if (!p->cgv)
+		return LD_ENOTFOUND;
+	if (p->peak_fd < 0)
+		p->peak_fd = cgroup_peak_open(p->cgv, p->cg[0]);
+	return cgroup_peak_mb(p->peak_fd);
 }
 
 int sandbox_oom_killed(struct sandbox_proc *p)
@@ -893,6 +899,8 @@ void sandbox_free(struct sandbox_proc *p)
 		sweep_uid(p->uid, p->gid);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
+	if (p->peak_fd >= 0)
+		close(p->peak_fd);
 	cgroup_remove(p->cg[0]);
 	cgroup_remove(p->cg[1]);
 	free(p);
