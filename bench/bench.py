@@ -58,13 +58,17 @@ POSTLOAD = os.path.join(ROOT, "build", "bench", "postload")
 WRK_LUA = os.path.join(BENCH, "wrk.lua")
 RESULTS = os.path.join(BENCH, "RESULTS.md")
 
-ACCOUNT = "123456789012"
+ACCOUNT = "123456789012"  # lambdad is started with it (--account-id): the functions' role is of this account
 REGION = "us-east-1"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/bench"
 AUTH = (f"AWS4-HMAC-SHA256 Credential=testing/20250101/{REGION}/lambda/aws4_request, "
         "SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000")
 SEED_PREFIX = "bench"
 ZIP_SIZE = 1023  # ~1 KB; a multiple of 3 so the zip comment maps to whole base64 chars
+
+# the commit before the one-door redesign (issue 12): its lambdad is built and measured beside this
+# tree's in the compare row (lambdad's own CPU per warm invoke of the C function)
+REDESIGN_BASE = "f57cf13"
 
 SERVER_CPU = {0}
 LOAD_CPU = {1}
@@ -651,7 +655,7 @@ def invoke_phase(args, tmp):
     port = free_port()
     datadir = os.path.join(tmp, "data-invoke")
     os.makedirs(datadir)
-    lam = start_server("lambdad-invoke", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+    lam = start_server("lambdad-invoke", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
                        os.path.join(tmp, "lambdad-invoke.log"), None)
     wait_ready("lambdad-invoke", lam, port, "/2016-08-19/account-settings")
     evpath = os.path.join(tmp, "event.json")
@@ -957,7 +961,7 @@ def async_phase(args, tmp):
     port = free_port()
     datadir = os.path.join(tmp, "data-async")
     os.makedirs(datadir)
-    lam = start_server("lambdad-async", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+    lam = start_server("lambdad-async", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
                        os.path.join(tmp, "lambdad-async.log"), None)
     wait_ready("lambdad-async", lam, port, "/2016-08-19/account-settings")
     sink = UdpSink()
@@ -1220,7 +1224,7 @@ def auth_phase(args, tmp):
     name, rows = "auth-bench", []
     for mode in ("enforce", "permissive"):
         port = free_port()
-        proc = start_server(f"lambdad-{mode}", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+        proc = start_server(f"lambdad-{mode}", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir",
                                                 datadir, "--auth", mode], os.path.join(tmp, f"lambdad-{mode}.log"),
                             SERVER_CPU or None)
         try:
@@ -1305,7 +1309,7 @@ def sandbox_phase(args, tmp):
         port = free_port()
         datadir = os.path.join(tmp, f"data-sandbox-{level}")
         os.makedirs(datadir)
-        lam = start_server(f"lambdad-{level}", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
+        lam = start_server(f"lambdad-{level}", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir",
                                                 datadir, "--sandbox", level],
                            os.path.join(tmp, f"lambdad-sandbox-{level}.log"), None)
         try:
@@ -1387,7 +1391,7 @@ def url_phase(args, tmp):
     port = free_port()
     datadir = os.path.join(tmp, "data-url")
     os.makedirs(datadir)
-    lam = start_server("lambdad-url", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
+    lam = start_server("lambdad-url", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir", datadir],
                        os.path.join(tmp, "lambdad-url.log"), None)
     evpath = os.path.join(tmp, "url-event.json")
     with open(evpath, "wb") as f:
@@ -1788,6 +1792,11 @@ def main():
     ap.add_argument("--sandbox-cold", type=int, default=30, help="cold starts per runtime and sandbox level")
     ap.add_argument("--no-sandbox-levels", action="store_true",
                     help="skip the cold start by sandbox level benchmark (issue 7)")
+    ap.add_argument("--compare-rev", default=REDESIGN_BASE,
+                    help="git revision whose lambdad the warm-invoke CPU row is measured against in the same run "
+                         "(default: the commit before the one-door redesign); '' skips the row")
+    ap.add_argument("--compare-rounds", type=int, default=7, help="alternating rounds per binary of the compare row")
+    ap.add_argument("--compare-invokes", type=int, default=10000, help="warm invokes per round of the compare row")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -1832,7 +1841,7 @@ def run(args, tmp):
         mport = free_port()
     datadir = os.path.join(tmp, "data")
     os.makedirs(datadir)
-    lam = start_server("lambdad", [LAMBDAD, "serve", "--listen", f"127.0.0.1:{lport}", "--data-dir", datadir],
+    lam = start_server("lambdad", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{lport}", "--data-dir", datadir],
                        os.path.join(tmp, "lambdad.log"), SERVER_CPU)
     mot = start_server("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(mport)],
                        os.path.join(tmp, "moto.log"), SERVER_CPU)
@@ -1902,18 +1911,24 @@ def run(args, tmp):
         ures = with_logs(url_phase, args, tmp)
         urls = render_urls(ures)
         url_notes_ = url_notes(args, ures)
+    cmp_md = with_logs(compare_phase, args, tmp) if args.compare_rev else None
     auth_md = None if args.no_auth else with_logs(auth_phase, args, tmp)
     sbx_md = None if args.no_sandbox_levels else with_logs(sandbox_phase, args, tmp)
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
     table, md = render(rows, meta, notes, invoke, inv_notes, asy, asy_notes, urls, url_notes_)
+    if cmp_md:
+        md += "\n" + cmp_md
     if auth_md:
         md += "\n" + auth_md
     if sbx_md:
         md += "\n" + sbx_md
     print()
     print(table)
+    if cmp_md:
+        print()
+        print(cmp_md)
     if auth_md:
         print()
         print(auth_md)
@@ -1928,6 +1943,79 @@ def run(args, tmp):
             f.write(md)
         log("wrote", os.path.relpath(RESULTS, ROOT))
     return 0
+
+
+def build_rev(rev):
+    """lambdad of git revision rev (release build) under build/bench-rev/REV, built once."""
+    sha = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    out = os.path.join(ROOT, "build", "bench-rev", sha)
+    binary = os.path.join(out, "build", "lambdad")
+    if os.access(binary, os.X_OK):
+        return sha, binary
+    os.makedirs(out, exist_ok=True)
+    log(f"building lambdad of {sha} into {os.path.relpath(out, ROOT)}")
+    archive = subprocess.Popen(["git", "-C", ROOT, "archive", sha], stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", out], stdin=archive.stdout, check=True)
+    archive.wait()
+    subprocess.run(["make", "-s", "-C", out, "-j%d" % (os.cpu_count() or 2), "build/lambdad"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return sha, binary
+
+
+def compare_phase(args, tmp):
+    """lambdad's own CPU per warm invoke of the C function: this tree's binary beside REV's, each on a server
+    of its own pinned to the server CPU, measured in alternating rounds (the machine's noise falls on both);
+    the medians and their ratio. Returns the markdown section."""
+    sha, old = build_rev(args.compare_rev)
+    here = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    evpath = os.path.join(tmp, "event-compare.json")
+    with open(evpath, "wb") as f:
+        f.write(EVENT)
+    zipped = code_zip("c")
+    servers = {}
+    for label, binary in ((sha, old), (here, LAMBDAD)):
+        port = free_port()
+        datadir = os.path.join(tmp, "data-compare-" + label)
+        os.makedirs(datadir)
+        proc = start_server("lambdad-" + label, [binary, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}", "--data-dir",
+                                                 datadir], os.path.join(tmp, f"lambdad-compare-{label}.log"),
+                            SERVER_CPU)
+        wait_ready("lambdad-" + label, proc, port, "/2016-08-19/account-settings")
+        body = {"FunctionName": "cmp", "Runtime": "provided.al2023", "Role": ROLE, "Handler": "x",
+                "Code": {"ZipFile": base64.b64encode(zipped).decode()}, "MemorySize": 128, "Timeout": 10}
+        st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+        if st != 201:
+            raise RuntimeError(f"CreateFunction on {label} answered {st}: {b[:300]!r}")
+        wait_active(port, "cmp")
+        postload_run(port, 1, 2000, 2.0, "cmp", evpath, LOAD_CPU, "invoke")  # warm
+        servers[label] = (proc, port)
+    rows = []
+    for conns in (1, 16):
+        per = {label: [] for label in servers}
+        for _ in range(args.compare_rounds):
+            for label, (proc, port) in servers.items():
+                r = measured(proc.pid, lambda: postload_run(port, conns, args.compare_invokes, 10.0, "cmp", evpath,
+                                                            LOAD_CPU, "invoke"))
+                if r["ok"] < args.compare_invokes // 2:
+                    raise RuntimeError(f"compare row: {label} answered {r['ok']} of {r['issued']} invokes")
+                per[label].append(r["cpu_us_per_req"])
+        m_old, m_new = median(per[sha]), median(per[here])
+        rows.append((conns, m_old, m_new))
+        log(f"compare c={conns:<2d} lambdad CPU/invoke: {sha} {m_old:.1f} us, {here} {m_new:.1f} us "
+            f"({(1 - m_new / m_old) * 100:.0f}% less)")
+    for proc, _ in servers.values():
+        stop_server(proc)
+    lines = [f"## lambdad's own CPU per warm invoke, before and after the one-door redesign (issue 12)", "",
+             f"The C function (provided.al2023, bench/bootstrap.c) on {sha} (before) and {here} (this tree), "
+             f"each on a lambdad of its own pinned to the server CPU, in {args.compare_rounds} alternating "
+             f"rounds of {args.compare_invokes} invokes per binary; medians of lambdad's CPU time (user + system, "
+             "from /proc) per invoke.", "",
+             "| clients | before | after | after / before | less CPU |", "|---|---|---|---|---|"]
+    for conns, a, b in rows:
+        lines.append(f"| {conns} | {a:.1f} us | {b:.1f} us | {b / a:.2f} | {(1 - b / a) * 100:.0f}% |")
+    return "\n".join(lines) + "\n"
 
 
 def build_notes(args, rows, info, support):
