@@ -2,7 +2,8 @@
 # Runs every test tier and ends with one summary line "N passed, M failed".
 #   1. unit tests of modules (tests/unit/test_*.c), ASan+UBSan, -Werror
 #   2. fuzz corpus replay (tests/fuzz/fuzz_*.c over tests/fuzz/corpus/<name>/)
-#   3. black-box tests (tests/api/test_*.py): the real sanitizer-built binary
+#   3. the include graph against docs/architecture.md's layers (tools/check_layers.py)
+#   4. black-box tests (tests/api/test_*.py): the real sanitizer-built binary
 #      driven by boto3 and the AWS CLI on free loopback ports
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +40,14 @@ for h in tests/fuzz/fuzz_*.c; do
 	fi
 done
 
-# 3. black-box tests
+# 3. the layering: no include cycle, no room includes one above it (docs/architecture.md)
+if out=$(python3 tools/check_layers.py 2>&1); then
+	pass=$((pass + 1)); echo "$out"
+else
+	fail=$((fail + 1)); echo "layers: FAILED"; printf '%s\n' "$out" | head -20
+fi
+
+# 4. black-box tests
 out=$(cd tests/api && python3 -m unittest discover -p 'test_*.py' -v 2>&1); rc=$?
 printf '%s\n' "$out" | grep -E '(ERROR|FAIL)(:| \()' | head -50
 ran=$(grep -oE '^Ran [0-9]+ test' <<<"$out" | grep -oE '[0-9]+' || echo 0)
