@@ -11,7 +11,8 @@
  * id) and re-reads the file when it is another file than the one it read.
  * Every write renames a file into DATA/auth, which moves the directory's
  * mtime: a lookup costs one fstat() of the open directory while nothing
- * changed.
+ * changed. While DATA/auth does not exist (no key was ever made), the
+ * data directory is watched the same way: making DATA/auth moves its mtime.
  */
 #include "auth/keys.h"
 
@@ -69,6 +70,9 @@ struct keys {
 	 * mtime, and fstat() of an open directory costs no path walk */
 	int dirfd;
 	struct timespec dir_mtime, dir_ctime;
+	/* DATA, open, watched while DATA/auth is missing */
+	int datafd;
+	struct timespec data_mtime, data_ctime;
 };
 
 static int paths(const char *data_dir, char dir[PATH_MAX], char file[PATH_MAX], char master[PATH_MAX])
@@ -269,6 +273,17 @@ out:
 static void refresh(keys_t *k)
 {
 	struct stat st;
+	if (k->dirfd < 0 && k->datafd >= 0 && fstat(k->datafd, &st) == 0) {
+		/* no DATA/auth when last looked: nothing to read until DATA changes
+		 * (the same two-second distrust of fresh timestamps as below) */
+		int same = time(NULL) > st.st_mtim.tv_sec + 2 && st.st_mtim.tv_sec == k->data_mtime.tv_sec &&
+			   st.st_mtim.tv_nsec == k->data_mtime.tv_nsec && st.st_ctim.tv_sec == k->data_ctime.tv_sec &&
+			   st.st_ctim.tv_nsec == k->data_ctime.tv_nsec;
+		k->data_mtime = st.st_mtim;
+		k->data_ctime = st.st_ctim;
+		if (same)
+			return;
+	}
 	if (k->dirfd < 0)
 		k->dirfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (k->dirfd >= 0) {
@@ -345,6 +360,7 @@ int keys_open(const char *data_dir, keys_t **out)
 		free(k);
 		return LD_EINVAL;
 	}
+	k->datafd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* -1: not watched, DATA/auth is looked for */
 	refresh(k);
 	*out = k;
 	return 0;
@@ -356,6 +372,8 @@ void keys_close(keys_t *k)
 		return;
 	if (k->dirfd >= 0)
 		close(k->dirfd);
+	if (k->datafd >= 0)
+		close(k->datafd);
 	free_set(k->v, k->n);
 	free_set(k->minted, k->cminted);
 	free(k);

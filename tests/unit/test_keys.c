@@ -7,9 +7,11 @@
 #include "auth/keys.h"
 #include "util/err.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -92,6 +94,31 @@ static void test_create_lookup_delete(void)
 	keys_close(k);
 }
 
+/* a data directory without DATA/auth that has been quiet for a while is
+ * watched through its own timestamps: the first key made in it is seen at
+ * once all the same */
+static void test_first_key_in_quiet_dir(void)
+{
+	char quiet[300];
+	snprintf(quiet, sizeof quiet, "%s/quiet", dir);
+	CHECK(mkdir(quiet, 0700) == 0);
+	struct timespec old[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	CHECK(utimensat(AT_FDCWD, quiet, old, 0) == 0);
+	keys_t *k = NULL;
+	verify_key_t key;
+	CHECK(keys_open(quiet, &k) == 0);
+	CHECK(keys_lookup(k, "AKIANOTHERE", NULL, &key) == LD_ENOTFOUND);
+	CHECK(keys_lookup(k, "AKIANOTHERE", NULL, &key) == LD_ENOTFOUND); /* now on the quiet path */
+	struct keys_create_opts o = { "333333333333", NULL, NULL, 0 };
+	json_t *a = NULL;
+	const char *why = NULL;
+	CHECK(keys_create(quiet, &o, &a, &why) == 0);
+	CHECK(keys_lookup(k, field(a, "AccessKeyId"), NULL, &key) == 0);
+	CHECK_STR(key.account_id, "333333333333");
+	json_decref(a);
+	keys_close(k);
+}
+
 static void test_session_keys(void)
 {
 	keys_t *k = NULL;
@@ -167,6 +194,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	T_RUN(test_create_lookup_delete);
+	T_RUN(test_first_key_in_quiet_dir);
 	T_RUN(test_session_keys);
 	T_RUN(test_bad_options);
 	T_RUN(test_damaged_store_keeps_previous_set);
