@@ -3,8 +3,9 @@
 # packages (bookworm) that one make target needs; quiet and quick when they
 # are all there. Each set includes `run`:
 #   run    building and serving (make run): compiler, pkg-config, the -dev
-#          libraries, python3 (the python runtimes) and zip (the README's
-#          quick start zips a function)
+#          libraries, python3 (the python runtimes) with boto3 (the SDK the
+#          python runtimes ship) and zip (the README's quick start zips a
+#          function)
 #   test   make test: boto3 for the black-box tests (moto, which some of them
 #          start, has no Debian package: pip install moto), Debian's awscli
 #          (CLI v2, /usr/bin/aws) beside an AWS CLI v1 (the quick-start test
@@ -40,9 +41,11 @@ missing=()
 for p in "${pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
-# the tests and the benchmark drive the server with boto3 and start moto's
-# server, from the python3 on PATH (Debian's packages serve Debian's python3)
-if [ "$what" != run ] && [ "$what" != fuzz ] && ! python3 -c 'import boto3, botocore' 2>/dev/null; then
+# boto3: the python runtimes give it to functions (lambdad takes the newest
+# the host has, pip's or Debian's), and the tests and the benchmark drive the
+# server with it, from the python3 on PATH (Debian's packages serve Debian's
+# python3)
+if [ "$what" != fuzz ] && ! python3 -c 'import boto3, botocore' 2>/dev/null; then
 	missing+=(python3-boto3)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

@@ -625,6 +625,12 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	if (x->caps.why[0])
 		fprintf(stderr, "lambdad: sandbox limits: %s\n", x->caps.why);
 	fprintf(stderr, "lambdad: runtimes: %s\n", runtimes_describe(x->runtimes));
+	const char *sdk_version, *sdk = runtimes_python_sdk(x->runtimes, &sdk_version);
+	if (sdk)
+		fprintf(stderr, "lambdad: python runtimes get boto3 %s from %s\n", sdk_version, sdk);
+	else
+		fprintf(stderr, "lambdad: python runtimes get no boto3: the host has none (Debian's python3-boto3 or "
+				"pip install boto3 provide it)\n");
 	int rc = rapi_start(srv->loop, &hooks, x, &x->rapi);
 	if (rc) {
 		free_state(x);

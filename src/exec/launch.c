@@ -162,18 +162,20 @@ static void env_free(struct envp *ev)
 }
 
 /* The execution role's credentials. With --auth enforce (a shared server),
- * temporary credentials minted for this environment, in memory only, acting
- * as the function's account and role session
+ * and in permissive mode when lambdad was started without credentials of
+ * its own, temporary credentials minted for this environment, in memory
+ * only, acting as the function's account and role session
  * (arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION): a function's SDK calls
- * to lambdad are signed and isolated like anyone's, and lambdad's own
- * credentials never reach functions. In permissive mode (local development)
- * functions get the credentials lambdad was started with, when it has any,
- * so that their SDK calls reach the same endpoints. */
+ * to lambdad act in the function's account, signed and isolated like
+ * anyone's, and lambdad's own credentials never reach functions of a shared
+ * server. In permissive mode (local development) with credentials of its
+ * own, functions get those, so that their SDK calls reach the same
+ * endpoints (moto's, LocalStack's) as lambdad's own calls. */
 static void credentials(struct env *e, struct envp *ev)
 {
 	struct pool *p = e->pool;
 	server_t *srv = p->x->srv;
-	if (srv->auth_mode != AUTH_ENFORCE) {
+	if (srv->auth_mode != AUTH_ENFORCE && getenv("AWS_ACCESS_KEY_ID") && getenv("AWS_SECRET_ACCESS_KEY")) {
 		static const char *const creds[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
 		for (size_t c = 0; c < sizeof(creds) / sizeof(creds[0]); c++)
 			if (getenv(creds[c]))
@@ -196,6 +198,36 @@ static void credentials(struct env *e, struct envp *ev)
 		env_add(ev, "AWS_SESSION_TOKEN", m.session_token);
 	}
 	OPENSSL_cleanse(&m, sizeof(m));
+}
+
+/* Where a function's SDK calls go: AWS_ENDPOINT_URL_LAMBDA to lambdad itself
+ * (the sandbox shares the host's loopback), and, when lambdad talks to
+ * other services through --aws-endpoint-url or AWS_ENDPOINT_URL* variables
+ * of its own, the same endpoints (the SDKs read AWS_ENDPOINT_URL and
+ * AWS_ENDPOINT_URL_<SERVICE>). The function's own variables win. */
+static void endpoints(server_t *srv, struct envp *ev)
+{
+	char self[96], port[24];
+	str_u64(port, (uint64_t)srv->listen_port);
+	const char *host = srv->listen_host;
+	if (!host || !strcmp(host, "0.0.0.0") || !strcmp(host, "*") || !host[0])
+		host = "127.0.0.1"; /* all addresses: loopback is one of them */
+	str_join(self, sizeof(self), "http://", host, ":", port, NULL);
+	env_preset(ev, "AWS_ENDPOINT_URL_LAMBDA", self);
+	for (char **v = environ; *v; v++) {
+		const char *eq = strchr(*v, '=');
+		if (!eq || strncmp(*v, "AWS_ENDPOINT_URL", 16) != 0 || !strncmp(*v, "AWS_ENDPOINT_URL_LAMBDA=", 24))
+			continue;
+		char name[128];
+		size_t n = (size_t)(eq - *v);
+		if (n >= sizeof(name))
+			continue;
+		memcpy(name, *v, n);
+		name[n] = '\0';
+		env_preset(ev, name, eq + 1);
+	}
+	if (srv->aws_endpoint)
+		env_preset(ev, "AWS_ENDPOINT_URL", srv->aws_endpoint);
 }
 
 /* Lambda's variables (the function's own first: Lambda's override them,
@@ -230,6 +262,7 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	env_add(ev, "LAMBDA_TASK_ROOT", task);
 	env_add(ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
 	env_add(ev, "TZ", ":UTC");
+	endpoints(p->x->srv, ev);
 	credentials(e, ev);
 	if (e->json_logs)
 		env_add(ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
@@ -374,7 +407,14 @@ static int command(struct env *e, const struct runtime_info *rt, const char *cod
 	snprintf(execenv, sizeof(execenv), "AWS_Lambda_%s", rt->id);
 	env_add(ev, "AWS_EXECUTION_ENV", execenv);
 	if (rt->kind == RUNTIME_PYTHON) {
-		env_preset(ev, "PYTHONPATH", rtdir);
+		/* the SDK: through /var/runtime's symlinks into its bind; where the
+		 * level has no mount namespace, the host directory itself */
+		const char *sdk = runtimes_python_sdk(e->pool->x->runtimes, NULL);
+		const char *sdk_view = sdk ? sb->view(RUNTIMES_PY_SDK_INSIDE, sdk) : RUNTIMES_PY_SDK_INSIDE;
+		char pythonpath[2 * PATH_MAX + 2];
+		str_join(pythonpath, sizeof(pythonpath), rtdir, strcmp(sdk_view, RUNTIMES_PY_SDK_INSIDE) ? ":" : "",
+			 strcmp(sdk_view, RUNTIMES_PY_SDK_INSIDE) ? sdk_view : "", NULL);
+		env_preset(ev, "PYTHONPATH", pythonpath);
 		env_add(ev, "LC_CTYPE", "C.UTF-8");
 		snprintf(c->client, sizeof(c->client), "%s/bootstrap.py", rtdir);
 	} else {
@@ -458,10 +498,13 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		rc = LD_EIO;
 		goto fail;
 	}
-	struct sandbox_bind binds[1];
+	struct sandbox_bind binds[2];
 	int nbinds = 0;
 	if (rt->prefix[0])
 		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
+	const char *sdk = rt->kind == RUNTIME_PYTHON ? runtimes_python_sdk(x->runtimes, NULL) : NULL;
+	if (sdk)
+		binds[nbinds++] = (struct sandbox_bind){ sdk, RUNTIMES_PY_SDK_INSIDE };
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
 		.level = x->sandbox->level, .caps = &x->caps, .argv = cmd.argv, .exec_as_shell = cmd.as_shell,

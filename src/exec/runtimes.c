@@ -7,11 +7,18 @@
  * accepts it only when its major version (from `node --version`, run once)
  * is NN. Paths are resolved with realpath, so a symlink to the real binary is
  * fine while a shim script is not (it is not an ELF file).
+ *
+ * The AWS SDK for Python (boto3 with botocore, s3transfer, jmespath,
+ * dateutil, urllib3, six) is looked for in the host's package trees: every
+ * pyenv version's site-packages, /usr/local/lib/python3.X/dist-packages
+ * (pip) and /usr/lib/python3/dist-packages (Debian's python3-boto3). The
+ * newest boto3 found serves every python runtime (runtimes.h).
  */
 #include "exec/runtimes.h"
 #include "model/model.h"
 #include "util/err.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <glob.h>
 #include <limits.h>
@@ -31,7 +38,85 @@ struct runtimes {
 	char summary[1024];
 	int node_major;          /* the host node's major version (-1: none), probed once */
 	char node[PATH_MAX];
+	char py_sdk[PATH_MAX];   /* the host directory holding boto3 and its dependencies, "" if none */
+	char py_sdk_version[32]; /* boto3's __version__ there */
 };
+
+/* The modules of the AWS SDK for Python as the python runtimes ship it
+ * (runtimes/python has a symlink for each, see runtimes.h). */
+static const char *const py_sdk_modules[] = { "boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3",
+					      "six.py" };
+
+/* "1.43.11" from a package's __init__.py (__version__ = '1.43.11'), or "" */
+static void read_version(const char *init, char *out, size_t n)
+{
+	char line[256];
+	out[0] = '\0';
+	FILE *f = fopen(init, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *q;
+		if (strncmp(line, "__version__", 11) != 0 || !(q = strpbrk(line, "'\"")))
+			continue;
+		size_t len = strcspn(q + 1, "'\"");
+		if (len < n) {
+			memcpy(out, q + 1, len);
+			out[len] = '\0';
+		}
+		break;
+	}
+	fclose(f);
+}
+
+/* <0, 0, >0 as dotted version a is older, the same, newer than b */
+static int version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+		a += *a == '.';
+		b += *b == '.';
+		if ((*a && !isdigit((unsigned char)*a)) || (*b && !isdigit((unsigned char)*b)))
+			return strcmp(a, b);
+	}
+	return 0;
+}
+
+static void find_python_sdk(struct runtimes *rts)
+{
+	const char *home = getenv("HOME");
+	char pats[4][PATH_MAX];
+	snprintf(pats[0], PATH_MAX, "%s/.pyenv/versions/*/lib/python3.*/site-packages", home ? home : "/root");
+	snprintf(pats[1], PATH_MAX, "/root/.pyenv/versions/*/lib/python3.*/site-packages");
+	snprintf(pats[2], PATH_MAX, "/usr/local/lib/python3*/dist-packages");
+	snprintf(pats[3], PATH_MAX, "/usr/lib/python3/dist-packages");
+	for (size_t p = 0; p < 4; p++) {
+		glob_t g;
+		if (glob(pats[p], 0, NULL, &g) != 0) {
+			globfree(&g);
+			continue;
+		}
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			char path[PATH_MAX + 32], version[32];
+			size_t m = 0;
+			for (; m < sizeof(py_sdk_modules) / sizeof(py_sdk_modules[0]); m++) {
+				snprintf(path, sizeof(path), "%s/%s", g.gl_pathv[i], py_sdk_modules[m]);
+				if (access(path, R_OK) != 0)
+					break;
+			}
+			if (m < sizeof(py_sdk_modules) / sizeof(py_sdk_modules[0]))
+				continue; /* not the whole SDK */
+			snprintf(path, sizeof(path), "%s/boto3/__init__.py", g.gl_pathv[i]);
+			read_version(path, version, sizeof(version));
+			if (version[0] && (!rts->py_sdk[0] || version_cmp(version, rts->py_sdk_version) > 0) &&
+			    realpath(g.gl_pathv[i], rts->py_sdk))
+				snprintf(rts->py_sdk_version, sizeof(rts->py_sdk_version), "%s", version);
+		}
+		globfree(&g);
+	}
+}
 
 static int is_elf(const char *path)
 {
@@ -205,6 +290,7 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides, struct
 		if (!rt || !accept_binary(rt, eq + 1))
 			fprintf(stderr, "lambdad: --runtime %s: not a runtime id and interpreter binary\n", *o);
 	}
+	find_python_sdk(rts);
 	rts->summary[0] = '\0';
 	for (size_t i = 0; i < rts->ntable; i++) {
 		if (rts->table[i].kind != RUNTIME_PROVIDED && !rts->table[i].interp[0])
@@ -251,6 +337,13 @@ int runtimes_missing(const struct runtimes *rts, const char *id, char *out, size
 			 "provided runtimes only.", id ? id : "(none)");
 	}
 	return LD_ENOTFOUND;
+}
+
+const char *runtimes_python_sdk(const struct runtimes *rts, const char **version)
+{
+	if (version)
+		*version = rts->py_sdk_version;
+	return rts->py_sdk[0] ? rts->py_sdk : NULL;
 }
 
 const char *runtimes_client_dir(const struct runtimes *rts, enum runtime_kind kind)

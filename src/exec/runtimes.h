@@ -49,6 +49,16 @@ int runtimes_missing(const runtimes_t *rts, const char *id, char *out, size_t n)
  * or NULL for provided runtimes. */
 const char *runtimes_client_dir(const runtimes_t *rts, enum runtime_kind kind);
 
+/* The AWS SDK for Python the python runtimes get: the host directory that
+ * holds boto3 and its dependencies (NULL when the host has none; *version
+ * gets boto3's version, "" then). Inside a sandbox the directory is bound at
+ * RUNTIMES_PY_SDK_INSIDE, and runtimes/python (/var/runtime) has a symlink
+ * into it for each of the SDK's modules: on sys.path they come after the
+ * function's code and its layers, as on AWS, so a function that bundles
+ * its own boto3 gets its own. */
+#define RUNTIMES_PY_SDK_INSIDE "/var/sdk/python"
+const char *runtimes_python_sdk(const runtimes_t *rts, const char **version);
+
 /* A one-line summary for the start-up log ("python3.11 python3.12 nodejs20.x
  * provided.al2023 ..."). Static storage. */
 const char *runtimes_describe(const runtimes_t *rts);

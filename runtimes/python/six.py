@@ -1,0 +1,1 @@
+/var/sdk/python/six.py
