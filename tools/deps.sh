@@ -5,7 +5,8 @@
 #   run    building and serving (make run): compiler, pkg-config, the -dev
 #          libraries, python3 (the python runtimes) with boto3 (the SDK the
 #          python runtimes ship) and zip (the README's quick start zips a
-#          function)
+#          function); and the @aws-sdk v3 clients the nodejs runtimes ship
+#          (tools/sdk.sh, from the npm registry)
 #   test   make test: boto3 for the black-box tests (moto, which some of them
 #          start, has no Debian package: pip install moto), Debian's awscli
 #          (CLI v2, /usr/bin/aws) beside an AWS CLI v1 (the quick-start test
@@ -74,4 +75,9 @@ if [ "$what" = test ] || [ "$what" = all ]; then
 		echo "deps: installing chromium" >&2
 		apt_install chromium || echo "deps: could not install chromium; the browser test will skip" >&2
 	fi
+fi
+
+# the @aws-sdk v3 clients of the nodejs runtimes, from the npm registry
+if [ "$what" != fuzz ]; then
+	tools/sdk.sh
 fi

@@ -631,6 +631,10 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	else
 		fprintf(stderr, "lambdad: python runtimes get no boto3: the host has none (Debian's python3-boto3 or "
 				"pip install boto3 provide it)\n");
+	if ((sdk = runtimes_node_sdk(x->runtimes, &sdk_version)))
+		fprintf(stderr, "lambdad: nodejs runtimes get the AWS SDK for JavaScript %s from %s\n", sdk_version, sdk);
+	else
+		fprintf(stderr, "lambdad: nodejs runtimes get no AWS SDK: tools/sdk.sh (make run) installs it\n");
 	int rc = rapi_start(srv->loop, &hooks, x, &x->rapi);
 	if (rc) {
 		free_state(x);

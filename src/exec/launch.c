@@ -418,11 +418,15 @@ static int command(struct env *e, const struct runtime_info *rt, const char *cod
 		env_add(ev, "LC_CTYPE", "C.UTF-8");
 		snprintf(c->client, sizeof(c->client), "%s/bootstrap.py", rtdir);
 	} else {
-		char node_path[160];
+		/* the SDK: /var/runtime/node_modules links into its bind; where the
+		 * level has no mount namespace, the host directory itself */
+		const char *sdk = runtimes_node_sdk(e->pool->x->runtimes, NULL);
+		const char *sdk_view = sdk ? sb->view(RUNTIMES_NODE_SDK_INSIDE, sdk) : RUNTIMES_NODE_SDK_INSIDE;
+		char node_path[PATH_MAX + 200];
 		snprintf(node_path, sizeof(node_path),
-			 "/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:"
-			 "/var/runtime:/var/task",
-			 atoi(rt->id + strlen("nodejs")));
+			 "/opt/nodejs/node%d/node_modules:/opt/nodejs/node_modules:%s:/var/runtime:/var/task",
+			 atoi(rt->id + strlen("nodejs")),
+			 strcmp(sdk_view, RUNTIMES_NODE_SDK_INSIDE) ? sdk_view : "/var/runtime/node_modules");
 		env_preset(ev, "NODE_PATH", node_path);
 		snprintf(c->client, sizeof(c->client), "%s/bootstrap.js", rtdir);
 	}
@@ -502,9 +506,13 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	int nbinds = 0;
 	if (rt->prefix[0])
 		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
-	const char *sdk = rt->kind == RUNTIME_PYTHON ? runtimes_python_sdk(x->runtimes, NULL) : NULL;
+	const char *sdk = rt->kind == RUNTIME_PYTHON ? runtimes_python_sdk(x->runtimes, NULL)
+			  : rt->kind == RUNTIME_NODEJS ? runtimes_node_sdk(x->runtimes, NULL)
+						       : NULL;
 	if (sdk)
-		binds[nbinds++] = (struct sandbox_bind){ sdk, RUNTIMES_PY_SDK_INSIDE };
+		binds[nbinds++] = (struct sandbox_bind){
+			sdk, rt->kind == RUNTIME_PYTHON ? RUNTIMES_PY_SDK_INSIDE : RUNTIMES_NODE_SDK_INSIDE
+		};
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
 		.level = x->sandbox->level, .caps = &x->caps, .argv = cmd.argv, .exec_as_shell = cmd.as_shell,

@@ -12,7 +12,9 @@
  * dateutil, urllib3, six) is looked for in the host's package trees: every
  * pyenv version's site-packages, /usr/local/lib/python3.X/dist-packages
  * (pip) and /usr/lib/python3/dist-packages (Debian's python3-boto3). The
- * newest boto3 found serves every python runtime (runtimes.h).
+ * newest boto3 found serves every python runtime (runtimes.h). The AWS SDK
+ * for JavaScript v3 is what tools/sdk.sh installed from the npm registry
+ * into runtimes/nodejs-sdk/node_modules.
  */
 #include "exec/runtimes.h"
 #include "model/model.h"
@@ -40,6 +42,8 @@ struct runtimes {
 	char node[PATH_MAX];
 	char py_sdk[PATH_MAX];   /* the host directory holding boto3 and its dependencies, "" if none */
 	char py_sdk_version[32]; /* boto3's __version__ there */
+	char node_sdk[PATH_MAX + 32]; /* runtimes/nodejs-sdk/node_modules, "" if not installed */
+	char node_sdk_version[32];    /* @aws-sdk/client-lambda's version there */
 };
 
 /* The modules of the AWS SDK for Python as the python runtimes ship it
@@ -82,6 +86,30 @@ static int version_cmp(const char *a, const char *b)
 			return strcmp(a, b);
 	}
 	return 0;
+}
+
+static void find_node_sdk(struct runtimes *rts)
+{
+	char dir[PATH_MAX + 32], pkg[PATH_MAX + 96], line[256];
+	snprintf(dir, sizeof(dir), "%s/nodejs-sdk/node_modules", rts->client_root);
+	snprintf(pkg, sizeof(pkg), "%s/@aws-sdk/client-lambda/package.json", dir);
+	FILE *f = fopen(pkg, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *v = strstr(line, "\"version\"");
+		const char *q = v ? strchr(v + 9, '"') : NULL;
+		if (!q)
+			continue;
+		size_t len = strcspn(q + 1, "\"");
+		if (len < sizeof(rts->node_sdk_version)) {
+			memcpy(rts->node_sdk_version, q + 1, len);
+			rts->node_sdk_version[len] = '\0';
+			snprintf(rts->node_sdk, sizeof(rts->node_sdk), "%s", dir);
+		}
+		break;
+	}
+	fclose(f);
 }
 
 static void find_python_sdk(struct runtimes *rts)
@@ -291,6 +319,7 @@ int runtimes_init(const char *runtimes_dir, const char *const *overrides, struct
 			fprintf(stderr, "lambdad: --runtime %s: not a runtime id and interpreter binary\n", *o);
 	}
 	find_python_sdk(rts);
+	find_node_sdk(rts);
 	rts->summary[0] = '\0';
 	for (size_t i = 0; i < rts->ntable; i++) {
 		if (rts->table[i].kind != RUNTIME_PROVIDED && !rts->table[i].interp[0])
@@ -344,6 +373,13 @@ const char *runtimes_python_sdk(const struct runtimes *rts, const char **version
 	if (version)
 		*version = rts->py_sdk_version;
 	return rts->py_sdk[0] ? rts->py_sdk : NULL;
+}
+
+const char *runtimes_node_sdk(const struct runtimes *rts, const char **version)
+{
+	if (version)
+		*version = rts->node_sdk_version;
+	return rts->node_sdk[0] ? rts->node_sdk : NULL;
 }
 
 const char *runtimes_client_dir(const struct runtimes *rts, enum runtime_kind kind)

@@ -59,6 +59,14 @@ const char *runtimes_client_dir(const runtimes_t *rts, enum runtime_kind kind);
 #define RUNTIMES_PY_SDK_INSIDE "/var/sdk/python"
 const char *runtimes_python_sdk(const runtimes_t *rts, const char **version);
 
+/* The AWS SDK for JavaScript v3 the nodejs runtimes get, the same way:
+ * runtimes/nodejs-sdk/node_modules (tools/sdk.sh installs it from the npm
+ * registry), bound at RUNTIMES_NODE_SDK_INSIDE, which /var/runtime/node_modules
+ * (on NODE_PATH after the function's and its layers' node_modules) links to.
+ * NULL when it is not installed; *version: @aws-sdk/client-lambda's. */
+#define RUNTIMES_NODE_SDK_INSIDE "/var/sdk/nodejs"
+const char *runtimes_node_sdk(const runtimes_t *rts, const char **version);
+
 /* A one-line summary for the start-up log ("python3.11 python3.12 nodejs20.x
  * provided.al2023 ..."). Static storage. */
 const char *runtimes_describe(const runtimes_t *rts);

@@ -49,6 +49,24 @@ def handler(event, context):
 """
 
 
+NODE_CALLER = """
+const { LambdaClient, ListFunctionsCommand, InvokeCommand } = require("@aws-sdk/client-lambda");
+exports.handler = async (event, context) => {
+  const lam = new LambdaClient({});
+  const names = (await lam.send(new ListFunctionsCommand({}))).Functions.map(f => f.FunctionName).sort();
+  const r = await lam.send(new InvokeCommand({ FunctionName: event.target,
+                                               Payload: Buffer.from(JSON.stringify({ from: context.functionName })) }));
+  return { names, status: r.StatusCode, answer: JSON.parse(Buffer.from(r.Payload).toString()),
+           sdk: require.resolve("@aws-sdk/client-lambda") };
+};
+"""
+
+NODE_BUNDLED = """
+exports.handler = async () => ({ marker: require("@aws-sdk/client-lambda").marker,
+                                 sdk: require.resolve("@aws-sdk/client-lambda") });
+"""
+
+
 def invoke_json(lam, name, event):
     r = lam.invoke(FunctionName=name, Payload=json.dumps(event))
     body = json.loads(r["Payload"].read())
@@ -116,6 +134,35 @@ class TestPythonSdk(SdkServerCase):
         name = self.make(BUNDLED, Layers=[layer["LayerVersionArn"]])
         out = invoke_json(self.lam, name, {})
         self.assertEqual(out, {"version": "from-a-layer", "file": "/opt/python/boto3/__init__.py"})
+
+
+class TestNodeSdk(SdkServerCase):
+    def make_node(self, files):
+        name = self.name("sdk-node")
+        self.create(name, Runtime="nodejs20.x", Handler="index.handler", Code={"ZipFile": make_zip(files)},
+                    Timeout=30)
+        self.assertEqual(self.final_state(name)["State"], "Active")
+        return name
+
+    def test_client_lambda_reaches_lambdad_without_endpoint_or_keys(self):
+        self.assertIn("nodejs runtimes get the AWS SDK for JavaScript 3.", self.server.log())
+        target = self.make(ECHO)
+        caller = self.make_node({"index.js": NODE_CALLER})
+        out = invoke_json(self.lam, caller, {"target": target})
+        self.assertIn(caller, out["names"])
+        self.assertIn(target, out["names"])
+        self.assertEqual(out["status"], 200)
+        self.assertEqual(out["answer"], {"echo": {"from": caller}})
+        self.assertTrue(out["sdk"].startswith("/var/sdk/nodejs/@aws-sdk/client-lambda/"), out["sdk"])
+
+    def test_a_bundled_sdk_wins(self):
+        name = self.make_node({
+            "index.js": NODE_BUNDLED,
+            "node_modules/@aws-sdk/client-lambda/package.json": '{"name": "@aws-sdk/client-lambda", "main": "x.js"}',
+            "node_modules/@aws-sdk/client-lambda/x.js": "exports.marker = 'bundled-by-the-function';\n"})
+        out = invoke_json(self.lam, name, {})
+        self.assertEqual(out, {"marker": "bundled-by-the-function",
+                               "sdk": "/var/task/node_modules/@aws-sdk/client-lambda/x.js"})
 
 
 class TestPythonSdkWithServices(SdkServerCase):
