@@ -1,6 +1,7 @@
 /*
  * main.c - the lambdad command line: `lambdad serve ...`, `lambdad logs NAME`
- * and `lambdad keys ...` (auth/keyscli.c).
+ * `lambdad keys ...` (auth/keyscli.c) and `lambdad runtime list|install`
+ * (exec/runtimecli.c).
  *
  * Parses options, opens the data directory (store, blobs, the key that signs
  * code download URLs), finishes any state transition a crash interrupted,
@@ -15,6 +16,8 @@
 #include "exec/async.h"
 #include "exec/destinations.h"
 #include "exec/exec.h"
+#include "exec/runtimecli.h"
+#include "exec/runtimes.h"
 #include "http.h"
 #include "loop.h"
 #include "model/model.h"
@@ -42,6 +45,7 @@
 static void usage(FILE *f)
 {
 	fputs("usage: lambdad keys create|list|delete ... (lambdad keys --help)\n"
+	      "       lambdad runtime list|install ... (lambdad runtime --help)\n"
 	      "       lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region REGION]\n"
 	      "       lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
@@ -236,20 +240,8 @@ static int serve(int argc, char **argv)
 	if (!xopt.runtimes_dir) {
 		/* the runtime clients live in runtimes/ at the top of the tree the
 		 * binary was built in (build/lambdad, build/test/lambdad) */
-		char self[2048], probe[2200];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		self[n > 0 ? n : 0] = '\0';
-		for (int up = 0; up < 4 && !xopt.runtimes_dir; up++) {
-			char *slash = strrchr(self, '/');
-			if (!slash)
-				break;
-			*slash = '\0';
-			snprintf(probe, sizeof(probe), "%s/runtimes/python/bootstrap.py", self);
-			if (access(probe, R_OK) == 0) {
-				snprintf(rtdir, sizeof(rtdir), "%s/runtimes", self);
-				xopt.runtimes_dir = rtdir;
-			}
-		}
+		if (runtimes_locate(rtdir, sizeof(rtdir)) == 0)
+			xopt.runtimes_dir = rtdir;
 		if (!xopt.runtimes_dir)
 			fprintf(stderr, "lambdad: runtimes/ not found beside the binary; use --runtimes-dir\n");
 	}
@@ -549,6 +541,8 @@ int main(int argc, char **argv)
 		return logs(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "keys"))
 		return keys_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "runtime"))
+		return runtimecli_main(argc - 1, argv + 1);
 	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
 	return 2;
 }

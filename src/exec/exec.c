@@ -37,6 +37,7 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -616,7 +617,9 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 		}
 	}
 	launch_reap_leftovers(srv); /* before anything runs: nothing of a killed daemon may run beside it */
-	if (runtimes_init(opt->runtimes_dir, opt->runtime_overrides, &x->runtimes)) {
+	char installed[PATH_MAX];
+	str_join(installed, sizeof(installed), srv->data_dir, "/runtimes", NULL);
+	if (runtimes_init(opt->runtimes_dir, installed, opt->runtime_overrides, &x->runtimes)) {
 		free_state(x);
 		return LD_ENOMEM;
 	}

