@@ -37,6 +37,8 @@
 #define ENV_RESERVE_MS 50       /* an invocation waits this long for an environment finishing its last one */
 #define ENV_INVOCATION_LOG_CAP (256 * 1024) /* an invocation's lines kept for LogType Tail */
 #define ENV_TAIL_BYTES 4096     /* LogType Tail: the last 4 KB */
+#define ENV_XRAY_HOST "127.0.0.1" /* AWS_XRAY_DAEMON_ADDRESS: AWS's is 169.254.100.1:2000 */
+#define ENV_XRAY_PORT "2000"
 #define ENV_CREDENTIALS_TTL_S 43200 /* minted role credentials: 12 hours, AWS's longest role session */
 
 struct exec;

@@ -248,6 +248,12 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	env_preset(ev, "LD_LIBRARY_PATH",
 		   "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
 	env_preset(ev, "AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR");
+	/* where the X-Ray SDKs send segments (UDP): lambdad runs no X-Ray daemon,
+	 * so the datagrams go to a loopback port nobody reads, as harmless as
+	 * AWS's daemon is invisible */
+	env_preset(ev, "AWS_XRAY_DAEMON_ADDRESS", ENV_XRAY_HOST ":" ENV_XRAY_PORT);
+	env_add(ev, "_AWS_XRAY_DAEMON_ADDRESS", ENV_XRAY_HOST);
+	env_add(ev, "_AWS_XRAY_DAEMON_PORT", ENV_XRAY_PORT);
 	env_add(ev, "_HANDLER", json_string_value(json_object_get(cfg, "Handler")));
 	env_add(ev, "AWS_REGION", strchr(p->scope, ':') + 1);
 	env_add(ev, "AWS_DEFAULT_REGION", strchr(p->scope, ':') + 1);
@@ -262,10 +268,16 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	env_add(ev, "LAMBDA_TASK_ROOT", task);
 	env_add(ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
 	env_add(ev, "TZ", ":UTC");
+	env_add(ev, "PWD", task);
 	endpoints(p->x->srv, ev);
 	credentials(e, ev);
-	if (e->json_logs)
+	if (e->json_logs) {
 		env_add(ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
+		const char *level = json_string_value(
+			json_object_get(json_object_get(cfg, "LoggingConfig"), "ApplicationLogLevel"));
+		if (level)
+			env_add(ev, "AWS_LAMBDA_LOG_LEVEL", level);
+	}
 }
 
 /* ---- traces: what a killed daemon leaves is found by the next ----

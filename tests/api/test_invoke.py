@@ -425,8 +425,15 @@ class TestEnvironment(InvokeCase):
         self.assertEqual(env["LC_CTYPE"], "C.UTF-8")
         self.assertRegex(env["_X_AMZN_TRACE_ID"], r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01]")
         self.assertEqual(env["AWS_XRAY_CONTEXT_MISSING"], "LOG_ERROR")
+        # no X-Ray daemon runs here: the SDKs' UDP segments go to a loopback port nobody reads
+        self.assertEqual(env["AWS_XRAY_DAEMON_ADDRESS"], "127.0.0.1:2000")
+        self.assertEqual(env["_AWS_XRAY_DAEMON_ADDRESS"], "127.0.0.1")
+        self.assertEqual(env["_AWS_XRAY_DAEMON_PORT"], "2000")
+        self.assertEqual(env["PWD"], "/var/task")
+        self.assertEqual(env["AWS_ENDPOINT_URL_LAMBDA"], self.server.endpoint)
         self.assertEqual(out["memory"], "256")
         self.assertNotIn("AWS_LAMBDA_LOG_FORMAT", env)
+        self.assertNotIn("AWS_LAMBDA_LOG_LEVEL", env)
 
     def test_custom_log_group_and_json_format(self):
         name = self.function({"app.py": INTROSPECT},
@@ -434,6 +441,9 @@ class TestEnvironment(InvokeCase):
         env = self.invoke_json(name)["environ"]
         self.assertEqual(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/custom/group")
         self.assertEqual(env["AWS_LAMBDA_LOG_FORMAT"], "JSON")
+        self.assertEqual(env["AWS_LAMBDA_LOG_LEVEL"], "INFO")  # AWS's default ApplicationLogLevel with JSON
+        name = self.function({"app.py": INTROSPECT}, LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG"})
+        self.assertEqual(self.invoke_json(name)["environ"]["AWS_LAMBDA_LOG_LEVEL"], "DEBUG")
 
     def test_json_log_format_platform_records(self):
         name = self.function({"app.py": "def handler(e, c):\n    print('out')\n    return 1\n"},
