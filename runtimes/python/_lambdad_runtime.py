@@ -788,6 +788,12 @@ def handle_event(client, request_handler, headers, body):
 
 
 def _set_sys_path():
+    # a distribution's interpreter (Debian's /usr/bin/python3.X) also looks in
+    # the host's dist-packages, which AWS's runtimes do not have: their
+    # packages (awscrt, pyOpenSSL ...) would change what a function imports
+    # and slow boto3's import down
+    keep = set((os.environ.get("PYTHONPATH") or "").split(":"))
+    sys.path[:] = [p for p in sys.path if p in keep or not p.endswith("/dist-packages")]
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or "/var/task"
     ver = "%d.%d" % sys.version_info[:2]
     for p in ("/opt/python", "/opt/python/lib/python%s/site-packages" % ver, task_root):
