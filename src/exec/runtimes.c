@@ -372,9 +372,10 @@ int runtimes_missing(const struct runtimes *rts, const char *id, char *out, size
 		break;
 	case RUNTIME_NODEJS:
 		snprintf(out, n,
-			 "The runtime %s cannot run on this lambdad host: it needs node %d (put a node %d binary in "
-			 "/usr/local/bin or name it with --runtime %s=/path/to/node) and a restart of lambdad.",
-			 id, atoi(id + strlen("nodejs")), atoi(id + strlen("nodejs")), id);
+			 "The runtime %s cannot run on this lambdad host: it needs node %d (`lambdad runtime install %s` "
+			 "gets it from the npm registry, or name a node %d binary with --runtime %s=/path/to/node) and a "
+			 "restart of lambdad.",
+			 id, atoi(id + strlen("nodejs")), id, atoi(id + strlen("nodejs")), id);
 		break;
 	default:
 		snprintf(out, n, "The runtime %s cannot run on this lambdad host: lambdad runs python3.x, nodejs*.x and "

@@ -50,6 +50,15 @@ class TestUnrunnable(LambdadTestCase):
         c = self.final_state(name)
         self.assertIn("--runtime python3.14=", c["StateReason"])
 
+    def test_node_reason_names_runtime_install(self):
+        if not self.host_lacks("nodejs24.x"):
+            self.skipTest("this host runs nodejs24.x")
+        name = self.name("node")
+        self.lam.create_function(FunctionName=name, Runtime="nodejs24.x", Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": make_zip()})
+        c = self.final_state(name)
+        self.assertIn("`lambdad runtime install nodejs24.x` gets it from the npm registry", c["StateReason"])
+
     def test_image_function_fails(self):
         name = self.name("img")
         self.lam.create_function(FunctionName=name, PackageType="Image", Role=ROLE,
