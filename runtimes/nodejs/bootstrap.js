@@ -415,9 +415,44 @@ function tryRequireFile(file, extension) {
   return fs.existsSync(p) ? require(p) : undefined;
 }
 
+// ES modules do not look in NODE_PATH, but AWS's runtimes let an ES module
+// handler import what the runtime ships (the @aws-sdk v3 clients in
+// /var/runtime/node_modules) and its layers' /opt/nodejs/... packages: a
+// resolve hook retries a bare specifier from each NODE_PATH directory when
+// the ordinary resolution (from /var/task up) finds nothing. Registered once,
+// before the first ES module handler is imported (node >= 18.19 / 20.6).
+const ESM_NODE_PATH_HOOK = `
+let dirs = [];
+export async function initialize(data) { dirs = data.dirs; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (e) {
+    const bare = !/^([./]|[a-z]+:)/i.test(specifier);
+    if (!bare || !e || e.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    for (const d of dirs) {
+      try {
+        return await next(specifier, { ...context, parentURL: 'file://' + d + '/lambdad-node-path.mjs' });
+      } catch (e2) {}
+    }
+    throw e;
+  }
+}`;
+let esmHookRegistered = false;
+
+function registerEsmNodePathHook() {
+  if (esmHookRegistered) return;
+  esmHookRegistered = true;
+  const mod = require('module');
+  const dirs = (process.env.NODE_PATH || '').split(':').filter((d) => d.startsWith('/'));
+  if (typeof mod.register !== 'function' || dirs.length === 0) return;
+  mod.register('data:text/javascript,' + encodeURIComponent(ESM_NODE_PATH_HOOK), { data: { dirs } });
+}
+
 async function tryAwaitImport(file, extension) {
   const p = file + (extension || '');
   if (fs.existsSync(p)) {
+    registerEsmNodePathHook();
     return await import(require('url').pathToFileURL(p).href);
   }
   return undefined;

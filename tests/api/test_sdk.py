@@ -67,6 +67,16 @@ exports.handler = async () => ({ marker: require("@aws-sdk/client-lambda").marke
 """
 
 
+NODE_ESM = """
+import { LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
+export const handler = async (event, context) => {
+  const r = await new LambdaClient({}).send(new ListFunctionsCommand({}));
+  return { names: r.Functions.map((f) => f.FunctionName),
+           url: import.meta.resolve("@aws-sdk/client-lambda") };
+};
+"""
+
+
 def invoke_json(lam, name, event):
     r = lam.invoke(FunctionName=name, Payload=json.dumps(event))
     body = json.loads(r["Payload"].read())
@@ -163,6 +173,20 @@ class TestNodeSdk(SdkServerCase):
         out = invoke_json(self.lam, name, {})
         self.assertEqual(out, {"marker": "bundled-by-the-function",
                                "sdk": "/var/task/node_modules/@aws-sdk/client-lambda/x.js"})
+
+
+    def test_an_es_module_handler_imports_the_sdk(self):
+        name = self.make_node({"index.mjs": NODE_ESM})
+        out = invoke_json(self.lam, name, {})
+        self.assertIn(name, out["names"])
+        self.assertTrue(out["url"].startswith("file:///var/sdk/nodejs/@aws-sdk/client-lambda/"), out["url"])
+
+    def test_an_es_module_missing_package_fails_as_node_says(self):
+        name = self.make_node({"index.mjs": "import x from 'no-such-package';\nexport const handler = async () => x;\n"})
+        r = self.lam.invoke(FunctionName=name, Payload=b"{}")
+        self.assertEqual(r.get("FunctionError"), "Unhandled")
+        body = json.loads(r["Payload"].read())
+        self.assertIn("Cannot find package 'no-such-package' imported from /var/task/index.mjs", body["errorMessage"])
 
 
 class TestPythonSdkWithServices(SdkServerCase):
