@@ -118,6 +118,7 @@ struct async {
 	uint64_t seq;
 	int inflight;
 	int pump_scheduled;
+	int64_t pump_timer;      /* the scheduled pump (a 0 ms timer), 0 when none */
 	struct delivery *deliveries;
 	struct hold *holds;      /* functions with HELD events */
 	size_t held_bytes;       /* sum of held_size */
@@ -938,6 +939,7 @@ static void pump_cb(void *ud)
 {
 	struct async *a = ud;
 	a->pump_scheduled = 0;
+	a->pump_timer = 0;
 	if (a->stopping || !a->running)
 		return;
 	page_in(a);
@@ -949,8 +951,13 @@ static void schedule_pump(struct async *a)
 {
 	if (a->pump_scheduled || a->stopping || !a->running)
 		return;
-	if (loop_defer(a->srv->loop, pump_cb, a) == 0)
+	/* at the end of this loop iteration (a 0 ms timer, so that
+	 * async_stop can take it back) */
+	int64_t id = loop_timer(a->srv->loop, 0, pump_cb, a);
+	if (id > 0) {
+		a->pump_timer = id;
 		a->pump_scheduled = 1;
+	}
 }
 
 /* ---- API ---- */
@@ -1017,6 +1024,9 @@ void async_stop(server_t *srv)
 	}
 	a->rhead = a->rtail = NULL;
 	a->running = 0;
+	loop_cancel(srv->loop, a->pump_timer); /* a pump scheduled for later must not run after async_free */
+	a->pump_timer = 0;
+	a->pump_scheduled = 0;
 	exec_on_free(srv, NULL, NULL);
 	dels_flush(a);
 	free(a->dels);
