@@ -255,3 +255,40 @@ class LambdadTestCase(unittest.TestCase):
         if status is not None:
             self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], status)
         return err
+
+
+class MotoTestCase(LambdadTestCase):
+    """A LambdadTestCase whose server talks to moto's server (S3, SQS, SNS ... stand-ins), started on a
+    free loopback port before the class's lambdad, which gets it as --aws-endpoint-url (before the
+    class's own moto_server_args), and stopped after it. cls.moto_url; cls.aws(SERVICE) is a boto3
+    client on moto. A class prepares its resources in setUpMoto (moto is up, lambdad not yet)."""
+
+    moto_server_args = ()
+
+    @classmethod
+    def aws(cls, service):
+        return boto3.client(service, endpoint_url=cls.moto_url, region_name=REGION, aws_access_key_id="test",
+                            aws_secret_access_key="test", config=botocore.config.Config(retries={"max_attempts": 0}))
+
+    @classmethod
+    def setUpMoto(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        cls.moto, cls.moto_port = start_moto()
+        cls.moto_url = "http://127.0.0.1:%d" % cls.moto_port
+        cls.server_args = ("--aws-endpoint-url", cls.moto_url) + tuple(cls.moto_server_args)
+        try:
+            cls.setUpMoto()
+            super().setUpClass()
+        except Exception:
+            stop_process(cls.moto)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            stop_process(cls.moto)

@@ -25,10 +25,7 @@ import threading
 import time
 import urllib.parse
 
-import boto3
-import botocore.config
-
-from harness import LambdadTestCase, make_zip, start_moto, stop_process
+from harness import LambdadTestCase, MotoTestCase, make_zip
 
 MOTO_ACCOUNT = "123456789012"  # the account moto puts everything in
 REGION = "us-east-1"
@@ -57,34 +54,15 @@ def wait_for(fn, timeout=DEADLINE_S, what="condition"):
         time.sleep(0.1)
 
 
-def stop(proc):
-    stop_process(proc)
-
-
-class TestDestinations(LambdadTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.moto, cls.moto_port = start_moto()
-        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.moto_port, "--async-retry-base-ms", "100")
-        kw = dict(endpoint_url="http://127.0.0.1:%d" % cls.moto_port, region_name=REGION,
-                  aws_access_key_id="test", aws_secret_access_key="test",
-                  config=botocore.config.Config(retries={"max_attempts": 0}))
-        cls.sqs = boto3.client("sqs", **kw)
-        cls.sns = boto3.client("sns", **kw)
-        cls.events = boto3.client("events", **kw)
-        cls.s3 = boto3.client("s3", **kw)
-        try:
-            super().setUpClass()
-        except Exception:
-            stop(cls.moto)
-            raise
+class TestDestinations(MotoTestCase):
+    moto_server_args = ("--async-retry-base-ms", "100")
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            stop(cls.moto)
+    def setUpMoto(cls):
+        cls.sqs = cls.aws("sqs")
+        cls.sns = cls.aws("sns")
+        cls.events = cls.aws("events")
+        cls.s3 = cls.aws("s3")
 
     # ---- resources on moto ----
 

@@ -10,10 +10,7 @@ import json
 import os
 import time
 
-import boto3
-import botocore.config
-
-from harness import REGION, ROLE, LambdadTestCase, Server, make_zip, start_moto, stop_process
+from harness import REGION, ROLE, MotoTestCase, Server, make_zip
 
 SLOW = """import time
 def handler(event, context):
@@ -46,26 +43,10 @@ def running(pid):
         return False
 
 
-class TestRestartAfterKill(LambdadTestCase):
+class TestRestartAfterKill(MotoTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.moto, cls.moto_port = start_moto()
-        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.moto_port)
-        cls.sqs = boto3.client("sqs", endpoint_url="http://127.0.0.1:%d" % cls.moto_port, region_name=REGION,
-                               aws_access_key_id="test", aws_secret_access_key="test",
-                               config=botocore.config.Config(retries={"max_attempts": 0}))
-        try:
-            super().setUpClass()
-        except Exception:
-            stop_process(cls.moto)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            stop_process(cls.moto)
+    def setUpMoto(cls):
+        cls.sqs = cls.aws("sqs")
 
     def restart(self):
         self.server.kill9()
@@ -125,18 +106,7 @@ class TestRestartAfterKill(LambdadTestCase):
 class TestRestartProcessLevel(TestRestartAfterKill):
     """The same at --sandbox process (no cgroups: the runtimes' sessions and uids)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.moto, cls.moto_port = start_moto()
-        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.moto_port, "--sandbox", "process")
-        cls.sqs = boto3.client("sqs", endpoint_url="http://127.0.0.1:%d" % cls.moto_port, region_name=REGION,
-                               aws_access_key_id="test", aws_secret_access_key="test",
-                               config=botocore.config.Config(retries={"max_attempts": 0}))
-        try:
-            LambdadTestCase.setUpClass.__func__(cls)
-        except Exception:
-            stop_process(cls.moto)
-            raise
+    moto_server_args = ("--sandbox", "process")
 
     def create(self, name=None, **kw):
         kw.setdefault("Runtime", "python3.11")  # a python its uid can read (/usr/bin)

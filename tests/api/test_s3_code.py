@@ -10,10 +10,7 @@ import io
 import urllib.request
 import zipfile
 
-import boto3
-import botocore.config
-
-from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, make_zip, start_moto, stop_process
+from harness import ACCOUNT, REGION, ROLE, MotoTestCase, make_zip
 
 ARN_PREFIX = "arn:aws:lambda:%s:%s:function:" % (REGION, ACCOUNT)
 
@@ -22,29 +19,13 @@ def sha256_b64(data):
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-class TestS3Code(LambdadTestCase):
+class TestS3Code(MotoTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.moto, cls.s3_port = start_moto()
-        cls.server_args = ("--aws-endpoint-url", "http://127.0.0.1:%d" % cls.s3_port)
-        url = "http://127.0.0.1:%d" % cls.s3_port
-        cls.s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="test",
-                              aws_secret_access_key="test",
-                              config=botocore.config.Config(retries={"max_attempts": 0}))
+    def setUpMoto(cls):
+        cls.s3_port = cls.moto_port
+        cls.s3 = cls.aws("s3")
         cls.bucket = "code-bucket"
         cls.s3.create_bucket(Bucket=cls.bucket)
-        try:
-            super().setUpClass()
-        except Exception:
-            stop_process(cls.moto)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            stop_process(cls.moto)
 
     def put(self, key, data):
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)

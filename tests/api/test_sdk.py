@@ -3,11 +3,8 @@ python runtimes ship it and calls lambdad (ListFunctions, Invoke) and moto's S3 
 or key in its code; a function that bundles its own boto3 gets its own; what a function sees
 (AWS_ENDPOINT_URL_LAMBDA, AWS_ENDPOINT_URL, minted or lambdad's own credentials)."""
 import json
-import os
 
-import boto3
-
-from harness import REGION, ROLE, LambdadTestCase, Server, make_zip, start_moto, stop_process
+from harness import LambdadTestCase, MotoTestCase, Server, make_zip
 
 CALLER = """
 import json, os, boto3
@@ -189,30 +186,13 @@ class TestNodeSdk(SdkServerCase):
         self.assertIn("Cannot find package 'no-such-package' imported from /var/task/index.mjs", body["errorMessage"])
 
 
-class TestPythonSdkWithServices(SdkServerCase):
+class TestPythonSdkWithServices(MotoTestCase, SdkServerCase):
     """--aws-endpoint-url: the function's SDK reaches moto's S3 and SQS the way lambdad does."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.moto, port = start_moto()
-        cls.moto_url = "http://127.0.0.1:%d" % port
-        cls.server_args = ("--aws-endpoint-url", cls.moto_url)
-        kw = dict(endpoint_url=cls.moto_url, region_name=REGION, aws_access_key_id="test",
-                  aws_secret_access_key="test")
-        cls.s3 = boto3.client("s3", **kw)
-        cls.sqs = boto3.client("sqs", **kw)
-        try:
-            super().setUpClass()
-        except Exception:
-            stop_process(cls.moto)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            super().tearDownClass()
-        finally:
-            stop_process(cls.moto)
+    def setUpMoto(cls):
+        cls.s3 = cls.aws("s3")
+        cls.sqs = cls.aws("sqs")
 
     def test_s3_and_sqs_through_the_servers_endpoint(self):
         self.s3.create_bucket(Bucket="fn-writes-here")
