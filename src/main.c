@@ -49,7 +49,7 @@ static void usage(FILE *f)
 	      "       lambdad logs NAME [--follow] [--data-dir DIR] [--account-id ID] [--region REGION]\n"
 	      "       lambdad serve [--listen HOST:PORT] [--data-dir DIR] [--account-id ID]\n"
 	      "                     [--region REGION] [--aws-endpoint-url URL]\n"
-	      "                     [--account-concurrency N] [--idle-timeout SECONDS]\n"
+	      "                     [--account-concurrency N] [--idle-timeout SECONDS] [--python-sdk DIR]\n"
 	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
 	      "                     [--runtimes-dir DIR] [--async-retry-base-ms N]\n"
 	      "                     [--auth enforce|permissive]\n"
@@ -149,6 +149,7 @@ static int serve(int argc, char **argv)
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "sandbox", required_argument, NULL, 's' },
 		{ "runtimes-dir", required_argument, NULL, 'D' },
+		{ "python-sdk", required_argument, NULL, 'P' },
 		{ "async-retry-base-ms", required_argument, NULL, 'B' },
 		{ "auth", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -186,6 +187,7 @@ static int serve(int argc, char **argv)
 			}
 			break;
 		case 'D': xopt.runtimes_dir = optarg; break;
+		case 'P': xopt.python_sdk = optarg; break;
 		case 'B': aopt.retry_base_ms = atoi(optarg); break;
 		case 'A':
 			if (!strcmp(optarg, "enforce"))

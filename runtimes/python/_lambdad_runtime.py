@@ -787,6 +787,72 @@ def handle_event(client, request_handler, headers, body):
         client.post_result(invoke_id, result, result_type)
 
 
+# ---- old botocore and the endpoint variables ----
+#
+# lambdad points a function's SDK at itself (AWS_ENDPOINT_URL_LAMBDA) and at
+# --aws-endpoint-url (AWS_ENDPOINT_URL), variables botocore reads since 1.31.
+# A host whose boto3 is older (Debian bookworm's python3-boto3 has botocore
+# 1.29) would send the function's calls to AWS instead: when such a botocore
+# is imported, its Session.create_client takes the endpoint from those
+# variables, as a newer botocore does (an explicit endpoint_url wins). Nothing
+# is imported or patched unless the function imports botocore.
+
+
+def _endpoint_from_env(session, service_name):
+    try:
+        service_id = str(session.get_service_model(service_name).service_id)
+    except Exception:
+        service_id = service_name
+    key = "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_").replace("-", "_")
+    return os.environ.get(key) or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def _patch_old_botocore(session_module):
+    try:
+        import botocore
+        if tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 31):
+            return
+    except Exception:
+        return
+    create_client = session_module.Session.create_client
+
+    def create_client_with_env_endpoint(self, service_name, *args, **kwargs):
+        if len(args) < 5 and kwargs.get("endpoint_url") is None:
+            url = _endpoint_from_env(self, service_name)
+            if url:
+                kwargs["endpoint_url"] = url
+        return create_client(self, service_name, *args, **kwargs)
+
+    session_module.Session.create_client = create_client_with_env_endpoint
+
+
+class _OldBotocoreFinder:
+    """A meta path finder that sees botocore.session imported, once."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "botocore.session":
+            return None
+        sys.meta_path.remove(cls)
+        import importlib.util
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_patch(module):
+            exec_module(module)
+            _patch_old_botocore(module)
+
+        spec.loader.exec_module = exec_then_patch
+        return spec
+
+
+def _watch_for_old_botocore():
+    if "botocore" not in sys.modules and any(k.startswith("AWS_ENDPOINT_URL") for k in os.environ):
+        sys.meta_path.insert(0, _OldBotocoreFinder)
+
+
 def _set_sys_path():
     # a distribution's interpreter (Debian's /usr/bin/python3.X) also looks in
     # the host's dist-packages, which AWS's runtimes do not have: their
@@ -805,6 +871,7 @@ def main():
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
     _set_sys_path()
+    _watch_for_old_botocore()
     if "logging" in sys.modules:
         _configure_logging(sys.modules["logging"])
     else:

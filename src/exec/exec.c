@@ -628,6 +628,9 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	if (x->caps.why[0])
 		fprintf(stderr, "lambdad: sandbox limits: %s\n", x->caps.why);
 	fprintf(stderr, "lambdad: runtimes: %s\n", runtimes_describe(x->runtimes));
+	if (opt->python_sdk && runtimes_set_python_sdk(x->runtimes, opt->python_sdk))
+		fprintf(stderr, "lambdad: --python-sdk %s: no boto3 with its dependencies there; keeping the one found\n",
+			opt->python_sdk);
 	const char *sdk_version, *sdk = runtimes_python_sdk(x->runtimes, &sdk_version);
 	if (sdk)
 		fprintf(stderr, "lambdad: python runtimes get boto3 %s from %s\n", sdk_version, sdk);

@@ -30,6 +30,7 @@ struct exec_options {
 	int idle_timeout_s;        /* reap environments idle this long (300) */
 	const char *runtimes_dir;  /* where runtimes/python etc. live */
 	const char *const *runtime_overrides; /* "ID=PATH", NULL-terminated */
+	const char *python_sdk;    /* --python-sdk: the directory holding the boto3 python runtimes get, or NULL */
 	int sandbox_level;         /* -1: best the host allows; 0 process; 1 full */
 };
 

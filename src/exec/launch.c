@@ -423,8 +423,10 @@ static int command(struct env *e, const struct runtime_info *rt, const char *cod
 		 * level has no mount namespace, the host directory itself */
 		const char *sdk = runtimes_python_sdk(e->pool->x->runtimes, NULL);
 		const char *sdk_view = sdk ? sb->view(RUNTIMES_PY_SDK_INSIDE, sdk) : RUNTIMES_PY_SDK_INSIDE;
-		char pythonpath[2 * PATH_MAX + 2];
-		str_join(pythonpath, sizeof(pythonpath), rtdir, strcmp(sdk_view, RUNTIMES_PY_SDK_INSIDE) ? ":" : "",
+		char pythonpath[3 * PATH_MAX + 32];
+		int requests = runtimes_python_sdk_requests(e->pool->x->runtimes);
+		str_join(pythonpath, sizeof(pythonpath), rtdir, requests ? ":" : "", requests ? rtdir : "",
+			 requests ? "/_sdk_requests" : "", strcmp(sdk_view, RUNTIMES_PY_SDK_INSIDE) ? ":" : "",
 			 strcmp(sdk_view, RUNTIMES_PY_SDK_INSIDE) ? sdk_view : "", NULL);
 		env_preset(ev, "PYTHONPATH", pythonpath);
 		env_add(ev, "LC_CTYPE", "C.UTF-8");

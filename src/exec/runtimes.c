@@ -43,6 +43,7 @@ struct runtimes {
 	char node[PATH_MAX];
 	char py_sdk[PATH_MAX];   /* the host directory holding boto3 and its dependencies, "" if none */
 	char py_sdk_version[32]; /* boto3's __version__ there */
+	int py_sdk_requests;     /* its botocore imports requests (Debian's repack): runtimes/python/_sdk_requests too */
 	char node_sdk[PATH_MAX + 32]; /* runtimes/nodejs-sdk/node_modules, "" if not installed */
 	char node_sdk_version[32];    /* @aws-sdk/client-lambda's version there */
 	char installed[PATH_MAX];     /* DATA/runtimes: what `lambdad runtime install` put there, "" if none */
@@ -114,6 +115,47 @@ static void find_node_sdk(struct runtimes *rts)
 	fclose(f);
 }
 
+/* boto3's version in dir when dir holds the whole SDK, else "" */
+static void sdk_version_in(const char *dir, char *version, size_t n)
+{
+	char path[PATH_MAX + 32];
+	version[0] = '\0';
+	for (size_t m = 0; m < sizeof(py_sdk_modules) / sizeof(py_sdk_modules[0]); m++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, py_sdk_modules[m]);
+		if (access(path, R_OK) != 0)
+			return; /* not the whole SDK */
+	}
+	snprintf(path, sizeof(path), "%s/boto3/__init__.py", dir);
+	read_version(path, version, n);
+}
+
+/* Debian's botocore is repacked to import the system's requests instead of
+ * its vendored copy */
+static int imports_requests(const char *dir)
+{
+	char path[PATH_MAX + 48], text[4096];
+	snprintf(path, sizeof(path), "%s/botocore/exceptions.py", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return strstr(text, "\nimport requests") != NULL;
+}
+
+int runtimes_set_python_sdk(struct runtimes *rts, const char *dir)
+{
+	char version[32], real[PATH_MAX];
+	sdk_version_in(dir, version, sizeof(version));
+	if (!version[0] || !realpath(dir, real))
+		return LD_ENOTFOUND;
+	str_join(rts->py_sdk, sizeof(rts->py_sdk), real, NULL);
+	str_join(rts->py_sdk_version, sizeof(rts->py_sdk_version), version, NULL);
+	rts->py_sdk_requests = imports_requests(real);
+	return 0;
+}
+
 static void find_python_sdk(struct runtimes *rts)
 {
 	const char *home = getenv("HOME");
@@ -129,17 +171,8 @@ static void find_python_sdk(struct runtimes *rts)
 			continue;
 		}
 		for (size_t i = 0; i < g.gl_pathc; i++) {
-			char path[PATH_MAX + 32], version[32];
-			size_t m = 0;
-			for (; m < sizeof(py_sdk_modules) / sizeof(py_sdk_modules[0]); m++) {
-				snprintf(path, sizeof(path), "%s/%s", g.gl_pathv[i], py_sdk_modules[m]);
-				if (access(path, R_OK) != 0)
-					break;
-			}
-			if (m < sizeof(py_sdk_modules) / sizeof(py_sdk_modules[0]))
-				continue; /* not the whole SDK */
-			snprintf(path, sizeof(path), "%s/boto3/__init__.py", g.gl_pathv[i]);
-			read_version(path, version, sizeof(version));
+			char version[32];
+			sdk_version_in(g.gl_pathv[i], version, sizeof(version));
 			if (version[0] && (!rts->py_sdk[0] || version_cmp(version, rts->py_sdk_version) > 0) &&
 			    realpath(g.gl_pathv[i], rts->py_sdk))
 				snprintf(rts->py_sdk_version, sizeof(rts->py_sdk_version), "%s", version);
@@ -334,6 +367,8 @@ int runtimes_init(const char *runtimes_dir, const char *installed_dir, const cha
 			fprintf(stderr, "lambdad: --runtime %s: not a runtime id and interpreter binary\n", *o);
 	}
 	find_python_sdk(rts);
+	if (rts->py_sdk[0])
+		rts->py_sdk_requests = imports_requests(rts->py_sdk);
 	find_node_sdk(rts);
 	rts->summary[0] = '\0';
 	for (size_t i = 0; i < rts->ntable; i++) {
@@ -399,6 +434,11 @@ int runtimes_locate(char *out, size_t n)
 			return 0;
 	}
 	return LD_ENOTFOUND;
+}
+
+int runtimes_python_sdk_requests(const struct runtimes *rts)
+{
+	return rts->py_sdk[0] && rts->py_sdk_requests;
 }
 
 const char *runtimes_python_sdk(const struct runtimes *rts, const char **version)

@@ -72,6 +72,16 @@ const char *runtimes_client_dir(const runtimes_t *rts, enum runtime_kind kind);
 #define RUNTIMES_PY_SDK_INSIDE "/var/sdk/python"
 const char *runtimes_python_sdk(const runtimes_t *rts, const char **version);
 
+/* 1 when that SDK's botocore imports requests (Debian's python3-botocore is
+ * repacked so): runtimes/python/_sdk_requests, which links requests and its
+ * dependencies, joins PYTHONPATH then, and only then (AWS's runtimes have
+ * no requests). */
+int runtimes_python_sdk_requests(const runtimes_t *rts);
+
+/* Chooses the SDK directory (--python-sdk) instead of the newest found: 0,
+ * or LD_ENOTFOUND when dir does not hold boto3 and its dependencies. */
+int runtimes_set_python_sdk(runtimes_t *rts, const char *dir);
+
 /* The AWS SDK for JavaScript v3 the nodejs runtimes get, the same way:
  * runtimes/nodejs-sdk/node_modules (tools/sdk.sh installs it from the npm
  * registry), bound at RUNTIMES_NODE_SDK_INSIDE, which /var/runtime/node_modules

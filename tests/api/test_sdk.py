@@ -208,6 +208,37 @@ class TestPythonSdkWithServices(MotoTestCase, SdkServerCase):
         self.assertEqual(env["AWS_ENDPOINT_URL_LAMBDA"], self.server.endpoint)
 
 
+OLD_SDK = """
+import boto3, botocore
+
+def handler(event, context):
+    lam = boto3.client("lambda")
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    return {"names": names, "botocore": botocore.__version__, "file": botocore.__file__,
+            "explicit": boto3.client("lambda", endpoint_url="http://127.0.0.1:9").meta.endpoint_url}
+"""
+
+DEBIAN_SDK = "/usr/lib/python3/dist-packages"
+
+
+class TestDebianSdk(SdkServerCase):
+    """--python-sdk picks Debian's python3-boto3 (tools/deps.sh test installs it), whose botocore predates
+    AWS_ENDPOINT_URL_*: the runtime client gives it the endpoint from the environment all the same."""
+
+    server_args = ("--python-sdk", DEBIAN_SDK)
+
+    def test_old_botocore_reaches_lambdad(self):
+        self.assertIn("python runtimes get boto3 1.", self.server.log())
+        self.assertIn("from " + DEBIAN_SDK, self.server.log())
+        name = self.make(OLD_SDK, Runtime="python3.11")
+        out = invoke_json(self.lam, name, {})
+        major, minor = (int(x) for x in out["botocore"].split(".")[:2])
+        self.assertLess((major, minor), (1, 31), out)  # the old one, without the variables
+        self.assertEqual(out["file"], "/var/runtime/botocore/__init__.py")
+        self.assertIn(name, out["names"])
+        self.assertEqual(out["explicit"], "http://127.0.0.1:9")  # an explicit endpoint_url still wins
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
