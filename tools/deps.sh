@@ -10,7 +10,8 @@
 #   test   make test: boto3 for the black-box tests (moto, which some of them
 #          start, has no Debian package: pip install moto), Debian's awscli
 #          (CLI v2, /usr/bin/aws) and python3-boto3 (the old SDK a test gives
-#          the python runtimes with --python-sdk) beside an AWS CLI v1 (the quick-start test
+#          the python runtimes with --python-sdk), OpenJDK 17 and Debian's Jackson
+#          (the java runtime client, runtimes/java) beside an AWS CLI v1 (the quick-start test
 #          runs the README with both; when none is on PATH, one is installed
 #          from PyPI into build/cli-v1), curl and file; chromium for the
 #          browser test (it skips, saying why, when chromium cannot be had)
@@ -23,10 +24,10 @@ run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsq
           libarchive-dev libcurl4-openssl-dev libpcre2-dev python3 zip)
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;
-test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3) ;;
+test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java) ;;
 bench) pkgs=("${run_pkgs[@]}" wrk) ;;
 fuzz) pkgs=("${run_pkgs[@]}" clang) ;;
-all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 wrk clang) ;;
+all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java wrk clang) ;;
 *) echo "usage: tools/deps.sh [run|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 

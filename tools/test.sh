@@ -40,6 +40,10 @@ for h in tests/fuzz/fuzz_*.c; do
 	fi
 done
 
+# the java runtime client (runtimes/java/build.sh: javac against Debian's Jackson), which the java
+# black-box tests need; a failure here shows up there
+runtimes/java/build.sh >>"$log" 2>&1 || echo "runtimes/java/build.sh failed (see $log)"
+
 # 3. the layering: no include cycle, no room includes one above it (docs/architecture.md)
 if out=$(python3 tools/check_layers.py 2>&1); then
 	pass=$((pass + 1)); echo "$out"

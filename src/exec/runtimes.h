@@ -16,7 +16,7 @@
 
 #include <stddef.h>
 
-enum runtime_kind { RUNTIME_PROVIDED, RUNTIME_PYTHON, RUNTIME_NODEJS, RUNTIME_OTHER };
+enum runtime_kind { RUNTIME_PROVIDED, RUNTIME_PYTHON, RUNTIME_NODEJS, RUNTIME_JAVA, RUNTIME_OTHER };
 
 struct runtime_info {
 	char id[32];            /* "python3.11" */
@@ -57,6 +57,12 @@ const struct runtime_info *runtimes_get(const runtimes_t *rts, const char *id);
  * sentence for a function's StateReason (into out); 0 when it can run it
  * (out untouched), LD_ENOTFOUND otherwise. */
 int runtimes_missing(const runtimes_t *rts, const char *id, char *out, size_t n);
+
+/* The jars the java runtime client runs with besides its own classes
+ * (Debian's Jackson), as a class path; they sit under /usr, which every
+ * sandbox shows. */
+#define RUNTIMES_JAVA_JACKSON \
+	"/usr/share/java/jackson-databind.jar:/usr/share/java/jackson-core.jar:/usr/share/java/jackson-annotations.jar"
 
 /* Host directory of the runtime client for a kind (shown at /var/runtime),
  * or NULL for provided runtimes. */

@@ -213,6 +213,8 @@ static const char *const etc_files[] = {
 	"/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/pki",
 	"/etc/localtime", "/etc/mime.types", "/etc/protocols", "/etc/services",
 	"/etc/os-release", "/etc/debian_version",
+	/* Debian's OpenJDK reads its configuration (java.security ...) here */
+	"/etc/java-11-openjdk", "/etc/java-17-openjdk", "/etc/java-21-openjdk",
 };
 
 static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
