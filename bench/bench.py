@@ -456,6 +456,22 @@ COLD_EXTRA = [
     ("pyboto", "python3.11 importing boto3", "python3.11", "index.py",
      "import boto3\n\ndef handler(event, context):\n    return event\n"),
 ]
+# java17 (issue 14): a stream handler echoing the event, compiled here with javac against the runtime's
+# interfaces; handler "index.handler" is the class handler of package index
+JAVA_ECHO = """package index;
+import com.amazonaws.services.lambda.runtime.*;
+import java.io.*;
+public class handler implements RequestStreamHandler {
+    public void handleRequest(InputStream in, OutputStream out, Context ctx) throws IOException {
+        out.write(in.readAllBytes());
+    }
+}
+"""
+JAVA_CLASSES = os.path.join(ROOT, "runtimes", "java", "classes")
+JAVA = "/usr/lib/jvm/java-17-openjdk-amd64/bin/java"
+if os.path.exists(os.path.join(JAVA_CLASSES, "lambdad", "Bootstrap.class")) and shutil.which("javac"):
+    COLD_EXTRA.append(("java", "java17", "java17", "java", JAVA_ECHO))
+
 
 
 def build_bench_bins():
@@ -485,7 +501,18 @@ def code_zip(key):
         for k, _, _, fname, src in RUNTIMES + COLD_EXTRA:
             if k != key:
                 continue
-            if fname is None:
+            if fname == "java":
+                work = tempfile.mkdtemp(prefix="lambdad-bench-java-")
+                os.makedirs(os.path.join(work, "src", "index"))
+                with open(os.path.join(work, "src", "index", "handler.java"), "w") as f:
+                    f.write(src)
+                subprocess.run(["javac", "--release", "11", "-d", os.path.join(work, "classes"), "-cp", JAVA_CLASSES,
+                                os.path.join(work, "src", "index", "handler.java")], check=True, timeout=120)
+                with open(os.path.join(work, "classes", "index", "handler.class"), "rb") as f:
+                    info = zipfile.ZipInfo("index/handler.class", date_time=(2024, 1, 1, 0, 0, 0))
+                    z.writestr(info, f.read())
+                shutil.rmtree(work, ignore_errors=True)
+            elif fname is None:
                 info = zipfile.ZipInfo("bootstrap", date_time=(2024, 1, 1, 0, 0, 0))
                 info.external_attr = (0o100755) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -795,11 +822,14 @@ def invoke_phase(args, tmp):
     res["floors"]["spawn_c"] = spawn_floor([BOOTSTRAP], args.spawns)
     res["floors"]["spawn_py"] = spawn_floor([py, "-c", "pass"], args.spawns)
     res["floors"]["spawn_node"] = spawn_floor([node, "-e", "0"], args.spawns)
+    if any(k == "java" for k, *_ in COLD_EXTRA):
+        res["floors"]["spawn_java"] = spawn_floor([JAVA, "-XX:+TieredCompilation", "-XX:TieredStopAtLevel=1",
+                                                   "-XX:+UseSerialGC", "-Xshare:auto", "-version"], max(5, args.spawns // 5))
     res["floors"]["mem_c"] = idle_bootstrap_memory()
     res["floors"]["mem_py"] = idle_interpreter_memory([py, "-c", "import sys; sys.stdin.read()"])
     res["floors"]["mem_node"] = idle_interpreter_memory([node, "-e", "process.stdin.resume()"])
     res["interp"] = {"py": py, "node": node}
-    for k in ("spawn_c", "spawn_py", "spawn_node"):
+    for k in [k for k in ("spawn_c", "spawn_py", "spawn_node", "spawn_java") if k in res["floors"]]:
         f = res["floors"][k]
         log(f"floor {k:10s} p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms  (n={f['n']}, failed {f['failed']})")
     if lam.poll() is not None:
@@ -816,8 +846,9 @@ def render_invoke(res):
         w.append(f"| {r['label']} | {r['conns']} | {fmt_rps(r['rps'])} | {r['p50_ms']:.3f} ms | {r['p99_ms']:.3f} ms "
                  f"| {r['cpu_us_per_req']:,.0f} us | {fmt_rps(f['rps'])} | {f['p50_ms']:.3f} ms | {f['p99_ms']:.3f} ms "
                  f"| {r['p50_ms'] / f['p50_ms']:.1f}x | {f['rps'] / r['rps']:.1f}x |")
-    spawn = {"c": "spawn_c", "py": "spawn_py", "pyboto": "spawn_py", "node": "spawn_node"}
+    spawn = {"c": "spawn_c", "py": "spawn_py", "pyboto": "spawn_py", "node": "spawn_node", "java": "spawn_java"}
     floor_name = {"c": "fork+exec bootstrap (exits at once)", "py": "fork+exec `python3.11 -c pass`",
+                  "java": "fork+exec `java -version` (the runtime's JVM flags)",
                   "pyboto": "fork+exec `python3.11 -c pass`",
                   "node": "fork+exec `node -e 0`"}
     c = ["| function | cold starts | p50 (Invoke sent to response) | p99 | min | Init Duration p50 (REPORT) | p99 "
