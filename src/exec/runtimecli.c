@@ -22,6 +22,7 @@
 #include "exec/runtimes.h"
 #include "model/model.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -145,27 +146,12 @@ static int apt_install(const char *pkg)
 	return run(geteuid() == 0 ? apt : sudo);
 }
 
-static int mkdirs(const char *path)
-{
-	char p[PATH_MAX];
-	str_join(p, sizeof(p), path, NULL);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) != 0 && errno != EEXIST)
-			return LD_EIO;
-		*s = '/';
-	}
-	return mkdir(p, 0700) != 0 && errno != EEXIST ? LD_EIO : 0;
-}
-
 static int install_node(const char *data_dir, const char *id, int major)
 {
 	char dir[PATH_MAX], spec[64], bin[PATH_MAX + 64];
 	str_join(dir, sizeof(dir), data_dir, "/runtimes/", id, NULL);
 	snprintf(spec, sizeof(spec), "%s@%d", RUNTIMES_NODE_PACKAGE, major);
-	if (mkdirs(dir)) {
+	if (file_mkdir_p(dir, 0700)) {
 		fprintf(stderr, "lambdad runtime: cannot create %s: %s\n", dir, strerror(errno));
 		return 1;
 	}

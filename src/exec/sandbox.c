@@ -296,27 +296,6 @@ static void child_fail(const struct child_ctx *c, int op, const char *step, int 
 	_exit(127);
 }
 
-/* mkdir -p without allocating; `path` is absolute. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	size_t n = strlen(path);
-	if (n >= sizeof tmp)
-		return -ENAMETOOLONG;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int make_parent(const char *path)
 {
 	char tmp[PATH_MAX];
@@ -328,7 +307,7 @@ static int make_parent(const char *path)
 	if (!slash || slash == tmp)
 		return 0;
 	*slash = 0;
-	return mkdir_p(tmp, 0755);
+	return file_mkdir_p(tmp, 0755);
 }
 
 static int touch(const char *path)
@@ -345,7 +324,7 @@ static int run_op(const struct op *o)
 	int r;
 	switch (o->kind) {
 	case OP_MKDIR:
-		return mkdir_p(o->dst, 0755);
+		return file_mkdir_p(o->dst, 0755);
 	case OP_SYMLINK:
 		if ((r = make_parent(o->dst)) != 0)
 			return r;
@@ -354,7 +333,7 @@ static int run_op(const struct op *o)
 	case OP_BIND_DEV:
 		if ((r = make_parent(o->dst)) != 0)
 			return r;
-		r = o->is_dir ? mkdir_p(o->dst, 0755) : touch(o->dst);
+		r = o->is_dir ? file_mkdir_p(o->dst, 0755) : touch(o->dst);
 		if (r != 0)
 			return r;
 		if (mount(o->src, o->dst, NULL, MS_BIND | MS_REC, NULL) != 0)
@@ -363,7 +342,7 @@ static int run_op(const struct op *o)
 		fl |= o->kind == OP_BIND_RO ? MS_RDONLY | MS_NODEV : MS_NOEXEC;
 		return mount(NULL, o->dst, NULL, fl, NULL) == 0 ? 0 : -errno;
 	case OP_TMPFS:
-		if ((r = mkdir_p(o->dst, 0755)) != 0)
+		if ((r = file_mkdir_p(o->dst, 0755)) != 0)
 			return r;
 		return mount("tmpfs", o->dst, "tmpfs", MS_NOSUID | MS_NODEV, o->src) == 0 ? 0 : -errno;
 	case OP_WRITE: {
@@ -445,13 +424,13 @@ static void child_process_mounts(const struct child_ctx *c)
 		child_fail(c, -1, "mount /tmp", errno);
 	if (c->hide) {
 		/* (when the directory was below /tmp it is made in the new one) */
-		if ((r = mkdir_p(c->hide, 0755)) != 0)
+		if ((r = file_mkdir_p(c->hide, 0755)) != 0)
 			child_fail(c, -1, "mkdir data directory cover", -r);
 		if (mount("tmpfs", c->hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755") != 0)
 			child_fail(c, -1, "cover data directory", errno);
 	}
 	for (int i = 0; i < c->nreveal; i++) {
-		if ((r = mkdir_p(c->reveal[i], 0755)) != 0)
+		if ((r = file_mkdir_p(c->reveal[i], 0755)) != 0)
 			child_fail(c, -1, "mkdir code mount point", -r);
 		if (mount(src[i], c->reveal[i], NULL, MS_BIND | MS_REC, NULL) != 0 ||
 		    mount(NULL, c->reveal[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)

@@ -6,10 +6,14 @@
 #define LD_UTIL_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Reads the file at path into a new buffer (*data, NUL-terminated past
  * *len bytes; free() it). Returns 0, LD_ENOTFOUND when it does not exist,
  * LD_ETOOBIG when it is larger than cap bytes, LD_ENOMEM, or LD_EIO. */
+/* mkdir -p without allocating (safe in a forked child): 0, or -errno. */
+int file_mkdir_p(const char *path, mode_t mode);
+
 int file_read(const char *path, size_t cap, void **data, size_t *len);
 
 /* Writes val to DIR/NAME (opened for writing, not created). 0 or -errno. */
