@@ -22,6 +22,7 @@
 #include "util/str.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <dirent.h>
 #include <glob.h>
 #include <limits.h>
@@ -93,26 +94,16 @@ static int version_cmp(const char *a, const char *b)
 
 static void find_node_sdk(struct runtimes *rts)
 {
-	char dir[PATH_MAX + 32], pkg[PATH_MAX + 96], line[256];
+	char dir[PATH_MAX + 32], pkg[PATH_MAX + 96];
 	snprintf(dir, sizeof(dir), "%s/nodejs-sdk/node_modules", rts->client_root);
 	snprintf(pkg, sizeof(pkg), "%s/@aws-sdk/client-lambda/package.json", dir);
-	FILE *f = fopen(pkg, "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		const char *v = strstr(line, "\"version\"");
-		const char *q = v ? strchr(v + 9, '"') : NULL;
-		if (!q)
-			continue;
-		size_t len = strcspn(q + 1, "\"");
-		if (len < sizeof(rts->node_sdk_version)) {
-			memcpy(rts->node_sdk_version, q + 1, len);
-			rts->node_sdk_version[len] = '\0';
-			snprintf(rts->node_sdk, sizeof(rts->node_sdk), "%s", dir);
-		}
-		break;
+	json_t *doc = json_load_file(pkg, 0, NULL);
+	const char *version = json_string_value(json_object_get(doc, "version"));
+	if (version && strlen(version) < sizeof(rts->node_sdk_version)) {
+		snprintf(rts->node_sdk_version, sizeof(rts->node_sdk_version), "%s", version);
+		snprintf(rts->node_sdk, sizeof(rts->node_sdk), "%s", dir);
 	}
-	fclose(f);
+	json_decref(doc);
 }
 
 /* boto3's version in dir when dir holds the whole SDK, else "" */
