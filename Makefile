@@ -27,6 +27,7 @@ TOBJDIR := build/test/obj
 TOBJS   := $(patsubst src/%.c,$(TOBJDIR)/%.o,$(LIBSRCS))
 TCFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -Werror
 UNITS   := $(patsubst tests/unit/%.c,build/test/unit/%,$(wildcard tests/unit/test_*.c))
+RAPID   := runtimes/rapid/bin/init
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # V=1 prints every command; by default one short line per file
@@ -49,16 +50,23 @@ all: build/lambdad
 deps:
 	@tools/deps.sh all
 
-build/lambdad: $(OBJS)
+build/lambdad: $(OBJS) | $(RAPID)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
+
+# the init of environments with extensions (runs inside the sandbox, shown
+# at /var/rapid/init): a program of its own, libc only, never sanitized
+$(RAPID): runtimes/rapid/init.c
+	@mkdir -p $(dir $@)
+	$(say) "  CCLD    $@"
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(OBJDIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(say) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
 
-build/test/lambdad: $(TOBJS) $(TOBJDIR)/main.o
+build/test/lambdad: $(TOBJS) $(TOBJDIR)/main.o | $(RAPID)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(LIBS)
 

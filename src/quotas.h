@@ -32,6 +32,11 @@
 
 /* execution */
 #define QUOTA_INIT_MS 10000                 /* the init phase of an on-demand environment: 10 s */
+#define QUOTA_EXTENSIONS 10                 /* extensions of one environment, external and internal */
+#define QUOTA_SHUTDOWN_MS 2000              /* the shutdown phase with external extensions */
+#define QUOTA_SHUTDOWN_RUNTIME_MS 300       /* of which the runtime gets this after SIGTERM */
+#define QUOTA_TELEMETRY_ITEMS 10000         /* a telemetry subscription's buffer: items (1,000-10,000) */
+#define QUOTA_TELEMETRY_BYTES 1048576       /* and bytes (256 KB-1 MB) */
 #define QUOTA_ACCOUNT_CONCURRENCY 1000      /* the default account concurrency */
 
 #endif

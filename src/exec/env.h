@@ -44,6 +44,9 @@
 struct exec;
 struct pool;
 struct prov;
+struct extset;  /* an environment's extensions (extensions.c) */
+struct tele;    /* its telemetry subscriptions (telemetry.c) */
+struct outbound;
 
 struct invocation {
 	struct exec *x;
@@ -96,6 +99,18 @@ struct env {
 	struct prov *prov;       /* the provisioned configuration it belongs to, or NULL (on-demand) */
 	uid_t uid;               /* its processes' uid (and gid) */
 	int own_uid;             /* uid was taken from the pool of ids: give it back when freed */
+	struct extset *ext;      /* its extensions, NULL when none were started or registered */
+	struct tele *tele;       /* its telemetry, NULL when nothing subscribes or may */
+	int via_init;            /* started through init (it has external extensions) */
+	int runtime_gone;        /* its runtime's exit was handled */
+	const char *reset;       /* why it is being killed: "spindown" (NULL), "timeout", "failure" */
+	uint64_t deadline_us;    /* the current invocation's deadline (monotonic) */
+	struct {                 /* the REPORT of an invocation whose extensions still run */
+		int pending;
+		char request_id[37];
+		uint64_t start_us, runtime_us;
+		char fn_error[128];
+	} report;
 };
 
 struct pool {
@@ -125,6 +140,8 @@ struct prov {
 struct env_events {
 	void (*exited)(struct env *e);        /* its runtime exited (its pidfd fired) */
 	void (*init_timeout)(struct env *e);  /* no GET /next within the init limit */
+	void (*runtime_exited)(struct env *e, int status); /* init reported the runtime's exit */
+	void (*ext_changed)(struct env *e);   /* an extension registered, waits, or failed */
 };
 
 struct exec {
@@ -145,6 +162,7 @@ struct exec {
 	uidpool_t *ids;          /* per-environment uids; NULL when not root */
 	strmap_t *compiled;      /* interpreters whose runtime client is byte-compiled */
 	struct runtimes *runtimes; /* what this host can run (runtimes.h) */
+	struct outbound *ob;     /* telemetry deliveries (telemetry.c), made when first needed */
 	struct env_events events;
 };
 

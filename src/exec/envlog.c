@@ -2,6 +2,8 @@
  * envlog.c - an environment's log stream (envlog.h).
  */
 #include "exec/envlog.h"
+#include "exec/extensions.h"
+#include "exec/telemetry.h"
 #include "loop.h"
 #include "util/base64.h"
 #include "util/ids.h"
@@ -103,11 +105,15 @@ void envlog_output(struct env *e, const char *data, size_t n)
 	char *start = e->line.data, *nl;
 	while ((nl = memchr(start, '\n', e->line.len - (size_t)(start - e->line.data)))) {
 		envlog_line(e, start, (size_t)(nl - start) + 1);
+		if (tele_on(e))
+			tele_line(e, TELE_FUNCTION, start, (size_t)(nl - start));
 		start = nl + 1;
 	}
 	size_t rest = e->line.len - (size_t)(start - e->line.data);
 	if (rest >= LINE_CAP) {
 		envlog_line(e, start, rest);
+		if (tele_on(e))
+			tele_line(e, TELE_FUNCTION, start, rest);
 		rest = 0;
 	}
 	memmove(e->line.data, start, rest);
@@ -155,6 +161,10 @@ void envlog_init_start(struct env *e, const struct runtime_info *rt)
 		snprintf(ver, sizeof(ver), "java:%d.v1", atoi(rt->id + strlen("java")));
 	else
 		snprintf(ver, sizeof(ver), "provided:%s.v1", rt->id[8] == '.' ? rt->id + 9 : "al1");
+	if (tele_on(e))
+		tele_emit(e, TELE_PLATFORM, "platform.initStart",
+			  json_pack("{s:s,s:s,s:s,s:s}", "initializationType", e->prov ? "provisioned-concurrency" : "on-demand",
+				    "phase", "init", "runtimeVersion", ver, "runtimeVersionArn", arn ? arn : ""));
 	if (e->json_logs)
 		record(e, "platform.initStart",
 		       json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "initializationType",
@@ -165,11 +175,49 @@ void envlog_init_start(struct env *e, const struct runtime_info *rt)
 		envlog_printf(e, "INIT_START Runtime Version: %s\tRuntime Version ARN: %s\n", ver, arn ? arn : "");
 }
 
+static void init_records(struct env *e, double ms, const char *status, const char *error_type)
+{
+	const char *type = e->prov ? "provisioned-concurrency" : "on-demand";
+	json_t *done = json_pack("{s:s,s:s,s:s}", "initializationType", type, "phase", "init", "status", status);
+	json_t *report = json_pack("{s:s,s:s,s:s,s:{s:f}}", "initializationType", type, "phase", "init", "status", status,
+				   "metrics", "durationMs", round(ms * 100) / 100);
+	if (error_type) {
+		json_object_set_new(done, "errorType", json_string(error_type));
+		json_object_set_new(report, "errorType", json_string(error_type));
+	}
+	tele_emit(e, TELE_PLATFORM, "platform.initRuntimeDone", done);
+	tele_emit(e, TELE_PLATFORM, "platform.initReport", report);
+}
+
 void envlog_init_error(struct env *e, double ms, const char *error_type)
 {
 	envlog_printf(e, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s\n", ms,
 		      error_type);
+	if (tele_on(e))
+		init_records(e, ms, "error", error_type);
 	flush(e);
+}
+
+void envlog_init_done(struct env *e, double ms)
+{
+	if (tele_on(e))
+		init_records(e, ms, "success", NULL);
+}
+
+void envlog_subscribed(struct env *e, int logs_api, const char *name, int types)
+{
+	if (logs_api)
+		envlog_printf(e, "LOGS\tName: %s\tState: Subscribed\tTypes: [%s%s%s%s%s]\n", name,
+			      types & TELE_PLATFORM ? "platform" : "", types & TELE_PLATFORM && types > 1 ? "," : "",
+			      types & TELE_FUNCTION ? "function" : "",
+			      types & TELE_FUNCTION && types & TELE_EXTENSION ? "," : "",
+			      types & TELE_EXTENSION ? "extension" : "");
+	else
+		envlog_printf(e, "TELEMETRY\tName: %s\tState: Subscribed\tTypes: [%s%s%s%s%s]\n", name,
+			      types & TELE_PLATFORM ? "Platform" : "", types & TELE_PLATFORM && types > 1 ? ", " : "",
+			      types & TELE_FUNCTION ? "Function" : "",
+			      types & TELE_FUNCTION && types & TELE_EXTENSION ? ", " : "",
+			      types & TELE_EXTENSION ? "Extension" : "");
 }
 
 /* Text lines are put together by hand: on the warm path they are written
@@ -212,6 +260,9 @@ static void put_ms2(struct line *l, uint64_t us)
 void envlog_start(struct env *e)
 {
 	struct invocation *inv = e->cur;
+	if (tele_on(e))
+		tele_emit(e, TELE_PLATFORM, "platform.start",
+			  json_pack("{s:s,s:s}", "requestId", inv->request_id, "version", e->pool->version));
 	if (e->json_logs) {
 		record(e, "platform.start", json_pack("{s:s,s:s}", "requestId", inv->request_id, "version", e->pool->version));
 		return;
@@ -225,61 +276,100 @@ void envlog_start(struct env *e)
 	envlog_line(e, l.text, l.n);
 }
 
-void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error)
+/* END and REPORT of the invocation e->report describes */
+static void write_report(struct env *e, const char *status, const char *error_type, const char *fn_error)
 {
-	struct invocation *inv = e->cur;
 	int mem = e->proc ? sandbox_memory_peak_mb(e->proc) : -1;
 	json_int_t size = json_integer_value(json_object_get(e->pool->cfg, "MemorySize"));
-	if (e->json_logs) {
-		double ms = (double)(env_now_us() - inv->start_us) / 1000.0;
+	const char *request_id = e->report.request_id;
+	uint64_t us = env_now_us() - e->report.start_us;
+	double ms = (double)us / 1000.0;
+	e->report.pending = 0;
+	if (tele_on(e) || e->json_logs) {
 		json_t *metrics = json_pack("{s:f,s:I,s:I,s:I}", "durationMs", round(ms * 100) / 100, "billedDurationMs",
 					    (json_int_t)ceil(ms), "memorySizeMB", size, "maxMemoryUsedMB",
 					    (json_int_t)(mem > 0 ? mem : 1));
-		if (!e->init_reported) {
+		if (!e->init_reported)
 			json_object_set_new(metrics, "initDurationMs", json_real(round(e->init_ms * 100) / 100));
-			e->init_reported = 1;
-		}
-		json_t *rec = json_pack("{s:s,s:o,s:s}", "requestId", inv->request_id, "metrics", metrics, "status",
+		json_t *rec = json_pack("{s:s,s:o,s:s}", "requestId", request_id, "metrics", metrics, "status",
 					status ? status : fn_error ? "error" : "success");
 		if (error_type || fn_error)
 			json_object_set_new(rec, "errorType", json_string(error_type ? error_type : fn_error));
-		record(e, "platform.report", rec);
-	} else {
-		uint64_t us = env_now_us() - inv->start_us;
-		struct line l = { .n = 0 };
-		put(&l, "END RequestId: ");
-		put(&l, inv->request_id);
-		put(&l, "\nREPORT RequestId: ");
-		put(&l, inv->request_id);
-		put(&l, "\tDuration: ");
-		put_ms2(&l, us);
-		put(&l, " ms\tBilled Duration: ");
-		put_uint(&l, (us + 999) / 1000);
-		put(&l, " ms\tMemory Size: ");
-		put_uint(&l, (unsigned long long)size);
-		put(&l, " MB\tMax Memory Used: ");
-		put_uint(&l, (unsigned long long)(mem > 0 ? mem : 1));
-		put(&l, " MB\t");
-		if (!e->init_reported) {
-			put(&l, "Init Duration: ");
-			put_ms2(&l, (uint64_t)(e->init_ms * 1000.0));
-			put(&l, " ms\t");
+		if (tele_on(e)) {
+			tele_emit(e, TELE_PLATFORM, "platform.end", json_pack("{s:s}", "requestId", request_id));
+			tele_emit(e, TELE_PLATFORM, "platform.report", json_incref(rec));
+		}
+		if (e->json_logs) {
 			e->init_reported = 1;
+			record(e, "platform.report", rec);
+			flush(e);
+			return;
 		}
-		if (status) {
-			put(&l, "Status: ");
-			put(&l, status);
-			put(&l, "\t");
-			if (error_type) {
-				put(&l, "Error Type: ");
-				put(&l, error_type);
-				put(&l, "\t");
-			}
-		}
-		put(&l, "\n");
-		envlog_line(e, l.text, l.n);
+		json_decref(rec);
 	}
+	struct line l = { .n = 0 };
+	put(&l, "END RequestId: ");
+	put(&l, request_id);
+	put(&l, "\nREPORT RequestId: ");
+	put(&l, request_id);
+	put(&l, "\tDuration: ");
+	put_ms2(&l, us);
+	put(&l, " ms\tBilled Duration: ");
+	put_uint(&l, (us + 999) / 1000);
+	put(&l, " ms\tMemory Size: ");
+	put_uint(&l, (unsigned long long)size);
+	put(&l, " MB\tMax Memory Used: ");
+	put_uint(&l, (unsigned long long)(mem > 0 ? mem : 1));
+	put(&l, " MB\t");
+	if (!e->init_reported) {
+		put(&l, "Init Duration: ");
+		put_ms2(&l, (uint64_t)(e->init_ms * 1000.0));
+		put(&l, " ms\t");
+		e->init_reported = 1;
+	}
+	if (status) {
+		put(&l, "Status: ");
+		put(&l, status);
+		put(&l, "\t");
+		if (error_type) {
+			put(&l, "Error Type: ");
+			put(&l, error_type);
+			put(&l, "\t");
+		}
+	}
+	put(&l, "\n");
+	envlog_line(e, l.text, l.n);
 	flush(e);
+}
+
+void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error)
+{
+	struct invocation *inv = e->cur;
+	memcpy(e->report.request_id, inv->request_id, sizeof(e->report.request_id));
+	e->report.start_us = inv->start_us;
+	e->report.runtime_us = env_now_us() - inv->start_us;
+	if (tele_on(e)) {
+		json_t *rec = json_pack("{s:s,s:s,s:{s:f}}", "requestId", inv->request_id, "status",
+					status ? status : fn_error ? "error" : "success", "metrics", "durationMs",
+					round((double)e->report.runtime_us / 10.0) / 100);
+		if (error_type || fn_error)
+			json_object_set_new(rec, "errorType", json_string(error_type ? error_type : fn_error));
+		tele_emit(e, TELE_PLATFORM, "platform.runtimeDone", rec);
+	}
+	if (!status && !ext_ready(e)) {
+		/* extensions still work on it: the invocation ends when they call next */
+		e->report.pending = 1;
+		snprintf(e->report.fn_error, sizeof(e->report.fn_error), "%s", fn_error ? fn_error : "");
+		return;
+	}
+	write_report(e, status, error_type, fn_error);
+}
+
+void envlog_report_pending(struct env *e, const char *status)
+{
+	if (!e->report.pending)
+		return;
+	write_report(e, status, NULL, e->report.fn_error[0] ? e->report.fn_error : NULL);
 }
 
 char *envlog_tail(const struct invocation *inv)

@@ -41,6 +41,13 @@ void envlog_init_start(struct env *e, const struct runtime_info *rt);
 /* INIT_REPORT of an init error reported by the runtime (POST /init/error). */
 void envlog_init_error(struct env *e, double ms, const char *error_type);
 
+/* The init phase ended well (platform.initRuntimeDone, .initReport for
+ * telemetry subscribers). */
+void envlog_init_done(struct env *e, double ms);
+
+/* TELEMETRY (or LOGS) Name: ... State: Subscribed Types: [...] */
+void envlog_subscribed(struct env *e, int logs_api, const char *name, int types);
+
 /* START (platform.start) of e->cur, which starts capturing its lines. */
 void envlog_start(struct env *e);
 
@@ -49,6 +56,12 @@ void envlog_start(struct env *e);
  * "error") and error_type for platform failures; fn_error: the runtime
  * posted a function error (only the JSON record names it). Flushes. */
 void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error);
+
+/* When extensions still work on an invocation after the runtime's answer
+ * (a function error or success), envlog_report() sends platform.runtimeDone
+ * and keeps END and REPORT pending (e->report) until they are done: this
+ * writes them, with status ("timeout") when they did not finish in time. */
+void envlog_report_pending(struct env *e, const char *status);
 
 /* Base64 of the last ENV_TAIL_BYTES of inv's lines (malloc'd), or NULL. */
 char *envlog_tail(const struct invocation *inv);

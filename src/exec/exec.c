@@ -25,9 +25,11 @@
 #include "exec/exec.h"
 #include "exec/env.h"
 #include "exec/envlog.h"
+#include "exec/extensions.h"
 #include "exec/launch.h"
 #include "exec/pool.h"
 #include "exec/runtimes.h"
+#include "exec/telemetry.h"
 #include "exec/uidpool.h"
 #include "loop.h"
 #include "quotas.h"
@@ -158,7 +160,35 @@ static void on_timeout(void *ud)
 	fail_with(inv, "Sandbox.Timedout", "RequestId: %s Error: Task timed out after %d.00 seconds", inv->request_id,
 		  timeout);
 	e->cur = NULL;
+	e->reset = "timeout";
 	pool_kill(e);
+}
+
+/* the runtime answered, but extensions did not call next before the
+ * invocation's deadline: the invocation ends as timed out and the
+ * environment is reset */
+static void on_post_timeout(void *ud)
+{
+	struct env *e = ud;
+	e->timer = 0;
+	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
+	envlog_printf(e, "%s Task timed out after %d.00 seconds\n", e->report.request_id, timeout);
+	envlog_report_pending(e, "timeout");
+	e->reset = "timeout";
+	pool_kill(e);
+}
+
+/* after the runtime's answer: extensions still at work get what is left
+ * of the invocation's time */
+static void await_extensions(struct env *e)
+{
+	if (!e->report.pending)
+		return;
+	uint64_t now = env_now_us();
+	uint64_t left_ms = e->deadline_us > now ? (e->deadline_us - now + 999) / 1000 : 0;
+	if (e->timer)
+		loop_cancel(e->pool->x->srv->loop, e->timer);
+	e->timer = loop_timer(e->pool->x->srv->loop, left_ms, on_post_timeout, e);
 }
 
 static void deliver(struct env *e, struct invocation *inv)
@@ -184,10 +214,14 @@ static void deliver(struct env *e, struct invocation *inv)
 	memcpy(parent, hex, 16);
 	parent[16] = '\0';
 	str_join(trace, sizeof(trace), "Root=1-", when, "-", hex, ";Parent=", parent, ";Sampled=0", NULL);
-	struct rapi_event ev = { inv->request_id, loop_wall_ms() + (int64_t)timeout * 1000, inv->invoked_arn, trace,
-				 inv->client_context, &inv->payload };
+	int64_t deadline_ms = loop_wall_ms() + (int64_t)timeout * 1000;
+	e->deadline_us = inv->start_us + (uint64_t)timeout * 1000000u;
+	struct rapi_event ev = { inv->request_id, deadline_ms, inv->invoked_arn, trace, inv->client_context,
+				 &inv->payload };
 	rapi_deliver(e->waiting, &ev);
 	e->waiting = NULL;
+	if (e->ext)
+		ext_invoke(e, inv->request_id, deadline_ms, inv->invoked_arn, trace);
 	e->timer = loop_timer(x->srv->loop, (uint64_t)timeout * 1000, on_timeout, e);
 }
 
@@ -232,15 +266,13 @@ static const char *signal_name(int sig)
 	}
 }
 
-/* the runtime exited (its pidfd fired) */
-static void on_exited(struct env *e)
+/* the runtime exited with status (waitpid's) */
+static void runtime_exited(struct env *e, int status)
 {
 	struct exec *x = e->pool->x;
-	int status = 0;
-	if (sandbox_reap(e->proc, &status) != 1)
-		return;
-	loop_del_fd(x->srv->loop, e->pid_fd);
-	e->pid_fd = -1;
+	e->runtime_gone = 1;
+	if (e->freeing)
+		return; /* it was being killed */
 	launch_drain(e);
 	if (e->prov && e->state == ENV_INIT)
 		pool_prov_failed(e->prov); /* it exited before initialising */
@@ -266,6 +298,7 @@ static void on_exited(struct env *e)
 			/* the runtime reported an init error, then exited */
 			finish(inv, 1, "Unhandled", NULL, e->init_error, strlen(e->init_error), NULL, NULL);
 			e->cur = NULL;
+			e->reset = "failure";
 			pool_kill(e);
 			return;
 		}
@@ -285,10 +318,127 @@ static void on_exited(struct env *e)
 		fail_with(inv, etype, "RequestId: %s Error: %s", inv->request_id, why);
 		e->cur = NULL;
 	}
+	e->reset = "failure";
 	pool_kill(e);
 }
 
+/* the environment's first process exited (its pidfd fired): the runtime,
+ * or init, and with it everything else */
+static void on_exited(struct env *e)
+{
+	struct exec *x = e->pool->x;
+	int status = 0;
+	if (sandbox_reap(e->proc, &status) != 1)
+		return;
+	loop_del_fd(x->srv->loop, e->pid_fd);
+	e->pid_fd = -1;
+	if (e->runtime_gone) {
+		pool_kill(e); /* init followed its runtime */
+		return;
+	}
+	runtime_exited(e, status);
+}
+
+/* init reported the runtime's exit; init and the extensions live on */
+static void on_runtime_exited(struct env *e, int status)
+{
+	runtime_exited(e, status);
+}
+
 /* ---- the Runtime API's hooks ---- */
+
+/* an extension failed (crashed, could not start, reported an error): the
+ * environment fails with AWS's error type for it, and is reset */
+static void extension_failed(struct env *e, const char *etype, const char *msg)
+{
+	struct invocation *inv = e->cur;
+	if (e->state == ENV_INIT) {
+		double ms = (double)(env_now_us() - e->spawn_us) / 1000.0;
+		envlog_init_error(e, ms, etype);
+		if (inv && !inv->finished) {
+			inv->start_us = e->spawn_us;
+			snprintf(inv->error_type, sizeof(inv->error_type), "%s", etype);
+			fail_with(inv, etype, "RequestId: %s Error: %s", inv->request_id, msg);
+		}
+		e->cur = NULL;
+		if (e->prov)
+			pool_prov_failed(e->prov);
+	} else if (inv && !inv->finished && inv->delivered) {
+		envlog_printf(e, "RequestId: %s Error: %s\n%s\n", inv->request_id, msg, etype);
+		envlog_report(e, "error", etype, NULL);
+		snprintf(inv->error_type, sizeof(inv->error_type), "%s", etype);
+		fail_with(inv, etype, "RequestId: %s Error: %s", inv->request_id, msg);
+		e->cur = NULL;
+	} else if (e->report.pending) {
+		envlog_report_pending(e, "error");
+	}
+	e->reset = "failure";
+	pool_kill(e);
+}
+
+/* The runtime waits in GET /next: once every extension waits in its own
+ * next call as well, the phase (init, or the invocation) is over, and the
+ * environment takes the invocation reserved for it, or goes idle. */
+static void advance(struct env *e)
+{
+	struct exec *x = e->pool->x;
+	if (!e->waiting || e->state == ENV_DEAD || e->freeing)
+		return;
+	if (e->ext) {
+		const char *msg, *etype = ext_failure(e, &msg);
+		if (etype) {
+			extension_failed(e, etype, msg);
+			return;
+		}
+		if (!ext_ready(e))
+			return;
+	}
+	if (e->report.pending) {
+		if (e->timer)
+			loop_cancel(x->srv->loop, e->timer);
+		e->timer = 0;
+		envlog_report_pending(e, NULL);
+	}
+	if (e->state == ENV_BUSY && e->cur && !e->cur->finished) {
+		/* an invocation reserved it while it finished the previous one */
+		if (!e->retired) {
+			deliver(e, e->cur);
+			return;
+		}
+		struct invocation *inv = e->cur;
+		e->cur = NULL;
+		inv->env = NULL;
+		start_fresh(e->pool, inv);
+	}
+	if (e->state == ENV_INIT) {
+		e->init_ms = (double)(env_now_us() - e->spawn_us) / 1000.0;
+		if (e->timer)
+			loop_cancel(x->srv->loop, e->timer);
+		e->timer = 0;
+		if (e->ext)
+			ext_init_done(e);
+		envlog_init_done(e, e->init_ms);
+		tele_close(e);
+		if (e->cur) { /* the invocation it was started for */
+			deliver(e, e->cur);
+			return;
+		}
+	}
+	pool_idle(e);
+}
+
+/* an extension registered, called next, or failed */
+static void on_ext_changed(struct env *e)
+{
+	if (e->freeing)
+		return;
+	const char *msg, *etype = ext_failure(e, &msg);
+	if (etype) {
+		extension_failed(e, etype, msg);
+		return;
+	}
+	advance(e);
+}
 
 static int rapi_on_next(void *ud, uint64_t env_id, struct rapi_next *n)
 {
@@ -296,33 +446,20 @@ static int rapi_on_next(void *ud, uint64_t env_id, struct rapi_next *n)
 	struct env *e = pool_env(x, env_id);
 	if (!e || e->state == ENV_DEAD || e->waiting)
 		return LD_EINVAL;
-	if (e->state == ENV_BUSY && e->cur && !e->cur->finished) {
-		if (e->cur->delivered)
-			return LD_EINVAL; /* /next before answering the current invocation */
-		/* an invocation reserved it while it finished the previous one */
-		if (!e->retired) {
-			e->waiting = n;
-			deliver(e, e->cur);
-			return 0;
-		}
-		struct invocation *inv = e->cur;
-		e->cur = NULL;
-		inv->env = NULL;
-		start_fresh(e->pool, inv);
-	}
+	if (e->state == ENV_BUSY && e->cur && !e->cur->finished && e->cur->delivered)
+		return LD_EINVAL; /* /next before answering the current invocation */
 	e->waiting = n;
-	if (e->state == ENV_INIT) {
-		e->init_ms = (double)(env_now_us() - e->spawn_us) / 1000.0;
-		if (e->timer)
-			loop_cancel(x->srv->loop, e->timer);
-		e->timer = 0;
-		if (e->cur) { /* the invocation it was started for */
-			deliver(e, e->cur);
-			return 0;
-		}
-	}
-	pool_idle(e);
+	if (e->state == ENV_INIT && e->ext)
+		ext_close_registration(e);
+	advance(e);
 	return 0;
+}
+
+static int rapi_on_ext(void *ud, uint64_t env_id, const struct rapi_ext_call *call, struct rapi_next *n,
+		       struct rapi_answer *out)
+{
+	struct exec *x = ud;
+	return ext_call(x, pool_env(x, env_id), call, n, out);
 }
 
 /* the invocation that env_id is running, if it is request_id */
@@ -409,6 +546,7 @@ static int rapi_on_stream_end(void *ud, uint64_t env_id, const char *request_id,
 		finish(inv, 1, NULL, &inv->resp, NULL, 0, content_type, NULL);
 	}
 	e->cur = NULL;
+	await_extensions(e);
 	return 0;
 }
 
@@ -434,6 +572,7 @@ static int rapi_on_result(void *ud, uint64_t env_id, const char *request_id, int
 	}
 	/* the runtime calls /next next; until then the environment is busy */
 	e->cur = NULL;
+	await_extensions(e);
 	return 0;
 }
 
@@ -456,6 +595,7 @@ static const struct rapi_hooks hooks = {
 	.on_chunk = rapi_on_chunk,
 	.on_stream_end = rapi_on_stream_end,
 	.on_init_error = rapi_on_init_error,
+	.on_ext = rapi_on_ext,
 };
 
 /* ---- invoking ---- */
@@ -503,6 +643,8 @@ static void start_fresh(struct pool *p, struct invocation *inv)
 		fail_with(inv, "Runtime.InvalidEntrypoint",
 			  "RequestId: %s Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
 			  inv->request_id);
+	} else if (rc == LD_EAPI && err.type && !strcmp(err.type, "Extension.LaunchError")) {
+		fail_with(inv, err.type, "RequestId: %s Error: %s", inv->request_id, err.message ? err.message : "");
 	} else if (rc == LD_EAPI) {
 		finish(inv, 0, NULL, NULL, NULL, 0, NULL, &err);
 	} else if (rc) {
@@ -596,6 +738,8 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	x->idle_timeout_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s : 300;
 	x->events.exited = on_exited;
 	x->events.init_timeout = on_init_timeout;
+	x->events.runtime_exited = on_runtime_exited;
+	x->events.ext_changed = on_ext_changed;
 	sandbox_probe(&x->caps, NULL);
 	int level = opt->sandbox_level >= 0 && opt->sandbox_level <= (int)x->caps.level ? opt->sandbox_level
 										     : (int)x->caps.level;
@@ -669,6 +813,13 @@ static void answer_shutdown(void *ud, const char *key, void *val)
 	}
 }
 
+static void kill_env(void *ud, const char *key, void *val)
+{
+	struct env *e = val;
+	if (e->ext)
+		pool_kill(e);
+}
+
 void exec_stop(server_t *srv)
 {
 	struct exec *x = srv->exec;
@@ -676,7 +827,14 @@ void exec_stop(server_t *srv)
 		return;
 	x->stopping = 1;
 	strmap_each(x->pools, answer_shutdown, NULL);
+	/* extensions subscribed to SHUTDOWN get their phase (at most
+	 * QUOTA_SHUTDOWN_MS), as when an environment is reaped */
+	strmap_each(x->envs, kill_env, NULL);
+	uint64_t until = env_now_us() + (QUOTA_SHUTDOWN_MS + 200) * 1000u;
+	while (ext_shutting_down(x) && env_now_us() < until)
+		loop_run_once(x->srv->loop, 50);
 	pool_free_all(x);
+	tele_stop(x);
 	rapi_stop(x->rapi);
 	free_state(x);
 	srv->exec = NULL;

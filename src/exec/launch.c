@@ -7,7 +7,9 @@
 #include "blobs/blobs.h"
 #include "blobs/zip.h"
 #include "exec/envlog.h"
+#include "exec/extensions.h"
 #include "exec/runtimes.h"
+#include "exec/telemetry.h"
 #include "exec/uidpool.h"
 #include "loop.h"
 #include "quotas.h"
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -393,6 +396,39 @@ struct cmdline {
 	char heap[32], classpath[PATH_MAX + 256];
 };
 
+/* An environment with external extensions starts through init
+ * (runtimes/rapid/init.c, shown at /var/rapid/init): its argv is
+ * init N EXT... -- RUNTIME_ARGV */
+struct initline {
+	char *argv[QUOTA_EXTENSIONS + 16];
+	char count[8], init[PATH_MAX + 32];
+	char paths[QUOTA_EXTENSIONS][PATH_MAX + 300];
+};
+
+static void init_argv(struct env *e, const char *opt, char (*names)[256], int n, char *const *runtime_argv,
+		      struct initline *l)
+{
+	const struct sandbox_ops *sb = e->pool->x->sandbox;
+	char host[PATH_MAX + 300];
+	int k = 0;
+	snprintf(host, sizeof(host), "%s/init", runtimes_rapid_dir(e->pool->x->runtimes));
+	snprintf(l->init, sizeof(l->init), "%s", sb->view("/var/rapid/init", host));
+	snprintf(l->count, sizeof(l->count), "%d", n);
+	l->argv[k++] = l->init;
+	l->argv[k++] = l->count;
+	for (int i = 0; i < n; i++) {
+		char inside[300];
+		snprintf(inside, sizeof(inside), "/opt/extensions/%s", names[i]);
+		snprintf(host, sizeof(host), "%s/extensions/%s", opt, names[i]);
+		snprintf(l->paths[i], sizeof(l->paths[i]), "%s", sb->view(inside, host));
+		l->argv[k++] = l->paths[i];
+	}
+	l->argv[k++] = "--";
+	for (int i = 0; runtime_argv[i] && k < (int)(sizeof(l->argv) / sizeof(*l->argv)) - 1; i++)
+		l->argv[k++] = runtime_argv[i];
+	l->argv[k] = NULL;
+}
+
 /* AWS_LAMBDA_EXEC_WRAPPER: the managed runtime's command line runs as the
  * arguments of the function's wrapper script (AWS; custom runtimes ignore
  * it). A wrapper that cannot be run ends the runtime as a shell's missing
@@ -512,6 +548,13 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	if ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
 	    (rc = layers_dir(x->srv, cfg, opt, sizeof(opt))))
 		return rc;
+	char exts[QUOTA_EXTENSIONS][256];
+	int next = ext_list(opt, exts, QUOTA_EXTENSIONS);
+	if (next > QUOTA_EXTENSIONS)
+		return ld_error_set(err, "Extension.LaunchError", "ErrTooManyExtensions");
+	if (next > 0 && !runtimes_rapid_dir(x->runtimes))
+		return ld_error_set(err, "Extension.LaunchError",
+				    "lambdad's init (runtimes/rapid/bin/init) is not built: run make");
 	if (rt->kind == RUNTIME_PYTHON)
 		compile_python_client(x, rt);
 	if (!(e = calloc(1, sizeof(*e))))
@@ -522,6 +565,8 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	e->id = ++x->next_env_id;
 	e->out_fd = e->pid_fd = e->listen_fd = -1;
 	envlog_open(e);
+	if (next > 0 && (rc = tele_start(e))) /* extensions may subscribe: the init's events are kept for them */
+		goto fail;
 	envlog_init_start(e, rt);
 	e->uid = geteuid();
 	if (x->ids) {
@@ -541,12 +586,31 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	if ((rc = command(e, rt, code, opt, &ev, &cmd, err)))
 		goto fail;
 	ev.v[ev.n] = NULL;
+	struct initline *il = NULL;
+	int ctl[2] = { -1, -1 };
+	if (next > 0) {
+		if (!(il = calloc(1, sizeof(*il)))) {
+			rc = LD_ENOMEM;
+			goto fail;
+		}
+		init_argv(e, opt, exts, next, cmd.argv, il);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0) {
+			free(il);
+			rc = LD_EIO;
+			goto fail;
+		}
+	}
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		if (il) {
+			close(ctl[0]);
+			close(ctl[1]);
+			free(il);
+		}
 		rc = LD_EIO;
 		goto fail;
 	}
-	struct sandbox_bind binds[2];
+	struct sandbox_bind binds[3];
 	int nbinds = 0;
 	if (rt->prefix[0])
 		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
@@ -557,9 +621,12 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		binds[nbinds++] = (struct sandbox_bind){
 			sdk, rt->kind == RUNTIME_PYTHON ? RUNTIMES_PY_SDK_INSIDE : RUNTIMES_NODE_SDK_INSIDE
 		};
+	if (il)
+		binds[nbinds++] = (struct sandbox_bind){ runtimes_rapid_dir(x->runtimes), "/var/rapid" };
 	int tmp_mb = (int)json_integer_value(json_object_get(json_object_get(cfg, "EphemeralStorage"), "Size"));
 	struct sandbox_spec spec = {
-		.level = x->sandbox->level, .caps = &x->caps, .argv = cmd.argv, .exec_as_shell = cmd.as_shell,
+		.level = x->sandbox->level, .caps = &x->caps, .argv = il ? il->argv : cmd.argv,
+		.exec_as_shell = il ? 0 : cmd.as_shell, .stdin_fd = ctl[1],
 		.envp = ev.v, .cwd = task, .code_dir = code, .layers_dir = opt[0] ? opt : NULL,
 		.runtime_dir = runtimes_client_dir(x->runtimes, rt->kind), .binds = binds, .nbinds = nbinds, .hostname = NULL,
 		.tmp_mb = tmp_mb > 0 ? tmp_mb : 512, .memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")),
@@ -571,6 +638,16 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	rc = sandbox_spawn(&spec, &e->proc, &why);
 	close(pipefd[1]);
 	e->out_fd = pipefd[0];
+	free(il);
+	if (ctl[1] >= 0)
+		close(ctl[1]);
+	if (!rc && ctl[0] >= 0) {
+		e->via_init = 1;
+		if ((rc = ext_attach(e, exts, next, ctl[0])))
+			sandbox_free(e->proc);
+	} else if (ctl[0] >= 0) {
+		close(ctl[0]);
+	}
 	if (rc) {
 		fprintf(stderr, "lambdad: spawning %s failed at %s: %s\n", p->name, why.step ? why.step : "?",
 			strerror(why.err));
@@ -596,6 +673,8 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	return 0;
 fail:
 	env_free(&ev);
+	ext_free(e);
+	tele_free(e);
 	if (e->out_fd >= 0)
 		close(e->out_fd);
 	rapi_close_env(x->rapi, e->listen_fd);
@@ -625,6 +704,8 @@ void launch_destroy(struct env *e)
 	if (e->timer)
 		loop_cancel(x->srv->loop, e->timer);
 	rapi_close_env(x->rapi, e->listen_fd);
+	ext_free(e);  /* what extensions still wrote is logged */
+	tele_free(e); /* and sent */
 	sandbox_free(e->proc); /* no process of the environment is left */
 	trace_path(e, path, sizeof(path));
 	unlink(path);

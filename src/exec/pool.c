@@ -3,6 +3,7 @@
  * configurations (pool.h).
  */
 #include "exec/pool.h"
+#include "exec/extensions.h"
 #include "exec/launch.h"
 #include "loop.h"
 #include "util/err.h"
@@ -59,8 +60,16 @@ void pool_kill(struct env *e)
 		rapi_abandon(e->waiting);
 		e->waiting = NULL;
 	}
+	/* extensions subscribed to SHUTDOWN get their phase first */
+	if (ext_shutdown(e, e->reset ? e->reset : "spindown"))
+		return;
+	pool_release(e);
+}
+
+void pool_release(struct env *e)
+{
 	sandbox_kill(e->proc);
-	loop_defer(x->srv->loop, env_free_cb, e);
+	loop_defer(e->pool->x->srv->loop, env_free_cb, e);
 }
 
 static void on_idle_timeout(void *ud)

@@ -33,8 +33,13 @@ struct env *pool_pick(struct pool *p, int provisioned);
  * provisioned), or killed when it was retired. */
 void pool_idle(struct env *e);
 
-/* Kills e; it is freed at the end of this loop iteration. */
+/* Kills e; it is freed at the end of this loop iteration, or after its
+ * extensions' shutdown phase (e->reset says why it goes). */
 void pool_kill(struct env *e);
+
+/* Kills e's processes and frees it at the end of the loop iteration (the
+ * end of pool_kill, or of e's shutdown phase: extensions.c). */
+void pool_release(struct env *e);
 
 /* The function (scope, name) changed or went: its idle environments are
  * killed, busy ones when their invocation ends ($LATEST starts over;

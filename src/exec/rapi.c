@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #define PREFIX "/2018-06-01/runtime/"
+#define EXT_PREFIX "/2020-01-01/extension/"
+#define EXT_BODY_MAX (64 * 1024) /* a register, error or subscribe body */
 /* Per-connection memory of libmicrohttpd: request line, headers and
  * trailers (a streamed error's base64 body rides in one) and the read
  * buffer. It is zeroed for every request, so it is kept small: a runtime's
@@ -90,6 +92,7 @@ struct rreq {
 	int stream_refused;     /* exec refused a chunk (gone or oversized) */
 	int stream_rc;
 	char stream_id[128];
+	int ext_op;             /* a call of the Extensions / Telemetry / Logs API (enum rapi_ext_op), or -1 */
 };
 
 struct rapi_next {
@@ -173,6 +176,103 @@ void rapi_abandon(struct rapi_next *n)
 	free(n);
 }
 
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct rreq *q);
+
+/* a response with the JSON body (taken) and the identifier headers */
+static struct MHD_Response *answer_response(const struct rapi_answer *a)
+{
+	char *body = a->body;
+	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(body ? strlen(body) : 0,
+										      body ? body : (char *)"", body ? free : NULL);
+	if (!resp) {
+		free(body);
+		return NULL;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (a->ext_id)
+		MHD_add_response_header(resp, "Lambda-Extension-Identifier", a->ext_id);
+	if (a->event_id)
+		MHD_add_response_header(resp, "Lambda-Extension-Event-Identifier", a->event_id);
+	return resp;
+}
+
+void rapi_answer(struct rapi_next *n, const struct rapi_answer *a)
+{
+	struct rreq *q = n->q;
+	q->resp = answer_response(a);
+	q->status = a->status;
+	q->answered = 1;
+	if (!q->in_handler)
+		resume(n);
+	free(n);
+}
+
+/* a call of the Extensions, Telemetry or Logs API: which one, or -1 */
+static int ext_op_of(const char *method, const char *url)
+{
+	if (!strncmp(url, EXT_PREFIX, strlen(EXT_PREFIX))) {
+		const char *op = url + strlen(EXT_PREFIX);
+		if (!strcmp(method, "POST") && !strcmp(op, "register"))
+			return RAPI_EXT_REGISTER;
+		if (!strcmp(method, "GET") && !strcmp(op, "event/next"))
+			return RAPI_EXT_NEXT;
+		if (!strcmp(method, "POST") && !strcmp(op, "init/error"))
+			return RAPI_EXT_INIT_ERROR;
+		if (!strcmp(method, "POST") && !strcmp(op, "exit/error"))
+			return RAPI_EXT_EXIT_ERROR;
+		return -1;
+	}
+	if (!strcmp(method, "PUT") && (!strcmp(url, "/2022-07-01/telemetry") || !strcmp(url, "/2022-07-01/telemetry/")))
+		return RAPI_EXT_TELEMETRY;
+	if (!strcmp(method, "PUT") && (!strcmp(url, "/2020-08-15/logs") || !strcmp(url, "/2020-08-15/logs/")))
+		return RAPI_EXT_LOGS;
+	return -1;
+}
+
+static enum MHD_Result ext_request(struct MHD_Connection *c, rapi_t *r, struct rreq *q, int op)
+{
+	if (q->too_big)
+		return error_reply(c, 413, "RequestEntityTooLarge", "Request body too large");
+	struct rapi_ext_call call = {
+		.op = (enum rapi_ext_op)op,
+		.name = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Name"),
+		.id = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Identifier"),
+		.error_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Function-Error-Type"),
+		.features = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Extension-Accept-Feature"),
+		.body = q->body.data ? q->body.data : "",
+		.len = q->body.len,
+	};
+	struct rapi_answer a = { 500, NULL, NULL, NULL };
+	struct rapi_next *n = NULL;
+	if (op == RAPI_EXT_NEXT) {
+		if (!(n = calloc(1, sizeof(*n))))
+			return MHD_NO;
+		n->q = q;
+		n->c = c;
+		n->r = r;
+		q->waiting = 1;
+		q->in_handler = 1;
+	}
+	int kept = q->hooks->on_ext ? q->hooks->on_ext(q->ud, q->env_id, &call, n, &a) : 0;
+	q->in_handler = 0;
+	if (kept == 1) {
+		if (q->answered)
+			return send_answer(c, q);
+		MHD_suspend_connection(c); /* rapi_answer or rapi_abandon resumes it */
+		return MHD_YES;
+	}
+	free(n);
+	q->waiting = 0;
+	if (!q->hooks->on_ext)
+		return error_reply(c, 404, "InvalidURL", "Invalid URL");
+	struct MHD_Response *resp = answer_response(&a);
+	if (!resp)
+		return MHD_NO;
+	enum MHD_Result ok = MHD_queue_response(c, a.status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
 /* "/2018-06-01/runtime/invocation/<id>/response" -> id into out */
 static int request_id_of(const char *url, const char *suffix, char *out, size_t n)
 {
@@ -252,7 +352,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		q->env_id = rc->env_id;
 		q->hooks = ((rapi_t *)cls)->hooks;
 		q->ud = ((rapi_t *)cls)->ud;
-		buf_init(&q->body, QUOTA_SYNC_RESPONSE);
+		q->ext_op = ext_op_of(method, url);
+		buf_init(&q->body, q->ext_op >= 0 ? EXT_BODY_MAX : QUOTA_SYNC_RESPONSE);
 		*con_cls = q;
 		const char *mode = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 								 "Lambda-Runtime-Function-Response-Mode");
@@ -297,6 +398,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (q->ext_op >= 0)
+		return ext_request(c, cls, q, q->ext_op);
 	if (strncmp(url, PREFIX, strlen(PREFIX)) != 0)
 		return error_reply(c, 404, "InvalidURL", "Invalid URL");
 	if (!strcmp(method, "GET") && !strcmp(url, PREFIX "invocation/next")) {

@@ -61,6 +61,42 @@ void rapi_deliver(struct rapi_next *n, const struct rapi_event *ev);
  * which tells a runtime to exit. The handle is consumed. */
 void rapi_abandon(struct rapi_next *n);
 
+/* ---- the Extensions API (/2020-01-01/extension/...) and the Telemetry and
+ * Logs APIs (PUT /2022-07-01/telemetry, PUT /2020-08-15/logs): same port, same
+ * owner check; rapi parses, exec/extensions.c decides ---- */
+enum rapi_ext_op {
+	RAPI_EXT_REGISTER,   /* POST /2020-01-01/extension/register */
+	RAPI_EXT_NEXT,       /* GET  /2020-01-01/extension/event/next */
+	RAPI_EXT_INIT_ERROR, /* POST /2020-01-01/extension/init/error */
+	RAPI_EXT_EXIT_ERROR, /* POST /2020-01-01/extension/exit/error */
+	RAPI_EXT_TELEMETRY,  /* PUT  /2022-07-01/telemetry */
+	RAPI_EXT_LOGS,       /* PUT  /2020-08-15/logs */
+};
+
+/* One call. Headers are NULL when absent. */
+struct rapi_ext_call {
+	enum rapi_ext_op op;
+	const char *name;       /* Lambda-Extension-Name */
+	const char *id;         /* Lambda-Extension-Identifier */
+	const char *error_type; /* Lambda-Extension-Function-Error-Type */
+	const char *features;   /* Lambda-Extension-Accept-Feature */
+	const char *body;       /* NUL-terminated */
+	size_t len;
+};
+
+/* An answer: status, the JSON body (malloc'd; rapi frees it; NULL: none)
+ * and the identifier headers to send (NULL: none). */
+struct rapi_answer {
+	unsigned status;
+	char *body;
+	const char *ext_id;     /* Lambda-Extension-Identifier */
+	const char *event_id;   /* Lambda-Extension-Event-Identifier */
+};
+
+/* Answers a kept GET /extension/event/next. The handle and a->body are
+ * consumed; the strings are copied. */
+void rapi_answer(struct rapi_next *n, const struct rapi_answer *a);
+
 /* ---- what a request means: exec.c's hooks (a fuzz harness has its own) ---- */
 struct rapi_hooks {
 
@@ -95,6 +131,13 @@ struct rapi_hooks {
 
 	/* POST /init/error. */
 	void (*on_init_error)(void *ud, uint64_t env_id, const char *error_type, const char *body, size_t len);
+
+	/* A call of the Extensions, Telemetry or Logs API. Returns 0 with the
+	 * answer in *out, or (RAPI_EXT_NEXT only) 1: the hook kept n and
+	 * answers later with rapi_answer() or rapi_abandon(). n is NULL for
+	 * other calls. */
+	int (*on_ext)(void *ud, uint64_t env_id, const struct rapi_ext_call *call, struct rapi_next *n,
+		      struct rapi_answer *out);
 };
 
 #endif

@@ -38,7 +38,7 @@ struct runtimes {
 	struct runtime_info table[MAX_RUNTIMES];
 	size_t ntable;
 	char client_root[PATH_MAX];
-	char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16], java_dir[PATH_MAX + 16];
+	char python_dir[PATH_MAX + 16], node_dir[PATH_MAX + 16], java_dir[PATH_MAX + 16], rapid_dir[PATH_MAX + 16];
 	char summary[1024];
 	int node_major;          /* the host node's major version (-1: none), probed once */
 	char node[PATH_MAX];
@@ -352,6 +352,7 @@ int runtimes_init(const char *runtimes_dir, const char *installed_dir, const cha
 	snprintf(rts->python_dir, sizeof(rts->python_dir), "%s/python", rts->client_root);
 	snprintf(rts->node_dir, sizeof(rts->node_dir), "%s/nodejs", rts->client_root);
 	snprintf(rts->java_dir, sizeof(rts->java_dir), "%s/java", rts->client_root);
+	snprintf(rts->rapid_dir, sizeof(rts->rapid_dir), "%s/rapid/bin", rts->client_root);
 	for (size_t i = 0; s && i < s->nenums && rts->ntable < MAX_RUNTIMES; i++) {
 		struct runtime_info *rt = &rts->table[rts->ntable];
 		memset(rt, 0, sizeof(*rt));
@@ -471,6 +472,13 @@ const char *runtimes_node_sdk(const struct runtimes *rts, const char **version)
 	if (version)
 		*version = rts->node_sdk_version;
 	return rts->node_sdk[0] ? rts->node_sdk : NULL;
+}
+
+const char *runtimes_rapid_dir(const struct runtimes *rts)
+{
+	char init[PATH_MAX + 64];
+	snprintf(init, sizeof(init), "%s/init", rts->rapid_dir);
+	return access(init, X_OK) == 0 ? rts->rapid_dir : NULL;
 }
 
 const char *runtimes_client_dir(const struct runtimes *rts, enum runtime_kind kind)

@@ -64,6 +64,10 @@ int runtimes_missing(const runtimes_t *rts, const char *id, char *out, size_t n)
 #define RUNTIMES_JAVA_JACKSON \
 	"/usr/share/java/jackson-databind.jar:/usr/share/java/jackson-core.jar:/usr/share/java/jackson-annotations.jar"
 
+/* Host directory of init (runtimes/rapid/bin, built by make), shown at
+ * /var/rapid in environments with extensions, or NULL when it is not built. */
+const char *runtimes_rapid_dir(const runtimes_t *rts);
+
 /* Host directory of the runtime client for a kind (shown at /var/runtime),
  * or NULL for provided runtimes. */
 const char *runtimes_client_dir(const runtimes_t *rts, enum runtime_kind kind);

@@ -208,7 +208,7 @@ static const char *const top_dirs[] = {"/usr", "/lib", "/lib32", "/lib64", "/lib
  * TLS roots, /usr/bin's alternatives symlinks, time zones. Not shadow, not
  * ssh keys, not the host's users (passwd/group are written fresh). */
 static const char *const etc_files[] = {
-	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
+	"/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
 	"/etc/gai.conf", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
 	"/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/pki",
 	"/etc/localtime", "/etc/mime.types", "/etc/protocols", "/etc/services",
@@ -251,6 +251,12 @@ static int plan_build(struct plan *pl, const struct sandbox_spec *s)
 	snprintf(buf, sizeof buf, "root:x:0:\nsbx_user1051:x:%u:\nnogroup:x:65534:\n",
 		 (unsigned)s->gid);
 	TRY(plan_add(pl, OP_WRITE, buf, "/etc/group", 0));
+	/* the environment's own names, as on Lambda: extensions' telemetry
+	 * listeners bind sandbox.localdomain */
+	TRY(plan_add(pl, OP_WRITE,
+		     "127.0.0.1\tlocalhost\n127.0.0.1\tsandbox.localdomain sandbox\n"
+		     "::1\tlocalhost ip6-localhost ip6-loopback\n",
+		     "/etc/hosts", 0));
 
 	TRY(plan_add(pl, OP_MKDIR, NULL, "/dev", 1));
 	for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
@@ -478,7 +484,7 @@ static void child_main(const struct child_ctx *c)
 		child_process_mounts(c);
 
 	/* stdio: copy above 2 first so that any of 0..2 as a source survives */
-	int in = c->nullfd;
+	int in = s->stdin_fd > 2 ? s->stdin_fd : c->nullfd;
 	int out = s->stdout_fd >= 0 ? s->stdout_fd : c->nullfd;
 	int err = s->stderr_fd >= 0 ? s->stderr_fd : c->nullfd;
 	int o2 = fcntl(out, F_DUPFD_CLOEXEC, 3), e2 = fcntl(err, F_DUPFD_CLOEXEC, 3);

@@ -121,11 +121,12 @@ struct sandbox_spec {
 	 * when below it, stay visible read-only at their own paths. NULL: none. */
 	const char *hide_dir;
 
+	int stdin_fd;        /* dup'ed onto 0 in the child when > 2 (init's control
+	                        socket); otherwise stdin is /dev/null */
 	int stdout_fd;       /* dup'ed onto 1 in the child; -1: /dev/null */
 	int stderr_fd;       /* dup'ed onto 2 in the child; -1: /dev/null. Both may
 	                        be the same fd. The caller keeps ownership of both
-	                        (and closes its copies after the spawn). stdin is
-	                        always /dev/null. */
+	                        (and closes its copies after the spawn). */
 };
 
 /* Why a spawn failed, when the child reported it through the error pipe or
