@@ -142,6 +142,7 @@ struct env_events {
 	void (*init_timeout)(struct env *e);  /* no GET /next within the init limit */
 	void (*runtime_exited)(struct env *e, int status); /* init reported the runtime's exit */
 	void (*ext_changed)(struct env *e);   /* an extension registered, waits, or failed */
+	void (*shutdown_done)(struct env *e); /* its extensions' shutdown phase is over */
 };
 
 struct exec {

@@ -2,7 +2,6 @@
  * envlog.c - an environment's log stream (envlog.h).
  */
 #include "exec/envlog.h"
-#include "exec/extensions.h"
 #include "exec/telemetry.h"
 #include "loop.h"
 #include "util/base64.h"
@@ -342,7 +341,7 @@ static void write_report(struct env *e, const char *status, const char *error_ty
 	flush(e);
 }
 
-void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error)
+void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error, int defer)
 {
 	struct invocation *inv = e->cur;
 	memcpy(e->report.request_id, inv->request_id, sizeof(e->report.request_id));
@@ -356,7 +355,7 @@ void envlog_report(struct env *e, const char *status, const char *error_type, co
 			json_object_set_new(rec, "errorType", json_string(error_type ? error_type : fn_error));
 		tele_emit(e, TELE_PLATFORM, "platform.runtimeDone", rec);
 	}
-	if (!status && !ext_ready(e)) {
+	if (defer && !status) {
 		/* extensions still work on it: the invocation ends when they call next */
 		e->report.pending = 1;
 		snprintf(e->report.fn_error, sizeof(e->report.fn_error), "%s", fn_error ? fn_error : "");

@@ -55,12 +55,13 @@ void envlog_start(struct env *e);
  * Duration on an environment's first invocation; status ("timeout",
  * "error") and error_type for platform failures; fn_error: the runtime
  * posted a function error (only the JSON record names it). Flushes. */
-void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error);
+void envlog_report(struct env *e, const char *status, const char *error_type, const char *fn_error, int defer);
 
-/* When extensions still work on an invocation after the runtime's answer
- * (a function error or success), envlog_report() sends platform.runtimeDone
- * and keeps END and REPORT pending (e->report) until they are done: this
- * writes them, with status ("timeout") when they did not finish in time. */
+/* With defer (extensions still work on the invocation after the runtime's
+ * answer, a function error or success), envlog_report() sends
+ * platform.runtimeDone and keeps END and REPORT pending (e->report) until
+ * they are done: this writes them, with status ("timeout") when they did not
+ * finish in time. */
 void envlog_report_pending(struct env *e, const char *status);
 
 /* Base64 of the last ENV_TAIL_BYTES of inv's lines (malloc'd), or NULL. */

@@ -143,6 +143,13 @@ static void fail_with(struct invocation *inv, const char *etype, const char *fmt
 	finish(inv, 1, "Unhandled", NULL, body, strlen(body), NULL, NULL);
 }
 
+/* END and REPORT, or only platform.runtimeDone while extensions still
+ * work on the invocation (its end waits for them) */
+static void report(struct env *e, const char *status, const char *error_type, const char *fn_error)
+{
+	envlog_report(e, status, error_type, fn_error, !status && e->ext && !ext_ready(e));
+}
+
 /* ---- timeouts and exits ---- */
 
 static void on_timeout(void *ud)
@@ -155,7 +162,7 @@ static void on_timeout(void *ud)
 	launch_drain(e);
 	int timeout = (int)json_integer_value(json_object_get(e->pool->cfg, "Timeout"));
 	envlog_printf(e, "%s Task timed out after %d.00 seconds\n", inv->request_id, timeout);
-	envlog_report(e, "timeout", NULL, NULL);
+	report(e, "timeout", NULL, NULL);
 	snprintf(inv->error_type, sizeof(inv->error_type), "Sandbox.Timedout");
 	fail_with(inv, "Sandbox.Timedout", "RequestId: %s Error: Task timed out after %d.00 seconds", inv->request_id,
 		  timeout);
@@ -313,7 +320,7 @@ static void runtime_exited(struct env *e, int status)
 			snprintf(why, sizeof(why), "Runtime exited with error: signal: %s", signal_name(WTERMSIG(status)));
 		}
 		envlog_printf(e, "RequestId: %s Error: %s\n%s\n", inv->request_id, why, etype);
-		envlog_report(e, "error", etype, NULL);
+		report(e, "error", etype, NULL);
 		snprintf(inv->error_type, sizeof(inv->error_type), "%s", etype);
 		fail_with(inv, etype, "RequestId: %s Error: %s", inv->request_id, why);
 		e->cur = NULL;
@@ -365,7 +372,7 @@ static void extension_failed(struct env *e, const char *etype, const char *msg)
 			pool_prov_failed(e->prov);
 	} else if (inv && !inv->finished && inv->delivered) {
 		envlog_printf(e, "RequestId: %s Error: %s\n%s\n", inv->request_id, msg, etype);
-		envlog_report(e, "error", etype, NULL);
+		report(e, "error", etype, NULL);
 		snprintf(inv->error_type, sizeof(inv->error_type), "%s", etype);
 		fail_with(inv, etype, "RequestId: %s Error: %s", inv->request_id, msg);
 		e->cur = NULL;
@@ -491,7 +498,7 @@ static struct invocation *result_for(struct exec *x, uint64_t env_id, const char
 /* the response passed `limit`: the runtime got 413, the caller gets AWS's error */
 static void fail_too_large(struct env *e, struct invocation *inv, unsigned limit)
 {
-	envlog_report(e, "error", "Function.ResponseSizeTooLarge", NULL);
+	report(e, "error", "Function.ResponseSizeTooLarge", NULL);
 	snprintf(inv->error_type, sizeof(inv->error_type), "Function.ResponseSizeTooLarge");
 	char big[200];
 	snprintf(big, sizeof(big),
@@ -531,7 +538,7 @@ static int rapi_on_stream_end(void *ud, uint64_t env_id, const char *request_id,
 		/* a mid-stream error, from the trailers */
 		unsigned char *doc = NULL;
 		size_t n = 0;
-		envlog_report(e, NULL, NULL, error_type);
+		report(e, NULL, NULL, error_type);
 		snprintf(inv->error_type, sizeof(inv->error_type), "%s", error_type);
 		if (error_body && !b64_decode(error_body, strlen(error_body), &doc, &n)) {
 			finish(inv, 1, "Unhandled", NULL, (char *)doc, strlen((char *)doc), "application/json", NULL);
@@ -542,7 +549,7 @@ static int rapi_on_stream_end(void *ud, uint64_t env_id, const char *request_id,
 		}
 		free(doc);
 	} else {
-		envlog_report(e, NULL, NULL, NULL);
+		report(e, NULL, NULL, NULL);
 		finish(inv, 1, NULL, &inv->resp, NULL, 0, content_type, NULL);
 	}
 	e->cur = NULL;
@@ -563,11 +570,11 @@ static int rapi_on_result(void *ud, uint64_t env_id, const char *request_id, int
 		/* a function error: AWS's REPORT has no Status for it (only for
 		 * platform failures: timeouts, exits, oversized responses) */
 		const char *type = error_type && *error_type ? error_type : "Runtime.Unknown";
-		envlog_report(e, NULL, NULL, type);
+		report(e, NULL, NULL, type);
 		snprintf(inv->error_type, sizeof(inv->error_type), "%s", type);
 		finish(inv, 1, "Unhandled", body, NULL, 0, "application/json", NULL);
 	} else {
-		envlog_report(e, NULL, NULL, NULL);
+		report(e, NULL, NULL, NULL);
 		finish(inv, 1, NULL, body, NULL, 0, content_type, NULL);
 	}
 	/* the runtime calls /next next; until then the environment is busy */
@@ -740,6 +747,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	x->events.init_timeout = on_init_timeout;
 	x->events.runtime_exited = on_runtime_exited;
 	x->events.ext_changed = on_ext_changed;
+	x->events.shutdown_done = pool_release;
 	sandbox_probe(&x->caps, NULL);
 	int level = opt->sandbox_level >= 0 && opt->sandbox_level <= (int)x->caps.level ? opt->sandbox_level
 										     : (int)x->caps.level;

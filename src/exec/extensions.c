@@ -12,7 +12,6 @@
  */
 #include "exec/extensions.h"
 #include "exec/envlog.h"
-#include "exec/pool.h"
 #include "exec/telemetry.h"
 #include "loop.h"
 #include "quotas.h"
@@ -522,8 +521,12 @@ int ext_call(struct exec *xx, struct env *e, const struct rapi_ext_call *c, stru
 	case RAPI_EXT_EXIT_ERROR:
 		return do_error(e, x, c, out);
 	case RAPI_EXT_TELEMETRY:
-	case RAPI_EXT_LOGS:
-		return tele_subscribe(e, x->name, c->op == RAPI_EXT_LOGS, c->body, c->len, out);
+	case RAPI_EXT_LOGS: {
+		int types, rc = tele_subscribe(e, x->name, c->op == RAPI_EXT_LOGS, c->body, c->len, out, &types);
+		if (types)
+			envlog_subscribed(e, c->op == RAPI_EXT_LOGS, x->name, types);
+		return rc;
+	}
 	default:
 		return answer(out, 404, "InvalidURL", "Invalid URL");
 	}
@@ -629,7 +632,7 @@ static void shutdown_extensions(struct extset *s)
 	}
 	if (!waiting_for) {
 		s->shutting_down = 2; /* done */
-		pool_release(s->env);
+		s->env->pool->x->events.shutdown_done(s->env);
 		return;
 	}
 	uint64_t spent_ms = (env_now_us() - s->shutdown_start_us) / 1000;
@@ -655,7 +658,7 @@ static void shutdown_done(struct extset *s)
 		loop_cancel(s->env->pool->x->srv->loop, s->timer);
 	s->timer = 0;
 	s->shutting_down = 2;
-	pool_release(s->env);
+	s->env->pool->x->events.shutdown_done(s->env);
 }
 
 static void on_shutdown_timer(void *ud)
@@ -669,7 +672,7 @@ static void on_shutdown_timer(void *ud)
 		return;
 	}
 	s->shutting_down = 2;
-	pool_release(s->env);
+	s->env->pool->x->events.shutdown_done(s->env);
 }
 
 int ext_shutdown(struct env *e, const char *reason)
@@ -683,6 +686,7 @@ int ext_shutdown(struct env *e, const char *reason)
 		return 0;
 	s->shutting_down = 1;
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+	tele_flush(e); /* what the extensions are owed goes before their SHUTDOWN */
 	s->shutdown_start_us = env_now_us();
 	/* kept calls of internal extensions and of extensions without
 	 * SHUTDOWN end now; the others get their event */

@@ -73,8 +73,9 @@ void ext_init_done(struct env *e);
 void ext_invoke(struct env *e, const char *request_id, int64_t deadline_ms, const char *arn, const char *trace);
 
 /* e is going away (state DEAD): 1 when it has extensions that get a
- * shutdown phase (then pool_release(e) follows from here), 0 when it may
- * be killed now. reason: "spindown", "timeout" or "failure". */
+ * shutdown phase, 0 when it may
+ * be killed now. reason: "spindown", "timeout" or "failure". When
+ * the phase ends, x->events.shutdown_done(e) is called. */
 int ext_shutdown(struct env *e, const char *reason);
 
 /* Extensions in their shutdown phase, across environments (the daemon's

@@ -167,7 +167,7 @@ struct env *pool_pick(struct pool *p, int provisioned)
 			continue;
 		if (e->state == ENV_IDLE && e->waiting)
 			return e;
-		if (e->state == ENV_BUSY && !e->cur && !finishing)
+		if (e->state == ENV_BUSY && !e->cur && !e->report.pending && !finishing)
 			finishing = e;
 	}
 	return finishing;

@@ -34,7 +34,9 @@
  * the runtime must reach lambdad's Runtime API on 127.0.0.1, and a new network
  * namespace costs more than the rest of the spawn together (0.6 ms, p99 5 ms).
  *
- * The pid namespace's init (pid 1) is the runtime process itself, no reaper:
+ * The pid namespace's init (pid 1) is argv[0]: the runtime process itself
+ * for most environments (those with extensions start lambdad's init,
+ * runtimes/rapid/init.c, which reaps), so usually no reaper:
  * killing it makes the kernel SIGKILL everything else in the namespace, and
  * its exit is reported only once the whole tree is gone. The cost: orphaned
  * grandchildren become its zombies (they count against pids_max until the

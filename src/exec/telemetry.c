@@ -11,7 +11,6 @@
  * after init, and the event shapes.
  */
 #include "exec/telemetry.h"
-#include "exec/envlog.h"
 #include "aws/outbound.h"
 #include "loop.h"
 #include "quotas.h"
@@ -387,8 +386,9 @@ static int destination_url(const char *uri, char *out, size_t n, char *why, size
 }
 
 int tele_subscribe(struct env *e, const char *name, int logs_api, const char *body, size_t len,
-		   struct rapi_answer *out)
+		   struct rapi_answer *out, int *subscribed)
 {
+	*subscribed = 0;
 	const char *vtype = logs_api ? "Logs.ValidationError" : "ValidationError";
 	if (!e->tele && tele_start(e))
 		return LD_ENOMEM;
@@ -512,7 +512,7 @@ int tele_subscribe(struct env *e, const char *name, int logs_api, const char *bo
 		json_array_append_new(list, json_string("function"));
 	if (types & TELE_EXTENSION)
 		json_array_append_new(list, json_string("extension"));
-	envlog_subscribed(e, logs_api, name, types);
+	*subscribed = types;
 	tele_emit(e, TELE_PLATFORM, logs_api ? "platform.logsSubscription" : "platform.telemetrySubscription",
 		  json_pack("{s:s,s:s,s:o}", "name", name, "state", "Subscribed", "types", list));
 	out->status = 200;

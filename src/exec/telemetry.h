@@ -42,9 +42,10 @@ static inline int tele_on(const struct env *e)
 }
 
 /* A subscription by extension `name` (logs_api: through the Logs API):
- * the answer into *out. 0 or LD_ENOMEM. */
+ * the answer into *out, and the streams subscribed to (TELE_* bits) into
+ * *subscribed (0 when refused). 0 or LD_ENOMEM. */
 int tele_subscribe(struct env *e, const char *name, int logs_api, const char *body, size_t len,
-		   struct rapi_answer *out);
+		   struct rapi_answer *out, int *subscribed);
 
 /* An event of stream (TELE_*) with its record (taken). */
 void tele_emit(struct env *e, int stream, const char *type, json_t *record);

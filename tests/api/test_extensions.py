@@ -21,7 +21,7 @@ import zipfile
 from harness import BIN, ROLE, LambdadTestCase
 
 EXTENSION = r'''#!/usr/bin/env python3
-import json, os, sys, threading, urllib.request, http.server
+import json, os, sys, threading, time, urllib.request, http.server
 API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]
 COLLECT = os.environ["COLLECT_URL"]
 NAME = os.path.basename(__file__)
@@ -40,7 +40,8 @@ class Listener(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-srv = http.server.HTTPServer(("sandbox.localdomain", 0), Listener)
+HOST = os.environ.get("EXT_LISTEN_HOST", "sandbox.localdomain")
+srv = http.server.HTTPServer((HOST, 0), Listener)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
 
 req = urllib.request.Request(API + "/2020-01-01/extension/register", method="POST",
@@ -51,10 +52,12 @@ with urllib.request.urlopen(req) as r:
     tell("registered", {"body": json.loads(r.read()), "env": {k: v for k, v in os.environ.items()
                                                              if k in ("_HANDLER", "AWS_LAMBDA_FUNCTION_NAME",
                                                                       "LAMBDA_TASK_ROOT", "COLLECT_URL")}})
-sub = {"schemaVersion": "2022-07-01", "types": ["platform", "function", "extension"],
+LOGS_API = os.environ.get("EXT_LOGS_API") == "1"
+sub = {"schemaVersion": "2021-03-18" if LOGS_API else "2022-07-01", "types": ["platform", "function", "extension"],
        "buffering": {"maxItems": 1000, "maxBytes": 262144, "timeoutMs": 25},
-       "destination": {"protocol": "HTTP", "URI": "http://sandbox.localdomain:%d/telemetry" % srv.server_port}}
-req = urllib.request.Request(API + "/2022-07-01/telemetry", method="PUT", data=json.dumps(sub).encode(),
+       "destination": {"protocol": "HTTP", "URI": "http://%s:%d/telemetry" % (HOST, srv.server_port)}}
+req = urllib.request.Request(API + ("/2020-08-15/logs" if LOGS_API else "/2022-07-01/telemetry"), method="PUT",
+                             data=json.dumps(sub).encode(),
                              headers={"Lambda-Extension-Identifier": ext_id, "Content-Type": "application/json"})
 with urllib.request.urlopen(req) as r:
     tell("subscribed", {"status": r.status, "body": r.read().decode()})
@@ -68,6 +71,9 @@ while True:
     tell("event", event)
     if event["eventType"] == "SHUTDOWN":
         sys.exit(0)
+    if os.environ.get("EXT_DIE_ON_INVOKE") == "1":
+        os._exit(9)
+    time.sleep(int(os.environ.get("EXT_SLEEP_MS", "0")) / 1000.0)
 '''
 
 HANDLER = '''
@@ -144,13 +150,19 @@ class ExtensionTestCase(LambdadTestCase):
         v = self.lam.publish_layer_version(LayerName=name, Content={"ZipFile": zip_of(files)})
         return v["LayerVersionArn"]
 
-    def function(self, layer_arn, handler=HANDLER, **kw):
+    runtime = "python3.12"
+
+    def function(self, layer_arn, handler=HANDLER, env=None, **kw):
         name = self.name()
-        self.lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+        self.lam.create_function(FunctionName=name, Runtime=self.runtime, Handler="app.handler", Role=ROLE,
                                  Code={"ZipFile": zip_of({"app.py": (handler, 0o644)})}, Layers=[layer_arn],
-                                 Environment={"Variables": {"COLLECT_URL": self.collector.url}}, **kw)
+                                 Environment={"Variables": dict(env or {}, COLLECT_URL=self.collector.url)}, **kw)
         self.settled(name)
         return name
+
+    def shutdowns(self, deadline_s=10.0):
+        return self.collector.wait(lambda: [e for e in self.collector.of("event") if e["eventType"] == "SHUTDOWN"],
+                                   deadline_s)
 
     def logs(self, name):
         out = subprocess.run([BIN, "logs", name, "--data-dir", self.server.data_dir], capture_output=True,
@@ -172,6 +184,10 @@ class TestExternalExtension(ExtensionTestCase):
             self.assertNotIn("FunctionError", r, body)
             self.assertEqual(json.loads(body), {"n": n})
             ids.append(r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"])
+            # the invocation ends when the extension calls next again (its platform.report); an invoke
+            # before that would find the environment busy and start another, as on AWS
+            self.collector.wait(lambda: [e for e in self.collector.telemetry() if e["type"] == "platform.report"
+                                         and e["record"]["requestId"] == ids[-1]])
 
         # registration: AWS's answer, and the environment without the runtime's own variables
         reg = self.collector.of("registered")
@@ -389,3 +405,125 @@ class TestInternalExtension(ExtensionTestCase):
         # the internal extension got the invocation's INVOKE event
         rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
         self.assertEqual([e["requestId"] for e in seen["events"]], [rid])
+
+
+class TestShutdownReasons(ExtensionTestCase):
+    """SHUTDOWN reaches extensions whenever an environment goes: reaped idle, reset after a timeout or a
+    crash, retired by an update, and when lambdad stops."""
+
+    server_args = ("--idle-timeout", "1")
+
+    def test_idle_reap(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}))
+        self.invoke(name, {"n": 1})
+        shut = self.shutdowns()
+        self.assertEqual([e["shutdownReason"] for e in shut], ["spindown"])
+
+    def test_timeout(self):
+        handler = "import time\ndef handler(event, context):\n    time.sleep(5)\n"
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}), handler=handler, Timeout=1)
+        r, body, _ = self.invoke(name, {"n": 1})
+        self.assertEqual(json.loads(body)["errorType"], "Sandbox.Timedout")
+        self.assertEqual([e["shutdownReason"] for e in self.shutdowns()], ["timeout"])
+
+    def test_runtime_crash(self):
+        handler = "import os\ndef handler(event, context):\n    os._exit(4)\n"
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}), handler=handler)
+        r, body, _ = self.invoke(name, {"n": 1})
+        doc = json.loads(body)
+        self.assertEqual(doc["errorType"], "Runtime.ExitError", doc)
+        self.assertEqual([e["shutdownReason"] for e in self.shutdowns()], ["failure"])
+
+    def test_update_retires(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}))
+        self.invoke(name, {"n": 1})
+        self.lam.update_function_configuration(FunctionName=name, MemorySize=256)
+        self.assertEqual([e["shutdownReason"] for e in self.shutdowns()], ["spindown"])
+        self.settled(name)
+        r, body, _ = self.invoke(name, {"n": 2})
+        self.assertEqual(json.loads(body), {"n": 2})
+
+    def test_extension_dies_during_invoke(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}),
+                             env={"EXT_DIE_ON_INVOKE": "1"})
+        self.invoke(name, {"n": 1})  # whichever comes first: the response, or the crash (Extension.Crash)
+        # the environment was reset: the next invocation gets a new one, whose extension registers again
+        r, body, _ = self.invoke(name, {"n": 2})
+        self.assertIn(r.get("FunctionError"), (None, "Unhandled"))
+        self.assertGreaterEqual(len(self.collector.wait(lambda: self.collector.of("registered")
+                                                        if len(self.collector.of("registered")) >= 2 else None)), 2)
+
+    def test_slow_extension_is_billed(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}), env={"EXT_SLEEP_MS": "300"})
+        for n in (1, 2):
+            r, body, _ = self.invoke(name, {"n": n})
+            self.assertEqual(json.loads(body), {"n": n})
+            rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+            self.collector.wait(lambda: [e for e in self.collector.telemetry() if e["type"] == "platform.report"
+                                         and e["record"]["requestId"] == rid])
+        # the invocation ends when the extension calls next again: REPORT's duration covers its 300 ms,
+        # while the runtime's part (platform.runtimeDone) does not
+        reports = self.collector.wait(lambda: [e for e in self.collector.telemetry() if e["type"] == "platform.report"]
+                                      if len([e for e in self.collector.telemetry()
+                                              if e["type"] == "platform.report"]) >= 2 else None)
+        done = [e for e in self.collector.telemetry() if e["type"] == "platform.runtimeDone"]
+        self.assertGreaterEqual(reports[0]["record"]["metrics"]["durationMs"], 300)
+        self.assertLess(done[0]["record"]["metrics"]["durationMs"], 300)
+
+    def test_stop_sends_shutdown(self):
+        from harness import Server
+        server = Server(extra_args=("--idle-timeout", "60")).start()
+        try:
+            lam = server.client()
+            layer = lam.publish_layer_version(LayerName="stopext", Content={"ZipFile": zip_of(
+                {"extensions/collector": (EXTENSION, 0o755)})})["LayerVersionArn"]
+            lam.create_function(FunctionName="stopfn", Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                                Code={"ZipFile": zip_of({"app.py": (HANDLER, 0o644)})}, Layers=[layer],
+                                Environment={"Variables": {"COLLECT_URL": self.collector.url}})
+            end = time.time() + 10
+            while lam.get_function_configuration(FunctionName="stopfn")["State"] != "Active" and time.time() < end:
+                time.sleep(0.02)
+            lam.invoke(FunctionName="stopfn", Payload=b'{"n": 1}')
+            self.assertEqual(server.stop(), 0, server.log())
+        finally:
+            server.cleanup()
+        self.assertEqual([e["shutdownReason"] for e in self.shutdowns(deadline_s=1)], ["spindown"])
+
+
+class TestLogsApi(ExtensionTestCase):
+    def test_logs_api_subscriber(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}), env={"EXT_LOGS_API": "1"})
+        r, body, _ = self.invoke(name, {"n": 5})
+        rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+        evs = self.collector.wait(lambda: [e for e in self.collector.telemetry() if e["type"] == "platform.report"]
+                                  and self.collector.telemetry())
+        types = [e["type"] for e in evs]
+        self.assertIn("platform.logsSubscription", types)
+        self.assertNotIn("platform.initStart", types)  # the Logs API has no init events
+        self.assertNotIn("platform.telemetrySubscription", types)
+        mine = [e["type"] for e in evs if isinstance(e["record"], dict) and e["record"].get("requestId") == rid]
+        self.assertEqual(mine, ["platform.start", "platform.runtimeDone", "platform.end", "platform.report"])
+        self.assertIn("hello from the function 5", [e["record"] for e in evs if e["type"] == "function"])
+        self.assertIn("LOGS\tName: collector\tState: Subscribed\tTypes: [platform,function,extension]",
+                      self.logs(name))
+
+
+class TestProcessLevel(ExtensionTestCase):
+    """At the process level (no namespaces: init is not pid 1, and the host's /etc/hosts does not name
+    sandbox.localdomain, so the listener binds 127.0.0.1) extensions work the same way."""
+
+    server_args = ("--sandbox", "process")
+    runtime = "python3.11"  # Debian's /usr/bin/python3.11: pyenv's trees under /root are closed to a dropped uid
+
+    def test_extension_at_process_level(self):
+        name = self.function(self.layer({"extensions/collector": (EXTENSION, 0o755)}),
+                             env={"EXT_LISTEN_HOST": "127.0.0.1"})
+        r, body, _ = self.invoke(name, {"n": 3})
+        self.assertEqual(json.loads(body), {"n": 3})
+        rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+        evs = self.collector.wait(lambda: [e for e in self.collector.telemetry() if e["type"] == "platform.report"
+                                           and e["record"]["requestId"] == rid] and self.collector.telemetry())
+        self.assertIn("hello from the function 3", [e["record"] for e in evs if e["type"] == "function"])
+        self.lam.delete_function(FunctionName=name)
+        self.assertEqual([e["shutdownReason"] for e in self.shutdowns()], ["spindown"])
+        self.assertEqual(self.collector.of("registered")[0]["env"]["AWS_LAMBDA_FUNCTION_NAME"], name)
