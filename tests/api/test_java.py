@@ -77,6 +77,118 @@ public class Boom implements RequestHandler<Map<String, Object>, String> {
     }
 }
 """,
+    # aws-lambda-java-events shapes: the function bundles the library; these stand-ins have the real
+    # classes' names, packages and bean properties (getRecords, getEventSourceArn, getNewImage, ...)
+    "com/amazonaws/services/lambda/runtime/events/SQSEvent.java": """
+package com.amazonaws.services.lambda.runtime.events;
+
+import java.util.List;
+import java.util.Map;
+
+public class SQSEvent {
+    private List<SQSMessage> records;
+    public List<SQSMessage> getRecords() { return records; }
+    public void setRecords(List<SQSMessage> r) { records = r; }
+
+    public static class SQSMessage {
+        private String messageId, receiptHandle, body, md5OfBody, eventSourceArn, eventSource, awsRegion;
+        private Map<String, String> attributes;
+        public String getMessageId() { return messageId; }
+        public void setMessageId(String v) { messageId = v; }
+        public String getReceiptHandle() { return receiptHandle; }
+        public void setReceiptHandle(String v) { receiptHandle = v; }
+        public String getBody() { return body; }
+        public void setBody(String v) { body = v; }
+        public String getMd5OfBody() { return md5OfBody; }
+        public void setMd5OfBody(String v) { md5OfBody = v; }
+        public String getEventSourceArn() { return eventSourceArn; }
+        public void setEventSourceArn(String v) { eventSourceArn = v; }
+        public String getEventSource() { return eventSource; }
+        public void setEventSource(String v) { eventSource = v; }
+        public String getAwsRegion() { return awsRegion; }
+        public void setAwsRegion(String v) { awsRegion = v; }
+        public Map<String, String> getAttributes() { return attributes; }
+        public void setAttributes(Map<String, String> v) { attributes = v; }
+    }
+}
+""",
+    "com/amazonaws/services/lambda/runtime/events/models/dynamodb/AttributeValue.java": """
+package com.amazonaws.services.lambda.runtime.events.models.dynamodb;
+
+public class AttributeValue {
+    private String s, n;
+    public String getS() { return s; }
+    public void setS(String v) { s = v; }
+    public String getN() { return n; }
+    public void setN(String v) { n = v; }
+}
+""",
+    "com/amazonaws/services/lambda/runtime/events/models/dynamodb/StreamRecord.java": """
+package com.amazonaws.services.lambda.runtime.events.models.dynamodb;
+
+import java.util.Date;
+import java.util.Map;
+
+public class StreamRecord {
+    private Date approximateCreationDateTime;
+    private Map<String, AttributeValue> keys, newImage;
+    private String sequenceNumber;
+    public Date getApproximateCreationDateTime() { return approximateCreationDateTime; }
+    public void setApproximateCreationDateTime(Date v) { approximateCreationDateTime = v; }
+    public Map<String, AttributeValue> getKeys() { return keys; }
+    public void setKeys(Map<String, AttributeValue> v) { keys = v; }
+    public Map<String, AttributeValue> getNewImage() { return newImage; }
+    public void setNewImage(Map<String, AttributeValue> v) { newImage = v; }
+    public String getSequenceNumber() { return sequenceNumber; }
+    public void setSequenceNumber(String v) { sequenceNumber = v; }
+}
+""",
+    "com/amazonaws/services/lambda/runtime/events/DynamodbEvent.java": """
+package com.amazonaws.services.lambda.runtime.events;
+
+import com.amazonaws.services.lambda.runtime.events.models.dynamodb.StreamRecord;
+import java.util.List;
+
+public class DynamodbEvent {
+    private List<DynamodbStreamRecord> records;
+    public List<DynamodbStreamRecord> getRecords() { return records; }
+    public void setRecords(List<DynamodbStreamRecord> r) { records = r; }
+
+    public static class DynamodbStreamRecord {
+        private String eventID, eventName, eventSourceARN;
+        private StreamRecord dynamodb;
+        public String getEventID() { return eventID; }
+        public void setEventID(String v) { eventID = v; }
+        public String getEventName() { return eventName; }
+        public void setEventName(String v) { eventName = v; }
+        public String getEventSourceARN() { return eventSourceARN; }
+        public void setEventSourceARN(String v) { eventSourceARN = v; }
+        public StreamRecord getDynamodb() { return dynamodb; }
+        public void setDynamodb(StreamRecord v) { dynamodb = v; }
+    }
+}
+""",
+    "example/Events.java": """
+package example;
+
+import com.amazonaws.services.lambda.runtime.events.DynamodbEvent;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+
+public class Events {
+    public String sqs(SQSEvent e) {
+        SQSEvent.SQSMessage m = e.getRecords().get(0);
+        return e.getRecords().size() + "|" + m.getMessageId() + "|" + m.getBody() + "|" + m.getEventSourceArn() + "|"
+                + m.getAwsRegion() + "|" + m.getAttributes().get("ApproximateReceiveCount");
+    }
+
+    public String ddb(DynamodbEvent e) {
+        DynamodbEvent.DynamodbStreamRecord r = e.getRecords().get(0);
+        return r.getEventID() + "|" + r.getEventName() + "|" + r.getDynamodb().getKeys().get("id").getS() + "|"
+                + r.getDynamodb().getNewImage().get("n").getN() + "|"
+                + r.getDynamodb().getApproximateCreationDateTime().getTime();
+    }
+}
+""",
 }
 
 
@@ -172,6 +284,25 @@ class TestJava(LambdadTestCase):
         self.assertEqual(doc["errorType"], "java.lang.RuntimeException")
         self.assertEqual(doc["errorMessage"], "No public method named nope with appropriate method signature found "
                                               "on class example.Keys")
+
+    def test_events_library_shapes(self):
+        """Types of aws-lambda-java-events get the event sources' own member names (Records,
+        eventSourceARN, Keys, NewImage, ...) and epoch-second timestamps, as AWS's runtime reads them."""
+        sqs = {"Records": [{"messageId": "m-1", "receiptHandle": "rh", "body": "hello", "md5OfBody": "x",
+                            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+                            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:q",
+                            "awsRegion": "us-east-1"}]}
+        r, body, _ = self.invoke(self.function("example.Events::sqs"), sqs)
+        self.assertNotIn("FunctionError", r, body)
+        self.assertEqual(json.loads(body), "1|m-1|hello|arn:aws:sqs:us-east-1:000000000000:q|us-east-1|1")
+        ddb = {"Records": [{"eventID": "e-1", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                            "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x",
+                            "dynamodb": {"ApproximateCreationDateTime": 1700000000.5, "Keys": {"id": {"S": "k1"}},
+                                         "NewImage": {"id": {"S": "k1"}, "n": {"N": "5"}}, "SequenceNumber": "1",
+                                         "SizeBytes": 10, "StreamViewType": "NEW_IMAGE"}}]}
+        r, body, _ = self.invoke(self.function("example.Events::ddb"), ddb)
+        self.assertNotIn("FunctionError", r, body)
+        self.assertEqual(json.loads(body), "e-1|INSERT|k1|5|1700000000500")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,15 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.DeserializationConfig;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.deser.Deserializers;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.util.StdDateFormat;
 import com.fasterxml.jackson.databind.JavaType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,6 +62,13 @@ import java.util.Map;
  * through Jackson with the settings AWS's runtime uses (unknown properties ignored, nulls left out); a
  * method taking (InputStream, OutputStream[, Context]) gets the raw bytes. Errors are AWS's Java error
  * document: errorMessage, errorType (the exception's class) and stackTrace.
+ *
+ * Types of aws-lambda-java-events (package com.amazonaws.services.lambda.runtime.events, bundled in
+ * the function's jar) are read as AWS's runtime reads them: the event sources' member names ("Records",
+ * "eventSourceARN", "NewImage", ...) match the classes' properties whatever their case; a
+ * java.util.Date given as a number is epoch seconds (Kinesis and DynamoDB timestamps); a Joda DateTime
+ * is parsed from its ISO-8601 text (SNS, scheduled events), through reflection on the function's own
+ * joda-time.
  */
 public final class Bootstrap {
     private static final String PREFIX = "/2018-06-01/runtime/";
@@ -63,6 +78,8 @@ public final class Bootstrap {
             .connectTimeout(Duration.ofSeconds(10)).build();
     private final String base;
     private final ObjectMapper mapper = newMapper();
+    private final ObjectMapper eventsMapper = newEventsMapper();
+    static final String EVENTS_PACKAGE = "com.amazonaws.services.lambda.runtime.events";
 
     private Bootstrap(String api) {
         base = "http://" + api + PREFIX;
@@ -78,6 +95,55 @@ public final class Bootstrap {
         m.configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
         m.setSerializationInclusion(JsonInclude.Include.NON_NULL);
         return m;
+    }
+
+    /** The mapper for aws-lambda-java-events types (see the class comment). */
+    static ObjectMapper newEventsMapper() {
+        ObjectMapper m = newMapper();
+        m.configure(MapperFeature.ACCEPT_CASE_INSENSITIVE_PROPERTIES, true);
+        m.registerModule(new SimpleModule("lambdad-events") {
+            @Override
+            public void setupModule(SetupContext c) {
+                super.setupModule(c);
+                c.addDeserializers(new EventDeserializers());
+            }
+        });
+        return m;
+    }
+
+    /** Date as epoch seconds when numeric; org.joda.time.DateTime from its text. */
+    static final class EventDeserializers extends Deserializers.Base {
+        @Override
+        public JsonDeserializer<?> findBeanDeserializer(JavaType type, DeserializationConfig config,
+                BeanDescription beanDesc) {
+            Class<?> raw = type.getRawClass();
+            if (raw == java.util.Date.class)
+                return new JsonDeserializer<java.util.Date>() {
+                    @Override
+                    public java.util.Date deserialize(JsonParser p, DeserializationContext ctx) throws java.io.IOException {
+                        if (p.currentToken().isNumeric())
+                            return new java.util.Date((long) (p.getDoubleValue() * 1000.0));
+                        try {
+                            return new StdDateFormat().parse(p.getText());
+                        } catch (java.text.ParseException e) {
+                            throw new java.io.IOException(e);
+                        }
+                    }
+                };
+            if (raw.getName().equals("org.joda.time.DateTime"))
+                return new JsonDeserializer<Object>() {
+                    @Override
+                    public Object deserialize(JsonParser p, DeserializationContext ctx) throws java.io.IOException {
+                        try {
+                            Object v = p.currentToken().isNumeric() ? (Object) p.getLongValue() : p.getText();
+                            return raw.getConstructor(Object.class).newInstance(v);
+                        } catch (ReflectiveOperationException e) {
+                            throw new java.io.IOException(e);
+                        }
+                    }
+                };
+            return null;
+        }
     }
 
     /** The loaded handler: how to call it, and the type its input is read as. */
@@ -307,7 +373,12 @@ public final class Bootstrap {
             return new ByteArrayInputStream(event);
         if (type.getRawClass() == byte[].class)
             return event;
-        return mapper.readValue(event, type);
+        return isEventType(type) ? eventsMapper.readValue(event, type) : mapper.readValue(event, type);
+    }
+
+    private static boolean isEventType(JavaType type) {
+        Package p = type.getRawClass().getPackage();
+        return p != null && (p.getName().equals(EVENTS_PACKAGE) || p.getName().startsWith(EVENTS_PACKAGE + "."));
     }
 
     /* ---- AWS's Java error document ---- */
