@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op < 0)
 			continue;
 		const char *id = fields[2];
-		if (id && id[0] == '@' && atoi(id + 1) < nids)
+		if (id && id[0] == '@' && atoi(id + 1) >= 0 && atoi(id + 1) < nids)
 			id = ids[atoi(id + 1)];
 		/* a next of a registered extension would be kept: rapi's handle is
 		 * not there to keep (only the refusals are exercised) */
