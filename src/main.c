@@ -19,6 +19,7 @@
 #include "exec/runtimecli.h"
 #include "exec/runtimes.h"
 #include "http.h"
+#include "images/pull.h"
 #include "loop.h"
 #include "model/model.h"
 #include "quotas.h"
@@ -52,7 +53,7 @@ static void usage(FILE *f)
 	      "                     [--account-concurrency N] [--idle-timeout SECONDS] [--python-sdk DIR]\n"
 	      "                     [--runtime ID=INTERPRETER]... [--sandbox full|process]\n"
 	      "                     [--runtimes-dir DIR] [--async-retry-base-ms N]\n"
-	      "                     [--auth enforce|permissive]\n"
+	      "                     [--auth enforce|permissive] [--image-registry HOST=URL]...\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
@@ -152,12 +153,14 @@ static int serve(int argc, char **argv)
 		{ "python-sdk", required_argument, NULL, 'P' },
 		{ "async-retry-base-ms", required_argument, NULL, 'B' },
 		{ "auth", required_argument, NULL, 'A' },
+		{ "image-registry", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9001";
 	const char *overrides[32] = { NULL };
-	int nrt = 0, auth = -1;
+	static const char *registries[17];
+	int nrt = 0, nreg = 0, auth = -1;
 	static char rtdir[4096];
 	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
 				     .sandbox_level = -1 };
@@ -189,6 +192,11 @@ static int serve(int argc, char **argv)
 		case 'D': xopt.runtimes_dir = optarg; break;
 		case 'P': xopt.python_sdk = optarg; break;
 		case 'B': aopt.retry_base_ms = atoi(optarg); break;
+		case 'I':
+			if (nreg < 16 && strchr(optarg, '='))
+				registries[nreg++] = optarg;
+			srv.image_registries = registries;
+			break;
 		case 'A':
 			if (!strcmp(optarg, "enforce"))
 				auth = AUTH_ENFORCE;
@@ -284,6 +292,7 @@ static int serve(int argc, char **argv)
 out:
 	async_stop(&srv); /* queued events stay in the store */
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
+	pull_stop(&srv); /* image pulls in flight end; their functions stay Pending until the next start */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */
 	http_stop(http);
@@ -543,6 +552,8 @@ int main(int argc, char **argv)
 		return logs(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "keys"))
 		return keys_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "image-pull"))
+		return pull_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "runtime"))
 		return runtimecli_main(argc - 1, argv + 1);
 	usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);

@@ -26,6 +26,7 @@ typedef struct server {
 	const char *aws_endpoint;    /* --aws-endpoint-url, or NULL */
 	int account_concurrency;     /* account concurrency limit (1000) */
 	int auth_mode;               /* AUTH_ENFORCE or AUTH_PERMISSIVE (auth/auth.h) */
+	const char *const *image_registries; /* --image-registry HOST=URL mappings, NULL-terminated (images/registry.h) */
 	/* state */
 	struct loop *loop;
 	struct store *store;
@@ -33,6 +34,7 @@ typedef struct server {
 	struct keys *keys;           /* the access key store (auth/keys.h) */
 	struct exec *exec;           /* execution's state (exec/env.h), NULL until exec_start */
 	struct async *async;         /* the async queue's state (exec/async.c), NULL until async_start */
+	struct pulls *pulls;         /* image pulls in flight (images/pull.c), NULL when none ever ran */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

@@ -198,6 +198,11 @@ int code_take(req_t *r, json_t *code, json_t *cfg)
 		json_object_set_new(cfg, "CodeSha256", json_string(pinned ? pinned : digest));
 		json_object_set_new(cfg, "CodeSize", json_integer(0));
 		json_object_set_new(cfg, "_ImageUri", json_string(image));
+		/* pulled again (a tag may have moved): the settle service pulls it */
+		json_object_del(cfg, "_ImageResolved");
+		json_object_del(cfg, "_ImageDigest");
+		json_object_del(cfg, "_ImageLayers");
+		json_object_del(cfg, "_ImageConfig");
 		rc = 0;
 		goto out;
 	} else {
@@ -230,6 +235,10 @@ int code_take(req_t *r, json_t *code, json_t *cfg)
 	json_object_set_new(cfg, "_CodeHex", json_string(hex));
 	json_object_set_new(cfg, "_UnzippedSize", json_integer((json_int_t)info.unzipped_bytes));
 	json_object_del(cfg, "_ImageUri");
+	json_object_del(cfg, "_ImageResolved");
+	json_object_del(cfg, "_ImageDigest");
+	json_object_del(cfg, "_ImageLayers");
+	json_object_del(cfg, "_ImageConfig");
 out:
 	free(zip);
 	buf_free(&s3);

@@ -7,6 +7,7 @@
 #include "blobs/blobs.h"
 #include "exec/exec.h"
 #include "exec/runtimes.h"
+#include "images/pull.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "model/model.h"
@@ -312,11 +313,98 @@ static int unrunnable(server_t *srv, json_t *cfg, char *why, size_t n)
 {
 	const char *type = json_string_value(json_object_get(cfg, "PackageType"));
 	if (type && !strcmp(type, "Image")) {
-		snprintf(why, n, "lambdad cannot run container image functions (PackageType Image) yet: package the "
-			 "function as a zip file.");
+		const char *reason = NULL;
+		if (exec_runs_images(srv, &reason) == 0)
+			return 0;
+		snprintf(why, n, "%s", reason);
 		return 1;
 	}
 	return runtimes_missing(exec_runtimes(srv), json_string_value(json_object_get(cfg, "Runtime")), why, n) != 0;
+}
+
+/* ---- container images: a version settles once its image is pulled ---- */
+
+struct image_wait {
+	char scope[96], key[400], uri[1024];
+};
+
+static int transitional(json_t *cfg)
+{
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	const char *upd = json_string_value(json_object_get(cfg, "LastUpdateStatus"));
+	return (state && !strcmp(state, "Pending")) || (upd && !strcmp(upd, "InProgress"));
+}
+
+static void image_failed(json_t *cfg, const char *code, const char *message)
+{
+	/* AWS's texts for the codes a pull can end in */
+	const char *why = !strcmp(code, "ImageAccessDenied")
+				  ? "Lambda does not have permission to access the ECR image. Check the ECR permissions."
+				  : message;
+	json_object_set_new(cfg, "State", json_string("Failed"));
+	json_object_set_new(cfg, "StateReason", json_string(why));
+	json_object_set_new(cfg, "StateReasonCode", json_string(code));
+	json_object_set_new(cfg, "LastUpdateStatus", json_string("Failed"));
+	json_object_set_new(cfg, "LastUpdateStatusReason", json_string(why));
+	json_object_set_new(cfg, "LastUpdateStatusReasonCode", json_string(code));
+	char id[37];
+	ids_uuid4(id);
+	json_object_set_new(cfg, "RevisionId", json_string(id));
+}
+
+static void on_pulled(server_t *srv, void *ud, json_t *res)
+{
+	struct image_wait *w = ud;
+	json_t *cfg = NULL;
+	if (rec_get(srv->store, REC_VERSION, w->scope, w->key, &cfg) == 0 && transitional(cfg)) {
+		const char *uri = json_string_value(json_object_get(cfg, "_ImageUri"));
+		const char *err = json_string_value(json_object_get(res, "error"));
+		if (uri && !strcmp(uri, w->uri)) {
+			if (err) {
+				const char *msg = json_string_value(json_object_get(res, "message"));
+				fprintf(stderr, "lambdad: pulling %s failed: %s\n", uri, msg ? msg : err);
+				image_failed(cfg, err, msg ? msg : err);
+				rec_put(srv->store, REC_VERSION, w->scope, w->key, cfg);
+			} else {
+				const char *digest = json_string_value(json_object_get(res, "digest"));
+				json_object_set_new(cfg, "CodeSha256", json_string(digest ? digest : ""));
+				json_object_set(cfg, "_ImageLayers", json_object_get(res, "layers"));
+				json_object_set(cfg, "_ImageConfig", json_object_get(res, "config"));
+				json_object_set_new(cfg, "_ImageDigest", json_string(digest ? digest : ""));
+				json_object_set_new(cfg, "_ImageResolved", json_string(uri));
+				if (rec_put(srv->store, REC_VERSION, w->scope, w->key, cfg) == 0)
+					fnconfig_settle(srv, w->scope, w->key); /* now it settles */
+			}
+		}
+	}
+	json_decref(cfg);
+	free(w);
+}
+
+/* An image function's version that is not pulled yet: its pull starts (or
+ * is joined), and it stays transitional until it ends. 1 when it waits. */
+static int await_image(server_t *srv, const char *scope, const char *key, json_t *cfg)
+{
+	const char *type = json_string_value(json_object_get(cfg, "PackageType"));
+	const char *uri = json_string_value(json_object_get(cfg, "_ImageUri"));
+	const char *resolved = json_string_value(json_object_get(cfg, "_ImageResolved"));
+	if (!type || strcmp(type, "Image") || !uri || (resolved && !strcmp(resolved, uri)))
+		return 0;
+	const char *why;
+	if (exec_runs_images(srv, &why))
+		return 0; /* unrunnable() says why */
+	struct image_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return 1; /* stays transitional until the next start */
+	snprintf(w->scope, sizeof(w->scope), "%s", scope);
+	snprintf(w->key, sizeof(w->key), "%s", key);
+	snprintf(w->uri, sizeof(w->uri), "%s", uri);
+	json_t *arch = json_array_get(json_object_get(cfg, "Architectures"), 0);
+	if (pull_start(srv, uri, json_string_value(arch) ? json_string_value(arch) : "x86_64", on_pulled, w)) {
+		free(w);
+		fprintf(stderr, "lambdad: cannot start pulling %s\n", uri);
+	}
+	return 1;
 }
 
 int fnconfig_settle(server_t *srv, const char *scope, const char *key)
@@ -331,6 +419,10 @@ int fnconfig_settle(server_t *srv, const char *scope, const char *key)
 	const char *code = json_string_value(json_object_get(cfg, "StateReasonCode"));
 	int pending = state && !strcmp(state, "Pending"), in_progress = upd && !strcmp(upd, "InProgress");
 	char why[512];
+	if ((pending || in_progress) && await_image(srv, scope, key, cfg)) {
+		json_decref(cfg);
+		return 0;
+	}
 	if ((pending || in_progress) && unrunnable(srv, cfg, why, sizeof(why))) {
 		/* the host cannot run it: Failed, saying what is missing, so that
 		 * waiters stop with the reason instead of every invoke failing */

@@ -178,14 +178,17 @@ int api_get_function(req_t *r)
 	if (image) {
 		json_object_set_new(code, "ImageUri", json_string(image));
 		json_object_set_new(code, "RepositoryType", json_string("ECR"));
-		/* AWS's REPOSITORY@sha256:DIGEST; left out while the digest is
-		 * unknown (a tag URI: lambdad does not pull images yet) */
-		const char *digest = code_image_digest(image);
+		/* AWS's REPOSITORY@sha256:DIGEST: the digest the pull resolved, or
+		 * the one the URI names (left out before either is known) */
+		const char *digest = json_string_value(json_object_get(cfg, "_ImageDigest"));
+		if (!digest)
+			digest = code_image_digest(image);
 		if (digest) {
 			const char *at = strchr(image, '@');
-			const char *slash = memrchr(image, '/', (size_t)(at - image));
-			const char *colon = memchr(slash ? slash : image, ':', (size_t)(at - (slash ? slash : image)));
-			int repo_len = (int)((colon ? colon : at) - image);
+			const char *end = at ? at : image + strlen(image);
+			const char *slash = memrchr(image, '/', (size_t)(end - image));
+			const char *colon = memchr(slash ? slash : image, ':', (size_t)(end - (slash ? slash : image)));
+			int repo_len = (int)((colon ? colon : end) - image);
 			json_object_set_new(code, "ResolvedImageUri",
 					    json_sprintf("%.*s@sha256:%s", repo_len, image, digest));
 		}

@@ -103,6 +103,7 @@ struct env {
 	struct tele *tele;       /* its telemetry, NULL when nothing subscribes or may */
 	int via_init;            /* started through init (it has external extensions) */
 	int runtime_gone;        /* its runtime's exit was handled */
+	const char *image_handler; /* a container image's CMD[0] (_HANDLER), in its pool's cfg, or NULL */
 	const char *reset;       /* why it is being killed: "spindown" (NULL), "timeout", "failure" */
 	uint64_t deadline_us;    /* the current invocation's deadline (monotonic) */
 	struct {                 /* the REPORT of an invocation whose extensions still run */

@@ -850,6 +850,16 @@ void exec_stop(server_t *srv)
 
 /* ---- concurrency ---- */
 
+int exec_runs_images(server_t *srv, const char **why)
+{
+	struct exec *x = srv->exec;
+	if (x && x->sandbox->level == SANDBOX_FULL)
+		return 0;
+	*why = "lambdad runs container image functions only in its full sandbox (as root, with namespaces): this "
+	       "server runs functions at the process level.";
+	return LD_EINVAL;
+}
+
 int exec_can_run(server_t *srv, const struct exec_request *in, const char **reason)
 {
 	struct exec *x = srv->exec;

@@ -43,6 +43,10 @@ int exec_start(server_t *srv, const struct exec_options *opt);
 struct runtimes;
 const struct runtimes *exec_runtimes(server_t *srv);
 
+/* Whether this host runs container image functions (the full sandbox, as
+ * root): 0, or LD_EINVAL with the reason (static storage) in *why. */
+int exec_runs_images(server_t *srv, const char **why);
+
 /* Kills every environment and stops the Runtime API server. */
 void exec_stop(server_t *srv);
 

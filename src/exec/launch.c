@@ -8,6 +8,7 @@
 #include "blobs/zip.h"
 #include "exec/envlog.h"
 #include "exec/extensions.h"
+#include "exec/image.h"
 #include "exec/runtimes.h"
 #include "exec/telemetry.h"
 #include "exec/uidpool.h"
@@ -235,7 +236,7 @@ static void endpoints(server_t *srv, struct envp *ev)
 
 /* Lambda's variables (the function's own first: Lambda's override them,
  * except the presets, which the function's own win over) */
-static void variables(struct env *e, struct envp *ev, const char *task, const char *rtdir)
+static void variables(struct env *e, struct envp *ev, const char *task, const char *rtdir, json_t *image_env)
 {
 	struct pool *p = e->pool;
 	json_t *cfg = p->cfg;
@@ -246,6 +247,17 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	json_t *v;
 	json_object_foreach(json_object_get(json_object_get(cfg, "Environment"), "Variables"), k, v)
 		env_add(ev, k, json_string_value(v));
+	/* a container image's ENV: under the function's own, over Lambda's presets */
+	size_t ii;
+	json_array_foreach(image_env, ii, v) {
+		const char *kv = json_string_value(v), *eq = kv ? strchr(kv, '=') : NULL;
+		char key[256];
+		if (!eq || (size_t)(eq - kv) >= sizeof(key))
+			continue;
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		env_preset(ev, key, eq + 1);
+	}
 	env_preset(ev, "PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin");
 	env_preset(ev, "LANG", "en_US.UTF-8");
 	env_preset(ev, "LD_LIBRARY_PATH",
@@ -258,6 +270,8 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	env_add(ev, "_AWS_XRAY_DAEMON_ADDRESS", ENV_XRAY_HOST);
 	env_add(ev, "_AWS_XRAY_DAEMON_PORT", ENV_XRAY_PORT);
 	env_add(ev, "_HANDLER", json_string_value(json_object_get(cfg, "Handler")));
+	if (e->image_handler)
+		env_add(ev, "_HANDLER", e->image_handler);
 	env_add(ev, "AWS_REGION", strchr(p->scope, ':') + 1);
 	env_add(ev, "AWS_DEFAULT_REGION", strchr(p->scope, ':') + 1);
 	env_add(ev, "AWS_LAMBDA_FUNCTION_NAME", p->name);
@@ -538,27 +552,42 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	struct envp ev = { .n = 0 };
 	struct cmdline cmd = { .argv = { NULL } };
 	struct env *e = NULL;
-	int rc;
-	if (!rt)
+	int rc, image = image_is(cfg);
+	struct image_run *img = NULL;
+	if (image) {
+		if (!(img = calloc(1, sizeof(*img))))
+			return LD_ENOMEM;
+		if ((rc = image_prepare(x->srv, cfg, img, err))) {
+			free(img);
+			return rc;
+		}
+	}
+	if (!rt && !image)
 		return ld_error_set(err, "InvalidRuntimeException",
 				    "The runtime parameter of %s is not supported by this lambdad host.",
 				    runtime ? runtime : "(none)");
-	if (x->nenvs >= ENV_MAX)
+	if (x->nenvs >= ENV_MAX) {
+		free(img);
 		return ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
-	if ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
-	    (rc = layers_dir(x->srv, cfg, opt, sizeof(opt))))
+	}
+	code[0] = opt[0] = '\0';
+	if (!image && ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
+		       (rc = layers_dir(x->srv, cfg, opt, sizeof(opt)))))
 		return rc;
 	char exts[QUOTA_EXTENSIONS][256];
-	int next = ext_list(opt, exts, QUOTA_EXTENSIONS);
+	int next = image ? 0 : ext_list(opt, exts, QUOTA_EXTENSIONS);
 	if (next > QUOTA_EXTENSIONS)
 		return ld_error_set(err, "Extension.LaunchError", "ErrTooManyExtensions");
 	if (next > 0 && !runtimes_rapid_dir(x->runtimes))
 		return ld_error_set(err, "Extension.LaunchError",
 				    "lambdad's init (runtimes/rapid/bin/init) is not built: run make");
-	if (rt->kind == RUNTIME_PYTHON)
+	if (rt && rt->kind == RUNTIME_PYTHON)
 		compile_python_client(x, rt);
-	if (!(e = calloc(1, sizeof(*e))))
+	if (!(e = calloc(1, sizeof(*e)))) {
+		free(img);
 		return LD_ENOMEM;
+	}
+	e->image_handler = img ? img->handler : NULL;
 	e->pool = p;
 	e->prov = prov;
 	e->init_reported = prov != NULL; /* its first invocation is warm: no Init Duration */
@@ -567,7 +596,8 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	envlog_open(e);
 	if (next > 0 && (rc = tele_start(e))) /* extensions may subscribe: the init's events are kept for them */
 		goto fail;
-	envlog_init_start(e, rt);
+	if (rt)
+		envlog_init_start(e, rt);
 	e->uid = geteuid();
 	if (x->ids) {
 		if (uidpool_take(x->ids, &e->uid) != 0) {
@@ -581,10 +611,19 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		rc = e->listen_fd;
 		goto fail;
 	}
-	const char *task = x->sandbox->view("/var/task", code);
-	variables(e, &ev, task, x->sandbox->view("/var/runtime", runtimes_client_dir(x->runtimes, rt->kind)));
-	if ((rc = command(e, rt, code, opt, &ev, &cmd, err)))
+	const char *task = image ? "/var/task" : x->sandbox->view("/var/task", code);
+	variables(e, &ev, task,
+		  image ? "/var/runtime" : x->sandbox->view("/var/runtime", runtimes_client_dir(x->runtimes, rt->kind)),
+		  img ? img->env : NULL);
+	if (image) {
+		memcpy(cmd.argv, img->argv, sizeof(cmd.argv) - sizeof(char *));
+		if (img->argv[sizeof(cmd.argv) / sizeof(*cmd.argv) - 1]) {
+			rc = ld_error_set(err, "Runtime.InvalidEntrypoint", "The command has too many words");
+			goto fail;
+		}
+	} else if ((rc = command(e, rt, code, opt, &ev, &cmd, err))) {
 		goto fail;
+	}
 	ev.v[ev.n] = NULL;
 	struct initline *il = NULL;
 	int ctl[2] = { -1, -1 };
@@ -612,9 +651,10 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	}
 	struct sandbox_bind binds[3];
 	int nbinds = 0;
-	if (rt->prefix[0])
+	if (rt && rt->prefix[0])
 		binds[nbinds++] = (struct sandbox_bind){ rt->prefix, "/var/lang" };
-	const char *sdk = rt->kind == RUNTIME_PYTHON ? runtimes_python_sdk(x->runtimes, NULL)
+	const char *sdk = !rt ? NULL
+			  : rt->kind == RUNTIME_PYTHON ? runtimes_python_sdk(x->runtimes, NULL)
 			  : rt->kind == RUNTIME_NODEJS ? runtimes_node_sdk(x->runtimes, NULL)
 						       : NULL;
 	if (sdk)
@@ -627,8 +667,10 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	struct sandbox_spec spec = {
 		.level = x->sandbox->level, .caps = &x->caps, .argv = il ? il->argv : cmd.argv,
 		.exec_as_shell = il ? 0 : cmd.as_shell, .stdin_fd = ctl[1],
-		.envp = ev.v, .cwd = task, .code_dir = code, .layers_dir = opt[0] ? opt : NULL,
-		.runtime_dir = runtimes_client_dir(x->runtimes, rt->kind), .binds = binds, .nbinds = nbinds, .hostname = NULL,
+		.envp = ev.v, .cwd = img ? img->cwd : task, .code_dir = image ? NULL : code, .layers_dir = opt[0] ? opt : NULL,
+		.runtime_dir = rt ? runtimes_client_dir(x->runtimes, rt->kind) : NULL, .binds = binds, .nbinds = nbinds,
+		.hostname = NULL, .image_dir = img ? img->dir : NULL, .image_layers = img ? img->layers : NULL,
+		.nimage_layers = img ? img->nlayers : 0,
 		.tmp_mb = tmp_mb > 0 ? tmp_mb : 512, .memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")),
 		.pids_max = ENV_NPROC, .nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid,
 		.gid = (gid_t)e->uid, .hide_dir = x->srv->data_dir, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
@@ -639,6 +681,8 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	close(pipefd[1]);
 	e->out_fd = pipefd[0];
 	free(il);
+	free(img);
+	img = NULL;
 	if (ctl[1] >= 0)
 		close(ctl[1]);
 	if (!rc && ctl[0] >= 0) {
@@ -672,6 +716,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	*out = e;
 	return 0;
 fail:
+	free(img);
 	env_free(&ev);
 	ext_free(e);
 	tele_free(e);

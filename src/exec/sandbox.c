@@ -128,6 +128,9 @@ struct child_ctx {
 	const char *hide;         /* realpath of spec->hide_dir, or NULL */
 	int nreveal;
 	const char *reveal[NREVEAL];     /* realpaths bound back read-only */
+	/* FULL with an image: the overlayfs mount of its layers */
+	const char *image_dir;
+	char *overlay_opts;       /* "lowerdir=top:...:bottom" (relative to image_dir), NULL: one layer, bound */
 };
 
 struct report {
@@ -218,6 +221,34 @@ static const char *const etc_files[] = {
 };
 
 static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
+
+/* An image's root: its own tree, with the sandbox's /dev, /proc and /tmp */
+static int plan_build_image(struct plan *pl, const struct sandbox_spec *s)
+{
+	char buf[512];
+	int rc;
+#define TRY(x) do { if ((rc = (x)) != 0) return rc; } while (0)
+	TRY(plan_add(pl, OP_TMPFS, "size=64k,mode=0755", "/dev", 1));
+	for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
+		snprintf(buf, sizeof buf, "/oldroot%s", dev_nodes[i]);
+		TRY(plan_add(pl, OP_BIND_DEV, buf, dev_nodes[i], 0));
+	}
+	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd", "/dev/fd", 0));
+	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0));
+	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0));
+	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0));
+	TRY(plan_add(pl, OP_PROC, NULL, "/proc", 1));
+	snprintf(buf, sizeof buf, "size=%dm,mode=1777", s->tmp_mb);
+	TRY(plan_add(pl, OP_TMPFS, buf, "/tmp", 1));
+	for (int i = 0; i < s->nbinds; i++) {
+		const char *t = s->binds[i].target;
+		if (!t || t[0] != '/' || strstr(t, "..") || !s->binds[i].source)
+			return LD_EINVAL;
+		TRY(plan_bind(pl, s->binds[i].source, t, 1));
+	}
+#undef TRY
+	return 0;
+}
 
 static int plan_build(struct plan *pl, const struct sandbox_spec *s)
 {
@@ -384,11 +415,21 @@ static void child_root(const struct child_ctx *c)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 		child_fail(c, -1, "make / private", errno);
 	/* The new root: a small tmpfs over this namespace's /tmp, pivoted into,
-	 * with the host's tree left at /oldroot until the plan has run. */
+	 * with the host's tree left at /oldroot until the plan has run; or an
+	 * image's layers, stacked there (their top layer has the mount points:
+	 * an overlay without an upper layer is read-only). */
+	/* (into the layers first: the data directory may be below /tmp) */
+	if (c->image_dir && chdir(c->image_dir) != 0)
+		child_fail(c, -1, "chdir image layers", errno);
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755") != 0)
 		child_fail(c, -1, "mount root tmpfs", errno);
-	if (mkdir("/tmp/oldroot", 0700) != 0)
+	if (c->image_dir) {
+		if (c->overlay_opts ? mount("overlay", "/tmp", "overlay", MS_NOSUID | MS_NODEV | MS_RDONLY, c->overlay_opts)
+				    : mount(s->image_layers[0], "/tmp", NULL, MS_BIND | MS_REC, NULL))
+			child_fail(c, -1, "mount image layers", errno);
+	} else if (mkdir("/tmp/oldroot", 0700) != 0) {
 		child_fail(c, -1, "mkdir /oldroot", errno);
+	}
 	if (syscall(SYS_pivot_root, "/tmp", "/tmp/oldroot") != 0)
 		child_fail(c, -1, "pivot_root", errno);
 	if (chdir("/") != 0)
@@ -400,7 +441,7 @@ static void child_root(const struct child_ctx *c)
 	}
 	if (umount2("/oldroot", MNT_DETACH) != 0)
 		child_fail(c, -1, "umount /oldroot", errno);
-	if (rmdir("/oldroot") != 0)
+	if (!c->image_dir && rmdir("/oldroot") != 0) /* (an image's root is read-only: its stays, empty) */
 		child_fail(c, -1, "rmdir /oldroot", errno);
 	if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
 		child_fail(c, -1, "remount / read-only", errno);
@@ -590,7 +631,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	struct plan pl = {0};
 	struct sandbox_proc *p = NULL;
 	int errp[2] = {-1, -1}, nullfd = -1, cgfd[2] = {-1, -1}, cgdir = -1, pidfd = -1;
-	char *hide = NULL, *reveal[NREVEAL] = {NULL, NULL, NULL};
+	char *hide = NULL, *reveal[NREVEAL] = {NULL, NULL, NULL}, *overlay = NULL;
 	int rc = 0;
 	pid_t pid = -1;
 
@@ -603,7 +644,11 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		return LD_EINVAL;
 	int full = s->level == SANDBOX_FULL;
 	int root = geteuid() == 0;
-	if (full && (!s->caps->namespaces || !s->code_dir || s->tmp_mb < 1 || s->uid == 0 || s->gid == 0 || !root))
+	int image = s->image_dir && s->nimage_layers > 0;
+	if (full && (!s->caps->namespaces || (!s->code_dir && !image) || s->tmp_mb < 1 || s->uid == 0 || s->gid == 0 ||
+		     !root))
+		return LD_EINVAL;
+	if (image && !full)
 		return LD_EINVAL;
 
 	int drop_uid = root && s->uid != 0;
@@ -640,8 +685,30 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	}
 	if (full) {
 		why->step = "prepare root";
-		if ((rc = plan_build(&pl, s)) != 0)
+		if ((rc = image ? plan_build_image(&pl, s) : plan_build(&pl, s)) != 0)
 			goto out;
+	}
+	if (image && s->nimage_layers > 1) {
+		/* lowerdir=top:...:bottom, names relative to image_dir (the child
+		 * mounts from there): the option must fit one page */
+		size_t len = strlen("lowerdir=") + 1;
+		for (int i = 0; i < s->nimage_layers; i++)
+			len += strlen(s->image_layers[i]) + 1;
+		why->step = "image layers";
+		if (len > 4000 || !(overlay = malloc(len))) {
+			rc = len > 4000 ? LD_ETOOBIG : LD_ENOMEM;
+			goto out;
+		}
+		strcpy(overlay, "lowerdir=");
+		for (int i = 0; i < s->nimage_layers; i++) {
+			if (strchr(s->image_layers[i], ':') || strchr(s->image_layers[i], ',') || strchr(s->image_layers[i], '/')) {
+				rc = LD_EINVAL;
+				goto out;
+			}
+			strcat(overlay, s->image_layers[i]);
+			if (i + 1 < s->nimage_layers)
+				strcat(overlay, ":");
+		}
 	}
 	int nreveal = 0;
 	if (private_mounts) {
@@ -678,6 +745,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 		.fsize = s->tmp_mb > 0 ? (uint64_t)(s->tmp_mb + 1) * MIB : 0,
 		.seccomp = seccomp_filter(),
 		.private_mounts = private_mounts, .hide = hide, .nreveal = nreveal,
+		.image_dir = image ? s->image_dir : NULL, .overlay_opts = overlay,
 	};
 	snprintf(c.tmp_opts, sizeof c.tmp_opts, "size=%dm,mode=1777", s->tmp_mb > 0 ? s->tmp_mb : 512);
 	for (int i = 0; i < nreveal; i++)
@@ -757,6 +825,7 @@ out:
 	for (int i = 0; i < NREVEAL; i++)
 		free(reveal[i]);
 	free(hide);
+	free(overlay);
 	plan_free(&pl);
 	if (p)
 		sandbox_free(p);

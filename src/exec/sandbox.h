@@ -100,6 +100,16 @@ struct sandbox_spec {
 	const char *layers_dir;  /* host dir shown read-only at /opt, or NULL */
 	const char *runtime_dir; /* host dir shown read-only at /var/runtime, or NULL */
 	const struct sandbox_bind *binds; /* extra read-only binds, or NULL */
+	/* FULL only: a container image's root instead of the host's tree. The
+	 * layers are directories of image_dir (names, top first), stacked as a
+	 * read-only overlayfs (whiteouts in overlayfs's form: blobs/layer.h);
+	 * the first must hold the mount points the sandbox needs (proc, dev,
+	 * tmp, oldroot, and the binds' targets). /dev, /proc and /tmp are the
+	 * sandbox's; nothing else of the host shows, code_dir and layers_dir
+	 * are not used (NULL). */
+	const char *image_dir;
+	const char *const *image_layers;
+	int nimage_layers;
 	int nbinds;
 	const char *hostname;    /* uts name; "localhost" when NULL */
 	int tmp_mb;              /* size of the private /tmp tmpfs (>= 1) */

@@ -1,0 +1,261 @@
+"""Container image functions (PackageType Image, issue 15) without Docker: images are written by the
+test as OCI layouts (tar layers, a config, a manifest) and pushed through the Registry HTTP API v2 to
+Debian's docker-registry (distribution), started on a free loopback port. lambdad pulls them, unpacks
+the layers once into its layer store and runs the image's root in its sandbox.
+
+The image: busybox (Debian's busybox-static) and a shell bootstrap that speaks the Runtime API with
+busybox wget and answers what it sees (its handler, arguments, working directory, variables, a file a
+later layer deleted with a whiteout).
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from harness import ROLE, LambdadTestCase, free_port
+
+BOOTSTRAP = r'''API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  wget -q -S -O /tmp/event "$API/invocation/next" 2>/tmp/headers || exit 1
+  RID=$(sed -n 's/^ *[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *//p' /tmp/headers | tr -d '\r')
+  SECRET=absent; [ -e /etc/secret ] && SECRET=present
+  BODY="{\"handler\":\"$_HANDLER\",\"args\":\"$*\",\"greeting\":\"$GREETING\",\"cwd\":\"$(pwd)\",\"secret\":\"$SECRET\",\"task\":\"$LAMBDA_TASK_ROOT\",\"event\":$(cat /tmp/event)}"
+  wget -q -O /dev/null --post-data "$BODY" "$API/invocation/$RID/response"
+done
+'''
+
+
+def layer_tar(entries):
+    """A gzip'd tar of entries [(name, kind, data, mode)]: kind file, dir, symlink."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            info.mtime = 0
+            if kind == "dir":
+                info.type = tarfile.DIRTYPE
+                t.addfile(info)
+            elif kind == "symlink":
+                info.type = tarfile.SYMTYPE
+                info.linkname = data
+                t.addfile(info)
+            else:
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0)
+
+
+def busybox_layers(secret_deleted=True, script=BOOTSTRAP):
+    with open("/bin/busybox", "rb") as f:
+        busybox = f.read()
+    base = [("bin", "dir", None, 0o755), ("bin/busybox", "file", busybox, 0o755)]
+    base += [("bin/" + a, "symlink", "busybox", 0o777) for a in ("sh", "wget", "sed", "tr", "cat")]
+    base += [("etc", "dir", None, 0o755), ("etc/secret", "file", b"s3cret\n", 0o644)]
+    top = [("bootstrap.sh", "file", script.encode(), 0o755), ("work", "dir", None, 0o755)]
+    if secret_deleted:
+        top.append(("etc/.wh.secret", "file", b"", 0o644))
+    return [layer_tar(base), layer_tar(top)]
+
+
+class Registry:
+    """Debian's docker-registry on a free loopback port, with its access log for counting requests."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="lambdad-registry-")
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.host = "127.0.0.1:%d" % self.port
+        cfg = os.path.join(self.dir, "config.yml")
+        with open(cfg, "w") as f:
+            f.write("version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n"
+                    "  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\n"
+                    "http:\n  addr: 127.0.0.1:%d\n" % (self.dir, self.port))
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen(["docker-registry", "serve", cfg], stdout=self.log, stderr=subprocess.STDOUT)
+        end = time.time() + 15
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/v2/", timeout=1).read()
+                break
+            except Exception:
+                if time.time() > end or self.proc.poll() is not None:
+                    raise AssertionError("docker-registry did not start: " + self.logs())
+                time.sleep(0.05)
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.logs()))
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def blob(self, repo, data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        req = urllib.request.Request("%s/v2/%s/blobs/uploads/" % (self.url, repo), method="POST", data=b"")
+        with urllib.request.urlopen(req) as r:
+            loc = r.headers["Location"]
+        if loc.startswith("/"):
+            loc = self.url + loc
+        sep = "&" if "?" in loc else "?"
+        req = urllib.request.Request(loc + sep + "digest=" + digest, method="PUT", data=data,
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req).read()
+        return digest
+
+    def manifest(self, repo, ref, doc, media):
+        data = json.dumps(doc).encode()
+        req = urllib.request.Request("%s/v2/%s/manifests/%s" % (self.url, repo, ref), method="PUT", data=data,
+                                     headers={"Content-Type": media})
+        urllib.request.urlopen(req).read()
+        return hashlib.sha256(data).hexdigest()
+
+    def push(self, repo, tag, layers, config, index=False):
+        """Pushes an OCI image (and, with index, an OCI index over it); returns the tag's digest (hex) and
+        the image manifest's."""
+        layer_descs = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": self.blob(repo, l),
+                        "size": len(l)} for l in layers]
+        cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": config,
+                          "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                               "digest": self.blob(repo, cfg), "size": len(cfg)},
+                    "layers": layer_descs}
+        if not index:
+            d = self.manifest(repo, tag, manifest, "application/vnd.oci.image.manifest.v1+json")
+            return d, d
+        data = json.dumps(manifest).encode()
+        mdigest = self.manifest(repo, "sha256:" + hashlib.sha256(data).hexdigest(), manifest,
+                                "application/vnd.oci.image.manifest.v1+json")
+        idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+               "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + mdigest,
+                              "size": len(data), "platform": {"architecture": "arm64", "os": "linux"}},
+                             {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + mdigest,
+                              "size": len(data), "platform": {"architecture": "amd64", "os": "linux"}}]}
+        return self.manifest(repo, tag, idx, "application/vnd.oci.image.index.v1+json"), mdigest
+
+
+CONFIG = {"Entrypoint": ["/bin/sh", "/bootstrap.sh"], "Cmd": ["app.handler"], "Env": ["GREETING=from-image", "PATH=/bin"],
+          "WorkingDir": "/work"}
+
+
+class TestImages(LambdadTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.registry = Registry()
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.registry.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.registry.stop()
+
+    def image_function(self, uri, **kw):
+        name = self.name("img")
+        self.lam.create_function(FunctionName=name, PackageType="Image", Code={"ImageUri": uri}, Role=ROLE, **kw)
+        return name, self.final_state(name, deadline_s=60)
+
+    def invoke(self, name, event, qualifier=None):
+        kw = {"Qualifier": qualifier} if qualifier else {}
+        r = self.lam.invoke(FunctionName=name, Payload=json.dumps(event).encode(), **kw)
+        body = r["Payload"].read()
+        self.assertNotIn("FunctionError", r, body)
+        return json.loads(body)
+
+    def test_pull_and_invoke(self):
+        digest, _ = self.registry.push("app", "v1", busybox_layers(), CONFIG)
+        uri = "%s/app:v1" % self.registry.host
+        name, cfg = self.image_function(uri)
+        self.assertEqual(cfg["State"], "Active", cfg)
+        self.assertEqual(cfg["PackageType"], "Image")
+        self.assertEqual(cfg["CodeSha256"], digest)
+        code = self.lam.get_function(FunctionName=name)["Code"]
+        self.assertEqual(code["ImageUri"], uri)
+        self.assertEqual(code["ResolvedImageUri"], "%s/app@sha256:%s" % (self.registry.host, digest))
+        out = self.invoke(name, {"k": "v"})
+        self.assertEqual(out, {"handler": "app.handler", "args": "app.handler", "greeting": "from-image",
+                               "cwd": "/work", "secret": "absent", "task": "/var/task", "event": {"k": "v"}})
+        # warm
+        self.assertEqual(self.invoke(name, {"n": 2})["event"], {"n": 2})
+
+        # a second function on the same image: the layers are not downloaded again
+        layer_gets = self.registry.count(r'"GET /v2/app/blobs/sha256:[0-9a-f]{64} HTTP')
+        name2, cfg2 = self.image_function(uri)
+        self.assertEqual(cfg2["State"], "Active", cfg2)
+        self.assertEqual(self.invoke(name2, {"again": True})["event"], {"again": True})
+        # (only the config blob is fetched again)
+        self.assertEqual(self.registry.count(r'"GET /v2/app/blobs/sha256:[0-9a-f]{64} HTTP'), layer_gets + 1)
+
+    def test_image_config_overrides(self):
+        self.registry.push("over", "v1", busybox_layers(), CONFIG)
+        name, cfg = self.image_function("%s/over:v1" % self.registry.host,
+                                        ImageConfig={"Command": ["other.handler", "x"], "WorkingDirectory": "/"})
+        self.assertEqual(cfg["State"], "Active", cfg)
+        self.assertEqual(cfg["ImageConfigResponse"]["ImageConfig"],
+                         {"Command": ["other.handler", "x"], "WorkingDirectory": "/"})
+        out = self.invoke(name, {})
+        self.assertEqual((out["handler"], out["args"], out["cwd"]), ("other.handler", "other.handler x", "/"))
+
+    def test_index_picks_the_architecture(self):
+        tag_digest, manifest_digest = self.registry.push("multi", "v1", busybox_layers(), CONFIG, index=True)
+        name, cfg = self.image_function("%s/multi:v1" % self.registry.host)
+        self.assertEqual(cfg["State"], "Active", cfg)
+        self.assertEqual(cfg["CodeSha256"], manifest_digest)
+        self.assertEqual(self.invoke(name, {"m": 1})["event"], {"m": 1})
+
+    def test_by_digest_and_update(self):
+        d1, _ = self.registry.push("upd", "v1", busybox_layers(), CONFIG)
+        name, cfg = self.image_function("%s/upd@sha256:%s" % (self.registry.host, d1))
+        self.assertEqual(cfg["State"], "Active", cfg)
+        v1 = self.lam.publish_version(FunctionName=name)["Version"]
+        # a new image (no whiteout: the secret shows) under a new tag, through UpdateFunctionCode
+        d2, _ = self.registry.push("upd", "v2", busybox_layers(secret_deleted=False), CONFIG)
+        self.lam.update_function_code(FunctionName=name, ImageUri="%s/upd:v2" % self.registry.host)
+        cfg = self.final_state(name, deadline_s=60)
+        self.assertEqual((cfg["LastUpdateStatus"], cfg["CodeSha256"]), ("Successful", d2))
+        self.assertEqual(self.invoke(name, {})["secret"], "present")
+        # the published version keeps its digest
+        self.assertEqual(self.invoke(name, {}, qualifier=v1)["secret"], "absent")
+        self.assertEqual(self.lam.get_function_configuration(FunctionName=name, Qualifier=v1)["CodeSha256"], d1)
+
+    def test_missing_tag(self):
+        name, cfg = self.image_function("%s/app:no-such-tag" % self.registry.host)
+        self.assertEqual((cfg["State"], cfg["StateReasonCode"]), ("Failed", "ImageAccessDenied"), cfg)
+        self.assertEqual(cfg["StateReason"],
+                         "Lambda does not have permission to access the ECR image. Check the ECR permissions.")
+        err = self.assertError("ResourceConflictException", self.lam.invoke, FunctionName=name, Payload=b"{}")
+        self.assertIn("Failed", err["Error"]["Message"])
+
+    def test_invalid_layer(self):
+        self.registry.push("bad", "v1", [b"this is not a tar archive at all" * 10], CONFIG)
+        name, cfg = self.image_function("%s/bad:v1" % self.registry.host)
+        self.assertEqual((cfg["State"], cfg["StateReasonCode"]), ("Failed", "InvalidImage"), cfg)
+
+
+if __name__ == "__main__":
+    unittest.main()
