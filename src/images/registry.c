@@ -109,7 +109,14 @@ static void base_of(const struct registry_opts *o, const char *host, struct reg 
 {
 	for (const char *const *m = o->maps; m && *m; m++) {
 		const char *eq = strchr(*m, '=');
-		if (!eq || strncmp(*m, host, (size_t)(eq - *m)) || host[eq - *m])
+		if (!eq)
+			continue;
+		size_t kl = (size_t)(eq - *m), hl = strlen(host);
+		/* HOST, or *.SUFFIX for every host ending in .SUFFIX (ECR's
+		 * ACCOUNT.dkr.ecr.REGION.amazonaws.com: *.amazonaws.com) */
+		int wild = kl > 2 && (*m)[0] == '*' && (*m)[1] == '.';
+		if (wild ? (hl < kl - 1 || strncmp(host + hl - (kl - 1), *m + 1, kl - 1))
+			 : (strncmp(*m, host, kl) || host[kl]))
 			continue;
 		const char *url = eq + 1, *scheme_end = strstr(url, "://");
 		const char *at = scheme_end ? strchr(scheme_end + 3, '@') : NULL;

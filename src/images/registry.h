@@ -8,8 +8,8 @@
  *
  * An image URI is REGISTRY/REPOSITORY[:TAG|@sha256:DIGEST] (TAG defaults to
  * latest). The registry's base URL is the one a mapping names
- * (`--image-registry HOST=URL`, URL may carry user:password@ for basic
- * auth), else http:// for loopback hosts (127.0.0.0/8, localhost) and
+ * (`--image-registry HOST=URL`, HOST may be *.SUFFIX, URL may carry
+ * user:password@ for basic auth; ECR's hosts are mapped this way), else http:// for loopback hosts (127.0.0.0/8, localhost) and
  * https:// otherwise. Anonymous access, basic auth, and bearer tokens
  * (a 401 with WWW-Authenticate: Bearer realm=...,service=...,scope=...) are
  * handled as the registry asks.

@@ -18,7 +18,11 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import base64
+import http.server
+import threading
 import unittest
+import urllib.error
 import urllib.request
 
 from harness import ROLE, LambdadTestCase, free_port
@@ -255,6 +259,97 @@ class TestImages(LambdadTestCase):
         self.registry.push("bad", "v1", [b"this is not a tar archive at all" * 10], CONFIG)
         name, cfg = self.image_function("%s/bad:v1" % self.registry.host)
         self.assertEqual((cfg["State"], cfg["StateReasonCode"]), ("Failed", "InvalidImage"), cfg)
+
+
+class AuthGate:
+    """A token-auth front for the registry, as registries with bearer tokens behave: /v2/ requests without
+    the token get 401 and a Bearer challenge; the realm hands out the token for basic credentials
+    user:pass; requests with it go through to the registry."""
+
+    TOKEN = "tok-%d" % os.getpid()
+
+    def __init__(self, registry):
+        outer = self
+        self.tokens_issued = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.startswith("/token"):
+                    ok = self.headers.get("Authorization") == "Basic " + base64.b64encode(b"user:pass").decode()
+                    body = json.dumps({"token": outer.TOKEN}).encode() if ok else b"{}"
+                    outer.tokens_issued += ok
+                    self.send_response(200 if ok else 401)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if self.headers.get("Authorization") != "Bearer " + outer.TOKEN:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Bearer realm="http://127.0.0.1:%d/token",service="gate",'
+                                     'scope="repository:app:pull"' % outer.port)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                req = urllib.request.Request(registry.url + self.path, headers={"Accept": self.headers.get("Accept", "*/*")})
+                try:
+                    with urllib.request.urlopen(req) as r:
+                        status, ctype, body = r.status, r.headers.get("Content-Type", ""), r.read()
+                except urllib.error.HTTPError as e:
+                    status, ctype, body = e.code, "application/json", e.read()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_port
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class TestRegistryAuth(LambdadTestCase):
+    """An ECR-style URI mapped with --image-registry '*.amazonaws.com=http://user:pass@GATE' to a registry
+    behind bearer-token auth: lambdad answers the challenge with the mapping's basic credentials."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.registry = Registry()
+        cls.gate = AuthGate(cls.registry)
+        cls.server_args = ("--image-registry", "*.amazonaws.com=http://user:pass@127.0.0.1:%d" % cls.gate.port)
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.gate.stop()
+            cls.registry.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.gate.stop()
+            cls.registry.stop()
+
+    def test_bearer_token_through_basic_credentials(self):
+        digest, _ = self.registry.push("app", "v1", busybox_layers(), CONFIG)
+        name = self.name("ecr")
+        uri = "000000000000.dkr.ecr.us-east-1.amazonaws.com/app:v1"
+        self.lam.create_function(FunctionName=name, PackageType="Image", Code={"ImageUri": uri}, Role=ROLE)
+        cfg = self.final_state(name, deadline_s=60)
+        self.assertEqual((cfg["State"], cfg["CodeSha256"]), ("Active", digest), cfg)
+        self.assertGreaterEqual(self.gate.tokens_issued, 1)
+        self.assertEqual(self.lam.get_function(FunctionName=name)["Code"]["ResolvedImageUri"],
+                         "000000000000.dkr.ecr.us-east-1.amazonaws.com/app@sha256:" + digest)
+        r = self.lam.invoke(FunctionName=name, Payload=b'{"via": "ecr"}')
+        self.assertEqual(json.loads(r["Payload"].read())["event"], {"via": "ecr"})
 
 
 if __name__ == "__main__":
