@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/keys.h"
+#include "api/gc.h"
 #include "api/settle.h"
 #include "blobs/blobs.h"
 #include "exec/async.h"
@@ -259,6 +260,12 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot start the execution service\n");
 		goto out;
 	}
+	/* after exec_start reaped a previous run's environments, before anything
+	 * can run or pull: what no record references goes */
+	struct gc_stats gs;
+	if (gc_collect(&srv, &gs) == 0 && (gs.blobs || gs.code_dirs || gs.layers))
+		fprintf(stderr, "lambdad: removed %d unreferenced code archives (%llu bytes), %d code trees, %d image layers\n",
+			gs.blobs, gs.bytes, gs.code_dirs, gs.layers);
 	/* after exec_start: settling decides whether this host can run a
 	 * function's runtime */
 	if (settle_recover(&srv))

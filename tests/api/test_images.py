@@ -25,7 +25,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import ROLE, LambdadTestCase, free_port
+from harness import ROLE, LambdadTestCase, Server, free_port, make_zip
 
 BOOTSTRAP = r'''API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 while true; do
@@ -259,6 +259,56 @@ class TestImages(LambdadTestCase):
         self.registry.push("bad", "v1", [b"this is not a tar archive at all" * 10], CONFIG)
         name, cfg = self.image_function("%s/bad:v1" % self.registry.host)
         self.assertEqual((cfg["State"], cfg["StateReasonCode"]), ("Failed", "InvalidImage"), cfg)
+
+
+class TestCollection(unittest.TestCase):
+    """At start-up, code archives, code trees and image layers that no version references any more are
+    removed; what a live function uses stays, and it still runs after the restart (also after kill -9)."""
+
+    def test_restart_collects(self):
+        registry = Registry()
+        server = Server().start()
+        try:
+            lam = server.client()
+            registry.push("keep", "v1", busybox_layers(), CONFIG)
+            registry.push("drop", "v1", [layer_tar([("only-here", "file", b"x", 0o644)])] + busybox_layers(), CONFIG)
+
+            def create(name, **code):
+                pkg = {"PackageType": "Image"} if "ImageUri" in code else {"Runtime": "python3.12",
+                                                                             "Handler": "app.handler"}
+                lam.create_function(FunctionName=name, Role=ROLE, Code=code, **pkg)
+                end = time.time() + 60
+                while lam.get_function_configuration(FunctionName=name)["State"] == "Pending" and time.time() < end:
+                    time.sleep(0.05)
+                return lam.invoke(FunctionName=name, Payload=b'{"x": 1}')["Payload"].read()
+
+            keep_zip = make_zip({"app.py": "def handler(e, c):\n    return 'kept'\n"})
+            drop_zip = make_zip({"app.py": "def handler(e, c):\n    return 'dropped'\n"})
+            self.assertEqual(create("zkeep", ZipFile=keep_zip), b'"kept"')
+            self.assertEqual(create("zdrop", ZipFile=drop_zip), b'"dropped"')
+            create("ikeep", ImageUri=registry.host + "/keep:v1")
+            create("idrop", ImageUri=registry.host + "/drop:v1")
+            layers = os.path.join(server.data_dir, "layers")
+            before = set(n for n in os.listdir(layers) if not n.startswith("."))
+            self.assertEqual(len(before), 3)  # the busybox layers are shared; "drop" has one of its own
+            blobs = sum(len(fs) for _, _, fs in os.walk(os.path.join(server.data_dir, "blobs")))
+            lam.delete_function(FunctionName="zdrop")
+            lam.delete_function(FunctionName="idrop")
+            server.kill9()
+            server.start()
+            self.assertIn("removed 1 unreferenced code archives", server.log())
+            after = set(n for n in os.listdir(layers) if not n.startswith("."))
+            self.assertEqual(len(after), 2)
+            self.assertTrue(after < before)
+            self.assertEqual(sum(len(fs) for _, _, fs in os.walk(os.path.join(server.data_dir, "blobs"))), blobs - 1)
+            lam = server.client()
+            self.assertEqual(lam.invoke(FunctionName="zkeep", Payload=b"{}")["Payload"].read(), b'"kept"')
+            r = lam.invoke(FunctionName="ikeep", Payload=b'{"still": 1}')
+            self.assertEqual(json.loads(r["Payload"].read())["event"], {"still": 1})
+            self.assertEqual(server.stop(), 0)
+        finally:
+            server.cleanup()
+            registry.stop()
 
 
 class AuthGate:
