@@ -356,6 +356,10 @@ static void on_pulled(server_t *srv, void *ud, json_t *res)
 {
 	struct image_wait *w = ud;
 	json_t *cfg = NULL;
+	if (!res) { /* the daemon stops: the version stays Pending, pulled again at the next start */
+		free(w);
+		return;
+	}
 	if (rec_get(srv->store, REC_VERSION, w->scope, w->key, &cfg) == 0 && transitional(cfg)) {
 		const char *uri = json_string_value(json_object_get(cfg, "_ImageUri"));
 		const char *err = json_string_value(json_object_get(res, "error"));

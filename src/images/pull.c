@@ -178,6 +178,7 @@ void pull_stop(server_t *srv)
 		close(p->fd);
 		for (struct waiter *w = p->waiters, *wn; w; w = wn) {
 			wn = w->next;
+			w->done(srv, w->ud, NULL); /* abandoned: only its ud is let go */
 			free(w);
 		}
 		buf_free(&p->out);

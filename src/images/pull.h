@@ -14,7 +14,8 @@
 
 #include "server.h"
 
-/* result: registry_pull's document (borrowed for the call) */
+/* result: registry_pull's document (borrowed for the call), or NULL when
+ * the daemon stops with the pull in flight (the waiter only lets ud go) */
 typedef void (*pull_done_fn)(server_t *srv, void *ud, json_t *result);
 
 /* Starts (or joins) the pull of uri for arch ("x86_64", "arm64"); done
@@ -25,7 +26,8 @@ int pull_start(server_t *srv, const char *uri, const char *arch, pull_done_fn do
 /* Pulls in flight. */
 int pull_pending(server_t *srv);
 
-/* The daemon stops: pulls in flight are killed, their waiters never called. */
+/* The daemon stops: pulls in flight are killed, their waiters called with
+ * a NULL result. */
 void pull_stop(server_t *srv);
 
 /* `lambdad image-pull --data-dir DIR [--arch A] [--image-registry HOST=URL]... URI`:

@@ -104,8 +104,10 @@ static int is_loopback(const char *host)
 	return !strncmp(host, "127.", 4) || !strncmp(host, "localhost", 9) || !strncmp(host, "[::1]", 5);
 }
 
-/* the registry's base URL and credentials for host */
-static void base_of(const struct registry_opts *o, const char *host, struct reg *r)
+/* the registry's base URL and credentials for host; -1 for an ECR host
+ * that no mapping names (ECR wants AWS's own token exchange: lambdad pulls
+ * ECR URIs from the registry a mapping points them to) */
+static int base_of(const struct registry_opts *o, const char *host, struct reg *r)
 {
 	for (const char *const *m = o->maps; m && *m; m++) {
 		const char *eq = strchr(*m, '=');
@@ -130,9 +132,12 @@ static void base_of(const struct registry_opts *o, const char *host, struct reg 
 		size_t n = strlen(r->base);
 		while (n && r->base[n - 1] == '/')
 			r->base[--n] = '\0';
-		return;
+		return 0;
 	}
+	if (strstr(host, ".dkr.ecr.") && strstr(host, ".amazonaws.com"))
+		return -1;
 	snprintf(r->base, sizeof(r->base), "%s://%s", is_loopback(host) ? "http" : "https", host);
+	return 0;
 }
 
 /* ---- HTTP ---- */
@@ -363,7 +368,8 @@ static json_t *pull(const struct registry_opts *o, struct reg *r)
 	struct uri u;
 	if (parse_uri(o->uri, &u))
 		return failure("InvalidImage", "%s is not an image URI", o->uri);
-	base_of(o, u.host, r);
+	if (base_of(o, u.host, r))
+		return failure("ImageAccessDenied", "%s is an ECR host that no --image-registry mapping names", u.host);
 	snprintf(r->repo, sizeof(r->repo), "%s", u.repo);
 	buf_t body;
 	buf_init(&body, REGISTRY_MAX_MANIFEST);

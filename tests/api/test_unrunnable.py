@@ -1,5 +1,5 @@
 """A function whose runtime this host cannot run (no interpreter for it, a family lambdad does not
-run, or a container image) settles to State Failed with StateReasonCode InvalidRuntime (an AWS code
+run; a container image that cannot be pulled, docs/images.md) settles to State Failed with StateReasonCode InvalidRuntime (an AWS code
 of the API model) and a StateReason that says what is missing and how to get it, instead of
 becoming Active and failing every invoke; LastUpdateStatus likewise after an update. The AWS CLI's
 `wait function-active-v2` stops at once with that reason. Invoke answers as AWS does for a Failed
@@ -60,12 +60,13 @@ class TestUnrunnable(LambdadTestCase):
         self.assertIn("`lambdad runtime install nodejs24.x` gets it from the npm registry", c["StateReason"])
 
     def test_image_function_fails(self):
+        # an ECR image that no --image-registry mapping names cannot be pulled (no network is tried)
         name = self.name("img")
         self.lam.create_function(FunctionName=name, PackageType="Image", Role=ROLE,
                                  Code={"ImageUri": "111111111111.dkr.ecr.us-east-1.amazonaws.com/repo:latest"})
         c = self.final_state(name)
-        self.assertEqual((c["State"], c["StateReasonCode"]), ("Failed", "InvalidRuntime"))
-        self.assertIn("Image", c["StateReason"])
+        self.assertEqual((c["State"], c["StateReasonCode"]), ("Failed", "ImageAccessDenied"))
+        self.assertIn("image-registry", self.server.log())
 
     def test_cli_waiter_stops_with_the_reason(self):
         name = self.name("wait")
