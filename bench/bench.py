@@ -1425,6 +1425,156 @@ def sandbox_phase(args, tmp):
     return "\n".join(lines) + "\n"
 
 
+# ---- container images (issue 15): pull-and-unpack of a ~100 MB image beside fetching its blobs with
+# curl and unpacking them with tar, and the cold start of an image function beside fork+exec of its
+# bootstrap. The registry is Debian's docker-registry on a free loopback port; the images are written
+# here (tar layers of random bytes, which gzip cannot shrink, and the static C bootstrap).
+def _push_image(url, repo, layers, config):
+    import hashlib
+    import urllib.request
+
+    def blob(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        req = urllib.request.Request(f"{url}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            loc = r.headers["Location"]
+        loc = url + loc if loc.startswith("/") else loc
+        req = urllib.request.Request(loc + ("&" if "?" in loc else "?") + "digest=" + digest, method="PUT", data=data,
+                                     headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req, timeout=120).read()
+        return digest
+
+    descs = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(l), "size": len(l)}
+             for l in layers]
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": config,
+                      "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                      "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg),
+                                 "size": len(cfg)}, "layers": descs}).encode()
+    req = urllib.request.Request(f"{url}/v2/{repo}/manifests/v1", method="PUT", data=man,
+                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    urllib.request.urlopen(req, timeout=30).read()
+    return [d["digest"] for d in descs]
+
+
+def _tar_gz(entries):
+    import gzip
+    import io
+    import tarfile
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        for name, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), compresslevel=1)
+
+
+def image_phase(args, tmp):
+    if not shutil.which("docker-registry") or os.geteuid() != 0 or _is_dynamic(BOOTSTRAP):
+        log("images: skipped (docker-registry missing, not root: images need the full sandbox, or the "
+            "bootstrap is not static)")
+        return None
+    rdir = os.path.join(tmp, "registry")
+    os.makedirs(rdir)
+    rport = free_port()
+    with open(os.path.join(rdir, "config.yml"), "w") as f:
+        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n"
+                f"    rootdirectory: {rdir}/data\nhttp:\n  addr: 127.0.0.1:{rport}\n")
+    reg = start_server("registry", ["docker-registry", "serve", os.path.join(rdir, "config.yml")],
+                       os.path.join(tmp, "registry.log"), None)
+    wait_ready("registry", reg, rport, "/v2/")
+    url = f"http://127.0.0.1:{rport}"
+    port = free_port()
+    datadir = os.path.join(tmp, "data-images")
+    os.makedirs(datadir)
+    lam = start_server("lambdad-images", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}",
+                                          "--data-dir", datadir], os.path.join(tmp, "lambdad-images.log"), None)
+    wait_ready("lambdad-images", lam, port, "/2016-08-19/account-settings")
+    with open(BOOTSTRAP, "rb") as f:
+        boot = f.read()
+    config = {"Entrypoint": ["/bootstrap"]}
+    small = [_tar_gz([("bootstrap", boot, 0o755)])]
+    res = {"pull": [], "curl": [], "cold": []}
+    size_mb = args.image_mb
+
+    def create(name, uri):
+        body = {"FunctionName": name, "Role": ROLE, "PackageType": "Image", "Code": {"ImageUri": uri},
+                "MemorySize": 128, "Timeout": 10}
+        t0 = time.perf_counter()
+        st, _, b = http_req(port, "POST", "/2015-03-31/functions", body)
+        if st != 201:
+            raise RuntimeError(f"CreateFunction {name} answered {st}: {b[:300]!r}")
+        while True:
+            st, _, b = http_req(port, "GET", f"/2015-03-31/functions/{name}/configuration")
+            state = json.loads(b).get("State")
+            if state == "Active":
+                return (time.perf_counter() - t0) * 1000
+            if state != "Pending" or time.perf_counter() - t0 > 300:
+                raise RuntimeError(f"image function {name}: {b[:400]!r}")
+            time.sleep(0.005)
+
+    for i in range(args.image_pulls):
+        # four layers of random bytes (new ones each run: nothing is in the store yet) and the bootstrap
+        per = size_mb * 1024 * 1024 // 4
+        layers = [_tar_gz([(f"data/{i}-{k}.bin", os.urandom(per), 0o644)]) for k in range(4)] + small
+        repo = f"big{i}"
+        digests = _push_image(url, repo, layers, config)
+        res["pull"].append(create(f"img-big-{i}", f"127.0.0.1:{rport}/{repo}:v1"))
+        # the floor: the same blobs fetched with curl and unpacked with tar (gzip), one after another
+        work = os.path.join(tmp, f"floor-{i}")
+        os.makedirs(work)
+        t0 = time.perf_counter()
+        for k, d in enumerate(digests):
+            path = os.path.join(work, f"{k}.tgz")
+            run_bounded(["curl", "-sf", "-o", path, f"{url}/v2/{repo}/blobs/{d}"], 120, None)
+            os.makedirs(os.path.join(work, str(k)))
+            run_bounded(["tar", "-xzf", path, "-C", os.path.join(work, str(k))], 120, None)
+        res["curl"].append((time.perf_counter() - t0) * 1000)
+        shutil.rmtree(work, ignore_errors=True)
+        log(f"image pull {size_mb} MB: lambdad {res['pull'][-1]:.0f} ms, curl + tar {res['curl'][-1]:.0f} ms")
+
+    # cold starts: functions on one small image (pulled once), each invoked once
+    _push_image(url, "small", small, config)
+    names = [f"img-cold-{i:02d}" for i in range(args.cold)]
+    for n in names:
+        create(n, f"127.0.0.1:{rport}/small:v1")
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for n in names:
+        t0 = time.perf_counter()
+        conn.request("POST", f"/2015-03-31/functions/{n}/invocations", body=EVENT,
+                     headers={"Authorization": AUTH, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200 or json.loads(body) != json.loads(EVENT):
+            raise RuntimeError(f"image cold invoke {n} answered {resp.status}: {body[:300]!r}")
+        res["cold"].append((time.perf_counter() - t0) * 1000)
+    conn.close()
+    floor = spawn_floor([BOOTSTRAP], args.spawns)
+    log(f"image cold start p50 {median(res['cold']):.2f} ms (floor {floor['p50_ms']:.2f} ms)")
+    if lam.poll() is not None:
+        raise RuntimeError("lambdad died during the image phase")
+    kill_servers()
+    pull, curl = median(res["pull"]), median(res["curl"])
+    cold = median(res["cold"])
+    lines = ["## Container images (issue 15)", "",
+             f"Pull and unpack: CreateFunction of an image function sent until GET shows it Active, for a "
+             f"{size_mb} MB image (four layers of random bytes, gzip level 1, plus the C bootstrap; nothing in "
+             f"the layer store yet), {args.image_pulls} runs. Floor: the same blobs fetched from the same registry "
+             "with `curl` and unpacked with `tar -xzf`, one after another. Cold start: a fresh function on a "
+             f"small image whose layers are already stored (the static C bootstrap echoing the event), "
+             f"{args.cold} invokes, client to answer; floor: fork+exec of that bootstrap. Debian's "
+             "docker-registry on the loopback; one lambdad, not pinned.", "",
+             "| row | runs | lambdad p50 | max | floor | floor p50 | lambdad / floor |", "|---|---|---|---|---|---|---|",
+             f"| pull + unpack {size_mb} MB | {len(res['pull'])} | {fmt_ms(pull)} | {fmt_ms(max(res['pull']))} "
+             f"| curl + tar -xzf | {fmt_ms(curl)} | {pull / curl:.2f}x |",
+             f"| cold start, image function | {len(res['cold'])} | {fmt_ms(cold)} | {fmt_ms(max(res['cold']))} "
+             f"| fork+exec bootstrap | {fmt_ms(floor['p50_ms'])} | {cold / floor['p50_ms']:.1f}x |", ""]
+    return "\n".join(lines) + "\n"
+
+
 def url_phase(args, tmp):
     """Function URL requests per second (wrk, path form) beside the bare loopback floor and a warm Invoke of
     the same function, and time to first byte of a streamed response through a RESPONSE_STREAM URL and
@@ -1833,6 +1983,9 @@ def main():
     ap.add_argument("--no-urls", action="store_true", help="skip the function URL and streaming benchmark (issue 6)")
     ap.add_argument("--no-auth", action="store_true", help="skip the signature verification benchmark (issue 7)")
     ap.add_argument("--sandbox-cold", type=int, default=30, help="cold starts per runtime and sandbox level")
+    ap.add_argument("--no-images", action="store_true", help="skip the container image rows (issue 15)")
+    ap.add_argument("--image-mb", type=int, default=100, help="size of the pulled image (MB)")
+    ap.add_argument("--image-pulls", type=int, default=3, help="pulls of a new image of --image-mb")
     ap.add_argument("--no-sandbox-levels", action="store_true",
                     help="skip the cold start by sandbox level benchmark (issue 7)")
     ap.add_argument("--compare-rev", default=REDESIGN_BASE,
@@ -1957,6 +2110,7 @@ def run(args, tmp):
     cmp_md = with_logs(compare_phase, args, tmp) if args.compare_rev else None
     auth_md = None if args.no_auth else with_logs(auth_phase, args, tmp)
     sbx_md = None if args.no_sandbox_levels else with_logs(sandbox_phase, args, tmp)
+    img_md = None if args.no_images else with_logs(image_phase, args, tmp)
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
@@ -1967,6 +2121,8 @@ def run(args, tmp):
         md += "\n" + auth_md
     if sbx_md:
         md += "\n" + sbx_md
+    if img_md:
+        md += "\n" + img_md
     print()
     print(table)
     if cmp_md:
@@ -1978,6 +2134,9 @@ def run(args, tmp):
     if sbx_md:
         print()
         print(sbx_md)
+    if img_md:
+        print()
+        print(img_md)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)

@@ -25,7 +25,7 @@ run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsq
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;
 test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static) ;;
-bench) pkgs=("${run_pkgs[@]}" wrk) ;;
+bench) pkgs=("${run_pkgs[@]}" wrk curl docker-registry) ;;
 fuzz) pkgs=("${run_pkgs[@]}" clang) ;;
 all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static wrk clang) ;;
 *) echo "usage: tools/deps.sh [run|test|bench|fuzz|all]" >&2; exit 2 ;;

@@ -121,7 +121,11 @@ int image_prepare(server_t *srv, json_t *cfg, struct image_run *r, ld_error_t *e
 	r->cwd = wd && *wd == '/' ? wd : "/";
 	if (!n)
 		return ld_error_set(err, "Runtime.InvalidEntrypoint", "No command specified");
-	if (!strchr(r->argv[0], '/')) {
+	if (strchr(r->argv[0], '/') && r->argv[0][0] != '/') {
+		/* relative to the working directory */
+		snprintf(r->path0, sizeof(r->path0), "%s/%s", strcmp(r->cwd, "/") ? r->cwd : "", r->argv[0]);
+		r->argv[0] = r->path0;
+	} else if (!strchr(r->argv[0], '/')) {
 		if (look_up(r, r->argv[0]))
 			return ld_error_set(err, "Runtime.InvalidEntrypoint", "exec: \"%s\": executable file not found in $PATH",
 					    r->argv[0]);

@@ -247,6 +247,27 @@ class TestImages(LambdadTestCase):
         self.assertEqual(self.invoke(name, {}, qualifier=v1)["secret"], "absent")
         self.assertEqual(self.lam.get_function_configuration(FunctionName=name, Qualifier=v1)["CodeSha256"], d1)
 
+    def test_static_c_bootstrap_single_layer(self):
+        """A one-layer image (bound, not stacked) holding only a static C runtime: bench/bootstrap.c, which
+        echoes the event, as ENTRYPOINT ./bootstrap relative to WORKDIR."""
+        work = tempfile.mkdtemp(prefix="lambdad-cboot-")
+        try:
+            exe = os.path.join(work, "bootstrap")
+            src = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               "bench", "bootstrap.c")
+            subprocess.run(["cc", "-O2", "-static", "-o", exe, src], check=True, timeout=120)
+            with open(exe, "rb") as f:
+                boot = f.read()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.registry.push("cboot", "v1", [layer_tar([("app", "dir", None, 0o755),
+                                                      ("app/bootstrap", "file", boot, 0o755)])],
+                           {"Entrypoint": ["./bootstrap"], "WorkingDir": "/app"})
+        name, cfg = self.image_function("%s/cboot:v1" % self.registry.host)
+        self.assertEqual(cfg["State"], "Active", cfg)
+        r = self.lam.invoke(FunctionName=name, Payload=b'{"static": true}')
+        self.assertEqual(json.loads(r["Payload"].read()), {"static": True})
+
     def test_missing_tag(self):
         name, cfg = self.image_function("%s/app:no-such-tag" % self.registry.host)
         self.assertEqual((cfg["State"], cfg["StateReasonCode"]), ("Failed", "ImageAccessDenied"), cfg)
