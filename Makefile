@@ -55,11 +55,12 @@ build/lambdad: $(OBJS) | $(RAPID)
 	$(Q)$(CC) $(CFLAGS) -o $@ $(OBJS) $(LIBS)
 
 # the init of environments with extensions (runs inside the sandbox, shown
-# at /var/rapid/init): a program of its own, libc only, never sanitized
+# at /var/rapid/init): a program of its own, never sanitized, static (a
+# container image's root may have no libc of its own)
 $(RAPID): runtimes/rapid/init.c
 	@mkdir -p $(dir $@)
 	$(say) "  CCLD    $@"
-	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -static -o $@ $<
 
 $(OBJDIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -29,8 +29,9 @@
  * that cannot be executed exits 127 (not found) or 126 (not executable), as
  * a shell's command would.
  *
- * This is a separate program (no sanitizers, libc only): it runs inside the
- * sandbox, where nothing of lambdad's build is visible but /var/rapid.
+ * This is a separate program (no sanitizers, linked statically): it runs
+ * inside the sandbox, where nothing of lambdad's build is visible but
+ * /var/rapid, and a container image's root may have no libc.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -5,7 +5,10 @@
 #include "images/registry.h"
 #include "util/file.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -132,4 +135,50 @@ int image_prepare(server_t *srv, json_t *cfg, struct image_run *r, ld_error_t *e
 		r->argv[0] = r->path0;
 	}
 	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+int image_extensions(const struct image_run *r, char (*names)[256], int n)
+{
+	char seen[4 * 64][256];
+	int nseen = 0, found = 0;
+	char (*all)[256] = calloc(4 * 64, 256);
+	if (!all)
+		return 0;
+	for (int i = 1; i < r->nlayers; i++) {
+		char dir[PATH_MAX + 300];
+		snprintf(dir, sizeof(dir), "%s/%s/opt/extensions", r->dir, r->layers[i]);
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.' || strlen(e->d_name) >= 256)
+				continue;
+			int dup = 0;
+			for (int k = 0; k < nseen; k++)
+				dup |= !strcmp(seen[k], e->d_name);
+			if (dup || nseen >= (int)(sizeof(seen) / sizeof(*seen)))
+				continue;
+			snprintf(seen[nseen++], 256, "%s", e->d_name);
+			char path[PATH_MAX + 600];
+			struct stat st;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+				continue; /* a whiteout (0:0 device), a directory, not executable */
+			snprintf(all[found++], 256, "%s", e->d_name);
+		}
+		int opaque = d && getxattr(dir, "trusted.overlay.opaque", (char[2]){ 0 }, 1) == 1;
+		if (d)
+			closedir(d);
+		if (opaque)
+			break;
+	}
+	qsort(all, (size_t)found, 256, by_name);
+	for (int i = 0; i < found && i < n; i++)
+		memcpy(names[i], all[i], 256);
+	free(all);
+	return found;
 }

@@ -41,4 +41,10 @@ int image_is(json_t *cfg);
  * not pulled, too many layers). */
 int image_prepare(server_t *srv, json_t *cfg, struct image_run *out, ld_error_t *err);
 
+/* The image's external extensions: executable files of /opt/extensions in
+ * its layers as they stack (a whiteout hides, an opaque directory ends the
+ * search), by name, into names (n of 256). Returns how many there are
+ * (possibly more than n). */
+int image_extensions(const struct image_run *r, char (*names)[256], int n);
+
 #endif

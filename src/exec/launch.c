@@ -575,12 +575,13 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		       (rc = layers_dir(x->srv, cfg, opt, sizeof(opt)))))
 		return rc;
 	char exts[QUOTA_EXTENSIONS][256];
-	int next = image ? 0 : ext_list(opt, exts, QUOTA_EXTENSIONS);
-	if (next > QUOTA_EXTENSIONS)
-		return ld_error_set(err, "Extension.LaunchError", "ErrTooManyExtensions");
-	if (next > 0 && !runtimes_rapid_dir(x->runtimes))
-		return ld_error_set(err, "Extension.LaunchError",
-				    "lambdad's init (runtimes/rapid/bin/init) is not built: run make");
+	int next = image ? image_extensions(img, exts, QUOTA_EXTENSIONS) : ext_list(opt, exts, QUOTA_EXTENSIONS);
+	if (next > QUOTA_EXTENSIONS || (next > 0 && !runtimes_rapid_dir(x->runtimes))) {
+		free(img);
+		return ld_error_set(err, "Extension.LaunchError", "%s",
+				    next > QUOTA_EXTENSIONS ? "ErrTooManyExtensions"
+							    : "lambdad's init (runtimes/rapid/bin/init) is not built: run make");
+	}
 	if (rt && rt->kind == RUNTIME_PYTHON)
 		compile_python_client(x, rt);
 	if (!(e = calloc(1, sizeof(*e)))) {

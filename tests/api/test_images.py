@@ -25,7 +25,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import ROLE, LambdadTestCase, Server, free_port, make_zip
+from harness import BIN, ROLE, LambdadTestCase, Server, free_port, make_zip
 
 BOOTSTRAP = r'''API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
 while true; do
@@ -267,6 +267,70 @@ class TestImages(LambdadTestCase):
         self.assertEqual(cfg["State"], "Active", cfg)
         r = self.lam.invoke(FunctionName=name, Payload=b'{"static": true}')
         self.assertEqual(json.loads(r["Payload"].read()), {"static": True})
+
+    def test_python_handler_on_a_copied_root(self):
+        """A python image built from this host's files: python3.11, the libraries it links, its standard
+        library, lambdad's python runtime client at /var/runtime and a handler at /var/task; CMD names
+        the handler, as AWS's base images do."""
+        import glob
+        entries, seen = [], set()
+
+        def add_file(path, mode=None):
+            real = os.path.realpath(path)
+            name = path.lstrip("/")
+            if name in seen:
+                return
+            seen.add(name)
+            with open(real, "rb") as f:
+                entries.append((name, "file", f.read(), mode or (os.stat(real).st_mode & 0o777)))
+
+        add_file("/usr/bin/python3.11")
+        out = subprocess.run(["ldd", "/usr/bin/python3.11"], capture_output=True, text=True, check=True).stdout
+        for lib in re.findall(r"(/\S+\.so[.\d]*)", out):
+            add_file(lib)
+        skip = ("/test/", "/tests/", "/idlelib/", "/tkinter/", "/ensurepip/", "/lib2to3/", "/dist-packages/",
+                "/__pycache__/", "/config-3.11")
+        for path in glob.glob("/usr/lib/python3.11/**", recursive=True):
+            if os.path.isfile(path) and not any(k in path + "/" for k in skip):
+                add_file(path, 0o644)
+        base = layer_tar(entries)
+        rt = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "runtimes",
+                          "python")
+        top = []
+        for f in ("bootstrap.py", "_lambdad_runtime.py"):
+            with open(os.path.join(rt, f), "rb") as fh:
+                top.append(("var/runtime/" + f, "file", fh.read(), 0o644))
+        top.append(("var/task/app.py", "file", b"import sys\ndef handler(event, context):\n"
+                    b"    return {'python': sys.version.split()[0], 'got': event,"
+                    b" 'fn': context.function_name}\n", 0o644))
+        self.registry.push("py", "v1", [base, layer_tar(top)],
+                           {"Entrypoint": ["/usr/bin/python3.11", "/var/runtime/bootstrap.py"], "Cmd": ["app.handler"],
+                            "WorkingDir": "/var/task", "Env": ["PATH=/usr/bin:/bin", "PYTHONPATH=/var/runtime"]})
+        name, cfg = self.image_function("%s/py:v1" % self.registry.host)
+        self.assertEqual(cfg["State"], "Active", cfg)
+        out = self.invoke(name, {"hello": "image"})
+        self.assertEqual(out["got"], {"hello": "image"})
+        self.assertEqual(out["fn"], name)
+        self.assertTrue(out["python"].startswith("3.11"), out)
+
+    def test_extension_in_the_image(self):
+        """Executables in the image's /opt/extensions start as external extensions, as on AWS."""
+        ext = (b'API="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"\n'
+               b'wget -q -S -O /tmp/reg --header "Lambda-Extension-Name: busyext" '
+               b'--post-data \'{"events":["INVOKE"]}\' "$API/register" 2>/tmp/regh\n'
+               b'ID=$(sed -n "s/^ *[Ll]ambda-[Ee]xtension-[Ii]dentifier: *//p" /tmp/regh | tr -d "\\r")\n'
+               b'echo "busyext registered"\n'
+               b'while true; do wget -q -O /tmp/ev --header "Lambda-Extension-Identifier: $ID" "$API/event/next"'
+               b' || exit 0; done\n')
+        layers = busybox_layers() + [layer_tar([("opt/extensions/busyext", "file", b"#!/bin/sh\n" + ext, 0o755)])]
+        self.registry.push("withext", "v1", layers, CONFIG)
+        name, cfg = self.image_function("%s/withext:v1" % self.registry.host)
+        self.assertEqual(cfg["State"], "Active", cfg)
+        self.assertEqual(self.invoke(name, {"e": 1})["event"], {"e": 1})
+        logs = subprocess.run([BIN, "logs", name, "--data-dir", self.server.data_dir], capture_output=True,
+                              text=True, timeout=30).stdout
+        self.assertIn("EXTENSION\tName: busyext\tState: Ready\tEvents: [INVOKE]", logs)
+        self.assertIn("busyext registered", logs)
 
     def test_missing_tag(self):
         name, cfg = self.image_function("%s/app:no-such-tag" % self.registry.host)
