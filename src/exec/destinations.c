@@ -11,6 +11,7 @@
  */
 #include "exec/destinations.h"
 #include "loop.h"
+#include "aws/awscall.h"
 #include "aws/awsconf.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -29,7 +30,6 @@
 
 #define DEST_MAX_BODY (6 * 1024 * 1024)
 #define DEST_MAX_RESPONSE (64 * 1024)
-#define DEST_CONNECT_MS 5000L
 #define DEST_TIMEOUT_MS 30000L
 #define DEST_ERRMSG_MAX 1024 /* AWS sends the first 1 KB of the error message */
 
@@ -153,32 +153,6 @@ void dest_shutdown(server_t *srv)
 
 /* ---- answers ---- */
 
-/* The error code and message of an AWS error document, XML or JSON. */
-static void error_of(const char *body, size_t len, char *code, size_t ccap, char *msg, size_t mcap)
-{
-	code[0] = msg[0] = '\0';
-	if (aws_xml_text(body, len, "Code", code, ccap)) {
-		aws_xml_text(body, len, "Message", msg, mcap);
-		return;
-	}
-	json_t *j = json_loadb(body, len, 0, NULL);
-	if (!j)
-		return;
-	const char *t = json_string_value(json_object_get(j, "__type"));
-	if (!t)
-		t = json_string_value(json_object_get(j, "code"));
-	const char *m = json_string_value(json_object_get(j, "message"));
-	if (!m)
-		m = json_string_value(json_object_get(j, "Message"));
-	if (t) {
-		const char *hash = strrchr(t, '#'); /* "com.amazonaws.sqs#QueueDoesNotExist" */
-		snprintf(code, ccap, "%s", hash ? hash + 1 : t);
-	}
-	if (m)
-		snprintf(msg, mcap, "%s", m);
-	json_decref(j);
-}
-
 static int classify(long status, const char *code)
 {
 	if (status == 429 || strcasestr(code, "Throttl") || strcasestr(code, "SlowDown") ||
@@ -228,7 +202,7 @@ static void on_answer(void *ud, const outbound_result_t *r)
 			     ? putevents_outcome(r, code, sizeof code, msg, sizeof msg)
 			     : 0;
 	} else {
-		error_of(r->body, r->len, code, sizeof code, msg, sizeof msg);
+		aws_call_error(r->body, r->len, code, sizeof code, msg, sizeof msg);
 		if (!code[0])
 			snprintf(code, sizeof code, "HTTP%ld", r->status);
 		rc = classify(r->status, code);
@@ -244,96 +218,13 @@ static void on_answer(void *ud, const outbound_result_t *r)
 
 /* ---- requests ---- */
 
-struct call {
-	const aws_config_t *cfg;
-	const char *service;      /* signing name */
-	const char *method;
-	const char *path;         /* encoded, after the endpoint's prefix: "/" or "/b/k" */
-	const char *content_type;
-	const char *target;       /* X-Amz-Target, or NULL */
-	const char *body;
-	size_t len;
-};
-
 /* Signs c and starts it; on 0 the answer goes to on_answer(d). */
-static int send_signed(server_t *srv, const struct call *c, struct dctx *d)
+static int send_signed(server_t *srv, const aws_call_t *c, struct dctx *d)
 {
-	int rc;
-	size_t origin_len, host_len, prefix_len;
-	const char *host_start;
-	char date[17], hash[SIGV4_HEX_LEN + 1];
-	buf_t host, uri, url, auth, lines[8];
-	size_t nlines = 0;
-	const char *hdrs[8];
-
-	buf_init(&host, 0);
-	buf_init(&uri, 0);
-	buf_init(&url, 0);
-	buf_init(&auth, 0);
-	for (size_t i = 0; i < 8; i++)
-		buf_init(&lines[i], 0);
-
-	rc = LD_EINVAL;
-	outbound_t *ob = client(srv);
-	if (!ob) {
-		rc = LD_ENOMEM;
-		goto out;
-	}
-	if (!aws_header_safe(c->cfg->region) || !aws_header_safe(c->cfg->access_key_id) ||
-	    !aws_header_safe(c->cfg->session_token) ||
-	    aws_endpoint_split(c->cfg->endpoint, &origin_len, &host_start, &host_len, &prefix_len))
-		goto out;
-	if ((rc = buf_append(&host, host_start, host_len)) ||
-	    (rc = buf_append(&uri, host_start + host_len, prefix_len)) || (rc = buf_puts(&uri, c->path)) ||
-	    (rc = buf_printf(&url, "%.*s%s", (int)origin_len, c->cfg->endpoint, uri.data)) ||
-	    (rc = sigv4_sha256_hex(c->body, c->len, hash)))
-		goto out;
-
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
-
-	sigv4_kv_t sh[6];
-	size_t n = 0;
-	sh[n++] = (sigv4_kv_t){ "host", host.data };
-	sh[n++] = (sigv4_kv_t){ "x-amz-content-sha256", hash };
-	sh[n++] = (sigv4_kv_t){ "x-amz-date", date };
-	if (c->cfg->session_token[0])
-		sh[n++] = (sigv4_kv_t){ "x-amz-security-token", c->cfg->session_token };
-	if (c->target)
-		sh[n++] = (sigv4_kv_t){ "x-amz-target", c->target };
-	sigv4_request_t req = {
-		.method = c->method, .uri = uri.data, .query = "", .headers = sh, .nheaders = n,
-		.payload_hash = hash,
-	};
-	sigv4_scope_t scope = { date, c->cfg->region, c->service };
-	if ((rc = sigv4_sign_request(&req, &scope, c->cfg->access_key_id, c->cfg->secret_access_key, &auth)))
-		goto out;
-	/* host: curl sends it from the URL, the same authority */
-	for (size_t i = 1; i < n; i++)
-		if ((rc = buf_printf(&lines[nlines++], "%s: %s", sh[i].name, sh[i].value)))
-			goto out;
-	if ((rc = buf_printf(&lines[nlines++], "Authorization: %s", auth.data)) ||
-	    (rc = buf_printf(&lines[nlines++], "Content-Type: %s", c->content_type)))
-		goto out;
-	for (size_t i = 0; i < nlines; i++)
-		hdrs[i] = lines[i].data;
-
-	outbound_req_t oreq = {
-		.method = c->method, .url = url.data, .headers = hdrs, .nheaders = nlines,
-		.body = c->body, .len = c->len, .max_response = DEST_MAX_RESPONSE,
-		.connect_timeout_ms = DEST_CONNECT_MS, .timeout_ms = DEST_TIMEOUT_MS,
-	};
-	rc = outbound_request(ob, &oreq, on_answer, d);
-out:
-	buf_free(&host);
-	buf_free(&uri);
-	buf_free(&url);
-	buf_free(&auth);
-	for (size_t i = 0; i < 8; i++)
-		buf_free(&lines[i]);
-	return rc;
+	aws_call_t call = *c;
+	call.max_response = DEST_MAX_RESPONSE;
+	call.timeout_ms = DEST_TIMEOUT_MS;
+	return aws_call_send(client(srv), &call, on_answer, d);
 }
 
 /* The first 1 KB of s, cut on a UTF-8 character boundary, as a new string. */
@@ -402,7 +293,7 @@ static int send_sqs(server_t *srv, const struct arn *a, const aws_config_t *cfg,
 		goto out;
 	if ((rc = jsonw_dump(req, &out)))
 		goto out;
-	struct call c = { cfg, "sqs", "POST", "/", "application/x-amz-json-1.0", "AmazonSQS.SendMessage",
+	aws_call_t c = { cfg, "sqs", "POST", "/", "application/x-amz-json-1.0", "AmazonSQS.SendMessage",
 			  out.data, out.len };
 	rc = send_signed(srv, &c, d);
 out:
@@ -464,7 +355,7 @@ static int send_sns(server_t *srv, const struct arn *a, const char *arn, const a
 	}
 	if ((rc = sigv4_canonical_query(p, n, &form)))
 		goto out;
-	struct call c = { cfg, "sns", "POST", "/", "application/x-www-form-urlencoded; charset=utf-8", NULL,
+	aws_call_t c = { cfg, "sns", "POST", "/", "application/x-www-form-urlencoded; charset=utf-8", NULL,
 			  form.data, form.len };
 	rc = send_signed(srv, &c, d);
 out:
@@ -495,7 +386,7 @@ static int send_events(server_t *srv, const char *arn, const aws_config_t *cfg, 
 			"Detail", detail, "Resources", res, "EventBusName", arn);
 	if (!req || (rc = jsonw_dump(req, &out)))
 		goto out;
-	struct call c = { cfg, "events", "POST", "/", "application/x-amz-json-1.1", "AWSEvents.PutEvents",
+	aws_call_t c = { cfg, "events", "POST", "/", "application/x-amz-json-1.1", "AWSEvents.PutEvents",
 			  out.data, out.len };
 	rc = send_signed(srv, &c, d);
 out:
@@ -529,7 +420,7 @@ static int send_s3(server_t *srv, const struct arn *a, const aws_config_t *cfg, 
 	    (rc = buf_puts(&path, "/")) || (rc = sigv4_uri_encode(&path, a->resource, strlen(a->resource), 0)) ||
 	    (rc = buf_puts(&path, "/")) || (rc = sigv4_uri_encode(&path, key.data, key.len, 1)))
 		goto out;
-	struct call c = { cfg, "s3", "PUT", path.data, "application/json", NULL, body, len };
+	aws_call_t c = { cfg, "s3", "PUT", path.data, "application/json", NULL, body, len };
 	rc = send_signed(srv, &c, d);
 out:
 	buf_free(&key);
