@@ -21,6 +21,7 @@
 #include "exec/runtimes.h"
 #include "http.h"
 #include "images/pull.h"
+#include "pollers/pollers.h"
 #include "loop.h"
 #include "model/model.h"
 #include "quotas.h"
@@ -277,6 +278,10 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: cannot resume the async queue\n");
 		goto out;
 	}
+	if (pollers_start(&srv))
+		fprintf(stderr, "lambdad: warning: starting the event source pollers failed\n");
+	else if (pollers_count(&srv))
+		fprintf(stderr, "lambdad: %d event source mappings polled\n", pollers_count(&srv));
 	err = http_start(&srv, lfd, &http);
 	lfd = -1; /* the front's now */
 	if (err) {
@@ -299,6 +304,7 @@ static int serve(int argc, char **argv)
 out:
 	async_stop(&srv); /* queued events stay in the store */
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
+	pollers_stop(&srv); /* before exec_stop: an invocation it answers finds its poller stopped */
 	pull_stop(&srv); /* image pulls in flight end; their functions stay Pending until the next start */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */

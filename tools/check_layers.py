@@ -28,6 +28,7 @@ LAYERS = [
     ["auth/"],
     ["records/"],
     ["exec/"],
+    ["pollers/"],
     ["api/"],
     ["router"],
     ["http"],

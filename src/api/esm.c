@@ -30,6 +30,7 @@
 #include "api/settle.h"
 #include "api/lookup.h"
 #include "api/paging.h"
+#include "pollers/pollers.h"
 #include "loop.h"
 #include "model/apierr.h"
 #include "store/store.h"
@@ -501,6 +502,8 @@ int esm_settle(server_t *srv, const char *scope, const char *uuid)
 		rc = rec_put(srv->store, REC_ESM, scope, uuid, doc);
 	}
 	json_decref(doc);
+	if (!rc)
+		pollers_sync(srv, scope, uuid); /* Enabled polls, Disabled or gone stops */
 	return rc;
 }
 

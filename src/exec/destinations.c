@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "aws/awscall.h"
 #include "aws/awsconf.h"
+#include "util/arn.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/ids.h"
@@ -43,37 +44,6 @@ struct dctx {
 	enum dest_kind kind;
 	char arn[256];
 };
-
-/* arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE, pointers into a copy. */
-struct arn {
-	char copy[1024];
-	const char *partition, *service, *region, *account, *resource;
-};
-
-static int arn_parse(const char *s, struct arn *a)
-{
-	size_t n = strlen(s);
-	if (n >= sizeof a->copy || strncmp(s, "arn:", 4))
-		return LD_EINVAL;
-	memcpy(a->copy, s, n + 1);
-	char *parts[6], *p = a->copy;
-	for (int i = 0; i < 5; i++) {
-		parts[i] = p;
-		p = strchr(p, ':');
-		if (!p)
-			return LD_EINVAL;
-		*p++ = '\0';
-	}
-	parts[5] = p; /* the resource may hold ':' */
-	a->partition = parts[1];
-	a->service = parts[2];
-	a->region = parts[3];
-	a->account = parts[4];
-	a->resource = parts[5];
-	if (!*a->partition || !*a->resource)
-		return LD_EINVAL;
-	return 0;
-}
 
 static int name_ok(const char *s, const char *extra)
 {

@@ -1,7 +1,8 @@
 /*
- * arn.c - partitions of regions (arn.h).
+ * arn.c - partitions of regions, and splitting ARNs (arn.h).
  */
 #include "util/arn.h"
+#include "util/err.h"
 #include "util/str.h"
 
 #include <stdio.h>
@@ -29,4 +30,29 @@ void arn_function(char *out, size_t n, const char *scope, const char *name, cons
 	int q = qualifier && *qualifier;
 	str_join(out, n, "arn:", arn_partition(region), ":lambda:", region, ":", account, ":function:", name,
 		 q ? ":" : "", q ? qualifier : "", NULL);
+}
+
+int arn_parse(const char *s, struct arn *a)
+{
+	size_t n = strlen(s);
+	if (n >= sizeof a->copy || strncmp(s, "arn:", 4))
+		return LD_EINVAL;
+	memcpy(a->copy, s, n + 1);
+	char *parts[6], *p = a->copy;
+	for (int i = 0; i < 5; i++) {
+		parts[i] = p;
+		p = strchr(p, ':');
+		if (!p)
+			return LD_EINVAL;
+		*p++ = '\0';
+	}
+	parts[5] = p; /* the resource may hold ':' */
+	a->partition = parts[1];
+	a->service = parts[2];
+	a->region = parts[3];
+	a->account = parts[4];
+	a->resource = parts[5];
+	if (!*a->partition || !*a->resource)
+		return LD_EINVAL;
+	return 0;
 }

@@ -1,0 +1,35 @@
+/*
+ * pollers.h - event source mappings that run (pollers/ room; docs/pollers.md).
+ *
+ * One poller per Enabled mapping, on the daemon's loop: it reads its
+ * source with SigV4-signed calls through the loop's outbound client
+ * (aws/awscall.h; --aws-endpoint-url / AWS_ENDPOINT_URL_<SERVICE> point it
+ * at moto, LocalStack or real AWS), turns what it read into AWS's event,
+ * and invokes the mapping's function through the one door (exec/door.h).
+ * Pollers start at boot for every Enabled mapping and follow each mapping's
+ * settle (api/esm.c): Enabled starts one, Disabled or gone stops it.
+ *
+ * Sources today: SQS standard queues (sqs.c). The state hangs off server_t
+ * (srv->pollers).
+ */
+#ifndef LD_POLLERS_H
+#define LD_POLLERS_H
+
+#include "server.h"
+
+/* Starts a poller for every Enabled mapping of a source lambdad polls. 0, or
+ * the store's error. */
+int pollers_start(server_t *srv);
+
+/* The mapping (scope, uuid) settled: a poller runs while it is Enabled,
+ * with its current settings (a changed mapping's poller starts over). */
+void pollers_sync(server_t *srv, const char *scope, const char *uuid);
+
+/* Pollers running. */
+int pollers_count(server_t *srv);
+
+/* The daemon stops: every poller ends (calls in flight are aborted, nothing
+ * is deleted that was not processed). */
+void pollers_stop(server_t *srv);
+
+#endif
