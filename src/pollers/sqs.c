@@ -13,6 +13,7 @@
 #include "records/records.h"
 #include "util/arn.h"
 #include "util/err.h"
+#include "util/pattern.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct sqs_poller {
 	int stopped, busy;
 	int64_t timer;
 	json_t *batch;          /* the messages being processed */
+	json_t *filters;        /* FilterCriteria, or NULL */
 	char last_result[64];
 };
 
@@ -45,6 +47,7 @@ static void release(struct sqs_poller *p)
 	if (!p->stopped)
 		return;
 	json_decref(p->batch);
+	json_decref(p->filters);
 	free(p);
 }
 
@@ -110,10 +113,25 @@ static void on_deleted(void *ud, const outbound_result_t *r)
 	receive(p);
 }
 
+/* DeleteMessageBatch of msgs (non-empty); cb gets the answer */
+static int delete_msgs(struct sqs_poller *p, json_t *msgs, outbound_cb cb)
+{
+	json_t *entries = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(msgs, i, m) {
+		char eid[24];
+		snprintf(eid, sizeof(eid), "%zu", i);
+		json_array_append_new(entries, json_pack("{s:s,s:O}", "Id", eid, "ReceiptHandle",
+							 json_object_get(m, "ReceiptHandle")));
+	}
+	return call(p, "DeleteMessageBatch", json_pack("{s:s,s:o}", "QueueUrl", p->queue_url, "Entries", entries), cb);
+}
+
 /* deletes the batch's messages except the ids in keep (NULL: none kept) */
 static void delete_batch(struct sqs_poller *p, json_t *keep)
 {
-	json_t *entries = json_array();
+	json_t *gone = json_array();
 	size_t i;
 	json_t *m;
 	json_array_foreach(p->batch, i, m) {
@@ -122,15 +140,11 @@ static void delete_batch(struct sqs_poller *p, json_t *keep)
 		size_t k;
 		json_t *v;
 		json_array_foreach(keep, k, v) kept |= id && json_string_value(v) && !strcmp(id, json_string_value(v));
-		if (kept)
-			continue;
-		char eid[24];
-		snprintf(eid, sizeof(eid), "%zu", i);
-		json_array_append_new(entries, json_pack("{s:s,s:O}", "Id", eid, "ReceiptHandle",
-							 json_object_get(m, "ReceiptHandle")));
+		if (!kept)
+			json_array_append(gone, m);
 	}
-	if (!json_array_size(entries)) {
-		json_decref(entries);
+	if (!json_array_size(gone)) {
+		json_decref(gone);
 		json_decref(p->batch);
 		p->batch = NULL;
 		if (p->stopped)
@@ -139,9 +153,9 @@ static void delete_batch(struct sqs_poller *p, json_t *keep)
 			receive(p);
 		return;
 	}
-	if (call(p, "DeleteMessageBatch", json_pack("{s:s,s:o}", "QueueUrl", p->queue_url, "Entries", entries),
-		 on_deleted))
+	if (delete_msgs(p, gone, on_deleted))
 		later(p);
+	json_decref(gone);
 }
 
 /* ---- invoke ---- */
@@ -201,39 +215,47 @@ static void on_invoked(void *ud, struct exec_result *res)
 	json_decref(keep);
 }
 
+/* a message as AWS's record */
+static json_t *record_of(struct sqs_poller *p, json_t *m)
+{
+	json_t *attrs = json_object_get(m, "Attributes");
+	json_t *mattrs = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(m, "MessageAttributes"), k, v) {
+		json_t *a = json_object();
+		if (json_object_get(v, "StringValue"))
+			json_object_set(a, "stringValue", json_object_get(v, "StringValue"));
+		if (json_object_get(v, "BinaryValue"))
+			json_object_set(a, "binaryValue", json_object_get(v, "BinaryValue"));
+		json_object_set_new(a, "stringListValues", json_array());
+		json_object_set_new(a, "binaryListValues", json_array());
+		json_object_set(a, "dataType", json_object_get(v, "DataType"));
+		json_object_set_new(mattrs, k, a);
+	}
+	json_t *rec = json_pack("{s:O,s:O,s:O,s:o,s:o}", "messageId", json_object_get(m, "MessageId"), "receiptHandle",
+				json_object_get(m, "ReceiptHandle"), "body", json_object_get(m, "Body"), "attributes",
+				attrs ? json_incref(attrs) : json_object(), "messageAttributes", mattrs);
+	if (!rec)
+		return NULL;
+	if (json_object_get(m, "MD5OfMessageAttributes"))
+		json_object_set(rec, "md5OfMessageAttributes", json_object_get(m, "MD5OfMessageAttributes"));
+	json_object_set(rec, "md5OfBody", json_object_get(m, "MD5OfBody"));
+	json_object_set_new(rec, "eventSource", json_string("aws:sqs"));
+	json_object_set_new(rec, "eventSourceARN", json_string(p->queue_arn));
+	json_object_set_new(rec, "awsRegion", json_string(p->region));
+	return rec;
+}
+
 static void invoke(struct sqs_poller *p)
 {
 	json_t *records = json_array();
 	size_t i;
 	json_t *m;
 	json_array_foreach(p->batch, i, m) {
-		json_t *attrs = json_object_get(m, "Attributes");
-		json_t *mattrs = json_object();
-		const char *k;
-		json_t *v;
-		json_object_foreach(json_object_get(m, "MessageAttributes"), k, v) {
-			json_t *a = json_object();
-			if (json_object_get(v, "StringValue"))
-				json_object_set(a, "stringValue", json_object_get(v, "StringValue"));
-			if (json_object_get(v, "BinaryValue"))
-				json_object_set(a, "binaryValue", json_object_get(v, "BinaryValue"));
-			json_object_set_new(a, "stringListValues", json_array());
-			json_object_set_new(a, "binaryListValues", json_array());
-			json_object_set(a, "dataType", json_object_get(v, "DataType"));
-			json_object_set_new(mattrs, k, a);
-		}
-		json_t *rec = json_pack("{s:O,s:O,s:O,s:O,s:o}", "messageId", json_object_get(m, "MessageId"), "receiptHandle",
-					json_object_get(m, "ReceiptHandle"), "body", json_object_get(m, "Body"), "attributes",
-					attrs ? attrs : json_object(), "messageAttributes", mattrs);
-		if (!rec)
-			continue;
-		if (json_object_get(m, "MD5OfMessageAttributes"))
-			json_object_set(rec, "md5OfMessageAttributes", json_object_get(m, "MD5OfMessageAttributes"));
-		json_object_set(rec, "md5OfBody", json_object_get(m, "MD5OfBody"));
-		json_object_set_new(rec, "eventSource", json_string("aws:sqs"));
-		json_object_set_new(rec, "eventSourceARN", json_string(p->queue_arn));
-		json_object_set_new(rec, "awsRegion", json_string(p->region));
-		json_array_append_new(records, rec);
+		json_t *rec = record_of(p, m);
+		if (rec)
+			json_array_append_new(records, rec);
 	}
 	json_t *event = json_pack("{s:o}", "Records", records);
 	char *text = event ? json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -257,6 +279,43 @@ static void invoke(struct sqs_poller *p)
 }
 
 /* ---- receive ---- */
+
+static void on_filtered(void *ud, const outbound_result_t *r)
+{
+	struct sqs_poller *p = ud;
+	if (p->stopped) {
+		release(p);
+		return;
+	}
+	if (json_array_size(p->batch))
+		invoke(p);
+	else
+		receive(p);
+}
+
+/* FilterCriteria against each message's record (a JSON body as a
+ * document): the batch keeps what passes; what does not is deleted, as on
+ * AWS. 1 when that delete is in flight (on_filtered goes on). */
+static int filter(struct sqs_poller *p)
+{
+	json_t *pass = json_array(), *drop = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(p->batch, i, m) {
+		json_t *rec = record_of(p, m);
+		json_t *body = rec ? json_loads(json_string_value(json_object_get(rec, "body")) ?: "", 0, NULL) : NULL;
+		if (json_is_object(body) || json_is_array(body))
+			json_object_set(rec, "body", body);
+		json_array_append(rec && pattern_filters_match(p->filters, rec) ? pass : drop, m);
+		json_decref(body);
+		json_decref(rec);
+	}
+	json_decref(p->batch);
+	p->batch = pass;
+	int deleting = json_array_size(drop) && delete_msgs(p, drop, on_filtered) == 0;
+	json_decref(drop);
+	return deleting;
+}
 
 static void on_returned(void *ud, const outbound_result_t *r)
 {
@@ -310,6 +369,12 @@ static void on_received(void *ud, const outbound_result_t *r)
 	json_decref(p->batch);
 	p->batch = json_incref(msgs);
 	json_decref(doc);
+	if (p->filters && filter(p))
+		return; /* the filtered-out messages are being deleted; on_filtered goes on */
+	if (!json_array_size(p->batch)) {
+		receive(p);
+		return;
+	}
 	invoke(p);
 }
 
@@ -365,6 +430,9 @@ struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *s
 		free(p);
 		return NULL;
 	}
+	json_t *fc = json_object_get(doc, "FilterCriteria");
+	if (json_array_size(json_object_get(fc, "Filters")))
+		p->filters = json_deep_copy(fc);
 	/* the queue's URL: ENDPOINT/ACCOUNT/NAME, as SQS names them */
 	snprintf(p->queue_url, sizeof(p->queue_url), "%s/%s/%s", p->cfg.endpoint, qa.account, qa.resource);
 	receive(p);
@@ -382,6 +450,7 @@ void sqs_poller_stop(struct sqs_poller *p)
 	}
 	if (!p->busy) {
 		json_decref(p->batch);
+		json_decref(p->filters);
 		free(p);
 	}
 }

@@ -150,6 +150,32 @@ class TestSqsPoller(MotoTestCase):
         self.assertEqual(self.events(results, 1)[0]["Records"][0]["body"], "not for now")
 
 
+class TestSqsFilters(MotoTestCase):
+    """FilterCriteria (the event pattern grammar of util/pattern.c): a JSON body is matched as a
+    document; what the filter keeps out is deleted without invoking, as on AWS."""
+
+    @classmethod
+    def setUpMoto(cls):
+        cls.sqs = cls.aws("sqs")
+
+    queue, function, mapping = TestSqsPoller.queue, TestSqsPoller.function, TestSqsPoller.mapping
+    events, depth, wait_depth = TestSqsPoller.events, TestSqsPoller.depth, TestSqsPoller.wait_depth
+
+    def test_filter_keeps_out_and_deletes(self):
+        results, _ = self.queue()
+        url, arn = self.queue()
+        name = self.function(results)
+        pattern = {"body": {"kind": ["order"], "amount": [{"numeric": [">", 10]}]}}
+        self.mapping(name, arn, FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+        for body in ({"kind": "order", "amount": 5}, {"kind": "refund", "amount": 50}, "plain text",
+                     {"kind": "order", "amount": 42}):
+            self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body) if isinstance(body, dict) else body)
+        ev = self.events(results, 1)
+        self.assertEqual([json.loads(r["body"]) for r in ev[0]["Records"]], [{"kind": "order", "amount": 42}])
+        self.assertEqual(self.wait_depth(url, 0), 0)  # the filtered-out messages were deleted too
+        self.assertEqual(self.events(results, 1, deadline_s=2), [])  # and never invoked
+
+
 class TestPollerRestart(MotoTestCase):
     """A mapping's poller starts again with the daemon (also after kill -9)."""
 
