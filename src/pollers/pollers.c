@@ -38,12 +38,11 @@ static struct pollers *state(server_t *srv)
 	return srv->pollers;
 }
 
-/* a mapping lambdad polls: an SQS queue that is not FIFO */
+/* a mapping lambdad polls: an SQS queue (standard or FIFO) */
 static int polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
-	size_t n = arn ? strlen(arn) : 0;
-	return arn && !strncmp(arn, "arn:", 4) && strstr(arn, ":sqs:") && !(n > 5 && !strcmp(arn + n - 5, ".fifo"));
+	return arn && !strncmp(arn, "arn:", 4) && strstr(arn, ":sqs:");
 }
 
 void pollers_sync(server_t *srv, const char *scope, const char *uuid)

@@ -13,6 +13,11 @@
  * response that is not such a document, or names an id not in the batch,
  * counts as the whole batch failing). A throttled invoke leaves the batch
  * too. LastProcessingResult follows ("OK", "PROBLEM: Function call failed").
+ * FIFO queues keep each message group in order: one batch is in flight at a
+ * time, and SQS itself holds back a group's later messages while earlier
+ * ones are in flight (so a failed batch blocks its group until it is
+ * deleted or redriven, as on AWS); the records carry the group's
+ * attributes (MessageGroupId, SequenceNumber, MessageDeduplicationId).
  */
 #ifndef LD_POLLERS_SQS_H
 #define LD_POLLERS_SQS_H

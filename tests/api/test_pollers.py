@@ -150,6 +150,36 @@ class TestSqsPoller(MotoTestCase):
         self.assertEqual(self.events(results, 1)[0]["Records"][0]["body"], "not for now")
 
 
+class TestSqsFifo(MotoTestCase):
+    """A FIFO queue's message group reaches the function in order, with the group's attributes."""
+
+    @classmethod
+    def setUpMoto(cls):
+        cls.sqs = cls.aws("sqs")
+
+    function, mapping, events = TestSqsPoller.function, TestSqsPoller.mapping, TestSqsPoller.events
+
+    def test_group_in_order(self):
+        results = self.sqs.create_queue(QueueName=self.name("r"))["QueueUrl"]
+        url = self.sqs.create_queue(QueueName=self.name("q") + ".fifo",
+                                    Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        name = self.function(results)
+        for i in range(5):
+            self.sqs.send_message(QueueUrl=url, MessageBody="m%d" % i, MessageGroupId="g")
+        self.mapping(name, arn)
+        bodies, attrs = [], None
+        for e in self.events(results, 5, deadline_s=20):
+            for r in e["Records"]:
+                bodies.append(r["body"])
+                attrs = r["attributes"]
+            if len(bodies) >= 5:
+                break
+        self.assertEqual(bodies, ["m0", "m1", "m2", "m3", "m4"])
+        self.assertEqual(attrs["MessageGroupId"], "g")
+        self.assertIn("MessageDeduplicationId", attrs)  # (moto leaves out SequenceNumber; SQS sends it)
+
+
 class TestSqsFilters(MotoTestCase):
     """FilterCriteria (the event pattern grammar of util/pattern.c): a JSON body is matched as a
     document; what the filter keeps out is deleted without invoking, as on AWS."""
