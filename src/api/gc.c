@@ -12,10 +12,10 @@
 #include "images/registry.h"
 #include "records/records.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/strmap.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
@@ -69,11 +69,6 @@ static int is_hex64(const char *s, size_t n)
 	return 1;
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 /* entries HEX (or HEX + suffix) of dir that are not live: removed */
 static int sweep(const char *dir, const char *suffix, strmap_t *live, unsigned long long *bytes)
 {
@@ -97,7 +92,7 @@ static int sweep(const char *dir, const char *suffix, strmap_t *live, unsigned l
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (lstat(path, &st) != 0)
 			continue;
-		if (S_ISDIR(st.st_mode) ? nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS) == 0 : unlink(path) == 0) {
+		if (S_ISDIR(st.st_mode) ? file_rm_rf(path) == 0 : unlink(path) == 0) {
 			n++;
 			if (bytes && S_ISREG(st.st_mode))
 				*bytes += (unsigned long long)st.st_size;

@@ -3,6 +3,7 @@
  */
 #include "blobs/layer.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -35,22 +36,6 @@ static int sys_err(void)
 	}
 }
 
-/* the next component of a path ("." and empty ones skipped); 0 at the end */
-static int comp_next(const char **p, const char **c, size_t *n)
-{
-	for (;;) {
-		while (**p == '/')
-			(*p)++;
-		if (!**p)
-			return 0;
-		*c = *p;
-		*n = strcspn(*p, "/");
-		*p += *n;
-		if (*n != 1 || **c != '.')
-			return 1;
-	}
-}
-
 /* relative (after dropping leading slashes), no "..", bounded lengths */
 static int name_ok(const char *p)
 {
@@ -58,7 +43,7 @@ static int name_ok(const char *p)
 	size_t n;
 	if (!p || strlen(p) >= PATH_MAX)
 		return 0;
-	while (comp_next(&p, &c, &n))
+	while (str_path_next(&p, &c, &n))
 		if (n > NAME_MAX || (n == 2 && c[0] == '.' && c[1] == '.'))
 			return 0;
 	return 1;
@@ -74,12 +59,12 @@ static int walk_parent(struct unpack *u, const char *path, int *dir, char last[N
 	size_t n;
 	*dir = u->root;
 	last[0] = '\0';
-	if (!comp_next(&p, &c, &n))
+	if (!str_path_next(&p, &c, &n))
 		return 0;
 	for (;;) {
 		memcpy(last, c, n);
 		last[n] = '\0';
-		if (!comp_next(&p, &c, &n))
+		if (!str_path_next(&p, &c, &n))
 			return 0;
 		if (mkdirat(*dir, last, 0755) < 0 && errno != EEXIST)
 			goto fail;

@@ -18,6 +18,7 @@
  */
 #include "blobs/zip.h"
 #include "util/err.h"
+#include "util/str.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -36,23 +37,6 @@ typedef struct walk {
 	zip_info_t info;
 } walk_t;
 
-/* Sets *c, *n to the next component of a '/'-separated path and advances
- * *p past it, skipping empty and "." components. Returns 0 at the end. */
-static int comp_next(const char **p, const char **c, size_t *n)
-{
-	for (;;) {
-		while (**p == '/')
-			(*p)++;
-		if (!**p)
-			return 0;
-		*c = *p;
-		*n = strcspn(*p, "/");
-		*p += *n;
-		if (*n != 1 || **c != '.')
-			return 1;
-	}
-}
-
 static int is_dotdot(const char *c, size_t n)
 {
 	return n == 2 && c[0] == '.' && c[1] == '.';
@@ -67,7 +51,7 @@ static int shape_ok(const char *p)
 
 	if (!p || !*p || *p == '/' || strchr(p, '\\') || strlen(p) >= PATH_MAX)
 		return 0;
-	while (comp_next(&p, &c, &n))
+	while (str_path_next(&p, &c, &n))
 		if (n > NAME_MAX)
 			return 0;
 	return 1;
@@ -80,7 +64,7 @@ static int name_depth(const char *p)
 	size_t n;
 	int depth = 0;
 
-	while (comp_next(&p, &c, &n)) {
+	while (str_path_next(&p, &c, &n)) {
 		if (is_dotdot(c, n))
 			return -1;
 		depth++;
@@ -98,7 +82,7 @@ static int link_ok(const char *name, const char *target)
 
 	if (!shape_ok(target))
 		return 0;
-	while (comp_next(&target, &c, &n)) {
+	while (str_path_next(&target, &c, &n)) {
 		if (!is_dotdot(c, n))
 			down = 1;
 		else if (down)
@@ -240,12 +224,12 @@ static int place(walk_t *w, struct archive_entry *e)
 	size_t n;
 	int dir = w->root, rc = 0;
 
-	if (!comp_next(&p, &c, &n))
+	if (!str_path_next(&p, &c, &n))
 		return 0; /* "./", the root itself */
 	for (;;) {
 		memcpy(comp, c, n);
 		comp[n] = '\0';
-		if (!comp_next(&p, &c, &n))
+		if (!str_path_next(&p, &c, &n))
 			break;
 		if ((rc = enter_dir(w, &dir, comp)) < 0)
 			goto out;

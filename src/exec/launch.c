@@ -16,6 +16,7 @@
 #include "quotas.h"
 #include "util/arn.h"
 #include "util/err.h"
+#include "util/file.h"
 #include "util/ids.h"
 #include "util/str.h"
 
@@ -65,12 +66,8 @@ static int extract_once(server_t *srv, const char *sub, const char *name, const 
 	}
 	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
 		rc = LD_EIO;
-	if (rc) {
-		char cmd[PATH_MAX + 16];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-		if (system(cmd) != 0)
-			fprintf(stderr, "lambdad: could not remove %s\n", tmp);
-	}
+	if (rc && file_rm_rf(tmp))
+		fprintf(stderr, "lambdad: could not remove %s\n", tmp);
 	return rc;
 }
 

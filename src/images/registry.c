@@ -15,7 +15,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -318,11 +317,6 @@ static const char *arch_of(const char *a)
 	return a && !strcmp(a, "arm64") ? "arm64" : "amd64";
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 /* one layer into the store, unless it is there */
 static json_t *layer(struct reg *r, const char *store, const char *hex, int *downloaded)
 {
@@ -359,7 +353,7 @@ static json_t *layer(struct reg *r, const char *store, const char *hex, int *dow
 			err = failure("InvalidImage", "cannot write the layer store: %s", strerror(errno));
 	}
 	unlink(blob);
-	nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS); /* a failed or lost race's leftovers */
+	file_rm_rf(tmp); /* a failed or lost race's leftovers */
 	return err;
 }
 

@@ -1,10 +1,11 @@
 /*
- * file.c - reading a whole file (see file.h).
+ * file.c - reading, writing and removing files (see file.h).
  */
 #include "util/file.h"
 #include "util/err.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,4 +100,16 @@ int file_mkdir_p(const char *path, mode_t mode)
 	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int file_rm_rf(const char *path)
+{
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : LD_EIO;
 }

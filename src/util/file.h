@@ -14,6 +14,10 @@
 /* mkdir -p without allocating (safe in a forked child): 0, or -errno. */
 int file_mkdir_p(const char *path, mode_t mode);
 
+/* rm -rf: path and everything below it, without following symlinks. 0 (also
+ * when it did not exist), or LD_EIO when something stayed. */
+int file_rm_rf(const char *path);
+
 int file_read(const char *path, size_t cap, void **data, size_t *len);
 
 /* Writes val to DIR/NAME (opened for writing, not created). 0 or -errno. */

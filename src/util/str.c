@@ -41,3 +41,18 @@ size_t str_u64(char *out, uint64_t v)
 	out[len] = '\0';
 	return len;
 }
+
+int str_path_next(const char **p, const char **c, size_t *n)
+{
+	for (;;) {
+		while (**p == '/')
+			(*p)++;
+		if (!**p)
+			return 0;
+		*c = *p;
+		*n = strcspn(*p, "/");
+		*p += *n;
+		if (*n != 1 || **c != '.')
+			return 1;
+	}
+}

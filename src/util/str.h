@@ -18,4 +18,8 @@ size_t str_join(char *out, size_t n, ...) __attribute__((sentinel));
 /* v in decimal into out (room for 21 bytes); the length. */
 size_t str_u64(char *out, uint64_t v);
 
+/* Sets *c, *n to the next component of a '/'-separated path and advances
+ * *p past it, skipping empty and "." components. Returns 0 at the end. */
+int str_path_next(const char **p, const char **c, size_t *n);
+
 #endif
