@@ -86,11 +86,7 @@ static int answer(struct rapi_answer *out, unsigned status, const char *type, co
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_t *doc = json_pack("{s:s,s:s}", "errorMessage", msg, "errorType", type);
-	out->status = status;
-	out->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
-	return 0;
+	return rapi_error_answer(out, status, type, msg);
 }
 
 static int accepted(struct rapi_answer *out)
@@ -563,11 +559,6 @@ const char *ext_failure(const struct env *e, const char **message)
 	if (message)
 		*message = s->fail_msg;
 	return s->fail_type;
-}
-
-int ext_count(const struct env *e)
-{
-	return e->ext ? e->ext->n : 0;
 }
 
 /* the EXTENSION lines and platform.extension records of a finished init */

@@ -85,7 +85,4 @@ int ext_shutting_down(const struct exec *x);
 /* Frees e's extension state (its descriptors, timers, kept calls). */
 void ext_free(struct env *e);
 
-/* The names of e's registered extensions, for platform records. */
-int ext_count(const struct env *e);
-
 #endif

@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -194,6 +195,15 @@ static struct MHD_Response *answer_response(const struct rapi_answer *a)
 	if (a->event_id)
 		MHD_add_response_header(resp, "Lambda-Extension-Event-Identifier", a->event_id);
 	return resp;
+}
+
+int rapi_error_answer(struct rapi_answer *out, unsigned status, const char *type, const char *msg)
+{
+	json_t *doc = json_pack("{s:s,s:s}", "errorMessage", msg, "errorType", type);
+	out->status = status;
+	out->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	return 0;
 }
 
 void rapi_answer(struct rapi_next *n, const struct rapi_answer *a)

@@ -93,6 +93,10 @@ struct rapi_answer {
 	const char *event_id;   /* Lambda-Extension-Event-Identifier */
 };
 
+/* Fills *out with an error answer: status and {"errorMessage","errorType"}.
+ * Returns 0 (the hook's "answered"). */
+int rapi_error_answer(struct rapi_answer *out, unsigned status, const char *type, const char *msg);
+
 /* Answers a kept GET /extension/event/next. The handle and a->body are
  * consumed; the strings are copied. */
 void rapi_answer(struct rapi_next *n, const struct rapi_answer *a);

@@ -222,13 +222,14 @@ static const char *const etc_files[] = {
 
 static const char *const dev_nodes[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
 
-/* An image's root: its own tree, with the sandbox's /dev, /proc and /tmp */
-static int plan_build_image(struct plan *pl, const struct sandbox_spec *s)
-{
-	char buf[512];
-	int rc;
 #define TRY(x) do { if ((rc = (x)) != 0) return rc; } while (0)
-	TRY(plan_add(pl, OP_TMPFS, "size=64k,mode=0755", "/dev", 1));
+
+/* /dev's contents: the device nodes bound from the host, and the fd links
+ * (the caller makes /dev) */
+static int plan_dev(struct plan *pl)
+{
+	char buf[64];
+	int rc;
 	for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
 		snprintf(buf, sizeof buf, "/oldroot%s", dev_nodes[i]);
 		TRY(plan_add(pl, OP_BIND_DEV, buf, dev_nodes[i], 0));
@@ -237,16 +238,33 @@ static int plan_build_image(struct plan *pl, const struct sandbox_spec *s)
 	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0));
 	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0));
 	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0));
-	TRY(plan_add(pl, OP_PROC, NULL, "/proc", 1));
-	snprintf(buf, sizeof buf, "size=%dm,mode=1777", s->tmp_mb);
-	TRY(plan_add(pl, OP_TMPFS, buf, "/tmp", 1));
+	return 0;
+}
+
+/* the spec's extra read-only binds */
+static int plan_binds(struct plan *pl, const struct sandbox_spec *s)
+{
+	int rc;
 	for (int i = 0; i < s->nbinds; i++) {
 		const char *t = s->binds[i].target;
 		if (!t || t[0] != '/' || strstr(t, "..") || !s->binds[i].source)
 			return LD_EINVAL;
 		TRY(plan_bind(pl, s->binds[i].source, t, 1));
 	}
-#undef TRY
+	return 0;
+}
+
+/* An image's root: its own tree, with the sandbox's /dev, /proc and /tmp */
+static int plan_build_image(struct plan *pl, const struct sandbox_spec *s)
+{
+	char buf[512];
+	int rc;
+	TRY(plan_add(pl, OP_TMPFS, "size=64k,mode=0755", "/dev", 1));
+	TRY(plan_dev(pl));
+	TRY(plan_add(pl, OP_PROC, NULL, "/proc", 1));
+	snprintf(buf, sizeof buf, "size=%dm,mode=1777", s->tmp_mb);
+	TRY(plan_add(pl, OP_TMPFS, buf, "/tmp", 1));
+	TRY(plan_binds(pl, s));
 	return 0;
 }
 
@@ -255,7 +273,6 @@ static int plan_build(struct plan *pl, const struct sandbox_spec *s)
 	char buf[512], lnk[PATH_MAX];
 	struct stat st;
 	int rc;
-#define TRY(x) do { if ((rc = (x)) != 0) return rc; } while (0)
 	for (size_t i = 0; i < sizeof top_dirs / sizeof *top_dirs; i++) {
 		const char *d = top_dirs[i];
 		if (lstat(d, &st) != 0)
@@ -290,14 +307,7 @@ static int plan_build(struct plan *pl, const struct sandbox_spec *s)
 		     "/etc/hosts", 0));
 
 	TRY(plan_add(pl, OP_MKDIR, NULL, "/dev", 1));
-	for (size_t i = 0; i < sizeof dev_nodes / sizeof *dev_nodes; i++) {
-		snprintf(buf, sizeof buf, "/oldroot%s", dev_nodes[i]);
-		TRY(plan_add(pl, OP_BIND_DEV, buf, dev_nodes[i], 0));
-	}
-	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd", "/dev/fd", 0));
-	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0));
-	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0));
-	TRY(plan_add(pl, OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0));
+	TRY(plan_dev(pl));
 
 	TRY(plan_add(pl, OP_MKDIR, NULL, "/proc", 1));
 	TRY(plan_add(pl, OP_PROC, NULL, "/proc", 1));
@@ -311,12 +321,7 @@ static int plan_build(struct plan *pl, const struct sandbox_spec *s)
 		TRY(plan_add(pl, OP_MKDIR, NULL, "/opt", 1));
 	if (s->runtime_dir)
 		TRY(plan_bind(pl, s->runtime_dir, "/var/runtime", 1));
-	for (int i = 0; i < s->nbinds; i++) {
-		const char *t = s->binds[i].target;
-		if (!t || t[0] != '/' || strstr(t, "..") || !s->binds[i].source)
-			return LD_EINVAL;
-		TRY(plan_bind(pl, s->binds[i].source, t, 1));
-	}
+	TRY(plan_binds(pl, s));
 #undef TRY
 	return 0;
 }

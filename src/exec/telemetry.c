@@ -329,15 +329,6 @@ void tele_line(struct env *e, int stream, const char *line, size_t n)
 
 /* ---- subscribing ---- */
 
-static int verror(struct rapi_answer *out, unsigned status, const char *type, const char *msg)
-{
-	json_t *doc = json_pack("{s:s,s:s}", "errorMessage", msg, "errorType", type);
-	out->status = status;
-	out->body = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
-	return 0;
-}
-
 static int bounded(json_t *buffering, const char *key, long lo, long hi, long dflt, long *v, char *why, size_t n)
 {
 	json_t *j = json_object_get(buffering, key);
@@ -394,10 +385,10 @@ int tele_subscribe(struct env *e, const char *name, int logs_api, const char *bo
 		return LD_ENOMEM;
 	struct tele *t = e->tele;
 	if (t->closed || e->state != ENV_INIT)
-		return logs_api ? verror(out, 403, "Logs.SubscriptionClosed", "Logs API subscription is closed")
-				: verror(out, 403, "Telemetry.SubscriptionClosed", "Telemetry API subscription is closed");
+		return logs_api ? rapi_error_answer(out, 403, "Logs.SubscriptionClosed", "Logs API subscription is closed")
+				: rapi_error_answer(out, 403, "Telemetry.SubscriptionClosed", "Telemetry API subscription is closed");
 	if (logs_api ? t->used_telemetry : t->used_logs)
-		return verror(out, 400, vtype,
+		return rapi_error_answer(out, 400, vtype,
 			      logs_api ? "Logs API subscription is not allowed: the Telemetry API is in use"
 				       : "Telemetry API subscription is not allowed: the Logs API is in use");
 	json_error_t jerr;
@@ -520,7 +511,7 @@ int tele_subscribe(struct env *e, const char *name, int logs_api, const char *bo
 	return 0;
 bad:
 	json_decref(doc);
-	return verror(out, 400, vtype, why);
+	return rapi_error_answer(out, 400, vtype, why);
 }
 
 /* ---- the environment's end ---- */

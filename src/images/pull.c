@@ -156,14 +156,6 @@ int pull_start(server_t *srv, const char *uri, const char *arch, pull_done_fn do
 	return 0;
 }
 
-int pull_pending(server_t *srv)
-{
-	int n = 0;
-	for (struct pull *p = srv->pulls ? ((struct pulls *)srv->pulls)->list : NULL; p; p = p->next)
-		n++;
-	return n;
-}
-
 void pull_stop(server_t *srv)
 {
 	struct pulls *ps = srv->pulls;

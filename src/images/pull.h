@@ -23,9 +23,6 @@ typedef void (*pull_done_fn)(server_t *srv, void *ud, json_t *result);
  * child could not be started). */
 int pull_start(server_t *srv, const char *uri, const char *arch, pull_done_fn done, void *ud);
 
-/* Pulls in flight. */
-int pull_pending(server_t *srv);
-
 /* The daemon stops: pulls in flight are killed, their waiters called with
  * a NULL result. */
 void pull_stop(server_t *srv);

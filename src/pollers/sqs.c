@@ -113,8 +113,9 @@ static void on_deleted(void *ud, const outbound_result_t *r)
 	receive(p);
 }
 
-/* DeleteMessageBatch of msgs (non-empty); cb gets the answer */
-static int delete_msgs(struct sqs_poller *p, json_t *msgs, outbound_cb cb)
+/* a batch call's {"QueueUrl","Entries":[{"Id","ReceiptHandle"(,"VisibilityTimeout")}]}
+ * for msgs (visibility < 0: none) */
+static json_t *batch_request(struct sqs_poller *p, json_t *msgs, int visibility)
 {
 	json_t *entries = json_array();
 	size_t i;
@@ -122,10 +123,18 @@ static int delete_msgs(struct sqs_poller *p, json_t *msgs, outbound_cb cb)
 	json_array_foreach(msgs, i, m) {
 		char eid[24];
 		snprintf(eid, sizeof(eid), "%zu", i);
-		json_array_append_new(entries, json_pack("{s:s,s:O}", "Id", eid, "ReceiptHandle",
-							 json_object_get(m, "ReceiptHandle")));
+		json_t *e = json_pack("{s:s,s:O}", "Id", eid, "ReceiptHandle", json_object_get(m, "ReceiptHandle"));
+		if (e && visibility >= 0)
+			json_object_set_new(e, "VisibilityTimeout", json_integer(visibility));
+		json_array_append_new(entries, e);
 	}
-	return call(p, "DeleteMessageBatch", json_pack("{s:s,s:o}", "QueueUrl", p->queue_url, "Entries", entries), cb);
+	return json_pack("{s:s,s:o}", "QueueUrl", p->queue_url, "Entries", entries);
+}
+
+/* DeleteMessageBatch of msgs (non-empty); cb gets the answer */
+static int delete_msgs(struct sqs_poller *p, json_t *msgs, outbound_cb cb)
+{
+	return call(p, "DeleteMessageBatch", batch_request(p, msgs, -1), cb);
 }
 
 /* deletes the batch's messages except the ids in keep (NULL: none kept) */
@@ -326,17 +335,7 @@ static void on_returned(void *ud, const outbound_result_t *r)
  * queue at once, for whoever polls next */
 static int give_back(struct sqs_poller *p, json_t *msgs)
 {
-	json_t *entries = json_array();
-	size_t i;
-	json_t *m;
-	json_array_foreach(msgs, i, m) {
-		char eid[24];
-		snprintf(eid, sizeof(eid), "%zu", i);
-		json_array_append_new(entries, json_pack("{s:s,s:O,s:i}", "Id", eid, "ReceiptHandle",
-							 json_object_get(m, "ReceiptHandle"), "VisibilityTimeout", 0));
-	}
-	return call(p, "ChangeMessageVisibilityBatch", json_pack("{s:s,s:o}", "QueueUrl", p->queue_url, "Entries", entries),
-		    on_returned);
+	return call(p, "ChangeMessageVisibilityBatch", batch_request(p, msgs, 0), on_returned);
 }
 
 static void on_received(void *ud, const outbound_result_t *r)
