@@ -217,6 +217,21 @@ void rapi_answer(struct rapi_next *n, const struct rapi_answer *a)
 	free(n);
 }
 
+/* a GET .../next that may wait: its handle, with the request marked as
+ * waiting and inside the hook (an answer given there is sent at once) */
+static struct rapi_next *hold(struct MHD_Connection *c, rapi_t *r, struct rreq *q)
+{
+	struct rapi_next *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->q = q;
+	n->c = c;
+	n->r = r;
+	q->waiting = 1;
+	q->in_handler = 1;
+	return n;
+}
+
 /* a call of the Extensions, Telemetry or Logs API: which one, or -1 */
 static int ext_op_of(const char *method, const char *url)
 {
@@ -255,13 +270,8 @@ static enum MHD_Result ext_request(struct MHD_Connection *c, rapi_t *r, struct r
 	struct rapi_answer a = { 500, NULL, NULL, NULL };
 	struct rapi_next *n = NULL;
 	if (op == RAPI_EXT_NEXT) {
-		if (!(n = calloc(1, sizeof(*n))))
+		if (!(n = hold(c, r, q)))
 			return MHD_NO;
-		n->q = q;
-		n->c = c;
-		n->r = r;
-		q->waiting = 1;
-		q->in_handler = 1;
 	}
 	int kept = q->hooks->on_ext ? q->hooks->on_ext(q->ud, q->env_id, &call, n, &a) : 0;
 	q->in_handler = 0;
@@ -413,14 +423,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strncmp(url, PREFIX, strlen(PREFIX)) != 0)
 		return error_reply(c, 404, "InvalidURL", "Invalid URL");
 	if (!strcmp(method, "GET") && !strcmp(url, PREFIX "invocation/next")) {
-		struct rapi_next *n = calloc(1, sizeof(*n));
+		struct rapi_next *n = hold(c, cls, q);
 		if (!n)
 			return MHD_NO;
-		n->q = q;
-		n->c = c;
-		n->r = cls;
-		q->waiting = 1;
-		q->in_handler = 1;
 		int refused = q->hooks->on_next(q->ud, q->env_id, n);
 		q->in_handler = 0;
 		if (refused) {
