@@ -109,6 +109,18 @@ int pollers_start(server_t *srv)
 	return rc;
 }
 
+int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out)
+{
+	struct pollers *ps = srv->pollers;
+	char key[200];
+	snprintf(key, sizeof(key), "%s\x1f%s", scope, uuid);
+	struct running *r = ps ? strmap_get(ps->running, key) : NULL;
+	if (!r)
+		return LD_ENOTFOUND;
+	*out = *sqs_poller_stats(r->sqs);
+	return 0;
+}
+
 static void count_cb(void *ud, const char *key, void *val)
 {
 	(*(int *)ud)++;

@@ -15,7 +15,21 @@
 #ifndef LD_POLLERS_H
 #define LD_POLLERS_H
 
+#include <stdint.h>
+
 #include "server.h"
+
+/* What one mapping's poller counted since it started, for the metrics of
+ * the observability work (AWS/Lambda's per-mapping figures). */
+struct poller_stats {
+	uint64_t polled;    /* records read from the source */
+	uint64_t filtered;  /* records FilterCriteria kept out */
+	uint64_t invoked;   /* invocations started */
+	uint64_t failed;    /* batches that failed: function error, invoke refused */
+	uint64_t throttled; /* invocations refused for concurrency */
+	int64_t lag_ms;     /* SQS: age of the oldest message of the last batch;
+			     * streams: the iterator age (MillisBehindLatest) */
+};
 
 /* Starts a poller for every Enabled mapping of a source lambdad polls. 0, or
  * the store's error. */
@@ -24,6 +38,10 @@ int pollers_start(server_t *srv);
 /* The mapping (scope, uuid) settled: a poller runs while it is Enabled,
  * with its current settings (a changed mapping's poller starts over). */
 void pollers_sync(server_t *srv, const char *scope, const char *uuid);
+
+/* The counters of mapping (scope, uuid)'s poller: 0, or LD_ENOTFOUND when
+ * none runs. */
+int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out);
 
 /* Pollers running. */
 int pollers_count(server_t *srv);

@@ -37,6 +37,7 @@ struct sqs_poller {
 	json_t *batch;          /* the messages being processed */
 	json_t *filters;        /* FilterCriteria, or NULL */
 	char last_result[64];
+	struct poller_stats stats;
 };
 
 static void receive(struct sqs_poller *p);
@@ -209,12 +210,14 @@ static void on_invoked(void *ud, struct exec_result *res)
 		return;
 	}
 	if (!res->ok || res->function_error) {
+		p->stats.failed++;
 		result(p, "PROBLEM: Function call failed");
 		later(p);
 		return;
 	}
 	json_t *keep = NULL;
 	if (p->report_failures && !(keep = reported_failures(p, res->payload, res->payload_len))) {
+		p->stats.failed++;
 		result(p, "PROBLEM: Function call failed");
 		later(p);
 		return;
@@ -279,9 +282,15 @@ static void invoke(struct sqs_poller *p)
 	int rc = door_invoke(p->srv, &c, on_invoked, p, &err);
 	json_decref(c.config);
 	free(text);
+	if (rc == 0)
+		p->stats.invoked++;
 	if (rc) { /* throttled, or the function is not there or not Active: the messages stay */
-		if (rc != LD_ETHROTTLED)
+		if (rc == LD_ETHROTTLED)
+			p->stats.throttled++;
+		else {
+			p->stats.failed++;
 			result(p, "PROBLEM: Function call failed");
+		}
 		ld_error_clear(&err);
 		later(p);
 	}
@@ -320,6 +329,7 @@ static int filter(struct sqs_poller *p)
 		json_decref(rec);
 	}
 	json_decref(p->batch);
+	p->stats.filtered += json_array_size(drop);
 	p->batch = pass;
 	int deleting = json_array_size(drop) && delete_msgs(p, drop, on_filtered) == 0;
 	json_decref(drop);
@@ -336,6 +346,21 @@ static void on_returned(void *ud, const outbound_result_t *r)
 static int give_back(struct sqs_poller *p, json_t *msgs)
 {
 	return call(p, "ChangeMessageVisibilityBatch", batch_request(p, msgs, 0), on_returned);
+}
+
+/* the age of the oldest of msgs (SentTimestamp, ms since the epoch) */
+static int64_t oldest_age_ms(json_t *msgs)
+{
+	int64_t now = loop_wall_ms(), age = 0;
+	size_t i;
+	json_t *m;
+	json_array_foreach(msgs, i, m) {
+		const char *sent = json_string_value(json_object_get(json_object_get(m, "Attributes"), "SentTimestamp"));
+		int64_t a = sent ? now - strtoll(sent, NULL, 10) : 0;
+		if (a > age)
+			age = a;
+	}
+	return age;
 }
 
 static void on_received(void *ud, const outbound_result_t *r)
@@ -368,6 +393,8 @@ static void on_received(void *ud, const outbound_result_t *r)
 	json_decref(p->batch);
 	p->batch = json_incref(msgs);
 	json_decref(doc);
+	p->stats.polled += json_array_size(msgs);
+	p->stats.lag_ms = oldest_age_ms(msgs);
 	if (p->filters && filter(p))
 		return; /* the filtered-out messages are being deleted; on_filtered goes on */
 	if (!json_array_size(p->batch)) {
@@ -436,6 +463,11 @@ struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *s
 	snprintf(p->queue_url, sizeof(p->queue_url), "%s/%s/%s", p->cfg.endpoint, qa.account, qa.resource);
 	receive(p);
 	return p;
+}
+
+const struct poller_stats *sqs_poller_stats(const struct sqs_poller *p)
+{
+	return &p->stats;
 }
 
 void sqs_poller_stop(struct sqs_poller *p)

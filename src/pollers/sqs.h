@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "aws/outbound.h"
+#include "pollers/pollers.h"
 #include "server.h"
 
 struct sqs_poller;
@@ -32,6 +33,9 @@ struct sqs_poller;
 /* Starts polling for mapping uuid of scope (doc: its record). NULL when out
  * of memory or the queue ARN is not one. */
 struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc);
+
+/* Its counters (pollers.h). */
+const struct poller_stats *sqs_poller_stats(const struct sqs_poller *p);
 
 /* Stops it: freed now, or when its call in flight ends. */
 void sqs_poller_stop(struct sqs_poller *p);
