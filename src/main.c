@@ -303,8 +303,8 @@ static int serve(int argc, char **argv)
 	fprintf(stderr, "lambdad: shutting down\n");
 out:
 	async_stop(&srv); /* queued events stay in the store */
+	pollers_stop(&srv); /* before exec_stop and dest_shutdown: what they answer finds its poller stopped */
 	dest_shutdown(&srv); /* deliveries in flight end (LD_EREMOTE) while the loop exists */
-	pollers_stop(&srv); /* before exec_stop: an invocation it answers finds its poller stopped */
 	pull_stop(&srv); /* image pulls in flight end; their functions stay Pending until the next start */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */

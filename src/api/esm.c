@@ -496,6 +496,10 @@ int esm_settle(server_t *srv, const char *scope, const char *uuid)
 		rc = rec_del(srv->store, REC_ESM, scope, uuid);
 		if (rc == LD_ENOTFOUND)
 			rc = 0;
+		char prefix[64];
+		snprintf(prefix, sizeof(prefix), "%s/", uuid);
+		if (!rc && (rc = rec_del_prefix(srv->store, REC_ESM_CHECKPOINT, scope, prefix)) == LD_ENOTFOUND)
+			rc = 0; /* a stream mapping's checkpoints go with it */
 	} else if (transitional(state)) {
 		int on = json_is_true(json_object_get(doc, "_Enabled"));
 		json_object_set_new(doc, "State", json_string(on ? "Enabled" : "Disabled"));

@@ -386,7 +386,11 @@ static int send_s3(server_t *srv, const struct arn *a, const aws_config_t *cfg, 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y/%m/%d/%Y-%m-%dT%H.%M.%S", &tm);
 	ids_uuid4(uuid);
-	if ((rc = buf_printf(&key, "aws/lambda/async/%.*s/%s-%s", (int)fnlen, fname, stamp, uuid)) ||
+	if (at->s3_prefix)
+		rc = buf_printf(&key, "%s/%s-%s", at->s3_prefix, stamp, uuid);
+	else
+		rc = buf_printf(&key, "aws/lambda/async/%.*s/%s-%s", (int)fnlen, fname, stamp, uuid);
+	if (rc ||
 	    (rc = buf_puts(&path, "/")) || (rc = sigv4_uri_encode(&path, a->resource, strlen(a->resource), 0)) ||
 	    (rc = buf_puts(&path, "/")) || (rc = sigv4_uri_encode(&path, key.data, key.len, 1)))
 		goto out;

@@ -54,6 +54,9 @@ struct dest_attrs {
 	 * record is a success (EventBridge DetailType) */
 	const char *function_arn;
 	int success;
+	/* S3 keys start with this instead of aws/lambda/async/FUNCTION (an event
+	 * source mapping's failures: aws/lambda/UUID/SHARD); NULL: the async one */
+	const char *s3_prefix;
 	/* dead letters: when request_id is set, SQS and SNS messages carry AWS's
 	 * DLQ message attributes RequestID (String), ErrorCode (Number, the
 	 * HTTP status, e.g. "200") and ErrorMessage (String, its first 1 KB is

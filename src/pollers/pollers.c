@@ -3,6 +3,7 @@
  */
 #include "pollers/pollers.h"
 #include "pollers/sqs.h"
+#include "pollers/stream.h"
 #include "aws/outbound.h"
 #include "records/records.h"
 #include "util/err.h"
@@ -19,7 +20,8 @@ struct pollers {
 };
 
 struct running {
-	struct sqs_poller *sqs;
+	struct sqs_poller *sqs;         /* one of the two */
+	struct stream_poller *stream;
 	char revision[64];      /* the mapping's LastModified when it started */
 };
 
@@ -38,11 +40,27 @@ static struct pollers *state(server_t *srv)
 	return srv->pollers;
 }
 
-/* a mapping lambdad polls: an SQS queue (standard or FIFO) */
-static int polled(json_t *doc)
+/* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb"; NULL for others */
+static const char *polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
-	return arn && !strncmp(arn, "arn:", 4) && strstr(arn, ":sqs:");
+	if (!arn || strncmp(arn, "arn:", 4))
+		return NULL;
+	static const char *const services[] = { "sqs", "kinesis", "dynamodb" };
+	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+		char part[24];
+		snprintf(part, sizeof(part), ":%s:", services[i]);
+		if (strstr(arn, part))
+			return services[i];
+	}
+	return NULL;
+}
+
+static void running_free(struct running *r)
+{
+	sqs_poller_stop(r->sqs);
+	stream_poller_stop(r->stream);
+	free(r);
 }
 
 void pollers_sync(server_t *srv, const char *scope, const char *uuid)
@@ -56,21 +74,23 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 	int found = rec_get(srv->store, REC_ESM, scope, uuid, &doc) == 0;
 	const char *st = json_string_value(json_object_get(doc, "State"));
 	const char *mod = json_string_value(json_object_get(doc, "LastModified"));
-	int want = found && st && !strcmp(st, "Enabled") && polled(doc);
+	const char *source = found && st && !strcmp(st, "Enabled") ? polled(doc) : NULL;
 	struct running *r = strmap_get(ps->running, key);
-	if (r && (!want || strcmp(r->revision, mod ? mod : ""))) {
-		sqs_poller_stop(r->sqs);
+	if (r && (!source || strcmp(r->revision, mod ? mod : ""))) {
 		strmap_del(ps->running, key);
-		free(r);
+		running_free(r);
 		r = NULL;
 	}
-	if (want && !r && (r = calloc(1, sizeof(*r)))) {
+	if (source && !r && (r = calloc(1, sizeof(*r)))) {
 		snprintf(r->revision, sizeof(r->revision), "%s", mod ? mod : "");
-		if ((r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc)) && strmap_put(ps->running, key, r) == 0)
-			r = NULL;
+		if (!strcmp(source, "sqs"))
+			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
 		else
-			sqs_poller_stop(r->sqs);
-		free(r);
+			r->stream = stream_poller_start(srv, ps->ob, scope, uuid, doc);
+		if ((r->sqs || r->stream) && strmap_put(ps->running, key, r) == 0)
+			r = NULL;
+		if (r)
+			running_free(r);
 	}
 	json_decref(doc);
 }
@@ -109,6 +129,17 @@ int pollers_start(server_t *srv)
 	return rc;
 }
 
+void pollers_result(server_t *srv, const char *scope, const char *uuid, const char *what)
+{
+	json_t *doc = NULL;
+	if (rec_get(srv->store, REC_ESM, scope, uuid, &doc) == 0) {
+		json_object_set_new(doc, "LastProcessingResult", json_string(what));
+		if (rec_put(srv->store, REC_ESM, scope, uuid, doc))
+			fprintf(stderr, "lambdad: the LastProcessingResult of %s could not be stored\n", uuid);
+	}
+	json_decref(doc);
+}
+
 int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out)
 {
 	struct pollers *ps = srv->pollers;
@@ -117,7 +148,7 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 	struct running *r = ps ? strmap_get(ps->running, key) : NULL;
 	if (!r)
 		return LD_ENOTFOUND;
-	*out = *sqs_poller_stats(r->sqs);
+	*out = r->sqs ? *sqs_poller_stats(r->sqs) : *stream_poller_stats(r->stream);
 	return 0;
 }
 
@@ -136,9 +167,7 @@ int pollers_count(server_t *srv)
 
 static void stop_cb(void *ud, const char *key, void *val)
 {
-	struct running *r = val;
-	sqs_poller_stop(r->sqs);
-	free(r);
+	running_free(val);
 }
 
 void pollers_stop(server_t *srv)

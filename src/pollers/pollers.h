@@ -9,7 +9,8 @@
  * Pollers start at boot for every Enabled mapping and follow each mapping's
  * settle (api/esm.c): Enabled starts one, Disabled or gone stops it.
  *
- * Sources today: SQS standard queues (sqs.c). The state hangs off server_t
+ * Sources: SQS standard and FIFO queues (sqs.c), Kinesis and DynamoDB
+ * Streams (stream.c, streamsrc.c). The state hangs off server_t
  * (srv->pollers).
  */
 #ifndef LD_POLLERS_H
@@ -42,6 +43,10 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid);
 /* The counters of mapping (scope, uuid)'s poller: 0, or LD_ENOTFOUND when
  * none runs. */
 int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out);
+
+/* For the pollers: the mapping's LastProcessingResult becomes what ("OK",
+ * "PROBLEM: Function call failed"); the caller stores only changes. */
+void pollers_result(server_t *srv, const char *scope, const char *uuid, const char *what);
 
 /* Pollers running. */
 int pollers_count(server_t *srv);

@@ -16,7 +16,7 @@ static const char *const kinds[REC_NKINDS] = {
 	[REC_POLICY] = "policy",     [REC_INVOKE_CONFIG] = "eic",    [REC_URL] = "url",
 	[REC_URL_INDEX] = "urlid",   [REC_PROVISIONED] = "pcc",      [REC_ESM] = "esm",
 	[REC_LAYER] = "layer",       [REC_LAYER_VERSION] = "layerver", [REC_CODE_SIGNING] = "csc",
-	[REC_ASYNC_EVENT] = "async",
+	[REC_ASYNC_EVENT] = "async", [REC_ESM_CHECKPOINT] = "esmck",
 };
 
 /* the kinds keyed NAME/QUALIFIER that go with their version or alias */

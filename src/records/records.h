@@ -20,6 +20,8 @@
  *   url index    URL-ID            (scope "") the function a URL id serves
  *   event source mapping UUID, layer NAME, layer version NAME/000007,
  *   code signing config ID         each owned by its api/ file
+ *   esm checkpoint UUID/SHARD      where a stream mapping resumes reading a
+ *                                  shard (pollers/stream.c)
  *
  * Every call returns 0 or a negative LD_E* code: LD_ENOTFOUND when the
  * record is missing (no AWS error: the caller words it), LD_ECORRUPT when
@@ -54,6 +56,7 @@ enum rec_kind {
 	REC_LAYER_VERSION,
 	REC_CODE_SIGNING,
 	REC_ASYNC_EVENT,
+	REC_ESM_CHECKPOINT,
 	REC_NKINDS
 };
 

@@ -46,13 +46,14 @@ def make_zip(files=None):
     return buf.getvalue()
 
 
-def start_moto(attempts=3):
+def start_moto(attempts=3, script=None):
     """moto's server (S3, SQS, SNS, Kinesis, DynamoDB ... stand-ins) on a free loopback port, picked
     right before it binds and picked again if another process took it meanwhile. Returns (proc, port);
     stop it with stop_process(proc)."""
     for _ in range(attempts):
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        run = [script] if script else ["-m", "moto.server"]
+        proc = subprocess.Popen([sys.executable] + run + ["-H", "127.0.0.1", "-p", str(port)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         end = time.time() + 30
         while proc.poll() is None and time.time() < end:
@@ -264,6 +265,7 @@ class MotoTestCase(LambdadTestCase):
     client on moto. A class prepares its resources in setUpMoto (moto is up, lambdad not yet)."""
 
     moto_server_args = ()
+    moto_script = None  # a script that runs moto's server with corrections of its own (moto_resharding.py)
 
     @classmethod
     def aws(cls, service):
@@ -276,7 +278,7 @@ class MotoTestCase(LambdadTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.moto, cls.moto_port = start_moto()
+        cls.moto, cls.moto_port = start_moto(script=cls.moto_script)
         cls.moto_url = "http://127.0.0.1:%d" % cls.moto_port
         cls.server_args = ("--aws-endpoint-url", cls.moto_url) + tuple(cls.moto_server_args)
         try:
