@@ -129,17 +129,6 @@ int pollers_start(server_t *srv)
 	return rc;
 }
 
-void pollers_result(server_t *srv, const char *scope, const char *uuid, const char *what)
-{
-	json_t *doc = NULL;
-	if (rec_get(srv->store, REC_ESM, scope, uuid, &doc) == 0) {
-		json_object_set_new(doc, "LastProcessingResult", json_string(what));
-		if (rec_put(srv->store, REC_ESM, scope, uuid, doc))
-			fprintf(stderr, "lambdad: the LastProcessingResult of %s could not be stored\n", uuid);
-	}
-	json_decref(doc);
-}
-
 int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out)
 {
 	struct pollers *ps = srv->pollers;

@@ -16,21 +16,8 @@
 #ifndef LD_POLLERS_H
 #define LD_POLLERS_H
 
-#include <stdint.h>
-
+#include "pollers/poller.h"
 #include "server.h"
-
-/* What one mapping's poller counted since it started, for the metrics of
- * the observability work (AWS/Lambda's per-mapping figures). */
-struct poller_stats {
-	uint64_t polled;    /* records read from the source */
-	uint64_t filtered;  /* records FilterCriteria kept out */
-	uint64_t invoked;   /* invocations started */
-	uint64_t failed;    /* batches that failed: function error, invoke refused */
-	uint64_t throttled; /* invocations refused for concurrency */
-	int64_t lag_ms;     /* SQS: age of the oldest message of the last batch;
-			     * streams: the iterator age (MillisBehindLatest) */
-};
 
 /* Starts a poller for every Enabled mapping of a source lambdad polls. 0, or
  * the store's error. */
@@ -43,10 +30,6 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid);
 /* The counters of mapping (scope, uuid)'s poller: 0, or LD_ENOTFOUND when
  * none runs. */
 int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out);
-
-/* For the pollers: the mapping's LastProcessingResult becomes what ("OK",
- * "PROBLEM: Function call failed"); the caller stores only changes. */
-void pollers_result(server_t *srv, const char *scope, const char *uuid, const char *what);
 
 /* Pollers running. */
 int pollers_count(server_t *srv);

@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "aws/outbound.h"
-#include "pollers/pollers.h"
+#include "pollers/poller.h"
 #include "server.h"
 
 struct sqs_poller;

@@ -178,7 +178,7 @@ static void result(struct stream_poller *p, const char *what)
 	if (!strcmp(p->last_result, what))
 		return;
 	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	pollers_result(p->srv, p->scope, p->uuid, what);
+	poller_result(p->srv, p->scope, p->uuid, what);
 }
 
 /* ---- checkpoints ---- */

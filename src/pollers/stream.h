@@ -34,7 +34,7 @@
 #include <jansson.h>
 
 #include "aws/outbound.h"
-#include "pollers/pollers.h"
+#include "pollers/poller.h"
 #include "server.h"
 
 struct stream_poller;
