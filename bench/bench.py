@@ -15,8 +15,12 @@
      --no-invoke), asynchronous invocation (issue 5, --no-async), and function
      URL requests/s beside a warm Invoke of the same function and the bare
      loopback floor, plus time to first byte of a streamed response through a
-     RESPONSE_STREAM URL and InvokeWithResponseStream (issue 6, --no-urls);
+     RESPONSE_STREAM URL and InvokeWithResponseStream (issue 6, --no-urls), and
+     SQS event source mappings fed from a moto server of their own, beside a plain
+     boto3 consumer of the same moto (issue 16, --no-esm);
   6. prints the tables and writes them to bench/RESULTS.md.
+
+`--only esm` runs that phase alone and replaces only its section of bench/RESULTS.md.
 
 Every load run is bounded in count and time, everything targets 127.0.0.1 only,
 and both servers are killed at the end, also on errors and on SIGINT/SIGTERM.
@@ -38,6 +42,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -476,6 +481,7 @@ if os.path.exists(os.path.join(JAVA_CLASSES, "lambdad", "Bootstrap.class")) and 
 
 def build_bench_bins():
     global BOOTSTRAP_STATIC
+    os.makedirs(os.path.dirname(BOOTSTRAP), exist_ok=True)
     for src, out in ((os.path.join(BENCH, "echod.c"), ECHOD), (os.path.join(BENCH, "spawnfloor.c"), SPAWNFLOOR)):
         if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
             log("compiling", os.path.relpath(out, ROOT))
@@ -973,12 +979,18 @@ class UdpSink:
             if self.first is None:
                 self.first = now
             self.last = now
-            if data.startswith(b'{"version"'):
-                try:
-                    seq = json.loads(data)["requestPayload"]["seq"]
-                    self.arrived.setdefault(seq, now)
-                except (ValueError, KeyError, TypeError):
-                    pass
+            seq = self.seq_of(data)
+            if seq is not None:
+                self.arrived.setdefault(seq, now)
+
+    def seq_of(self, data):
+        """The sequence number a datagram carries (a destination record's requestPayload seq), or None."""
+        if data.startswith(b'{"version"'):
+            try:
+                return json.loads(data)["requestPayload"]["seq"]
+            except (ValueError, KeyError, TypeError):
+                pass
+        return None
 
     def reset(self):
         self.count, self.first, self.last = 0, None, None
@@ -1833,6 +1845,364 @@ def url_notes(args, res):
 
 # ---------------------------------------------------------------- report
 
+# ---------------------------------------------------------------- issue 16: event source mappings (SQS)
+
+ESM_SEQ = re.compile(rb'"body":"esm-(\d+)"')
+SQS_ALL = dict(AttributeNames=["All"], MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"])
+ESM_POLL_S = 0.01  # queue depth polled every 10 ms once the function has run every message
+
+
+class EsmSink(UdpSink):
+    """UdpSink for SQS events: counts the records of "records=N" datagrams (bench/bootstrap.c with
+    BENCH_UDP_RECORDS=1), and keeps the arrival of a record whose body is esm-SEQ (a one-record event's
+    body is well inside the first 1400 bytes bench/bootstrap.c sends otherwise)."""
+
+    records = 0
+
+    def reset(self):
+        super().reset()
+        self.records = 0
+
+    def seq_of(self, data):
+        if data.startswith(b"records="):
+            self.records += int(data[8:])
+            return None
+        m = ESM_SEQ.search(data)
+        return int(m.group(1)) if m else None
+
+
+def esm_phase(args, tmp):
+    """SQS event source mappings: a C function fed by lambdad's poller from moto's SQS, each on a server of
+    its own (lambdad given moto as --aws-endpoint-url), neither pinned (moto, lambdad and the function's
+    environment share the two CPUs). Throughput: a queue pre-loaded with N messages drained by a mapping
+    enabled at t0, beside a plain boto3 receive+delete loop draining the same N from the same moto in the
+    same run (the floor: moto alone). Latency: SendMessage to the function running at an idle queue with the
+    mapping's long poll waiting, interleaved with SendMessage to a boto3 long-poller's ReceiveMessage
+    returning (the floor)."""
+    import threading
+    import boto3
+    from botocore.config import Config
+    res = {"runs": [], "lat": [], "load": os.getloadavg()[0], "send_ms": []}
+    n = args.esm_messages
+    limit = args.esm_limit
+    mport = free_port()
+    mot = start_server("moto-esm", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(mport)],
+                       os.path.join(tmp, "moto-esm.log"), None)
+    lam = None
+    sink = None
+    stop_floor = threading.Event()
+    try:
+        wait_ready("moto-esm", mot, mport, "/2015-03-31/functions", deadline_s=60)
+        port = free_port()
+        while port == mport:
+            port = free_port()
+        datadir = os.path.join(tmp, "data-esm")
+        os.makedirs(datadir)
+        lam = start_server("lambdad-esm", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen", f"127.0.0.1:{port}",
+                                           "--data-dir", datadir, "--aws-endpoint-url", f"http://127.0.0.1:{mport}"],
+                           os.path.join(tmp, "lambdad-esm.log"), None)
+        wait_ready("lambdad-esm", lam, port, "/2016-08-19/account-settings")
+        cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, max_pool_connections=16,
+                     connect_timeout=5, read_timeout=30)
+        kw = dict(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing", config=cfg)
+        sqs = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{mport}", **kw)
+        lamc = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", **kw)
+        sink = EsmSink()
+
+        zipped = code_zip("c")
+        for fn, env in (("esm-c", {"BENCH_UDP_RECORDS": "1"}), ("esm-lat", {})):
+            lamc.create_function(FunctionName=fn, Runtime="provided.al2023", Role=ROLE, Handler="bootstrap",
+                                 Code={"ZipFile": zipped}, MemorySize=128, Timeout=10,
+                                 Environment={"Variables": dict(env, BENCH_UDP_PORT=str(sink.port))})
+            wait_active(port, fn)
+            lamc.invoke(FunctionName=fn, Payload=b"{}")  # an environment is warm before any mapping runs
+
+        def queue(name):
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            return url, arn
+
+        def depth(url):
+            a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
+        def preload(url):
+            def batch(i):
+                r = sqs.send_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(k), "MessageBody": f"tp-{i + k}"} for k in range(min(10, n - i))])
+                if r.get("Failed"):
+                    raise RuntimeError(f"SendMessageBatch: {r['Failed'][:2]}")
+            with ThreadPoolExecutor(4) as ex:
+                list(ex.map(batch, range(0, n, 10)))
+            d = depth(url)
+            if d != n:
+                raise RuntimeError(f"pre-load: queue holds {d} of {n} messages")
+
+        def wait_state(uuid, want, deadline_s=10):
+            t_end = time.time() + deadline_s
+            while time.time() < t_end:
+                if lamc.get_event_source_mapping(UUID=uuid)["State"] == want:
+                    return
+                time.sleep(0.02)
+            raise RuntimeError(f"mapping {uuid} not {want} after {deadline_s}s")
+
+        def cpus():
+            return proc_cpu(lam.pid)[0], proc_cpu(mot.pid)[0], time.perf_counter()
+
+        def account(label, batch, window, c0, c1, drained, invokes):
+            wall = c1[2] - c0[2]
+            r = {"label": label, "batch": batch, "window": window, "n": n, "wall_s": wall, "drained": drained,
+                 "rate": drained / wall if wall > 0 else 0.0, "invokes": invokes,
+                 "lambdad_us": (c1[0] - c0[0]) / drained * 1e6 if lam and c0[0] is not None and drained else None,
+                 "moto_us": (c1[1] - c0[1]) / drained * 1e6 if drained else 0.0,
+                 "moto_share": (c1[1] - c0[1]) / wall if wall > 0 else 0.0}
+            res["runs"].append(r)
+            log(f"esm {label:34s} {drained}/{n} msgs in {wall:.2f} s = {r['rate']:7.1f} msg/s  invokes {invokes}  "
+                f"lambdad cpu/msg {'n/a' if r['lambdad_us'] is None else format(r['lambdad_us'], '.0f') + ' us'}  "
+                f"moto cpu/msg {r['moto_us']:.0f} us  moto busy {r['moto_share'] * 100:.0f}%")
+            return r
+
+        # ---- floor: a plain boto3 loop, the poller's own calls (ReceiveMessage of up to 10 with every attribute,
+        # DeleteMessageBatch), one batch at a time
+        def floor_run(k):
+            url, _ = queue(f"esm-floor-{k}")
+            preload(url)
+            c0 = cpus()
+            got = calls = 0
+            t_end = time.time() + limit
+            recv_ms = []
+            while got < n and time.time() < t_end:
+                tr = time.perf_counter()
+                ms = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                         **SQS_ALL).get("Messages", [])
+                recv_ms.append((time.perf_counter() - tr) * 1000)
+                calls += 1
+                if ms:
+                    sqs.delete_message_batch(QueueUrl=url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
+                    got += len(ms)
+            c1 = cpus()
+            r = account("boto3 receive+delete loop (floor)", 10, 0, (None, c0[1], c0[2]), c1, got, None)
+            r["calls"] = calls
+            res["recv_first_ms"], res["recv_last_ms"] = recv_ms[0], recv_ms[-1]
+            if got < n:
+                raise RuntimeError(f"esm floor: {got} of {n} messages in {limit:g} s")
+
+        def mapping_run(k, batch, window):
+            url, arn = queue(f"esm-tp-{k}")
+            extra = {"MaximumBatchingWindowInSeconds": window} if window else {}
+            uuid = lamc.create_event_source_mapping(FunctionName="esm-c", EventSourceArn=arn, BatchSize=batch,
+                                                    Enabled=False, **extra)["UUID"]
+            wait_state(uuid, "Disabled")
+            preload(url)
+            sink.reset()
+            c0 = cpus()
+            lamc.update_event_source_mapping(UUID=uuid, Enabled=True)
+            t_end = time.time() + limit
+            # the function's datagrams count the messages it ran (no calls to moto meanwhile) ...
+            while sink.records < n and time.time() < t_end:
+                if lam.poll() is not None:
+                    raise RuntimeError("lambdad died during an SQS drain")
+                time.sleep(0.002)
+            # ... then the queue's depth, until the last batch is deleted
+            d = n
+            while time.time() < t_end:
+                d = depth(url)
+                if d == 0:
+                    break
+                time.sleep(ESM_POLL_S)
+            c1 = cpus()
+            label = f"lambdad mapping, BatchSize {batch}" + (f", window {window} s" if window else "")
+            r = account(label, batch, window, c0, c1, n - d, sink.count)
+            r["ran"] = sink.records
+            lamc.delete_event_source_mapping(UUID=uuid)
+            if d:
+                raise RuntimeError(f"esm {label}: {d} of {n} messages left after {limit:g} s")
+
+        for k in range(args.esm_rounds):  # alternating, so the machine's noise falls on every consumer
+            floor_run(k)
+            mapping_run(f"{k}-10", 10, 0)
+            mapping_run(f"{k}-100", 100, 1)
+
+        # ---- latency: one message at a time into an idle queue, the mapping's long poll waiting; interleaved
+        # with the floor, a boto3 long-poller (the poller's ReceiveMessage) on a queue of its own
+        url_l, arn_l = queue("esm-lat")
+        url_f, _ = queue("esm-lat-floor")
+        uuid = lamc.create_event_source_mapping(FunctionName="esm-lat", EventSourceArn=arn_l, BatchSize=10)["UUID"]
+        wait_state(uuid, "Enabled")
+        floor_arrived = {}
+        sqs2 = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{mport}", **kw)
+
+        def long_poller():
+            t_end = time.time() + 120
+            while not stop_floor.is_set() and time.time() < t_end:
+                ms = sqs2.receive_message(QueueUrl=url_f, MaxNumberOfMessages=10, WaitTimeSeconds=20,
+                                          **SQS_ALL).get("Messages", [])
+                now = time.perf_counter()
+                for m in ms:
+                    mm = re.fullmatch(r"esm-(\d+)", m["Body"])
+                    if mm:
+                        floor_arrived.setdefault(int(mm.group(1)), now)
+                if ms:
+                    sqs2.delete_message_batch(QueueUrl=url_f, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
+        lp = threading.Thread(target=long_poller, daemon=True)
+        lp.start()
+        time.sleep(0.5)  # both long polls are waiting in moto
+
+        def one(url, seq, arrived):
+            t0 = time.perf_counter()
+            sqs.send_message(QueueUrl=url, MessageBody=f"esm-{seq}")
+            t1 = time.perf_counter()
+            t_end = time.time() + 5
+            while seq not in arrived and time.time() < t_end:
+                time.sleep(0.0002)
+            time.sleep(0.1)  # the consumer deletes and is back in its long poll before the next send
+            return ((arrived[seq] - t0) * 1000 if seq in arrived else None), (t1 - t0) * 1000
+
+        for seq in range(3):  # warm-up, not counted
+            one(url_l, 1000000 + seq, sink.arrived)
+            one(url_f, 1000000 + seq, floor_arrived)
+        lat, flo = [], []
+        for seq in range(args.esm_sends):
+            a, s1 = one(url_l, seq, sink.arrived)
+            b, s2 = one(url_f, seq, floor_arrived)
+            lat.append(a)
+            flo.append(b)
+            res["send_ms"] += [s1, s2]
+        for label, xs in (("lambdad", lat), ("floor", flo)):
+            ok = [x for x in xs if x is not None]
+            res["lat"].append({"label": label, "n": len(xs), "lost": len(xs) - len(ok), "p50_ms": median(ok),
+                               "p90_ms": pctl(ok, 0.9), "max_ms": max(ok) if ok else 0.0})
+            x = res["lat"][-1]
+            log(f"esm latency {label:8s} n={x['n']} p50 {x['p50_ms']:.2f} ms  p90 {x['p90_ms']:.2f} ms  "
+                f"max {x['max_ms']:.2f} ms  missing {x['lost']}")
+            if x["lost"]:
+                raise RuntimeError(f"esm latency {label}: {x['lost']} messages never arrived")
+        stop_floor.set()
+        sqs.send_message(QueueUrl=url_f, MessageBody="stop")  # ends the floor's long poll
+        lp.join(timeout=25)
+        lamc.delete_event_source_mapping(UUID=uuid)
+        if lam.poll() is not None:
+            raise RuntimeError("lambdad died during the esm phase")
+    finally:
+        stop_floor.set()
+        if sink:
+            sink.close()
+        if lam is not None and lam in children:
+            stop_server(lam)
+        if mot in children:
+            stop_server(mot)
+    return res
+
+
+def esm_rows(res):
+    """The drains of every round grouped by consumer (in the order first run): median drain time and rate
+    (the mean of the middle two for an even count), the range of the rates, and CPU per message over all
+    rounds' messages."""
+    import statistics
+    median = statistics.median
+    rows = {}
+    for r in res["runs"]:
+        rows.setdefault(r["label"], []).append(r)
+    out = []
+    for label, rs in rows.items():
+        msgs = sum(r["drained"] for r in rs)
+        out.append({"label": label, "batch": rs[0]["batch"], "window": rs[0]["window"], "rounds": len(rs),
+                    "n": rs[0]["n"], "wall_s": median([r["wall_s"] for r in rs]),
+                    "rate": median([r["rate"] for r in rs]), "rate_min": min(r["rate"] for r in rs),
+                    "rate_max": max(r["rate"] for r in rs),
+                    "invokes": None if rs[0]["invokes"] is None else sum(r["invokes"] for r in rs),
+                    "msgs": msgs,
+                    "lambdad_us": None if rs[0]["lambdad_us"] is None else
+                    sum(r["lambdad_us"] * r["drained"] for r in rs) / msgs,
+                    "moto_us": sum(r["moto_us"] * r["drained"] for r in rs) / msgs,
+                    "moto_share": sum(r["moto_us"] * r["drained"] / 1e6 for r in rs) / sum(r["wall_s"] for r in rs)})
+    return out
+
+
+def render_esm(args, res, measured_line=None):
+    rows = esm_rows(res)
+    floor = rows[0]
+    t = ["| consumer | BatchSize | messages per drain | drains | drained in (median) | messages/s (median) "
+         "| range | invokes | messages/invoke | lambdad CPU/message | moto CPU/message "
+         "| moto busy (CPU s / wall s) | messages/s / floor |",
+         "|" + "|".join(["---"] * 13) + "|"]
+    for r in rows:
+        inv = "n/a" if r["invokes"] is None else f"{r['invokes']:,}"
+        per = "n/a" if not r["invokes"] else f"{r['msgs'] / r['invokes']:.1f}"
+        lus = "n/a" if r["lambdad_us"] is None else f"{r['lambdad_us']:,.0f} us"
+        bs = f"{r['batch']}" + (f" (window {r['window']} s)" if r["window"] else "")
+        ratio = "1 (floor)" if r is floor else f"{r['rate'] / floor['rate']:.2f}x"
+        t.append(f"| {r['label']} | {bs} | {r['n']:,} | {r['rounds']} | {r['wall_s']:.2f} s | {fmt_rps(r['rate'])} "
+                 f"| {fmt_rps(r['rate_min'])}-{fmt_rps(r['rate_max'])} | {inv} | {per} | {lus} "
+                 f"| {r['moto_us']:,.0f} us | {r['moto_share'] * 100:.0f}% | {ratio} |")
+    L = next(x for x in res["lat"] if x["label"] == "lambdad")
+    F = next(x for x in res["lat"] if x["label"] == "floor")
+    e = ["| path | sends | p50 | p90 | max | floor | floor p50 | floor p90 | p50 / floor |",
+         "|---|---|---|---|---|---|---|---|---|",
+         f"| SendMessage to the C function running (mapping, BatchSize 10) | {L['n']} | {fmt_ms(L['p50_ms'])} "
+         f"| {fmt_ms(L['p90_ms'])} | {fmt_ms(L['max_ms'])} | SendMessage to a boto3 long-poller's ReceiveMessage "
+         f"returning | {fmt_ms(F['p50_ms'])} | {fmt_ms(F['p90_ms'])} "
+         f"| {L['p50_ms'] / F['p50_ms'] if F['p50_ms'] > 0 else float('nan'):.1f}x |"]
+    md = ["## Event source mappings (SQS) (issue 16)", ""]
+    if measured_line:
+        md += [measured_line, ""]
+    md += [f"Throughput: a standard queue in moto's SQS pre-loaded with {args.esm_messages:,} messages, drained by "
+           "an event source mapping enabled at t0 (a C function, one invoke per batch), beside the floor: a plain "
+           f"boto3 loop draining the same number from the same moto in the same run with the poller's own calls; "
+           f"{args.esm_rounds} alternating rounds (floor, BatchSize 10, BatchSize 100, floor, ...), a fresh queue "
+           "per drain:",
+           "", "\n".join(t), "",
+           "Latency at an idle queue (the consumer's long poll waiting), one message at a time, the floor interleaved "
+           "send by send:", "", "\n".join(e), "", "Notes:", ""]
+    md += [f"- {x}" for x in esm_notes(args, res)] + [""]
+    return "\n".join(md), "\n".join(t) + "\n\n" + "\n".join(e)
+
+
+def esm_notes(args, res):
+    send = median(res["send_ms"])
+    return [
+        "lambdad's poller (src/pollers/sqs.c) keeps one batch in flight per mapping: ReceiveMessage (long poll, "
+        "up to min(BatchSize, 10) messages, every attribute), invoke, DeleteMessageBatch, receive again. The floor "
+        "makes the same calls (ReceiveMessage of up to 10 with AttributeNames, MessageSystemAttributeNames and "
+        "MessageAttributeNames All, then DeleteMessageBatch), one batch at a time, from one boto3 client, without "
+        "invoking anything: what moto alone allows a sequential consumer.",
+        "BatchSize 100 with MaximumBatchingWindowInSeconds 1: lambdad today still invokes once per ReceiveMessage "
+        "of up to 10 (gathering several receives into one batch is work in progress), so messages/invoke shows "
+        "what it did in this run.",
+        f"Drained in: from UpdateEventSourceMapping Enabled=true sent (the mapping was created Disabled and the "
+        f"queue pre-loaded with SendMessageBatch from 4 threads) until the queue is empty: the function "
+        f"(bench/bootstrap.c with BENCH_UDP_RECORDS=1) sends one datagram per event with its number of records, "
+        f"and once they add up to every message, GetQueueAttributes polled every {ESM_POLL_S * 1000:.0f} ms shows "
+        f"ApproximateNumberOfMessages + NotVisible at 0 (the last DeleteMessageBatch done; no depth polling "
+        f"loads moto before that). The floor's loop ends when it has deleted them all. Bounded: "
+        f"{args.esm_limit:g} s per drain.",
+        f"moto's ReceiveMessage scans the whole queue: in the floor's last drain of this run its first ReceiveMessage "
+        f"(at {args.esm_messages:,} messages) took {res['recv_first_ms']:.0f} ms and its last "
+        f"{res['recv_last_ms']:.0f} ms, so messages/s falls as the pre-load grows; the rows compare consumers at "
+        "the same pre-load, and a larger one only lengthens the run.",
+        "CPU per message: user + system time from /proc over each drain, summed over the rounds and divided by "
+        "the messages drained: lambdad's "
+        "own process (the function's environment not included), and moto's server process (all its threads). "
+        "moto busy is moto's CPU seconds over the drain's wall seconds: moto's threaded server is bound by the "
+        "GIL, so near 100% it is the bottleneck. CPU times come in clock ticks (10 ms), so lambdad's figure is "
+        f"within ~{10000 / max(1, args.esm_messages * args.esm_rounds):.0f} us per message. invokes counts the datagrams "
+        "bench/bootstrap.c sent (one per event).",
+        f"Latency: {args.esm_sends} sends per path after 3 warm-up sends, each waiting for its arrival and then "
+        "100 ms so the consumer is back in its long poll; time from the SendMessage call made (boto3, so the "
+        f"SendMessage round trip itself, median {send:.2f} ms, is inside both figures) to the function's UDP "
+        "datagram read by bench.py (lambdad) or the boto3 long-poller's ReceiveMessage returning in a thread of "
+        "bench.py (floor). moto wakes a waiting ReceiveMessage when a message arrives (a condition variable). "
+        "The floor includes boto3 parsing the ReceiveMessage answer in Python (with every attribute), which "
+        "lambdad does in C before it invokes, so lambdad's path can come out below its floor.",
+        f"A moto server and a lambdad of their own (lambdad started with --aws-endpoint-url pointing at moto), "
+        f"not pinned: moto, lambdad, the function and bench.py share the {os.cpu_count()} CPUs. Load average "
+        f"(1 min) {res['load']:.2f} when this phase began.",
+    ]
+
+
 def fmt_rps(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
 
@@ -1993,6 +2363,13 @@ def main():
                          "(default: the commit before the one-door redesign); '' skips the row")
     ap.add_argument("--compare-rounds", type=int, default=7, help="alternating rounds per binary of the compare row")
     ap.add_argument("--compare-invokes", type=int, default=10000, help="warm invokes per round of the compare row")
+    ap.add_argument("--no-esm", action="store_true", help="skip the SQS event source mapping benchmark (issue 16)")
+    ap.add_argument("--esm-messages", type=int, default=500, help="messages per SQS drain (throughput rows)")
+    ap.add_argument("--esm-rounds", type=int, default=2, help="alternating rounds of the SQS drains")
+    ap.add_argument("--esm-limit", type=float, default=60, help="time limit (s) per SQS drain")
+    ap.add_argument("--esm-sends", type=int, default=30, help="messages sent one at a time per latency path")
+    ap.add_argument("--only", choices=["esm"],
+                    help="run only this phase and replace its section of bench/RESULTS.md (the rest stays)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data dir, server logs)")
@@ -2010,9 +2387,10 @@ def main():
 
     if not os.access(LAMBDAD, os.X_OK):
         sys.exit(f"{LAMBDAD} missing: run `make build/lambdad` (or `make bench`)")
-    if not shutil.which("wrk"):
+    if not args.only and not shutil.which("wrk"):
         sys.exit("wrk not found (Debian package wrk)")
-    build_postload()
+    if not args.only:
+        build_postload()
     build_bench_bins()
 
     global LOAD_BEFORE
@@ -2032,6 +2410,8 @@ def main():
 
 def run(args, tmp):
     import moto
+    if args.only:
+        return run_only(args, tmp, moto.__version__)
     lport, mport = free_port(), free_port()
     while mport == lport:
         mport = free_port()
@@ -2111,6 +2491,9 @@ def run(args, tmp):
     auth_md = None if args.no_auth else with_logs(auth_phase, args, tmp)
     sbx_md = None if args.no_sandbox_levels else with_logs(sandbox_phase, args, tmp)
     img_md = None if args.no_images else with_logs(image_phase, args, tmp)
+    esm_md = esm_text = None
+    if not args.no_esm:
+        esm_md, esm_text = render_esm(args, with_logs(esm_phase, args, tmp))
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
@@ -2123,6 +2506,8 @@ def run(args, tmp):
         md += "\n" + sbx_md
     if img_md:
         md += "\n" + img_md
+    if esm_md:
+        md += "\n" + esm_md
     print()
     print(table)
     if cmp_md:
@@ -2137,6 +2522,9 @@ def run(args, tmp):
     if img_md:
         print()
         print(img_md)
+    if esm_text:
+        print()
+        print(esm_text)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)
@@ -2144,6 +2532,36 @@ def run(args, tmp):
         with open(RESULTS, "w") as f:
             f.write(md)
         log("wrote", os.path.relpath(RESULTS, ROOT))
+    return 0
+
+
+ONLY_SECTIONS = {"esm": "## Event source mappings (SQS)"}
+
+
+def run_only(args, tmp, moto_version):
+    """--only PHASE: that phase alone, its section printed and put in place of its old section of
+    bench/RESULTS.md (appended if it has none); the other sections stay those of the last full run."""
+    meta = collect_meta(moto_version)
+    cmd = "python3 bench/bench.py " + " ".join(sys.argv[1:])
+    line = (f"Measured on its own {meta['date']} with `{cmd}`, lambdad {meta['lambdad_rev']}, moto {meta['moto']} "
+            f"(the sections above are from the full run named at the top).")
+    md, text = render_esm(args, with_logs(esm_phase, args, tmp), line)
+    print()
+    print(text)
+    if args.no_write:
+        return 0
+    with open(RESULTS) as f:
+        old = f.read()
+    head = ONLY_SECTIONS[args.only]
+    i = old.find("\n" + head)
+    if i < 0:
+        new = old.rstrip("\n") + "\n\n" + md
+    else:
+        j = old.find("\n## ", i + 1)
+        new = old[:i + 1] + md + ("" if j < 0 else "\n" + old[j + 1:])
+    with open(RESULTS, "w") as f:
+        f.write(new)
+    log("wrote", os.path.relpath(RESULTS, ROOT), f"(section {head!r})")
     return 0
 
 

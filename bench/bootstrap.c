@@ -14,6 +14,10 @@
  * processed and, for a destination function, reads the record's
  * requestPayload to time each event end to end.
  *
+ * With BENCH_UDP_RECORDS=1 as well, the datagram is instead "records=N", N
+ * the number of "messageId" members in the event: bench.py counts the SQS
+ * messages an event source mapping delivered, whatever the batch's size.
+ *
  * Without AWS_LAMBDA_RUNTIME_API it exits 0 at once: bench.py times that as
  * the bare fork+exec floor of this binary.
  *
@@ -186,6 +190,8 @@ int main(void)
 		ua.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	}
+	const char *rv = getenv("BENCH_UDP_RECORDS");
+	int records = rv && !strcmp(rv, "1");
 
 	static const char next_req[] = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rapi\r\n\r\n";
 	char *event = NULL;
@@ -206,8 +212,18 @@ int main(void)
 			event = realloc(event, ecap);
 		}
 		memcpy(event, buf + boff, blen);
-		if (ufd >= 0)
+		if (ufd >= 0 && records) {
+			static const char key[] = "\"messageId\":";
+			unsigned n = 0;
+			for (const char *q = event, *end = event + blen;
+			     (q = memmem(q, end - q, key, sizeof key - 1)); q += sizeof key - 1)
+				n++;
+			char d[32];
+			int dl = snprintf(d, sizeof d, "records=%u", n);
+			sendto(ufd, d, dl, 0, (struct sockaddr *)&ua, sizeof ua);
+		} else if (ufd >= 0) {
 			sendto(ufd, event, blen < 1400 ? blen : 1400, 0, (struct sockaddr *)&ua, sizeof ua);
+		}
 		char head[256];
 		int hl = snprintf(head, sizeof head,
 		                  "POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\r\nHost: rapi\r\n"
