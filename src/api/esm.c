@@ -274,7 +274,15 @@ static int valid_pattern(json_t *p, int depth)
 	const char *k;
 	json_t *v;
 	json_object_foreach(p, k, v) {
-		if (json_is_object(v)) {
+		if (!strcmp(k, "$or")) { /* an array of patterns, any of which may match */
+			size_t i;
+			json_t *e;
+			if (!json_is_array(v) || json_array_size(v) < 2)
+				return 0;
+			json_array_foreach(v, i, e)
+				if (!valid_pattern(e, depth + 1))
+					return 0;
+		} else if (json_is_object(v)) {
 			if (!valid_pattern(v, depth + 1))
 				return 0;
 		} else if (json_is_array(v) && json_array_size(v)) {

@@ -287,12 +287,18 @@ class TestErrors(EsmTestCase):
         name = self.function()
         for f in ({}, {"Pattern": "simple string"}, {"Pattern": '[{"eventName": ["INSERT"=123}]'},
                   {"Pattern": '{"body": {"testItem": "test24"}}'}, {"Pattern": '{"a": [{"nope": 1}]}'},
-                  {"Pattern": '{"a": []}'}, {"Pattern": "{}"}):
+                  {"Pattern": '{"a": []}'}, {"Pattern": "{}"}, {"Pattern": '{"$or": [{"a": [1]}]}'},
+                  {"Pattern": '{"$or": [{"a": [1]}, {"b": "x"}]}'}):
             resp = self.create_error(BAD_FILTER, FunctionName=name, EventSourceArn=sqs_arn(name),
                                      FilterCriteria={"Filters": [f]})
             self.assertEqual(resp["Type"], "User")
         ok = '{"body": {"n": [{"numeric": [">", 0, "<=", 5]}], "p": [{"prefix": "x"}], "e": [{"exists": true}]}}'
         m = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=sqs_arn(name),
+                                                 FilterCriteria={"Filters": [{"Pattern": ok}]})
+        self.assertEqual(m["FilterCriteria"]["Filters"][0]["Pattern"], ok)
+        # $or holds two or more patterns, at any level (AWS's "Lambda event filtering" page)
+        ok = '{"body": {"$or": [{"a": [1]}, {"b": [{"prefix": "x"}]}]}}'
+        m = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=sqs_arn(name + "-or"),
                                                  FilterCriteria={"Filters": [{"Pattern": ok}]})
         self.assertEqual(m["FilterCriteria"]["Filters"][0]["Pattern"], ok)
 
