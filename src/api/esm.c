@@ -175,29 +175,29 @@ static const char *arn_resource(const char *arn)
 	return p ? p : "";
 }
 
-/* AWS's answer for a source that does not exist, for ARNs of the right
- * service whose form cannot name one */
-static int check_source_form(req_t *r, int src, const char *arn)
+/* AWS's answer for a source that does not exist */
+static int source_missing(req_t *r, int src, const char *arn)
 {
-	const char *res = arn_resource(arn);
-	switch (src) {
-	case SRC_SQS:
-		if (*res && !strpbrk(res, "/:"))
-			return 0;
+	if (src == SRC_SQS)
 		return apierr_set(r, "InvalidParameterValueException",
 				  "Error occurred while ReceiveMessage. SQS Error Code: "
 				  "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue "
 				  "does not exist.");
+	return apierr_set(r, "InvalidParameterValueException", "Stream not found: %s", arn);
+}
+
+/* the same, for ARNs of the right service whose form cannot name one */
+static int check_source_form(req_t *r, int src, const char *arn)
+{
+	const char *res = arn_resource(arn);
+	const char *s = strstr(res, "/stream/");
+	switch (src) {
+	case SRC_SQS:
+		return *res && !strpbrk(res, "/:") ? 0 : source_missing(r, src, arn);
 	case SRC_KINESIS:
-		if (!strncmp(res, "stream/", 7) && res[7] && res[7] != '/')
-			return 0;
-		return apierr_set(r, "InvalidParameterValueException", "Stream not found: %s", arn);
-	case SRC_DYNAMODB: {
-		const char *s = strstr(res, "/stream/");
-		if (!strncmp(res, "table/", 6) && s && s > res + 6 && s[8])
-			return 0;
-		return apierr_set(r, "InvalidParameterValueException", "Stream not found: %s", arn);
-	}
+		return !strncmp(res, "stream/", 7) && res[7] && res[7] != '/' ? 0 : source_missing(r, src, arn);
+	case SRC_DYNAMODB:
+		return !strncmp(res, "table/", 6) && s && s > res + 6 && s[8] ? 0 : source_missing(r, src, arn);
 	default:
 		return 0;
 	}
@@ -675,39 +675,28 @@ static void set_defaults(json_t *doc, int src)
 		json_object_set_new(doc, "LastProcessingResult", json_string("No records processed"));
 }
 
-int api_create_event_source_mapping(req_t *r)
-{
+/* a CreateEventSourceMapping past its first checks, while its source's
+ * existence is asked (pollers_check_source) */
+struct creation {
+	req_t *r;
+	json_t *doc;
+	int src;
 	struct fnref ref;
-	char function_arn[512], arn[200], uuid[37];
-	const char *source_arn = str_in(r, "EventSourceArn");
-	json_t *doc = NULL;
-	int src, rc;
-	/* the order of AWS's checks: destination kind, the source, its
-	 * parameters, the function, the source's existence, duplicates */
-	json_t *dc = json_object_get(r->in, "DestinationConfig");
-	if (dc && json_object_get(dc, "OnSuccess"))
-		return unsupported(r, "DestinationConfig");
-	if (json_object_get(r->in, "SelfManagedEventSource")) {
-		if (!json_object_get(r->in, "SourceAccessConfigurations"))
-			return apierr_set(r, "InvalidParameterValueException",
-					  "Required 'sourceAccessConfigurations' parameter is missing.");
-		src = SRC_KAFKA;
-	} else if (!source_arn || (src = classify_arn(source_arn)) < 0) {
-		return apierr_set(r, "InvalidParameterValueException", "Unrecognized event source.");
-	}
-	doc = json_object();
-	ids_uuid4(uuid);
-	json_object_set_new(doc, "UUID", json_string(uuid));
-	set_defaults(doc, src);
-	if (source_arn && src != SRC_KAFKA)
-		json_object_set_new(doc, "EventSourceArn", json_string(source_arn));
-	apply_members(r, src, doc);
-	if ((rc = check_position(r, src, source_arn)) || (rc = check_config(r, src, doc)) ||
-	    (rc = check_required(r, src)) ||
-	    (rc = resolve_function(r, str_in(r, "FunctionName"), &ref, function_arn, sizeof(function_arn))) ||
-	    (source_arn && src != SRC_KAFKA && (rc = check_source_form(r, src, source_arn))) ||
-	    (rc = check_duplicate(r, src, &ref, function_arn)))
-		goto out;
+	char function_arn[512];
+	char uuid[37];
+};
+
+/* the rest of a creation once the source is known to exist (or cannot be
+ * asked): duplicates, then the record */
+static int create_rest(struct creation *c)
+{
+	req_t *r = c->r;
+	json_t *doc = c->doc;
+	int src = c->src, rc;
+	const char *uuid = c->uuid;
+	char arn[200];
+	if ((rc = check_duplicate(r, src, &c->ref, c->function_arn)))
+		return rc;
 	const char *pos = str_in(r, "StartingPosition");
 	if (!pos && srcs[src].kafka)
 		pos = "TRIM_HORIZON";
@@ -718,7 +707,7 @@ int api_create_event_source_mapping(req_t *r)
 		json_object_set_new(doc, "StartingPositionTimestamp", json_real(json_number_value(ts)));
 	else if (json_is_string(ts))
 		json_object_set_new(doc, "StartingPositionTimestamp", json_real(strtod(json_string_value(ts), NULL)));
-	json_object_set_new(doc, "FunctionArn", json_string(function_arn));
+	json_object_set_new(doc, "FunctionArn", json_string(c->function_arn));
 	touch(doc);
 	int enabled = !json_is_false(json_object_get(r->in, "Enabled"));
 	json_object_set_new(doc, "State", json_string(enabled ? "Creating" : "Disabled"));
@@ -734,11 +723,11 @@ int api_create_event_source_mapping(req_t *r)
 	const char *kc = src == SRC_MSK ? "AmazonManagedKafkaEventSourceConfig"
 		       : src == SRC_KAFKA ? "SelfManagedKafkaEventSourceConfig" : NULL;
 	if (kc) {
-		json_t *c = json_object_get(doc, kc);
-		c = c ? json_deep_copy(c) : json_object();
-		if (!json_object_get(c, "ConsumerGroupId"))
-			json_object_set_new(c, "ConsumerGroupId", json_string(uuid));
-		json_object_set_new(doc, kc, c);
+		json_t *k = json_object_get(doc, kc);
+		k = k ? json_deep_copy(k) : json_object();
+		if (!json_object_get(k, "ConsumerGroupId"))
+			json_object_set_new(k, "ConsumerGroupId", json_string(uuid));
+		json_object_set_new(doc, kc, k);
 	}
 	esm_arn(r, uuid, arn, sizeof(arn));
 	json_object_set_new(doc, "EventSourceMappingArn", json_string(arn));
@@ -746,9 +735,65 @@ int api_create_event_source_mapping(req_t *r)
 	json_object_set_new(doc, "_Enabled", json_boolean(enabled));
 	if ((v = json_object_get(r->in, "Tags")) && json_object_size(v))
 		json_object_set(doc, "_Tags", v);
-	rc = save_and_answer(r, doc);
+	return save_and_answer(r, doc);
+}
+
+static void creation_free(struct creation *c)
+{
+	json_decref(c->doc);
+	free(c);
+}
+
+static void on_source_checked(void *ud, int found)
+{
+	struct creation *c = ud;
+	int rc = found == 0 ? source_missing(c->r, c->src, str_in(c->r, "EventSourceArn")) : create_rest(c);
+	req_finish(c->r, rc);
+	creation_free(c);
+}
+
+int api_create_event_source_mapping(req_t *r)
+{
+	const char *source_arn = str_in(r, "EventSourceArn");
+	struct creation *c = NULL;
+	int src, rc;
+	/* the order of AWS's checks: destination kind, the source, its
+	 * parameters, the function, the source's existence, duplicates */
+	json_t *dc = json_object_get(r->in, "DestinationConfig");
+	if (dc && json_object_get(dc, "OnSuccess"))
+		return unsupported(r, "DestinationConfig");
+	if (json_object_get(r->in, "SelfManagedEventSource")) {
+		if (!json_object_get(r->in, "SourceAccessConfigurations"))
+			return apierr_set(r, "InvalidParameterValueException",
+					  "Required 'sourceAccessConfigurations' parameter is missing.");
+		src = SRC_KAFKA;
+	} else if (!source_arn || (src = classify_arn(source_arn)) < 0) {
+		return apierr_set(r, "InvalidParameterValueException", "Unrecognized event source.");
+	}
+	if (!(c = calloc(1, sizeof(*c))) || !(c->doc = json_object())) {
+		free(c);
+		return LD_ENOMEM;
+	}
+	c->r = r;
+	c->src = src;
+	json_t *doc = c->doc;
+	ids_uuid4(c->uuid);
+	json_object_set_new(doc, "UUID", json_string(c->uuid));
+	set_defaults(doc, src);
+	if (source_arn && src != SRC_KAFKA)
+		json_object_set_new(doc, "EventSourceArn", json_string(source_arn));
+	apply_members(r, src, doc);
+	if ((rc = check_position(r, src, source_arn)) || (rc = check_config(r, src, doc)) ||
+	    (rc = check_required(r, src)) ||
+	    (rc = resolve_function(r, str_in(r, "FunctionName"), &c->ref, c->function_arn, sizeof(c->function_arn))) ||
+	    (source_arn && src != SRC_KAFKA && (rc = check_source_form(r, src, source_arn))))
+		goto out;
+	if (source_arn && src != SRC_KAFKA &&
+	    pollers_check_source(r->srv, source_arn, on_source_checked, c) == 0)
+		return LD_EPENDING; /* on_source_checked goes on */
+	rc = create_rest(c);
 out:
-	json_decref(doc);
+	creation_free(c);
 	return rc;
 }
 

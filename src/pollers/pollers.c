@@ -4,7 +4,10 @@
 #include "pollers/pollers.h"
 #include "pollers/sqs.h"
 #include "pollers/stream.h"
+#include "aws/awscall.h"
 #include "aws/outbound.h"
+#include "pollers/streamsrc.h"
+#include "util/arn.h"
 #include "records/records.h"
 #include "util/err.h"
 #include "util/strmap.h"
@@ -139,6 +142,84 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 		return LD_ENOTFOUND;
 	*out = r->sqs ? *sqs_poller_stats(r->sqs) : *stream_poller_stats(r->stream);
 	return 0;
+}
+
+#define CHECK_TIMEOUT_MS 5000 /* a source's existence, asked at creation */
+
+struct source_check {
+	void (*done)(void *ud, int found);
+	void *ud;
+};
+
+static void on_checked(void *ud, const outbound_result_t *r)
+{
+	struct source_check *c = ud;
+	int found = -1;
+	if (r->rc == 0 && r->status == 200) {
+		found = 1;
+	} else if (r->rc == 0 && r->status >= 400 && r->status < 500) {
+		char code[128], msg[256];
+		aws_call_error(r->body, r->len, code, sizeof(code), msg, sizeof(msg));
+		if (!strcmp(code, "ResourceNotFoundException") || !strcmp(code, "QueueDoesNotExist") ||
+		    !strcmp(code, "AWS.SimpleQueueService.NonExistentQueue"))
+			found = 0;
+	}
+	c->done(c->ud, found);
+	free(c);
+}
+
+int pollers_check_source(server_t *srv, const char *arn, void (*done)(void *ud, int found), void *ud)
+{
+	struct arn a;
+	if (!arn || arn_parse(arn, &a))
+		return LD_ENOTFOUND;
+	const struct stream_source *ss = streamsrc_of(a.service);
+	int sqs = !strcmp(a.service, "sqs");
+	if (!sqs && !ss)
+		return LD_ENOTFOUND;
+	const char *env = sqs ? "SQS" : ss->env;
+	char var[64];
+	snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_%s", env);
+	if (!(srv->aws_endpoint && *srv->aws_endpoint) && !(getenv(var) && *getenv(var)) &&
+	    !(getenv("AWS_ENDPOINT_URL") && *getenv("AWS_ENDPOINT_URL")))
+		return LD_ENOTFOUND;
+	struct pollers *ps = state(srv);
+	aws_config_t cfg;
+	if (!ps)
+		return LD_ENOMEM;
+	int rc = aws_config_from_env(&cfg, env, sqs ? "sqs" : ss->host, srv->aws_endpoint, a.region);
+	if (rc)
+		return rc;
+	json_t *req;
+	char target[80];
+	if (sqs) {
+		snprintf(target, sizeof(target), "AmazonSQS.GetQueueUrl");
+		req = json_pack("{s:s,s:s}", "QueueName", a.resource, "QueueOwnerAWSAccountId", a.account);
+	} else if (ss->kinesis) {
+		const char *slash = strchr(a.resource, '/');
+		snprintf(target, sizeof(target), "%sDescribeStreamSummary", ss->target);
+		req = json_pack("{s:s}", "StreamName", slash ? slash + 1 : a.resource);
+	} else {
+		snprintf(target, sizeof(target), "%sDescribeStream", ss->target);
+		req = json_pack("{s:s,s:i}", "StreamArn", arn, "Limit", 1);
+	}
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	struct source_check *c = body ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		free(body);
+		return LD_ENOMEM;
+	}
+	c->done = done;
+	c->ud = ud;
+	aws_call_t call = { &cfg, sqs ? "sqs" : ss->service, "POST", "/",
+			    sqs ? "application/x-amz-json-1.0" : ss->content_type, target, body, strlen(body), 0,
+			    CHECK_TIMEOUT_MS };
+	rc = aws_call_send(ps->ob, &call, on_checked, c);
+	free(body);
+	if (rc)
+		free(c);
+	return rc;
 }
 
 static void count_cb(void *ud, const char *key, void *val)

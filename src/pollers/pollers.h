@@ -31,6 +31,17 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid);
  * none runs. */
 int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct poller_stats *out);
 
+/* Whether the source a mapping would poll exists, asked of its service as
+ * AWS does at CreateEventSourceMapping: SQS GetQueueUrl, Kinesis
+ * DescribeStreamSummary, DynamoDB Streams DescribeStream. Only where an
+ * endpoint is configured for that service (--aws-endpoint-url,
+ * AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL): lambdad does not call AWS
+ * itself while a mapping is created. done(ud, found) runs later, once:
+ * found 1 (it exists), 0 (the service says it does not), -1 (no answer).
+ * Returns 0 then; LD_ENOTFOUND when nothing is asked (no endpoint, another
+ * source), another LD_E* on failure (done never runs). */
+int pollers_check_source(server_t *srv, const char *arn, void (*done)(void *ud, int found), void *ud);
+
 /* Pollers running. */
 int pollers_count(server_t *srv);
 

@@ -96,6 +96,30 @@ class StreamCase(MotoTestCase):
         return events, recs
 
 
+class TestSourceExists(StreamCase):
+    """CreateEventSourceMapping asks the source's service whether the queue or stream exists (moto here),
+    and answers as AWS does when it does not (test_esm_with_not_existing_* recordings)."""
+
+    def test_missing_sources(self):
+        results, _ = self.queue()
+        name = self.function(results)
+        for arn in ("arn:aws:kinesis:us-east-1:123456789012:stream/nope",
+                    "arn:aws:dynamodb:us-east-1:123456789012:table/nope/stream/2025-02-22T03:03:25.490"):
+            self.assertError("InvalidParameterValueException", self.lam.create_event_source_mapping,
+                             FunctionName=name, EventSourceArn=arn, StartingPosition="LATEST",
+                             message="Stream not found: " + arn, status=400)
+        self.assertError("InvalidParameterValueException", self.lam.create_event_source_mapping,
+                         FunctionName=name, EventSourceArn="arn:aws:sqs:us-east-1:123456789012:nope",
+                         message="Error occurred while ReceiveMessage. SQS Error Code: "
+                                 "AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified "
+                                 "queue does not exist.", status=400)
+        self.assertEqual(self.lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"], [])
+        # the ones that exist are created
+        _, qarn = self.queue()
+        self.assertEqual(self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=qarn)["State"],
+                         "Creating")
+
+
 def kdata(r):
     return base64.b64decode(r["kinesis"]["data"]).decode()
 
