@@ -35,8 +35,7 @@
 #define SQS_MAX_MESSAGES 10         /* per ReceiveMessage, per batch call's entries */
 #define SQS_MAX_RESPONSE (4u << 20) /* 10 messages of 256 KB and their attributes */
 #define SQS_RETRY_MS 1000           /* after a failed call or a throttle */
-#define SQS_START_WORKERS 5         /* AWS's pollers at the start: up to here a worker is added at once */
-#define SQS_SCALE_MS 1000           /* above it, one new worker a second at most (AWS: 60 a minute) */
+#define SQS_SCALE_MS (60000 / QUOTA_SQS_POLLERS_PER_MINUTE) /* the pace of new workers above the start */
 #define SQS_THROTTLE_HOLD_MS 5000   /* no new worker this long after a throttle */
 #define SQS_EVENT_OVERHEAD 14       /* {"Records":[ and ]} around the records */
 
@@ -150,7 +149,7 @@ static void grow(struct sqs_poller *p)
 	uint64_t now = loop_now_ms();
 	if (p->stopped || now < p->hold_until_ms)
 		return;
-	if (p->nworkers >= SQS_START_WORKERS && now - p->last_spawn_ms < SQS_SCALE_MS)
+	if (p->nworkers >= QUOTA_SQS_POLLERS_START && now - p->last_spawn_ms < SQS_SCALE_MS)
 		return;
 	if (p->nworkers >= bound(p))
 		return;
