@@ -399,3 +399,54 @@ class TestSqsBatchingAndScaling(MotoTestCase):
             order = [i for r in sorted(got, key=lambda r: r["start"]) for i in r["ids"] if i[0] == g]
             self.assertEqual(order, ["%s%d" % (g, i) for i in range(8)])
         self.assertGreater(self.most_at_once(got), 1)  # groups ran in parallel
+
+
+class TestSqsStopWhileGathering(MotoTestCase):
+    """A mapping stopped while its workers gather a batch: disabled, it gives the gathered messages
+    back at once; the daemon stopped, it exits cleanly (sanitizers silent) and the messages come
+    back after their visibility timeout."""
+
+    @classmethod
+    def setUpMoto(cls):
+        cls.sqs = cls.aws("sqs")
+
+    queue, function, mapping = TestSqsBatchingAndScaling.queue, TestSqsBatchingAndScaling.function, \
+        TestSqsBatchingAndScaling.mapping
+    send, invocations = TestSqsBatchingAndScaling.send, TestSqsBatchingAndScaling.invocations
+
+    def visible(self, url):
+        a = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(a["Attributes"]["ApproximateNumberOfMessages"])
+
+    def test_disable_gives_back(self):
+        results, _ = self.queue()
+        url, arn = self.queue(VisibilityTimeout="120")
+        name = self.function(results)
+        uuid = self.mapping(name, arn, BatchSize=100, MaximumBatchingWindowInSeconds=30)
+        self.send(url, ["g0", "g1", "g2"])
+        end = time.time() + 10
+        while self.visible(url) and time.time() < end:  # the worker holds them, gathering
+            time.sleep(0.1)
+        self.assertEqual(self.visible(url), 0)
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+        end = time.time() + 30  # the receive in flight ends (20 s at most), then they go back
+        while self.visible(url) != 3 and time.time() < end:
+            time.sleep(0.2)
+        self.assertEqual(self.visible(url), 3)
+        self.assertEqual(self.invocations(results, [], deadline_s=1, settle_s=0), [])
+
+    def test_daemon_stop_while_gathering(self):
+        results, _ = self.queue()
+        # (a visibility timeout shorter than the window would let the worker receive them twice)
+        url, arn = self.queue(VisibilityTimeout="8")
+        name = self.function(results)
+        self.mapping(name, arn, BatchSize=100, MaximumBatchingWindowInSeconds=4)
+        ids = ["d%d" % i for i in range(3)]
+        self.send(url, ids)
+        time.sleep(1.5)
+        self.assertEqual(self.server.stop(), 0)
+        log = self.server.log()
+        self.assertNotIn("Sanitizer", log)
+        self.server.start()
+        got = self.invocations(results, ids, deadline_s=30)
+        self.assertEqual(sorted(i for g in got for i in g["ids"]), ids)
