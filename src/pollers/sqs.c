@@ -86,7 +86,7 @@ static void receive(struct sqs_worker *w);
 static void gather(struct sqs_worker *w);
 static void cycle(struct sqs_worker *w);
 static void finish(struct sqs_worker *w, int calls_ok);
-static void batch_call(struct sqs_worker *w, const char *op, json_t *msgs, enum then then);
+static void batch_call(struct sqs_worker *w, const char *op, json_t *msgs, enum then next);
 static int spawn(struct sqs_poller *p);
 
 /* ---- the worker set ---- */
@@ -228,7 +228,7 @@ static json_t *batch_request(struct sqs_poller *p, json_t *msgs, size_t from, si
 }
 
 /* the batch call is through (or cannot go on): the worker's next step */
-static void then(struct sqs_worker *w, int calls_ok)
+static void go_on(struct sqs_worker *w, int calls_ok)
 {
 	struct sqs_poller *p = w->p;
 	json_decref(w->todo);
@@ -263,7 +263,7 @@ static void on_chunk(void *ud, const outbound_result_t *r)
 	if (r->rc || r->status != 200)
 		fprintf(stderr, "lambdad: SQS %s on %s failed (HTTP %ld)\n", w->todo_op, w->p->queue_arn, r->status);
 	if (r->rc) { /* the transport failed or was aborted: no further call */
-		then(w, 0);
+		go_on(w, 0);
 		return;
 	}
 	chunk(w);
@@ -273,7 +273,7 @@ static void chunk(struct sqs_worker *w)
 {
 	size_t total = json_array_size(w->todo);
 	if (w->todo_at >= total) {
-		then(w, 1);
+		go_on(w, 1);
 		return;
 	}
 	size_t n = total - w->todo_at < SQS_MAX_MESSAGES ? total - w->todo_at : SQS_MAX_MESSAGES;
@@ -281,7 +281,7 @@ static void chunk(struct sqs_worker *w)
 	json_t *req = batch_request(w->p, w->todo, w->todo_at, n, visibility);
 	w->todo_at += n;
 	if (!req || call(w, w->todo_op, req, on_chunk)) /* the rest comes back after the visibility timeout */
-		then(w, 1);
+		go_on(w, 1);
 }
 
 /* works through msgs (taken over) with op, then goes on with next */
