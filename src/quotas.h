@@ -39,4 +39,8 @@
 #define QUOTA_TELEMETRY_BYTES 1048576       /* and bytes (256 KB-1 MB) */
 #define QUOTA_ACCOUNT_CONCURRENCY 1000      /* the default account concurrency */
 
+/* event source mappings */
+#define QUOTA_SQS_POLLERS_START 5           /* an SQS mapping's pollers at the start of a backlog */
+#define QUOTA_SQS_POLLERS_PER_MINUTE 60     /* and how many more a minute it adds while messages wait */
+
 #endif
