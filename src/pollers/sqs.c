@@ -183,12 +183,7 @@ static void result(struct sqs_poller *p, const char *what)
 	if (!strcmp(p->last_result, what))
 		return;
 	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	json_t *doc = NULL;
-	if (rec_get(p->srv->store, REC_ESM, p->scope, p->uuid, &doc) == 0) {
-		json_object_set_new(doc, "LastProcessingResult", json_string(what));
-		rec_put(p->srv->store, REC_ESM, p->scope, p->uuid, doc);
-	}
-	json_decref(doc);
+	poller_result(p->srv, p->scope, p->uuid, what);
 }
 
 static void on_retry(void *ud)

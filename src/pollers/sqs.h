@@ -26,7 +26,7 @@
  * MaximumConcurrency and the function's concurrency (its reservation, else
  * the account's); a worker whose long poll came back empty, or whose invoke
  * was throttled, retires while another runs (no new one for 5 s after a
- * throttle). The counters (pollers.h) are the mapping's, over all workers.
+ * throttle). The counters (poller.h) are the mapping's, over all workers.
  * FIFO queues keep each message group in order: SQS gives a group to one
  * receiver at a time and holds back its later messages while earlier ones
  * are in flight, a batch keeps the order received, and a failed batch is not
@@ -50,7 +50,7 @@ struct sqs_poller;
  * or the queue ARN is not one. */
 struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc);
 
-/* Its counters (pollers.h). */
+/* Its counters (poller.h). */
 const struct poller_stats *sqs_poller_stats(const struct sqs_poller *p);
 
 /* Stops it: what its workers received and did not invoke goes back to the

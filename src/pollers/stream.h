@@ -44,7 +44,7 @@ struct stream_poller;
 struct stream_poller *stream_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
 					  json_t *doc);
 
-/* Its counters (pollers.h). */
+/* Its counters (poller.h). */
 const struct poller_stats *stream_poller_stats(const struct stream_poller *p);
 
 /* Stops it: freed now, or when the last call, invocation or delivery in
