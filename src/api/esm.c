@@ -163,18 +163,6 @@ static int classify_arn(const char *arn)
 	return -1;
 }
 
-/* the resource part of an ARN (after the fifth ':') */
-static const char *arn_resource(const char *arn)
-{
-	const char *p = arn;
-	for (int i = 0; i < 5 && p; i++) {
-		p = strchr(p, ':');
-		if (p)
-			p++;
-	}
-	return p ? p : "";
-}
-
 /* AWS's answer for a source that does not exist */
 static int source_missing(req_t *r, int src, const char *arn)
 {
@@ -189,15 +177,19 @@ static int source_missing(req_t *r, int src, const char *arn)
 /* the same, for ARNs of the right service whose form cannot name one */
 static int check_source_form(req_t *r, int src, const char *arn)
 {
-	const char *res = arn_resource(arn);
-	const char *s = strstr(res, "/stream/");
+	struct arn a;
+	if (arn_parse(arn, &a))
+		return source_missing(r, src, arn);
+	const char *res = a.resource;
 	switch (src) {
 	case SRC_SQS:
 		return *res && !strpbrk(res, "/:") ? 0 : source_missing(r, src, arn);
 	case SRC_KINESIS:
 		return !strncmp(res, "stream/", 7) && res[7] && res[7] != '/' ? 0 : source_missing(r, src, arn);
-	case SRC_DYNAMODB:
+	case SRC_DYNAMODB: {
+		const char *s = strstr(res, "/stream/");
 		return !strncmp(res, "table/", 6) && s && s > res + 6 && s[8] ? 0 : source_missing(r, src, arn);
+	}
 	default:
 		return 0;
 	}

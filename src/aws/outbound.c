@@ -252,6 +252,11 @@ int outbound_new(loop_t *loop, outbound_t **out)
 	return 0;
 }
 
+void outbound_set_host_conns(outbound_t *ob, long n)
+{
+	curl_multi_setopt(ob->multi, CURLMOPT_MAX_HOST_CONNECTIONS, n > 0 ? n : 1L);
+}
+
 void outbound_free(outbound_t *ob)
 {
 	if (!ob)

@@ -54,6 +54,11 @@ typedef void (*outbound_cb)(void *ud, const outbound_result_t *res);
 /* Creates a client on loop. LD_ENOMEM. */
 int outbound_new(loop_t *loop, outbound_t **out);
 
+/* Raises (or lowers) ob's limit of connections per host from
+ * OUTBOUND_MAX_HOST_CONNS to n (1 or more): for a client whose calls wait
+ * long on purpose, such as the event source pollers' long polls. */
+void outbound_set_host_conns(outbound_t *ob, long n);
+
 /* Aborts the transfers in flight (each callback runs, on this stack, with
  * rc LD_EREMOTE and error "aborted"), closes the connections, frees ob.
  * Not to be called from inside an outbound callback. NULL is a no-op. */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define POLLERS_HOST_CONNS 1024 /* connections per AWS endpoint, for every poller together */
+
 struct pollers {
 	outbound_t *ob;
 	strmap_t *running;      /* "scope\x1fuuid" -> struct running */
@@ -38,6 +40,9 @@ static struct pollers *state(server_t *srv)
 			free(ps);
 			return NULL;
 		}
+		/* SQS workers hold a connection for each 20 s long poll: the
+		 * streams' and the deletes' calls must not wait behind them */
+		outbound_set_host_conns(ps->ob, POLLERS_HOST_CONNS);
 		srv->pollers = ps;
 	}
 	return srv->pollers;

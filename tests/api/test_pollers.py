@@ -235,6 +235,33 @@ class TestPollerRestart(MotoTestCase):
             got = self.sqs.receive_message(QueueUrl=results, WaitTimeSeconds=1).get("Messages", [])
         self.assertEqual(json.loads(got[0]["Body"])["Records"][0]["body"], "while it was down")
 
+    def test_kill9_with_a_batch_in_flight_loses_nothing(self):
+        results = self.sqs.create_queue(QueueName="inflight-results")["QueueUrl"]
+        url = self.sqs.create_queue(QueueName="inflight-src", Attributes={"VisibilityTimeout": "3"})["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        slow = HANDLER.replace("    bodies = [", "    __import__('time').sleep(1.5)\n    bodies = [")
+        self.lam.create_function(FunctionName="inflight-fn", Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": make_zip({"app.py": slow})}, Timeout=10,
+                                 Environment={"Variables": {"RESULTS": results}})
+        self.settled("inflight-fn")
+        sent = {"m%d" % i for i in range(5)}
+        for b in sorted(sent):
+            self.sqs.send_message(QueueUrl=url, MessageBody=b)
+        self.lam.create_event_source_mapping(FunctionName="inflight-fn", EventSourceArn=arn, BatchSize=2)
+        seen, end = set(), time.time() + 20
+        while not seen and time.time() < end:  # the first batch is with the function (it sleeps 1.5 s)
+            for m in self.sqs.receive_message(QueueUrl=results, WaitTimeSeconds=1).get("Messages", []):
+                seen.update(r["body"] for r in json.loads(m["Body"])["Records"])
+        self.assertTrue(seen)
+        self.server.kill9()  # before that batch is deleted: it comes back after the visibility timeout
+        self.server.start()
+        end = time.time() + 40
+        while seen != sent and time.time() < end:
+            for m in self.sqs.receive_message(QueueUrl=results, MaxNumberOfMessages=10,
+                                              WaitTimeSeconds=1).get("Messages", []):
+                seen.update(r["body"] for r in json.loads(m["Body"])["Records"])
+        self.assertEqual(seen, sent)
+
 
 SLOW = """
 import json, os, time, boto3
