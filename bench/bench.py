@@ -840,6 +840,7 @@ def invoke_phase(args, tmp):
         log(f"floor {k:10s} p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms  (n={f['n']}, failed {f['failed']})")
     if lam.poll() is not None:
         raise RuntimeError("lambdad died during the invoke phase")
+    stop_server(lam)  # its environments (ten provisioned JVMs among them) must not run into the next phase
     return res
 
 

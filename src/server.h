@@ -15,6 +15,7 @@ struct blobs;
 struct keys;
 struct exec;
 struct async;
+struct outbound;
 
 typedef struct server {
 	/* configuration */
@@ -34,8 +35,9 @@ typedef struct server {
 	struct keys *keys;           /* the access key store (auth/keys.h) */
 	struct exec *exec;           /* execution's state (exec/env.h), NULL until exec_start */
 	struct async *async;         /* the async queue's state (exec/async.c), NULL until async_start */
-	struct pulls *pulls;
-	struct pollers *pollers;     /* event source pollers (pollers/pollers.c), NULL until pollers_start */         /* image pulls in flight (images/pull.c), NULL when none ever ran */
+	struct pulls *pulls;         /* image pulls in flight (images/pull.c), NULL when none ever ran */
+	struct pollers *pollers;     /* event source pollers (pollers/pollers.c), NULL until pollers_start */
+	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

@@ -10,7 +10,6 @@
  * answer into the codes of destinations.h and logs why a delivery failed.
  */
 #include "exec/destinations.h"
-#include "loop.h"
 #include "aws/awscall.h"
 #include "aws/awsconf.h"
 #include "util/arn.h"
@@ -33,9 +32,6 @@
 #define DEST_MAX_RESPONSE (64 * 1024)
 #define DEST_TIMEOUT_MS 30000L
 #define DEST_ERRMSG_MAX 1024 /* AWS sends the first 1 KB of the error message */
-
-static outbound_t *g_ob;
-static loop_t *g_loop;
 
 /* One delivery in flight. */
 struct dctx {
@@ -94,30 +90,23 @@ static const char *kind_name(enum dest_kind k)
 	}
 }
 
+/* the deliveries' client, made with the first one (srv->dest_ob) */
 static outbound_t *client(server_t *srv)
 {
-	if (g_ob && g_loop == srv->loop)
-		return g_ob;
-	if (g_ob) /* a new loop (tests): the old one is gone with its sockets */
-		outbound_free(g_ob);
-	g_ob = NULL;
-	if (outbound_new(srv->loop, &g_ob))
+	if (!srv->dest_ob && outbound_new(srv->loop, &srv->dest_ob))
 		return NULL;
-	g_loop = srv->loop;
-	return g_ob;
+	return srv->dest_ob;
 }
 
-size_t dest_pending(void)
+size_t dest_pending(server_t *srv)
 {
-	return outbound_pending(g_ob);
+	return outbound_pending(srv->dest_ob);
 }
 
 void dest_shutdown(server_t *srv)
 {
-	(void)srv;
-	outbound_t *ob = g_ob;
-	g_ob = NULL;
-	g_loop = NULL;
+	outbound_t *ob = srv->dest_ob;
+	srv->dest_ob = NULL;
 	outbound_free(ob);
 }
 

@@ -87,11 +87,11 @@ int dest_send(server_t *srv, const char *arn, const char *body, size_t len,
 	      const struct dest_attrs *attrs, dest_done_cb done, void *ud);
 
 /* Number of deliveries in flight (for tests and shutdown). */
-size_t dest_pending(void);
+size_t dest_pending(server_t *srv);
 
 /* Aborts every delivery in flight (their done runs with LD_EREMOTE, on this
- * call's stack) and releases the client. For shutdown, before the loop is
- * freed; dest_send may be used again afterwards. */
+ * call's stack) and releases the client (srv->dest_ob). For shutdown, before
+ * the loop is freed; dest_send may be used again afterwards. */
 void dest_shutdown(server_t *srv);
 
 #endif

@@ -173,6 +173,53 @@ class TestKinesis(StreamCase):
         self.assertIn("new", seen)
         self.assertNotIn("old", seen)
 
+    def test_batching_window_gathers_a_trickle(self):
+        results, _ = self.queue()
+        stream, arn = self.stream()
+        name = self.function(results)
+        self.mapping(name, arn, BatchSize=100, MaximumBatchingWindowInSeconds=3)
+        for i in range(5):
+            self.put(stream, "t%d" % i)
+            time.sleep(0.2)
+        events, recs = self.records(results, 5)
+        self.assertEqual([kdata(r) for r in recs], ["t0", "t1", "t2", "t3", "t4"])
+        self.assertEqual(len(events), 1)  # one invoke: the window held the first records back for the rest
+
+    def test_at_timestamp_starts_there(self):
+        results, _ = self.queue()
+        stream, arn = self.stream()
+        self.put(stream, "old")
+        time.sleep(1.5)
+        start = time.time() - 0.5
+        self.put(stream, "new")
+        name = self.function(results)
+        self.mapping(name, arn, StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=start)
+        _, recs = self.records(results, 1)
+        self.assertEqual([kdata(r) for r in recs], ["new"])
+        self.assertEqual(self.records(results, 1, deadline_s=2)[1], [])
+
+    def test_failure_record_in_s3_carries_the_payload(self):
+        results, _ = self.queue()
+        s3 = self.aws("s3")
+        bucket = self.name("b")
+        s3.create_bucket(Bucket=bucket)
+        stream, arn = self.stream()
+        self.put(stream, "boom")
+        name = self.function(results)
+        uuid = self.mapping(name, arn, MaximumRetryAttempts=0,
+                            DestinationConfig={"OnFailure": {"Destination": "arn:aws:s3:::" + bucket}})
+        keys, end = [], time.time() + 20
+        while not keys and time.time() < end:
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            time.sleep(0.2)
+        self.assertEqual(len(keys), 1)
+        self.assertRegex(keys[0], r"^aws/lambda/%s/shardId-000000000000/\d{4}/\d\d/\d\d/\d{4}-\d\d-\d\dT\d\d\.\d\d\.\d\d-"
+                         % uuid)
+        doc = json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+        self.assertEqual(doc["requestContext"]["condition"], "RetryAttemptsExhausted")
+        self.assertEqual([kdata(r) for r in doc["payload"]["Records"]], ["boom"])
+        self.assertEqual(doc["KinesisBatchInfo"]["batchSize"], 1)
+
     def test_failure_goes_to_the_destination_and_the_shard_goes_on(self):
         results, _ = self.queue()
         dest, dest_arn = self.queue()

@@ -310,7 +310,7 @@ static void test_dest_kind(void)
 	for (int i = 0; i < 3; i++)
 		loop_run_once(l, 0);
 	CHECK(calls == 0);
-	CHECK(dest_pending() == 0);
+	CHECK(dest_pending(&srv) == 0);
 	free(body);
 	dest_shutdown(&srv);
 	loop_free(l);
