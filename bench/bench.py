@@ -2165,14 +2165,17 @@ def render_esm(args, res, measured_line=None):
 def esm_notes(args, res):
     send = median(res["send_ms"])
     return [
-        "lambdad's poller (src/pollers/sqs.c) keeps one batch in flight per mapping: ReceiveMessage (long poll, "
-        "up to min(BatchSize, 10) messages, every attribute), invoke, DeleteMessageBatch, receive again. The floor "
-        "makes the same calls (ReceiveMessage of up to 10 with AttributeNames, MessageSystemAttributeNames and "
-        "MessageAttributeNames All, then DeleteMessageBatch), one batch at a time, from one boto3 client, without "
-        "invoking anything: what moto alone allows a sequential consumer.",
-        "BatchSize 100 with MaximumBatchingWindowInSeconds 1: lambdad today still invokes once per ReceiveMessage "
-        "of up to 10 (gathering several receives into one batch is work in progress), so messages/invoke shows "
-        "what it did in this run.",
+        "lambdad's poller (src/pollers/sqs.c) runs workers per mapping, each with one batch in flight: "
+        "ReceiveMessage (long poll, 10 messages, every attribute), again while the batching window lasts and the "
+        "batch is short of BatchSize, then one invoke, DeleteMessageBatch, receive again; a worker whose batch "
+        "came back full starts another (up to 5 at once, then one a second). The floor makes the same calls "
+        "(ReceiveMessage of up to 10 with AttributeNames, MessageSystemAttributeNames and MessageAttributeNames "
+        "All, then DeleteMessageBatch), one batch at a time, from one boto3 client, without invoking anything: "
+        "what moto alone allows a sequential consumer (moto serves one request at a time, so more workers do "
+        "not drain it faster).",
+        "BatchSize 100 with MaximumBatchingWindowInSeconds 1: receives are gathered into batches of up to 100 "
+        "(messages/invoke shows how many the window let gather in this run), so the function runs ~6x less often "
+        "for the same messages.",
         f"Drained in: from UpdateEventSourceMapping Enabled=true sent (the mapping was created Disabled and the "
         f"queue pre-loaded with SendMessageBatch from 4 threads) until the queue is empty: the function "
         f"(bench/bootstrap.c with BENCH_UDP_RECORDS=1) sends one datagram per event with its number of records, "
