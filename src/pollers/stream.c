@@ -695,15 +695,16 @@ static void lane_run(struct lane *l)
 		json_t *gone = json_array(), *rest = json_array();
 		for (size_t i = 0; i < json_array_size(head); i++)
 			json_array_append(i < old ? gone : rest, json_array_get(head, i));
-		if (json_array_size(rest))
-			json_array_set_new(l->queue, 0, rest);
-		else {
+		int all = !json_array_size(rest);
+		if (all) {
 			json_decref(rest);
 			json_array_remove(l->queue, 0);
+		} else {
+			json_array_set_new(l->queue, 0, rest);
 		}
 		int pending = give_up(l, gone, "RecordAgeExceeded");
 		json_decref(gone);
-		if (!json_array_size(rest))
+		if (all) /* the next head starts its own count */
 			l->attempts = 0;
 		if (!pending)
 			lane_run(l);

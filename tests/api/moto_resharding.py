@@ -5,7 +5,12 @@ routing (records put after a split still land in it) and never ends a closed sha
 keeps a parent's records in the parent, routes new records to the open children only, and answers
 GetRecords on a closed shard read to its end with no NextShardIterator (the Kinesis API reference,
 SplitShard and GetRecords). This wrapper corrects those three points in moto's own models and then
-runs moto's server unchanged: same arguments as `python3 -m moto.server`."""
+runs moto's server unchanged: same arguments as `python3 -m moto.server`.
+
+One test fixture besides: a record put with a partition key that starts with "aged-" arrived
+120 s ago (its ApproximateArrivalTimestamp), so that MaximumRecordAgeInSeconds (60 s at least) can
+be tested without waiting a minute."""
+import datetime
 import sys
 
 from moto.kinesis import models
@@ -43,6 +48,15 @@ def split_keeping_records(self, shard_to_split, new_starting_hash_key):
             shard.records = records
 
 
+def aged_record(self, partition_key, data, sequence_number, explicit_hash_key):
+    ORIG_RECORD_INIT(self, partition_key, data, sequence_number, explicit_hash_key)
+    if str(partition_key).startswith("aged-"):
+        self.created_at_datetime -= datetime.timedelta(seconds=120)
+        self.created_at -= 120
+
+
+ORIG_RECORD_INIT = models.Record.__init__
+models.Record.__init__ = aged_record
 ORIG_SPLIT = models.Stream.split_shard
 models.Stream.split_shard = split_keeping_records
 ORIG_SHARD_FOR_KEY = models.Stream.get_shard_for_key

@@ -357,10 +357,28 @@ class TestKinesis(StreamCase):
 
 class TestKinesisResharding(StreamCase):
     """A split shard's children are read once the parent is read to its end (moto with AWS's routing of
-    records to the open shards: moto_resharding.py)."""
+    records to the open shards: moto_resharding.py), and records older than MaximumRecordAgeInSeconds
+    are given up (that wrapper's "aged-" partition keys arrived 120 s ago)."""
 
     moto_script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "moto_resharding.py")
     stream, put = TestKinesis.stream, TestKinesis.put
+
+    def test_records_past_their_age_go_to_the_destination(self):
+        results, _ = self.queue()
+        dest, dest_arn = self.queue()
+        stream, arn = self.stream()
+        old = self.put(stream, "old", key="aged-1")[0]
+        self.put(stream, "fresh")
+        name = self.function(results)
+        self.mapping(name, arn, MaximumRecordAgeInSeconds=60, DestinationConfig={"OnFailure": {"Destination": dest_arn}})
+        rec = self.messages(dest, 1)[0]
+        self.assertEqual(list(rec), ["requestContext", "version", "timestamp", "KinesisBatchInfo"])
+        self.assertEqual((rec["requestContext"]["condition"], rec["requestContext"]["approximateInvokeCount"]),
+                         ("RecordAgeExceeded", 0))
+        info = rec["KinesisBatchInfo"]
+        self.assertEqual((info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]), (old, old, 1))
+        _, recs = self.records(results, 1)
+        self.assertEqual([kdata(r) for r in recs], ["fresh"])  # the function never saw the old one
 
     def test_split_shard_is_read_after_its_parent(self):
         results, _ = self.queue()
