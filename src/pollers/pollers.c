@@ -73,7 +73,7 @@ static void running_free(struct running *r)
 
 void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 {
-	struct pollers *ps = state(srv);
+	struct pollers *ps = srv->pollers; /* none before pollers_start (tools, fuzzers) */
 	if (!ps)
 		return;
 	char key[200];
@@ -125,6 +125,8 @@ static int scope_cb(void *ud, const char *scope, const char *text, size_t len)
 
 int pollers_start(server_t *srv)
 {
+	if (!state(srv))
+		return LD_ENOMEM;
 	struct boot b = { srv, NULL, json_array() };
 	if (!b.uuids)
 		return LD_ENOMEM;
@@ -188,10 +190,10 @@ int pollers_check_source(server_t *srv, const char *arn, void (*done)(void *ud, 
 	if (!(srv->aws_endpoint && *srv->aws_endpoint) && !(getenv(var) && *getenv(var)) &&
 	    !(getenv("AWS_ENDPOINT_URL") && *getenv("AWS_ENDPOINT_URL")))
 		return LD_ENOTFOUND;
-	struct pollers *ps = state(srv);
+	struct pollers *ps = srv->pollers;
 	aws_config_t cfg;
 	if (!ps)
-		return LD_ENOMEM;
+		return LD_ENOTFOUND;
 	int rc = aws_config_from_env(&cfg, env, sqs ? "sqs" : ss->host, srv->aws_endpoint, a.region);
 	if (rc)
 		return rc;

@@ -24,7 +24,8 @@
 int pollers_start(server_t *srv);
 
 /* The mapping (scope, uuid) settled: a poller runs while it is Enabled,
- * with its current settings (a changed mapping's poller starts over). */
+ * with its current settings (a changed mapping's poller starts over).
+ * Nothing before pollers_start (a process that does not poll). */
 void pollers_sync(server_t *srv, const char *scope, const char *uuid);
 
 /* The counters of mapping (scope, uuid)'s poller: 0, or LD_ENOTFOUND when
