@@ -232,6 +232,36 @@ class TestKafka(LambdadTestCase):
         self.wait_committed(uuid, topic, {0: 3, 1: 2})
         self.wait_result(uuid, "OK")
 
+    def test_batch_size_splits_batches_in_order(self):
+        topic = self.topic()
+        for i in range(5):
+            self.produce(topic, "s%d" % i)
+        tag, name = self.function()
+        uuid = self.mapping(name, topic, BatchSize=2)
+        evs = self.events(tag, 5)
+        self.assertEqual([[value(r) for r in records_of(e)] for e in evs], [["s0", "s1"], ["s2", "s3"], ["s4"]])
+        self.wait_committed(uuid, topic, {0: 5})
+
+    def test_unreachable_cluster_delivers_nothing_and_stops_at_once(self):
+        tag, name = self.function()
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, Topics=["nowhere"],
+            SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["127.0.0.1:1"]}},
+            SourceAccessConfigurations=[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}])["UUID"]
+        self.wait_state(uuid, "Enabled")
+        time.sleep(1)
+        self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"],
+                         "No records processed")
+        # a consumer that never reached its cluster is closed at once (not after the 2 s bound on a
+        # close), and the daemon answers meanwhile
+        start = time.time()
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+        self.wait_state(uuid, "Disabled")
+        self.lam.delete_event_source_mapping(UUID=uuid)
+        self.lam.list_functions()
+        self.assertLess(time.time() - start, 1.5)
+        self.assertEqual(self.count(tag), 0)
+
     def test_consumer_group_id_is_used(self):
         topic = self.topic()
         tag, name = self.function()
