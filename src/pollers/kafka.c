@@ -22,8 +22,8 @@
  * (rd_kafka_commit, async) and a failed commit is sent again at the next
  * tick. A rebalance that takes partitions away drops their pending records
  * and forgets their positions: the batch in process then commits nothing
- * (the epoch changed), and the group's next consumer of those partitions
- * reads them again from the last commit.
+ * (the epoch changed) and is not retried, and the group's next consumer of
+ * those partitions reads them again from the last commit.
  *
  * Lifetime: a stopped poller closes and destroys its consumer at once
  * (bounded by KAFKA_CLOSE_MS); the struct waits for the invocation in
@@ -549,6 +549,17 @@ static void on_invoked(void *ud, struct exec_result *res)
 
 static void run_batch(struct kafka_poller *p)
 {
+	if (p->batch_epoch != p->epoch) {
+		/* a rebalance took partitions away since the batch was taken:
+		 * their next consumer reads them from the last commit, and so
+		 * does this one when they come back */
+		krec_free_list(p->batch);
+		p->batch = NULL;
+		p->attempts = 0;
+		if (!p->drain_timer)
+			p->drain_timer = timer_at(p, 0, on_drain_timer, p);
+		return;
+	}
 	json_t *ev = event_of(p);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(ev);
