@@ -272,6 +272,35 @@ class TestKafka(LambdadTestCase):
         self.wait_committed(group, topic, {0: 1})
         self.assertEqual(self.committed(uuid, topic), NO_OFFSET)
 
+    def test_two_mappings_in_one_group_share_the_partitions(self):
+        topic = self.topic(partitions=2)
+        group = self.name("group")
+        tag_a, name_a = self.function()
+        self.mapping(name_a, topic, SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": group})
+        self.produce(topic, "x0", partition=0)
+        self.produce(topic, "x1", partition=1)
+        self.events(tag_a, 2)
+        self.wait_committed(group, topic, {0: 1, 1: 1})
+        # a second consumer joins the group: a rebalance gives it one of the partitions
+        tag_b, name_b = self.function()
+        self.mapping(name_b, topic, SelfManagedKafkaEventSourceConfig={"ConsumerGroupId": group})
+        seen_b, end, i = [], time.time() + 30, 0
+        while not seen_b and time.time() < end:
+            self.produce(topic, "y%d" % i, partition=i % 2)
+            i += 1
+            seen_b = self.events(tag_b, 1, deadline_s=0.5)
+        self.assertTrue(seen_b, "the second mapping never got a partition")
+        want = {"y%d" % k for k in range(i)}
+        end = time.time() + 20
+        while time.time() < end:
+            got = {value(r) for t in (tag_a, tag_b) for e in self.events(t, 0) for r in records_of(e)}
+            if want <= got:
+                break
+            time.sleep(0.2)
+        self.assertLessEqual(want, got)  # every record reached one of them (at least once)
+        self.assertNotIn("x0", {value(r) for e in self.events(tag_b, 0) for r in records_of(e)})
+        self.wait_committed(group, topic, {0: 1 + (i + 1) // 2, 1: 1 + i // 2})
+
     def test_failed_batch_is_retried_and_committed_only_after_success(self):
         topic = self.topic()
         tag, name = self.function()
