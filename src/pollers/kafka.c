@@ -39,7 +39,6 @@
 #include "util/ids.h"
 #include "util/pattern.h"
 
-#include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define KAFKA_WINDOW_MS 500         /* AWS's batching window for Kafka when the mapping sets none */
 #define KAFKA_TICK_MS 1000          /* the consumer queue is served at least this often */
 #define KAFKA_DRAIN_MAX 1000        /* records taken in one turn of the loop; the rest on the next */
 #define KAFKA_BATCH_BYTES (QUOTA_SYNC_PAYLOAD - 262144u) /* a batch's event, with room for its envelope */
@@ -822,7 +820,7 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 		p->batch_size = 1;
 	json_t *w = json_object_get(doc, "MaximumBatchingWindowInSeconds");
 	p->window_ms = json_is_integer(w) && json_integer_value(w) >= 0 ? (uint64_t)json_integer_value(w) * 1000
-									 : KAFKA_WINDOW_MS;
+									 : QUOTA_KAFKA_WINDOW_MS;
 	json_t *fc = json_object_get(doc, "FilterCriteria");
 	if (json_array_size(json_object_get(fc, "Filters")))
 		p->filters = json_deep_copy(fc);
