@@ -9,7 +9,7 @@
 # prints the commands) and no warnings.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson yajl sqlite3 libcrypto libarchive libcurl libpcre2-8
+PKGS    := libmicrohttpd jansson yajl sqlite3 libcrypto libarchive libcurl libpcre2-8 rdkafka
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers \
                  -Wstrict-prototypes -Wmissing-prototypes -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -28,6 +28,7 @@ TOBJS   := $(patsubst src/%.c,$(TOBJDIR)/%.o,$(LIBSRCS))
 TCFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -Werror
 UNITS   := $(patsubst tests/unit/%.c,build/test/unit/%,$(wildcard tests/unit/test_*.c))
 RAPID   := runtimes/rapid/bin/init
+KAFKA_MOCK := build/test/kafka_mock
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # V=1 prints every command; by default one short line per file
@@ -67,9 +68,18 @@ $(OBJDIR)/%.o: src/%.c $(HDRS)
 	$(say) "  CC      $<"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
 
-build/test/lambdad: $(TOBJS) $(TOBJDIR)/main.o | $(RAPID)
+build/test/lambdad: $(TOBJS) $(TOBJDIR)/main.o | $(RAPID) $(KAFKA_MOCK)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(TCFLAGS) -o $@ $^ $(LIBS)
+
+# the black-box tests' Kafka cluster (tests/api/test_kafka.py): librdkafka's
+# own mock cluster in a small program of the tests, never part of lambdad;
+# built with the test binary so that the tests find it. Not sanitized (it is
+# librdkafka's test facility, not lambdad's code).
+$(KAFKA_MOCK): tests/tools/kafka_mock.c
+	@mkdir -p $(dir $@)
+	$(say) "  CCLD    $@"
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -o $@ $< $(shell pkg-config --cflags --libs rdkafka jansson 2>/dev/null)
 
 $(TOBJDIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)

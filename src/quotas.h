@@ -42,5 +42,6 @@
 /* event source mappings */
 #define QUOTA_SQS_POLLERS_START 5           /* an SQS mapping's pollers at the start of a backlog */
 #define QUOTA_SQS_POLLERS_PER_MINUTE 60     /* and how many more a minute it adds while messages wait */
+#define QUOTA_KAFKA_WINDOW_MS 500           /* a Kafka (MSK, self-managed) mapping's batching window when it sets none */
 
 #endif

@@ -3,7 +3,8 @@
 # packages (bookworm) that one make target needs; quiet and quick when they
 # are all there. Each set includes `run`:
 #   run    building and serving (make run): compiler, pkg-config, the -dev
-#          libraries, python3 (the python runtimes) with boto3 (the SDK the
+#          libraries (librdkafka-dev brings librdkafka1, which Kafka event
+#          source mappings run with), python3 (the python runtimes) with boto3 (the SDK the
 #          python runtimes ship) and zip (the README's quick start zips a
 #          function); and the @aws-sdk v3 clients the nodejs runtimes ship
 #          (tools/sdk.sh, from the npm registry)
@@ -21,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsqlite3-dev libssl-dev
-          libarchive-dev libcurl4-openssl-dev libpcre2-dev python3 zip)
+          libarchive-dev libcurl4-openssl-dev libpcre2-dev librdkafka-dev python3 zip)
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;
 test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static) ;;

@@ -1,0 +1,94 @@
+/*
+ * kafkasrc.c - the Kafka event records, filter view and event (kafkasrc.h).
+ */
+#include "pollers/kafkasrc.h"
+#include "util/base64.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kafkasrc_key(const char *topic, int32_t partition, char *out, size_t n)
+{
+	snprintf(out, n, "%s-%d", topic, (int)partition);
+}
+
+static json_t *header_of(const struct kafkasrc_header *h, size_t *bytes)
+{
+	json_t *list = json_array();
+	for (size_t k = 0; list && h->value && k < h->len; k++)
+		if (json_array_append_new(list, json_integer(((const signed char *)h->value)[k]))) {
+			json_decref(list);
+			return NULL;
+		}
+	json_t *obj = list ? json_object() : NULL;
+	if (!obj || json_object_set_new(obj, h->name, list)) { /* set_new takes list, also on failure */
+		if (!obj)
+			json_decref(list);
+		json_decref(obj);
+		return NULL;
+	}
+	*bytes += strlen(h->name) + 8 + h->len * 5;
+	return obj;
+}
+
+json_t *kafkasrc_record(const struct kafkasrc_msg *m, size_t *bytes)
+{
+	const char *type = m->ts_type == KAFKASRC_TS_CREATE	    ? "CREATE_TIME"
+			   : m->ts_type == KAFKASRC_TS_LOG_APPEND ? "LOG_APPEND_TIME"
+								  : "NO_TIMESTAMP_TYPE";
+	char *key = m->key ? b64_encode(m->key, m->key_len) : NULL;
+	char *value = b64_encode(m->value ? m->value : "", m->value ? m->value_len : 0);
+	json_t *headers = json_array();
+	json_t *r = json_object();
+	size_t n = strlen(m->topic) + 160 + (value ? strlen(value) : 0) + (key ? strlen(key) : 0);
+	if (!value || !headers || !r || (m->key && !key))
+		goto fail;
+	for (size_t i = 0; i < m->nheaders; i++) {
+		if (!m->headers[i].name)
+			continue;
+		json_t *h = header_of(&m->headers[i], &n); /* NULL: a name that is not UTF-8, left out */
+		if (h && json_array_append_new(headers, h))
+			goto fail;
+	}
+	if (json_object_set_new(r, "topic", json_string(m->topic)) ||
+	    json_object_set_new(r, "partition", json_integer(m->partition)) ||
+	    json_object_set_new(r, "offset", json_integer(m->offset)) ||
+	    json_object_set_new(r, "timestamp", json_integer(m->timestamp)) ||
+	    json_object_set_new(r, "timestampType", json_string(type)) ||
+	    (key && json_object_set_new(r, "key", json_string(key))) ||
+	    json_object_set_new(r, "value", json_string(value))) {
+		json_decref(headers);
+		goto fail_r;
+	}
+	if (json_object_set_new(r, "headers", headers))
+		goto fail_r;
+	free(key);
+	free(value);
+	*bytes = n;
+	return r;
+fail:
+	json_decref(headers);
+fail_r:
+	free(key);
+	free(value);
+	json_decref(r);
+	return NULL;
+}
+
+json_t *kafkasrc_filter_view(const void *value, size_t len)
+{
+	const char *v = value ? value : "";
+	if (!value)
+		len = 0;
+	json_t *doc = json_loadb(v, len, JSON_DECODE_ANY, NULL);
+	if (!doc)
+		doc = json_stringn(v, len); /* NULL when not UTF-8 */
+	return doc ? json_pack("{s:o}", "value", doc) : NULL;
+}
+
+json_t *kafkasrc_event(const char *servers, json_t *records)
+{
+	return json_pack("{s:s,s:s,s:o}", "eventSource", "SelfManagedKafka", "bootstrapServers", servers, "records",
+			 records);
+}

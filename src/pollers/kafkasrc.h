@@ -1,0 +1,66 @@
+/*
+ * kafkasrc.h - what Lambda makes of a Kafka record (pollers/ room): the
+ * event record, the view FilterCriteria see, and the event. kafka.c takes
+ * the records from librdkafka; this module knows nothing of librdkafka, so
+ * that its shapes are checked without a broker (tests/unit/test_kafkasrc.c).
+ *
+ * Facts (AWS's self-managed Kafka event, and the AWS clients' event types):
+ * {"eventSource":"SelfManagedKafka","bootstrapServers":"h1:p1,h2:p2",
+ * "records":{"TOPIC-PARTITION":[record, ...]}}, a record being
+ * {"topic","partition","offset","timestamp","timestampType" (CREATE_TIME,
+ * LOG_APPEND_TIME),"key" (base64),"value" (base64),"headers":[{"NAME":
+ * [bytes]}]} with each header's bytes as Java's signed bytes (-128..127).
+ * A record without a key has no "key" member; one without a value has
+ * "value":"". Lambda filters Kafka records on their value: the pattern
+ * sees {"value": the value as a JSON document, else as a string}.
+ */
+#ifndef LD_POLLERS_KAFKASRC_H
+#define LD_POLLERS_KAFKASRC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum kafkasrc_ts { KAFKASRC_TS_NONE, KAFKASRC_TS_CREATE, KAFKASRC_TS_LOG_APPEND };
+
+struct kafkasrc_header {
+	const char *name;
+	const void *value;      /* NULL: none (an empty list) */
+	size_t len;
+};
+
+/* one record, as read (everything borrowed) */
+struct kafkasrc_msg {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	int64_t timestamp;      /* ms since the epoch */
+	enum kafkasrc_ts ts_type;
+	const void *key;        /* NULL: the record has none */
+	size_t key_len;
+	const void *value;      /* NULL: none */
+	size_t value_len;
+	const struct kafkasrc_header *headers;
+	size_t nheaders;
+};
+
+/* The event record of m (a new reference; caller json_decref()s), with
+ * *bytes set to about what it adds to an event; NULL when out of memory.
+ * Headers whose name is not UTF-8 are left out. */
+json_t *kafkasrc_record(const struct kafkasrc_msg *m, size_t *bytes);
+
+/* "TOPIC-PARTITION", the event's key of a partition's records, into out
+ * (n bytes). */
+void kafkasrc_key(const char *topic, int32_t partition, char *out, size_t n);
+
+/* {"value": ...}, what FilterCriteria are matched against (a new
+ * reference); NULL when out of memory or the value is neither JSON nor
+ * UTF-8 text (no filter keeps it). */
+json_t *kafkasrc_filter_view(const void *value, size_t len);
+
+/* The event of records (an object "TOPIC-PARTITION" -> array of records;
+ * the reference is taken, also on failure) read from servers: a new
+ * reference, or NULL when out of memory. */
+json_t *kafkasrc_event(const char *servers, json_t *records);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * test_kafkasrc.c - unit tests of pollers/kafkasrc.c: the Kafka event
+ * record (members in AWS's order, base64 key and value, a record without
+ * key, headers as Java's signed bytes), the filter view and the event.
+ */
+#include "t.h"
+#include "pollers/kafkasrc.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+static void check_dump(json_t *j, const char *want)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	CHECK_STR(s, want);
+	free(s);
+	json_decref(j);
+}
+
+static void test_record(void)
+{
+	struct kafkasrc_header hs[] = { { "h", "\xc3\xa9", 2 }, { "none", NULL, 0 }, { "bad\xff", "x", 1 } };
+	struct kafkasrc_msg m = { .topic = "orders", .partition = 3, .offset = 15, .timestamp = 1545084650987,
+				  .ts_type = KAFKASRC_TS_CREATE, .key = "recordKey", .key_len = 9,
+				  .value = "{\"key\":\"value\"}", .value_len = 15, .headers = hs, .nheaders = 3 };
+	size_t bytes = 0;
+	check_dump(kafkasrc_record(&m, &bytes),
+		   "{\"topic\":\"orders\",\"partition\":3,\"offset\":15,\"timestamp\":1545084650987,"
+		   "\"timestampType\":\"CREATE_TIME\",\"key\":\"cmVjb3JkS2V5\",\"value\":\"eyJrZXkiOiJ2YWx1ZSJ9\","
+		   "\"headers\":[{\"h\":[-61,-87]},{\"none\":[]}]}");
+	CHECK(bytes > 60 && bytes < 600);
+	/* no key, no value, log-append time, no headers */
+	struct kafkasrc_msg bare = { .topic = "t", .partition = 0, .offset = 0, .timestamp = 7,
+				     .ts_type = KAFKASRC_TS_LOG_APPEND };
+	check_dump(kafkasrc_record(&bare, &bytes),
+		   "{\"topic\":\"t\",\"partition\":0,\"offset\":0,\"timestamp\":7,\"timestampType\":\"LOG_APPEND_TIME\","
+		   "\"value\":\"\",\"headers\":[]}");
+	/* an empty key is a key */
+	bare.key = "";
+	bare.ts_type = KAFKASRC_TS_NONE;
+	check_dump(kafkasrc_record(&bare, &bytes),
+		   "{\"topic\":\"t\",\"partition\":0,\"offset\":0,\"timestamp\":7,\"timestampType\":\"NO_TIMESTAMP_TYPE\","
+		   "\"key\":\"\",\"value\":\"\",\"headers\":[]}");
+	char key[300];
+	kafkasrc_key("orders", 12, key, sizeof(key));
+	CHECK_STR(key, "orders-12");
+}
+
+static void test_filter_view(void)
+{
+	check_dump(kafkasrc_filter_view("{\"a\":[1,2]}", 11), "{\"value\":{\"a\":[1,2]}}");
+	check_dump(kafkasrc_filter_view("42", 2), "{\"value\":42}");
+	check_dump(kafkasrc_filter_view("plain text", 10), "{\"value\":\"plain text\"}");
+	check_dump(kafkasrc_filter_view(NULL, 5), "{\"value\":\"\"}");
+	CHECK(kafkasrc_filter_view("\xff\xfe", 2) == NULL);
+	/* only the given bytes count */
+	check_dump(kafkasrc_filter_view("{}trailing", 2), "{\"value\":{}}");
+}
+
+static void test_event(void)
+{
+	json_t *recs = json_pack("{s:[{s:i}]}", "t-0", "offset", 1);
+	check_dump(kafkasrc_event("a:1,b:2", recs),
+		   "{\"eventSource\":\"SelfManagedKafka\",\"bootstrapServers\":\"a:1,b:2\","
+		   "\"records\":{\"t-0\":[{\"offset\":1}]}}");
+}
+
+int main(void)
+{
+	T_RUN(test_record);
+	T_RUN(test_filter_view);
+	T_RUN(test_event);
+	return t_done("test_kafkasrc");
+}
