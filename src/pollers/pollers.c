@@ -2,6 +2,7 @@
  * pollers.c - which mappings have a poller (pollers.h).
  */
 #include "pollers/pollers.h"
+#include "pollers/rabbitmq.h"
 #include "pollers/sqs.h"
 #include "pollers/stream.h"
 #include "aws/awscall.h"
@@ -25,8 +26,9 @@ struct pollers {
 };
 
 struct running {
-	struct sqs_poller *sqs;         /* one of the two */
+	struct sqs_poller *sqs;         /* one of the three */
 	struct stream_poller *stream;
+	struct rmq_poller *rmq;
 	char revision[64];      /* the mapping's LastModified when it started */
 };
 
@@ -48,13 +50,14 @@ static struct pollers *state(server_t *srv)
 	return srv->pollers;
 }
 
-/* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb"; NULL for others */
+/* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb", "mq"
+ * (Amazon MQ brokers; rabbitmq.c reads RabbitMQ's); NULL for others */
 static const char *polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
 	if (!arn || strncmp(arn, "arn:", 4))
 		return NULL;
-	static const char *const services[] = { "sqs", "kinesis", "dynamodb" };
+	static const char *const services[] = { "sqs", "kinesis", "dynamodb", "mq" };
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
 		char part[24];
 		snprintf(part, sizeof(part), ":%s:", services[i]);
@@ -68,6 +71,7 @@ static void running_free(struct running *r)
 {
 	sqs_poller_stop(r->sqs);
 	stream_poller_stop(r->stream);
+	rmq_poller_stop(r->rmq);
 	free(r);
 }
 
@@ -93,9 +97,11 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 		snprintf(r->revision, sizeof(r->revision), "%s", mod ? mod : "");
 		if (!strcmp(source, "sqs"))
 			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
+		else if (!strcmp(source, "mq"))
+			r->rmq = rmq_poller_start(srv, ps->ob, scope, uuid, doc);
 		else
 			r->stream = stream_poller_start(srv, ps->ob, scope, uuid, doc);
-		if ((r->sqs || r->stream) && strmap_put(ps->running, key, r) == 0)
+		if ((r->sqs || r->stream || r->rmq) && strmap_put(ps->running, key, r) == 0)
 			r = NULL;
 		if (r)
 			running_free(r);
@@ -145,7 +151,7 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 	struct running *r = ps ? strmap_get(ps->running, key) : NULL;
 	if (!r)
 		return LD_ENOTFOUND;
-	*out = r->sqs ? *sqs_poller_stats(r->sqs) : *stream_poller_stats(r->stream);
+	*out = r->sqs ? *sqs_poller_stats(r->sqs) : r->rmq ? *rmq_poller_stats(r->rmq) : *stream_poller_stats(r->stream);
 	return 0;
 }
 

@@ -10,8 +10,8 @@
  * settle (api/esm.c): Enabled starts one, Disabled or gone stops it.
  *
  * Sources: SQS standard and FIFO queues (sqs.c), Kinesis and DynamoDB
- * Streams (stream.c, streamsrc.c). The state hangs off server_t
- * (srv->pollers).
+ * Streams (stream.c, streamsrc.c), Amazon MQ for RabbitMQ (rabbitmq.c,
+ * rmqevent.c). The state hangs off server_t (srv->pollers).
  */
 #ifndef LD_POLLERS_H
 #define LD_POLLERS_H
