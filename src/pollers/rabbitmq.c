@@ -55,6 +55,7 @@
 #define RMQ_RETRY_MS 500           /* after a failed batch, before the next invoke */
 #define RMQ_THROTTLE_MS 1000       /* after a throttled invoke, before trying again */
 #define RMQ_DEFAULT_WINDOW_MS 500  /* MaximumBatchingWindowInSeconds not set: AWS's 500 ms for MQ */
+#define RMQ_KEEPALIVE_S 30         /* an idle connection is probed after this; gone after 3 more thirds */
 #define RMQ_FRAME_MAX 131072       /* asked of the broker: what one frame (and a header) may hold */
 #define RMQ_FRAMES_PER_WAKE 1024   /* frames handled before the loop gets a turn */
 #define RMQ_CALL_MS 10000          /* DescribeBroker, GetSecretValue */
@@ -579,7 +580,20 @@ static void open_consumer(struct rmq_poller *p)
 	amqp_tcp_socket_set_sockfd(sock, p->fd); /* the connection owns the socket now */
 	amqp_set_handshake_timeout(p->conn, &tv);
 	amqp_set_rpc_timeout(p->conn, &tv);
-	r = amqp_login(p->conn, p->vhost, 1, RMQ_FRAME_MAX, 0, AMQP_SASL_METHOD_PLAIN, p->user, p->pass);
+	/* consumer_cancel_notify: a deleted queue cancels the consumer aloud
+	 * (basic.cancel) rather than leave it waiting on nothing; the
+	 * connection's name shows the mapping in the broker's tools */
+	char cname[80];
+	snprintf(cname, sizeof(cname), "lambdad event source mapping %s", p->uuid);
+	amqp_table_entry_t caps[1] = { { amqp_cstring_bytes("consumer_cancel_notify"),
+					 { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } } };
+	amqp_table_entry_t props[2] = {
+		{ amqp_cstring_bytes("capabilities"), { AMQP_FIELD_KIND_TABLE, { .table = { 1, caps } } } },
+		{ amqp_cstring_bytes("connection_name"), { AMQP_FIELD_KIND_UTF8, { .bytes = amqp_cstring_bytes(cname) } } },
+	};
+	amqp_table_t client = { 2, props };
+	r = amqp_login_with_properties(p->conn, p->vhost, 1, RMQ_FRAME_MAX, 0, &client, AMQP_SASL_METHOD_PLAIN,
+				       p->user, p->pass);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL)
 		goto fail;
 	amqp_channel_open(p->conn, RMQ_CHANNEL);
@@ -678,8 +692,14 @@ static void connect_to(struct rmq_poller *p, const char *url)
 		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
 		goto fail;
 	}
-	int one = 1;
+	/* no AMQP heartbeats (librabbitmq sends them only inside its own calls):
+	 * TCP keepalives find a broker that vanished without closing */
+	int one = 1, idle = RMQ_KEEPALIVE_S, intvl = RMQ_KEEPALIVE_S / 3, cnt = 3;
 	setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(p->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(p->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(p->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(p->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	if (connect(p->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		snprintf(why, sizeof(why), "cannot connect to %.300s: %s", url, strerror(errno));
 		goto fail;
