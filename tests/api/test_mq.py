@@ -161,8 +161,15 @@ class TestRabbitMQ(MotoTestCase):
             cls.broker_arn = "arn:aws:mq:us-east-1:%s:broker:orders:%s" % (account, cls.broker_id)
             cls.secret_arn = cls.aws("secretsmanager").create_secret(
                 Name="orders-rmq", SecretString=json.dumps({"username": USER, "password": PASSWORD}))["ARN"]
+            # a second broker is reached through its endpoint's host (moto names every one mockmq)
+            other = cls.aws("mq").create_broker(
+                BrokerName="other", EngineType="RABBITMQ", EngineVersion="3.10.20", HostInstanceType="mq.t3.micro",
+                DeploymentMode="SINGLE_INSTANCE", PubliclyAccessible=False, AutoMinorVersionUpgrade=False,
+                Users=[{"Username": USER, "Password": PASSWORD}])
+            cls.other_arn = "arn:aws:mq:us-east-1:%s:broker:other:%s" % (account, other["BrokerId"])
             cls.server_args = tuple(cls.server_args) + (
-                "--mq-broker", "%s=amqp://127.0.0.1:%d" % (cls.broker_id, cls.rabbit.port))
+                "--mq-broker", "%s=amqp://127.0.0.1:%d" % (cls.broker_id, cls.rabbit.port),
+                "--mq-broker", "mockmq=amqp://127.0.0.1:%d" % cls.rabbit.port)
         except Exception:
             cls.rabbit.stop()
             raise
@@ -221,11 +228,11 @@ class TestRabbitMQ(MotoTestCase):
         self.settled(name)
         return name
 
-    def mapping(self, name, queue, vhost=None, **kw):
-        access = [{"Type": "BASIC_AUTH", "URI": self.secret_arn}]
+    def mapping(self, name, queue, vhost=None, broker=None, secret=None, **kw):
+        access = [{"Type": "BASIC_AUTH", "URI": secret or self.secret_arn}]
         if vhost:
             access.append({"Type": "VIRTUAL_HOST", "URI": vhost})
-        uuid = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=self.broker_arn,
+        uuid = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=broker or self.broker_arn,
                                                     Queues=[queue], SourceAccessConfigurations=access, **kw)["UUID"]
         self.wait_state(uuid, "Enabled")
         return uuid
@@ -404,3 +411,26 @@ class TestRabbitMQ(MotoTestCase):
         self.quiet(results, 1.0)
         self.wait_depth(q, 0, 1)  # the huge one was dropped (rejected without requeue), not left to loop
         self.assertEqual(self.server.log().count("a message of %d bytes does not fit" % len(huge)), 1)
+
+    def test_a_broker_is_found_by_its_endpoint_host(self):
+        results, q = self.results(), self.queue()
+        name = self.function(results)
+        self.mapping(name, q, broker=self.other_arn, MaximumBatchingWindowInSeconds=0)
+        self.publish(q, "via mockmq")
+        got = self.events(results, 1)
+        self.assertEqual([d for _, ms in got for d, _ in ms], ["via mockmq"])
+        self.assertEqual(got[0][0]["eventSourceArn"], self.other_arn)
+
+    def test_refused_credentials_consume_nothing_until_the_secret_is_right(self):
+        results, q = self.results(), self.queue()
+        name = self.function(results)
+        sm = self.aws("secretsmanager")
+        secret = sm.create_secret(Name=self.name("secret"),
+                                  SecretString=json.dumps({"username": USER, "password": "wrong"}))["ARN"]
+        self.mapping(name, q, secret=secret, MaximumBatchingWindowInSeconds=0)
+        self.publish(q, "waits")
+        self.quiet(results, 1.5)
+        self.assertEqual(self.depth(q), (1, 0))
+        # every new attempt reads the secret again
+        sm.put_secret_value(SecretId=secret, SecretString=json.dumps({"username": USER, "password": PASSWORD}))
+        self.assertEqual([d for _, ms in self.events(results, 1, deadline_s=15) for d, _ in ms], ["waits"])
