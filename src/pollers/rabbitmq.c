@@ -19,8 +19,9 @@
  * prefetch. Delivery tags grow on a channel, so a batch is acked (or given
  * back) with one multiple ack up to its last tag; what FilterCriteria keep
  * out is acked on its own first, so that a multiple nack never requeues it.
- * When more than an invoke's payload waits while a batch runs, the poller
- * stops reading the socket (TCP holds the broker back) until it ends.
+ * When more than an invoke's payload waits (a batch runs, or is throttled),
+ * the poller stops reading the socket (TCP holds the broker back) until a
+ * batch takes it.
  */
 #include "pollers/rabbitmq.h"
 #include "aws/awscall.h"
@@ -307,16 +308,33 @@ static void resume_reading(struct rmq_poller *p)
 	schedule_drain(p);
 }
 
+/* reads while less than an invoke's payload waits */
+static void flow(struct rmq_poller *p)
+{
+	if (p->held_bytes >= RMQ_EVENT_BYTES)
+		pause_reading(p);
+	else
+		resume_reading(p);
+}
+
+/* a message that cannot fit an invoke is dropped as AWS drops it: rejected
+ * without requeue (the queue's dead-letter exchange, if any, gets it) */
+static int drop_too_big(struct rmq_poller *p, uint64_t tag, uint64_t size)
+{
+	fprintf(stderr, "lambdad: RabbitMQ consumer of %s: a message of %llu bytes does not fit an invoke's "
+		"payload; dropped\n", p->arn, (unsigned long long)size);
+	return amqp_basic_reject(p->conn, RMQ_CHANNEL, tag, 0) ? -1 : 0;
+}
+
 /* a whole message arrived: dropped (too big), acked (filtered out) or held */
 static int complete(struct rmq_poller *p)
 {
 	uint64_t tag = p->cur_tag;
 	p->stats.polled++;
 	if (!p->cur_body && p->cur_size) {
-		fprintf(stderr, "lambdad: RabbitMQ consumer of %s: a message of %llu bytes does not fit an invoke's "
-			"payload; dropped\n", p->arn, (unsigned long long)p->cur_size);
+		uint64_t size = p->cur_size;
 		cur_clear(p);
-		return amqp_basic_reject(p->conn, RMQ_CHANNEL, tag, 0) ? -1 : 0;
+		return drop_too_big(p, tag, size);
 	}
 	if (p->filters) {
 		json_t *view = rmqevent_filter_view(p->cur_body, (size_t)p->cur_size);
@@ -328,7 +346,8 @@ static int complete(struct rmq_poller *p)
 			return amqp_basic_ack(p->conn, RMQ_CHANNEL, tag, 0) ? -1 : 0;
 		}
 	}
-	json_t *msg = rmqevent_message(p->cur_props, p->cur_redelivered, p->cur_body, (size_t)p->cur_size);
+	uint64_t size = p->cur_size;
+	json_t *msg = rmqevent_message(p->cur_props, p->cur_redelivered, p->cur_body, (size_t)size);
 	p->cur_props = NULL;
 	cur_clear(p);
 	if (!msg)
@@ -338,12 +357,15 @@ static int complete(struct rmq_poller *p)
 		return -1;
 	}
 	size_t bytes = json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
+	if (bytes > RMQ_EVENT_BYTES) { /* headers that grew past the room left beside the body */
+		json_decref(msg);
+		return drop_too_big(p, tag, size);
+	}
 	p->held[p->nheld++] = (struct held){ tag, bytes, msg };
 	if (p->nheld == 1)
 		p->first_ms = loop_now_ms();
 	p->held_bytes += bytes;
-	if (p->invoking && p->held_bytes >= RMQ_EVENT_BYTES)
-		pause_reading(p);
+	flow(p);
 	return 0;
 }
 
@@ -481,7 +503,6 @@ static void on_invoked(void *ud, struct exec_result *res)
 		failed(p);
 	if (p->inv_gen == p->gen && settle(p, p->inv_tag, ok))
 		return;
-	resume_reading(p);
 	maybe_invoke(p);
 }
 
@@ -496,6 +517,7 @@ static void held_drop(struct rmq_poller *p, size_t n)
 	p->nheld -= n;
 	if (p->nheld)
 		p->first_ms = loop_now_ms();
+	flow(p);
 }
 
 static void invoke(struct rmq_poller *p)
