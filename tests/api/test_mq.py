@@ -434,3 +434,21 @@ class TestRabbitMQ(MotoTestCase):
         # every new attempt reads the secret again
         sm.put_secret_value(SecretId=secret, SecretString=json.dumps({"username": USER, "password": PASSWORD}))
         self.assertEqual([d for _, ms in self.events(results, 1, deadline_s=15) for d, _ in ms], ["waits"])
+
+    def test_batches_hold_at_most_batch_size_and_a_window_gathers_a_trickle(self):
+        results, q = self.results(), self.queue()
+        name = self.function(results)
+        self.publish(q, *["s%d" % i for i in range(5)])
+        uuid = self.mapping(name, q, BatchSize=2)
+        events = self.events(results, 5)
+        self.assertEqual(sorted(d for _, ms in events for d, _ in ms), ["s%d" % i for i in range(5)])
+        self.assertTrue(all(len(ms) <= 2 for _, ms in events), [len(ms) for _, ms in events])
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+        self.wait_state(uuid, "Disabled")
+        q2 = self.queue()
+        self.mapping(self.function(results), q2, BatchSize=10, MaximumBatchingWindowInSeconds=2)
+        for i in range(3):
+            self.publish(q2, "t%d" % i)
+            time.sleep(0.3)
+        events = self.events(results, 3)
+        self.assertEqual([[d for d, _ in ms] for _, ms in events], [["t0", "t1", "t2"]])  # one invoke
