@@ -452,3 +452,20 @@ class TestRabbitMQ(MotoTestCase):
             time.sleep(0.3)
         events = self.events(results, 3)
         self.assertEqual([[d for d, _ in ms] for _, ms in events], [["t0", "t1", "t2"]])  # one invoke
+
+    def test_disabling_with_a_batch_in_flight_gives_it_back(self):
+        results, q = self.results(), self.queue()
+        name = self.function(results, SLEEP=2)
+        uuid = self.mapping(name, q, BatchSize=10, MaximumBatchingWindowInSeconds=0)
+        self.publish(q, "slow-1", "slow-2")
+        first = [d for _, ms in self.events(results, 1) for d, _ in ms]  # the function has them, sleeping
+        self.assertTrue(first)
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+        self.wait_state(uuid, "Disabled")
+        self.wait_depth(q, 2, 0)  # the channel and connection closed: the broker has both back
+        time.sleep(2.5)           # the function ends meanwhile; nothing acks for a stopped poller
+        self.assertEqual(self.depth(q), (2, 0))
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+        self.wait_state(uuid, "Enabled")
+        again = [(d, m["redelivered"]) for _, ms in self.events(results, 2) for d, m in ms]
+        self.assertEqual(sorted(again), [("slow-1", True), ("slow-2", True)])
