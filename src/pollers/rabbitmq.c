@@ -323,10 +323,11 @@ static int drop_too_big(struct rmq_poller *p, uint64_t tag, uint64_t size)
 {
 	fprintf(stderr, "lambdad: RabbitMQ consumer of %s: a message of %llu bytes does not fit an invoke's "
 		"payload; dropped\n", p->arn, (unsigned long long)size);
-	return amqp_basic_reject(p->conn, RMQ_CHANNEL, tag, 0) ? -1 : 0;
+	return amqp_basic_reject(p->conn, RMQ_CHANNEL, tag, 0) ? LD_EREMOTE : 0;
 }
 
-/* a whole message arrived: dropped (too big), acked (filtered out) or held */
+/* a whole message arrived: dropped (too big), acked (filtered out) or held.
+ * 0, or LD_EREMOTE / LD_ENOMEM when the connection must go */
 static int complete(struct rmq_poller *p)
 {
 	uint64_t tag = p->cur_tag;
@@ -343,7 +344,7 @@ static int complete(struct rmq_poller *p)
 		if (!keep) {
 			p->stats.filtered++;
 			cur_clear(p);
-			return amqp_basic_ack(p->conn, RMQ_CHANNEL, tag, 0) ? -1 : 0;
+			return amqp_basic_ack(p->conn, RMQ_CHANNEL, tag, 0) ? LD_EREMOTE : 0;
 		}
 	}
 	uint64_t size = p->cur_size;
@@ -351,10 +352,10 @@ static int complete(struct rmq_poller *p)
 	p->cur_props = NULL;
 	cur_clear(p);
 	if (!msg)
-		return -1; /* out of memory: the connection goes, the broker keeps the message */
+		return LD_ENOMEM; /* the connection goes, the broker keeps the message */
 	if (p->nheld == p->capheld) { /* more than the prefetch: the broker broke its word */
 		json_decref(msg);
-		return -1;
+		return LD_EREMOTE;
 	}
 	size_t bytes = json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
 	if (bytes > RMQ_EVENT_BYTES) { /* headers that grew past the room left beside the body */
@@ -369,7 +370,8 @@ static int complete(struct rmq_poller *p)
 	return 0;
 }
 
-/* one frame of the connection: 0, or -1 when the connection must go */
+/* one frame of the connection: 0, or LD_EREMOTE (LD_ENOMEM) when the
+ * connection must go, with why set */
 static int on_frame(struct rmq_poller *p, const amqp_frame_t *f, char *why, size_t n)
 {
 	if (f->frame_type == AMQP_FRAME_HEARTBEAT)
@@ -387,20 +389,20 @@ static int on_frame(struct rmq_poller *p, const amqp_frame_t *f, char *why, size
 		}
 		case AMQP_BASIC_CANCEL_METHOD:
 			snprintf(why, n, "the broker cancelled the consumer (was the queue deleted?)");
-			return -1;
+			return LD_EREMOTE;
 		case AMQP_CHANNEL_CLOSE_METHOD:
 		case AMQP_CONNECTION_CLOSE_METHOD: {
 			const amqp_channel_close_t *c = f->payload.method.decoded;
 			snprintf(why, n, "the broker closed the %s: %u %.*s",
 				 f->payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ? "channel" : "connection",
 				 (unsigned)c->reply_code, (int)c->reply_text.len, (const char *)c->reply_text.bytes);
-			return -1;
+			return LD_EREMOTE;
 		}
 		default:
 			return 0; /* nothing else is expected; nothing else matters */
 		}
 		snprintf(why, n, "a delivery began before the last one ended");
-		return -1;
+		return LD_EREMOTE;
 	}
 	if (f->frame_type == AMQP_FRAME_HEADER) {
 		if (!p->receiving || p->cur_props)
@@ -426,7 +428,7 @@ static int on_frame(struct rmq_poller *p, const amqp_frame_t *f, char *why, size
 	}
 unexpected:
 	snprintf(why, n, "a frame out of place (type %u)", (unsigned)f->frame_type);
-	return -1;
+	return LD_EREMOTE;
 }
 
 /* reads what the broker sent, without waiting */
@@ -470,7 +472,7 @@ static void on_batch_timer(void *ud)
 }
 
 /* acks (ok) or gives back to the queue (requeue) every delivery up to tag
- * not settled yet: 0, or -1 when the connection was lost doing it */
+ * not settled yet: 0, or LD_EREMOTE when the connection was lost doing it */
 static int settle(struct rmq_poller *p, uint64_t tag, int ok)
 {
 	if (p->st != ST_OPEN || !p->conn)
@@ -478,7 +480,7 @@ static int settle(struct rmq_poller *p, uint64_t tag, int ok)
 	int rc = ok ? amqp_basic_ack(p->conn, RMQ_CHANNEL, tag, 1) : amqp_basic_nack(p->conn, RMQ_CHANNEL, tag, 1, 1);
 	if (rc) {
 		lost(p, amqp_error_string2(rc));
-		return -1;
+		return LD_EREMOTE;
 	}
 	return 0;
 }
