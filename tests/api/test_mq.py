@@ -149,7 +149,8 @@ class Rabbit:
 class TestRabbitMQ(MotoTestCase):
     @classmethod
     def setUpMoto(cls):
-        cls.rabbit = Rabbit().start()
+        rabbit = Rabbit().start()
+        cls.rabbit = rabbit
         try:
             cls.sqs = cls.aws("sqs")
             broker = cls.aws("mq").create_broker(
@@ -171,7 +172,18 @@ class TestRabbitMQ(MotoTestCase):
                 "--mq-broker", "%s=amqp://127.0.0.1:%d" % (cls.broker_id, cls.rabbit.port),
                 "--mq-broker", "mockmq=amqp://127.0.0.1:%d" % cls.rabbit.port)
         except Exception:
-            cls.rabbit.stop()
+            cls.rabbit = None
+            rabbit.stop()
+            raise
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rabbit = None
+        try:
+            super().setUpClass()
+        except Exception:  # lambdad did not start: the broker goes too
+            if cls.rabbit:
+                cls.rabbit.stop()
             raise
 
     @classmethod
