@@ -3,6 +3,7 @@
  */
 #include "pollers/pollers.h"
 #include "pollers/kafka.h"
+#include "pollers/rabbitmq.h"
 #include "pollers/sqs.h"
 #include "pollers/stream.h"
 #include "aws/awscall.h"
@@ -26,9 +27,10 @@ struct pollers {
 };
 
 struct running {
-	struct sqs_poller *sqs;         /* one of the three */
+	struct sqs_poller *sqs;         /* one of these */
 	struct stream_poller *stream;
 	struct kafka_poller *kafka;
+	struct rmq_poller *rmq;
 	char revision[64];      /* the mapping's LastModified when it started */
 };
 
@@ -51,7 +53,8 @@ static struct pollers *state(server_t *srv)
 }
 
 /* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb",
- * "kafka" (self-managed; MSK not yet); NULL for others */
+ * "kafka" (self-managed; MSK not yet), "mq" (Amazon MQ brokers; rabbitmq.c
+ * reads RabbitMQ's); NULL for others */
 static const char *polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
@@ -60,7 +63,7 @@ static const char *polled(json_t *doc)
 		return "kafka";
 	if (!arn || strncmp(arn, "arn:", 4))
 		return NULL;
-	static const char *const services[] = { "sqs", "kinesis", "dynamodb" };
+	static const char *const services[] = { "sqs", "kinesis", "dynamodb", "mq" };
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
 		char part[24];
 		snprintf(part, sizeof(part), ":%s:", services[i]);
@@ -75,6 +78,7 @@ static void running_free(struct running *r)
 	sqs_poller_stop(r->sqs);
 	stream_poller_stop(r->stream);
 	kafka_poller_stop(r->kafka);
+	rmq_poller_stop(r->rmq);
 	free(r);
 }
 
@@ -102,9 +106,11 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
 		else if (!strcmp(source, "kafka"))
 			r->kafka = kafka_poller_start(srv, scope, uuid, doc);
+		else if (!strcmp(source, "mq"))
+			r->rmq = rmq_poller_start(srv, ps->ob, scope, uuid, doc);
 		else
 			r->stream = stream_poller_start(srv, ps->ob, scope, uuid, doc);
-		if ((r->sqs || r->stream || r->kafka) && strmap_put(ps->running, key, r) == 0)
+		if ((r->sqs || r->stream || r->kafka || r->rmq) && strmap_put(ps->running, key, r) == 0)
 			r = NULL;
 		if (r)
 			running_free(r);
@@ -156,7 +162,10 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 	struct running *r = ps ? strmap_get(ps->running, key) : NULL;
 	if (!r)
 		return LD_ENOTFOUND;
-	*out = r->sqs ? *sqs_poller_stats(r->sqs) : r->kafka ? *kafka_poller_stats(r->kafka) : *stream_poller_stats(r->stream);
+	*out = r->sqs	 ? *sqs_poller_stats(r->sqs)
+	       : r->kafka ? *kafka_poller_stats(r->kafka)
+	       : r->rmq	  ? *rmq_poller_stats(r->rmq)
+			  : *stream_poller_stats(r->stream);
 	return 0;
 }
 
