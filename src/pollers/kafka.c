@@ -49,8 +49,7 @@
 
 #define KAFKA_TICK_MS 1000          /* the consumer queue is served at least this often */
 #define KAFKA_DRAIN_MAX 1000        /* records taken in one turn of the loop; the rest on the next */
-#define KAFKA_BATCH_BYTES (QUOTA_SYNC_PAYLOAD - 262144u) /* a batch's event, with room for its envelope */
-#define KAFKA_PENDING_BYTES (2 * KAFKA_BATCH_BYTES)      /* records polled and not yet in a batch */
+#define KAFKA_PENDING_BYTES (2 * POLLER_BATCH_BYTES)      /* records polled and not yet in a batch */
 #define KAFKA_RETRY_MS 500          /* the first pause before a failed batch runs again */
 #define KAFKA_RETRY_MAX_MS 30000    /* the longest */
 #define KAFKA_THROTTLE_MS 1000      /* before a throttled batch asks again */
@@ -601,7 +600,7 @@ static void take_batch(struct kafka_poller *p)
 	while (p->pending) {
 		struct krec *r = p->pending;
 		if (r->rec) {
-			if (kept_n >= (size_t)p->batch_size || (kept_n && bytes + r->bytes > KAFKA_BATCH_BYTES))
+			if (kept_n >= (size_t)p->batch_size || (kept_n && bytes + r->bytes > POLLER_BATCH_BYTES))
 				break;
 			kept_n++;
 			bytes += r->bytes;
@@ -649,7 +648,7 @@ static void step(struct kafka_poller *p)
 	if (!p->pending)
 		return;
 	uint64_t now = loop_now_ms(), due = p->gather_ms + p->window_ms;
-	if (!p->pending_kept || p->pending_kept >= (size_t)p->batch_size || p->pending_bytes >= KAFKA_BATCH_BYTES ||
+	if (!p->pending_kept || p->pending_kept >= (size_t)p->batch_size || p->pending_bytes >= POLLER_BATCH_BYTES ||
 	    pending_full(p) || now >= due) {
 		cancel(p, &p->window_timer);
 		take_batch(p);

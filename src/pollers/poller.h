@@ -9,7 +9,12 @@
 
 #include <stdint.h>
 
+#include "quotas.h"
 #include "server.h"
+
+/* A batch's records stop short of the invoke payload limit by this much,
+ * the room the event's envelope needs (every source that batches by size) */
+#define POLLER_BATCH_BYTES (QUOTA_SYNC_PAYLOAD - 262144u)
 
 /* What one mapping's poller counted since it started, for the metrics of
  * the observability work (AWS/Lambda's per-mapping figures). */

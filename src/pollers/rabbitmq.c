@@ -62,9 +62,8 @@
 #define RMQ_CALL_MS 10000          /* DescribeBroker, GetSecretValue */
 #define RMQ_MAX_RESPONSE (256u << 10)
 #define RMQ_SHORTSTR 256           /* AMQP short strings (queue, vhost): 255 bytes */
-#define RMQ_EVENT_BYTES (QUOTA_SYNC_PAYLOAD - 65536u) /* a batch's messages, with room for the envelope */
 /* a body whose base64 (and properties, up to a frame) cannot fit an invoke is dropped, as on AWS */
-#define RMQ_MAX_BODY ((RMQ_EVENT_BYTES - RMQ_FRAME_MAX) / 4 * 3)
+#define RMQ_MAX_BODY ((POLLER_BATCH_BYTES - RMQ_FRAME_MAX) / 4 * 3)
 
 enum rmq_state { ST_WAIT, ST_RESOLVE, ST_CONNECTING, ST_OPEN, ST_IDLE_FOREVER };
 
@@ -311,7 +310,7 @@ static void resume_reading(struct rmq_poller *p)
 /* reads while less than an invoke's payload waits */
 static void flow(struct rmq_poller *p)
 {
-	if (p->held_bytes >= RMQ_EVENT_BYTES)
+	if (p->held_bytes >= POLLER_BATCH_BYTES)
 		pause_reading(p);
 	else
 		resume_reading(p);
@@ -358,7 +357,7 @@ static int complete(struct rmq_poller *p)
 		return LD_EREMOTE;
 	}
 	size_t bytes = json_dumpb(msg, NULL, 0, JSON_COMPACT) + 1;
-	if (bytes > RMQ_EVENT_BYTES) { /* headers that grew past the room left beside the body */
+	if (bytes > POLLER_BATCH_BYTES) { /* headers that grew past the room left beside the body */
 		json_decref(msg);
 		return drop_too_big(p, tag, size);
 	}
@@ -525,7 +524,7 @@ static void held_drop(struct rmq_poller *p, size_t n)
 static void invoke(struct rmq_poller *p)
 {
 	size_t n = 0, bytes = 0;
-	while (n < p->nheld && n < (size_t)p->batch_size && (!n || bytes + p->held[n].bytes <= RMQ_EVENT_BYTES))
+	while (n < p->nheld && n < (size_t)p->batch_size && (!n || bytes + p->held[n].bytes <= POLLER_BATCH_BYTES))
 		bytes += p->held[n++].bytes;
 	json_t *msgs = json_array();
 	for (size_t i = 0; msgs && i < n; i++)
@@ -573,7 +572,7 @@ static void maybe_invoke(struct rmq_poller *p)
 	uint64_t now = loop_now_ms(), due;
 	if (now < p->not_before_ms)
 		due = p->not_before_ms;
-	else if (p->nheld >= (size_t)p->batch_size || p->held_bytes >= RMQ_EVENT_BYTES ||
+	else if (p->nheld >= (size_t)p->batch_size || p->held_bytes >= POLLER_BATCH_BYTES ||
 		 now - p->first_ms >= p->window_ms) {
 		cancel(p, &p->batch_timer);
 		invoke(p);

@@ -31,7 +31,6 @@
 #define STREAM_MAX_RESPONSE (12u << 20)     /* GetRecords answers up to 10 MB */
 #define STREAM_CALL_MS 30000
 #define STREAM_MAX_LANES 10                 /* ParallelizationFactor's range: 1-10 */
-#define STREAM_BATCH_BYTES (QUOTA_SYNC_PAYLOAD - 262144u) /* a batch's event, with room for its envelope */
 
 enum shard_state { SH_WAITING, SH_READING, SH_ENDED };
 
@@ -797,7 +796,7 @@ static void take_batch(struct shard *s)
 	while (k < n && (int)k < p->batch_size) {
 		json_t *rec = json_array_get(s->pending, k);
 		size_t b = record_bytes(p, rec);
-		if (k && (bytes + b > STREAM_BATCH_BYTES || (p->tumbling_s && window_of(p, rec) != win)))
+		if (k && (bytes + b > POLLER_BATCH_BYTES || (p->tumbling_s && window_of(p, rec) != win)))
 			break;
 		bytes += b;
 		json_array_append(batch, rec);
@@ -898,7 +897,7 @@ static int batch_ready(struct shard *s)
 	size_t n = json_array_size(s->pending);
 	if (!n)
 		return 0;
-	if ((int)n >= p->batch_size || s->pending_bytes >= STREAM_BATCH_BYTES || s->end_read || !p->window_s)
+	if ((int)n >= p->batch_size || s->pending_bytes >= POLLER_BATCH_BYTES || s->end_read || !p->window_s)
 		return 1;
 	if (p->tumbling_s && window_of(p, json_array_get(s->pending, n - 1)) != window_of(p, json_array_get(s->pending, 0)))
 		return 1;
