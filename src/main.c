@@ -57,6 +57,7 @@ static void usage(FILE *f)
 	      "                     [--runtimes-dir DIR] [--async-retry-base-ms N]\n"
 	      "                     [--auth enforce|permissive] [--image-registry HOST=URL]...\n"
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
+	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
@@ -158,13 +159,14 @@ static int serve(int argc, char **argv)
 		{ "auth", required_argument, NULL, 'A' },
 		{ "image-registry", required_argument, NULL, 'I' },
 		{ "mq-broker", required_argument, NULL, 'M' },
+		{ "msk-cluster", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:9001";
 	const char *overrides[32] = { NULL };
-	static const char *registries[17], *brokers[17];
-	int nrt = 0, nreg = 0, nmq = 0, auth = -1;
+	static const char *registries[17], *brokers[17], *clusters[17];
+	int nrt = 0, nreg = 0, nmq = 0, nmsk = 0, auth = -1;
 	static char rtdir[4096];
 	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
 				     .sandbox_level = -1 };
@@ -209,6 +211,15 @@ static int serve(int argc, char **argv)
 			}
 			brokers[nmq++] = optarg;
 			srv.mq_brokers = brokers;
+			break;
+		case 'K':
+			if (nmsk >= 16 || !strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1]) {
+				fprintf(stderr, "lambdad: --msk-cluster takes CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...] "
+						"(at most 16)\n");
+				return 2;
+			}
+			clusters[nmsk++] = optarg;
+			srv.msk_clusters = clusters;
 			break;
 		case 'A':
 			if (!strcmp(optarg, "enforce"))

@@ -89,6 +89,7 @@ struct kafka_poller {
 	char scope[96], uuid[40];
 	char fn_name[160], qualifier[140];
 	char servers[KAFKA_SERVERS_MAX];
+	char msk_arn[300];          /* an Amazon MSK cluster's ARN, "" for a self-managed one */
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
@@ -482,7 +483,7 @@ static json_t *event_of(struct kafka_poller *p)
 			return NULL;
 		}
 	}
-	return kafkasrc_event(p->servers, recs);
+	return kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, recs);
 }
 
 /* the batch is done with: its records' offsets are committed (unless a
@@ -782,21 +783,60 @@ static void warn_auth(const char *uuid, json_t *doc)
 	}
 }
 
+/* An Amazon MSK cluster's bootstrap servers, from --msk-cluster: the
+ * mapping whose key is the cluster's ARN or name (arn:...:cluster/NAME/ID).
+ * A new array of "HOST:PORT", or NULL (none configured). */
+static json_t *msk_servers(server_t *srv, const char *arn)
+{
+	struct arn a;
+	if (!arn || arn_parse(arn, &a) || strcmp(a.service, "kafka") || strncmp(a.resource, "cluster/", 8))
+		return NULL;
+	const char *name = a.resource + 8;
+	size_t nlen = strcspn(name, "/");
+	for (const char *const *m = srv->msk_clusters; m && *m; m++) {
+		const char *eq = strchr(*m, '=');
+		size_t klen = (size_t)(eq - *m);
+		if (!((klen == strlen(arn) && !strncmp(*m, arn, klen)) || (klen == nlen && !strncmp(*m, name, nlen))))
+			continue;
+		json_t *out = json_array();
+		for (const char *s = eq + 1; out && *s;) {
+			size_t n = strcspn(s, ",");
+			if (n)
+				json_array_append_new(out, json_stringn(s, n));
+			s += n + (s[n] == ',');
+		}
+		return out;
+	}
+	return NULL;
+}
+
 struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc)
 {
 	const char *fn = json_string_value(json_object_get(doc, "FunctionArn"));
-	json_t *servers = json_object_get(json_object_get(json_object_get(doc, "SelfManagedEventSource"), "Endpoints"),
-					  "KAFKA_BOOTSTRAP_SERVERS");
+	const char *msk = json_object_get(doc, "SelfManagedEventSource")
+				  ? NULL
+				  : json_string_value(json_object_get(doc, "EventSourceArn"));
+	json_t *servers = msk ? msk_servers(srv, msk)
+			      : json_incref(json_object_get(
+					json_object_get(json_object_get(doc, "SelfManagedEventSource"), "Endpoints"),
+					"KAFKA_BOOTSTRAP_SERVERS"));
 	json_t *topics = json_object_get(doc, "Topics");
 	struct arn fa;
+	if (msk && !servers)
+		fprintf(stderr, "lambdad: kafka mapping %s: no --msk-cluster for %s; not polled\n", uuid, msk);
 	if (!fn || arn_parse(fn, &fa) || strncmp(fa.resource, "function:", 9) || !json_array_size(servers) ||
-	    !json_array_size(topics))
+	    !json_array_size(topics) || (msk && strlen(msk) >= sizeof(((struct kafka_poller *)0)->msk_arn))) {
+		json_decref(servers);
 		return NULL;
+	}
 	struct kafka_poller *p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		json_decref(servers);
 		return NULL;
+	}
 	p->srv = srv;
 	p->efd = -1;
+	snprintf(p->msk_arn, sizeof(p->msk_arn), "%s", msk ? msk : "");
 	p->pending_tail = &p->pending;
 	snprintf(p->scope, sizeof(p->scope), "%s", scope);
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
@@ -809,11 +849,13 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 		const char *host = json_string_value(s);
 		int n = host ? snprintf(p->servers + used, sizeof(p->servers) - used, "%s%s", used ? "," : "", host) : 0;
 		if (n < 0 || (size_t)n >= sizeof(p->servers) - used) {
+			json_decref(servers);
 			poller_free(p);
 			return NULL;
 		}
 		used += (size_t)n;
 	}
+	json_decref(servers);
 	p->batch_size = int_of(doc, "BatchSize", 100);
 	if (p->batch_size < 1)
 		p->batch_size = 1;
@@ -825,8 +867,9 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 		p->filters = json_deep_copy(fc);
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
-	const char *group = json_string_value(
-		json_object_get(json_object_get(doc, "SelfManagedKafkaEventSourceConfig"), "ConsumerGroupId"));
+	const char *group = json_string_value(json_object_get(
+		json_object_get(doc, msk ? "AmazonManagedKafkaEventSourceConfig" : "SelfManagedKafkaEventSourceConfig"),
+		"ConsumerGroupId"));
 	const char *pos = json_string_value(json_object_get(doc, "StartingPosition"));
 	warn_auth(uuid, doc);
 	if (consumer_new(p, group && *group ? group : uuid, pos && !strcmp(pos, "LATEST") ? "latest" : "earliest",

@@ -1,6 +1,9 @@
 /*
- * kafka.h - the poller of one self-managed Apache Kafka event source mapping
- * (pollers/ room; docs/pollers.md, "Kafka").
+ * kafka.h - the poller of one Apache Kafka event source mapping: a
+ * self-managed cluster, or an Amazon MSK cluster whose bootstrap servers
+ * --msk-cluster names (srv->msk_clusters; then the group is
+ * AmazonManagedKafkaEventSourceConfig's and the event AWS's "aws:kafka"
+ * one, with eventSourceArn) (pollers/ room; docs/pollers.md, "Kafka").
  *
  * As AWS: a consumer of the mapping's consumer group
  * (SelfManagedKafkaEventSourceConfig.ConsumerGroupId, the mapping's UUID by

@@ -87,8 +87,11 @@ json_t *kafkasrc_filter_view(const void *value, size_t len)
 	return doc ? json_pack("{s:o}", "value", doc) : NULL;
 }
 
-json_t *kafkasrc_event(const char *servers, json_t *records)
+json_t *kafkasrc_event(const char *msk_arn, const char *servers, json_t *records)
 {
+	if (msk_arn)
+		return json_pack("{s:s,s:s,s:s,s:o}", "eventSource", "aws:kafka", "eventSourceArn", msk_arn,
+				 "bootstrapServers", servers, "records", records);
 	return json_pack("{s:s,s:s,s:o}", "eventSource", "SelfManagedKafka", "bootstrapServers", servers, "records",
 			 records);
 }

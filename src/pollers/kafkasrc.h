@@ -60,7 +60,9 @@ json_t *kafkasrc_filter_view(const void *value, size_t len);
 
 /* The event of records (an object "TOPIC-PARTITION" -> array of records;
  * the reference is taken, also on failure) read from servers: a new
- * reference, or NULL when out of memory. */
-json_t *kafkasrc_event(const char *servers, json_t *records);
+ * reference, or NULL when out of memory. msk_arn: the Amazon MSK cluster's
+ * ARN ({"eventSource":"aws:kafka","eventSourceArn":...}), or NULL for a
+ * self-managed cluster ("SelfManagedKafka"). */
+json_t *kafkasrc_event(const char *msk_arn, const char *servers, json_t *records);
 
 #endif

@@ -63,7 +63,7 @@ static const char *polled(json_t *doc)
 		return "kafka";
 	if (!arn || strncmp(arn, "arn:", 4))
 		return NULL;
-	static const char *const services[] = { "sqs", "kinesis", "dynamodb", "mq" };
+	static const char *const services[] = { "sqs", "kinesis", "dynamodb", "mq", "kafka" /* Amazon MSK */ };
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
 		char part[24];
 		snprintf(part, sizeof(part), ":%s:", services[i]);

@@ -74,6 +74,10 @@ def value(r):
     return base64.b64decode(r["value"]).decode()
 
 
+MSK_NAME = "demo-cluster"
+MSK_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/%s/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5" % MSK_NAME
+
+
 class TestKafka(LambdadTestCase):
     @classmethod
     def setUpClass(cls):
@@ -81,6 +85,8 @@ class TestKafka(LambdadTestCase):
         cls.mock = subprocess.Popen([MOCK], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=cls.mock_log,
                                     text=True)
         cls.bootstrap = json.loads(cls.mock.stdout.readline())["bootstrap"]
+        # the Amazon MSK cluster of test_msk_cluster_from_configuration, by name
+        cls.server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap))
         cls.collector = Collector()
         threading.Thread(target=cls.collector.serve_forever, daemon=True).start()
         try:
@@ -193,6 +199,28 @@ class TestKafka(LambdadTestCase):
             return len(self.collector.events.get(tag, []))
 
     # ---- tests ----
+
+    def test_msk_cluster_from_configuration(self):
+        """An Amazon MSK mapping reads the cluster --msk-cluster names (the mock here), in its
+        AmazonManagedKafkaEventSourceConfig group, and the event is AWS's aws:kafka one."""
+        topic = self.topic()
+        tag, name = self.function()
+        group = self.name("g")
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
+            BatchSize=10, AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": group})["UUID"]
+        self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
+        self.wait_state(uuid, "Enabled")
+        off = self.produce(topic, "hello msk", key="k")
+        ev = self.events(tag, 1)
+        self.assertTrue(ev)
+        self.assertEqual(list(ev[0])[:3], ["eventSource", "eventSourceArn", "bootstrapServers"])
+        self.assertEqual((ev[0]["eventSource"], ev[0]["eventSourceArn"], ev[0]["bootstrapServers"]),
+                         ("aws:kafka", MSK_ARN, self.bootstrap))
+        rec = records_of(ev[0])[0]
+        self.assertEqual((rec["topic"], rec["offset"], base64.b64decode(rec["value"]).decode()),
+                         (topic, off, "hello msk"))
+        self.wait_committed(group, topic, {0: off + 1})
 
     def test_records_reach_the_function_in_aws_shape_and_are_committed(self):
         topic = self.topic(partitions=2)

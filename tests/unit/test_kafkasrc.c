@@ -60,9 +60,13 @@ static void test_filter_view(void)
 static void test_event(void)
 {
 	json_t *recs = json_pack("{s:[{s:i}]}", "t-0", "offset", 1);
-	check_dump(kafkasrc_event("a:1,b:2", recs),
+	check_dump(kafkasrc_event(NULL, "a:1,b:2", json_incref(recs)),
 		   "{\"eventSource\":\"SelfManagedKafka\",\"bootstrapServers\":\"a:1,b:2\","
 		   "\"records\":{\"t-0\":[{\"offset\":1}]}}");
+	/* Amazon MSK: AWS's aws:kafka event names the cluster */
+	check_dump(kafkasrc_event("arn:aws:kafka:us-east-1:1:cluster/c/u", "a:1", recs),
+		   "{\"eventSource\":\"aws:kafka\",\"eventSourceArn\":\"arn:aws:kafka:us-east-1:1:cluster/c/u\","
+		   "\"bootstrapServers\":\"a:1\",\"records\":{\"t-0\":[{\"offset\":1}]}}");
 }
 
 int main(void)
