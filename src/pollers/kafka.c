@@ -111,7 +111,7 @@ struct kafka_poller {
 	int invoking;
 	char request_id[37];
 	int epoch;              /* counts the rebalances that took partitions away */
-	char last_result[64];
+	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
@@ -136,10 +136,7 @@ static void cancel(struct kafka_poller *p, int64_t *t)
 /* LastProcessingResult, stored when it changes */
 static void result(struct kafka_poller *p, const char *what)
 {
-	if (!strcmp(p->last_result, what))
-		return;
-	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	poller_result(p->srv, p->scope, p->uuid, what);
+	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
 }
 
 static struct kpart *kpart_find(struct kafka_poller *p, const char *topic, int32_t partition)
@@ -762,12 +759,6 @@ static void consumer_close(struct kafka_poller *p)
 	p->rk = NULL;
 }
 
-static int int_of(json_t *doc, const char *key, int dflt)
-{
-	json_t *v = json_object_get(doc, key);
-	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
-}
-
 /* SourceAccessConfigurations that would authenticate: not used yet */
 static void warn_auth(const char *uuid, json_t *doc)
 {
@@ -840,9 +831,7 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 	p->pending_tail = &p->pending;
 	snprintf(p->scope, sizeof(p->scope), "%s", scope);
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
-	const char *res = fa.resource + 9, *colon = strchr(res, ':');
-	snprintf(p->fn_name, sizeof(p->fn_name), "%.*s", (int)(colon ? (size_t)(colon - res) : strlen(res)), res);
-	snprintf(p->qualifier, sizeof(p->qualifier), "%s", colon ? colon + 1 : "");
+	poller_function(fa.resource + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
 	size_t i, used = 0;
 	json_t *s;
 	json_array_foreach(servers, i, s) {
@@ -856,15 +845,13 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 		used += (size_t)n;
 	}
 	json_decref(servers);
-	p->batch_size = int_of(doc, "BatchSize", 100);
+	p->batch_size = poller_int(doc, "BatchSize", 100);
 	if (p->batch_size < 1)
 		p->batch_size = 1;
 	json_t *w = json_object_get(doc, "MaximumBatchingWindowInSeconds");
 	p->window_ms = json_is_integer(w) && json_integer_value(w) >= 0 ? (uint64_t)json_integer_value(w) * 1000
 									 : QUOTA_KAFKA_WINDOW_MS;
-	json_t *fc = json_object_get(doc, "FilterCriteria");
-	if (json_array_size(json_object_get(fc, "Filters")))
-		p->filters = json_deep_copy(fc);
+	p->filters = poller_filters(doc);
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
 	const char *group = json_string_value(json_object_get(

@@ -28,8 +28,21 @@ struct poller_stats {
 			     * streams: the iterator age (MillisBehindLatest) */
 };
 
+#include <jansson.h>
+#include <stddef.h>
+
 /* The mapping's LastProcessingResult becomes what ("OK", "PROBLEM:
- * Function call failed"); pollers call it when theirs changes. */
-void poller_result(server_t *srv, const char *scope, const char *uuid, const char *what);
+ * Function call failed"), stored only when it differs from *last (the
+ * poller's own copy of it, POLLER_RESULT_MAX bytes), which is updated. */
+#define POLLER_RESULT_MAX 64
+void poller_result(server_t *srv, const char *scope, const char *uuid, char *last, const char *what);
+
+/* What every poller reads of its mapping's record: the function of a
+ * FunctionArn's resource after "function:" (NAME[:QUALIFIER], split into
+ * name and qualifier, "" when none), an integer member (dflt when absent),
+ * and a copy of FilterCriteria when it holds filters (NULL otherwise). */
+void poller_function(const char *name_qualifier, char *name, size_t ncap, char *qualifier, size_t qcap);
+int poller_int(json_t *doc, const char *key, int dflt);
+json_t *poller_filters(json_t *doc);
 
 #endif

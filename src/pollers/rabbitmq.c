@@ -113,7 +113,7 @@ struct rmq_poller {
 	uint64_t first_ms;
 	/* the batch with the function */
 	uint64_t inv_tag, inv_gen;
-	char last_result[64];
+	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
@@ -197,10 +197,7 @@ static int gone_if_stopped(struct rmq_poller *p)
 /* LastProcessingResult, stored when it changes */
 static void result(struct rmq_poller *p, const char *what)
 {
-	if (!strcmp(p->last_result, what))
-		return;
-	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	poller_result(p->srv, p->scope, p->uuid, what);
+	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
 }
 
 /* ---- connection state ---- */
@@ -908,9 +905,7 @@ struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *s
 	snprintf(p->broker_id, sizeof(p->broker_id), "%s", id);
 	snprintf(p->queue, sizeof(p->queue), "%s", queue);
 	snprintf(p->vhost, sizeof(p->vhost), "/");
-	const char *res = fa.resource + 9, *colon = strchr(res, ':');
-	snprintf(p->fn_name, sizeof(p->fn_name), "%.*s", (int)(colon ? (size_t)(colon - res) : strlen(res)), res);
-	snprintf(p->qualifier, sizeof(p->qualifier), "%s", colon ? colon + 1 : "");
+	poller_function(fa.resource + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
 	size_t i;
 	json_t *sac;
 	json_array_foreach(json_object_get(doc, "SourceAccessConfigurations"), i, sac) {
@@ -926,9 +921,7 @@ struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *s
 	json_t *window = json_object_get(doc, "MaximumBatchingWindowInSeconds");
 	json_int_t window_s = json_integer_value(window);
 	p->window_ms = !json_is_integer(window) ? RMQ_DEFAULT_WINDOW_MS : window_s > 0 ? (uint64_t)window_s * 1000 : 0;
-	json_t *fc = json_object_get(doc, "FilterCriteria");
-	if (json_array_size(json_object_get(fc, "Filters")))
-		p->filters = json_deep_copy(fc);
+	p->filters = poller_filters(doc);
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
 	struct arn sa;

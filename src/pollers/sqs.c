@@ -78,7 +78,7 @@ struct sqs_poller {
 	int nworkers;           /* workers not retired */
 	uint64_t last_spawn_ms, hold_until_ms;
 	json_t *filters;        /* FilterCriteria, or NULL */
-	char last_result[64];
+	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
@@ -180,10 +180,7 @@ static int call(struct sqs_worker *w, const char *op, json_t *doc, outbound_cb c
 /* LastProcessingResult, stored when it changes */
 static void result(struct sqs_poller *p, const char *what)
 {
-	if (!strcmp(p->last_result, what))
-		return;
-	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	poller_result(p->srv, p->scope, p->uuid, what);
+	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
 }
 
 static void on_retry(void *ud)
@@ -728,10 +725,7 @@ struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *s
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 	snprintf(p->queue_arn, sizeof(p->queue_arn), "%s", queue);
 	snprintf(p->region, sizeof(p->region), "%s", qa.region);
-	res += 9;
-	const char *colon = strchr(res, ':');
-	snprintf(p->fn_name, sizeof(p->fn_name), "%.*s", (int)(colon ? (size_t)(colon - res) : strlen(res)), res);
-	snprintf(p->qualifier, sizeof(p->qualifier), "%s", colon ? colon + 1 : "");
+	poller_function(res + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
 	json_int_t batch = json_integer_value(json_object_get(doc, "BatchSize"));
 	p->batch_size = batch > 0 && batch <= INT_MAX ? (int)batch : 10;
 	json_int_t window = json_integer_value(json_object_get(doc, "MaximumBatchingWindowInSeconds"));
@@ -750,9 +744,7 @@ struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *s
 		free(p);
 		return NULL;
 	}
-	json_t *fc = json_object_get(doc, "FilterCriteria");
-	if (json_array_size(json_object_get(fc, "Filters")))
-		p->filters = json_deep_copy(fc);
+	p->filters = poller_filters(doc);
 	/* the queue's URL: ENDPOINT/ACCOUNT/NAME, as SQS names them */
 	snprintf(p->queue_url, sizeof(p->queue_url), "%s/%s/%s", p->cfg.endpoint, qa.account, qa.resource);
 	p->last_spawn_ms = loop_now_ms();

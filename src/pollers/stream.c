@@ -93,7 +93,7 @@ struct stream_poller {
 	int64_t list_timer;
 	json_t *listing;        /* shards of the listing in progress */
 	struct shard *shards;
-	char last_result[64];
+	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
@@ -174,10 +174,7 @@ static void log_failure(struct stream_poller *p, const char *op, const outbound_
 /* LastProcessingResult, stored when it changes */
 static void result(struct stream_poller *p, const char *what)
 {
-	if (!strcmp(p->last_result, what))
-		return;
-	snprintf(p->last_result, sizeof(p->last_result), "%s", what);
-	poller_result(p->srv, p->scope, p->uuid, what);
+	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
 }
 
 /* ---- checkpoints ---- */
@@ -1049,12 +1046,6 @@ static void list_shards(struct stream_poller *p, const char *token)
 
 /* ---- start, stop ---- */
 
-static int int_of(json_t *doc, const char *key, int dflt)
-{
-	json_t *v = json_object_get(doc, key);
-	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
-}
-
 struct stream_poller *stream_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
 					  json_t *doc)
 {
@@ -1080,20 +1071,18 @@ struct stream_poller *stream_poller_start(server_t *srv, outbound_t *ob, const c
 	/* Kinesis: stream/NAME */
 	const char *slash = strchr(sa.resource, '/');
 	snprintf(p->name, sizeof(p->name), "%s", slash ? slash + 1 : sa.resource);
-	const char *res = fa.resource + 9, *colon = strchr(res, ':');
-	snprintf(p->fn_name, sizeof(p->fn_name), "%.*s", (int)(colon ? (size_t)(colon - res) : strlen(res)), res);
-	snprintf(p->qualifier, sizeof(p->qualifier), "%s", colon ? colon + 1 : "");
-	p->batch_size = int_of(doc, "BatchSize", 100);
+	poller_function(fa.resource + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
+	p->batch_size = poller_int(doc, "BatchSize", 100);
 	if (p->batch_size < 1)
 		p->batch_size = 1;
-	p->window_s = int_of(doc, "MaximumBatchingWindowInSeconds", 0);
-	p->lanes = int_of(doc, "ParallelizationFactor", 1);
+	p->window_s = poller_int(doc, "MaximumBatchingWindowInSeconds", 0);
+	p->lanes = poller_int(doc, "ParallelizationFactor", 1);
 	if (p->lanes < 1 || p->lanes > STREAM_MAX_LANES)
 		p->lanes = 1;
-	p->max_retries = int_of(doc, "MaximumRetryAttempts", -1);
-	p->max_age_s = int_of(doc, "MaximumRecordAgeInSeconds", -1);
+	p->max_retries = poller_int(doc, "MaximumRetryAttempts", -1);
+	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
 	p->bisect = json_is_true(json_object_get(doc, "BisectBatchOnFunctionError"));
-	p->tumbling_s = int_of(doc, "TumblingWindowInSeconds", 0);
+	p->tumbling_s = poller_int(doc, "TumblingWindowInSeconds", 0);
 	size_t i;
 	json_t *t;
 	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), i, t)
@@ -1106,9 +1095,7 @@ struct stream_poller *stream_poller_start(server_t *srv, outbound_t *ob, const c
 			 json_object_get(json_object_get(doc, "DestinationConfig"), "OnFailure"), "Destination")) ?: "");
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
-	json_t *fc = json_object_get(doc, "FilterCriteria");
-	if (json_array_size(json_object_get(fc, "Filters")))
-		p->filters = json_deep_copy(fc);
+	p->filters = poller_filters(doc);
 	if (aws_config_from_env(&p->cfg, src->env, src->host, srv->aws_endpoint, sa.region)) {
 		poller_free(p);
 		return NULL;

@@ -245,6 +245,13 @@ class LambdadTestCase(unittest.TestCase):
                 self.fail("function %s did not settle: %s" % (name, c))
             time.sleep(0.02)
 
+    def wait_mapping_state(self, uuid, state, deadline_s=10.0):
+        """Waits (bounded) until event source mapping uuid is in state (Enabled, Disabled, ...)."""
+        end = time.time() + deadline_s
+        while self.lam.get_event_source_mapping(UUID=uuid)["State"] != state:
+            self.assertLess(time.time(), end)
+            time.sleep(0.05)
+
     def assertError(self, code, fn, *args, message=None, status=None, **kw):
         """Calls fn and checks AWS's error code, message and HTTP status."""
         with self.assertRaises(self.lam.exceptions.ClientError) as cm:

@@ -168,14 +168,8 @@ class TestKafka(LambdadTestCase):
             SourceAccessConfigurations=[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}],
             **kw)["UUID"]
         self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         return uuid
-
-    def wait_state(self, uuid, state):
-        end = time.time() + 10
-        while self.lam.get_event_source_mapping(UUID=uuid)["State"] != state:
-            self.assertLess(time.time(), end)
-            time.sleep(0.05)
 
     def wait_result(self, uuid, want, deadline_s=10):
         end = time.time() + deadline_s
@@ -210,7 +204,7 @@ class TestKafka(LambdadTestCase):
             FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
             BatchSize=10, AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": group})["UUID"]
         self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         off = self.produce(topic, "hello msk", key="k")
         ev = self.events(tag, 1)
         self.assertTrue(ev)
@@ -276,7 +270,7 @@ class TestKafka(LambdadTestCase):
             FunctionName=name, Topics=["nowhere"],
             SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["127.0.0.1:1"]}},
             SourceAccessConfigurations=[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}])["UUID"]
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         time.sleep(1)
         self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"],
                          "No records processed")
@@ -284,7 +278,7 @@ class TestKafka(LambdadTestCase):
         # close), and the daemon answers meanwhile
         start = time.time()
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.lam.delete_event_source_mapping(UUID=uuid)
         self.lam.list_functions()
         self.assertLess(time.time() - start, 1.5)
@@ -377,13 +371,13 @@ class TestKafka(LambdadTestCase):
         self.assertEqual(len(self.events(tag, 1)), 1)
         self.wait_committed(uuid, topic, {0: 1})
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.produce(topic, "while-disabled")
         time.sleep(3)
         self.assertEqual(self.count(tag), 1)
         self.assertEqual(self.committed(uuid, topic), 1)
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         evs = self.events(tag, 2)
         self.assertEqual([value(r) for e in evs for r in records_of(e)], ["before", "while-disabled"])
         self.wait_committed(uuid, topic, {0: 2})

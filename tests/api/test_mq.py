@@ -246,14 +246,8 @@ class TestRabbitMQ(MotoTestCase):
             access.append({"Type": "VIRTUAL_HOST", "URI": vhost})
         uuid = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=broker or self.broker_arn,
                                                     Queues=[queue], SourceAccessConfigurations=access, **kw)["UUID"]
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         return uuid
-
-    def wait_state(self, uuid, state):
-        end = time.time() + 10
-        while self.lam.get_event_source_mapping(UUID=uuid)["State"] != state:
-            self.assertLess(time.time(), end)
-            time.sleep(0.05)
 
     def wait_result(self, uuid, what):
         end = time.time() + 10
@@ -316,7 +310,7 @@ class TestRabbitMQ(MotoTestCase):
         self.wait_result(uuid, "OK")
         # acked, not just delivered: with the consumer gone, nothing comes back to the queue
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.wait_depth(q, 0, 0)
         time.sleep(0.5)
         self.assertEqual(self.depth(q), (0, 0))
@@ -337,7 +331,7 @@ class TestRabbitMQ(MotoTestCase):
         self.wait_result(uuid, "OK")
         self.quiet(results, 1.5)
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.wait_depth(q, 0, 0, vhost=VHOST)
 
     def test_filter_criteria_keep_out_what_they_should(self):
@@ -353,7 +347,7 @@ class TestRabbitMQ(MotoTestCase):
         self.quiet(results, 1.5)
         # what the filter kept out was acked too: nothing comes back once the consumer is gone
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.wait_depth(q, 0, 0)
 
     def test_disabling_stops_consumption_and_enabling_resumes(self):
@@ -363,13 +357,13 @@ class TestRabbitMQ(MotoTestCase):
         self.publish(q, "before")
         self.assertEqual([d for _, ms in self.events(results, 1) for d, _ in ms], ["before"])
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.wait_depth(q, 0, 0)  # the consumer is gone
         self.publish(q, "while-disabled-1", "while-disabled-2")
         self.quiet(results, 1.5)
         self.assertEqual(self.depth(q), (2, 0))
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         got = sorted(d for _, ms in self.events(results, 2) for d, _ in ms)
         self.assertEqual(got, ["while-disabled-1", "while-disabled-2"])
 
@@ -456,7 +450,7 @@ class TestRabbitMQ(MotoTestCase):
         self.assertEqual(sorted(d for _, ms in events for d, _ in ms), ["s%d" % i for i in range(5)])
         self.assertTrue(all(len(ms) <= 2 for _, ms in events), [len(ms) for _, ms in events])
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         q2 = self.queue()
         self.mapping(self.function(results), q2, BatchSize=10, MaximumBatchingWindowInSeconds=2)
         for i in range(3):
@@ -473,11 +467,11 @@ class TestRabbitMQ(MotoTestCase):
         first = [d for _, ms in self.events(results, 1) for d, _ in ms]  # the function has them, sleeping
         self.assertTrue(first)
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.wait_depth(q, 2, 0)  # the channel and connection closed: the broker has both back
         time.sleep(2.5)           # the function ends meanwhile; nothing acks for a stopped poller
         self.assertEqual(self.depth(q), (2, 0))
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         again = [(d, m["redelivered"]) for _, ms in self.events(results, 2) for d, m in ms]
         self.assertEqual(sorted(again), [("slow-1", True), ("slow-2", True)])

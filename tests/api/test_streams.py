@@ -68,14 +68,8 @@ class StreamCase(MotoTestCase):
         kw.setdefault("StartingPosition", "TRIM_HORIZON")
         kw.setdefault("BatchSize", 10)
         uuid = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, **kw)["UUID"]
-        self.wait_state(uuid, "Enabled")
+        self.wait_mapping_state(uuid, "Enabled")
         return uuid
-
-    def wait_state(self, uuid, state):
-        end = time.time() + 10
-        while self.lam.get_event_source_mapping(UUID=uuid)["State"] != state:
-            self.assertLess(time.time(), end)
-            time.sleep(0.05)
 
     def messages(self, url, n, deadline_s=30):
         got, end = [], time.time() + deadline_s
@@ -308,7 +302,7 @@ class TestKinesis(StreamCase):
         uuid = self.mapping(name, arn)
         self.assertEqual([kdata(r) for r in self.records(results, 1)[1]], ["one"])
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
-        self.wait_state(uuid, "Disabled")
+        self.wait_mapping_state(uuid, "Disabled")
         self.put(stream, "two")
         self.assertEqual(self.records(results, 1, deadline_s=3)[1], [])
         self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
