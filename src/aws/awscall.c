@@ -116,3 +116,10 @@ void aws_call_error(const char *body, size_t len, char *code, size_t ccap, char 
 	json_decref(j);
 }
 
+
+json_t *aws_call_json(const outbound_result_t *r)
+{
+	if (r->rc || r->status != 200)
+		return NULL;
+	return json_loadb(r->body, r->len, 0, NULL);
+}

@@ -7,6 +7,7 @@
 #ifndef LD_AWSCALL_H
 #define LD_AWSCALL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "aws/awsconf.h"
@@ -33,5 +34,9 @@ int aws_call_send(outbound_t *ob, const aws_call_t *c, outbound_cb cb, void *ud)
 /* The error code and message of an AWS error document, XML or JSON
  * ("com.amazonaws.sqs#QueueDoesNotExist" gives QueueDoesNotExist). */
 void aws_call_error(const char *body, size_t len, char *code, size_t ccap, char *msg, size_t mcap);
+
+/* The JSON document of a successful (200) answer, owned by the caller;
+ * NULL when the call failed, answered another status or is not JSON. */
+json_t *aws_call_json(const outbound_result_t *r);
 
 #endif

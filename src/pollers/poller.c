@@ -41,3 +41,13 @@ json_t *poller_filters(json_t *doc)
 	json_t *fc = json_object_get(doc, "FilterCriteria");
 	return json_array_size(json_object_get(fc, "Filters")) ? json_deep_copy(fc) : NULL;
 }
+
+int poller_reports_failures(json_t *doc)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), i, t)
+		if (json_string_value(t) && !strcmp(json_string_value(t), "ReportBatchItemFailures"))
+			return 1;
+	return 0;
+}

@@ -40,9 +40,11 @@ void poller_result(server_t *srv, const char *scope, const char *uuid, char *las
 /* What every poller reads of its mapping's record: the function of a
  * FunctionArn's resource after "function:" (NAME[:QUALIFIER], split into
  * name and qualifier, "" when none), an integer member (dflt when absent),
- * and a copy of FilterCriteria when it holds filters (NULL otherwise). */
+ * a copy of FilterCriteria when it holds filters (NULL otherwise), and
+ * whether FunctionResponseTypes asks for ReportBatchItemFailures. */
 void poller_function(const char *name_qualifier, char *name, size_t ncap, char *qualifier, size_t qcap);
 int poller_int(json_t *doc, const char *key, int dflt);
 json_t *poller_filters(json_t *doc);
+int poller_reports_failures(json_t *doc);
 
 #endif

@@ -775,7 +775,7 @@ static void on_broker(void *ud, const outbound_result_t *r)
 		call_failed(p, "DescribeBroker", r);
 		return;
 	}
-	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
+	json_t *doc = aws_call_json(r);
 	const char *engine = json_string_value(json_object_get(doc, "engineType"));
 	json_t *instances = json_object_get(doc, "brokerInstances");
 	if (engine && strcasecmp(engine, "RABBITMQ")) {
@@ -840,7 +840,7 @@ static void on_secret(void *ud, const outbound_result_t *r)
 		call_failed(p, "GetSecretValue", r);
 		return;
 	}
-	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
+	json_t *doc = aws_call_json(r);
 	const char *s = json_string_value(json_object_get(doc, "SecretString"));
 	json_t *secret = s ? json_loads(s, 0, NULL) : NULL;
 	const char *user = json_string_value(json_object_get(secret, "username"));

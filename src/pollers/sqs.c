@@ -613,7 +613,7 @@ static void on_received(void *ud, const outbound_result_t *r)
 	struct sqs_worker *w = ud;
 	struct sqs_poller *p = w->p;
 	w->busy = 0;
-	json_t *doc = r->rc == 0 && r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	json_t *doc = aws_call_json(r);
 	json_t *msgs = json_object_get(doc, "Messages");
 	if (p->stopped) { /* what the poll brought goes back with the rest */
 		if (json_array_size(msgs)) {
@@ -734,10 +734,7 @@ struct sqs_poller *sqs_poller_start(server_t *srv, outbound_t *ob, const char *s
 	p->max_concurrency = conc > 0 && conc <= INT_MAX ? (int)conc : 0;
 	size_t n = strlen(queue);
 	p->fifo = n > 5 && !strcmp(queue + n - 5, ".fifo");
-	size_t i;
-	json_t *t;
-	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), i, t)
-		p->report_failures |= json_string_value(t) && !strcmp(json_string_value(t), "ReportBatchItemFailures");
+	p->report_failures = poller_reports_failures(doc);
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
 	if (aws_config_from_env(&p->cfg, "SQS", "sqs", srv->aws_endpoint, qa.region)) {

@@ -300,7 +300,7 @@ static void on_records(void *ud, const outbound_result_t *r)
 	s->calling = 0;
 	if (settle(p))
 		return;
-	json_t *doc = r->rc == 0 && r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	json_t *doc = aws_call_json(r);
 	json_t *recs = json_object_get(doc, "Records");
 	if (!json_is_array(recs)) { /* an expired iterator or a failure: read again from the checkpoint */
 		log_failure(p, "GetRecords", r);
@@ -360,7 +360,7 @@ static void on_iterator(void *ud, const outbound_result_t *r)
 	s->calling = 0;
 	if (settle(p))
 		return;
-	json_t *doc = r->rc == 0 && r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	json_t *doc = aws_call_json(r);
 	const char *it = json_string_value(json_object_get(doc, "ShardIterator"));
 	if (!it) {
 		char code[128], msg[256];
@@ -1011,7 +1011,7 @@ static void on_listed(void *ud, const outbound_result_t *r)
 	struct stream_poller *p = ud;
 	if (settle(p))
 		return;
-	json_t *doc = r->rc == 0 && r->status == 200 ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+	json_t *doc = aws_call_json(r);
 	const char *token = NULL;
 	json_t *shards = doc ? streamsrc_list_answer(p->src, doc, &token) : NULL;
 	if (!json_is_array(shards)) {
@@ -1083,10 +1083,7 @@ struct stream_poller *stream_poller_start(server_t *srv, outbound_t *ob, const c
 	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
 	p->bisect = json_is_true(json_object_get(doc, "BisectBatchOnFunctionError"));
 	p->tumbling_s = poller_int(doc, "TumblingWindowInSeconds", 0);
-	size_t i;
-	json_t *t;
-	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), i, t)
-		p->report_failures |= json_string_value(t) && !strcmp(json_string_value(t), "ReportBatchItemFailures");
+	p->report_failures = poller_reports_failures(doc);
 	snprintf(p->position, sizeof(p->position), "%s",
 		 json_string_value(json_object_get(doc, "StartingPosition")) ?: "TRIM_HORIZON");
 	p->position_ts = json_number_value(json_object_get(doc, "StartingPositionTimestamp"));
