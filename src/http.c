@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Per-connection memory of libmicrohttpd: it bounds the request line and
@@ -224,6 +225,62 @@ static void reject_too_big(struct hreq *h)
 	h->rejected = 1;
 }
 
+/* RFC 9112's framing rules, which a proxy in front of lambdad may read
+ * differently from libmicrohttpd (request smuggling): several
+ * Content-Length headers that disagree, a Transfer-Encoding beside a
+ * Content-Length, and a transfer coding other than chunked are refused
+ * before any byte of the body is read, and the connection is closed after
+ * the answer. (libmicrohttpd itself refuses a Content-Length that is not a
+ * number, and, strict, a header name followed by a space.) */
+struct framing {
+	int lengths, bad_length, encodings, chunked_only;
+	const char *first_length;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+	value = value ? value : "";
+	if (!strcasecmp(key, "Content-Length")) {
+		if (!*value || value[strspn(value, "0123456789")] || (f->first_length && strcmp(f->first_length, value)))
+			f->bad_length = 1;
+		f->first_length = value;
+		f->lengths++;
+	} else if (!strcasecmp(key, "Transfer-Encoding")) {
+		f->encodings++;
+		f->chunked_only = f->encodings == 1 && !strcasecmp(value, "chunked");
+	}
+	return MHD_YES;
+}
+
+/* 0, or the error answer is queued and the request is over */
+static int refuse_framing(struct hreq *h)
+{
+	struct framing f = { 0 };
+	MHD_get_connection_values(h->c, MHD_HEADER_KIND, framing_header, &f);
+	const char *type = "BadRequestException", *msg = NULL;
+	if (f.bad_length)
+		msg = "The request's Content-Length headers are invalid or disagree.";
+	else if (f.encodings && f.lengths)
+		msg = "A request may not carry both Transfer-Encoding and Content-Length.";
+	else if (f.encodings && !f.chunked_only) {
+		type = "NotImplementedException";
+		msg = "The only transfer coding accepted is chunked.";
+	}
+	if (!msg)
+		return 0;
+	req_t *r = &h->r;
+	buf_init(&r->raw, 0);
+	ids_uuid4(r->request_id);
+	apierr_set(r, type, "%s", msg);
+	apierr_render(r, LD_EAPI);
+	req_add_header(r, "x-amzn-RequestId", r->request_id);
+	req_add_header(r, "Connection", "close");
+	send_response(h);
+	h->too_big = h->rejected = 1; /* whatever body follows is discarded */
+	return 1;
+}
+
 struct header_walk {
 	req_t *r;
 	void (*fn)(void *ud, const char *name, const char *value);
@@ -290,6 +347,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		h->r.op = h->rt ? h->rt->mop : NULL;
 		h->limit = router_body_limit(h->rt);
 		buf_init(&h->body, h->limit);
+		if (refuse_framing(h))
+			return MHD_YES;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > h->limit) {
 			/* answer at once: the body is never read, MHD closes the connection */
@@ -471,6 +530,7 @@ int http_start(server_t *srv, int fd, http_t **out)
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+				MHD_OPTION_STRICT_FOR_CLIENT, (int)1, /* no space before a header's colon */
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				MHD_OPTION_UNESCAPE_CALLBACK, unescape, h,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_log, h,

@@ -28,6 +28,8 @@ static const struct {
 	{ "ValidationException", "message", 400 },
 	{ "SerializationException", "message", 400 },
 	{ "RequestEntityTooLargeException", "message", 413 },
+	{ "BadRequestException", "message", 400 },     /* HTTP framing lambdad refuses (http.c) */
+	{ "NotImplementedException", "message", 501 }, /* a transfer coding other than chunked */
 	{ "AccessDeniedException", "Message", 403 },
 	{ "UnknownOperationException", "message", 404 },
 	{ "UnrecognizedClientException", "message", 403 },
