@@ -45,8 +45,10 @@ export function Chart(props: { title: string; unit: string; series: Series | nul
         <line x1={PAD_L} y1={PAD_T} x2={PAD_L} y2={H - PAD_B} class="axis" />
         <text x={PAD_L - 4} y={PAD_T + 4} class="tick" text-anchor="end">{fmt(max)}</text>
         <text x={PAD_L - 4} y={H - PAD_B} class="tick" text-anchor="end">0</text>
-        {ticks.map((t) => (
-          <text x={x(t)} y={H - 6} class="tick" text-anchor="middle">{hhmm(t)}</text>
+        {ticks.map((t, i) => (
+          <text x={x(t)} y={H - 6} class="tick" text-anchor={i === 0 ? "start" : i === ticks.length - 1 ? "end" : "middle"}>
+            {hhmm(t)}
+          </text>
         ))}
         {pts.length > 1 && <path d={path} class="line" />}
         {pts.map((p) => (

@@ -615,7 +615,7 @@ function Logs(props: { name: string; group: string }) {
           <div class="logline">
             <span class="ts">{new Date(e.timestamp || 0).toISOString()}</span>
             <span class="stream">{e.logStreamName}</span>
-            <span class="msg">{e.message}</span>
+            <span class="msg">{(e.message || "").replace(/\r/g, "\n")}</span>
           </div>
         ))}
         {!events.length && <p class="muted">No events yet.</p>}
