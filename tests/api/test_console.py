@@ -20,7 +20,7 @@ import urllib.request
 
 import botocore.exceptions
 
-from harness import ROOT, LambdadTestCase, make_zip
+from harness import ROLE, ROOT, LambdadTestCase, make_zip
 from test_url_clients import CHROMIUM, chromium_usable
 
 ARTIFACTS = os.path.join(ROOT, "build", "test", "artifacts", "console")
@@ -174,14 +174,30 @@ class TestConsoleBrowser(LambdadTestCase):
         if cls.why_not:
             raise unittest.SkipTest(cls.why_not)
         super().setUpClass()
+        # another function, with what the other tabs show: a Kinesis mapping (its poller finds
+        # no stream: State Enabled, LastProcessingResult as lambdad keeps it), an event invoke
+        # config, a version and an alias
+        cls.other = "console-other-%d" % os.getpid()
+        cls.lam.create_function(FunctionName=cls.other, Runtime="python3.11", Handler="app.handler", Role=ROLE,
+                                Code={"ZipFile": make_zip()})
+        cls.lam.get_waiter("function_active_v2").wait(FunctionName=cls.other,
+                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        cls.esm = cls.lam.create_event_source_mapping(
+            FunctionName=cls.other, EventSourceArn="arn:aws:kinesis:us-east-1:000000000000:stream/console-s",
+            StartingPosition="LATEST", BatchSize=7)["UUID"]
+        cls.lam.put_function_event_invoke_config(
+            FunctionName=cls.other, MaximumRetryAttempts=1, MaximumEventAgeInSeconds=120,
+            DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:console-dlq"}})
+        cls.lam.publish_version(FunctionName=cls.other)
+        cls.lam.create_alias(FunctionName=cls.other, Name="live", FunctionVersion="1")
 
     def test_click_through(self):
         fn = "console-%d" % os.getpid()
         marker = "mark-%d" % os.getpid()
-        res = drive("full", self.server.endpoint, function=fn, marker=marker)
+        res = drive("full", self.server.endpoint, function=fn, marker=marker, other_function=self.other)
         self.assertTrue(res.get("ok"), res.get("exception"))
         self.assertEqual(res["foreign_requests"], [])
-        self.assertEqual(res["list_before"], "#no-functions")
+        self.assertEqual(res["list_before"], "#functions")
         self.assertIsNone(res.get("create_error"), res)
         self.assertTrue(res["runtime"].startswith("python3."), res["runtimes"])
         self.assertEqual(res["role"], "arn:aws:iam::000000000000:role/lambdad-console")
@@ -235,6 +251,15 @@ class TestConsoleBrowser(LambdadTestCase):
         self.assertEqual(res["list_row"][:3], [fn, "Active", res["runtime"]])
         self.assertEqual(res["list_row"][4], "128")
         self.assertEqual(res["deep_link"], "#versions")
+        # the other function's mapping, async config, versions and aliases, as the API has them
+        m = self.lam.get_event_source_mapping(UUID=self.esm)
+        self.assertEqual(res["other_esms"], [[self.esm, m["EventSourceArn"], m["State"], m["StateTransitionReason"],
+                                              m.get("LastProcessingResult", ""), "7"]])
+        self.assertEqual(res["other_async"]["Maximum retry attempts"], "1")
+        self.assertEqual(res["other_async"]["Maximum event age (s)"], "120")
+        self.assertEqual(res["other_async"]["On failure"], "arn:aws:sqs:us-east-1:000000000000:console-dlq")
+        self.assertEqual(res["other_versions"], ["$LATEST", "1"])
+        self.assertEqual([a[:2] for a in res["other_aliases"]], [["live", "1"]])
         shots = [os.path.basename(s) for s in res["screenshots"]]
         self.assertIn("full-function-page.png", shots)
         for s in res["screenshots"]:

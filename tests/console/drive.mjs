@@ -231,6 +231,31 @@ async function full(page) {
   // a deep link is answered with index.html and opens the page itself
   await page.goto(`${BASE}functions/${FN}/versions`, { waitUntil: "load" });
   result.deep_link = await firstOf(page, ["#versions", ".error"]);
+
+  // a function the test set up with a mapping, an event invoke config, a
+  // version and an alias
+  const other = env.OTHER_FUNCTION;
+  if (!other) return;
+  await page.goto(`${BASE}functions/${other}/event-sources`, { waitUntil: "load" });
+  if ((await firstOf(page, ["#esms", "#esm-none", ".card .error"])) === "#esms")
+    result.other_esms = await page.$$eval("#esms tbody tr", (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent)),
+    );
+  else result.other_esms = { error: await text(page, ".card .error") };
+  await shot(page, "event-sources");
+  await page.click("#tab-async");
+  result.other_async = (await firstOf(page, ["#async-config", "#async-config-none", ".card .error"])) === "#async-config"
+    ? await page.$$eval("#async-config tr", (trs) =>
+        Object.fromEntries(trs.map((tr) => [tr.querySelector("th").textContent, tr.querySelector("td").textContent])),
+      )
+    : { error: await text(page, ".card .error") };
+  await page.click("#tab-versions");
+  await firstOf(page, ["#aliases", ".card .error"]);
+  result.other_versions = await page.$$eval("#versions tbody tr td:first-child", (tds) => tds.map((t) => t.textContent));
+  result.other_aliases = await page.$$eval("#aliases tbody tr", (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent)),
+  );
+  await shot(page, "versions-aliases");
 }
 
 async function enforce(page) {
