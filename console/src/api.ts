@@ -50,7 +50,9 @@ function common() {
   return {
     region: loadRegion(),
     endpoint: window.location.origin,
-    maxAttempts: 2,
+    // no retries: a retried Invoke could run the function twice; the
+    // user (or the next poll) tries again
+    maxAttempts: 1,
     credentials: async () => {
       if (!c) throw new Error("no credentials: enter an access key first");
       return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken || undefined };

@@ -567,8 +567,10 @@ function Logs(props: { name: string; group: string }) {
         }
         if (gen !== state.current.gen) return;
         const fresh = got.filter((e) => e.eventId && !st.seen.has(e.eventId));
-        fresh.forEach((e) => st.seen.add(e.eventId!));
         for (const e of fresh) if ((e.timestamp || 0) > st.since) st.since = e.timestamp!;
+        // the ids matter only for events at or after the next startTime
+        if (st.seen.size > 10000) st.seen = new Set(got.filter((e) => (e.timestamp || 0) >= st.since).map((e) => e.eventId!));
+        fresh.forEach((e) => st.seen.add(e.eventId!));
         if (fresh.length)
           setEvents((old) => [...old, ...fresh].sort((a, b) => (a.timestamp || 0) - (b.timestamp || 0)).slice(-2000));
         setErr(null);
