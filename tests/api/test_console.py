@@ -35,7 +35,11 @@ def driver_missing():
     if why:
         return why
     if not NODE:
-        return "node is not installed (tools/deps.sh installs nodejs with npm)"
+        return "node is not installed (playwright-core needs node 20 or newer, with npm)"
+    ver = subprocess.run([NODE, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    m = re.match(r"v(\d+)\.", ver)
+    if not m or int(m.group(1)) < 20:
+        return "node %s is too old for playwright-core (it needs node 20 or newer)" % (ver or "?")
     pw = os.path.join(DRIVER_DIR, "node_modules", "playwright-core")
     if not os.path.isdir(pw):
         subprocess.run([os.path.join(ROOT, "tools", "playwright.sh")], timeout=300,
