@@ -17,14 +17,18 @@ LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 SRCS    := $(shell find src -name '*.c' | sort)
 LIBSRCS := $(filter-out src/main.c,$(SRCS))
 HDRS    := $(shell find src -name '*.h')
+# the web console's built files (console/dist, committed), embedded at build
+# time by tools/genconsole.py; `make console` rebuilds dist/ with npm
+CONSOLE_DIST := $(shell find console/dist -type f 2>/dev/null | sort)
+CONSOLE_GEN  := build/gen/console_data.c
 
 # release build
 OBJDIR  := build/obj
-OBJS    := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS))
+OBJS    := $(patsubst src/%.c,$(OBJDIR)/%.o,$(SRCS)) $(OBJDIR)/gen/console_data.o
 CFLAGS  ?= -O2 -g
 # test build: ASan + UBSan + -Werror
 TOBJDIR := build/test/obj
-TOBJS   := $(patsubst src/%.c,$(TOBJDIR)/%.o,$(LIBSRCS))
+TOBJS   := $(patsubst src/%.c,$(TOBJDIR)/%.o,$(LIBSRCS)) $(TOBJDIR)/gen/console_data.o
 TCFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined -Werror
 UNITS   := $(patsubst tests/unit/%.c,build/test/unit/%,$(wildcard tests/unit/test_*.c))
 RAPID   := runtimes/rapid/bin/init
@@ -44,7 +48,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 PAR    = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
 SUBMAKE = $(MAKE) --no-print-directory $(PAR)
 
-.PHONY: all deps run test unit fuzz fuzzers bench clean model
+.PHONY: all deps run test unit fuzz fuzzers bench clean model console
 
 all: build/lambdad
 
@@ -81,6 +85,21 @@ $(KAFKA_MOCK): tests/tools/kafka_mock.c
 	$(say) "  CCLD    $@"
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -o $@ $< $(shell pkg-config --cflags --libs rdkafka jansson 2>/dev/null)
 
+$(CONSOLE_GEN): tools/genconsole.py $(CONSOLE_DIST)
+	@mkdir -p $(dir $@)
+	$(say) "  GEN     $@"
+	$(Q)python3 tools/genconsole.py console/dist $@
+
+$(OBJDIR)/gen/console_data.o: $(CONSOLE_GEN) src/api/console.h
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(CFLAGS) -c -o $@ $<
+
+$(TOBJDIR)/gen/console_data.o: $(CONSOLE_GEN) src/api/console.h
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $< (test)"
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TCFLAGS) -c -o $@ $<
+
 $(TOBJDIR)/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(say) "  CC      $< (test)"
@@ -92,10 +111,10 @@ build/test/unit/%: tests/unit/%.c $(TOBJS) tests/unit/t.h
 	$(Q)$(CC) $(CFLAGS_COMMON) $(TCFLAGS) -o $@ $< $(TOBJS) $(LIBS)
 
 # fuzzers: clang + libFuzzer; tools/test.sh replays the corpora
-build/fuzz/%: tests/fuzz/%.c $(LIBSRCS) $(HDRS)
+build/fuzz/%: tests/fuzz/%.c $(LIBSRCS) $(HDRS) $(CONSOLE_GEN)
 	@mkdir -p $(dir $@)
 	$(say) "  CCLD    $@ (clang)"
-	$(Q)clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBSRCS) $(LIBS)
+	$(Q)clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBSRCS) $(CONSOLE_GEN) $(LIBS)
 
 # replay binaries: the same harness with a main() that runs files (gcc, ASan)
 build/test/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(TOBJS)
@@ -129,6 +148,11 @@ bench:
 
 model:
 	python3 tools/genmodel.py > src/model/model_data.c
+
+# the web console from its sources (console/src) into console/dist, which is
+# committed: building lambdad needs no npm (docs/console.md)
+console:
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 clean:
 	rm -rf build

@@ -5,12 +5,14 @@
  * handler and body limit; the HTTP binding (method, dated path, constant
  * query) comes from the model itself, so paths cannot drift from what the
  * SDKs send. Operations of the model that have no handler yet answer as AWS
- * answers an unknown operation. lambdad's own paths (code downloads) sit in
+ * answers an unknown operation. lambdad's own paths (code downloads, the
+ * web console's files, api/console.h) sit in
  * the same table with a path prefix instead of an operation.
  */
 #include "router.h"
 #include "auth/auth.h"
 #include "api/api.h"
+#include "api/console.h"
 #include "model/apierr.h"
 #include "quotas.h"
 #include "util/err.h"
@@ -95,6 +97,8 @@ static struct route routes[] = {
 	{ "InvokeAsync", api_invoke_async, QUOTA_SYNC_PAYLOAD },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
+	{ NULL, api_console, 0, "GET", CONSOLE_PREFIX },
+	{ NULL, api_console, 0, "HEAD", CONSOLE_PREFIX },
 };
 
 /* function URLs (any method, any path; matched by router_match_url) */

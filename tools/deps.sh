@@ -16,7 +16,8 @@
 #          (the java runtime client, runtimes/java) beside an AWS CLI v1 (the quick-start test
 #          runs the README with both; when none is on PATH, one is installed
 #          from PyPI into build/cli-v1), curl and file; chromium for the
-#          browser test (it skips, saying why, when chromium cannot be had);
+#          browser tests (they skip, saying why, when chromium cannot be had)
+#          and playwright-core for the console's (tools/playwright.sh, npm);
 #          Debian's rabbitmq-server (the Amazon MQ tests start a broker of
 #          their own on free loopback ports, beside the package's service if
 #          the system runs it) and python3-pika (the tests publish and count
@@ -83,6 +84,7 @@ if [ "$what" = test ] || [ "$what" = all ]; then
 		echo "deps: installing chromium" >&2
 		apt_install chromium || echo "deps: could not install chromium; the browser test will skip" >&2
 	fi
+	tools/playwright.sh
 fi
 
 # the @aws-sdk v3 clients of the nodejs runtimes, from the npm registry
