@@ -778,9 +778,10 @@ static void on_broker(void *ud, const outbound_result_t *r)
 	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
 	const char *engine = json_string_value(json_object_get(doc, "engineType"));
 	json_t *instances = json_object_get(doc, "brokerInstances");
-	if (engine && strcasecmp(engine, "RABBITMQ")) {
-		fprintf(stderr, "lambdad: the broker of %s runs %s: lambdad polls RabbitMQ brokers only\n", p->arn,
-			engine);
+	if (engine && strcasecmp(engine, "RABBITMQ")) { /* ActiveMQ: activemq.c's */
+		if (strcasecmp(engine, "ACTIVEMQ"))
+			fprintf(stderr, "lambdad: the broker of %s runs %s, which lambdad does not poll\n", p->arn,
+				engine);
 		p->st = ST_IDLE_FOREVER;
 		json_decref(doc);
 		return;
