@@ -364,7 +364,7 @@ static void complete(struct amq_poller *p, pn_delivery_t *d)
 	}
 	pn_message_t *m = pn_message();
 	json_t *msg = NULL;
-	if (m && pn_message_decode(m, p->rx, size) == 0)
+	if (m && amqevent_decode(m, p->rx, size) == 0)
 		msg = amqevent_message(m, p->queue, amqevent_redelivered(m, p->rx, size, p->released_only), loop_wall_ms());
 	pn_message_free(m);
 	p->rx_len = 0;

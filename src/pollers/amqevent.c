@@ -188,6 +188,11 @@ static char *body_bytes(pn_message_t *msg, size_t *len, int *text)
 	return out;
 }
 
+int amqevent_decode(pn_message_t *msg, const char *bytes, size_t n)
+{
+	return bytes && n ? pn_message_decode(msg, bytes, n) : -1;
+}
+
 int amqevent_redelivered(pn_message_t *msg, const char *encoded, size_t n, int by_acquirer)
 {
 	static const unsigned char small[] = { 0x00, 0x53, 0x70 }; /* descriptor: smallulong 0x70 (header) */

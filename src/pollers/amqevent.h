@@ -50,6 +50,10 @@
 
 #include <proton/message.h>
 
+/* Decodes a delivery's bytes into msg: 0, or negative when they are not a
+ * message (an empty delivery among them: qpid-proton asserts on that). */
+int amqevent_decode(pn_message_t *msg, const char *bytes, size_t n);
+
 /* One message of the event (a new object; NULL when out of memory or the
  * body cannot be encoded). queue: the mapping's; redelivered:
  * amqevent_redelivered's; received_ms: wall-clock milliseconds of the

@@ -197,6 +197,7 @@ static void test_redelivered(void)
 	pn_message_t *bare = pn_message();
 	CHECK(amqevent_redelivered(bare, "\x00\x53\x77\xa1\x01x", 6, 1) == 0);
 	CHECK(amqevent_redelivered(bare, "\x00\x53\x70\x45", 4, 1) == 1); /* a header, empty: first-acquirer false */
+	CHECK(amqevent_decode(bare, "", 0) < 0); /* an empty delivery is not a message (and proton would assert) */
 	pn_message_free(bare);
 	pn_message_free(m);
 }
