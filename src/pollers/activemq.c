@@ -821,21 +821,6 @@ fail:
 
 /* ---- where the broker is ---- */
 
-/* the --mq-broker URL for the broker id or the endpoint's host, or NULL */
-static const char *mapped(struct amq_poller *p, const char *endpoint_host)
-{
-	for (const char *const *m = p->srv->mq_brokers; m && *m; m++) {
-		const char *eq = strchr(*m, '=');
-		size_t k = eq ? (size_t)(eq - *m) : 0;
-		if (!eq)
-			continue;
-		if ((strlen(p->broker_id) == k && !strncmp(*m, p->broker_id, k)) ||
-		    (endpoint_host && strlen(endpoint_host) == k && !strncmp(*m, endpoint_host, k)))
-			return eq + 1;
-	}
-	return NULL;
-}
-
 static void call_failed(struct amq_poller *p, const char *op, const outbound_result_t *r)
 {
 	char code[128], msg[256];
@@ -887,7 +872,7 @@ static void on_broker(void *ud, const outbound_result_t *r)
 	char host[256] = "", target[512];
 	if (endpoint)
 		endpoint_host(endpoint, host, sizeof(host));
-	const char *url = mapped(p, host[0] ? host : NULL);
+	const char *url = poller_mq_broker(p->srv, p->broker_id, host[0] ? host : NULL);
 	snprintf(target, sizeof(target), "%s", url ? url : endpoint ? endpoint : "");
 	json_decref(doc);
 	if (!target[0]) {

@@ -45,4 +45,8 @@ void poller_function(const char *name_qualifier, char *name, size_t ncap, char *
 int poller_int(json_t *doc, const char *key, int dflt);
 json_t *poller_filters(json_t *doc);
 
+/* Where `--mq-broker KEY=URL` says an Amazon MQ broker is: the URL whose
+ * KEY is broker_id or endpoint_host (NULL: none), else NULL. */
+const char *poller_mq_broker(server_t *srv, const char *broker_id, const char *endpoint_host);
+
 #endif
