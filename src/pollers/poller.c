@@ -36,6 +36,20 @@ int poller_int(json_t *doc, const char *key, int dflt)
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
 }
 
+const char *poller_mq_broker(server_t *srv, const char *broker_id, const char *endpoint_host)
+{
+	for (const char *const *m = srv->mq_brokers; m && *m; m++) {
+		const char *eq = strchr(*m, '=');
+		size_t k = eq ? (size_t)(eq - *m) : 0;
+		if (!eq)
+			continue;
+		if ((strlen(broker_id) == k && !strncmp(*m, broker_id, k)) ||
+		    (endpoint_host && strlen(endpoint_host) == k && !strncmp(*m, endpoint_host, k)))
+			return eq + 1;
+	}
+	return NULL;
+}
+
 json_t *poller_filters(json_t *doc)
 {
 	json_t *fc = json_object_get(doc, "FilterCriteria");

@@ -47,4 +47,8 @@ int poller_int(json_t *doc, const char *key, int dflt);
 json_t *poller_filters(json_t *doc);
 int poller_reports_failures(json_t *doc);
 
+/* Where `--mq-broker KEY=URL` says an Amazon MQ broker is: the URL whose
+ * KEY is broker_id or endpoint_host (NULL: none), else NULL. */
+const char *poller_mq_broker(server_t *srv, const char *broker_id, const char *endpoint_host);
+
 #endif

@@ -740,21 +740,6 @@ fail:
 
 /* ---- where the broker is ---- */
 
-/* the --mq-broker URL for the broker id or the endpoint's host, or NULL */
-static const char *mapped(struct rmq_poller *p, const char *endpoint_host)
-{
-	for (const char *const *m = p->srv->mq_brokers; m && *m; m++) {
-		const char *eq = strchr(*m, '=');
-		size_t k = eq ? (size_t)(eq - *m) : 0;
-		if (!eq)
-			continue;
-		if ((strlen(p->broker_id) == k && !strncmp(*m, p->broker_id, k)) ||
-		    (endpoint_host && strlen(endpoint_host) == k && !strncmp(*m, endpoint_host, k)))
-			return eq + 1;
-	}
-	return NULL;
-}
-
 /* a failed call to AWS: logged, and tried again after the backoff */
 static void call_failed(struct rmq_poller *p, const char *op, const outbound_result_t *r)
 {
@@ -778,9 +763,10 @@ static void on_broker(void *ud, const outbound_result_t *r)
 	json_t *doc = aws_call_json(r);
 	const char *engine = json_string_value(json_object_get(doc, "engineType"));
 	json_t *instances = json_object_get(doc, "brokerInstances");
-	if (engine && strcasecmp(engine, "RABBITMQ")) {
-		fprintf(stderr, "lambdad: the broker of %s runs %s: lambdad polls RabbitMQ brokers only\n", p->arn,
-			engine);
+	if (engine && strcasecmp(engine, "RABBITMQ")) { /* ActiveMQ: activemq.c's */
+		if (strcasecmp(engine, "ACTIVEMQ"))
+			fprintf(stderr, "lambdad: the broker of %s runs %s, which lambdad does not poll\n", p->arn,
+				engine);
 		p->st = ST_IDLE_FOREVER;
 		json_decref(doc);
 		return;
@@ -800,7 +786,7 @@ static void on_broker(void *ud, const outbound_result_t *r)
 	snprintf(copy, sizeof(copy), "%s", endpoint ? endpoint : "");
 	if (endpoint && amqp_parse_url(copy, &ci) == AMQP_STATUS_OK)
 		snprintf(host, sizeof(host), "%s", ci.host);
-	const char *url = mapped(p, host[0] ? host : NULL);
+	const char *url = poller_mq_broker(p->srv, p->broker_id, host[0] ? host : NULL);
 	char target[512];
 	snprintf(target, sizeof(target), "%s", url ? url : endpoint ? endpoint : "");
 	json_decref(doc);

@@ -64,7 +64,7 @@ def rabbit_script():
 class Rabbit:
     """One RabbitMQ node of our own: its own epmd, ports, node name, data, logs and config."""
 
-    def __init__(self):
+    def __init__(self, plugins=()):
         self.dir = tempfile.mkdtemp(prefix="lambdad-rmq-")
         self.port, self.dist_port, self.epmd_port = free_port(), free_port(), free_port()
         self.procs = []
@@ -83,7 +83,7 @@ class Rabbit:
             f.write("definitions.local.path = %s\n" % os.path.join(self.dir, "defs.json"))
             f.write("log.console = false\nlog.file.level = warning\n")
         with open(os.path.join(self.dir, "enabled_plugins"), "w") as f:
-            f.write("[].\n")
+            f.write("[%s].\n" % ",".join(plugins))
         open(os.path.join(self.dir, "rabbitmq-env.conf"), "w").close()
         self.env = dict(os.environ, HOME=self.dir, ERL_EPMD_PORT=str(self.epmd_port), ERL_EPMD_ADDRESS="127.0.0.1",
                         RABBITMQ_NODENAME="lambdad%d@localhost" % self.port, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
