@@ -94,7 +94,11 @@ class TestLogsFindsTheDataDirectory(LambdadTestCase):
         self.settled(self.fn)
         self.lam.invoke(FunctionName=self.fn, Payload=b'{"n": 1}')
         other = os.path.join(self.top, "other")
-        os.makedirs(os.path.join(other, "data", "logs", "000000000000:us-east-1", self.fn))
+        # the log store's group directory: /aws/lambda/NAME with / as %2F, its name in .group
+        group = os.path.join(other, "data", "logs", "000000000000:us-east-1", "%2Faws%2Flambda%2F" + self.fn)
+        os.makedirs(group)
+        with open(os.path.join(group, ".group"), "w") as f:
+            f.write('{"name": "/aws/lambda/%s", "creationTime": 0}' % self.fn)
         try:
             out = self.logs(self.fn, other)
         finally:
