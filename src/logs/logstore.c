@@ -15,6 +15,7 @@
  * the index does not describe at their current size (the active one).
  */
 #include "logs/logstore.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/ids.h"
@@ -1167,6 +1168,54 @@ struct expire {
 	int dropped;
 };
 
+struct keep {
+	buf_t *out;
+	struct seg *sg;
+	int64_t cutoff;
+};
+
+static void keep_one(void *ud, const struct logstore_event *ev, uint64_t off, uint64_t next)
+{
+	struct keep *k = ud;
+	if (ev->ts < k->cutoff)
+		return;
+	struct seg *sg = k->sg;
+	if (buf_reserve(k->out, HDR + ev->len))
+		return;
+	/* the record as it is (header and message), byte for byte */
+	buf_append(k->out, (const char *)ev->msg - HDR, HDR + ev->len);
+	struct logstore_event e = *ev;
+	summarize(sg, &e, 0, 0);
+	sg->bytes = k->out->len;
+}
+
+/* rewrites segment i of s without its events older than cutoff */
+static int rewrite_segment(logstore_t *ls, ls_stream_t *s, size_t i, int64_t cutoff)
+{
+	char path[PATH_MAX], name[32];
+	size_t len;
+	seg_path(s, s->segs[i].id, path, sizeof(path));
+	const unsigned char *map = map_file(path, &len);
+	if (!map)
+		return LD_EIO;
+	if (len > s->segs[i].bytes)
+		len = s->segs[i].bytes;
+	buf_t out;
+	buf_init(&out, len + 1);
+	struct seg sg = { .id = s->segs[i].id };
+	struct keep k = { &out, &sg, cutoff };
+	walk(ls->crc, map, len, keep_one, &k, NULL);
+	munmap((void *)map, len);
+	snprintf(name, sizeof(name), "%08x.seg", sg.id);
+	int rc = write_atomic(s->dir, name, out.data ? out.data : "", out.len);
+	buf_free(&out);
+	if (rc)
+		return rc;
+	ls->total -= s->segs[i].bytes - sg.bytes;
+	s->segs[i] = sg;
+	return 0;
+}
+
 static void expire_stream(void *ud, const char *key, void *val)
 {
 	struct expire *x = ud;
@@ -1178,6 +1227,9 @@ static void expire_stream(void *ud, const char *key, void *val)
 			x->dropped++;
 			changed = 1;
 		} else {
+			if (s->segs[i].count && s->segs[i].min_ts < x->cutoff &&
+			    rewrite_segment(x->ls, s, i, x->cutoff) == 0)
+				changed = 1;
 			i++;
 		}
 	}

@@ -137,9 +137,9 @@ int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos befor
 		       void *ud, struct logstore_pos *first);
 
 /* ---- maintenance ---- */
-/* Drops the segments of groups with a retention whose newest event is older
- * than it (readers hide older events of kept segments themselves). The
- * number of segments dropped. */
+/* Enforces the groups' retention: drops the segments whose newest event is
+ * older than it and rewrites (a new file, renamed over) those holding
+ * events on both sides of it. The number of segments dropped. */
 int logstore_expire(logstore_t *ls, int64_t now_ms);
 
 struct logstore_stats {
