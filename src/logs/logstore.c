@@ -424,7 +424,8 @@ static int load_stream(logstore_t *ls, ls_group_t *g, const char *dir)
 	free(idx);
 	if (rc)
 		goto out;
-	qsort(s->segs, s->nsegs, sizeof(*s->segs), seg_cmp);
+	if (s->nsegs)
+		qsort(s->segs, s->nsegs, sizeof(*s->segs), seg_cmp);
 	for (size_t i = 0; i < s->nsegs; i++) {
 		if (s->segs[i].bytes == UINT64_MAX && (rc = scan_segment(ls, s, &s->segs[i])))
 			goto out;
@@ -1290,7 +1291,7 @@ int logstore_token_parse(const char *tok, char *dir, struct logstore_pos *pos)
 			return LD_EINVAL;
 		if (i < 12)
 			seg = seg * 10 + (unsigned)(tok[i] - '0');
-		else if (off > (UINT64_MAX - 9) / 10)
+		else if (off > (UINT64_MAX - (unsigned)(tok[i] - '0')) / 10)
 			return LD_EINVAL;
 		else
 			off = off * 10 + (unsigned)(tok[i] - '0');
