@@ -376,6 +376,52 @@ class TestCrash(unittest.TestCase):
             shutil.rmtree(data, ignore_errors=True)
 
 
+class TestEnforce(unittest.TestCase):
+    """Under --auth enforce a CloudWatch Logs request must be signed for service `logs` by a key of the
+    key store, whose account it acts as."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(extra_args=["--auth", "enforce"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def signed(self, key, service):
+        import botocore.auth
+        import botocore.awsrequest
+        import botocore.credentials
+        body = json.dumps({"logGroupNamePrefix": "/"})
+        req = botocore.awsrequest.AWSRequest(method="POST", url=self.server.endpoint + "/", data=body, headers={
+            "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "Logs_20140328.DescribeLogGroups"})
+        creds = botocore.credentials.Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        botocore.auth.SigV4Auth(creds, service, REGION).add_auth(req)
+        r = urllib.request.Request(req.url, data=body.encode(), method="POST", headers=dict(req.headers))
+        try:
+            with urllib.request.urlopen(r, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def test_signed_for_logs(self):
+        key = self.server.create_key("111111111111")
+        logs = self.server.client_for(key, service="logs")
+        logs.create_log_group(logGroupName="/enforced")
+        g = logs.describe_log_groups()["logGroups"][0]
+        self.assertEqual(g["arn"], "arn:aws:logs:%s:111111111111:log-group:/enforced:*" % REGION)
+        status, body = self.signed(key, "logs")
+        self.assertEqual(status, 200, body)
+        status, body = self.signed(key, "lambda")
+        self.assertEqual(status, 400)
+        self.assertEqual(body["__type"], "InvalidSignatureException")
+        self.assertIn("Credential should be scoped to correct service: 'logs'", body["message"])
+        unsigned = self.server.client("logs")  # a key the store does not know
+        with self.assertRaises(unsigned.exceptions.ClientError) as cm:
+            unsigned.describe_log_groups()
+        self.assertEqual(cm.exception.response["Error"]["Code"], "UnrecognizedClientException")
+
+
 FLAKY = """
 import json
 def handler(event, context):
