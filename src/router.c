@@ -129,7 +129,7 @@ static const struct target {
 /* 0 handled (rc in *rc), LD_ENOTFOUND when r is no target request */
 static int target_dispatch(req_t *r, int *rc)
 {
-	const char *t = strcmp(r->method, "POST") || strcmp(r->path, "/") ? NULL : r->header(r, "X-Amz-Target");
+	const char *t = !r->header || strcmp(r->method, "POST") || strcmp(r->path, "/") ? NULL : r->header(r, "X-Amz-Target");
 	for (size_t i = 0; t && i < sizeof(targets) / sizeof(targets[0]); i++) {
 		size_t n = strlen(targets[i].prefix);
 		if (strncmp(t, targets[i].prefix, n))

@@ -464,7 +464,7 @@ static int describe_log_streams(struct ctx *c)
 	json_t *list = json_array();
 	for (size_t k = from; k < m && k < from + (size_t)limit; k++) {
 		struct logstore_stream_info si;
-		char arn[1400];
+		char arn[4096];
 		logstore_stream_info(all[desc ? m - 1 - k : k], &si);
 		snprintf(arn, sizeof(arn), "arn:aws:logs:%s:%s:log-group:%s:log-stream:%s", c->r->region, c->r->account,
 			 gname, si.name);

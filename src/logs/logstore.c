@@ -455,7 +455,7 @@ static int load_group(logstore_t *ls, const char *scope, const char *dir)
 	json_t *meta = read_json(dir, ".group");
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	int rc = 0;
-	char key[1024];
+	char key[2304];
 	if (!name || (ls->o.only_group && strcmp(name, ls->o.only_group))) {
 		json_decref(meta);
 		return 0;
@@ -554,7 +554,7 @@ void logstore_close(logstore_t *ls)
 
 ls_group_t *logstore_group(logstore_t *ls, const char *scope, const char *name)
 {
-	char key[1024];
+	char key[2304];
 	if (group_key(scope, name, key, sizeof(key)))
 		return NULL;
 	return strmap_get(ls->groups, key);
@@ -570,7 +570,7 @@ static json_t *group_meta(const ls_group_t *g)
 
 int logstore_group_create(logstore_t *ls, const char *scope, const char *name, ls_group_t **out)
 {
-	char key[1024], enc[201], sdir[PATH_MAX];
+	char key[2304], enc[201], sdir[PATH_MAX];
 	int rc;
 	if (ls->o.readonly)
 		return LD_EINVAL;
@@ -614,7 +614,7 @@ static void sum_stream_bytes(void *ud, const char *key, void *val)
 
 int logstore_group_delete(logstore_t *ls, ls_group_t *g)
 {
-	char key[1024];
+	char key[2304];
 	uint64_t bytes = 0;
 	strmap_each(g->streams, sum_stream_bytes, &bytes);
 	/* the metadata first: a crash in between leaves a directory opening skips */
