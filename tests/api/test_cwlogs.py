@@ -473,6 +473,19 @@ class TestFunctionLogs(LogsCase):
             self.assertIn(("ERROR failing n=%d" if n % 2 else "ok n=%d") % n, p.stdout)
         self.assertIn("REPORT RequestId: ", p.stdout)
 
+    def test_logging_config_log_group(self):
+        name = self.name("custom")
+        code = "def handler(e, c):\n    print('custom group line')\n    return 1\n"
+        self.lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": make_zip({"app.py": code})},
+                                 LoggingConfig={"LogFormat": "Text", "LogGroup": "/custom/" + name})
+        self.settled(name)
+        self.lam.invoke(FunctionName=name, Payload=b"{}")
+        ev = self.logs.filter_log_events(logGroupName="/custom/" + name, filterPattern='"custom group line"')
+        self.assertEqual(len(ev["events"]), 1)
+        self.assertEqual(ev["events"][0]["message"], "custom group line\n")
+        self.assertEqual(self.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/" + name)["logGroups"], [])
+
     def test_tail_follow(self):
         name = self.name("follow")
         code = "def handler(e, c):\n    print('marker', e['m'])\n    return 1\n"
