@@ -572,7 +572,8 @@ static int get_log_events(struct ctx *c)
 			first = after = si.end;
 	} else {
 		struct back_out b = { .events = events };
-		if ((rc = logstore_read_back(c->ls, s, pos, start, end, (size_t)limit, on_back, &b, &first))) {
+		if ((rc = logstore_read_back(c->ls, s, pos, start, end, (size_t)limit, QUOTA_LOGS_GET_BYTES,
+						 QUOTA_LOGS_EVENT_OVERHEAD, on_back, &b, &first))) {
 			json_decref(events);
 			return rc;
 		}

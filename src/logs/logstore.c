@@ -1067,6 +1067,7 @@ void logstore_cursor_close(logstore_cursor_t *c)
 
 struct back {
 	struct logstore_pos *v; /* ring of the last `max` positions of the segment */
+	size_t *lens;           /* and their messages' lengths */
 	size_t max, n, head;
 	uint64_t limit;
 	int64_t start, end;
@@ -1079,6 +1080,7 @@ static void back_one(void *ud, const struct logstore_event *ev, uint64_t off, ui
 	if (off >= b->limit || ev->ts < b->start || (b->end >= 0 && ev->ts > b->end))
 		return;
 	b->v[(b->head + b->n) % b->max] = (struct logstore_pos){ b->seg, off };
+	b->lens[(b->head + b->n) % b->max] = ev->len;
 	if (b->n < b->max)
 		b->n++;
 	else
@@ -1086,21 +1088,22 @@ static void back_one(void *ud, const struct logstore_event *ev, uint64_t off, ui
 }
 
 int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos before, int64_t start, int64_t end,
-		       size_t max, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
+		       size_t max, size_t max_bytes, size_t overhead, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
 					       struct logstore_pos next),
 		       void *ud, struct logstore_pos *first)
 {
 	/* positions found, newest first */
 	struct logstore_pos *found = calloc(max ? max : 1, sizeof(*found));
-	struct back b = { .v = calloc(max ? max : 1, sizeof(struct logstore_pos)), .max = max ? max : 1 };
-	size_t nfound = 0;
-	int rc = 0;
+	struct back b = { .v = calloc(max ? max : 1, sizeof(struct logstore_pos)),
+			  .lens = calloc(max ? max : 1, sizeof(size_t)), .max = max ? max : 1 };
+	size_t nfound = 0, bytes = 0;
+	int rc = 0, full = 0;
 	*first = before;
-	if (!found || !b.v) {
+	if (!found || !b.v || !b.lens) {
 		rc = LD_ENOMEM;
 		goto out;
 	}
-	for (size_t k = s->nsegs; k-- > 0 && nfound < max;) {
+	for (size_t k = s->nsegs; k-- > 0 && nfound < max && !full;) {
 		const struct seg *sg = &s->segs[k];
 		if (sg->id > before.seg || !in_window(sg, start, end))
 			continue;
@@ -1120,8 +1123,15 @@ int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos befor
 		b.seg = sg->id;
 		walk(NULL, map, len, back_one, &b, NULL);
 		munmap((void *)map, len);
-		for (size_t i = b.n; i-- > 0;)
+		for (size_t i = b.n; i-- > 0 && !full;) {
+			size_t need = b.lens[(b.head + i) % b.max] + overhead;
+			if (nfound && bytes + need > max_bytes) {
+				full = 1;
+				break;
+			}
+			bytes += need;
 			found[nfound++] = b.v[(b.head + i) % b.max];
+		}
 	}
 	if (nfound)
 		*first = found[nfound - 1];
@@ -1159,6 +1169,7 @@ int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos befor
 out:
 	free(found);
 	free(b.v);
+	free(b.lens);
 	return rc;
 }
 

@@ -128,11 +128,12 @@ int logstore_cursor_next(logstore_cursor_t *c, struct logstore_event *ev, struct
 			 struct logstore_pos *next);
 void logstore_cursor_close(logstore_cursor_t *c);
 
-/* The last `max` events before position `before` with start <= ts <= end,
- * in stored order: fn is called for each (msg valid during the call); *first
- * gets the position of the first delivered (before itself when none). */
+/* The last `max` events before position `before` with start <= ts <= end
+ * whose messages (with `overhead` bytes each) fit in max_bytes (at least
+ * one), in stored order: fn is called for each (msg valid during the call);
+ * *first gets the position of the first delivered (before itself when none). */
 int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos before, int64_t start, int64_t end,
-		       size_t max, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
+		       size_t max, size_t max_bytes, size_t overhead, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
 					       struct logstore_pos next),
 		       void *ud, struct logstore_pos *first);
 

@@ -75,7 +75,7 @@ static void segment(const uint8_t *data, size_t size)
 		abort();
 	volatile size_t bytes = 0;
 	struct logstore_pos first;
-	logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 7, on_event, (void *)&bytes, &first);
+	logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 7, 1000, 26, on_event, (void *)&bytes, &first);
 	struct logstore_event add = { 5, 0, "appended", 8 };
 	if (logstore_append(ls, s, &add, 1) == 0) {
 		logstore_stream_info(s, &si);

@@ -144,11 +144,19 @@ static void test_segments_and_seek(void)
 	/* backward: the last 5, oldest first; then the 5 before them */
 	struct got got = { .n = 0 };
 	struct logstore_pos p;
-	CHECK(logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 5, on_event, &got, &p) == 0);
+	CHECK(logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 5, SIZE_MAX, 0, on_event, &got, &p) == 0);
 	CHECK(got.n == 5 && got.ts[0] == 101995 && got.ts[4] == 101999);
 	got.n = 0;
-	CHECK(logstore_read_back(ls, s, p, 0, -1, 5, on_event, &got, &p) == 0);
+	CHECK(logstore_read_back(ls, s, p, 0, -1, 5, SIZE_MAX, 0, on_event, &got, &p) == 0);
 	CHECK(got.n == 5 && got.ts[0] == 101990 && got.ts[4] == 101994);
+	/* a byte budget: 3 messages of 199 bytes fit in 600, a 4th does not */
+	got.n = 0;
+	struct logstore_pos q;
+	CHECK(logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 50, 600, 0, on_event, &got, &q) == 0);
+	CHECK(got.n == 3 && got.ts[0] == 101997 && got.ts[2] == 101999);
+	got.n = 0;
+	CHECK(logstore_read_back(ls, s, LOGSTORE_POS_END, 0, -1, 50, 10, 0, on_event, &got, &q) == 0);
+	CHECK(got.n == 1 && got.ts[0] == 101999); /* at least one */
 	/* a position is resumed exactly */
 	CHECK(logstore_cursor_open(ls, s, p, 0, -1, &c) == 0);
 	CHECK(logstore_cursor_next(c, &ev, NULL, NULL) == 1 && ev.ts == 101990);
