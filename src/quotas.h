@@ -55,6 +55,8 @@
 #define QUOTA_LOGS_DESCRIBE_LIMIT 50        /* DescribeLogGroups / DescribeLogStreams page */
 #define QUOTA_LOGS_GET_LIMIT 10000          /* GetLogEvents / FilterLogEvents: events per answer */
 #define QUOTA_LOGS_GET_BYTES 1048576u       /* and their bytes (1 MB) */
+#define QUOTA_LOGS_LIVETAIL_MS (3LL * 3600000) /* a StartLiveTail session lasts at most 3 hours */
+#define QUOTA_LOGS_LIVETAIL_EVENTS 500      /* events of one sessionUpdate (more are sampled out) */
 
 /* lambdad's own caps on function output (docs/logs.md) */
 #define QUOTA_LOGS_STORE_BYTES (1024ull * 1024 * 1024) /* --logs-max-bytes default: the whole store, 1 GiB */

@@ -17,6 +17,7 @@ struct exec;
 struct async;
 struct outbound;
 struct logstore;
+struct cwlogs;
 
 typedef struct server {
 	/* configuration */
@@ -44,7 +45,7 @@ typedef struct server {
 	struct pulls *pulls;         /* image pulls in flight (images/pull.c), NULL when none ever ran */
 	struct pollers *pollers;     /* event source pollers (pollers/pollers.c), NULL until pollers_start */
 	struct logstore *logs;       /* the log store (logs/logstore.h), NULL until opened */
-	int64_t logs_sweep_timer;    /* the retention sweep's timer (api/cwlogs.c) */
+	struct cwlogs *cwlogs;       /* the CloudWatch Logs API's state: retention sweep, live tails (api/cwlogs.c) */
 	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;

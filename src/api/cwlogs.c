@@ -23,7 +23,10 @@
 #include "quotas.h"
 #include "util/err.h"
 #include "util/jsonw.h"
+#include "util/eventstream.h"
+#include "util/ids.h"
 #include "util/logfilter.h"
+#include "util/strmap.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -869,6 +872,8 @@ static int put_log_events(struct ctx *c)
 
 /* ---- dispatch ---- */
 
+static int start_live_tail(struct ctx *c);
+
 static const struct op {
 	const char *name;
 	int (*fn)(struct ctx *c);
@@ -884,6 +889,7 @@ static const struct op {
 	{ "PutLogEvents", put_log_events },
 	{ "PutRetentionPolicy", put_retention_policy },
 	{ "DeleteRetentionPolicy", delete_retention_policy },
+	{ "StartLiveTail", start_live_tail },
 };
 
 int cwlogs_dispatch(req_t *r, const char *name)
@@ -896,7 +902,7 @@ int cwlogs_dispatch(req_t *r, const char *name)
 			op = &ops[i];
 	if (!op)
 		return apierr_set_null(r, "UnknownOperationException");
-	if (!c.ls)
+	if (!c.ls || !r->srv->cwlogs)
 		return apierr_set(r, "ServiceUnavailableException", "The log store is not open.");
 	snprintf(c.scope, sizeof(c.scope), "%s:%s", r->account, r->region);
 	json_error_t jerr;
@@ -922,29 +928,377 @@ int cwlogs_dispatch(req_t *r, const char *name)
 	return rc;
 }
 
+/* ---- StartLiveTail ---- */
+
+/* One session: the answer is an event stream (initial-response,
+ * sessionStart, then a sessionUpdate every second with what arrived in the
+ * chosen groups and streams) until the client goes, QUOTA_LOGS_LIVETAIL_MS
+ * passes (SessionTimeoutException) or the server stops. Each stream is read
+ * from where the session last saw it: its end when the session started, the
+ * head for streams created later. */
+struct tail {
+	struct tail *next;
+	server_t *srv;
+	req_t *r;
+	json_t *groups;      /* names */
+	json_t *names, *prefixes;
+	logfilter_t *f;
+	strmap_t *pos;       /* "GROUP\nSTREAM" -> struct logstore_pos */
+	json_t *start;       /* the sessionStart event, until the stream starts */
+	int64_t timer;
+	uint64_t deadline;
+};
+
+struct cwlogs {
+	int64_t sweep_timer;
+	struct tail *tails;
+};
+
+static void tail_free(struct tail *t)
+{
+	server_t *srv = t->srv;
+	for (struct tail **p = &srv->cwlogs->tails; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	if (t->timer)
+		loop_cancel(srv->loop, t->timer);
+	json_decref(t->groups);
+	json_decref(t->start);
+	json_decref(t->names);
+	json_decref(t->prefixes);
+	logfilter_free(t->f);
+	strmap_free(t->pos, free);
+	free(t);
+}
+
+static void tail_gone(void *ud)
+{
+	tail_free(ud); /* the client went: r is the front's again */
+}
+
+/* sends one event (or exception) of the stream; 0 or LD_E* */
+static int tail_send(struct tail *t, const char *kind, const char *type, json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!text)
+		return LD_ENOMEM;
+	struct es_header h[3] = {
+		{ ":message-type", kind },
+		{ !strcmp(kind, "exception") ? ":exception-type" : ":event-type", type },
+		{ ":content-type", "application/json" },
+	};
+	buf_t m;
+	buf_init(&m, 0);
+	int rc = es_message(&m, h, 3, text, strlen(text));
+	free(text);
+	if (!rc)
+		rc = req_stream_write(t->r, m.data, m.len);
+	buf_free(&m);
+	return rc;
+}
+
+static int tail_wants(struct tail *t, const char *stream)
+{
+	if (json_array_size(t->names)) {
+		for (size_t i = 0; i < json_array_size(t->names); i++)
+			if (!strcmp(stream, json_string_value(json_array_get(t->names, i))))
+				return 1;
+		return 0;
+	}
+	if (json_array_size(t->prefixes)) {
+		for (size_t i = 0; i < json_array_size(t->prefixes); i++) {
+			const char *p = json_string_value(json_array_get(t->prefixes, i));
+			if (!strncmp(stream, p, strlen(p)))
+				return 1;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/* what arrived since the last pass, as sessionResults (at most
+ * QUOTA_LOGS_LIVETAIL_EVENTS a pass; sampled says some were left out);
+ * with init only the streams' ends are noted */
+static json_t *tail_collect(struct tail *t, int init, int *sampled)
+{
+	logstore_t *ls = t->srv->logs;
+	json_t *results = json_array();
+	char scope[96];
+	snprintf(scope, sizeof(scope), "%s:%s", t->r->account, t->r->region);
+	for (size_t i = 0; i < json_array_size(t->groups); i++) {
+		const char *gname = json_string_value(json_array_get(t->groups, i));
+		ls_group_t *g = logstore_group(ls, scope, gname);
+		if (!g)
+			continue;
+		char garn[700];
+		snprintf(garn, sizeof(garn), "arn:aws:logs:%s:%s:log-group:%s", t->r->region, t->r->account, gname);
+		ls_stream_t **v;
+		size_t n = logstore_streams(g, &v);
+		for (size_t k = 0; k < n; k++) {
+			struct logstore_stream_info si;
+			logstore_stream_info(v[k], &si);
+			if (!tail_wants(t, si.name))
+				continue;
+			char key[2304];
+			snprintf(key, sizeof(key), "%s\n%s", gname, si.name);
+			struct logstore_pos *p = strmap_get(t->pos, key);
+			if (!p) {
+				p = malloc(sizeof(*p));
+				if (!p || strmap_put(t->pos, key, p)) {
+					free(p);
+					continue;
+				}
+				*p = init ? si.end : (struct logstore_pos){ 0, 0 };
+			}
+			if (init)
+				continue;
+			logstore_cursor_t *c;
+			if (logstore_cursor_open(ls, v[k], *p, 0, -1, &c))
+				continue;
+			struct logstore_event ev;
+			struct logstore_pos next;
+			while (logstore_cursor_next(c, &ev, NULL, &next) == 1) {
+				*p = next;
+				if (t->f && !logfilter_match(t->f, ev.msg, ev.len))
+					continue;
+				if (json_array_size(results) >= QUOTA_LOGS_LIVETAIL_EVENTS) {
+					*sampled = 1;
+					continue;
+				}
+				json_array_append_new(results,
+						      json_pack("{s:s,s:s,s:s%,s:I,s:I}", "logStreamName", si.name,
+								"logGroupIdentifier", garn, "message", ev.msg, ev.len,
+								"timestamp", (json_int_t)ev.ts, "ingestionTime",
+								(json_int_t)ev.ingest));
+			}
+			logstore_cursor_close(c);
+		}
+		free(v);
+	}
+	return results;
+}
+
+/* ends t's stream (after which r is the front's) */
+static void tail_end(struct tail *t)
+{
+	req_t *r = t->r;
+	r->stream_gone = NULL;
+	tail_free(t);
+	req_stream_end(r);
+}
+
+static void tail_tick(void *ud)
+{
+	struct tail *t = ud;
+	t->timer = 0;
+	if (t->start) {
+		/* the first tick, once the front holds the request as pending:
+		 * the answer's head, initial-response and sessionStart */
+		json_t *start = t->start;
+		t->start = NULL;
+		req_t *r = t->r;
+		if (req_stream_start(r)) {
+			json_decref(start);
+			tail_free(t);
+			req_finish(r, LD_EIO);
+			return;
+		}
+		if (tail_send(t, "event", "initial-response", json_object()) ||
+		    tail_send(t, "event", "sessionStart", start)) {
+			tail_end(t);
+			return;
+		}
+		int64_t id = loop_timer(t->srv->loop, 1000, tail_tick, t);
+		t->timer = id > 0 ? id : 0;
+		return;
+	}
+	if (loop_now_ms() >= t->deadline) {
+		tail_send(t, "exception", "SessionTimeoutException",
+			  json_pack("{s:s}", "message", "Session timed out after 3 hours"));
+		tail_end(t);
+		return;
+	}
+	int sampled = 0;
+	json_t *results = tail_collect(t, 0, &sampled);
+	if (tail_send(t, "event", "sessionUpdate",
+		      json_pack("{s:{s:b},s:o}", "sessionMetadata", "sampled", sampled, "sessionResults", results))) {
+		/* the client does not keep up: end it */
+		tail_end(t);
+		return;
+	}
+	int64_t id = loop_timer(t->srv->loop, 1000, tail_tick, t);
+	t->timer = id > 0 ? id : 0;
+}
+
+static int start_live_tail(struct ctx *c)
+{
+	json_t *groups = json_object_get(c->in, "logGroupIdentifiers");
+	json_t *names = json_object_get(c->in, "logStreamNames");
+	json_t *prefixes = json_object_get(c->in, "logStreamNamePrefixes");
+	const char *pattern = str(c, "logEventFilterPattern", 0, 0, LOGFILTER_MAX_PATTERN, P_NONE);
+	struct {
+		json_t *v;
+		const char *name;
+		size_t max, len;
+		enum pat p;
+		int required;
+	} lists[] = {
+		{ groups, "logGroupIdentifiers", 10, 2048, P_IDENT, 1 },
+		{ names, "logStreamNames", 100, 512, P_STREAM, 0 },
+		{ prefixes, "logStreamNamePrefixes", 100, 512, P_STREAM, 0 },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		json_t *v = lists[i].v;
+		if (!v || json_is_null(v)) {
+			if (lists[i].required)
+				violation(c, NULL, lists[i].name, "Member must not be null");
+			continue;
+		}
+		if (!json_is_array(v)) {
+			c->serr = 1;
+			continue;
+		}
+		if (json_array_size(v) < 1 || json_array_size(v) > lists[i].max) {
+			char msg[80];
+			snprintf(msg, sizeof(msg), json_array_size(v) < 1 ? "greater than or equal to 1"
+									  : "less than or equal to %zu",
+				 lists[i].max);
+			violation(c, "[...]", lists[i].name, "Member must have length %s", msg);
+		}
+		for (size_t k = 0; k < json_array_size(v); k++) {
+			char path[64];
+			snprintf(path, sizeof(path), "%s.%zu.member", lists[i].name, k + 1);
+			json_t *wrap = json_pack("{s:O}", "n", json_array_get(v, k));
+			str_at(c, wrap, "n", path, 1, 1, lists[i].len, lists[i].p);
+			json_decref(wrap);
+		}
+	}
+	int rc = checked(c);
+	if (rc)
+		return rc;
+	if (json_array_size(names) && json_array_size(prefixes))
+		return apierr_set(c->r, "InvalidParameterException",
+				  "You cannot specify both logStreamNames and logStreamNamePrefixes.");
+	logfilter_t *f = NULL;
+	if (pattern && *pattern) {
+		rc = logfilter_compile(pattern, &f);
+		if (rc == LD_EINVAL || rc == LD_ETOOBIG)
+			return apierr_set(c->r, "InvalidParameterException", "Invalid filter pattern");
+		if (rc)
+			return rc;
+	}
+	/* the groups by name (an ARN's name part); every one must exist */
+	json_t *gnames = json_array();
+	for (size_t i = 0; i < json_array_size(groups); i++) {
+		const char *id = json_string_value(json_array_get(groups, i));
+		char name[2100];
+		const char *lg = strstr(id, ":log-group:");
+		snprintf(name, sizeof(name), "%s", !strncmp(id, "arn:", 4) && lg ? lg + strlen(":log-group:") : id);
+		size_t n = strlen(name);
+		if (n >= 2 && !strcmp(name + n - 2, ":*"))
+			name[n - 2] = '\0';
+		if (!logstore_group(c->ls, c->scope, name)) {
+			json_decref(gnames);
+			logfilter_free(f);
+			return no_group(c);
+		}
+		json_array_append_new(gnames, json_string(name));
+	}
+	struct tail *t = calloc(1, sizeof(*t));
+	if (!t || strmap_new(&t->pos)) {
+		free(t);
+		json_decref(gnames);
+		logfilter_free(f);
+		return LD_ENOMEM;
+	}
+	t->srv = c->r->srv;
+	t->r = c->r;
+	t->groups = gnames;
+	t->names = json_incref(names);
+	t->prefixes = json_incref(prefixes);
+	t->f = f;
+	t->deadline = loop_now_ms() + QUOTA_LOGS_LIVETAIL_MS;
+	t->next = t->srv->cwlogs->tails;
+	t->srv->cwlogs->tails = t;
+	int sampled = 0;
+	json_decref(tail_collect(t, 1, &sampled)); /* where each stream ends now */
+	req_t *r = c->r;
+	r->status = 200;
+	r->content_type = "application/vnd.amazon.eventstream";
+	r->stream_gone = tail_gone;
+	r->stream_ud = t;
+	char sid[37];
+	ids_uuid4(sid);
+	json_t *start = json_pack("{s:s,s:s,s:O}", "requestId", r->request_id, "sessionId", sid, "logGroupIdentifiers",
+				  groups);
+	if (json_array_size(names))
+		json_object_set(start, "logStreamNames", names);
+	if (json_array_size(prefixes))
+		json_object_set(start, "logStreamNamePrefixes", prefixes);
+	json_object_set_new(start, "logEventFilterPattern", json_string(pattern ? pattern : ""));
+	t->start = start;
+	/* the stream starts on the next tick: the front holds r as pending only
+	 * once this returns */
+	int64_t id = loop_timer(t->srv->loop, 0, tail_tick, t);
+	if (id <= 0) {
+		t->r = NULL;
+		r->stream_gone = NULL;
+		tail_free(t);
+		return LD_ENOMEM;
+	}
+	t->timer = id;
+	return LD_EPENDING;
+}
+
 /* ---- retention ---- */
+
+static void arm_sweep(server_t *srv);
 
 static void sweep(void *ud)
 {
 	server_t *srv = ud;
-	srv->logs_sweep_timer = 0;
+	srv->cwlogs->sweep_timer = 0;
 	if (srv->logs)
 		logstore_expire(srv->logs, logstore_now_ms());
-	cwlogs_start(srv);
+	arm_sweep(srv);
+}
+
+static void arm_sweep(server_t *srv)
+{
+	int ms = srv->logs_sweep_ms > 0 ? srv->logs_sweep_ms : QUOTA_LOGS_SWEEP_MS;
+	int64_t t = loop_timer(srv->loop, (uint64_t)ms, sweep, srv);
+	srv->cwlogs->sweep_timer = t > 0 ? t : 0;
 }
 
 void cwlogs_start(server_t *srv)
 {
-	if (srv->logs_sweep_timer || !srv->logs)
+	if (srv->cwlogs || !srv->logs)
 		return;
-	int ms = srv->logs_sweep_ms > 0 ? srv->logs_sweep_ms : QUOTA_LOGS_SWEEP_MS;
-	int64_t t = loop_timer(srv->loop, (uint64_t)ms, sweep, srv);
-	srv->logs_sweep_timer = t > 0 ? t : 0;
+	srv->cwlogs = calloc(1, sizeof(*srv->cwlogs));
+	if (srv->cwlogs)
+		arm_sweep(srv);
 }
 
 void cwlogs_stop(server_t *srv)
 {
-	if (srv->logs_sweep_timer)
-		loop_cancel(srv->loop, srv->logs_sweep_timer);
-	srv->logs_sweep_timer = 0;
+	if (!srv->cwlogs)
+		return;
+	/* live tails end: their streams close, the front lets the clients go */
+	while (srv->cwlogs->tails) {
+		struct tail *t = srv->cwlogs->tails;
+		if (t->start) {
+			req_t *r = t->r;
+			tail_free(t);
+			req_finish(r, apierr_set(r, "ServiceUnavailableException", "The server is stopping."));
+		} else {
+			tail_end(t);
+		}
+	}
+	if (srv->cwlogs->sweep_timer)
+		loop_cancel(srv->loop, srv->cwlogs->sweep_timer);
+	free(srv->cwlogs);
+	srv->cwlogs = NULL;
 }

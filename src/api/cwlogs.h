@@ -18,7 +18,8 @@
  * answer, LD_EAPI with AWS's error recorded, or another LD_E* code. */
 int cwlogs_dispatch(req_t *r, const char *op);
 
-/* Starts the retention sweep (a timer every srv->logs_sweep_ms) / stops it. */
+/* Starts the retention sweep (a timer every srv->logs_sweep_ms) / stops it
+ * and ends the live tail sessions (call before the HTTP front stops). */
 void cwlogs_start(server_t *srv);
 void cwlogs_stop(server_t *srv);
 

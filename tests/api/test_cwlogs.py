@@ -10,6 +10,9 @@ import time
 import unittest
 import urllib.request
 
+import boto3
+import botocore.config
+
 from harness import ACCOUNT, BIN, REGION, ROLE, LambdadTestCase, Server, make_zip
 
 DAY = 86400000
@@ -337,6 +340,58 @@ class TestEvents(LogsCase):
         msgs = [e["message"] for e in self.logs.get_log_events(logGroupName=g, logStreamName="mixed",
                                                                 startFromHead=True)["events"]]
         self.assertEqual(msgs, ["new one", "kept"])
+
+
+class TestLiveTail(LogsCase):
+    """StartLiveTail: an event stream of what arrives after it started, filtered, every second. botocore
+    puts the operation's host prefix ("stream-") before the endpoint's host unless told not to, so the
+    client here sets inject_host_prefix=False (docs/logs.md)."""
+
+    def test_live_tail(self):
+        import threading
+        lt = boto3.client("logs", endpoint_url=self.server.endpoint, region_name=REGION, aws_access_key_id="test",
+                          aws_secret_access_key="test",
+                          config=botocore.config.Config(inject_host_prefix=False, retries={"max_attempts": 0},
+                                                        read_timeout=30))
+        g = self.group()
+        arn = "arn:aws:logs:%s:%s:log-group:%s" % (REGION, ACCOUNT, g)
+        self.logs.create_log_stream(logGroupName=g, logStreamName="a")
+        self.logs.put_log_events(logGroupName=g, logStreamName="a",
+                                 logEvents=[{"timestamp": now_ms(), "message": "hello before"}])
+        with self.assertRaises(lt.exceptions.ResourceNotFoundException):
+            lt.start_live_tail(logGroupIdentifiers=[arn + "-none"])
+        stream = lt.start_live_tail(logGroupIdentifiers=[arn], logEventFilterPattern="hello")["responseStream"]
+
+        def later():
+            time.sleep(1.2)
+            self.logs.put_log_events(logGroupName=g, logStreamName="a", logEvents=[
+                {"timestamp": now_ms(), "message": "hello after"}, {"timestamp": now_ms(), "message": "other"}])
+            self.logs.create_log_stream(logGroupName=g, logStreamName="b")
+            self.logs.put_log_events(logGroupName=g, logStreamName="b",
+                                     logEvents=[{"timestamp": now_ms(), "message": "hello new stream"}])
+        writer = threading.Thread(target=later)
+        writer.start()
+        events, got, end = [], [], time.time() + 15
+        try:
+            for ev in stream:
+                events.append(ev)
+                if "sessionUpdate" in ev:
+                    got += [(x["logStreamName"], x["message"]) for x in ev["sessionUpdate"]["sessionResults"]]
+                if len(got) >= 2 or time.time() > end:
+                    break
+        finally:
+            writer.join(10)
+        self.assertEqual(events[0]["sessionStart"]["logGroupIdentifiers"], [arn])
+        self.assertEqual(events[0]["sessionStart"]["logEventFilterPattern"], "hello")
+        self.assertEqual(sorted(got), [("a", "hello after"), ("b", "hello new stream")])
+        update = [e for e in events if "sessionUpdate" in e][-1]["sessionUpdate"]
+        self.assertEqual(update["sessionMetadata"], {"sampled": False})
+        self.assertEqual(update["sessionResults"][0]["logGroupIdentifier"], arn)
+        stream.close()
+        # a session the server still holds when it stops ends cleanly (tearDownClass checks the exit)
+        self.open_stream = lt.start_live_tail(logGroupIdentifiers=[arn])["responseStream"]
+        first = next(iter(self.open_stream))
+        self.assertIn("sessionStart", first)
 
 
 class TestCrash(unittest.TestCase):
