@@ -1088,8 +1088,8 @@ static void back_one(void *ud, const struct logstore_event *ev, uint64_t off, ui
 }
 
 int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos before, int64_t start, int64_t end,
-		       size_t max, size_t max_bytes, size_t overhead, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
-					       struct logstore_pos next),
+		       size_t max, size_t max_bytes, size_t overhead,
+		       void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at, struct logstore_pos next),
 		       void *ud, struct logstore_pos *first)
 {
 	/* positions found, newest first */

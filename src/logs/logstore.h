@@ -133,8 +133,8 @@ void logstore_cursor_close(logstore_cursor_t *c);
  * one), in stored order: fn is called for each (msg valid during the call);
  * *first gets the position of the first delivered (before itself when none). */
 int logstore_read_back(logstore_t *ls, ls_stream_t *s, struct logstore_pos before, int64_t start, int64_t end,
-		       size_t max, size_t max_bytes, size_t overhead, void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at,
-					       struct logstore_pos next),
+		       size_t max, size_t max_bytes, size_t overhead,
+		       void (*fn)(void *ud, const struct logstore_event *ev, struct logstore_pos at, struct logstore_pos next),
 		       void *ud, struct logstore_pos *first);
 
 /* ---- maintenance ---- */
