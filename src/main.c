@@ -9,6 +9,7 @@
  * then shuts down cleanly.
  */
 #include "api/api.h"
+#include "api/cwlogs.h"
 #include "auth/auth.h"
 #include "auth/keys.h"
 #include "api/gc.h"
@@ -22,6 +23,7 @@
 #include "http.h"
 #include "images/pull.h"
 #include "pollers/pollers.h"
+#include "logs/logstore.h"
 #include "loop.h"
 #include "model/model.h"
 #include "quotas.h"
@@ -58,8 +60,10 @@ static void usage(FILE *f)
 	      "                     [--auth enforce|permissive] [--image-registry HOST=URL]...\n"
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
+	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
+	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
 	      f);
 }
@@ -160,6 +164,9 @@ static int serve(int argc, char **argv)
 		{ "image-registry", required_argument, NULL, 'I' },
 		{ "mq-broker", required_argument, NULL, 'M' },
 		{ "msk-cluster", required_argument, NULL, 'K' },
+		{ "logs-max-bytes", required_argument, NULL, 'L' },
+		{ "logs-env-rate", required_argument, NULL, 'E' },
+		{ "logs-sweep-ms", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +238,26 @@ static int serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+		case 'E':
+		case 'S': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || end == optarg || !v || (c == 'S' && v > 86400000ull) ||
+			    (c == 'L' && v < 65536)) {
+				fprintf(stderr, "lambdad: --%s takes a positive number%s\n",
+					c == 'L' ? "logs-max-bytes" : c == 'E' ? "logs-env-rate" : "logs-sweep-ms",
+					c == 'L' ? " of bytes, at least 65536" : "");
+				return 2;
+			}
+			if (c == 'L')
+				srv.logs_max_bytes = v;
+			else if (c == 'E')
+				srv.logs_env_rate = v;
+			else
+				srv.logs_sweep_ms = (int)v;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -258,7 +285,8 @@ static int serve(int argc, char **argv)
 		return 1;
 	}
 	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
-	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys)) {
+	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
+	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes }, &srv.logs)) {
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
 		goto out;
 	}
@@ -304,6 +332,7 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: warning: starting the event source pollers failed\n");
 	else if (pollers_count(&srv))
 		fprintf(stderr, "lambdad: %d event source mappings polled\n", pollers_count(&srv));
+	cwlogs_start(&srv);
 	err = http_start(&srv, lfd, &http);
 	lfd = -1; /* the front's now */
 	if (err) {
@@ -330,6 +359,7 @@ out:
 	pull_stop(&srv); /* image pulls in flight end; their functions stay Pending until the next start */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */
+	cwlogs_stop(&srv);
 	http_stop(http);
 	if (lfd >= 0)
 		close(lfd);
@@ -340,6 +370,7 @@ out:
 	store_close(srv.store);
 	blobs_close(srv.blobs);
 	keys_close(srv.keys);
+	logstore_close(srv.logs); /* after exec_stop: environments' last lines are in */
 	loop_free(srv.loop);
 	model_unload();
 	return rc;
@@ -347,33 +378,75 @@ out:
 
 /* ---- lambdad logs NAME [--follow] ---- */
 
-struct logfile {
-	char path[4096];
-	time_t mtime;
+struct followed {
+	char name[LOGSTORE_NAME_MAX + 1];
+	struct logstore_pos pos;
 };
 
-static int by_mtime(const void *a, const void *b)
+static int by_creation(const void *a, const void *b)
 {
-	const struct logfile *x = a, *y = b;
-	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+	struct logstore_stream_info x, y;
+	logstore_stream_info(*(ls_stream_t *const *)a, &x);
+	logstore_stream_info(*(ls_stream_t *const *)b, &y);
+	if (x.created != y.created)
+		return x.created < y.created ? -1 : 1;
+	return strcmp(x.name, y.name);
 }
 
-/* copies what file f has beyond *pos to stdout */
-static void dump_from(const char *path, off_t *pos)
+/* prints the events of s after *pos, moving *pos past them */
+static void print_stream(logstore_t *ls, ls_stream_t *s, struct logstore_pos *pos)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	logstore_cursor_t *c;
+	struct logstore_event ev;
+	struct logstore_pos next;
+	if (logstore_cursor_open(ls, s, *pos, 0, -1, &c))
 		return;
-	if (fseeko(f, *pos, SEEK_SET) == 0) {
-		char buf[8192];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-			fwrite(buf, 1, n, stdout);
-			*pos += (off_t)n;
-		}
+	while (logstore_cursor_next(c, &ev, NULL, &next) == 1) {
+		fwrite(ev.msg, 1, ev.len, stdout);
+		if (!ev.len || ev.msg[ev.len - 1] != '\n')
+			fputc('\n', stdout);
+		*pos = next;
 	}
-	fclose(f);
+	logstore_cursor_close(c);
 	fflush(stdout);
+}
+
+/* One pass over group NAME of DATA's store: every stream oldest first, each
+ * from where the last pass left it (f, *nf: at most cap streams followed).
+ * 0, or 1 when the group is not there. */
+static int logs_pass(const char *data, const char *scope, const char *group, struct followed *f, int *nf, int cap)
+{
+	logstore_t *ls;
+	struct logstore_opts o = { .readonly = 1, .only_scope = scope, .only_group = group };
+	if (logstore_open(data, &o, &ls))
+		return 1;
+	ls_group_t *g = logstore_group(ls, scope, group);
+	if (!g) {
+		logstore_close(ls);
+		return 1;
+	}
+	ls_stream_t **v;
+	size_t n = logstore_streams(g, &v);
+	if (n)
+		qsort(v, n, sizeof(*v), by_creation);
+	for (size_t i = 0; i < n; i++) {
+		struct logstore_stream_info si;
+		logstore_stream_info(v[i], &si);
+		int k;
+		for (k = 0; k < *nf && strcmp(f[k].name, si.name); k++)
+			;
+		if (k == *nf) {
+			if (*nf >= cap)
+				continue;
+			snprintf(f[k].name, sizeof(f[k].name), "%s", si.name);
+			f[k].pos = (struct logstore_pos){ 0, 0 };
+			(*nf)++;
+		}
+		print_stream(ls, v[i], &f[k].pos);
+	}
+	free(v);
+	logstore_close(ls);
+	return 0;
 }
 
 /* Without --data-dir, `lambdad logs` looks in ./data (the default of serve,
@@ -386,10 +459,10 @@ enum { LOGS_MAXDIRS = 16 };
 struct datadir {
 	char path[PATH_MAX]; /* canonical */
 	char how[96];        /* how it was found, for messages */
-	int has;             /* DATA/logs/ACCOUNT:REGION/NAME is a directory */
+	int has;             /* DATA/logs/ACCOUNT:REGION/<group> holds the function's log group */
 };
 
-/* adds path (once) when it is a directory; has: it holds logs/SUB */
+/* adds path (once) when it is a directory; has: it holds logs/SUB/.group */
 static void add_datadir(struct datadir *d, int *n, const char *path, const char *how, const char *sub)
 {
 	char real[PATH_MAX], logs[PATH_MAX + 512];
@@ -401,8 +474,8 @@ static void add_datadir(struct datadir *d, int *n, const char *path, const char 
 			return;
 	memcpy(d[*n].path, real, sizeof(real));
 	snprintf(d[*n].how, sizeof(d[*n].how), "%s", how);
-	snprintf(logs, sizeof(logs), "%s/logs/%s", real, sub);
-	d[*n].has = stat(logs, &st) == 0 && S_ISDIR(st.st_mode);
+	snprintf(logs, sizeof(logs), "%s/logs/%s/.group", real, sub);
+	d[*n].has = stat(logs, &st) == 0 && S_ISREG(st.st_mode);
 	(*n)++;
 }
 
@@ -458,8 +531,10 @@ static int find_logs_dir(const char *name, const char *account, const char *regi
 {
 	static struct datadir d[LOGS_MAXDIRS];
 	int n = 0, has = 0, pick = -1;
-	char here[PATH_MAX], sub[512];
-	snprintf(sub, sizeof(sub), "%s:%s/%s", account, region, name);
+	char here[PATH_MAX], sub[512], group[LOGSTORE_NAME_MAX + 16], enc[201];
+	snprintf(group, sizeof(group), "/aws/lambda/%s", name);
+	logstore_dirname(group, enc);
+	snprintf(sub, sizeof(sub), "%s:%s/%s", account, region, enc);
 	add_datadir(d, &n, "./data", "./data here", sub);
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
@@ -493,20 +568,23 @@ static int find_logs_dir(const char *name, const char *account, const char *regi
 		return 1;
 	}
 	if (pick < 0) {
-		fprintf(stderr, "lambdad: no logs for %s (account %s, region %s) in logs/%s of:\n", name, account,
-			region, sub);
+		fprintf(stderr, "lambdad: no logs for %s (log group %s, account %s, region %s) in logs/%s of:\n", name,
+			group, account, region, sub);
 		list_datadirs(d, n, 0);
 		fprintf(stderr, "pass the server's --data-dir DIR, or --account-id ID / --region REGION if the "
 			"function is in another account or region\n");
 		return 1;
 	}
-	snprintf(dir, cap, "%s/logs/%s", d[pick].path, sub);
+	snprintf(dir, cap, "%s", d[pick].path);
 	return 0;
 }
 
-/* Prints a function's log streams (the .log files of DATA/logs/ACCOUNT:REGION/NAME),
- * oldest first; --follow keeps printing what is appended (bounded by the
- * number of streams it tracks, polling every 200 ms until interrupted). */
+/* Prints a function's log group /aws/lambda/NAME from the log store of the
+ * data directory, its streams oldest first; --follow keeps printing what is
+ * appended (at most LOGS_FOLLOWED streams, reading the store every 200 ms
+ * until interrupted). */
+enum { LOGS_FOLLOWED = 4096 };
+
 static int logs(int argc, char **argv)
 {
 	const char *data_dir = NULL, *account = "000000000000", *region = "us-east-1", *name = NULL;
@@ -534,47 +612,24 @@ static int logs(int argc, char **argv)
 		return 2;
 	}
 	name = argv[optind];
-	char dir[PATH_MAX + 512]; /* DATA/logs/ACCOUNT:REGION/NAME */
+	char dir[PATH_MAX + 512], scope[96], group[LOGSTORE_NAME_MAX + 16];
+	snprintf(scope, sizeof(scope), "%s:%s", account, region);
+	snprintf(group, sizeof(group), "/aws/lambda/%s", name);
 	if (data_dir)
-		snprintf(dir, sizeof(dir), "%s/logs/%s:%s/%s", data_dir, account, region, name);
+		snprintf(dir, sizeof(dir), "%s", data_dir);
 	else if (find_logs_dir(name, account, region, follow, dir, sizeof(dir)))
 		return 1;
-	enum { MAXF = 4096 };
-	static struct logfile files[MAXF];
-	static off_t pos[MAXF];
-	int nfiles = 0;
-	for (;;) {
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d)) && nfiles < MAXF) {
-			if (e->d_name[0] == '.')
-				continue;
-			char path[4096];
-			snprintf(path, sizeof(path), "%.3000s/%.1024s", dir, e->d_name);
-			int known = 0;
-			for (int i = 0; i < nfiles && !known; i++)
-				known = !strcmp(files[i].path, path);
-			struct stat st;
-			if (!known && stat(path, &st) == 0) {
-				snprintf(files[nfiles].path, sizeof(files[nfiles].path), "%s", path);
-				files[nfiles].mtime = st.st_mtime;
-				pos[nfiles++] = 0;
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (!follow) {
-			fprintf(stderr, "lambdad: no logs for %s in %s\n", name, dir);
+	static struct followed f[LOGS_FOLLOWED];
+	int nf = 0;
+	if (!follow) {
+		if (logs_pass(dir, scope, group, f, &nf, LOGS_FOLLOWED)) {
+			fprintf(stderr, "lambdad: no logs for %s (log group %s) in %s/logs/%s\n", name, group, dir, scope);
 			return 1;
 		}
-		if (!follow) {
-			qsort(files, (size_t)nfiles, sizeof(files[0]), by_mtime);
-			for (int i = 0; i < nfiles; i++)
-				dump_from(files[i].path, &pos[i]);
-			return 0;
-		}
-		for (int i = 0; i < nfiles; i++)
-			dump_from(files[i].path, &pos[i]);
+		return 0;
+	}
+	for (;;) {
+		logs_pass(dir, scope, group, f, &nf, LOGS_FOLLOWED);
 		usleep(200 * 1000);
 	}
 }

@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "api/api.h"
 #include "api/console.h"
+#include "api/cwlogs.h"
 #include "model/apierr.h"
 #include "quotas.h"
 #include "util/err.h"
@@ -117,6 +118,33 @@ static const struct route *match_url(const char *host, const char *path)
 }
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The JSON 1.1 services on the same port: POST / whose X-Amz-Target starts
+ * with prefix goes to fn with the operation (what follows the prefix),
+ * signed for service under --auth enforce. Another service is one more row. */
+static const struct target {
+	const char *prefix;
+	const char *service;
+	int (*fn)(req_t *r, const char *op);
+} targets[] = {
+	{ "Logs_20140328.", "logs", cwlogs_dispatch },
+};
+
+/* 0 handled (rc in *rc), LD_ENOTFOUND when r is no target request */
+static int target_dispatch(req_t *r, int *rc)
+{
+	const char *t = !r->header || strcmp(r->method, "POST") || strcmp(r->path, "/") ? NULL : r->header(r, "X-Amz-Target");
+	for (size_t i = 0; t && i < sizeof(targets) / sizeof(targets[0]); i++) {
+		size_t n = strlen(targets[i].prefix);
+		if (strncmp(t, targets[i].prefix, n))
+			continue;
+		r->err_json11 = 1;
+		if (!(*rc = auth_identify_service(r, targets[i].service)))
+			*rc = targets[i].fn(r, t + n);
+		return 0;
+	}
+	return LD_ENOTFOUND;
+}
 
 /* routes for model operations without a handler: answered as unknown */
 static struct route *unimplemented;
@@ -465,6 +493,8 @@ int router_dispatch(req_t *r)
 	ids_uuid4(r->request_id);
 	buf_init(&r->raw, 0);
 	r->finish = finish_pending;
+	if (!r->route && target_dispatch(r, &rc) == 0)
+		goto out;
 	if (!r->route) {
 		rc = apierr_set(r, "UnknownOperationException", "Unknown operation");
 		goto out;
