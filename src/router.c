@@ -95,7 +95,23 @@ static struct route routes[] = {
 	{ "InvokeAsync", api_invoke_async, QUOTA_SYNC_PAYLOAD },
 	/* lambdad's own paths */
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
+	/* CloudWatch's rpc-v2-cbor protocol (api/cloudwatch.c) */
+	{ NULL, api_cloudwatch, 0, "POST", "/service/GraniteServiceVersion20100801/operation/" },
 };
+
+/* paths matched whole: CloudWatch's query and JSON 1.0 protocols (POST /,
+ * the JSON one with X-Amz-Target), and the Prometheus text (docs/metrics.md) */
+static struct route exact_routes[] = {
+	{ NULL, api_cloudwatch, 0, "POST", "/" },
+	{ NULL, api_metrics, 0, "GET", "/metrics" },
+};
+/* GET /metrics on --metrics-listen: not authenticated */
+static struct route metrics_open_route = { NULL, api_metrics_open, 0, "GET", "/metrics" };
+
+const struct route *router_route_metrics(const char *method, const char *path)
+{
+	return !strcmp(method, "GET") && !strcmp(path, "/metrics") ? &metrics_open_route : NULL;
+}
 
 /* function URLs (any method, any path; matched by router_match_url) */
 static struct route url_route = { NULL, api_function_url, QUOTA_SYNC_PAYLOAD, NULL, "/_lambdad/url/" };
@@ -237,6 +253,9 @@ static size_t count_segments(const char *path)
 
 static const struct route *match(const char *method, const char *path, json_t *qargs)
 {
+	for (size_t i = 0; i < sizeof(exact_routes) / sizeof(exact_routes[0]); i++)
+		if (!strcmp(exact_routes[i].method, method) && !strcmp(exact_routes[i].prefix, path))
+			return &exact_routes[i];
 	for (size_t i = 0; i < NROUTES; i++)
 		if (!routes[i].op && !strcmp(routes[i].method, method) &&
 		    !strncmp(path, routes[i].prefix, strlen(routes[i].prefix)))

@@ -16,6 +16,7 @@ struct keys;
 struct exec;
 struct async;
 struct outbound;
+struct metrics;
 
 typedef struct server {
 	/* configuration */
@@ -30,6 +31,7 @@ typedef struct server {
 	const char *const *image_registries; /* --image-registry HOST=URL mappings, NULL-terminated (images/registry.h) */
 	const char *const *msk_clusters; /* --msk-cluster CLUSTER=HOST:PORT[,...] mappings, NULL-terminated (pollers/kafka.c) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
+	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
 	/* state */
 	struct loop *loop;
 	struct store *store;
@@ -40,6 +42,7 @@ typedef struct server {
 	struct pulls *pulls;         /* image pulls in flight (images/pull.c), NULL when none ever ran */
 	struct pollers *pollers;     /* event source pollers (pollers/pollers.c), NULL until pollers_start */
 	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
+	struct metrics *metrics;     /* AWS/Lambda metrics (metrics/metrics.h), NULL in tools without them */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;
