@@ -380,7 +380,7 @@ static int is_alias(const char *q)
 void metrics_fn_put(metrics_t *m, int64_t now_ms, int id, const char *scope, const char *name, const char *qualifier,
 		    const char *version, double value, int account)
 {
-	if (!m)
+	if (!m || !scope || !name)
 		return;
 	char resource[256];
 	const char *names[3] = { "FunctionName", "Resource", "ExecutedVersion" };

@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "pollers/streamsrc.h"
 #include "quotas.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/arn.h"
 #include "util/err.h"
@@ -726,6 +727,7 @@ static void lane_run(struct lane *l)
 		l->busy = 1;
 		l->attempts++;
 		p->stats.invoked++;
+		metrics_on_function(p->srv->metrics, M_ITERATOR_AGE, p->scope, p->fn_name, p->qualifier, (double)p->stats.lag_ms);
 		return;
 	}
 	if (rc == LD_ETHROTTLED) { /* no room now: not an attempt */
