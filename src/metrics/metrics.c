@@ -597,8 +597,8 @@ static int put_labels(buf_t *out, const struct series *s, const char *extra_name
 		rc = put_label(out, "account", account, &first);
 	if (!rc)
 		rc = put_label(out, "region", region, &first);
-	for (int i = 0; !rc && i < s->ndims; i++)
-		for (size_t j = 0; j < sizeof(map) / sizeof(map[0]); j++)
+	for (size_t j = 0; !rc && j < sizeof(map) / sizeof(map[0]); j++)
+		for (int i = 0; !rc && i < s->ndims; i++)
 			if (!strcmp(map[j].dim, s->names[i]))
 				rc = put_label(out, map[j].label, s->values[i], &first);
 	if (!rc && extra_name)
