@@ -45,6 +45,9 @@ static int set_path(json_t *root, char *name, const char *value)
 {
 	char *parts[AWSQUERY_MAX_DEPTH + 1];
 	int n = 0;
+	size_t len = strlen(name);
+	if (!len || name[0] == '.' || name[len - 1] == '.' || strstr(name, ".."))
+		return LD_EINVAL; /* an empty part */
 	for (char *save = NULL, *p = strtok_r(name, ".", &save); p; p = strtok_r(NULL, ".", &save)) {
 		if (n >= AWSQUERY_MAX_DEPTH)
 			return LD_EINVAL;
