@@ -389,7 +389,7 @@ void metrics_fn_put(metrics_t *m, int64_t now_ms, int id, const char *scope, con
 		snprintf(resource, sizeof(resource), "%s:%s", name, qualifier);
 	else
 		snprintf(resource, sizeof(resource), "%s", name);
-	int alias = is_alias(qualifier);
+	int alias = is_alias(qualifier) && version; /* ExecutedVersion only where the version is known */
 	if (account)
 		metrics_put(m, now_ms, id, scope, 0, NULL, NULL, value, 0);
 	metrics_put(m, now_ms, id, scope, 1, names, values, value, 0);

@@ -98,7 +98,7 @@ int metrics_put(metrics_t *m, int64_t now_ms, int id, const char *scope, int ndi
 /* A function's value, recorded as AWS records it: the account's aggregate
  * (when account is set), FunctionName, FunctionName + Resource (NAME when
  * qualifier is "" or NULL, else NAME:QUALIFIER) and, when the qualifier is
- * an alias, + ExecutedVersion (version). */
+ * an alias and version is given, + ExecutedVersion (version). */
 void metrics_fn_put(metrics_t *m, int64_t now_ms, int id, const char *scope, const char *name, const char *qualifier,
 		    const char *version, double value, int account);
 
