@@ -5,8 +5,8 @@
  *
  * One handler serves CloudWatch's three protocols, told apart by the
  * request: Smithy rpc-v2-cbor (POST /service/GraniteServiceVersion20100801/
- * operation/OP, CBOR bodies: botocore 1.36+, the AWS CLI v1 of today),
- * awsJson1_0 (POST / with X-Amz-Target: GraniteServiceVersion20100801.OP)
+ * operation/OP, CBOR bodies), awsJson1_0 (POST / with X-Amz-Target:
+ * GraniteServiceVersion20100801.OP: botocore 1.43, boto3 and the AWS CLI v1)
  * and query (POST / with a form body, Action=OP, XML answers: the AWS CLI v2
  * 2.9 of Debian). Each request is decoded into one JSON document of the
  * model's member names, an operation turns it into a result document or an
@@ -30,6 +30,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,9 @@ static const char *const map_keys[] = { "ExtendedStatistics", NULL };
 /* an error of an operation, in the query protocol's terms */
 struct cw_err {
 	const char *code;
-	char message[512];
+	char message[1024];
+	const char *shape; /* JSON and CBOR's __type when not the table's (auth errors) */
+	int status;        /* when not the table's */
 };
 
 static int fail(struct cw_err *e, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -571,18 +574,14 @@ static const struct {
 
 static int answer_error(req_t *r, enum proto p, const struct cw_err *e)
 {
-	const char *shape = e->code;
-	int status = 400;
+	const char *shape = e->shape ? e->shape : e->code;
+	int status = e->status ? e->status : 400;
 	char qe[160];
-	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+	for (size_t i = 0; !e->shape && i < sizeof(errors) / sizeof(errors[0]); i++)
 		if (!strcmp(errors[i].code, e->code)) {
 			shape = errors[i].shape;
 			status = errors[i].status;
 		}
-	if (!strncmp(e->code, "Missing", 7) && strcmp(e->code, "MissingParameter"))
-		status = 403; /* MissingAuthenticationToken */
-	else if (strstr(e->code, "Signature") || strstr(e->code, "Token") || strstr(e->code, "ClientTokenId"))
-		status = strcmp(e->code, "InvalidNextToken") ? 403 : status;
 	r->status = status;
 	snprintf(qe, sizeof(qe), "%s;%s", e->code, status >= 500 ? "Receiver" : "Sender");
 	if (p == P_QUERY) {
@@ -594,10 +593,14 @@ static int answer_error(req_t *r, enum proto p, const struct cw_err *e)
 	snprintf(type, sizeof(type), "com.amazonaws.cloudwatch#%s", shape);
 	json_t *doc = json_pack("{ssss}", "__type", type, "message", e->message);
 	int rc = doc ? 0 : LD_ENOMEM;
-	req_add_header(r, "x-amzn-query-error", qe);
+	if (!e->shape) /* modelled errors: the query code for the SDKs (awsQueryCompatible) */
+		req_add_header(r, "x-amzn-query-error", qe);
 	if (!rc && p == P_JSON) {
+		/* jansson's writer: jsonw leaves out members named with '_' */
+		char *text = json_dumps(doc, JSON_COMPACT);
 		r->content_type = "application/x-amz-json-1.0";
-		rc = jsonw_dump(doc, &r->raw);
+		rc = text ? buf_puts(&r->raw, text) : LD_ENOMEM;
+		free(text);
 	} else if (!rc) {
 		unsigned char *cb;
 		size_t len;
@@ -636,13 +639,20 @@ static int answer(req_t *r, enum proto p, const char *op, json_t *out)
 /* the auth error recorded in r->err, as the protocol's error */
 static int auth_failed(req_t *r, enum proto p)
 {
-	struct cw_err e = { .code = "InvalidClientTokenId" };
-	char code[128];
-	const char *t = r->err.type ? r->err.type : "AccessDenied";
+	struct cw_err e = { .status = 403 };
+	char code[128], shape[128];
+	const char *t = r->err.type ? r->err.type : "AccessDeniedException";
 	size_t n = strlen(t);
-	/* the query protocol's codes drop the Exception suffix */
-	snprintf(code, sizeof(code), "%.*s", (int)(n > 9 && !strcmp(t + n - 9, "Exception") ? n - 9 : n), t);
+	/* the query protocol's codes: its own names for two, else without the Exception suffix */
+	if (!strcmp(t, "UnrecognizedClientException"))
+		snprintf(code, sizeof(code), "InvalidClientTokenId");
+	else if (!strcmp(t, "InvalidSignatureException"))
+		snprintf(code, sizeof(code), "SignatureDoesNotMatch");
+	else
+		snprintf(code, sizeof(code), "%.*s", (int)(n > 9 && !strcmp(t + n - 9, "Exception") ? n - 9 : n), t);
+	snprintf(shape, sizeof(shape), "%s", t);
 	e.code = code;
+	e.shape = shape;
 	snprintf(e.message, sizeof(e.message), "%s", r->err.message ? r->err.message : "");
 	ld_error_clear(&r->err);
 	return answer_error(r, p, &e);

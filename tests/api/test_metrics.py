@@ -13,6 +13,10 @@ import unittest
 import urllib.error
 import urllib.request
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from harness import ROLE, LambdadTestCase, MotoTestCase, Server, free_port, make_zip, stop_process
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -236,6 +240,49 @@ class TestCloudWatchClis(MetricsTestCase):
         self.assertEqual(cm.exception.code, 400)
         self.assertIn("<Code>InvalidAction</Code>", cm.exception.read().decode())
 
+    def cbor_call(self, op, params):
+        """op through Smithy's rpc-v2-cbor protocol, serialised and parsed by botocore's own codec for it
+        (botocore 1.43 prefers JSON 1.0 for CloudWatch when both are offered)."""
+        import botocore.parsers
+        import botocore.serialize
+        model = self.cw.meta.service_model.operation_model(op)
+        req = botocore.serialize.create_serializer("smithy-rpc-v2-cbor").serialize_to_request(params, model)
+        self.assertTrue(req["url_path"].startswith("/service/GraniteServiceVersion20100801/operation/"))
+        http = urllib.request.Request(self.server.endpoint + req["url_path"], data=req["body"], method="POST",
+                                      headers=dict(req["headers"]))
+        try:
+            with urllib.request.urlopen(http, timeout=10) as r:
+                status, headers, body = r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            status, headers, body = e.code, dict(e.headers), e.read()
+        self.assertEqual(headers.get("smithy-protocol"), "rpc-v2-cbor")
+        parsed = botocore.parsers.create_parser("smithy-rpc-v2-cbor").parse(
+            {"status_code": status, "headers": headers, "body": body}, model.output_shape)
+        return status, parsed
+
+    def test_rpc_v2_cbor(self):
+        status, out = self.cbor_call("GetMetricStatistics", {
+            "Namespace": "AWS/Lambda", "MetricName": "Duration", "StartTime": self.start, "EndTime": self.end,
+            "Period": 3600, "Statistics": ["SampleCount"], "ExtendedStatistics": ["p90"],
+            "Dimensions": [{"Name": "FunctionName", "Value": self.fn}]})
+        self.assertEqual(status, 200, out)
+        self.assertEqual(sum(d["SampleCount"] for d in out["Datapoints"]), self.N + 1)
+        self.assertIsInstance(out["Datapoints"][0]["Timestamp"], datetime.datetime)
+        self.assertGreater(out["Datapoints"][0]["ExtendedStatistics"]["p90"], 0)
+        status, out = self.cbor_call("ListMetrics", {"Namespace": "AWS/Lambda", "MetricName": "Errors"})
+        self.assertEqual(status, 200)
+        self.assertTrue(out["Metrics"])
+        status, out = self.cbor_call("GetMetricData", {"StartTime": self.start, "EndTime": self.end, "MetricDataQueries": [
+            {"Id": "e", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors",
+                                                  "Dimensions": [{"Name": "FunctionName", "Value": self.fn}]},
+                                       "Period": 60, "Stat": "Sum"}}]})
+        self.assertEqual(sum(out["MetricDataResults"][0]["Values"]), self.K)
+        status, out = self.cbor_call("GetMetricStatistics", {
+            "Namespace": "AWS/Lambda", "MetricName": "Duration", "StartTime": self.start, "EndTime": self.end,
+            "Period": 59, "Statistics": ["Sum"]})
+        self.assertEqual(status, 400)
+        self.assertEqual(out["Error"]["Code"], "InvalidParameterValue")
+
     def test_json_1_0(self):
         body = json.dumps({"Namespace": "AWS/Lambda", "MetricName": "Errors", "Statistics": ["Sum"], "Period": 3600,
                            "StartTime": self.start.timestamp(), "EndTime": self.end.timestamp(),
@@ -246,6 +293,15 @@ class TestCloudWatchClis(MetricsTestCase):
         with urllib.request.urlopen(req, timeout=10) as r:
             out = json.loads(r.read())
         self.assertEqual(sum(d["Sum"] for d in out["Datapoints"]), self.K)
+        req = urllib.request.Request(self.server.endpoint + "/", data=b"{}", method="POST", headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricStatistics"})
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(cm.exception.code, 400)
+        self.assertEqual(cm.exception.headers["x-amzn-query-error"], "MissingParameter;Sender")
+        self.assertEqual(json.loads(cm.exception.read())["__type"],
+                         "com.amazonaws.cloudwatch#MissingRequiredParameterException")
 
 
 class TestPrometheus(MetricsTestCase):
@@ -468,8 +524,30 @@ class TestMetricsListenAndEnforce(unittest.TestCase):
             with self.assertRaises(urllib.error.HTTPError) as cm:
                 urllib.request.urlopen(s.endpoint + "/metrics", timeout=10)
             self.assertEqual(cm.exception.code, 403)
-            with self.assertRaises(s.client("cloudwatch").exceptions.ClientError):
-                s.client("cloudwatch").list_metrics()
+            with self.assertRaises(s.client("cloudwatch").exceptions.ClientError) as cm:
+                s.client("cloudwatch").list_metrics()  # a key the store does not know
+            self.assertEqual(cm.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "UnrecognizedClientException")
+            # unsigned, and signed for the service lambda: refused in the query protocol's words
+            body = b"Action=ListMetrics&Version=2010-08-01"
+            hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+            with self.assertRaises(urllib.error.HTTPError) as cm:
+                urllib.request.urlopen(urllib.request.Request(s.endpoint + "/", data=body, headers=hdrs), timeout=10)
+            self.assertEqual(cm.exception.code, 403)
+            self.assertIn("<Code>MissingAuthenticationToken</Code>", cm.exception.read().decode())
+            areq = AWSRequest(method="POST", url=s.endpoint + "/", data=body, headers=hdrs)
+            SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "lambda", "us-east-1").add_auth(areq)
+            p = areq.prepare()
+            with self.assertRaises(urllib.error.HTTPError) as cm:
+                urllib.request.urlopen(urllib.request.Request(p.url, data=p.body, headers=dict(p.headers)), timeout=10)
+            self.assertEqual(cm.exception.code, 403)
+            self.assertIn("<Code>SignatureDoesNotMatch</Code>", cm.exception.read().decode())
+            SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "monitoring", "us-east-1").add_auth(
+                areq := AWSRequest(method="POST", url=s.endpoint + "/", data=body, headers=hdrs))
+            p = areq.prepare()
+            with urllib.request.urlopen(urllib.request.Request(p.url, data=p.body, headers=dict(p.headers)),
+                                        timeout=10) as r:
+                self.assertIn("<ListMetricsResponse", r.read().decode())
             # ... signed for the service monitoring
             cw = s.client_for(key, service="cloudwatch")
             ms = cw.list_metrics(Namespace="AWS/Lambda", MetricName="Invocations")["Metrics"]
