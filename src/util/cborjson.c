@@ -324,7 +324,7 @@ static cbor_item_t *from_json(json_t *v, const char *const *ts_keys, int ts)
 		return a;
 	}
 	case JSON_STRING:
-		return cbor_build_string(json_string_value(v));
+		return cbor_build_stringn(json_string_value(v), json_string_length(v)); /* NUL bytes too */
 	case JSON_INTEGER: {
 		if (ts)
 			return timestamp(v);
