@@ -94,7 +94,17 @@ struct series {
 
 struct inflight {
 	long n;
+	struct series *conc;       /* ConcurrentExecutions of the function, or of the account */
+	struct series *unreserved; /* the account's UnreservedConcurrentExecutions */
 };
+
+/* the series one function's events go to (metrics_fn_put), found once:
+ * an invocation touches a dozen series, a lookup each would cost more
+ * than the rest of the bookkeeping */
+struct fncache {
+	struct series *s[M_COUNT][4]; /* account, F, F+R, F+R+EV; NULL: not made yet */
+};
+#define METRICS_MAX_FNCACHE METRICS_MAX_SERIES
 
 struct metrics {
 	char *path;
@@ -104,6 +114,7 @@ struct metrics {
 	size_t nall, capall;
 	size_t npoints;
 	strmap_t *inflight; /* "SCOPE\x1fNAME" and "SCOPE" -> struct inflight */
+	strmap_t *fncache;  /* "SCOPE\x1fNAME\x1fQUALIFIER\x1fVERSION" -> struct fncache */
 	struct loop *loop;
 	int64_t timer;
 	int dirty;
@@ -377,38 +388,99 @@ static int is_alias(const char *q)
 	return 0;
 }
 
+/* a function's event: who it is, for the series it goes to */
+struct fn_id {
+	const char *scope, *name, *qualifier, *version;
+	int alias; /* the qualifier is an alias and the version is known: + ExecutedVersion */
+};
+
+/* the series of slot (0 account, 1 F, 2 F+R, 3 F+R+EV) of id, from fc or made */
+static struct series *fn_series(metrics_t *m, struct fncache *fc, int id, int slot, const struct fn_id *f)
+{
+	struct series *s = fc ? fc->s[id][slot] : NULL;
+	if (s)
+		return s;
+	char resource[256];
+	const char *names[3] = { "FunctionName", "Resource", "ExecutedVersion" };
+	const char *values[3] = { f->name, resource, f->version ? f->version : "$LATEST" };
+	int rc;
+	if (f->qualifier && *f->qualifier)
+		snprintf(resource, sizeof(resource), "%s:%s", f->name, f->qualifier);
+	else
+		snprintf(resource, sizeof(resource), "%s", f->name);
+	s = find(m, f->scope, id, slot, names, values, 1, &rc);
+	if (s && fc)
+		fc->s[id][slot] = s;
+	/* Prometheus shows each event once, in its finest series */
+	if (s && (slot == 3 || (slot == 2 && !f->alias)))
+		s->prom = 1;
+	return s;
+}
+
+static struct fncache *fncache_of(metrics_t *m, const struct fn_id *f)
+{
+	char key[600];
+	size_t n = 0;
+	const char *parts[4] = { f->scope, f->name, f->qualifier ? f->qualifier : "", f->version ? f->version : "\x1e" };
+	for (int i = 0; i < 4; i++) {
+		size_t l = strlen(parts[i]);
+		if (n + l + 2 > sizeof(key))
+			return NULL;
+		memcpy(key + n, parts[i], l);
+		n += l;
+		key[n++] = '\x1f';
+	}
+	key[n] = 0;
+	struct fncache *fc = strmap_get(m->fncache, key);
+	if (fc || strmap_size(m->fncache) >= METRICS_MAX_FNCACHE)
+		return fc;
+	if (!(fc = calloc(1, sizeof(*fc))))
+		return NULL;
+	if (strmap_put(m->fncache, key, fc)) {
+		free(fc);
+		return NULL;
+	}
+	return fc;
+}
+
+static void fn_put(metrics_t *m, struct fncache *fc, int64_t now_ms, int id, const struct fn_id *f, double value,
+		   int account)
+{
+	for (int slot = account ? 0 : 1; slot <= (f->alias ? 3 : 2); slot++) {
+		struct series *s = fn_series(m, fc, id, slot, f);
+		if (s)
+			series_add(m, s, now_ms, value);
+	}
+}
+
+static int fn_ident(struct fn_id *f, const char *scope, const char *name, const char *qualifier, const char *version)
+{
+	*f = (struct fn_id){ scope, name, qualifier, version, is_alias(qualifier) && version };
+	return scope && name;
+}
+
 void metrics_fn_put(metrics_t *m, int64_t now_ms, int id, const char *scope, const char *name, const char *qualifier,
 		    const char *version, double value, int account)
 {
-	if (!m || !scope || !name)
+	struct fn_id f;
+	if (!m || id < 0 || id >= M_COUNT || !fn_ident(&f, scope, name, qualifier, version))
 		return;
-	char resource[256];
-	const char *names[3] = { "FunctionName", "Resource", "ExecutedVersion" };
-	const char *values[3] = { name, resource, version ? version : "$LATEST" };
-	if (qualifier && *qualifier)
-		snprintf(resource, sizeof(resource), "%s:%s", name, qualifier);
-	else
-		snprintf(resource, sizeof(resource), "%s", name);
-	int alias = is_alias(qualifier) && version; /* ExecutedVersion only where the version is known */
-	if (account)
-		metrics_put(m, now_ms, id, scope, 0, NULL, NULL, value, 0);
-	metrics_put(m, now_ms, id, scope, 1, names, values, value, 0);
-	metrics_put(m, now_ms, id, scope, 2, names, values, value, !alias);
-	if (alias)
-		metrics_put(m, now_ms, id, scope, 3, names, values, value, 1);
+	fn_put(m, fncache_of(m, &f), now_ms, id, &f, value, account);
 }
 
 void metrics_on_invoked(metrics_t *m, const char *scope, const char *name, const char *qualifier, const char *version,
 			int error, double duration_ms)
 {
-	if (!m)
+	struct fn_id f;
+	if (!m || !fn_ident(&f, scope, name, qualifier, version))
 		return;
 	int64_t now = loop_wall_ms();
-	metrics_fn_put(m, now, M_INVOCATIONS, scope, name, qualifier, version, 1, 1);
+	struct fncache *fc = fncache_of(m, &f);
+	fn_put(m, fc, now, M_INVOCATIONS, &f, 1, 1);
 	/* AWS sends Errors with 0 too: Errors / Invocations is the error rate */
-	metrics_fn_put(m, now, M_ERRORS, scope, name, qualifier, version, error ? 1 : 0, 1);
+	fn_put(m, fc, now, M_ERRORS, &f, error ? 1 : 0, 1);
 	if (duration_ms >= 0)
-		metrics_fn_put(m, now, M_DURATION, scope, name, qualifier, version, duration_ms, 1);
+		fn_put(m, fc, now, M_DURATION, &f, duration_ms, 1);
 }
 
 void metrics_on_throttled(metrics_t *m, const char *scope, const char *name, const char *qualifier)
@@ -418,18 +490,31 @@ void metrics_on_throttled(metrics_t *m, const char *scope, const char *name, con
 	metrics_fn_put(m, loop_wall_ms(), M_THROTTLES, scope, name, qualifier, NULL, 1, 1);
 }
 
-static long *inflight_of(metrics_t *m, const char *key)
+static struct inflight *inflight_of(metrics_t *m, const char *key)
 {
 	struct inflight *f = strmap_get(m->inflight, key);
 	if (!f) {
-		if (!(f = calloc(1, sizeof(*f))))
+		if (strmap_size(m->inflight) >= METRICS_MAX_FNCACHE || !(f = calloc(1, sizeof(*f))))
 			return NULL;
 		if (strmap_put(m->inflight, key, f)) {
 			free(f);
 			return NULL;
 		}
 	}
-	return &f->n;
+	return f;
+}
+
+static void gauge_put(metrics_t *m, struct series **cache, int64_t now, int id, const char *scope, int nd,
+		      const char *const *names, const char *const *values, double v, int prom)
+{
+	int rc;
+	if (!*cache)
+		*cache = find(m, scope, id, nd, names, values, 1, &rc);
+	if (*cache) {
+		if (prom)
+			(*cache)->prom = 1;
+		series_add(m, *cache, now, v);
+	}
 }
 
 void metrics_on_concurrency(metrics_t *m, const char *scope, const char *name, int delta, long unreserved_in_use)
@@ -437,25 +522,32 @@ void metrics_on_concurrency(metrics_t *m, const char *scope, const char *name, i
 	if (!m)
 		return;
 	char key[400];
-	snprintf(key, sizeof(key), "%s\x1f%s", scope, name);
-	long *fn = inflight_of(m, key), *acct = inflight_of(m, scope);
+	size_t ls = strlen(scope), ln = strlen(name);
+	if (ls + ln + 2 > sizeof(key))
+		return;
+	memcpy(key, scope, ls);
+	key[ls] = '\x1f';
+	memcpy(key + ls + 1, name, ln + 1);
+	struct inflight *fn = inflight_of(m, key), *acct = inflight_of(m, scope);
 	if (!fn || !acct)
 		return;
-	*fn += delta;
-	*acct += delta;
-	if (*fn < 0)
-		*fn = 0;
-	if (*acct < 0)
-		*acct = 0;
+	fn->n += delta;
+	acct->n += delta;
+	if (fn->n < 0)
+		fn->n = 0;
+	if (acct->n < 0)
+		acct->n = 0;
 	if (delta <= 0)
 		return; /* the maximum of a minute is what a start reaches */
 	int64_t now = loop_wall_ms();
 	const char *names[1] = { "FunctionName" };
 	const char *values[1] = { name };
-	metrics_put(m, now, M_CONCURRENT_EXECUTIONS, scope, 0, NULL, NULL, (double)*acct, 0);
-	metrics_put(m, now, M_CONCURRENT_EXECUTIONS, scope, 1, names, values, (double)*fn, 1);
+	/* the account's ConcurrentExecutions is CloudWatch's; Prometheus has the functions' */
+	gauge_put(m, &acct->conc, now, M_CONCURRENT_EXECUTIONS, scope, 0, NULL, NULL, (double)acct->n, 0);
+	gauge_put(m, &fn->conc, now, M_CONCURRENT_EXECUTIONS, scope, 1, names, values, (double)fn->n, 1);
 	if (unreserved_in_use >= 0)
-		metrics_put(m, now, M_UNRESERVED_CONCURRENT_EXECUTIONS, scope, 0, NULL, NULL, (double)unreserved_in_use, 1);
+		gauge_put(m, &acct->unreserved, now, M_UNRESERVED_CONCURRENT_EXECUTIONS, scope, 0, NULL, NULL,
+			  (double)unreserved_in_use, 1);
 }
 
 void metrics_on_function(metrics_t *m, int id, const char *scope, const char *name, const char *qualifier,
@@ -836,7 +928,7 @@ int metrics_open(const char *data_dir, size_t max_series, metrics_t **out)
 		return LD_ENOMEM;
 	m->max_series = max_series ? max_series : METRICS_MAX_SERIES;
 	m->timer = -1;
-	if (strmap_new(&m->by_key) || strmap_new(&m->inflight))
+	if (strmap_new(&m->by_key) || strmap_new(&m->inflight) || strmap_new(&m->fncache))
 		goto nomem;
 	if (data_dir) {
 		size_t n = strlen(data_dir) + sizeof("/metrics.json");
@@ -893,6 +985,7 @@ void metrics_close(metrics_t *m)
 		metrics_flush(m);
 	free_all(m);
 	strmap_free(m->inflight, free);
+	strmap_free(m->fncache, free);
 	free(m->path);
 	free(m);
 }

@@ -256,6 +256,8 @@ int cborjson_decode(const void *data, size_t len, json_t **out)
 	if (!it)
 		return res.error.code == CBOR_ERR_MEMERROR ? LD_ENOMEM : LD_EINVAL;
 	int rc = res.read != len ? LD_EINVAL : to_json(it, 0, out);
+	if (!rc && !*out)
+		rc = LD_EINVAL; /* a document that is only an undefined value */
 	cbor_decref(&it);
 	if (rc) {
 		json_decref(*out);
