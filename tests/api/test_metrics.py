@@ -503,6 +503,7 @@ class TestStreamMetrics(MotoTestCase):
             time.sleep(0.5)
         self.assertEqual(stat("PolledEventCount", esm), 4)
         self.assertEqual(stat("FilteredOutEventCount", esm), 1)
+        self.assertEqual(stat("InvokedEventCount", esm), 3)
         self.assertGreaterEqual(stat("IteratorAge", fn, "Minimum"), 0)
         self.assertGreaterEqual(stat("Invocations", fn), 1)
         with urllib.request.urlopen(self.server.endpoint + "/metrics", timeout=10) as r:
