@@ -131,6 +131,33 @@ static void test_series_cap(void)
 	metrics_close(m);
 }
 
+struct counter {
+	long periods;
+	int64_t first;
+};
+static void count_periods(void *ud, const struct metrics_agg *a)
+{
+	struct counter *c = ud;
+	if (!c->periods++)
+		c->first = a->start_ms;
+}
+
+static void test_points_cap(void)
+{
+	metrics_t *m;
+	const char *v[] = { "p" };
+	CHECK(metrics_open(NULL, 0, &m) == 0);
+	long n = METRICS_MAX_POINTS + 50;
+	for (long i = 0; i < n; i++)
+		metrics_put(m, T0 + i * 60000, M_INVOCATIONS, SCOPE, 1, fn_names, v, 1, 0);
+	struct counter c = { 0 };
+	CHECK(metrics_query(m, SCOPE, M_INVOCATIONS, 1, fn_names, v, 0, INT64_MAX / 2, 60, count_periods, &c) == 0);
+	/* the oldest minutes went */
+	CHECK(c.periods == METRICS_MAX_POINTS);
+	CHECK(c.first == T0 + 50 * 60000LL);
+	metrics_close(m);
+}
+
 static int nseries;
 static void count_cb(void *ud, const struct metrics_series_info *s)
 {
@@ -216,6 +243,7 @@ int main(void)
 	T_RUN(test_dimensions);
 	T_RUN(test_periods_and_stats);
 	T_RUN(test_series_cap);
+	T_RUN(test_points_cap);
 	T_RUN(test_file);
 	T_RUN(test_prometheus);
 	return t_done("test_metrics");
