@@ -123,6 +123,14 @@ class TestCloudWatchApi(MetricsTestCase):
         self.assertEqual(self.total("Throttles", []), 1)
         self.assertEqual(self.total("Invocations", []), self.N + 1)
 
+    def test_concurrent_executions(self):
+        # one invocation at a time: the peak is 1, for the function and the account
+        dps = self.stats("ConcurrentExecutions", ["Maximum", "SampleCount"])
+        self.assertEqual(max(d["Maximum"] for d in dps), 1)
+        self.assertEqual(sum(d["SampleCount"] for d in dps), self.N + 1)  # one sample per start
+        self.assertEqual(max(d["Maximum"] for d in self.stats("ConcurrentExecutions", ["Maximum"], [])), 1)
+        self.assertEqual(max(d["Maximum"] for d in self.stats("UnreservedConcurrentExecutions", ["Maximum"], [])), 1)
+
     def test_resource_and_executed_version(self):
         alias = [{"Name": "FunctionName", "Value": self.fn}, {"Name": "Resource", "Value": self.fn + ":live"}]
         self.assertEqual(self.total("Invocations", alias), 1)
