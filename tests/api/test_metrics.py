@@ -519,6 +519,39 @@ class TestStreamMetrics(MotoTestCase):
                           'event_source_mapping="%s"} 4\n' % uuid, r.read().decode())
 
 
+class TestDeliveryFailureMetrics(MotoTestCase):
+    """DeadLetterErrors and DestinationDeliveryFailures: a failing event whose DLQ and OnFailure
+    destination are SQS queues that do not exist (moto refuses the sends)."""
+    moto_server_args = ("--async-retry-base-ms", "600")
+
+    def test_dead_letter_and_destination_failures(self):
+        name = self.name("dlq")
+        gone = "arn:aws:sqs:us-east-1:000000000000:no-such-queue-%d" % os.getpid()
+        make_function(self.lam, name)
+        self.lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": gone})
+        self.settled(name)
+        self.lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0,
+                                                  DestinationConfig={"OnFailure": {"Destination": gone}})
+        self.lam.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"fail": true}')
+        cw = self.server.client("cloudwatch")
+        dims = [{"Name": "FunctionName", "Value": name}]
+
+        def total(metric):
+            dps = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName=metric, Dimensions=dims,
+                                           StartTime=utcnow() - datetime.timedelta(hours=1),
+                                           EndTime=utcnow() + datetime.timedelta(minutes=1), Period=3600,
+                                           Statistics=["Sum"])["Datapoints"]
+            return sum(d["Sum"] for d in dps)
+
+        end = time.time() + 60
+        while total("DeadLetterErrors") < 1 or total("DestinationDeliveryFailures") < 1:
+            self.assertLess(time.time(), end, "no delivery failure was counted:\n" + self.server.log())
+            time.sleep(0.5)
+        self.assertEqual(total("DeadLetterErrors"), 1)
+        self.assertEqual(total("DestinationDeliveryFailures"), 1)
+        self.assertEqual(total("AsyncEventsDropped"), 1)
+
+
 class TestMetricsListenAndEnforce(unittest.TestCase):
     def test_enforce_and_metrics_listen(self):
         mport = free_port()
