@@ -25,6 +25,7 @@
 #include "pollers/pollers.h"
 #include "logs/logstore.h"
 #include "loop.h"
+#include "metrics/metrics.h"
 #include "model/model.h"
 #include "quotas.h"
 #include "router.h"
@@ -61,6 +62,7 @@ static void usage(FILE *f)
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
 	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
+	      "                     [--metrics-listen HOST:PORT]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
@@ -145,8 +147,8 @@ static int serve(int argc, char **argv)
 	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
 			 .account_concurrency = QUOTA_ACCOUNT_CONCURRENCY };
-	http_t *http = NULL;
-	int sfd = -1, lfd = -1, rc = 1;
+	http_t *http = NULL, *mhttp = NULL;
+	int sfd = -1, lfd = -1, mfd = -1, rc = 1;
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -167,6 +169,7 @@ static int serve(int argc, char **argv)
 		{ "logs-max-bytes", required_argument, NULL, 'L' },
 		{ "logs-env-rate", required_argument, NULL, 'E' },
 		{ "logs-sweep-ms", required_argument, NULL, 'S' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +189,7 @@ static int serve(int argc, char **argv)
 		case 'a': srv.account_id = optarg; break;
 		case 'r': srv.region = optarg; break;
 		case 'e': srv.aws_endpoint = optarg; break;
+		case 'm': srv.metrics_listen = optarg; break;
 		case 'c': srv.account_concurrency = atoi(optarg); break;
 		case 'i': xopt.idle_timeout_s = atoi(optarg); break;
 		case 'R':
@@ -274,6 +278,27 @@ static int serve(int argc, char **argv)
 		listen_failed(listen, err, oserr);
 		return 1;
 	}
+	/* --metrics-listen: GET /metrics alone, unauthenticated (docs/metrics.md) */
+	static char mhost[256];
+	int mport = 0;
+	if (srv.metrics_listen) {
+		const char *colon = strrchr(srv.metrics_listen, ':');
+		char *end = NULL;
+		long p = colon ? strtol(colon + 1, &end, 10) : -1;
+		if (!colon || colon == srv.metrics_listen || (size_t)(colon - srv.metrics_listen) >= sizeof(mhost) ||
+		    !colon[1] || *end || p < 0 || p > 65535) {
+			fprintf(stderr, "lambdad: bad --metrics-listen address '%s' (HOST:PORT)\n", srv.metrics_listen);
+			close(lfd);
+			return 2;
+		}
+		snprintf(mhost, sizeof(mhost), "%.*s", (int)(colon - srv.metrics_listen), srv.metrics_listen);
+		mport = (int)p;
+		if ((err = http_listen_addr(mhost, &mport, &mfd, &oserr))) {
+			listen_failed(srv.metrics_listen, err, oserr);
+			close(lfd);
+			return 1;
+		}
+	}
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
 		close(lfd);
@@ -288,6 +313,13 @@ static int serve(int argc, char **argv)
 	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
 	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes }, &srv.logs)) {
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
+		goto out;
+	}
+	/* LAMBDAD_METRICS_MAX_SERIES lowers the series cap (tests of the cap) */
+	const char *cap = getenv("LAMBDAD_METRICS_MAX_SERIES");
+	if (metrics_open(srv.data_dir, cap ? (size_t)strtoul(cap, NULL, 10) : 0, &srv.metrics) ||
+	    metrics_start(srv.metrics, srv.loop)) {
+		fprintf(stderr, "lambdad: cannot open the metrics of %s\n", srv.data_dir);
 		goto out;
 	}
 	sigset_t mask;
@@ -340,6 +372,15 @@ static int serve(int argc, char **argv)
 			ld_strerror(err));
 		goto out;
 	}
+	if (mfd >= 0) {
+		err = http_start_metrics(&srv, mfd, &mhttp);
+		mfd = -1;
+		if (err) {
+			fprintf(stderr, "lambdad: cannot serve /metrics on %s: %s\n", srv.metrics_listen, ld_strerror(err));
+			goto out;
+		}
+		fprintf(stderr, "lambdad: metrics: GET http://%s:%d/metrics (unauthenticated)\n", mhost, mport);
+	}
 	srv.started_ms = loop_wall_ms();
 	if (srv.auth_mode == AUTH_ENFORCE)
 		fprintf(stderr, "lambdad: auth: enforce (every API request must be signed by a key of %s/auth; %zu keys%s)\n",
@@ -361,8 +402,13 @@ out:
 	async_free(&srv); /* nothing calls back into the queue any more */
 	cwlogs_stop(&srv);
 	http_stop(http);
+	http_stop(mhttp);
+	metrics_close(srv.metrics); /* saved, after the last invocation ended */
+	srv.metrics = NULL;
 	if (lfd >= 0)
 		close(lfd);
+	if (mfd >= 0)
+		close(mfd);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);

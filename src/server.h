@@ -18,6 +18,7 @@ struct async;
 struct outbound;
 struct logstore;
 struct cwlogs;
+struct metrics;
 
 typedef struct server {
 	/* configuration */
@@ -35,6 +36,7 @@ typedef struct server {
 	unsigned long long logs_env_rate;  /* --logs-env-rate: bytes/s of output one environment may log (exec/envlog.c), 0: default */
 	int logs_sweep_ms;           /* --logs-sweep-ms: how often retention is enforced (api/cwlogs.c), 0: default */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
+	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
 	/* state */
 	struct loop *loop;
 	struct store *store;
@@ -47,6 +49,7 @@ typedef struct server {
 	struct logstore *logs;       /* the log store (logs/logstore.h), NULL until opened */
 	struct cwlogs *cwlogs;       /* the CloudWatch Logs API's state: retention sweep, live tails (api/cwlogs.c) */
 	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
+	struct metrics *metrics;     /* AWS/Lambda metrics (metrics/metrics.h), NULL in tools without them */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

@@ -24,7 +24,7 @@ LAYERS = [
     ["model/model", "model/model_data", "logs/"],
     ["req"],
     ["model/apierr"],
-    ["store/", "blobs/", "aws/", "images/"],
+    ["store/", "blobs/", "aws/", "images/", "metrics/"],
     ["auth/"],
     ["records/"],
     ["exec/"],

@@ -32,9 +32,10 @@ const char *auth_mode_name(int mode);
  * signature), or another LD_E* code for an internal failure. */
 int auth_identify(req_t *r);
 
-/* auth_identify() for a request of another service on the same port (the
- * X-Amz-Target services: CloudWatch Logs), whose signatures are scoped to
- * `service` ("logs"). */
+/* auth_identify() for a request of another AWS service on the same port
+ * (CloudWatch Logs' X-Amz-Target operations, CloudWatch's metrics), which
+ * is not a Lambda operation: under enforce its signature must verify with
+ * that service's scope (`logs`, `monitoring`). */
 int auth_identify_service(req_t *r, const char *service);
 
 /* The access key id and region of r's credential (Authorization header, or

@@ -11,6 +11,8 @@
 #include "aws/outbound.h"
 #include "pollers/streamsrc.h"
 #include "util/arn.h"
+#include "loop.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/err.h"
 #include "util/strmap.h"
@@ -25,7 +27,11 @@
 struct pollers {
 	outbound_t *ob;
 	strmap_t *running;      /* "scope\x1fuuid" -> struct running */
+	server_t *srv;
+	int64_t metrics_timer;  /* the mappings' counts into metrics, every POLLERS_METRICS_MS */
 };
+
+#define POLLERS_METRICS_MS 5000
 
 struct running {
 	struct sqs_poller *sqs;         /* one of these */
@@ -34,7 +40,39 @@ struct running {
 	struct rmq_poller *rmq;         /* an Amazon MQ mapping has both: the */
 	struct amq_poller *amq;         /* broker's engine says which consumes */
 	char revision[64];      /* the mapping's LastModified when it started */
+	struct poller_stats reported; /* what the metrics have of its counts */
 };
+
+/* the counts each poller keeps (poller.h) as AWS's event source mapping
+ * metrics (EventSourceMappingUUID): what grew since the last time */
+static void report_cb(void *ud, const char *key, void *val)
+{
+	server_t *srv = ud;
+	struct running *r = val;
+	const char *sep = strchr(key, '\x1f');
+	struct poller_stats now = r->sqs     ? *sqs_poller_stats(r->sqs)
+				  : r->kafka ? *kafka_poller_stats(r->kafka)
+				  : r->rmq   ? *rmq_poller_stats(r->rmq)
+					     : *stream_poller_stats(r->stream);
+	char scope[128];
+	if (!sep || (size_t)(sep - key) >= sizeof(scope))
+		return;
+	snprintf(scope, sizeof(scope), "%.*s", (int)(sep - key), key);
+	if (now.polled > r->reported.polled)
+		metrics_on_mapping(srv->metrics, M_POLLED_EVENT_COUNT, scope, sep + 1,
+				   (double)(now.polled - r->reported.polled));
+	if (now.filtered > r->reported.filtered)
+		metrics_on_mapping(srv->metrics, M_FILTERED_OUT_EVENT_COUNT, scope, sep + 1,
+				   (double)(now.filtered - r->reported.filtered));
+	r->reported = now;
+}
+
+static void report_metrics(void *ud)
+{
+	struct pollers *ps = ud;
+	strmap_each(ps->running, report_cb, ps->srv);
+	ps->metrics_timer = loop_timer(ps->srv->loop, POLLERS_METRICS_MS, report_metrics, ps);
+}
 
 static struct pollers *state(server_t *srv)
 {
@@ -49,6 +87,8 @@ static struct pollers *state(server_t *srv)
 		/* SQS workers hold a connection for each 20 s long poll: the
 		 * streams' and the deletes' calls must not wait behind them */
 		outbound_set_host_conns(ps->ob, POLLERS_HOST_CONNS);
+		ps->srv = srv;
+		ps->metrics_timer = srv->metrics ? loop_timer(srv->loop, POLLERS_METRICS_MS, report_metrics, ps) : 0;
 		srv->pollers = ps;
 	}
 	return srv->pollers;
@@ -279,6 +319,9 @@ void pollers_stop(server_t *srv)
 	struct pollers *ps = srv->pollers;
 	if (!ps)
 		return;
+	if (ps->metrics_timer > 0)
+		loop_cancel(srv->loop, ps->metrics_timer);
+	strmap_each(ps->running, report_cb, srv); /* the last counts */
 	strmap_each(ps->running, stop_cb, NULL);
 	strmap_free(ps->running, NULL);
 	outbound_free(ps->ob); /* calls in flight end now; their stopped pollers go with them */
