@@ -21,8 +21,8 @@
  * by the queue's own policy). The connection is lambdad's own, on the loop:
  * a non-blocking TCP connect, then the AMQP handshake with short bounded
  * timeouts, then frames read as the socket becomes readable. A lost
- * connection is made again with a backoff (1 s doubling to 30 s); what was
- * not acked went back to the queue by AMQP's rules.
+ * connection is made again by mqbroker.h after its backoff; what was not
+ * acked went back to the queue by AMQP's rules.
  */
 #ifndef LD_POLLERS_RABBITMQ_H
 #define LD_POLLERS_RABBITMQ_H
