@@ -2,9 +2,8 @@
  * pollers.c - which mappings have a poller (pollers.h).
  */
 #include "pollers/pollers.h"
-#include "pollers/activemq.h"
 #include "pollers/kafka.h"
-#include "pollers/rabbitmq.h"
+#include "pollers/mqbroker.h"
 #include "pollers/sqs.h"
 #include "pollers/stream.h"
 #include "aws/awscall.h"
@@ -37,8 +36,7 @@ struct running {
 	struct sqs_poller *sqs;         /* one of these */
 	struct stream_poller *stream;
 	struct kafka_poller *kafka;
-	struct rmq_poller *rmq;         /* an Amazon MQ mapping has both: the */
-	struct amq_poller *amq;         /* broker's engine says which consumes */
+	struct mq_source *mq;           /* Amazon MQ: its broker's engine says which poller */
 	char revision[64];      /* the mapping's LastModified when it started */
 	struct poller_stats reported; /* what the metrics have of its counts */
 };
@@ -95,8 +93,8 @@ static struct pollers *state(server_t *srv)
 }
 
 /* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb",
- * "kafka" (self-managed and MSK), "mq" (Amazon MQ brokers: rabbitmq.c reads
- * RabbitMQ's, activemq.c ActiveMQ's); NULL for others */
+ * "kafka" (self-managed and MSK), "mq" (Amazon MQ brokers: mqbroker.c finds
+ * the broker and starts rabbitmq.c's or activemq.c's poller); NULL for others */
 static const char *polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
@@ -120,8 +118,7 @@ static void running_free(struct running *r)
 	sqs_poller_stop(r->sqs);
 	stream_poller_stop(r->stream);
 	kafka_poller_stop(r->kafka);
-	rmq_poller_stop(r->rmq);
-	amq_poller_stop(r->amq);
+	mqbroker_stop(r->mq);
 	free(r);
 }
 
@@ -149,16 +146,11 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
 		else if (!strcmp(source, "kafka"))
 			r->kafka = kafka_poller_start(srv, scope, uuid, doc);
-		else if (!strcmp(source, "mq")) {
-			r->rmq = rmq_poller_start(srv, ps->ob, scope, uuid, doc);
-			r->amq = r->rmq ? amq_poller_start(srv, ps->ob, scope, uuid, doc) : NULL;
-			if (r->rmq && !r->amq) { /* both or neither */
-				rmq_poller_stop(r->rmq);
-				r->rmq = NULL;
-			}
-		} else
+		else if (!strcmp(source, "mq"))
+			r->mq = mqbroker_start(srv, ps->ob, scope, uuid, doc);
+		else
 			r->stream = stream_poller_start(srv, ps->ob, scope, uuid, doc);
-		if ((r->sqs || r->stream || r->kafka || r->rmq) && strmap_put(ps->running, key, r) == 0)
+		if ((r->sqs || r->stream || r->kafka || r->mq) && strmap_put(ps->running, key, r) == 0)
 			r = NULL;
 		if (r)
 			running_free(r);
@@ -212,8 +204,7 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 		return LD_ENOTFOUND;
 	*out = r->sqs	 ? *sqs_poller_stats(r->sqs)
 	       : r->kafka ? *kafka_poller_stats(r->kafka)
-	       : amq_poller_engaged(r->amq) ? *amq_poller_stats(r->amq)
-	       : r->rmq	  ? *rmq_poller_stats(r->rmq)
+	       : r->mq	  ? *mqbroker_stats(r->mq)
 			  : *stream_poller_stats(r->stream);
 	return 0;
 }
