@@ -50,7 +50,7 @@ static void report_cb(void *ud, const char *key, void *val)
 	const char *sep = strchr(key, '\x1f');
 	struct poller_stats now = r->sqs     ? *sqs_poller_stats(r->sqs)
 				  : r->kafka ? *kafka_poller_stats(r->kafka)
-				  : r->rmq   ? *rmq_poller_stats(r->rmq)
+				  : r->mq    ? *mqbroker_stats(r->mq)
 					     : *stream_poller_stats(r->stream);
 	char scope[128];
 	if (!sep || (size_t)(sep - key) >= sizeof(scope))
