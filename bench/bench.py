@@ -2486,7 +2486,8 @@ def obs_phase(args, tmp):
         res["per"] = per
     finally:
         for proc, _ in servers.values():
-            stop_server(proc)
+            if proc in children:  # not stopped yet (an error on the way)
+                stop_server(proc)
     return res
 
 
