@@ -16,6 +16,7 @@
  * the caller's callback runs after they are recorded. */
 struct tracked {
 	exec_done_fn done;
+	exec_chunk_fn on_chunk; /* a streamed response goes on to the caller's ud */
 	void *ud;
 	server_t *srv;
 	char scope[96], name[160], qualifier[160], version[24];
@@ -30,6 +31,12 @@ static void tracked_done(void *ud, struct exec_result *res)
 				   res->duration_ms);
 	t->done(t->ud, res);
 	free(t);
+}
+
+static void tracked_chunk(void *ud, const char *data, size_t len, const char *content_type)
+{
+	struct tracked *t = ud;
+	t->on_chunk(t->ud, data, len, content_type);
 }
 
 /* the configuration that runs: the qualifier's, or the version an alias's
@@ -88,7 +95,9 @@ int door_invoke(server_t *srv, struct door_call *c, exec_done_fn done, void *ud,
 	};
 	struct tracked *t = srv->metrics ? calloc(1, sizeof(*t)) : NULL;
 	if (t) {
-		*t = (struct tracked){ .done = done, .ud = ud, .srv = srv };
+		*t = (struct tracked){ .done = done, .on_chunk = c->on_chunk, .ud = ud, .srv = srv };
+		if (in.on_chunk)
+			in.on_chunk = tracked_chunk;
 		snprintf(t->scope, sizeof(t->scope), "%s", c->scope);
 		snprintf(t->name, sizeof(t->name), "%s", c->name);
 		snprintf(t->qualifier, sizeof(t->qualifier), "%s", c->qualifier ? c->qualifier : "");
