@@ -92,8 +92,8 @@ static const struct {
 #define B(x) (1u << (x))
 	{ "ParallelizationFactor", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
 	{ "BisectBatchOnFunctionError", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
+	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
+	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "TumblingWindowInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
 	{ "FunctionResponseTypes", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_SQS) },
 	{ "ScalingConfig", B(SRC_SQS) },

@@ -31,6 +31,7 @@
  */
 #include "pollers/kafka.h"
 #include "pollers/kafkasrc.h"
+#include "exec/destinations.h"
 #include "exec/door.h"
 #include "loop.h"
 #include "quotas.h"
@@ -53,6 +54,7 @@
 #define KAFKA_RETRY_MS 500          /* the first pause before a failed batch runs again */
 #define KAFKA_RETRY_MAX_MS 30000    /* the longest */
 #define KAFKA_THROTTLE_MS 1000      /* before a throttled batch asks again */
+#define KAFKA_DEST_RETRIES 10      /* MaximumRetryAttempts when it is -1 and OnFailure is set (AWS's rule) */
 #define KAFKA_CLOSE_MS 2000         /* a stopped consumer's close waits at most this */
 #define KAFKA_SERVERS_MAX 3100      /* 10 bootstrap servers of up to 300 characters (the API's limits) */
 /* consumer settings: a consumer that died leaves its group after 6 s (the
@@ -90,6 +92,10 @@ struct kafka_poller {
 	char fn_name[160], qualifier[140];
 	char servers[KAFKA_SERVERS_MAX];
 	char msk_arn[300];          /* an Amazon MSK cluster's ARN, "" for a self-managed one */
+	char fn_arn[300];           /* the mapping's FunctionArn (failure records) */
+	char on_failure[300];       /* DestinationConfig.OnFailure.Destination, "" none */
+	int max_retries;            /* MaximumRetryAttempts, -1: as long as it takes */
+	int max_age_s;              /* MaximumRecordAgeInSeconds, -1: any age */
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
@@ -109,7 +115,10 @@ struct kafka_poller {
 	int batch_epoch;
 	int attempts;
 	int invoking;
+	int delivering;         /* a failure record is on its way to OnFailure */
 	char request_id[37];
+	char version[24];       /* the last attempt's ExecutedVersion */
+	int function_error;     /* the last attempt ended in a function error */
 	int epoch;              /* counts the rebalances that took partitions away */
 	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
@@ -503,6 +512,16 @@ static void batch_done(struct kafka_poller *p)
 }
 
 static void run_batch(struct kafka_poller *p);
+static int batch_kept(struct kafka_poller *p);
+
+/* the batch still holds records for the function */
+static int batch_kept(struct kafka_poller *p)
+{
+	for (struct krec *r = p->batch; r; r = r->next)
+		if (r->rec)
+			return 1;
+	return 0;
+}
 
 static void on_retry_timer(void *ud)
 {
@@ -524,18 +543,130 @@ static uint64_t backoff_ms(int attempts)
 	return ms < KAFKA_RETRY_MAX_MS ? ms : KAFKA_RETRY_MAX_MS;
 }
 
+/* ---- giving up (MaximumRetryAttempts, MaximumRecordAgeInSeconds) ---- */
+
+static void on_delivered(void *ud, int rc)
+{
+	struct kafka_poller *p = ud;
+	p->delivering = 0;
+	if (p->stopped) {
+		if (!p->invoking)
+			poller_free(p);
+		return;
+	}
+	if (rc)
+		fprintf(stderr, "lambdad: the failure record of kafka mapping %s could not go to %s (%s)\n", p->uuid,
+			p->on_failure, ld_strerror(rc));
+	run_batch(p); /* what is left of the batch, or its end */
+}
+
+/* the failure record of the event text (payload_size bytes) of records */
+static char *failure_record(struct kafka_poller *p, json_t *records, const char *text, const char *condition)
+{
+	char now[25];
+	ids_time_iso(loop_wall_ms(), now);
+	json_t *info = kafkasrc_batch_info(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, records, strlen(text));
+	json_t *doc = json_pack("{s:{s:s,s:s,s:s,s:i}}", "requestContext", "requestId", p->request_id, "functionArn",
+				p->fn_arn, "condition", condition, "approximateInvokeCount", p->attempts);
+	if (!doc || !info) {
+		json_decref(doc);
+		json_decref(info);
+		return NULL;
+	}
+	json_object_set_new(doc, "responseContext",
+			    !strcmp(condition, "RetryAttemptsExhausted")
+				    ? json_pack("{s:i,s:s,s:o}", "statusCode", 200, "executedVersion",
+						p->version[0] ? p->version : "$LATEST", "functionError",
+						p->function_error ? json_string("Unhandled") : json_null())
+				    : json_null());
+	json_object_set_new(doc, "version", json_string("1.0"));
+	json_object_set_new(doc, "timestamp", json_string(now));
+	json_object_set_new(doc, "KafkaBatchInfo", info);
+	if (dest_kind(p->on_failure) == DEST_S3) /* S3 keeps the event too, as a string */
+		json_object_set_new(doc, "payload", json_string(text));
+	char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return body;
+}
+
+/* The kept records of the batch older than cutoff_ms (0: all of them) are
+ * given up: they leave the batch (committed past with it) and their failure
+ * record goes to OnFailure. 1: the delivery is in flight (on_delivered goes
+ * on), 0: nothing to wait for. */
+static int give_up(struct kafka_poller *p, int64_t cutoff_ms, const char *condition)
+{
+	json_t *recs = json_object();
+	size_t n = 0;
+	for (struct krec *r = p->batch; recs && r; r = r->next) {
+		if (!r->rec || (cutoff_ms && !(r->ts_ms > 0 && r->ts_ms < cutoff_ms)))
+			continue;
+		json_t *list = json_object_get(recs, r->kp->key);
+		if (!list && (!(list = json_array()) || json_object_set_new(recs, r->kp->key, list)))
+			break;
+		json_array_append_new(list, r->rec); /* the record's reference moves */
+		r->rec = NULL;
+		n++;
+	}
+	if (!n) {
+		json_decref(recs);
+		return 0;
+	}
+	fprintf(stderr, "lambdad: kafka mapping %s gives up %zu record(s) (%s)\n", p->uuid, n, condition);
+	p->stats.failed++;
+	if (!p->on_failure[0]) {
+		json_decref(recs);
+		return 0;
+	}
+	json_t *ev = kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, json_incref(recs));
+	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *body = text ? failure_record(p, recs, text, condition) : NULL;
+	json_decref(ev);
+	json_decref(recs);
+	free(text);
+	int rc = LD_ENOMEM;
+	if (body) {
+		struct dest_attrs at = { .function_arn = p->fn_arn, .success = 0, .s3_prefix = NULL };
+		char prefix[300];
+		snprintf(prefix, sizeof(prefix), "aws/lambda/%s", p->uuid);
+		at.s3_prefix = prefix;
+		rc = dest_send(p->srv, p->on_failure, body, strlen(body), &at, on_delivered, p);
+		free(body);
+	}
+	if (rc) {
+		fprintf(stderr, "lambdad: the failure record of kafka mapping %s could not go to %s (%s)\n", p->uuid,
+			p->on_failure, ld_strerror(rc));
+		return 0;
+	}
+	p->delivering = 1;
+	return 1;
+}
+
+/* a failed attempt: retried later, or given up once MaximumRetryAttempts
+ * retries failed */
+static void failed(struct kafka_poller *p)
+{
+	if (p->max_retries >= 0 && p->attempts > p->max_retries) {
+		if (!give_up(p, 0, "RetryAttemptsExhausted"))
+			run_batch(p); /* nothing kept is left: the batch ends */
+		return;
+	}
+	retry_later(p, backoff_ms(p->attempts));
+}
+
 static void on_invoked(void *ud, struct exec_result *res)
 {
 	struct kafka_poller *p = ud;
 	p->invoking = 0;
 	if (p->stopped) {
-		poller_free(p);
+		if (!p->delivering)
+			poller_free(p);
 		return;
 	}
+	p->function_error = res->ok && res->function_error;
 	if (!res->ok || res->function_error) {
 		p->stats.failed++;
 		result(p, "PROBLEM: Function call failed");
-		retry_later(p, backoff_ms(p->attempts));
+		failed(p);
 		return;
 	}
 	result(p, "OK");
@@ -555,6 +686,12 @@ static void run_batch(struct kafka_poller *p)
 			p->drain_timer = timer_at(p, 0, on_drain_timer, p);
 		return;
 	}
+	if (p->max_age_s >= 0 && give_up(p, loop_wall_ms() - (int64_t)p->max_age_s * 1000, "RecordAgeExceeded"))
+		return; /* on_delivered runs what is left */
+	if (!batch_kept(p)) { /* everything was given up */
+		batch_done(p);
+		return;
+	}
 	json_t *ev = event_of(p);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(ev);
@@ -567,6 +704,8 @@ static void run_batch(struct kafka_poller *p)
 			       .payload_len = strlen(text), .request_id = p->request_id };
 	ld_error_t err = { 0 };
 	int rc = door_invoke(p->srv, &c, on_invoked, p, &err);
+	snprintf(p->version, sizeof(p->version), "%s", c.version);
+	p->function_error = 0;
 	json_decref(c.config);
 	free(text);
 	if (rc == 0) {
@@ -584,7 +723,9 @@ static void run_batch(struct kafka_poller *p)
 		result(p, "PROBLEM: Function call failed");
 		fprintf(stderr, "lambdad: kafka mapping %s: invoke of %s refused: %s\n", p->uuid, p->fn_name,
 			err.message ? err.message : ld_strerror(rc));
-		retry_later(p, backoff_ms(p->attempts));
+		ld_error_clear(&err);
+		failed(p);
+		return;
 	}
 	ld_error_clear(&err);
 }
@@ -852,6 +993,14 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 	p->window_ms = json_is_integer(w) && json_integer_value(w) >= 0 ? (uint64_t)json_integer_value(w) * 1000
 									 : QUOTA_KAFKA_WINDOW_MS;
 	p->filters = poller_filters(doc);
+	snprintf(p->fn_arn, sizeof(p->fn_arn), "%s", fn);
+	p->max_retries = poller_int(doc, "MaximumRetryAttempts", -1);
+	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
+	snprintf(p->on_failure, sizeof(p->on_failure), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(json_object_get(doc, "DestinationConfig"), "OnFailure"), "Destination")) ?: "");
+	if (p->on_failure[0] && p->max_retries < 0) /* AWS: infinite retries with a destination are 10 */
+		p->max_retries = KAFKA_DEST_RETRIES;
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
 	const char *group = json_string_value(json_object_get(
@@ -885,6 +1034,6 @@ void kafka_poller_stop(struct kafka_poller *p)
 	cancel(p, &p->retry_timer);
 	cancel(p, &p->drain_timer);
 	consumer_close(p);
-	if (!p->invoking)
+	if (!p->invoking && !p->delivering)
 		poller_free(p);
 }

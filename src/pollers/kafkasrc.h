@@ -13,6 +13,12 @@
  * A record without a key has no "key" member; one without a value has
  * "value":"". Lambda filters Kafka records on their value: the pattern
  * sees {"value": the value as a JSON document, else as a string}.
+ *
+ * A batch given up (retries exhausted, records too old) is described to an
+ * OnFailure destination by AWS's failure record, whose KafkaBatchInfo is
+ * {"batchSize","eventSourceArn" (MSK only),"bootstrapServers","payloadSize",
+ * "recordsInfo":{"TOPIC-PARTITION":{"firstRecordOffset","lastRecordOffset",
+ * "firstRecordTimestamp","lastRecordTimestamp"}}}, offsets as strings.
  */
 #ifndef LD_POLLERS_KAFKASRC_H
 #define LD_POLLERS_KAFKASRC_H
@@ -64,5 +70,14 @@ json_t *kafkasrc_filter_view(const void *value, size_t len);
  * ARN ({"eventSource":"aws:kafka","eventSourceArn":...}), or NULL for a
  * self-managed cluster ("SelfManagedKafka"). */
 json_t *kafkasrc_event(const char *msk_arn, const char *servers, json_t *records);
+
+/* The KafkaBatchInfo of a failure record (OnFailure destinations) about
+ * records (an event's "records" object, borrowed) whose event was
+ * payload_size bytes: {"batchSize", "eventSourceArn" (msk_arn; left out
+ * when NULL), "bootstrapServers", "payloadSize", "recordsInfo":
+ * {"TOPIC-PARTITION": {"firstRecordOffset", "lastRecordOffset" (strings),
+ * "firstRecordTimestamp", "lastRecordTimestamp" (ISO 8601 with
+ * milliseconds)}}}. A new reference, or NULL when out of memory. */
+json_t *kafkasrc_batch_info(const char *msk_arn, const char *servers, json_t *records, size_t payload_size);
 
 #endif

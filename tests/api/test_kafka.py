@@ -7,7 +7,8 @@ The test produces through it and asks it for a group's committed offsets. The fu
 it gets to a collector of the test on a loopback port and does what the collector answers ("ok", or
 fail), so a test sees exactly what lambdad delivered and decides whether it succeeds: AWS's event shape,
 commits only after success, retries of a failed batch, FilterCriteria on the value, a mapping disabled,
-LATEST, and a kill -9 with a batch in flight."""
+LATEST, and a kill -9 with a batch in flight. moto's server stands in for SQS (OnFailure destinations)
+and Secrets Manager (SourceAccessConfigurations' secrets)."""
 import base64
 import json
 import os
@@ -17,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROLE, ROOT, LambdadTestCase, make_zip
+from harness import ROLE, ROOT, MotoTestCase, make_zip
 
 MOCK = os.path.join(ROOT, "build", "test", "kafka_mock")
 
@@ -78,7 +79,7 @@ MSK_NAME = "demo-cluster"
 MSK_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/%s/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5" % MSK_NAME
 
 
-class TestKafka(LambdadTestCase):
+class TestKafka(MotoTestCase):
     @classmethod
     def setUpClass(cls):
         cls.mock_log = tempfile.NamedTemporaryFile(prefix="kafka-mock-", suffix=".log", delete=False)
@@ -86,7 +87,7 @@ class TestKafka(LambdadTestCase):
                                     text=True)
         cls.bootstrap = json.loads(cls.mock.stdout.readline())["bootstrap"]
         # the Amazon MSK cluster of test_msk_cluster_from_configuration, by name
-        cls.server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap))
+        cls.moto_server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap))
         cls.collector = Collector()
         threading.Thread(target=cls.collector.serve_forever, daemon=True).start()
         try:
@@ -130,9 +131,9 @@ class TestKafka(LambdadTestCase):
         self.mock_cmd(op="topic", name=name, partitions=partitions)
         return name
 
-    def produce(self, topic, val, key=None, partition=0, headers=()):
+    def produce(self, topic, val, key=None, partition=0, headers=(), timestamp=0):
         out = self.mock_cmd(op="produce", topic=topic, partition=partition, key=key, value=val,
-                            headers=[list(h) for h in headers])
+                            headers=[list(h) for h in headers], timestamp=timestamp)
         return out["offset"]
 
     def committed(self, group, topic, partition=0):
@@ -349,6 +350,101 @@ class TestKafka(LambdadTestCase):
         time.sleep(1.5)
         self.assertEqual(self.count(tag), n)  # no attempt after the success
         self.wait_result(uuid, "OK")
+
+    def queue(self):
+        sqs = self.aws("sqs")
+        url = sqs.create_queue(QueueName=self.name("q"))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return sqs, url, arn
+
+    def receive(self, sqs, url, n=1, deadline_s=30):
+        got, end = [], time.time() + deadline_s
+        while len(got) < n and time.time() < end:
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                got.append(json.loads(m["Body"]))
+        return got
+
+    def test_retries_exhausted_go_to_on_failure_and_the_partition_moves_on(self):
+        """MaximumRetryAttempts=1: two attempts, then AWS's failure record goes to the SQS queue, the
+        batch's offsets are committed and the next record reaches the function."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "ok" if value(records_of(ev)[0]) == "after" else "fail"
+        sqs, url, qarn = self.queue()
+        t0 = int(time.time() * 1000) - 1000
+        for i in range(2):
+            self.produce(topic, "bad%d" % i, key="k", timestamp=t0 + i)
+        uuid = self.mapping(name, topic, MaximumRetryAttempts=1,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        m = self.lam.get_event_source_mapping(UUID=uuid)
+        self.assertEqual((m["MaximumRetryAttempts"], m["DestinationConfig"]),
+                         (1, {"OnFailure": {"Destination": qarn}}))
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        rec = msgs[0]
+        self.assertEqual(list(rec), ["requestContext", "responseContext", "version", "timestamp", "KafkaBatchInfo"])
+        fn_arn = self.lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        rc = rec["requestContext"]
+        self.assertEqual((rc["functionArn"], rc["condition"], rc["approximateInvokeCount"]),
+                         (fn_arn, "RetryAttemptsExhausted", 2))
+        self.assertEqual(len(rc["requestId"]), 36)
+        self.assertEqual(rec["responseContext"],
+                         {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"})
+        self.assertEqual(rec["version"], "1.0")
+        info = rec["KafkaBatchInfo"]
+        self.assertEqual(list(info), ["batchSize", "bootstrapServers", "payloadSize", "recordsInfo"])
+        self.assertEqual((info["batchSize"], info["bootstrapServers"]), (2, self.bootstrap))
+        self.assertGreater(info["payloadSize"], 100)
+        iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+        self.assertEqual(info["recordsInfo"], {topic + "-0": {
+            "firstRecordOffset": "0", "lastRecordOffset": "1",
+            "firstRecordTimestamp": iso(t0), "lastRecordTimestamp": iso(t0 + 1)}})
+        self.assertEqual(self.count(tag), 2)  # the first attempt and one retry
+        self.wait_committed(uuid, topic, {0: 2})
+        self.produce(topic, "after")
+        evs = self.events(tag, 1, since=2)
+        self.assertEqual([[value(r) for r in records_of(e)] for e in evs], [["after"]])
+        self.wait_committed(uuid, topic, {0: 3})
+        self.wait_result(uuid, "OK")
+
+    def test_records_too_old_are_given_up_without_an_invoke(self):
+        """MaximumRecordAgeInSeconds: a record older than that goes to OnFailure (RecordAgeExceeded, no
+        responseContext) and is committed past without reaching the function; a young one is invoked."""
+        topic = self.topic()
+        tag, name = self.function()
+        sqs, url, qarn = self.queue()
+        self.produce(topic, "old", timestamp=int(time.time() * 1000) - 3600 * 1000)
+        self.produce(topic, "young")
+        uuid = self.mapping(name, topic, MaximumRecordAgeInSeconds=60,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual((msgs[0]["requestContext"]["condition"], msgs[0]["responseContext"]),
+                         ("RecordAgeExceeded", None))
+        self.assertEqual(msgs[0]["KafkaBatchInfo"]["recordsInfo"][topic + "-0"]["firstRecordOffset"], "0")
+        self.wait_committed(uuid, topic, {0: 2})
+        self.assertEqual([value(r) for e in self.events(tag, 1) for r in records_of(e)], ["young"])
+
+    def test_msk_failure_record_names_the_cluster(self):
+        """An Amazon MSK mapping's failure record carries eventSourceArn; with OnFailure and no
+        MaximumRetryAttempts the retries stop (here: MaximumRetryAttempts=0, one attempt)."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "fail"
+        sqs, url, qarn = self.queue()
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
+            BatchSize=10, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": qarn}})["UUID"]
+        self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
+        self.wait_mapping_state(uuid, "Enabled")
+        self.produce(topic, "m0")
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        info = msgs[0]["KafkaBatchInfo"]
+        self.assertEqual(list(info)[:3], ["batchSize", "eventSourceArn", "bootstrapServers"])
+        self.assertEqual((info["eventSourceArn"], msgs[0]["requestContext"]["approximateInvokeCount"]), (MSK_ARN, 1))
+        self.wait_committed(uuid, topic, {0: 1})
+        self.assertEqual(self.count(tag), 1)
 
     def test_filter_keeps_out_what_it_should(self):
         topic = self.topic()
