@@ -58,6 +58,7 @@ static void usage(FILE *f)
 	      "                     [--auth enforce|permissive] [--image-registry HOST=URL]...\n"
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
+	      "                     [--kafka-sasl-plaintext]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
@@ -160,6 +161,7 @@ static int serve(int argc, char **argv)
 		{ "image-registry", required_argument, NULL, 'I' },
 		{ "mq-broker", required_argument, NULL, 'M' },
 		{ "msk-cluster", required_argument, NULL, 'K' },
+		{ "kafka-sasl-plaintext", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -220,6 +222,9 @@ static int serve(int argc, char **argv)
 			}
 			clusters[nmsk++] = optarg;
 			srv.msk_clusters = clusters;
+			break;
+		case 'Q': /* Kafka SASL without TLS (pollers/kafkaauth.h) */
+			srv.kafka_sasl_plaintext = 1;
 			break;
 		case 'A':
 			if (!strcmp(optarg, "enforce"))

@@ -29,6 +29,7 @@ typedef struct server {
 	int auth_mode;               /* AUTH_ENFORCE or AUTH_PERMISSIVE (auth/auth.h) */
 	const char *const *image_registries; /* --image-registry HOST=URL mappings, NULL-terminated (images/registry.h) */
 	const char *const *msk_clusters; /* --msk-cluster CLUSTER=HOST:PORT[,...] mappings, NULL-terminated (pollers/kafka.c) */
+	int kafka_sasl_plaintext;        /* --kafka-sasl-plaintext: Kafka SASL without TLS (pollers/kafkaauth.h) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
 	/* state */
 	struct loop *loop;

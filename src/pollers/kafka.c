@@ -30,7 +30,9 @@
  * flight, if any, and is freed when it ends.
  */
 #include "pollers/kafka.h"
+#include "pollers/kafkaauth.h"
 #include "pollers/kafkasrc.h"
+#include "aws/awscall.h"
 #include "exec/destinations.h"
 #include "exec/door.h"
 #include "loop.h"
@@ -55,6 +57,8 @@
 #define KAFKA_RETRY_MAX_MS 30000    /* the longest */
 #define KAFKA_THROTTLE_MS 1000      /* before a throttled batch asks again */
 #define KAFKA_DEST_RETRIES 10      /* MaximumRetryAttempts when it is -1 and OnFailure is set (AWS's rule) */
+#define KAFKA_SECRET_RETRY_MS 10000 /* a secret that could not be read (or used) is read again after this */
+#define KAFKA_SECRET_CALL_MS 10000  /* one GetSecretValue */
 #define KAFKA_CLOSE_MS 2000         /* a stopped consumer's close waits at most this */
 #define KAFKA_SERVERS_MAX 3100      /* 10 bootstrap servers of up to 300 characters (the API's limits) */
 /* consumer settings: a consumer that died leaves its group after 6 s (the
@@ -99,6 +103,16 @@ struct kafka_poller {
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
+	/* authentication (kafkaauth.h): the secrets are read before the consumer is made */
+	outbound_t *ob;
+	aws_config_t sm_cfg;        /* Secrets Manager at --aws-endpoint-url */
+	enum kafkaauth_kind auth_kind;
+	char auth_secret[2048], ca_secret[2048];
+	json_t *auth_doc, *ca_doc;  /* their SecretStrings, parsed, while they are read */
+	int calling;                /* a GetSecretValue is in flight */
+	int64_t secret_timer;
+	char group[256], reset[16];
+	json_t *topics;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue; /* the consumer queue */
 	int efd;
@@ -192,6 +206,9 @@ static void poller_free(struct kafka_poller *p)
 		free(kp);
 	}
 	json_decref(p->filters);
+	json_decref(p->topics);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
 	free(p);
 }
 
@@ -389,6 +406,20 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka_poller *p = opaque;
 	fprintf(stderr, "lambdad: kafka mapping %s: %s\n", p->uuid, reason);
+	if (p->stopped)
+		return;
+	/* what the cluster or its certificates refused, as AWS words it */
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
+		result(p, p->auth_kind == KAFKAAUTH_MTLS ? "PROBLEM: Server failed to authenticate Lambda"
+							 : "PROBLEM: SASL authentication failed");
+	else if (err == RD_KAFKA_RESP_ERR__SSL)
+		result(p, strstr(reason, "certificate verify failed") ? "PROBLEM: Lambda failed to authenticate server"
+		       : p->auth_kind == KAFKAAUTH_MTLS		      ? "PROBLEM: Server failed to authenticate Lambda"
+								      : "PROBLEM: Lambda failed to authenticate server");
+	else if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+		 err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+		 err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+		result(p, "PROBLEM: Cluster failed to authorize Lambda");
 }
 
 /* librdkafka's own log lines, from its threads: they touch nothing of lambdad's */
@@ -550,7 +581,7 @@ static void on_delivered(void *ud, int rc)
 	struct kafka_poller *p = ud;
 	p->delivering = 0;
 	if (p->stopped) {
-		if (!p->invoking)
+		if (!p->invoking && !p->calling)
 			poller_free(p);
 		return;
 	}
@@ -658,7 +689,7 @@ static void on_invoked(void *ud, struct exec_result *res)
 	struct kafka_poller *p = ud;
 	p->invoking = 0;
 	if (p->stopped) {
-		if (!p->delivering)
+		if (!p->delivering && !p->calling)
 			poller_free(p);
 		return;
 	}
@@ -809,7 +840,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *uuid, const char *name, c
 }
 
 /* the consumer of p, subscribed; 0 or LD_E* (logged) */
-static int consumer_new(struct kafka_poller *p, const char *group, const char *reset, json_t *topics)
+static int consumer_new(struct kafka_poller *p, const char *group, const char *reset, json_t *topics, json_t *auth)
 {
 	char client[64], errstr[512];
 	snprintf(client, sizeof(client), "lambdad-%s", p->uuid);
@@ -826,6 +857,16 @@ static int consumer_new(struct kafka_poller *p, const char *group, const char *r
 		rd_kafka_conf_destroy(conf);
 		return LD_EINVAL;
 	}
+	const char *name;
+	json_t *v;
+	json_object_foreach(auth, name, v) {
+		char errstr2[256];
+		if (rd_kafka_conf_set(conf, name, json_string_value(v), errstr2, sizeof(errstr2)) != RD_KAFKA_CONF_OK) {
+			fprintf(stderr, "lambdad: kafka mapping %s: %s: %s\n", p->uuid, name, errstr2); /* not the value */
+			rd_kafka_conf_destroy(conf);
+			return LD_EINVAL;
+		}
+	}
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
 	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
@@ -833,6 +874,8 @@ static int consumer_new(struct kafka_poller *p, const char *group, const char *r
 	rd_kafka_conf_set_log_cb(conf, on_log);
 	if (!(p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
 		fprintf(stderr, "lambdad: kafka mapping %s: no consumer: %s\n", p->uuid, errstr);
+		if (auth)
+			result(p, "PROBLEM: Provided certificate or private key is invalid");
 		rd_kafka_conf_destroy(conf);
 		return LD_EINVAL;
 	}
@@ -900,21 +943,6 @@ static void consumer_close(struct kafka_poller *p)
 	p->rk = NULL;
 }
 
-/* SourceAccessConfigurations that would authenticate: not used yet */
-static void warn_auth(const char *uuid, json_t *doc)
-{
-	size_t i;
-	json_t *sac;
-	json_array_foreach(json_object_get(doc, "SourceAccessConfigurations"), i, sac) {
-		const char *type = json_string_value(json_object_get(sac, "Type"));
-		if (type && strcmp(type, "VPC_SUBNET") && strcmp(type, "VPC_SECURITY_GROUP")) {
-			fprintf(stderr, "lambdad: kafka mapping %s: %s is not supported yet; connecting without it\n", uuid,
-				type);
-			return;
-		}
-	}
-}
-
 /* An Amazon MSK cluster's bootstrap servers, from --msk-cluster: the
  * mapping whose key is the cluster's ARN or name (arn:...:cluster/NAME/ID).
  * A new array of "HOST:PORT", or NULL (none configured). */
@@ -942,7 +970,114 @@ static json_t *msk_servers(server_t *srv, const char *arn)
 	return NULL;
 }
 
-struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc)
+/* ---- the secrets, then the consumer ---- */
+
+static void connect_consumer(struct kafka_poller *p);
+static void read_secrets(struct kafka_poller *p);
+
+static void on_secret_timer(void *ud)
+{
+	struct kafka_poller *p = ud;
+	p->secret_timer = 0;
+	read_secrets(p);
+}
+
+/* the secrets are read again a little later */
+static void secrets_later(struct kafka_poller *p, const char *problem)
+{
+	result(p, problem);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
+	p->auth_doc = p->ca_doc = NULL;
+	p->secret_timer = timer_at(p, KAFKA_SECRET_RETRY_MS, on_secret_timer, p);
+}
+
+static void on_secret(void *ud, const outbound_result_t *r)
+{
+	struct kafka_poller *p = ud;
+	p->calling = 0;
+	if (p->stopped) {
+		if (!p->invoking && !p->delivering)
+			poller_free(p);
+		return;
+	}
+	const char *which = !p->auth_doc && p->auth_secret[0] ? p->auth_secret : p->ca_secret;
+	json_t *doc = aws_call_json(r);
+	const char *text = json_string_value(json_object_get(doc, "SecretString"));
+	json_t *secret = text ? json_loads(text, 0, NULL) : NULL;
+	json_decref(doc);
+	if (!json_is_object(secret)) {
+		char code[128], msg[256];
+		aws_call_error(r->body, r->len, code, sizeof(code), msg, sizeof(msg));
+		fprintf(stderr, "lambdad: kafka mapping %s: the secret %s could not be read: %s %s (HTTP %ld)%s\n",
+			p->uuid, which, r->rc ? r->error : code, msg, r->status,
+			r->status == 200 ? " (its SecretString is not a JSON object)" : "");
+		json_decref(secret);
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	if (which == p->ca_secret)
+		p->ca_doc = secret;
+	else
+		p->auth_doc = secret;
+	read_secrets(p);
+}
+
+/* GetSecretValue of the next secret not read yet; with all read, the consumer */
+static void read_secrets(struct kafka_poller *p)
+{
+	const char *id = p->auth_secret[0] && !p->auth_doc ? p->auth_secret
+			 : p->ca_secret[0] && !p->ca_doc    ? p->ca_secret
+							    : NULL;
+	if (!id) {
+		connect_consumer(p);
+		return;
+	}
+	json_t *req = json_pack("{s:s}", "SecretId", id);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	aws_call_t c = { &p->sm_cfg, "secretsmanager", "POST", "/", "application/x-amz-json-1.1",
+			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, 0, KAFKA_SECRET_CALL_MS };
+	int rc = body ? aws_call_send(p->ob, &c, on_secret, p) : LD_ENOMEM;
+	free(body);
+	if (rc) {
+		fprintf(stderr, "lambdad: kafka mapping %s: GetSecretValue of %s not sent (%s)\n", p->uuid, id,
+			ld_strerror(rc));
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	p->calling = 1;
+}
+
+/* the consumer, with the settings the secrets give */
+static void connect_consumer(struct kafka_poller *p)
+{
+	const char *why = NULL;
+	struct kafkaauth_plan plan = { p->auth_kind, p->auth_secret[0] ? p->auth_secret : NULL,
+				       p->ca_secret[0] ? p->ca_secret : NULL };
+	json_t *auth = kafkaauth_conf(&plan, p->auth_doc, p->ca_doc, p->srv->kafka_sasl_plaintext, &why);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
+	p->auth_doc = p->ca_doc = NULL;
+	if (!auth) {
+		fprintf(stderr, "lambdad: kafka mapping %s: %s\n", p->uuid, why);
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	int rc = consumer_new(p, p->group, p->reset, p->topics, auth);
+	json_decref(auth);
+	if (rc) {
+		consumer_close(p);
+		if (!p->secret_timer)
+			p->secret_timer = timer_at(p, KAFKA_SECRET_RETRY_MS, on_secret_timer, p);
+		return;
+	}
+	p->tick_timer = timer_at(p, KAFKA_TICK_MS, on_tick, p);
+	drain(p);
+}
+
+struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
+					json_t *doc)
 {
 	const char *fn = json_string_value(json_object_get(doc, "FunctionArn"));
 	const char *msk = json_object_get(doc, "SelfManagedEventSource")
@@ -1007,15 +1142,35 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 		json_object_get(doc, msk ? "AmazonManagedKafkaEventSourceConfig" : "SelfManagedKafkaEventSourceConfig"),
 		"ConsumerGroupId"));
 	const char *pos = json_string_value(json_object_get(doc, "StartingPosition"));
-	warn_auth(uuid, doc);
-	if (consumer_new(p, group && *group ? group : uuid, pos && !strcmp(pos, "LATEST") ? "latest" : "earliest",
-			 topics)) {
-		consumer_close(p);
+	snprintf(p->group, sizeof(p->group), "%s", group && *group ? group : uuid);
+	snprintf(p->reset, sizeof(p->reset), "%s", pos && !strcmp(pos, "LATEST") ? "latest" : "earliest");
+	p->topics = json_incref(topics);
+	p->ob = ob;
+	struct kafkaauth_plan plan;
+	const char *why = NULL;
+	if (kafkaauth_plan(json_object_get(doc, "SourceAccessConfigurations"), msk != NULL, &plan, &why) ||
+	    (plan.auth_secret && strlen(plan.auth_secret) >= sizeof(p->auth_secret)) ||
+	    (plan.ca_secret && strlen(plan.ca_secret) >= sizeof(p->ca_secret))) {
+		fprintf(stderr, "lambdad: kafka mapping %s: SourceAccessConfigurations: %s; not polled\n", uuid,
+			why ? why : "a URI too long");
 		poller_free(p);
 		return NULL;
 	}
-	p->tick_timer = timer_at(p, KAFKA_TICK_MS, on_tick, p);
-	drain(p);
+	p->auth_kind = plan.kind;
+	snprintf(p->auth_secret, sizeof(p->auth_secret), "%s", plan.auth_secret ? plan.auth_secret : "");
+	snprintf(p->ca_secret, sizeof(p->ca_secret), "%s", plan.ca_secret ? plan.ca_secret : "");
+	struct arn sa;
+	const char *first = p->auth_secret[0] ? p->auth_secret : p->ca_secret;
+	if (aws_config_from_env(&p->sm_cfg, "SECRETS_MANAGER", "secretsmanager", srv->aws_endpoint,
+				first[0] && arn_parse(first, &sa) == 0 ? sa.region : fa.region)) {
+		poller_free(p);
+		return NULL;
+	}
+	read_secrets(p); /* none to read: the consumer at once */
+	if (!p->rk && !p->calling && !p->secret_timer) {
+		poller_free(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -1033,7 +1188,8 @@ void kafka_poller_stop(struct kafka_poller *p)
 	cancel(p, &p->window_timer);
 	cancel(p, &p->retry_timer);
 	cancel(p, &p->drain_timer);
+	cancel(p, &p->secret_timer);
 	consumer_close(p);
-	if (!p->invoking && !p->delivering)
+	if (!p->invoking && !p->delivering && !p->calling)
 		poller_free(p);
 }

@@ -40,15 +40,20 @@
 
 #include <jansson.h>
 
+#include "aws/outbound.h"
 #include "pollers/poller.h"
 #include "server.h"
 
 struct kafka_poller;
 
-/* Starts consuming for mapping uuid of scope (doc: its record; borrowed).
- * NULL when out of memory, when the record names no bootstrap server, topic
- * or function, or when librdkafka refuses the consumer (logged). */
-struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc);
+/* Starts consuming for mapping uuid of scope (doc: its record; borrowed):
+ * first the secrets its SourceAccessConfigurations name are read through ob
+ * (Secrets Manager), then the consumer is made (both tried again every 10 s
+ * while they fail, with LastProcessingResult saying why). NULL when out of
+ * memory, or when the record names no bootstrap server, topic or function,
+ * or SourceAccessConfigurations that cannot work (logged). */
+struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
+					json_t *doc);
 
 /* Its counters (poller.h). */
 const struct poller_stats *kafka_poller_stats(const struct kafka_poller *p);

@@ -87,7 +87,8 @@ class TestKafka(MotoTestCase):
                                     text=True)
         cls.bootstrap = json.loads(cls.mock.stdout.readline())["bootstrap"]
         # the Amazon MSK cluster of test_msk_cluster_from_configuration, by name
-        cls.moto_server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap))
+        # SASL mappings speak SASL_PLAINTEXT (the mock has no TLS)
+        cls.moto_server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap), "--kafka-sasl-plaintext")
         cls.collector = Collector()
         threading.Thread(target=cls.collector.serve_forever, daemon=True).start()
         try:
@@ -163,10 +164,11 @@ class TestKafka(MotoTestCase):
 
     def mapping(self, name, topic, **kw):
         kw.setdefault("BatchSize", 10)
+        kw.setdefault("SourceAccessConfigurations",
+                      [{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}])
         uuid = self.lam.create_event_source_mapping(
             FunctionName=name, Topics=[topic],
             SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap.split(",")}},
-            SourceAccessConfigurations=[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}],
             **kw)["UUID"]
         self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
         self.wait_mapping_state(uuid, "Enabled")
@@ -445,6 +447,67 @@ class TestKafka(MotoTestCase):
         self.assertEqual((info["eventSourceArn"], msgs[0]["requestContext"]["approximateInvokeCount"]), (MSK_ARN, 1))
         self.wait_committed(uuid, topic, {0: 1})
         self.assertEqual(self.count(tag), 1)
+
+    def secret(self, value):
+        sm = self.aws("secretsmanager")
+        return sm.create_secret(Name=self.name("s"), SecretString=json.dumps(value))["ARN"]
+
+    def server_log(self):
+        with open(self.server.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait_log(self, text, deadline_s=15):
+        end = time.time() + deadline_s
+        while text not in self.server_log():
+            self.assertLess(time.time(), end, "never logged: %s" % text)
+            time.sleep(0.2)
+
+    def test_sasl_secret_is_read_and_its_mechanism_used(self):
+        """BASIC_AUTH, SASL_SCRAM_256_AUTH, SASL_SCRAM_512_AUTH: the secret is read from Secrets Manager
+        (moto) and the consumer authenticates with its mechanism. librdkafka 2.0.2's mock cluster has
+        no SASL (it does not answer SaslHandshake), so neither a success nor a refusal by credentials can
+        be shown here: what shows is the consumer asking for the mechanism, the failure in
+        LastProcessingResult as AWS words it, and nothing delivered."""
+        topic = self.topic()
+        self.produce(topic, "secret stuff")
+        arn = self.secret({"username": "alice", "password": "s3cret"})
+        for typ, mech in (("BASIC_AUTH", "PLAIN"), ("SASL_SCRAM_256_AUTH", "SCRAM-SHA-256"),
+                          ("SASL_SCRAM_512_AUTH", "SCRAM-SHA-512")):
+            with self.subTest(typ):
+                tag, name = self.function()
+                uuid = self.mapping(name, topic, SourceAccessConfigurations=[{"Type": typ, "URI": arn}])
+                self.wait_result(uuid, "PROBLEM: SASL authentication failed", deadline_s=20)
+                self.wait_log("kafka mapping %s: " % uuid)
+                self.assertIn("required by mechanism %s" % mech, self.server_log())
+                self.assertNotIn("s3cret", self.server_log())
+                self.assertEqual(self.count(tag), 0)
+        # an Amazon MSK mapping's SASL_SCRAM_512_AUTH
+        tag, name = self.function()
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
+            SourceAccessConfigurations=[{"Type": "SASL_SCRAM_512_AUTH", "URI": arn}])["UUID"]
+        self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
+        self.wait_result(uuid, "PROBLEM: SASL authentication failed", deadline_s=20)
+        self.assertEqual(self.count(tag), 0)
+
+    def test_secret_that_cannot_be_read_or_used_shows(self):
+        """A secret that does not exist, or is not {"username","password"}: LastProcessingResult says
+        so, the log says why (without the secret), nothing is consumed."""
+        topic = self.topic()
+        self.produce(topic, "x")
+        tag, name = self.function()
+        missing = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nothing-here-AbCdEf"
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[{"Type": "BASIC_AUTH", "URI": missing}])
+        self.wait_result(uuid, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations")
+        self.wait_log("the secret %s could not be read: ResourceNotFoundException" % missing)
+        arn = self.secret({"user": "alice", "pass": "s3cret"})
+        tag2, name2 = self.function()
+        uuid2 = self.mapping(name2, topic, SourceAccessConfigurations=[{"Type": "SASL_SCRAM_512_AUTH", "URI": arn}])
+        self.wait_result(uuid2, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations")
+        self.wait_log('kafka mapping %s: the secret is not {"username","password"}' % uuid2)
+        self.assertNotIn("s3cret", self.server_log())
+        self.assertEqual(self.count(tag) + self.count(tag2), 0)
+        self.assertEqual(self.committed(uuid, topic), NO_OFFSET)
 
     def test_filter_keeps_out_what_it_should(self):
         topic = self.topic()
