@@ -25,9 +25,22 @@
  * (the epoch changed) and is not retried, and the group's next consumer of
  * those partitions reads them again from the last commit.
  *
+ * A failed batch is retried until MaximumRetryAttempts retries failed;
+ * then give_up() takes its records out (r->rec dropped, as if filtered),
+ * sends their failure record to OnFailure and, once that is delivered,
+ * run_batch() finds nothing left and batch_done() commits past them.
+ * Records older than MaximumRecordAgeInSeconds leave a batch the same way
+ * before each attempt.
+ *
+ * Start: when SourceAccessConfigurations name secrets, they are read first
+ * (GetSecretValue, one at a time); the consumer is made with kafkaauth.h's
+ * settings once they are all there. A secret that cannot be read, or a
+ * consumer librdkafka refuses, is tried again every KAFKA_SECRET_RETRY_MS.
+ *
  * Lifetime: a stopped poller closes and destroys its consumer at once
- * (bounded by KAFKA_CLOSE_MS); the struct waits for the invocation in
- * flight, if any, and is freed when it ends.
+ * (bounded by KAFKA_CLOSE_MS); the struct waits for what is in flight (an
+ * invocation, a failure record's delivery, a GetSecretValue), and is freed
+ * when the last of them ends.
  */
 #include "pollers/kafka.h"
 #include "pollers/kafkaauth.h"

@@ -509,6 +509,18 @@ class TestKafka(MotoTestCase):
         self.assertEqual(self.count(tag) + self.count(tag2), 0)
         self.assertEqual(self.committed(uuid, topic), NO_OFFSET)
 
+    def test_client_certificate_librdkafka_refuses_shows(self):
+        """CLIENT_CERTIFICATE_TLS_AUTH whose secret holds no usable PEM: librdkafka refuses the
+        consumer's TLS settings, and LastProcessingResult says so in AWS's words."""
+        topic = self.topic()
+        tag, name = self.function()
+        arn = self.secret({"certificate": "not a certificate", "privateKey": "not a key"})
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[
+            {"Type": "CLIENT_CERTIFICATE_TLS_AUTH", "URI": arn}])
+        self.wait_result(uuid, "PROBLEM: Provided certificate or private key is invalid")
+        self.wait_log("kafka mapping %s: no consumer: " % uuid)
+        self.assertEqual(self.count(tag), 0)
+
     def test_filter_keeps_out_what_it_should(self):
         topic = self.topic()
         tag, name = self.function()
