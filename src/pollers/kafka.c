@@ -72,6 +72,7 @@
 #define KAFKA_DEST_RETRIES 10      /* MaximumRetryAttempts when it is -1 and OnFailure is set (AWS's rule) */
 #define KAFKA_SECRET_RETRY_MS 10000 /* a secret that could not be read (or used) is read again after this */
 #define KAFKA_SECRET_CALL_MS 10000  /* one GetSecretValue */
+#define KAFKA_SECRET_RESPONSE_MAX (256u << 10) /* its answer: a 64 KB secret, JSON-escaped in a JSON answer */
 #define KAFKA_CLOSE_MS 2000         /* a stopped consumer's close waits at most this */
 #define KAFKA_SERVERS_MAX 3100      /* 10 bootstrap servers of up to 300 characters (the API's limits) */
 /* consumer settings: a consumer that died leaves its group after 6 s (the
@@ -1050,7 +1051,8 @@ static void read_secrets(struct kafka_poller *p)
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	aws_call_t c = { &p->sm_cfg, "secretsmanager", "POST", "/", "application/x-amz-json-1.1",
-			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, 0, KAFKA_SECRET_CALL_MS };
+			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, KAFKA_SECRET_RESPONSE_MAX,
+			 KAFKA_SECRET_CALL_MS };
 	int rc = body ? aws_call_send(p->ob, &c, on_secret, p) : LD_ENOMEM;
 	free(body);
 	if (rc) {
