@@ -426,7 +426,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
 		result(p, p->auth_kind == KAFKAAUTH_MTLS ? "PROBLEM: Server failed to authenticate Lambda"
 							 : "PROBLEM: SASL authentication failed");
-	else if (err == RD_KAFKA_RESP_ERR__SSL)
+	else if (err == RD_KAFKA_RESP_ERR__SSL || strstr(reason, "SSL handshake failed")) /* or a transport error in it */
 		result(p, strstr(reason, "certificate verify failed") ? "PROBLEM: Lambda failed to authenticate server"
 		       : p->auth_kind == KAFKAAUTH_MTLS		      ? "PROBLEM: Server failed to authenticate Lambda"
 								      : "PROBLEM: Lambda failed to authenticate server");

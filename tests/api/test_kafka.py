@@ -521,6 +521,33 @@ class TestKafka(MotoTestCase):
         self.wait_log("kafka mapping %s: no consumer: " % uuid)
         self.assertEqual(self.count(tag), 0)
 
+    def test_server_root_ca_makes_the_consumer_speak_tls(self):
+        """SERVER_ROOT_CA_CERTIFICATE alone: the consumer speaks TLS (librdkafka's ssl:// brokers in
+        the log) and checks the brokers against that CA; the mock cluster speaks no TLS, so the
+        handshake fails and LastProcessingResult says the server was not authenticated."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lambdad test CA")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now)
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        topic = self.topic()
+        self.produce(topic, "x")
+        tag, name = self.function()
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[
+            {"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": self.secret({"certificate": pem})}])
+        self.wait_result(uuid, "PROBLEM: Lambda failed to authenticate server", deadline_s=20)
+        self.assertIn("ssl://127.0.0.1:", self.server_log())
+        self.assertEqual(self.count(tag), 0)
+
     def test_filter_keeps_out_what_it_should(self):
         topic = self.topic()
         tag, name = self.function()
