@@ -91,7 +91,7 @@ static const struct {
 } only_for[] = {
 #define B(x) (1u << (x))
 	{ "ParallelizationFactor", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "BisectBatchOnFunctionError", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
+	{ "BisectBatchOnFunctionError", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "TumblingWindowInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },

@@ -30,7 +30,9 @@
  * sends their failure record to OnFailure and, once that is delivered,
  * run_batch() finds nothing left and batch_done() commits past them.
  * Records older than MaximumRecordAgeInSeconds leave a batch the same way
- * before each attempt.
+ * before each attempt. BisectBatchOnFunctionError puts a failed batch's
+ * second half back at the front of pending (split_n caps the next batch
+ * to it), so that each partition's order holds.
  *
  * Start: when SourceAccessConfigurations name secrets, they are read first
  * (GetSecretValue, one at a time); the consumer is made with kafkaauth.h's
@@ -114,6 +116,8 @@ struct kafka_poller {
 	char on_failure[300];       /* DestinationConfig.OnFailure.Destination, "" none */
 	int max_retries;            /* MaximumRetryAttempts, -1: as long as it takes */
 	int max_age_s;              /* MaximumRecordAgeInSeconds, -1: any age */
+	int bisect;                 /* BisectBatchOnFunctionError */
+	size_t split_n;             /* the next batch holds at most this many kept records (a split's second half); 0: BatchSize */
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
@@ -686,10 +690,50 @@ static int give_up(struct kafka_poller *p, int64_t cutoff_ms, const char *condit
 	return 1;
 }
 
-/* a failed attempt: retried later, or given up once MaximumRetryAttempts
- * retries failed */
+/* BisectBatchOnFunctionError: the batch's second half (by kept records)
+ * goes back to the front of pending, in order, to be the next batch; 0, or
+ * 1 when the batch holds fewer than two kept records */
+static int bisect(struct kafka_poller *p)
+{
+	size_t kept_n = 0;
+	for (struct krec *r = p->batch; r; r = r->next)
+		kept_n += r->rec != NULL;
+	if (kept_n < 2)
+		return 1;
+	struct krec **cut = &p->batch, **tail = NULL;
+	for (size_t k = 0; k < kept_n / 2; cut = &(*cut)->next)
+		k += (*cut)->rec != NULL;
+	struct krec *back = *cut;
+	*cut = NULL;
+	size_t n = 0;
+	for (struct krec *r = back; r; r = r->next) {
+		n++;
+		if (r->rec) {
+			p->pending_kept++;
+			p->pending_bytes += r->bytes;
+		}
+		tail = &r->next;
+	}
+	if (!p->pending)
+		p->pending_tail = tail;
+	*tail = p->pending;
+	p->pending = back;
+	p->pending_n += n;
+	p->gather_ms = 0; /* due at once */
+	p->split_n = kept_n - kept_n / 2;
+	return 0;
+}
+
+/* a failed attempt: split (BisectBatchOnFunctionError; a split is not a
+ * retry), retried later, or given up once MaximumRetryAttempts retries
+ * failed */
 static void failed(struct kafka_poller *p)
 {
+	if (p->bisect && p->function_error && !bisect(p)) {
+		p->attempts = 0;
+		retry_later(p, KAFKA_RETRY_MS);
+		return;
+	}
 	if (p->max_retries >= 0 && p->attempts > p->max_retries) {
 		if (!give_up(p, 0, "RetryAttemptsExhausted"))
 			run_batch(p); /* nothing kept is left: the batch ends */
@@ -780,11 +824,12 @@ static void run_batch(struct kafka_poller *p)
 static void take_batch(struct kafka_poller *p)
 {
 	struct krec **tail = &p->batch;
-	size_t kept_n = 0, bytes = 0;
+	size_t kept_n = 0, bytes = 0, max = p->split_n ? p->split_n : (size_t)p->batch_size;
+	p->split_n = 0;
 	while (p->pending) {
 		struct krec *r = p->pending;
 		if (r->rec) {
-			if (kept_n >= (size_t)p->batch_size || (kept_n && bytes + r->bytes > POLLER_BATCH_BYTES))
+			if (kept_n >= max || (kept_n && bytes + r->bytes > POLLER_BATCH_BYTES))
 				break;
 			kept_n++;
 			bytes += r->bytes;
@@ -1146,6 +1191,7 @@ struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const cha
 	snprintf(p->fn_arn, sizeof(p->fn_arn), "%s", fn);
 	p->max_retries = poller_int(doc, "MaximumRetryAttempts", -1);
 	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
+	p->bisect = json_is_true(json_object_get(doc, "BisectBatchOnFunctionError"));
 	snprintf(p->on_failure, sizeof(p->on_failure), "%s",
 		 json_string_value(json_object_get(
 			 json_object_get(json_object_get(doc, "DestinationConfig"), "OnFailure"), "Destination")) ?: "");

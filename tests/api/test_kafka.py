@@ -427,6 +427,27 @@ class TestKafka(MotoTestCase):
         self.wait_committed(uuid, topic, {0: 2})
         self.assertEqual([value(r) for e in self.events(tag, 1) for r in records_of(e)], ["young"])
 
+    def test_bisect_isolates_the_record_that_fails(self):
+        """BisectBatchOnFunctionError: a batch that fails is split in two, in order, each half run on its
+        own (a split is no retry); the record that still fails alone is given up (MaximumRetryAttempts=0)
+        to OnFailure and the rest succeed, everything committed."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "fail" if "poison" in [value(r) for r in records_of(ev)] else "ok"
+        sqs, url, qarn = self.queue()
+        for v in ("a", "b", "poison", "d"):
+            self.produce(topic, v)
+        uuid = self.mapping(name, topic, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        self.assertIs(self.lam.get_event_source_mapping(UUID=uuid)["BisectBatchOnFunctionError"], True)
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        info = msgs[0]["KafkaBatchInfo"]
+        self.assertEqual((info["batchSize"], info["recordsInfo"][topic + "-0"]["firstRecordOffset"]), (1, "2"))
+        self.wait_committed(uuid, topic, {0: 4})
+        batches = [[value(r) for r in records_of(e)] for e in self.events(tag, 9)]
+        self.assertEqual(batches, [["a", "b", "poison", "d"], ["a", "b"], ["poison", "d"], ["poison"], ["d"]])
+
     def test_msk_failure_record_names_the_cluster(self):
         """An Amazon MSK mapping's failure record carries eventSourceArn; with OnFailure and no
         MaximumRetryAttempts the retries stop (here: MaximumRetryAttempts=0, one attempt)."""
