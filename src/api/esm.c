@@ -95,7 +95,7 @@ static const struct {
 	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "TumblingWindowInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "FunctionResponseTypes", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_SQS) },
+	{ "FunctionResponseTypes", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_SQS) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "ScalingConfig", B(SRC_SQS) },
 	{ "Topics", B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "Queues", B(SRC_MQ) },

@@ -32,7 +32,9 @@
  * Records older than MaximumRecordAgeInSeconds leave a batch the same way
  * before each attempt. BisectBatchOnFunctionError puts a failed batch's
  * second half back at the front of pending (split_n caps the next batch
- * to it), so that each partition's order holds.
+ * to it), so that each partition's order holds. ReportBatchItemFailures:
+ * partly_done() takes out and commits what the answer says is done, the
+ * rest is retried as a failed batch.
  *
  * Start: when SourceAccessConfigurations name secrets, they are read first
  * (GetSecretValue, one at a time); the consumer is made with kafkaauth.h's
@@ -117,6 +119,7 @@ struct kafka_poller {
 	int max_retries;            /* MaximumRetryAttempts, -1: as long as it takes */
 	int max_age_s;              /* MaximumRecordAgeInSeconds, -1: any age */
 	int bisect;                 /* BisectBatchOnFunctionError */
+	int report_failures;        /* FunctionResponseTypes has ReportBatchItemFailures */
 	size_t split_n;             /* the next batch holds at most this many kept records (a split's second half); 0: BatchSize */
 	int batch_size;
 	uint64_t window_ms;
@@ -520,7 +523,8 @@ static void on_tick(void *ud)
 
 /* ---- batches ---- */
 
-static json_t *event_of(struct kafka_poller *p)
+/* the event's "records" of the batch's kept records */
+static json_t *batch_records(struct kafka_poller *p)
 {
 	json_t *recs = json_object();
 	if (!recs)
@@ -538,7 +542,13 @@ static json_t *event_of(struct kafka_poller *p)
 			return NULL;
 		}
 	}
-	return kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, recs);
+	return recs;
+}
+
+static json_t *event_of(struct kafka_poller *p)
+{
+	json_t *recs = batch_records(p);
+	return recs ? kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, recs) : NULL;
 }
 
 /* the batch is done with: its records' offsets are committed (unless a
@@ -590,6 +600,32 @@ static uint64_t backoff_ms(int attempts)
 	for (int i = 1; i < attempts && ms < KAFKA_RETRY_MAX_MS; i++)
 		ms *= 2;
 	return ms < KAFKA_RETRY_MAX_MS ? ms : KAFKA_RETRY_MAX_MS;
+}
+
+/* ReportBatchItemFailures named failures ({"TOPIC-PARTITION": lowest
+ * offset}): the records before them in their partitions, and those of the
+ * other partitions, are done (committed, unless a rebalance came between);
+ * the rest stays the batch, to be retried */
+static void partly_done(struct kafka_poller *p, json_t *fails)
+{
+	struct krec **pp = &p->batch;
+	while (*pp) {
+		struct krec *r = *pp;
+		json_t *low = json_object_get(fails, r->kp->key);
+		if (low && r->offset >= json_integer_value(low)) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		if (p->batch_epoch == p->epoch && r->kp->assigned && r->offset + 1 > r->kp->done) {
+			r->kp->done = r->offset + 1;
+			r->kp->dirty = 1;
+		}
+		json_decref(r->rec);
+		free(r);
+	}
+	if (p->batch_epoch == p->epoch)
+		commit(p);
 }
 
 /* ---- giving up (MaximumRetryAttempts, MaximumRecordAgeInSeconds) ---- */
@@ -758,6 +794,27 @@ static void on_invoked(void *ud, struct exec_result *res)
 		failed(p);
 		return;
 	}
+	json_t *fails = NULL;
+	if (p->report_failures) {
+		json_t *recs = batch_records(p);
+		fails = recs ? kafkasrc_failures(res->payload, res->payload_len, recs) : NULL;
+		json_decref(recs);
+		if (!fails) { /* an answer that names what the event did not hold: all of it again */
+			p->stats.failed++;
+			result(p, "PROBLEM: Function call failed");
+			failed(p);
+			return;
+		}
+	}
+	if (json_object_size(fails)) {
+		partly_done(p, fails);
+		json_decref(fails);
+		p->stats.failed++;
+		result(p, "PROBLEM: Function call failed");
+		failed(p);
+		return;
+	}
+	json_decref(fails);
 	result(p, "OK");
 	batch_done(p);
 }
@@ -1192,6 +1249,11 @@ struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const cha
 	p->max_retries = poller_int(doc, "MaximumRetryAttempts", -1);
 	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
 	p->bisect = json_is_true(json_object_get(doc, "BisectBatchOnFunctionError"));
+	size_t k;
+	json_t *rt;
+	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), k, rt)
+		if (!strcmp(json_string_value(rt) ?: "", "ReportBatchItemFailures"))
+			p->report_failures = 1;
 	snprintf(p->on_failure, sizeof(p->on_failure), "%s",
 		 json_string_value(json_object_get(
 			 json_object_get(json_object_get(doc, "DestinationConfig"), "OnFailure"), "Destination")) ?: "");

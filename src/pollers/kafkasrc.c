@@ -137,3 +137,53 @@ json_t *kafkasrc_batch_info(const char *msk_arn, const char *servers, json_t *re
 	}
 	return info;
 }
+
+/* whether the records of one partition (an array) hold offset */
+static int has_offset(json_t *recs, json_int_t offset)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(recs, i, r)
+		if (json_integer_value(json_object_get(r, "offset")) == offset)
+			return 1;
+	return 0;
+}
+
+json_t *kafkasrc_failures(const char *payload, size_t len, json_t *records)
+{
+	json_t *doc = payload && len ? json_loadb(payload, len, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *out = json_object();
+	if (!out || (payload && len && !doc))
+		goto bad;
+	if (!doc || json_is_null(doc) || (json_is_string(doc) && !*json_string_value(doc)) ||
+	    (json_is_array(doc) && !json_array_size(doc)))
+		goto done;
+	if (!json_is_object(doc))
+		goto bad;
+	json_t *list = json_object_get(doc, "batchItemFailures");
+	if (!list || json_is_null(list))
+		goto done;
+	if (!json_is_array(list))
+		goto bad;
+	size_t i;
+	json_t *f;
+	json_array_foreach(list, i, f) {
+		json_t *id = json_object_get(f, "itemIdentifier");
+		const char *key = json_string_value(json_object_get(id, "topic-partition"));
+		json_t *off = json_object_get(id, "offset");
+		json_t *recs = key ? json_object_get(records, key) : NULL;
+		if (!recs || !json_is_integer(off) || !has_offset(recs, json_integer_value(off)))
+			goto bad;
+		json_t *low = json_object_get(out, key);
+		if ((!low || json_integer_value(off) < json_integer_value(low)) &&
+		    json_object_set_new(out, key, json_integer(json_integer_value(off))))
+			goto bad;
+	}
+done:
+	json_decref(doc);
+	return out;
+bad:
+	json_decref(doc);
+	json_decref(out);
+	return NULL;
+}

@@ -19,6 +19,11 @@
  * {"batchSize","eventSourceArn" (MSK only),"bootstrapServers","payloadSize",
  * "recordsInfo":{"TOPIC-PARTITION":{"firstRecordOffset","lastRecordOffset",
  * "firstRecordTimestamp","lastRecordTimestamp"}}}, offsets as strings.
+ *
+ * A function of a mapping with FunctionResponseTypes ReportBatchItemFailures
+ * answers {"batchItemFailures":[{"itemIdentifier":{"topic-partition":
+ * "TOPIC-PARTITION","offset":N}}]}: each partition named is retried from
+ * its lowest offset named, the rest is done.
  */
 #ifndef LD_POLLERS_KAFKASRC_H
 #define LD_POLLERS_KAFKASRC_H
@@ -79,5 +84,15 @@ json_t *kafkasrc_event(const char *msk_arn, const char *servers, json_t *records
  * "firstRecordTimestamp", "lastRecordTimestamp" (ISO 8601 with
  * milliseconds)}}}. A new reference, or NULL when out of memory. */
 json_t *kafkasrc_batch_info(const char *msk_arn, const char *servers, json_t *records, size_t payload_size);
+
+/* ReportBatchItemFailures: what the function's response (payload, len
+ * bytes) says failed of the event whose "records" object is records
+ * (borrowed): a new object {"TOPIC-PARTITION": the lowest offset reported
+ * in it}, empty when everything succeeded (an empty or null response, no
+ * or null batchItemFailures, an empty list). NULL when the whole batch is
+ * to be retried: a response that is not such a document, an
+ * itemIdentifier {"topic-partition","offset"} naming a partition or an
+ * offset not in the event (or out of memory). */
+json_t *kafkasrc_failures(const char *payload, size_t len, json_t *records);
 
 #endif

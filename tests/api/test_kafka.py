@@ -30,6 +30,8 @@ def handler(event, context):
     s.sendall(json.dumps({"tag": os.environ["TAG"], "event": event}).encode() + b"\\n")
     verdict = s.makefile("rb").readline().decode().strip()
     s.close()
+    if verdict.startswith("{"):  # the function's answer (ReportBatchItemFailures)
+        return json.loads(verdict)
     if verdict != "ok":
         raise RuntimeError("the test says: " + verdict)
     return {}
@@ -447,6 +449,38 @@ class TestKafka(MotoTestCase):
         self.wait_committed(uuid, topic, {0: 4})
         batches = [[value(r) for r in records_of(e)] for e in self.events(tag, 9)]
         self.assertEqual(batches, [["a", "b", "poison", "d"], ["a", "b"], ["poison", "d"], ["poison"], ["d"]])
+
+    def test_report_batch_item_failures_retries_from_the_offset_named(self):
+        """FunctionResponseTypes ReportBatchItemFailures: the partition named is retried from the offset
+        named (what came before it is committed), the other partition is done; an answer naming an
+        offset the event did not hold retries the whole batch."""
+        topic = self.topic(partitions=2)
+        tag, name = self.function()
+        calls = []
+
+        def rule(ev):
+            calls.append(ev)
+            if len(calls) == 1:  # an offset not in the event: all again
+                return json.dumps({"batchItemFailures": [{"itemIdentifier": {"topic-partition": topic + "-0",
+                                                                              "offset": 99}}]})
+            if len(calls) == 2:
+                return json.dumps({"batchItemFailures": [{"itemIdentifier": {"topic-partition": topic + "-0",
+                                                                              "offset": 1}}]})
+            return "ok"
+        self.collector.rules[tag] = rule
+        for v in ("a", "bad", "c"):
+            self.produce(topic, v, partition=0)
+        self.produce(topic, "other", partition=1)
+        # a window long enough for both partitions' records to make one batch
+        uuid = self.mapping(name, topic, FunctionResponseTypes=["ReportBatchItemFailures"],
+                            MaximumBatchingWindowInSeconds=2)
+        self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["FunctionResponseTypes"],
+                         ["ReportBatchItemFailures"])
+        self.wait_committed(uuid, topic, {0: 3, 1: 1})
+        evs = self.events(tag, 0)
+        seen = [sorted(value(r) for r in records_of(e)) for e in evs]
+        self.assertEqual(seen, [["a", "bad", "c", "other"], ["a", "bad", "c", "other"], ["bad", "c"]])
+        self.wait_result(uuid, "OK")
 
     def test_msk_failure_record_names_the_cluster(self):
         """An Amazon MSK mapping's failure record carries eventSourceArn; with OnFailure and no

@@ -2,13 +2,14 @@
  * test_kafkasrc.c - unit tests of pollers/kafkasrc.c: the Kafka event
  * record (members in AWS's order, base64 key and value, a record without
  * key, headers as Java's signed bytes), the filter view, the event and
- * the failure record's KafkaBatchInfo.
+ * the failure record's KafkaBatchInfo, ReportBatchItemFailures' answers.
  */
 #include "t.h"
 #include "pollers/kafkasrc.h"
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void check_dump(json_t *j, const char *want)
 {
@@ -92,11 +93,46 @@ static void test_batch_info(void)
 	json_decref(recs);
 }
 
+static json_t *failures(const char *text, json_t *recs)
+{
+	return kafkasrc_failures(text, text ? strlen(text) : 0, recs);
+}
+
+static void test_failures(void)
+{
+	json_t *recs = json_pack("{s:[{s:i},{s:i},{s:i}],s:[{s:i}]}", "t-0", "offset", 4, "offset", 5, "offset", 9,
+				 "t-1", "offset", 0);
+	/* success: nothing, null, an empty list */
+	const char *ok[] = { NULL, "", "null", "\"\"", "[]", "{}", "{\"batchItemFailures\":null}",
+			     "{\"batchItemFailures\":[]}" };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		json_t *f = failures(ok[i], recs);
+		CHECK(f && json_object_size(f) == 0);
+		json_decref(f);
+	}
+	/* the lowest offset of each partition named */
+	json_t *f = failures("{\"batchItemFailures\":[{\"itemIdentifier\":{\"topic-partition\":\"t-0\",\"offset\":9}},"
+			     "{\"itemIdentifier\":{\"topic-partition\":\"t-0\",\"offset\":5}},"
+			     "{\"itemIdentifier\":{\"topic-partition\":\"t-1\",\"offset\":0}}]}",
+			     recs);
+	check_dump(f, "{\"t-0\":5,\"t-1\":0}");
+	/* the whole batch again: not JSON, not an object, not a list, a partition or offset not in the event */
+	const char *bad[] = { "not json", "[1]", "7", "{\"batchItemFailures\":{}}",
+			      "{\"batchItemFailures\":[{\"itemIdentifier\":{\"topic-partition\":\"t-2\",\"offset\":0}}]}",
+			      "{\"batchItemFailures\":[{\"itemIdentifier\":{\"topic-partition\":\"t-0\",\"offset\":6}}]}",
+			      "{\"batchItemFailures\":[{\"itemIdentifier\":{\"topic-partition\":\"t-0\",\"offset\":\"5\"}}]}",
+			      "{\"batchItemFailures\":[{\"itemIdentifier\":\"t-0\"}]}" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(!failures(bad[i], recs));
+	json_decref(recs);
+}
+
 int main(void)
 {
 	T_RUN(test_record);
 	T_RUN(test_filter_view);
 	T_RUN(test_event);
 	T_RUN(test_batch_info);
+	T_RUN(test_failures);
 	return t_done("test_kafkasrc");
 }
