@@ -20,7 +20,8 @@
      boto3 consumer of the same moto (issue 16, --no-esm);
   6. prints the tables and writes them to bench/RESULTS.md.
 
-`--only esm` runs that phase alone and replaces only its section of bench/RESULTS.md.
+`--only esm` (or `--only obs`: the CloudWatch Logs and CloudWatch APIs beside moto's, issue 18) runs that
+phase alone and replaces only its section of bench/RESULTS.md.
 
 Every load run is bounded in count and time, everything targets 127.0.0.1 only,
 and both servers are killed at the end, also on errors and on SIGINT/SIGTERM.
@@ -2335,6 +2336,199 @@ def render(rows, meta, notes, invoke=None, inv_notes=(), asy=None, asy_notes=(),
 
 # ---------------------------------------------------------------- main
 
+# ---------------------------------------------------------------- logs and metrics (issue 18)
+
+def obs_phase(args, tmp):
+    """The CloudWatch Logs and CloudWatch APIs lambdad serves on its own port, beside moto's
+    implementation of the same operations (each server on its own, pinned like the control plane, driven
+    by the same boto3 calls one at a time): PutLogEvents, GetLogEvents (the tail), FilterLogEvents with a
+    pattern over a whole group (beside grep over the same text: the floor of reading the bytes once),
+    GetMetricStatistics; and lambdad's Prometheus scrape beside a trivial GET on the same port."""
+    import statistics
+    import boto3
+    from botocore.config import Config
+    res = {"rows": [], "group_mb": 0.0, "load": os.getloadavg()[0]}
+    cfg = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=120)
+    kw = dict(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing", config=cfg)
+    n_events = args.obs_group_events
+    line = "2026-12-05T00:00:00Z INFO request handled in 3 ms for user 12345 path /orders/678 status 200 ok"
+    # one event in 100 is an ERROR line: FilterLogEvents finds n_events / 100
+    events = [(line if i % 100 else line.replace("INFO", "ERROR")) + f" #{i}" for i in range(n_events)]
+    text_path = os.path.join(tmp, "obs-group.txt")
+    with open(text_path, "w") as f:
+        f.write("\n".join(events) + "\n")
+    res["group_mb"] = os.path.getsize(text_path) / 1e6
+    servers = {}
+    try:
+        for name in ("lambdad", "moto"):
+            port = free_port()
+            if name == "lambdad":
+                datadir = os.path.join(tmp, "data-obs")
+                os.makedirs(datadir)
+                proc = start_server("lambdad-obs", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen",
+                                                    f"127.0.0.1:{port}", "--data-dir", datadir],
+                                    os.path.join(tmp, "lambdad-obs.log"), SERVER_CPU)
+                wait_ready("lambdad-obs", proc, port, "/2016-08-19/account-settings")
+            else:
+                proc = start_server("moto-obs", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                                    os.path.join(tmp, "moto-obs.log"), SERVER_CPU)
+                wait_ready("moto-obs", proc, port, "/2015-03-31/functions", deadline_s=60)
+            servers[name] = (proc, port)
+
+        def timed(proc, fn, n):
+            lat = []
+
+            def run():
+                for _ in range(n):
+                    t0 = time.perf_counter()
+                    fn()
+                    lat.append((time.perf_counter() - t0) * 1000)
+                return {"requests": n}
+            r = measured(proc.pid, run)
+            return {"p50": statistics.median(lat), "p99": pctl(lat, 99), "cpu_us": r["cpu_us_per_req"], "n": n}
+
+        per = {}
+        for name, (proc, port) in servers.items():
+            logs = boto3.client("logs", endpoint_url=f"http://127.0.0.1:{port}", **kw)
+            cw = boto3.client("cloudwatch", endpoint_url=f"http://127.0.0.1:{port}", **kw)
+            logs.create_log_group(logGroupName="/bench/put")
+            logs.create_log_stream(logGroupName="/bench/put", logStreamName="s")
+            batch = [{"timestamp": 0, "message": line}] * 100
+
+            def put():
+                ts = int(time.time() * 1000)
+                r = logs.put_log_events(logGroupName="/bench/put", logStreamName="s",
+                                        logEvents=[dict(e, timestamp=ts) for e in batch])
+                if r.get("rejectedLogEventsInfo"):
+                    raise RuntimeError(f"{name} rejected events: {r}")
+            put()
+            per[(name, "put")] = timed(proc, put, args.obs_calls)
+            # the group FilterLogEvents reads: n_events in 10 streams, loaded 1,000 events per call
+            logs.create_log_group(logGroupName="/bench/big")
+            t_load = time.time()
+            for s in range(10):
+                logs.create_log_stream(logGroupName="/bench/big", logStreamName=f"s{s}")
+            base = int(time.time() * 1000) - 3600 * 1000
+            for k in range(0, n_events, 1000):
+                chunk = events[k:k + 1000]
+                logs.put_log_events(logGroupName="/bench/big", logStreamName=f"s{(k // 1000) % 10}",
+                                    logEvents=[{"timestamp": base + k + j, "message": m} for j, m in enumerate(chunk)])
+            per[(name, "load_s")] = time.time() - t_load
+
+            def tail():
+                r = logs.get_log_events(logGroupName="/bench/big", logStreamName="s0", limit=100, startFromHead=False)
+                if len(r["events"]) != 100:
+                    raise RuntimeError(f"{name} GetLogEvents gave {len(r['events'])} events")
+            tail()
+            per[(name, "tail")] = timed(proc, tail, args.obs_calls)
+
+            def filt():
+                found, token = 0, None
+                for _ in range(10000):
+                    a = dict(logGroupName="/bench/big", filterPattern="ERROR")
+                    if token:
+                        a["nextToken"] = token
+                    r = logs.filter_log_events(**a)
+                    found += len(r["events"])
+                    token = r.get("nextToken")
+                    if not token:
+                        break
+                if found != n_events // 100:
+                    raise RuntimeError(f"{name} FilterLogEvents found {found} of {n_events // 100}")
+            per[(name, "filter")] = timed(proc, filt, args.obs_filter_runs)
+            # metrics: what AWS/Lambda's Invocations would hold, as PutMetricData gives moto the same points
+            if name == "moto":
+                for k in range(0, 200, 20):
+                    cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[
+                        {"MetricName": "Invocations", "Dimensions": [{"Name": "FunctionName", "Value": "obs"}],
+                         "Value": 1.0, "Unit": "Count"} for _ in range(20)])
+            else:
+                lamc = boto3.client("lambda", endpoint_url=f"http://127.0.0.1:{port}", **kw)
+                lamc.create_function(FunctionName="obs", Runtime="provided.al2023", Role=ROLE, Handler="x",
+                                     Code={"ZipFile": code_zip("c")}, MemorySize=128, Timeout=10)
+                wait_active(port, "obs")
+                for _ in range(200):
+                    lamc.invoke(FunctionName="obs", Payload=b"{}")
+            end = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)
+
+            def stats():
+                r = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Invocations",
+                                             Dimensions=[{"Name": "FunctionName", "Value": "obs"}],
+                                             StartTime=end - datetime.timedelta(hours=1), EndTime=end,
+                                             Period=3600, Statistics=["Sum"])
+                got = sum(p["Sum"] for p in r["Datapoints"])
+                if got != 200:
+                    raise RuntimeError(f"{name} GetMetricStatistics Sum {got}, not 200")
+            stats()
+            per[(name, "stats")] = timed(proc, stats, args.obs_calls)
+            if name == "lambdad":
+                def scrape():
+                    st, _, b = http_req(port, "GET", "/metrics")
+                    if st != 200 or b"lambdad" not in b and b"invocations" not in b.lower():
+                        raise RuntimeError(f"GET /metrics answered {st}: {b[:200]!r}")
+
+                def trivial():
+                    st, _, _ = http_req(port, "GET", "/2016-08-19/account-settings")
+                    if st != 200:
+                        raise RuntimeError(f"account-settings answered {st}")
+                per[(name, "scrape")] = timed(proc, scrape, args.obs_calls)
+                per[(name, "trivial")] = timed(proc, trivial, args.obs_calls)
+            stop_server(proc)
+        # the floor of FilterLogEvents: grep reading the same text once
+        g = []
+        for _ in range(args.obs_filter_runs):
+            t0 = time.perf_counter()
+            out = subprocess.run(["grep", "-c", "ERROR", text_path], capture_output=True, text=True, timeout=60)
+            g.append((time.perf_counter() - t0) * 1000)
+            if int(out.stdout.strip() or 0) != n_events // 100:
+                raise RuntimeError(f"grep counted {out.stdout!r}")
+        res["grep_ms"] = statistics.median(g)
+        res["per"] = per
+    finally:
+        for proc, _ in servers.values():
+            if proc in children:  # not stopped yet (an error on the way)
+                stop_server(proc)
+    return res
+
+
+def render_obs(args, res, measured_line=None):
+    per = res["per"]
+    L = lambda k: per[("lambdad", k)]
+    M = lambda k: per[("moto", k)]
+    t = ["| operation | lambdad p50 | lambdad p99 | lambdad CPU/call | moto p50 | moto p99 | moto CPU/call "
+         "| p50 moto / lambdad |", "|" + "|".join(["---"] * 8) + "|"]
+    names = {"put": "PutLogEvents (100 events of ~110 B)", "tail": "GetLogEvents, the last 100 of a stream",
+             "filter": f"FilterLogEvents `ERROR` over the whole group ({res['group_mb']:.0f} MB, all pages)",
+             "stats": "GetMetricStatistics (Invocations, 1 h)"}
+    for k, label in names.items():
+        a, b = L(k), M(k)
+        t.append(f"| {label} | {a['p50']:.2f} ms | {a['p99']:.2f} ms | {a['cpu_us']:.0f} us | {b['p50']:.2f} ms "
+                 f"| {b['p99']:.2f} ms | {b['cpu_us']:.0f} us | {b['p50'] / a['p50']:.1f}x |")
+    f = L("filter")
+    s, tr = L("scrape"), L("trivial")
+    md = ["## Logs and metrics (CloudWatch Logs and CloudWatch APIs, issue 18)", ""]
+    if measured_line:
+        md += [measured_line, ""]
+    md += t + ["",
+               "| floor row | lambdad | floor | lambdad / floor |", "|---|---|---|---|",
+               f"| FilterLogEvents `ERROR` over {res['group_mb']:.0f} MB (p50) | {f['p50']:.1f} ms | "
+               f"{res['grep_ms']:.1f} ms (`grep -c ERROR` over the same text in one file) | "
+               f"{f['p50'] / res['grep_ms']:.1f} |",
+               f"| GET /metrics, Prometheus text (p50) | {s['p50']:.2f} ms | {tr['p50']:.2f} ms (GetAccountSettings "
+               f"on the same port and client) | {s['p50'] / tr['p50']:.1f} |",
+               "",
+               f"Each server on its own, pinned like the control plane; calls one at a time through boto3 "
+               f"({args.obs_calls} per row, {args.obs_filter_runs} FilterLogEvents runs), so p50 includes "
+               "boto3's own ~1 ms of signing and parsing on both sides; CPU/call is the server's own (from /proc). "
+               f"The group holds {args.obs_group_events:,} events in 10 streams, one in 100 an ERROR line, loaded "
+               f"with PutLogEvents of 1,000 events (lambdad {per[('lambdad', 'load_s')]:.1f} s, moto "
+               f"{per[('moto', 'load_s')]:.1f} s). moto has no AWS/Lambda metrics of its own: it is given the same "
+               "200 Invocations points with PutMetricData, lambdad records them from 200 real invokes of a C "
+               f"function. Load average before the phase {res['load']:.2f}."]
+    text = "\n".join(md)
+    return text + "\n", text
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--functions", type=int, default=1000, help="functions seeded per server")
@@ -2372,7 +2566,11 @@ def main():
     ap.add_argument("--esm-rounds", type=int, default=2, help="alternating rounds of the SQS drains")
     ap.add_argument("--esm-limit", type=float, default=60, help="time limit (s) per SQS drain")
     ap.add_argument("--esm-sends", type=int, default=30, help="messages sent one at a time per latency path")
-    ap.add_argument("--only", choices=["esm"],
+    ap.add_argument("--no-obs", action="store_true", help="skip the logs and metrics APIs benchmark (issue 18)")
+    ap.add_argument("--obs-calls", type=int, default=200, help="calls per logs/metrics row")
+    ap.add_argument("--obs-filter-runs", type=int, default=5, help="FilterLogEvents runs over the whole group")
+    ap.add_argument("--obs-group-events", type=int, default=200000, help="events in the group FilterLogEvents reads")
+    ap.add_argument("--only", choices=["esm", "obs"],
                     help="run only this phase and replace its section of bench/RESULTS.md (the rest stays)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
@@ -2498,6 +2696,9 @@ def run(args, tmp):
     esm_md = esm_text = None
     if not args.no_esm:
         esm_md, esm_text = render_esm(args, with_logs(esm_phase, args, tmp))
+    obs_md = obs_text = None
+    if not args.no_obs:
+        obs_md, obs_text = render_obs(args, with_logs(obs_phase, args, tmp))
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
@@ -2512,6 +2713,8 @@ def run(args, tmp):
         md += "\n" + img_md
     if esm_md:
         md += "\n" + esm_md
+    if obs_md:
+        md += "\n" + obs_md
     print()
     print(table)
     if cmp_md:
@@ -2529,6 +2732,9 @@ def run(args, tmp):
     if esm_text:
         print()
         print(esm_text)
+    if obs_text:
+        print()
+        print(obs_text)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)
@@ -2539,7 +2745,8 @@ def run(args, tmp):
     return 0
 
 
-ONLY_SECTIONS = {"esm": "## Event source mappings (SQS)"}
+ONLY_SECTIONS = {"esm": ("## Event source mappings (SQS)", esm_phase, render_esm),
+                 "obs": ("## Logs and metrics (CloudWatch Logs and CloudWatch APIs, issue 18)", obs_phase, render_obs)}
 
 
 def run_only(args, tmp, moto_version):
@@ -2549,14 +2756,14 @@ def run_only(args, tmp, moto_version):
     cmd = "python3 bench/bench.py " + " ".join(sys.argv[1:])
     line = (f"Measured on its own {meta['date']} with `{cmd}`, lambdad {meta['lambdad_rev']}, moto {meta['moto']} "
             f"(the sections above are from the full run named at the top).")
-    md, text = render_esm(args, with_logs(esm_phase, args, tmp), line)
+    head, phase, render_phase = ONLY_SECTIONS[args.only]
+    md, text = render_phase(args, with_logs(phase, args, tmp), line)
     print()
     print(text)
     if args.no_write:
         return 0
     with open(RESULTS) as f:
         old = f.read()
-    head = ONLY_SECTIONS[args.only]
     i = old.find("\n" + head)
     if i < 0:
         new = old.rstrip("\n") + "\n\n" + md

@@ -44,6 +44,7 @@ struct http {
 	server_t *srv;
 	struct MHD_Daemon *d;
 	int epfd;
+	int metrics_only; /* the --metrics-listen front: GET /metrics only */
 	uint64_t due; /* when MHD's own timeout expires (monotonic ms), 0: none */
 };
 
@@ -342,7 +343,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, h->r.qargs);
 		h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-		h->rt = router_route(method, h->r.host, url, h->r.qargs);
+		h->rt = hp->metrics_only ? router_route_metrics(method, url)
+					 : router_route(method, h->r.host, url, h->r.qargs);
 		h->r.route = h->rt;
 		h->r.op = h->rt ? h->rt->mop : NULL;
 		h->limit = router_body_limit(h->rt);
@@ -489,13 +491,13 @@ static void check(void *ud)
  * daemon can claim its port before it touches its data directory.
  * SO_REUSEADDR as libmicrohttpd would set it: a restart binds again at once,
  * while a port another process listens on still fails with EADDRINUSE. */
-int http_listen(server_t *srv, int *fd_out, int *os_err)
+static int listen_on(const char *host, int *port, int *fd_out, int *os_err)
 {
 	int one = 1, fd;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv->listen_port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)*port) };
 	socklen_t len = sizeof(sa);
 	*os_err = 0;
-	if (inet_pton(AF_INET, srv->listen_host, &sa.sin_addr) != 1)
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return LD_EINVAL;
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -509,12 +511,22 @@ int http_listen(server_t *srv, int *fd_out, int *os_err)
 		close(fd);
 		return LD_EIO;
 	}
-	srv->listen_port = ntohs(sa.sin_port);
+	*port = ntohs(sa.sin_port);
 	*fd_out = fd;
 	return 0;
 }
 
-int http_start(server_t *srv, int fd, http_t **out)
+int http_listen(server_t *srv, int *fd_out, int *os_err)
+{
+	return listen_on(srv->listen_host, &srv->listen_port, fd_out, os_err);
+}
+
+int http_listen_addr(const char *host, int *port, int *fd_out, int *os_err)
+{
+	return listen_on(host, port, fd_out, os_err);
+}
+
+static int start(server_t *srv, int fd, int metrics_only, http_t **out)
 {
 	int rc;
 	struct http *h = calloc(1, sizeof(*h));
@@ -523,6 +535,7 @@ int http_start(server_t *srv, int fd, http_t **out)
 		return LD_ENOMEM;
 	}
 	h->srv = srv;
+	h->metrics_only = metrics_only;
 	/* from here the socket is libmicrohttpd's: MHD_stop_daemon closes it */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_SUSPEND_RESUME,
 				(uint16_t)srv->listen_port, NULL, NULL, on_request, h,
@@ -558,6 +571,16 @@ fail:
 		MHD_stop_daemon(h->d);
 	free(h);
 	return rc;
+}
+
+int http_start(server_t *srv, int fd, http_t **out)
+{
+	return start(srv, fd, 0, out);
+}
+
+int http_start_metrics(server_t *srv, int fd, http_t **out)
+{
+	return start(srv, fd, 1, out);
 }
 
 void http_stop(http_t *h)

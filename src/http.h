@@ -25,6 +25,12 @@ int http_listen(server_t *srv, int *fd, int *os_err);
  * call on, whether it succeeds or not) on srv->loop. *out is owned by the
  * caller: release it with http_stop, which closes the socket. */
 int http_start(server_t *srv, int fd, http_t **out);
+
+/* --metrics-listen: a socket on host:*port (0 picks one, written back) as
+ * http_listen does, and a front on it that serves GET /metrics only,
+ * unauthenticated (router_route_metrics). Same returns as above. */
+int http_listen_addr(const char *host, int *port, int *fd, int *os_err);
+int http_start_metrics(server_t *srv, int fd, http_t **out);
 void http_stop(http_t *h);
 
 #endif

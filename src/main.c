@@ -9,6 +9,7 @@
  * then shuts down cleanly.
  */
 #include "api/api.h"
+#include "api/cwlogs.h"
 #include "auth/auth.h"
 #include "auth/keys.h"
 #include "api/gc.h"
@@ -22,7 +23,9 @@
 #include "http.h"
 #include "images/pull.h"
 #include "pollers/pollers.h"
+#include "logs/logstore.h"
 #include "loop.h"
+#include "metrics/metrics.h"
 #include "model/model.h"
 #include "quotas.h"
 #include "router.h"
@@ -58,9 +61,12 @@ static void usage(FILE *f)
 	      "                     [--auth enforce|permissive] [--image-registry HOST=URL]...\n"
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
+	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
+	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--kafka-sasl-plaintext]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
+	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
 	      f);
 }
@@ -142,8 +148,8 @@ static int serve(int argc, char **argv)
 	static char host[256];
 	server_t srv = { .data_dir = "./data", .account_id = "000000000000", .region = "us-east-1",
 			 .account_concurrency = QUOTA_ACCOUNT_CONCURRENCY };
-	http_t *http = NULL;
-	int sfd = -1, lfd = -1, rc = 1;
+	http_t *http = NULL, *mhttp = NULL;
+	int sfd = -1, lfd = -1, mfd = -1, rc = 1;
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "data-dir", required_argument, NULL, 'd' },
@@ -161,6 +167,10 @@ static int serve(int argc, char **argv)
 		{ "image-registry", required_argument, NULL, 'I' },
 		{ "mq-broker", required_argument, NULL, 'M' },
 		{ "msk-cluster", required_argument, NULL, 'K' },
+		{ "logs-max-bytes", required_argument, NULL, 'L' },
+		{ "logs-env-rate", required_argument, NULL, 'E' },
+		{ "logs-sweep-ms", required_argument, NULL, 'S' },
+		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "kafka-sasl-plaintext", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -181,6 +191,7 @@ static int serve(int argc, char **argv)
 		case 'a': srv.account_id = optarg; break;
 		case 'r': srv.region = optarg; break;
 		case 'e': srv.aws_endpoint = optarg; break;
+		case 'm': srv.metrics_listen = optarg; break;
 		case 'c': srv.account_concurrency = atoi(optarg); break;
 		case 'i': xopt.idle_timeout_s = atoi(optarg); break;
 		case 'R':
@@ -236,6 +247,26 @@ static int serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+		case 'E':
+		case 'S': {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || end == optarg || !v || (c == 'S' && v > 86400000ull) ||
+			    (c == 'L' && v < 65536)) {
+				fprintf(stderr, "lambdad: --%s takes a positive number%s\n",
+					c == 'L' ? "logs-max-bytes" : c == 'E' ? "logs-env-rate" : "logs-sweep-ms",
+					c == 'L' ? " of bytes, at least 65536" : "");
+				return 2;
+			}
+			if (c == 'L')
+				srv.logs_max_bytes = v;
+			else if (c == 'E')
+				srv.logs_env_rate = v;
+			else
+				srv.logs_sweep_ms = (int)v;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -252,6 +283,27 @@ static int serve(int argc, char **argv)
 		listen_failed(listen, err, oserr);
 		return 1;
 	}
+	/* --metrics-listen: GET /metrics alone, unauthenticated (docs/metrics.md) */
+	static char mhost[256];
+	int mport = 0;
+	if (srv.metrics_listen) {
+		const char *colon = strrchr(srv.metrics_listen, ':');
+		char *end = NULL;
+		long p = colon ? strtol(colon + 1, &end, 10) : -1;
+		if (!colon || colon == srv.metrics_listen || (size_t)(colon - srv.metrics_listen) >= sizeof(mhost) ||
+		    !colon[1] || *end || p < 0 || p > 65535) {
+			fprintf(stderr, "lambdad: bad --metrics-listen address '%s' (HOST:PORT)\n", srv.metrics_listen);
+			close(lfd);
+			return 2;
+		}
+		snprintf(mhost, sizeof(mhost), "%.*s", (int)(colon - srv.metrics_listen), srv.metrics_listen);
+		mport = (int)p;
+		if ((err = http_listen_addr(mhost, &mport, &mfd, &oserr))) {
+			listen_failed(srv.metrics_listen, err, oserr);
+			close(lfd);
+			return 1;
+		}
+	}
 	if (mkdir(srv.data_dir, 0700) < 0 && errno != EEXIST) {
 		fprintf(stderr, "lambdad: cannot create %s: %s\n", srv.data_dir, strerror(errno));
 		close(lfd);
@@ -263,8 +315,16 @@ static int serve(int argc, char **argv)
 		return 1;
 	}
 	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
-	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys)) {
+	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
+	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes }, &srv.logs)) {
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
+		goto out;
+	}
+	/* LAMBDAD_METRICS_MAX_SERIES lowers the series cap (tests of the cap) */
+	const char *cap = getenv("LAMBDAD_METRICS_MAX_SERIES");
+	if (metrics_open(srv.data_dir, cap ? (size_t)strtoul(cap, NULL, 10) : 0, &srv.metrics) ||
+	    metrics_start(srv.metrics, srv.loop)) {
+		fprintf(stderr, "lambdad: cannot open the metrics of %s\n", srv.data_dir);
 		goto out;
 	}
 	sigset_t mask;
@@ -309,12 +369,22 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "lambdad: warning: starting the event source pollers failed\n");
 	else if (pollers_count(&srv))
 		fprintf(stderr, "lambdad: %d event source mappings polled\n", pollers_count(&srv));
+	cwlogs_start(&srv);
 	err = http_start(&srv, lfd, &http);
 	lfd = -1; /* the front's now */
 	if (err) {
 		fprintf(stderr, "lambdad: cannot serve HTTP on %s:%d: %s\n", srv.listen_host, srv.listen_port,
 			ld_strerror(err));
 		goto out;
+	}
+	if (mfd >= 0) {
+		err = http_start_metrics(&srv, mfd, &mhttp);
+		mfd = -1;
+		if (err) {
+			fprintf(stderr, "lambdad: cannot serve /metrics on %s: %s\n", srv.metrics_listen, ld_strerror(err));
+			goto out;
+		}
+		fprintf(stderr, "lambdad: metrics: GET http://%s:%d/metrics (unauthenticated)\n", mhost, mport);
 	}
 	srv.started_ms = loop_wall_ms();
 	if (srv.auth_mode == AUTH_ENFORCE)
@@ -335,9 +405,15 @@ out:
 	pull_stop(&srv); /* image pulls in flight end; their functions stay Pending until the next start */
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */
+	cwlogs_stop(&srv);
 	http_stop(http);
+	http_stop(mhttp);
+	metrics_close(srv.metrics); /* saved, after the last invocation ended */
+	srv.metrics = NULL;
 	if (lfd >= 0)
 		close(lfd);
+	if (mfd >= 0)
+		close(mfd);
 	if (sfd >= 0) {
 		loop_del_fd(srv.loop, sfd);
 		close(sfd);
@@ -345,6 +421,7 @@ out:
 	store_close(srv.store);
 	blobs_close(srv.blobs);
 	keys_close(srv.keys);
+	logstore_close(srv.logs); /* after exec_stop: environments' last lines are in */
 	loop_free(srv.loop);
 	model_unload();
 	return rc;
@@ -352,33 +429,75 @@ out:
 
 /* ---- lambdad logs NAME [--follow] ---- */
 
-struct logfile {
-	char path[4096];
-	time_t mtime;
+struct followed {
+	char name[LOGSTORE_NAME_MAX + 1];
+	struct logstore_pos pos;
 };
 
-static int by_mtime(const void *a, const void *b)
+static int by_creation(const void *a, const void *b)
 {
-	const struct logfile *x = a, *y = b;
-	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
+	struct logstore_stream_info x, y;
+	logstore_stream_info(*(ls_stream_t *const *)a, &x);
+	logstore_stream_info(*(ls_stream_t *const *)b, &y);
+	if (x.created != y.created)
+		return x.created < y.created ? -1 : 1;
+	return strcmp(x.name, y.name);
 }
 
-/* copies what file f has beyond *pos to stdout */
-static void dump_from(const char *path, off_t *pos)
+/* prints the events of s after *pos, moving *pos past them */
+static void print_stream(logstore_t *ls, ls_stream_t *s, struct logstore_pos *pos)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
+	logstore_cursor_t *c;
+	struct logstore_event ev;
+	struct logstore_pos next;
+	if (logstore_cursor_open(ls, s, *pos, 0, -1, &c))
 		return;
-	if (fseeko(f, *pos, SEEK_SET) == 0) {
-		char buf[8192];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-			fwrite(buf, 1, n, stdout);
-			*pos += (off_t)n;
-		}
+	while (logstore_cursor_next(c, &ev, NULL, &next) == 1) {
+		fwrite(ev.msg, 1, ev.len, stdout);
+		if (!ev.len || ev.msg[ev.len - 1] != '\n')
+			fputc('\n', stdout);
+		*pos = next;
 	}
-	fclose(f);
+	logstore_cursor_close(c);
 	fflush(stdout);
+}
+
+/* One pass over group NAME of DATA's store: every stream oldest first, each
+ * from where the last pass left it (f, *nf: at most cap streams followed).
+ * 0, or 1 when the group is not there. */
+static int logs_pass(const char *data, const char *scope, const char *group, struct followed *f, int *nf, int cap)
+{
+	logstore_t *ls;
+	struct logstore_opts o = { .readonly = 1, .only_scope = scope, .only_group = group };
+	if (logstore_open(data, &o, &ls))
+		return 1;
+	ls_group_t *g = logstore_group(ls, scope, group);
+	if (!g) {
+		logstore_close(ls);
+		return 1;
+	}
+	ls_stream_t **v;
+	size_t n = logstore_streams(g, &v);
+	if (n)
+		qsort(v, n, sizeof(*v), by_creation);
+	for (size_t i = 0; i < n; i++) {
+		struct logstore_stream_info si;
+		logstore_stream_info(v[i], &si);
+		int k;
+		for (k = 0; k < *nf && strcmp(f[k].name, si.name); k++)
+			;
+		if (k == *nf) {
+			if (*nf >= cap)
+				continue;
+			snprintf(f[k].name, sizeof(f[k].name), "%s", si.name);
+			f[k].pos = (struct logstore_pos){ 0, 0 };
+			(*nf)++;
+		}
+		print_stream(ls, v[i], &f[k].pos);
+	}
+	free(v);
+	logstore_close(ls);
+	return 0;
 }
 
 /* Without --data-dir, `lambdad logs` looks in ./data (the default of serve,
@@ -391,10 +510,10 @@ enum { LOGS_MAXDIRS = 16 };
 struct datadir {
 	char path[PATH_MAX]; /* canonical */
 	char how[96];        /* how it was found, for messages */
-	int has;             /* DATA/logs/ACCOUNT:REGION/NAME is a directory */
+	int has;             /* DATA/logs/ACCOUNT:REGION/<group> holds the function's log group */
 };
 
-/* adds path (once) when it is a directory; has: it holds logs/SUB */
+/* adds path (once) when it is a directory; has: it holds logs/SUB/.group */
 static void add_datadir(struct datadir *d, int *n, const char *path, const char *how, const char *sub)
 {
 	char real[PATH_MAX], logs[PATH_MAX + 512];
@@ -406,8 +525,8 @@ static void add_datadir(struct datadir *d, int *n, const char *path, const char 
 			return;
 	memcpy(d[*n].path, real, sizeof(real));
 	snprintf(d[*n].how, sizeof(d[*n].how), "%s", how);
-	snprintf(logs, sizeof(logs), "%s/logs/%s", real, sub);
-	d[*n].has = stat(logs, &st) == 0 && S_ISDIR(st.st_mode);
+	snprintf(logs, sizeof(logs), "%s/logs/%s/.group", real, sub);
+	d[*n].has = stat(logs, &st) == 0 && S_ISREG(st.st_mode);
 	(*n)++;
 }
 
@@ -463,8 +582,10 @@ static int find_logs_dir(const char *name, const char *account, const char *regi
 {
 	static struct datadir d[LOGS_MAXDIRS];
 	int n = 0, has = 0, pick = -1;
-	char here[PATH_MAX], sub[512];
-	snprintf(sub, sizeof(sub), "%s:%s/%s", account, region, name);
+	char here[PATH_MAX], sub[512], group[LOGSTORE_NAME_MAX + 16], enc[201];
+	snprintf(group, sizeof(group), "/aws/lambda/%s", name);
+	logstore_dirname(group, enc);
+	snprintf(sub, sizeof(sub), "%s:%s/%s", account, region, enc);
 	add_datadir(d, &n, "./data", "./data here", sub);
 	DIR *proc = opendir("/proc");
 	struct dirent *e;
@@ -498,20 +619,23 @@ static int find_logs_dir(const char *name, const char *account, const char *regi
 		return 1;
 	}
 	if (pick < 0) {
-		fprintf(stderr, "lambdad: no logs for %s (account %s, region %s) in logs/%s of:\n", name, account,
-			region, sub);
+		fprintf(stderr, "lambdad: no logs for %s (log group %s, account %s, region %s) in logs/%s of:\n", name,
+			group, account, region, sub);
 		list_datadirs(d, n, 0);
 		fprintf(stderr, "pass the server's --data-dir DIR, or --account-id ID / --region REGION if the "
 			"function is in another account or region\n");
 		return 1;
 	}
-	snprintf(dir, cap, "%s/logs/%s", d[pick].path, sub);
+	snprintf(dir, cap, "%s", d[pick].path);
 	return 0;
 }
 
-/* Prints a function's log streams (the .log files of DATA/logs/ACCOUNT:REGION/NAME),
- * oldest first; --follow keeps printing what is appended (bounded by the
- * number of streams it tracks, polling every 200 ms until interrupted). */
+/* Prints a function's log group /aws/lambda/NAME from the log store of the
+ * data directory, its streams oldest first; --follow keeps printing what is
+ * appended (at most LOGS_FOLLOWED streams, reading the store every 200 ms
+ * until interrupted). */
+enum { LOGS_FOLLOWED = 4096 };
+
 static int logs(int argc, char **argv)
 {
 	const char *data_dir = NULL, *account = "000000000000", *region = "us-east-1", *name = NULL;
@@ -539,47 +663,24 @@ static int logs(int argc, char **argv)
 		return 2;
 	}
 	name = argv[optind];
-	char dir[PATH_MAX + 512]; /* DATA/logs/ACCOUNT:REGION/NAME */
+	char dir[PATH_MAX + 512], scope[96], group[LOGSTORE_NAME_MAX + 16];
+	snprintf(scope, sizeof(scope), "%s:%s", account, region);
+	snprintf(group, sizeof(group), "/aws/lambda/%s", name);
 	if (data_dir)
-		snprintf(dir, sizeof(dir), "%s/logs/%s:%s/%s", data_dir, account, region, name);
+		snprintf(dir, sizeof(dir), "%s", data_dir);
 	else if (find_logs_dir(name, account, region, follow, dir, sizeof(dir)))
 		return 1;
-	enum { MAXF = 4096 };
-	static struct logfile files[MAXF];
-	static off_t pos[MAXF];
-	int nfiles = 0;
-	for (;;) {
-		DIR *d = opendir(dir);
-		struct dirent *e;
-		while (d && (e = readdir(d)) && nfiles < MAXF) {
-			if (e->d_name[0] == '.')
-				continue;
-			char path[4096];
-			snprintf(path, sizeof(path), "%.3000s/%.1024s", dir, e->d_name);
-			int known = 0;
-			for (int i = 0; i < nfiles && !known; i++)
-				known = !strcmp(files[i].path, path);
-			struct stat st;
-			if (!known && stat(path, &st) == 0) {
-				snprintf(files[nfiles].path, sizeof(files[nfiles].path), "%s", path);
-				files[nfiles].mtime = st.st_mtime;
-				pos[nfiles++] = 0;
-			}
-		}
-		if (d)
-			closedir(d);
-		else if (!follow) {
-			fprintf(stderr, "lambdad: no logs for %s in %s\n", name, dir);
+	static struct followed f[LOGS_FOLLOWED];
+	int nf = 0;
+	if (!follow) {
+		if (logs_pass(dir, scope, group, f, &nf, LOGS_FOLLOWED)) {
+			fprintf(stderr, "lambdad: no logs for %s (log group %s) in %s/logs/%s\n", name, group, dir, scope);
 			return 1;
 		}
-		if (!follow) {
-			qsort(files, (size_t)nfiles, sizeof(files[0]), by_mtime);
-			for (int i = 0; i < nfiles; i++)
-				dump_from(files[i].path, &pos[i]);
-			return 0;
-		}
-		for (int i = 0; i < nfiles; i++)
-			dump_from(files[i].path, &pos[i]);
+		return 0;
+	}
+	for (;;) {
+		logs_pass(dir, scope, group, f, &nf, LOGS_FOLLOWED);
 		usleep(200 * 1000);
 	}
 }

@@ -44,4 +44,24 @@
 #define QUOTA_SQS_POLLERS_PER_MINUTE 60     /* and how many more a minute it adds while messages wait */
 #define QUOTA_KAFKA_WINDOW_MS 500           /* a Kafka (MSK, self-managed) mapping's batching window when it sets none */
 
+/* CloudWatch Logs (PutLogEvents, as botocore's logs model documents it) */
+#define QUOTA_LOGS_BATCH 1048576u           /* a batch: the messages' UTF-8 bytes + 26 per event */
+#define QUOTA_LOGS_EVENT_OVERHEAD 26u       /* what each event counts beyond its message */
+#define QUOTA_LOGS_EVENT 1048576u           /* one event (256 KB until 2025; 1 MB now) */
+#define QUOTA_LOGS_EVENTS 10000             /* events in one batch */
+#define QUOTA_LOGS_PAST_MS (14LL * 86400000) /* events older than 14 days are rejected */
+#define QUOTA_LOGS_FUTURE_MS (2LL * 3600000) /* and events more than 2 hours ahead */
+#define QUOTA_LOGS_SPAN_MS (24LL * 3600000) /* a batch's valid events span at most 24 hours */
+#define QUOTA_LOGS_DESCRIBE_LIMIT 50        /* DescribeLogGroups / DescribeLogStreams page */
+#define QUOTA_LOGS_GET_LIMIT 10000          /* GetLogEvents / FilterLogEvents: events per answer */
+#define QUOTA_LOGS_GET_BYTES 1048576u       /* and their bytes (1 MB) */
+#define QUOTA_LOGS_LIVETAIL_MS (3LL * 3600000) /* a StartLiveTail session lasts at most 3 hours */
+#define QUOTA_LOGS_LIVETAIL_EVENTS 500      /* events of one sessionUpdate (more are sampled out) */
+
+/* lambdad's own caps on function output (docs/logs.md) */
+#define QUOTA_LOGS_STORE_BYTES (1024ull * 1024 * 1024) /* --logs-max-bytes default: the whole store, 1 GiB */
+#define QUOTA_LOGS_ENV_RATE (2u * 1024 * 1024)  /* --logs-env-rate default: bytes/s one environment may log */
+#define QUOTA_LOGS_ENV_BURST_S 5            /* the burst it may log at once: this many seconds of its rate */
+#define QUOTA_LOGS_SWEEP_MS 600000          /* --logs-sweep-ms default: retention enforced every 10 minutes */
+
 #endif

@@ -75,6 +75,7 @@ struct req {
 	size_t nheaders;
 	ld_error_t err;            /* the AWS error recorded by apierr_set() */
 	int err_url;               /* render err as a function URL answers errors (apierr.h) */
+	int err_json11;            /* render err as JSON 1.1 services do: {"__type","message"} (apierr.h) */
 	/* streaming responses (req_stream_* below): the front's side */
 	int (*stream_begin)(req_t *r);
 	int (*stream_write)(req_t *r, const void *data, size_t len);

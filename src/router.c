@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "api/api.h"
 #include "api/console.h"
+#include "api/cwlogs.h"
 #include "model/apierr.h"
 #include "quotas.h"
 #include "util/err.h"
@@ -99,7 +100,24 @@ static struct route routes[] = {
 	{ NULL, api_download_code, 0, "GET", "/_lambdad/code/" },
 	{ NULL, api_console, 0, "GET", CONSOLE_PREFIX },
 	{ NULL, api_console, 0, "HEAD", CONSOLE_PREFIX },
+	/* CloudWatch's rpc-v2-cbor protocol (api/cloudwatch.c) */
+	{ NULL, api_cloudwatch, 0, "POST", "/service/GraniteServiceVersion20100801/operation/" },
 };
+
+/* paths matched whole: CloudWatch's query protocol (POST / without an
+ * X-Amz-Target: the targets below come first), and the Prometheus text
+ * (docs/metrics.md) */
+static struct route exact_routes[] = {
+	{ NULL, api_cloudwatch, 0, "POST", "/" },
+	{ NULL, api_metrics, 0, "GET", "/metrics" },
+};
+/* GET /metrics on --metrics-listen: not authenticated */
+static struct route metrics_open_route = { NULL, api_metrics_open, 0, "GET", "/metrics" };
+
+const struct route *router_route_metrics(const char *method, const char *path)
+{
+	return !strcmp(method, "GET") && !strcmp(path, "/metrics") ? &metrics_open_route : NULL;
+}
 
 /* function URLs (any method, any path; matched by router_match_url) */
 static struct route url_route = { NULL, api_function_url, QUOTA_SYNC_PAYLOAD, NULL, "/_lambdad/url/" };
@@ -117,6 +135,45 @@ static const struct route *match_url(const char *host, const char *path)
 }
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* CloudWatch reads its operation from the target, path or form itself, and
+ * renders its errors in the protocol the request came in (api/cloudwatch.c) */
+static int cloudwatch_target(req_t *r, const char *op)
+{
+	(void)op;
+	return api_cloudwatch(r);
+}
+
+/* The JSON services on the same port: POST / whose X-Amz-Target starts with
+ * prefix goes to fn with the operation (what follows the prefix), signed for
+ * service under --auth enforce (NULL: fn authenticates the request itself).
+ * Another service is one more row. They come before the routes: a POST /
+ * without a target is CloudWatch's query protocol (exact_routes). */
+static const struct target {
+	const char *prefix;
+	const char *service;
+	int json11; /* errors in JSON 1.1's envelope (model/apierr.c) */
+	int (*fn)(req_t *r, const char *op);
+} targets[] = {
+	{ "Logs_20140328.", "logs", 1, cwlogs_dispatch },
+	{ "GraniteServiceVersion20100801.", NULL, 0, cloudwatch_target },
+};
+
+/* 0 handled (rc in *rc), LD_ENOTFOUND when r is no target request */
+static int target_dispatch(req_t *r, int *rc)
+{
+	const char *t = !r->header || strcmp(r->method, "POST") || strcmp(r->path, "/") ? NULL : r->header(r, "X-Amz-Target");
+	for (size_t i = 0; t && i < sizeof(targets) / sizeof(targets[0]); i++) {
+		size_t n = strlen(targets[i].prefix);
+		if (strncmp(t, targets[i].prefix, n))
+			continue;
+		r->err_json11 = targets[i].json11;
+		if (!targets[i].service || !(*rc = auth_identify_service(r, targets[i].service)))
+			*rc = targets[i].fn(r, t + n);
+		return 0;
+	}
+	return LD_ENOTFOUND;
+}
 
 /* routes for model operations without a handler: answered as unknown */
 static struct route *unimplemented;
@@ -241,6 +298,9 @@ static size_t count_segments(const char *path)
 
 static const struct route *match(const char *method, const char *path, json_t *qargs)
 {
+	for (size_t i = 0; i < sizeof(exact_routes) / sizeof(exact_routes[0]); i++)
+		if (!strcmp(exact_routes[i].method, method) && !strcmp(exact_routes[i].prefix, path))
+			return &exact_routes[i];
 	for (size_t i = 0; i < NROUTES; i++)
 		if (!routes[i].op && !strcmp(routes[i].method, method) &&
 		    !strncmp(path, routes[i].prefix, strlen(routes[i].prefix)))
@@ -465,6 +525,8 @@ int router_dispatch(req_t *r)
 	ids_uuid4(r->request_id);
 	buf_init(&r->raw, 0);
 	r->finish = finish_pending;
+	if (target_dispatch(r, &rc) == 0)
+		goto out;
 	if (!r->route) {
 		rc = apierr_set(r, "UnknownOperationException", "Unknown operation");
 		goto out;

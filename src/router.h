@@ -42,6 +42,10 @@ int router_init(void);
  * for method, path and query; NULL if none. */
 const struct route *router_route(const char *method, const char *host, const char *path, json_t *qargs);
 
+/* The route of a request to the --metrics-listen port: GET /metrics
+ * without authentication, NULL for anything else. */
+const struct route *router_route_metrics(const char *method, const char *path);
+
 /* Body limit for a matched route (or QUOTA_API_REQUEST for NULL). */
 size_t router_body_limit(const struct route *rt);
 

@@ -16,6 +16,9 @@ struct keys;
 struct exec;
 struct async;
 struct outbound;
+struct logstore;
+struct cwlogs;
+struct metrics;
 
 typedef struct server {
 	/* configuration */
@@ -29,8 +32,12 @@ typedef struct server {
 	int auth_mode;               /* AUTH_ENFORCE or AUTH_PERMISSIVE (auth/auth.h) */
 	const char *const *image_registries; /* --image-registry HOST=URL mappings, NULL-terminated (images/registry.h) */
 	const char *const *msk_clusters; /* --msk-cluster CLUSTER=HOST:PORT[,...] mappings, NULL-terminated (pollers/kafka.c) */
+	unsigned long long logs_max_bytes; /* --logs-max-bytes: the log store's cap (logs/logstore.h), 0: default */
+	unsigned long long logs_env_rate;  /* --logs-env-rate: bytes/s of output one environment may log (exec/envlog.c), 0: default */
+	int logs_sweep_ms;           /* --logs-sweep-ms: how often retention is enforced (api/cwlogs.c), 0: default */
 	int kafka_sasl_plaintext;        /* --kafka-sasl-plaintext: Kafka SASL without TLS (pollers/kafkaauth.h) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
+	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
 	/* state */
 	struct loop *loop;
 	struct store *store;
@@ -40,7 +47,10 @@ typedef struct server {
 	struct async *async;         /* the async queue's state (exec/async.c), NULL until async_start */
 	struct pulls *pulls;         /* image pulls in flight (images/pull.c), NULL when none ever ran */
 	struct pollers *pollers;     /* event source pollers (pollers/pollers.c), NULL until pollers_start */
+	struct logstore *logs;       /* the log store (logs/logstore.h), NULL until opened */
+	struct cwlogs *cwlogs;       /* the CloudWatch Logs API's state: retention sweep, live tails (api/cwlogs.c) */
 	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
+	struct metrics *metrics;     /* AWS/Lambda metrics (metrics/metrics.h), NULL in tools without them */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

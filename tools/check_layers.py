@@ -21,10 +21,10 @@ SRC = os.path.join(ROOT, "src")
 # lowest first; a module's layer is the first entry that is a prefix of its name
 LAYERS = [
     ["util/", "loop", "quotas", "server"],
-    ["model/model", "model/model_data"],
+    ["model/model", "model/model_data", "logs/"],
     ["req"],
     ["model/apierr"],
-    ["store/", "blobs/", "aws/", "images/"],
+    ["store/", "blobs/", "aws/", "images/", "metrics/"],
     ["auth/"],
     ["records/"],
     ["exec/"],

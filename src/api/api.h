@@ -119,4 +119,9 @@ int api_invoke_async(req_t *r);
 /* code.c: lambdad's own download path behind Code.Location (code.h) */
 int api_download_code(req_t *r);
 
+/* cloudwatch.c: the CloudWatch metrics API (query, JSON 1.0, rpc-v2-cbor) and GET /metrics */
+int api_cloudwatch(req_t *r);
+int api_metrics(req_t *r);
+int api_metrics_open(req_t *r);
+
 #endif

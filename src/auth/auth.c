@@ -40,7 +40,7 @@ static void set_caller(req_t *r, const char *account, const char *principal)
 		snprintf(r->principal, sizeof r->principal, "arn:aws:iam::%s:root", account);
 }
 
-int auth_verify_signature(req_t *r)
+static int verify_for(req_t *r, const char *service)
 {
 	char path[8192];
 	const char *raw = r->raw_uri ? r->raw_uri : r->path;
@@ -63,7 +63,7 @@ int auth_verify_signature(req_t *r)
 		.payload_len = r->body_len,
 		.now = time(NULL),
 	};
-	verify_opts_t vo = { .service = "lambda", .lookup = keys_lookup, .lookup_ctx = r->srv->keys };
+	verify_opts_t vo = { .service = service, .lookup = keys_lookup, .lookup_ctx = r->srv->keys };
 	verify_result_t res;
 	int rc = verify_request(&vr, &vo, &res);
 	if (rc == LD_EINVAL && res.error)
@@ -73,6 +73,11 @@ int auth_verify_signature(req_t *r)
 	set_caller(r, res.account_id, res.principal_arn);
 	snprintf(r->region, sizeof r->region, "%s", res.region);
 	return 0;
+}
+
+int auth_verify_signature(req_t *r)
+{
+	return verify_for(r, "lambda");
 }
 
 int auth_credential(req_t *r, char akid[129], char region[64])
@@ -115,6 +120,16 @@ int auth_identify(req_t *r)
 	set_caller(r, r->srv->account_id, NULL);
 	if (r->srv->auth_mode == AUTH_ENFORCE && r->op)
 		return auth_verify_signature(r);
+	parse_credential(r);
+	return 0;
+}
+
+int auth_identify_service(req_t *r, const char *service)
+{
+	snprintf(r->region, sizeof r->region, "%s", r->srv->region);
+	set_caller(r, r->srv->account_id, NULL);
+	if (r->srv->auth_mode == AUTH_ENFORCE)
+		return verify_for(r, service);
 	parse_credential(r);
 	return 0;
 }

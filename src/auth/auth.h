@@ -32,6 +32,12 @@ const char *auth_mode_name(int mode);
  * signature), or another LD_E* code for an internal failure. */
 int auth_identify(req_t *r);
 
+/* auth_identify() for a request of another AWS service on the same port
+ * (CloudWatch Logs' X-Amz-Target operations, CloudWatch's metrics), which
+ * is not a Lambda operation: under enforce its signature must verify with
+ * that service's scope (`logs`, `monitoring`). */
+int auth_identify_service(req_t *r, const char *service);
+
 /* The access key id and region of r's credential (Authorization header, or
  * X-Amz-Credential of a presigned request), parsed, not verified: 0, or
  * LD_ENOTFOUND when r carries none. region may be "" */

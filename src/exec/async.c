@@ -38,6 +38,7 @@
 #include "exec/door.h"
 #include "exec/exec.h"
 #include "loop.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/arn.h"
 #include "util/buf.h"
@@ -554,6 +555,13 @@ static void delivery_end(struct delivery *dl)
 		ev_done(ev);
 }
 
+/* a metric of ev's function (metrics/metrics.h) */
+static void ev_metric(struct aev *ev, int id, double v)
+{
+	if (ev->doc)
+		metrics_on_function(ev->a->srv->metrics, id, jstr(ev->doc, "s"), jstr(ev->doc, "n"), jstr(ev->doc, "q"), v);
+}
+
 static void delivery_send(struct delivery *dl);
 
 static void delivery_retry(void *ud)
@@ -577,6 +585,8 @@ static void delivery_sent(void *ud, int rc)
 	}
 	if (rc)
 		fprintf(stderr, "lambdad: async: delivery to %s failed: %s (record dropped)\n", dl->arn, ld_strerror(rc));
+	if (rc) /* a DLQ delivery carries the request id */
+		ev_metric(dl->ev, dl->request_id ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES, 1);
 	delivery_end(dl);
 }
 
@@ -592,6 +602,7 @@ static void delivery_send(struct delivery *dl)
 		return;
 	}
 	fprintf(stderr, "lambdad: async: cannot deliver to %s: %s (record dropped)\n", dl->arn, ld_strerror(rc));
+	ev_metric(dl->ev, dl->request_id ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES, 1);
 	/* never inside the caller's own loop over targets: end at the iteration's end */
 	delivery_end(dl);
 }
@@ -628,6 +639,8 @@ static void deliver(struct aev *ev, const char *arn, const buf_t *body, int succ
 		if (rc)
 			fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", arn,
 				ld_strerror(rc));
+		if (rc)
+			ev_metric(ev, err_code ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES, 1);
 		return;
 	}
 	struct delivery *dl = calloc(1, sizeof(*dl));
@@ -684,6 +697,7 @@ static void succeed(struct aev *ev)
 
 static void fail(struct aev *ev, const char *condition)
 {
+	ev_metric(ev, M_ASYNC_EVENTS_DROPPED, 1);
 	ev->pending = 1;
 	if (ev->on_failure) {
 		buf_t rec;
@@ -872,6 +886,7 @@ static void dispatch(struct aev *ev)
 	take_dlq(ev, c.config);
 	json_decref(c.config);
 	if (rc == 0) {
+		ev_metric(ev, M_ASYNC_EVENT_AGE, (double)(loop_wall_ms() - json_integer_value(json_object_get(doc, "t"))));
 		json_object_set_new(doc, "v", json_string(c.version));
 		ev->state = EV_RUN;
 		a->inflight++;
@@ -1085,6 +1100,7 @@ int async_enqueue(server_t *srv, const struct async_event *e)
 		json_decref(doc);
 		return rc;
 	}
+	metrics_on_function(srv->metrics, M_ASYNC_EVENTS_RECEIVED, e->scope, e->name, e->qualifier, 1);
 	struct aev *ev = NULL;
 	if (a->more || a->mem >= WINDOW || !(ev = ev_new(a, key))) {
 		a->more = 1; /* paged in when the window drains */

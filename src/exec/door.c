@@ -2,12 +2,35 @@
  * door.c - resolve the target of an invocation and run it (door.h).
  */
 #include "exec/door.h"
+#include "exec/env.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/arn.h"
 #include "util/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* An invocation on its way through, for its metrics (metrics/metrics.h):
+ * the caller's callback runs after they are recorded. */
+struct tracked {
+	exec_done_fn done;
+	void *ud;
+	server_t *srv;
+	char scope[96], name[160], qualifier[160], version[24];
+};
+
+static void tracked_done(void *ud, struct exec_result *res)
+{
+	struct tracked *t = ud;
+	metrics_on_concurrency(t->srv->metrics, t->scope, t->name, -1, -1);
+	if (res->ok)
+		metrics_on_invoked(t->srv->metrics, t->scope, t->name, t->qualifier, t->version, res->function_error != NULL,
+				   res->duration_ms);
+	t->done(t->ud, res);
+	free(t);
+}
 
 /* the configuration that runs: the qualifier's, or the version an alias's
  * weights pick */
@@ -63,7 +86,25 @@ int door_invoke(server_t *srv, struct door_call *c, exec_done_fn done, void *ud,
 		.client_context = c->client_context, .want_tail = c->want_tail, .request_id = c->request_id,
 		.throttle_reason = &reason, .on_chunk = c->on_chunk,
 	};
-	rc = exec_invoke(srv, &in, done, ud);
+	struct tracked *t = srv->metrics ? calloc(1, sizeof(*t)) : NULL;
+	if (t) {
+		*t = (struct tracked){ .done = done, .ud = ud, .srv = srv };
+		snprintf(t->scope, sizeof(t->scope), "%s", c->scope);
+		snprintf(t->name, sizeof(t->name), "%s", c->name);
+		snprintf(t->qualifier, sizeof(t->qualifier), "%s", c->qualifier ? c->qualifier : "");
+		snprintf(t->version, sizeof(t->version), "%s", c->version);
+	}
+	rc = t ? exec_invoke(srv, &in, tracked_done, t) : exec_invoke(srv, &in, done, ud);
+	if (t && rc)
+		free(t);
+	if (t && !rc) {
+		long unreserved = -1;
+		if (srv->exec)
+			quota_unreserved(srv->exec->quota, c->scope, &unreserved);
+		metrics_on_concurrency(srv->metrics, c->scope, c->name, 1, unreserved);
+	}
+	if (rc == LD_ETHROTTLED)
+		metrics_on_throttled(srv->metrics, c->scope, c->name, c->qualifier);
 	if (rc == LD_ETHROTTLED) {
 		ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
 		err->reason = reason ? reason : EXEC_THROTTLE_ACCOUNT;

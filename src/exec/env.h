@@ -91,8 +91,13 @@ struct env {
 	char *init_error;        /* POST /init/error body, if any */
 	char init_error_type[64];
 	char stream[128];        /* its log stream's name */
-	FILE *log;
-	int64_t flush_timer;     /* its file's buffer is written when this fires */
+	char *log_group;         /* its log group (malloc'd; envlog.c), NULL: lines reach the tail only */
+	buf_t log_pend;          /* lines on their way to the log store: (i64 ms, u32 length, bytes) each */
+	int64_t flush_timer;     /* log_pend goes to the store when this fires */
+	double log_tokens;       /* the output rate cap's bucket, bytes (envlog.c) */
+	uint64_t log_tokens_us;  /* when it was last filled */
+	uint64_t log_dropped, log_dropped_lines; /* output dropped by the cap, not yet said in the stream */
+	uint64_t log_notice_us;  /* when lambdad's own log last said so */
 	int json_logs;           /* LoggingConfig.LogFormat JSON */
 	int freeing;
 	int retired;             /* its function changed: kill instead of idling */

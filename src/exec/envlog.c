@@ -1,9 +1,19 @@
 /*
  * envlog.c - an environment's log stream (envlog.h).
+ *
+ * Lines wait in e->log_pend, each with the time it was written, and go to
+ * the log store (logs/logstore.h) in one append when the invocation
+ * reports or within FLUSH_MS of the first waiting line. The runtime's
+ * output passes a rate cap first (a bucket of srv->logs_env_rate bytes a
+ * second, QUOTA_LOGS_ENV_BURST_S seconds deep): what overflows is dropped
+ * and counted, the stream gets one line saying how much at the next flush,
+ * and lambdad's own log says it at most every NOTICE_US per environment.
  */
 #include "exec/envlog.h"
 #include "exec/telemetry.h"
+#include "logs/logstore.h"
 #include "loop.h"
+#include "quotas.h"
 #include "util/base64.h"
 #include "util/ids.h"
 
@@ -17,39 +27,97 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define FLUSH_MS 200          /* runtime output reaches the file within this */
+#define FLUSH_MS 200          /* runtime output reaches the store within this */
 #define LINE_CAP (256 * 1024) /* a partial line is logged as it is past this */
+#define PEND_FLUSH (1024 * 1024) /* lines waiting past this are stored at once */
+#define PEND_BATCH 512        /* events per append */
+#define NOTICE_US 10000000ull /* lambdad's own log mentions drops this often per environment */
+#define REC 12                /* a waiting line's header: i64 ms, u32 length */
 
 void envlog_open(struct env *e)
 {
-	struct exec *x = e->pool->x;
-	char dir[PATH_MAX], path[PATH_MAX + 200], hex[33], date[16];
+	char hex[33], date[16];
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%Y/%m/%d", &tm);
 	ids_unique_hex(hex, 16);
 	snprintf(e->stream, sizeof(e->stream), "%s/[%s]%s", date, e->pool->version, hex);
-	const char *fmt =
-		json_string_value(json_object_get(json_object_get(e->pool->cfg, "LoggingConfig"), "LogFormat"));
+	json_t *lc = json_object_get(e->pool->cfg, "LoggingConfig");
+	const char *fmt = json_string_value(json_object_get(lc, "LogFormat"));
+	const char *group = json_string_value(json_object_get(lc, "LogGroup"));
 	e->json_logs = fmt && !strcmp(fmt, "JSON");
-	/* DATA/logs/ACCOUNT:REGION/NAME/ */
-	snprintf(dir, sizeof(dir), "%s/logs", x->srv->data_dir);
-	mkdir(dir, 0700);
-	snprintf(dir, sizeof(dir), "%s/logs/%s", x->srv->data_dir, e->pool->scope);
-	mkdir(dir, 0700);
-	snprintf(dir, sizeof(dir), "%s/logs/%s/%s", x->srv->data_dir, e->pool->scope, e->pool->name);
-	mkdir(dir, 0700);
-	char file[160];
-	snprintf(file, sizeof(file), "%s", e->stream);
-	for (char *p = file; *p; p++)
-		if (*p == '/')
-			*p = '_';
-	snprintf(path, sizeof(path), "%s/%s.log", dir, file);
-	e->log = fopen(path, "ae");
-	if (e->log)
-		setvbuf(e->log, NULL, _IOFBF, 16 * 1024);
+	/* /aws/lambda/NAME, or LoggingConfig.LogGroup */
+	char name[LOGSTORE_NAME_MAX + 1];
+	if (group && *group)
+		snprintf(name, sizeof(name), "%s", group);
+	else
+		snprintf(name, sizeof(name), "/aws/lambda/%s", e->pool->name);
+	e->log_group = e->pool->x->srv->logs ? strdup(name) : NULL;
+	buf_init(&e->log_pend, PEND_FLUSH + LINE_CAP * 2 + 4096);
 	buf_init(&e->line, LINE_CAP * 2);
+	e->log_tokens = -1; /* full at the first line */
+}
+
+/* the env's stream in the store, created when missing (a deleted group or
+ * stream comes back, as on AWS) */
+static ls_stream_t *stream_of(struct env *e)
+{
+	logstore_t *ls = e->pool->x->srv->logs;
+	ls_group_t *g = logstore_group(ls, e->pool->scope, e->log_group);
+	ls_stream_t *s = NULL;
+	if (!g && logstore_group_create(ls, e->pool->scope, e->log_group, &g))
+		return NULL;
+	s = logstore_stream(g, e->stream);
+	if (!s && logstore_stream_create(ls, g, e->stream, &s))
+		return NULL;
+	return s;
+}
+
+static void pend(struct env *e, int64_t ms, const char *text, size_t n)
+{
+	uint32_t len = (uint32_t)n;
+	if (!e->log_group || buf_reserve(&e->log_pend, REC + n))
+		return;
+	buf_append(&e->log_pend, &ms, 8);
+	buf_append(&e->log_pend, &len, 4);
+	buf_append(&e->log_pend, text, n);
+}
+
+/* the waiting lines into the store */
+static void store(struct env *e)
+{
+	if (!e->log_group || (!e->log_pend.len && !e->log_dropped))
+		return;
+	if (e->log_dropped) {
+		char note[256];
+		unsigned long long rate = e->pool->x->srv->logs_env_rate ? e->pool->x->srv->logs_env_rate
+									 : QUOTA_LOGS_ENV_RATE;
+		int k = snprintf(note, sizeof(note),
+				 "lambdad: %llu bytes of output (%llu lines) dropped: this environment logged more than "
+				 "%llu bytes a second (--logs-env-rate)\n",
+				 (unsigned long long)e->log_dropped, (unsigned long long)e->log_dropped_lines, rate);
+		pend(e, logstore_now_ms(), note, (size_t)k);
+		e->log_dropped = e->log_dropped_lines = 0;
+	}
+	ls_stream_t *s = stream_of(e);
+	struct logstore_event ev[PEND_BATCH];
+	size_t n = 0, off = 0;
+	while (s && off + REC <= e->log_pend.len) {
+		uint32_t len;
+		memcpy(&ev[n].ts, e->log_pend.data + off, 8);
+		memcpy(&len, e->log_pend.data + off + 8, 4);
+		ev[n].ingest = 0;
+		ev[n].msg = e->log_pend.data + off + REC;
+		ev[n].len = len;
+		off += REC + len;
+		if (++n == PEND_BATCH || off + REC > e->log_pend.len) {
+			if (logstore_append(e->pool->x->srv->logs, s, ev, n))
+				fprintf(stderr, "lambdad: logs: cannot store %zu lines of %s\n", n, e->stream);
+			n = 0; /* the cap drops segments, never streams: s stays */
+		}
+	}
+	buf_reset(&e->log_pend);
 }
 
 static void flush(struct env *e)
@@ -58,31 +126,32 @@ static void flush(struct env *e)
 		loop_cancel(e->pool->x->srv->loop, e->flush_timer);
 		e->flush_timer = 0;
 	}
-	if (e->log)
-		fflush(e->log);
+	store(e);
 }
 
 static void on_flush(void *ud)
 {
 	struct env *e = ud;
 	e->flush_timer = 0;
-	if (e->log)
-		fflush(e->log);
+	store(e);
 }
 
 void envlog_close(struct env *e)
 {
 	flush(e);
-	if (e->log)
-		fclose(e->log);
-	e->log = NULL;
+	free(e->log_group);
+	e->log_group = NULL;
+	buf_free(&e->log_pend);
 	buf_free(&e->line);
 }
 
 void envlog_line(struct env *e, const char *text, size_t n)
 {
-	if (e->log)
-		fwrite(text, 1, n, e->log);
+	if (e->log_group) {
+		pend(e, logstore_now_ms(), text, n);
+		if (e->log_pend.len >= PEND_FLUSH)
+			flush(e);
+	}
 	if (e->cur && !e->cur->finished && e->cur->log.len + n <= ENV_INVOCATION_LOG_CAP)
 		buf_append(&e->cur->log, text, n);
 }
@@ -98,27 +167,62 @@ void envlog_printf(struct env *e, const char *fmt, ...)
 		envlog_line(e, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* the rate cap: 1 when n more bytes of output may be logged now */
+static int within_rate(struct env *e, size_t n)
+{
+	server_t *srv = e->pool->x->srv;
+	double rate = (double)(srv->logs_env_rate ? srv->logs_env_rate : QUOTA_LOGS_ENV_RATE);
+	double burst = rate * QUOTA_LOGS_ENV_BURST_S;
+	uint64_t now = env_now_us();
+	if (e->log_tokens < 0)
+		e->log_tokens = burst;
+	else
+		e->log_tokens += rate * (double)(now - e->log_tokens_us) / 1e6;
+	if (e->log_tokens > burst)
+		e->log_tokens = burst;
+	e->log_tokens_us = now;
+	if (e->log_tokens >= (double)n) {
+		e->log_tokens -= (double)n;
+		return 1;
+	}
+	if (!e->log_dropped && (!e->log_notice_us || now - e->log_notice_us >= NOTICE_US)) {
+		fprintf(stderr,
+			"lambdad: logs: function %s (stream %s) logs more than %.0f bytes a second: its output over "
+			"that is dropped (--logs-env-rate)\n",
+			e->pool->name, e->stream, rate);
+		e->log_notice_us = now;
+	}
+	e->log_dropped += n;
+	e->log_dropped_lines++;
+	return 0;
+}
+
+static void output_line(struct env *e, const char *text, size_t n)
+{
+	if (!within_rate(e, n))
+		return;
+	envlog_line(e, text, n);
+	if (tele_on(e))
+		tele_line(e, TELE_FUNCTION, text, n && text[n - 1] == '\n' ? n - 1 : n);
+}
+
 void envlog_output(struct env *e, const char *data, size_t n)
 {
 	buf_append(&e->line, data, n);
 	char *start = e->line.data, *nl;
 	while ((nl = memchr(start, '\n', e->line.len - (size_t)(start - e->line.data)))) {
-		envlog_line(e, start, (size_t)(nl - start) + 1);
-		if (tele_on(e))
-			tele_line(e, TELE_FUNCTION, start, (size_t)(nl - start));
+		output_line(e, start, (size_t)(nl - start) + 1);
 		start = nl + 1;
 	}
 	size_t rest = e->line.len - (size_t)(start - e->line.data);
 	if (rest >= LINE_CAP) {
-		envlog_line(e, start, rest);
-		if (tele_on(e))
-			tele_line(e, TELE_FUNCTION, start, rest);
+		output_line(e, start, rest);
 		rest = 0;
 	}
 	memmove(e->line.data, start, rest);
 	e->line.len = rest;
-	/* what the runtime printed reaches the file soon, even mid-invocation */
-	if (e->log && !e->flush_timer) {
+	/* what the runtime printed reaches the store soon, even mid-invocation */
+	if (e->log_group && !e->flush_timer && (e->log_pend.len || e->log_dropped)) {
 		int64_t t = loop_timer(e->pool->x->srv->loop, FLUSH_MS, on_flush, e);
 		e->flush_timer = t > 0 ? t : 0;
 	}

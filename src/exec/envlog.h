@@ -4,11 +4,13 @@
  * Every environment has a log stream named YYYY/MM/DD/[VERSION]<32 hex>,
  * as AWS names them; its lines (the runtime's output, and Lambda's
  * INIT_START / START / END / REPORT lines, or the platform.* records of
- * LoggingConfig.LogFormat JSON) go to DATA/logs/ACCOUNT:REGION/NAME/
- * <stream with / as _>.log, and the lines of the current invocation are
- * also kept (capped) for LogType Tail. The file is written through a stdio
- * buffer: an invocation's lines reach it in one write when its REPORT is
- * written, and output the runtime prints meanwhile within 200 ms.
+ * LoggingConfig.LogFormat JSON) go to the log store (logs/logstore.h) as
+ * events of that stream in /aws/lambda/NAME (or LoggingConfig.LogGroup),
+ * each with its own timestamp, and the lines of the current invocation are
+ * also kept (capped) for LogType Tail. An invocation's lines reach the store
+ * in one append when its REPORT is written, and output the runtime prints
+ * meanwhile within 200 ms; output over the environment's rate cap
+ * (srv->logs_env_rate) is dropped and counted (docs/logs.md).
  */
 #ifndef LD_ENVLOG_H
 #define LD_ENVLOG_H
@@ -18,15 +20,14 @@
 #include "exec/env.h"
 #include "exec/runtimes.h"
 
-/* Names e's stream and opens its file (e->stream, e->log, e->json_logs).
- * A file that cannot be opened leaves the stream without one (lines still
- * reach the tail). */
+/* Names e's stream and its group (e->stream, e->log_group, e->json_logs).
+ * Without a log store (srv->logs NULL) lines reach the tail only. */
 void envlog_open(struct env *e);
 
-/* Writes what is buffered and closes the file. */
+/* Stores what waits and releases the stream's buffers. */
 void envlog_close(struct env *e);
 
-/* One line (with its newline) or formatted text, to the file and to the
+/* One line (with its newline) or formatted text, to the store and to the
  * current invocation's capture. */
 void envlog_line(struct env *e, const char *text, size_t n);
 void envlog_printf(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -124,6 +124,7 @@ static void finish(struct invocation *inv, int ok, const char *fn_error, buf_t *
 	c->res.streamed = inv->streamed;
 	c->res.error_type = inv->error_type[0] ? inv->error_type : NULL;
 	c->res.log_tail = c->tail = envlog_tail(inv);
+	c->res.duration_ms = inv->delivered && inv->start_us ? (double)(env_now_us() - inv->start_us) / 1000.0 : -1;
 	if (err)
 		ld_error_copy(&c->res.err, err);
 	loop_defer(x->srv->loop, complete_cb, c);

@@ -429,7 +429,7 @@ static void init_argv(struct env *e, const char *opt, char (*names)[256], int n,
 	l->argv[k++] = l->count;
 	for (int i = 0; i < n; i++) {
 		char inside[300];
-		snprintf(inside, sizeof(inside), "/opt/extensions/%s", names[i]);
+		snprintf(inside, sizeof(inside), "/opt/extensions/%.255s", names[i]);
 		snprintf(host, sizeof(host), "%s/extensions/%s", opt, names[i]);
 		snprintf(l->paths[i], sizeof(l->paths[i]), "%s", sb->view(inside, host));
 		l->argv[k++] = l->paths[i];

@@ -64,6 +64,7 @@ struct exec_result {
 	const char *error_type;     /* for errors, when known: the runtime's error type or the platform's
 				       (Sandbox.Timedout, Runtime.ExitError, Function.ResponseSizeTooLarge) */
 	ld_error_t err;             /* when !ok: the AWS API error to answer with (e.g. an unusable runtime) */
+	double duration_ms;         /* the function's run time (REPORT's Duration), -1 when it never ran */
 };
 
 /* an invocation ended (exec_invoke's done) */

@@ -72,6 +72,28 @@ void apierr_render(req_t *r, int rc)
 	}
 	json_t *body = json_object();
 	int status = 400;
+	if (r->err_json11) {
+		/* the JSON 1.1 services on the same port (X-Amz-Target): the
+		 * exception's name in __type, its message, 400 for the caller's
+		 * faults and 500 for the service's */
+		status = !strcmp(type, "ServiceException") || !strcmp(type, "ServiceUnavailableException") ? 500 : 400;
+		json_object_set_new(body, "__type", json_string(type));
+		if (msg)
+			json_object_set_new(body, "message", json_string(msg));
+		json_decref(r->out);
+		r->out = NULL;
+		buf_reset(&r->raw);
+		char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text) {
+			buf_puts(&r->raw, text);
+			free(text);
+		}
+		json_decref(body);
+		r->status = status;
+		r->content_type = "application/x-amz-json-1.1";
+		req_add_header(r, "x-amzn-ErrorType", type);
+		return;
+	}
 	const char *field = "message";
 	const struct shape *s = model_shape(type);
 	if (s && s->error_status) {

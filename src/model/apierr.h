@@ -25,7 +25,9 @@ int apierr_untyped(req_t *r, int rc);
 
 /* Writes the error response for rc (< 0) into r->status / r->raw / headers.
  * A request for a function URL (r->err_url) gets the envelope function URLs
- * answer with: {"Message": ...} and no "Type", whatever the exception. */
+ * answer with: {"Message": ...} and no "Type", whatever the exception.
+ * A request of a JSON 1.1 service (r->err_json11: CloudWatch Logs) gets
+ * {"__type": TYPE, "message": ...}, 400 (500 for the service's faults). */
 void apierr_render(req_t *r, int rc);
 
 #endif

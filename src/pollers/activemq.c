@@ -14,14 +14,14 @@
  * transport's idle-timeout duty (empty frames) is kept by a timer at the
  * deadline pn_transport_tick() names.
  *
- * A poller goes through: resolve (GetSecretValue, then DescribeBroker: one
- * outbound call at a time; a broker that is not ActiveMQ leaves the poller
- * idle, the RabbitMQ poller's) -> connecting (non-blocking TCP connect) ->
+ * A poller goes through: connecting (to where mqbroker.c found the broker,
+ * with the secret's credentials; a non-blocking TCP connect) ->
  * opening (SASL PLAIN, open, begin, attach of the receiver with the queue
  * as its source; credit given) -> consuming (the broker's attach came
  * back). Anything that breaks the connection (a refused login, a closed
  * link, the socket) is noted while events are handled and torn down from a
- * timer afterwards; the poller starts over from resolve after a backoff.
+ * timer afterwards, and mqbroker.c is told: it finds the broker again
+ * after a backoff (the secret read anew) and has the poller connect.
  *
  * Deliveries stay unsettled until their batch's outcome: the receiver runs
  * in AMQP's "first" settle mode, so a settled disposition ends a delivery.
@@ -33,7 +33,6 @@
  * (gen).
  */
 #include "pollers/activemq.h"
-#include "aws/awscall.h"
 #include "exec/door.h"
 #include "loop.h"
 #include "pollers/amqevent.h"
@@ -70,16 +69,12 @@
 
 #define AMQ_CONNECT_MS 3000        /* the TCP connect, watched on the loop */
 #define AMQ_OPEN_MS 5000           /* SASL, open and attach, until the broker's attach */
-#define AMQ_BACKOFF_MIN_MS 1000    /* before connecting again, doubling ... */
-#define AMQ_BACKOFF_MAX_MS 30000   /* ... up to this */
 #define AMQ_RETRY_MS 500           /* after a failed batch, before the next invoke */
 #define AMQ_THROTTLE_MS 1000       /* after a throttled invoke, before trying again */
 #define AMQ_DEFAULT_WINDOW_MS 500  /* MaximumBatchingWindowInSeconds not set: AWS's 500 ms for MQ */
 #define AMQ_KEEPALIVE_S 30         /* TCP keepalive beside AMQP's idle timeout */
 #define AMQ_IDLE_TIMEOUT_MS 60000  /* asked of the broker: it sends something at least every 30 s */
 #define AMQ_READS_PER_WAKE 64      /* socket reads before the loop gets a turn */
-#define AMQ_CALL_MS 10000          /* DescribeBroker, GetSecretValue */
-#define AMQ_MAX_RESPONSE (256u << 10)
 #define AMQ_MAX_BATCH 10000        /* BatchSize's maximum for Amazon MQ */
 #define AMQ_DEFAULT_BATCH 100
 #define AMQ_CHUNK 65536            /* a delivery's bytes are read this much at a time */
@@ -90,7 +85,7 @@
 #define RESULT_AUTH "PROBLEM: Authentication error."
 #define RESULT_FAILED "PROBLEM: Function call failed"
 
-enum amq_state { ST_WAIT, ST_RESOLVE, ST_CONNECTING, ST_OPENING, ST_OPEN, ST_IDLE_FOREVER };
+enum amq_state { ST_WAIT, ST_CONNECTING, ST_OPENING, ST_OPEN };
 
 struct held {
 	pn_delivery_t *d;
@@ -100,21 +95,18 @@ struct held {
 
 struct amq_poller {
 	server_t *srv;
-	outbound_t *ob;
+	struct mq_hooks hooks;  /* mqbroker.c's */
 	char scope[96], uuid[40];
-	char arn[300], region[40], broker_id[128];
+	char arn[300];
 	char fn_name[160], qualifier[140];
-	char queue[512], secret_arn[1024];
+	char queue[512];
 	char host[256];
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
-	aws_config_t mq_cfg, sm_cfg;
 	char user[256], pass[256];
 	enum amq_state st;
-	int engaged;            /* DescribeBroker said ACTIVEMQ */
 	int stopped;
-	int calling;            /* an outbound call is in flight: its callback comes */
 	int invoking;           /* a batch is with the function: its callback comes */
 	int fd;                 /* the socket, or -1 */
 	int fd_watched;
@@ -127,10 +119,9 @@ struct amq_poller {
 	char broken[300];       /* why the connection must go, noted while handling */
 	int auth_failed;
 	uint64_t gen;           /* connections made: a batch is settled on its own */
-	int64_t timer;          /* connect/open timeout, teardown, backoff */
+	int64_t timer;          /* connect/open timeout, teardown */
 	int64_t batch_timer;    /* batching window, or the hold after a failure */
 	int64_t tick_timer;     /* the transport's idle-timeout duty */
-	uint64_t backoff_ms;
 	uint64_t not_before_ms; /* no invoke before this (after a failure or throttle) */
 	/* the delivery being read */
 	char *rx;
@@ -144,11 +135,9 @@ struct amq_poller {
 	pn_delivery_t **inv;
 	size_t ninv;
 	uint64_t inv_gen;
-	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
-static void resolve(struct amq_poller *p);
 static void pump(struct amq_poller *p);
 static void maybe_invoke(struct amq_poller *p);
 
@@ -239,33 +228,26 @@ static int gone_if_stopped(struct amq_poller *p)
 {
 	if (!p->stopped)
 		return 0;
-	if (!p->calling && !p->invoking)
+	if (!p->invoking)
 		poller_free(p);
 	return 1;
 }
 
+/* LastProcessingResult, stored (by mqbroker.c) when it changes */
 static void result(struct amq_poller *p, const char *what)
 {
-	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
+	p->hooks.result(p->hooks.ud, what);
 }
 
 /* ---- connection state ---- */
 
-static void on_backoff(void *ud)
-{
-	struct amq_poller *p = ud;
-	p->timer = 0;
-	resolve(p);
-}
-
+/* the connection is closed: mqbroker.c finds the broker again (after its
+ * backoff) and calls amq_poller_connect */
 static void later(struct amq_poller *p)
 {
 	cancel(p, &p->timer);
 	p->st = ST_WAIT;
-	uint64_t ms = p->backoff_ms ? p->backoff_ms : AMQ_BACKOFF_MIN_MS;
-	p->backoff_ms = ms * 2 > AMQ_BACKOFF_MAX_MS ? AMQ_BACKOFF_MAX_MS : ms * 2;
-	int64_t t = loop_timer(p->srv->loop, ms, on_backoff, p);
-	p->timer = t > 0 ? t : 0;
+	p->hooks.closed(p->hooks.ud);
 }
 
 static void on_teardown(void *ud)
@@ -491,9 +473,7 @@ static void handle(struct amq_poller *p, pn_event_t *e)
 		cancel(p, &p->timer);
 		p->st = ST_OPEN;
 		p->gen++;
-		p->backoff_ms = 0;
-		if (!strcmp(p->last_result, RESULT_CONN) || !strcmp(p->last_result, RESULT_AUTH))
-			result(p, "OK");
+		p->hooks.opened(p->hooks.ud); /* a connection or authentication error is over */
 		fprintf(stderr, "lambdad: ActiveMQ consumer of %s: consuming queue %s\n", p->arn, p->queue);
 		topup(p);
 		break;
@@ -819,201 +799,51 @@ fail:
 	lost(p, why);
 }
 
-/* ---- where the broker is ---- */
-
-static void call_failed(struct amq_poller *p, const char *op, const outbound_result_t *r)
-{
-	char code[128], msg[256];
-	aws_call_error(r->body, r->len, code, sizeof(code), msg, sizeof(msg));
-	fprintf(stderr, "lambdad: ActiveMQ consumer of %s: %s failed: %s %s (HTTP %ld)\n", p->arn, op,
-		r->rc ? r->error : code, msg, r->status);
-	if (p->engaged)
-		result(p, RESULT_CONN);
-	later(p);
-}
-
-/* the host of an endpoint URL (scheme://HOST:PORT...) into out */
-static void endpoint_host(const char *url, char *out, size_t n)
-{
-	const char *s = strstr(url, "://");
-	s = s ? s + 3 : url;
-	size_t len = strcspn(s, ":/");
-	snprintf(out, n, "%.*s", (int)len, s);
-}
-
-static void on_broker(void *ud, const outbound_result_t *r)
-{
-	struct amq_poller *p = ud;
-	p->calling = 0;
-	if (gone_if_stopped(p))
-		return;
-	if (r->rc || r->status != 200) {
-		call_failed(p, "DescribeBroker", r);
-		return;
-	}
-	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
-	const char *engine = json_string_value(json_object_get(doc, "engineType"));
-	if (!engine || strcasecmp(engine, "ACTIVEMQ")) { /* the RabbitMQ poller's, or nothing */
-		p->st = ST_IDLE_FOREVER;
-		json_decref(doc);
-		return;
-	}
-	p->engaged = 1;
-	const char *endpoint = NULL;
-	size_t i, j;
-	json_t *inst, *e;
-	json_array_foreach(json_object_get(doc, "brokerInstances"), i, inst) {
-		json_array_foreach(json_object_get(inst, "endpoints"), j, e) {
-			const char *s = json_string_value(e);
-			if (!endpoint && s && !strncmp(s, "amqp", 4))
-				endpoint = s;
-		}
-	}
-	char host[256] = "", target[512];
-	if (endpoint)
-		endpoint_host(endpoint, host, sizeof(host));
-	const char *url = poller_mq_broker(p->srv, p->broker_id, host[0] ? host : NULL);
-	snprintf(target, sizeof(target), "%s", url ? url : endpoint ? endpoint : "");
-	json_decref(doc);
-	if (!target[0]) {
-		fprintf(stderr, "lambdad: ActiveMQ consumer of %s: DescribeBroker names no AMQP endpoint\n", p->arn);
-		result(p, RESULT_CONN);
-		later(p);
-		return;
-	}
-	connect_to(p, target);
-}
-
-static int call(struct amq_poller *p, const aws_call_t *c, outbound_cb cb)
-{
-	int rc = aws_call_send(p->ob, c, cb, p);
-	if (rc == 0)
-		p->calling = 1;
-	return rc;
-}
-
-static void describe_broker(struct amq_poller *p)
-{
-	char path[200];
-	snprintf(path, sizeof(path), "/v1/brokers/%s", p->broker_id);
-	aws_call_t c = { &p->mq_cfg, "mq", "GET", path, "application/json", NULL, "", 0, AMQ_MAX_RESPONSE,
-			 AMQ_CALL_MS };
-	if (call(p, &c, on_broker))
-		later(p);
-}
-
-static void on_secret(void *ud, const outbound_result_t *r)
-{
-	struct amq_poller *p = ud;
-	p->calling = 0;
-	if (gone_if_stopped(p))
-		return;
-	if (r->rc || r->status != 200) {
-		call_failed(p, "GetSecretValue", r);
-		return;
-	}
-	json_t *doc = json_loadb(r->body, r->len, 0, NULL);
-	const char *s = json_string_value(json_object_get(doc, "SecretString"));
-	json_t *secret = s ? json_loads(s, 0, NULL) : NULL;
-	const char *user = json_string_value(json_object_get(secret, "username"));
-	const char *pass = json_string_value(json_object_get(secret, "password"));
-	int ok = user && pass && strlen(user) < sizeof(p->user) && strlen(pass) < sizeof(p->pass);
-	if (ok) {
-		snprintf(p->user, sizeof(p->user), "%s", user);
-		snprintf(p->pass, sizeof(p->pass), "%s", pass);
-	}
-	json_decref(secret);
-	json_decref(doc);
-	if (!ok) {
-		fprintf(stderr, "lambdad: ActiveMQ consumer of %s: the secret %s is not {\"username\",\"password\"}\n",
-			p->arn, p->secret_arn);
-		if (p->engaged)
-			result(p, RESULT_AUTH);
-		later(p);
-		return;
-	}
-	describe_broker(p);
-}
-
-/* the BASIC_AUTH secret, then the broker (every attempt reads both anew) */
-static void resolve(struct amq_poller *p)
-{
-	p->st = ST_RESOLVE;
-	json_t *req = json_pack("{s:s}", "SecretId", p->secret_arn);
-	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	aws_call_t c = { &p->sm_cfg, "secretsmanager", "POST", "/", "application/x-amz-json-1.1",
-			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, AMQ_MAX_RESPONSE, AMQ_CALL_MS };
-	if (!body || call(p, &c, on_secret))
-		later(p);
-	free(body);
-}
-
 /* ---- start and stop ---- */
 
-struct amq_poller *amq_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc)
+struct amq_poller *amq_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc,
+				    const struct mq_hooks *hooks)
 {
 	const char *src = json_string_value(json_object_get(doc, "EventSourceArn"));
 	const char *fn = json_string_value(json_object_get(doc, "FunctionArn"));
 	const char *queue = json_string_value(json_array_get(json_object_get(doc, "Queues"), 0));
-	struct arn ba, fa;
-	if (!src || !fn || !queue || !*queue || arn_parse(src, &ba) || arn_parse(fn, &fa) || strcmp(ba.service, "mq") ||
-	    strncmp(ba.resource, "broker:", 7) || strncmp(fa.resource, "function:", 9) ||
-	    strlen(queue) >= sizeof(((struct amq_poller *)0)->queue))
-		return NULL;
-	const char *id = strrchr(ba.resource, ':') + 1;
-	if (!*id || strlen(id) >= sizeof(((struct amq_poller *)0)->broker_id) ||
-	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(id))
+	struct arn fa;
+	if (!src || !fn || !queue || !*queue || arn_parse(fn, &fa) || strncmp(fa.resource, "function:", 9) ||
+	    strlen(queue) >= sizeof(((struct amq_poller *)0)->queue) ||
+	    strlen(src) >= sizeof(((struct amq_poller *)0)->arn))
 		return NULL;
 	struct amq_poller *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->srv = srv;
-	p->ob = ob;
+	p->hooks = *hooks;
 	p->fd = -1;
 	snprintf(p->scope, sizeof(p->scope), "%s", scope);
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 	snprintf(p->arn, sizeof(p->arn), "%s", src);
-	snprintf(p->region, sizeof(p->region), "%s", ba.region);
-	snprintf(p->broker_id, sizeof(p->broker_id), "%s", id);
 	snprintf(p->queue, sizeof(p->queue), "%s", queue);
 	poller_function(fa.resource + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
-	size_t i;
-	json_t *sac;
-	json_array_foreach(json_object_get(doc, "SourceAccessConfigurations"), i, sac) {
-		const char *type = json_string_value(json_object_get(sac, "Type"));
-		const char *uri = json_string_value(json_object_get(sac, "URI"));
-		if (type && uri && !strcmp(type, "BASIC_AUTH"))
-			snprintf(p->secret_arn, sizeof(p->secret_arn), "%s", uri);
-	}
 	int batch = poller_int(doc, "BatchSize", AMQ_DEFAULT_BATCH);
 	p->batch_size = batch > 0 && batch <= AMQ_MAX_BATCH ? batch : AMQ_DEFAULT_BATCH;
 	json_t *window = json_object_get(doc, "MaximumBatchingWindowInSeconds");
 	json_int_t window_s = json_integer_value(window);
 	p->window_ms = !json_is_integer(window) ? AMQ_DEFAULT_WINDOW_MS : window_s > 0 ? (uint64_t)window_s * 1000 : 0;
 	p->filters = poller_filters(doc);
-	snprintf(p->last_result, sizeof(p->last_result), "%s",
-		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
-	struct arn sa;
-	const char *sm_region = p->secret_arn[0] && arn_parse(p->secret_arn, &sa) == 0 ? sa.region : ba.region;
 	if (!(p->held = calloc((size_t)p->batch_size, sizeof(*p->held))) ||
-	    !(p->inv = calloc((size_t)p->batch_size, sizeof(*p->inv))) ||
-	    aws_config_from_env(&p->mq_cfg, "MQ", "mq", srv->aws_endpoint, ba.region) ||
-	    aws_config_from_env(&p->sm_cfg, "SECRETS_MANAGER", "secretsmanager", srv->aws_endpoint, sm_region)) {
+	    !(p->inv = calloc((size_t)p->batch_size, sizeof(*p->inv)))) {
 		poller_free(p);
 		return NULL;
 	}
-	if (!p->secret_arn[0]) { /* the RabbitMQ poller says so */
-		p->st = ST_IDLE_FOREVER;
-		return p;
-	}
-	resolve(p);
 	return p;
 }
 
-int amq_poller_engaged(const struct amq_poller *p)
+void amq_poller_connect(struct amq_poller *p, const char *url, const char *user, const char *pass)
 {
-	return p && p->engaged;
+	if (p->stopped || p->st != ST_WAIT)
+		return;
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	snprintf(p->pass, sizeof(p->pass), "%s", pass);
+	connect_to(p, url);
 }
 
 const struct poller_stats *amq_poller_stats(const struct amq_poller *p)

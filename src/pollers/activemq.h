@@ -2,14 +2,12 @@
  * activemq.h - the poller of one Amazon MQ for ActiveMQ event source
  * mapping (pollers/ room; docs/pollers.md).
  *
- * Where the broker is, as for RabbitMQ (rabbitmq.h): the mapping's
- * EventSourceArn is described with Amazon MQ's DescribeBroker and its
- * BASIC_AUTH secret read with Secrets Manager, both at the AWS endpoint;
- * the broker's AMQP endpoint is the first amqp(+ssl):// one of its
- * instances, unless `--mq-broker KEY=amqp://HOST:PORT` (KEY: the broker id
- * or the endpoint's host) points it elsewhere. Both pollers start for an
- * Amazon MQ mapping (its ARN does not say the engine); DescribeBroker's
- * engineType decides which one consumes, the other stays idle.
+ * Where the broker is and with which credentials is mqbroker.h's to find
+ * (DescribeBroker, the BASIC_AUTH secret, --mq-broker); it starts this
+ * poller when the broker's engineType is ACTIVEMQ and hands it an
+ * amqp://HOST:PORT endpoint to connect to. When the connection closes, for
+ * whatever reason, the poller tells mqbroker.h (struct mq_hooks), which
+ * finds the broker again and has it connect anew.
  *
  * As AWS: one consumer of Queues[0], with AMQP 1.0 (ActiveMQ's amqp
  * transport) through qpid-proton's engine on the daemon's loop; link credit
@@ -23,27 +21,28 @@
  * take modified). A message FilterCriteria keep out is accepted without
  * invoking; one too big for an invoke is rejected (dropped, or
  * dead-lettered by the broker). Refused credentials and an unreachable
- * broker show in LastProcessingResult.
+ * broker show in LastProcessingResult (through mqbroker.h, which stores it).
  */
 #ifndef LD_POLLERS_ACTIVEMQ_H
 #define LD_POLLERS_ACTIVEMQ_H
 
 #include <jansson.h>
 
-#include "aws/outbound.h"
 #include "pollers/poller.h"
 #include "server.h"
 
 struct amq_poller;
 
-/* Starts the poller of mapping uuid of scope (doc: its record, borrowed)
- * with ob (borrowed; it must outlive the poller's calls). NULL when out of
- * memory or the mapping is not an Amazon MQ one with a queue. */
-struct amq_poller *amq_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc);
+/* The poller of mapping uuid of scope (doc: its record, borrowed),
+ * reporting through hooks (copied), not connected yet. NULL when out of
+ * memory or the mapping has no usable queue or function. */
+struct amq_poller *amq_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc,
+				    const struct mq_hooks *hooks);
 
-/* Whether DescribeBroker said the broker runs ActiveMQ (this poller, not
- * the RabbitMQ one, consumes it). */
-int amq_poller_engaged(const struct amq_poller *p);
+/* Connects it to url (amqp://HOST:PORT, HOST an IP address or localhost)
+ * as user with pass (copied), from a closed connection; otherwise a no-op.
+ * Failing ends in hooks->closed, as a lost connection does. */
+void amq_poller_connect(struct amq_poller *p, const char *url, const char *user, const char *pass);
 
 /* Its counters (poller.h). */
 const struct poller_stats *amq_poller_stats(const struct amq_poller *p);

@@ -51,4 +51,14 @@ int poller_reports_failures(json_t *doc);
  * KEY is broker_id or endpoint_host (NULL: none), else NULL. */
 const char *poller_mq_broker(server_t *srv, const char *broker_id, const char *endpoint_host);
 
+/* What an Amazon MQ poller (rabbitmq.h, activemq.h) tells the step that
+ * found its broker and owns it (mqbroker.h). Never called once the poller
+ * is stopped. */
+struct mq_hooks {
+	void *ud;
+	void (*result)(void *ud, const char *what); /* LastProcessingResult becomes what */
+	void (*opened)(void *ud);                   /* a consumer runs: the backoff starts over */
+	void (*closed)(void *ud);                   /* the connection is gone: find the broker again */
+};
+
 #endif

@@ -2,15 +2,16 @@
  * pollers.c - which mappings have a poller (pollers.h).
  */
 #include "pollers/pollers.h"
-#include "pollers/activemq.h"
 #include "pollers/kafka.h"
-#include "pollers/rabbitmq.h"
+#include "pollers/mqbroker.h"
 #include "pollers/sqs.h"
 #include "pollers/stream.h"
 #include "aws/awscall.h"
 #include "aws/outbound.h"
 #include "pollers/streamsrc.h"
 #include "util/arn.h"
+#include "loop.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/err.h"
 #include "util/strmap.h"
@@ -25,16 +26,51 @@
 struct pollers {
 	outbound_t *ob;
 	strmap_t *running;      /* "scope\x1fuuid" -> struct running */
+	server_t *srv;
+	int64_t metrics_timer;  /* the mappings' counts into metrics, every POLLERS_METRICS_MS */
 };
+
+#define POLLERS_METRICS_MS 5000
 
 struct running {
 	struct sqs_poller *sqs;         /* one of these */
 	struct stream_poller *stream;
 	struct kafka_poller *kafka;
-	struct rmq_poller *rmq;         /* an Amazon MQ mapping has both: the */
-	struct amq_poller *amq;         /* broker's engine says which consumes */
+	struct mq_source *mq;           /* Amazon MQ: its broker's engine says which poller */
 	char revision[64];      /* the mapping's LastModified when it started */
+	struct poller_stats reported; /* what the metrics have of its counts */
 };
+
+/* the counts each poller keeps (poller.h) as AWS's event source mapping
+ * metrics (EventSourceMappingUUID): what grew since the last time */
+static void report_cb(void *ud, const char *key, void *val)
+{
+	server_t *srv = ud;
+	struct running *r = val;
+	const char *sep = strchr(key, '\x1f');
+	struct poller_stats now = r->sqs     ? *sqs_poller_stats(r->sqs)
+				  : r->kafka ? *kafka_poller_stats(r->kafka)
+				  : r->mq    ? *mqbroker_stats(r->mq)
+					     : *stream_poller_stats(r->stream);
+	char scope[128];
+	if (!sep || (size_t)(sep - key) >= sizeof(scope))
+		return;
+	snprintf(scope, sizeof(scope), "%.*s", (int)(sep - key), key);
+	if (now.polled > r->reported.polled)
+		metrics_on_mapping(srv->metrics, M_POLLED_EVENT_COUNT, scope, sep + 1,
+				   (double)(now.polled - r->reported.polled));
+	if (now.filtered > r->reported.filtered)
+		metrics_on_mapping(srv->metrics, M_FILTERED_OUT_EVENT_COUNT, scope, sep + 1,
+				   (double)(now.filtered - r->reported.filtered));
+	r->reported = now;
+}
+
+static void report_metrics(void *ud)
+{
+	struct pollers *ps = ud;
+	strmap_each(ps->running, report_cb, ps->srv);
+	ps->metrics_timer = loop_timer(ps->srv->loop, POLLERS_METRICS_MS, report_metrics, ps);
+}
 
 static struct pollers *state(server_t *srv)
 {
@@ -49,14 +85,16 @@ static struct pollers *state(server_t *srv)
 		/* SQS workers hold a connection for each 20 s long poll: the
 		 * streams' and the deletes' calls must not wait behind them */
 		outbound_set_host_conns(ps->ob, POLLERS_HOST_CONNS);
+		ps->srv = srv;
+		ps->metrics_timer = srv->metrics ? loop_timer(srv->loop, POLLERS_METRICS_MS, report_metrics, ps) : 0;
 		srv->pollers = ps;
 	}
 	return srv->pollers;
 }
 
 /* the source of a mapping lambdad polls: "sqs", "kinesis", "dynamodb",
- * "kafka" (self-managed and MSK), "mq" (Amazon MQ brokers: rabbitmq.c reads
- * RabbitMQ's, activemq.c ActiveMQ's); NULL for others */
+ * "kafka" (self-managed and MSK), "mq" (Amazon MQ brokers: mqbroker.c finds
+ * the broker and starts rabbitmq.c's or activemq.c's poller); NULL for others */
 static const char *polled(json_t *doc)
 {
 	const char *arn = json_string_value(json_object_get(doc, "EventSourceArn"));
@@ -80,8 +118,7 @@ static void running_free(struct running *r)
 	sqs_poller_stop(r->sqs);
 	stream_poller_stop(r->stream);
 	kafka_poller_stop(r->kafka);
-	rmq_poller_stop(r->rmq);
-	amq_poller_stop(r->amq);
+	mqbroker_stop(r->mq);
 	free(r);
 }
 
@@ -109,16 +146,11 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
 		else if (!strcmp(source, "kafka"))
 			r->kafka = kafka_poller_start(srv, ps->ob, scope, uuid, doc);
-		else if (!strcmp(source, "mq")) {
-			r->rmq = rmq_poller_start(srv, ps->ob, scope, uuid, doc);
-			r->amq = r->rmq ? amq_poller_start(srv, ps->ob, scope, uuid, doc) : NULL;
-			if (r->rmq && !r->amq) { /* both or neither */
-				rmq_poller_stop(r->rmq);
-				r->rmq = NULL;
-			}
-		} else
+		else if (!strcmp(source, "mq"))
+			r->mq = mqbroker_start(srv, ps->ob, scope, uuid, doc);
+		else
 			r->stream = stream_poller_start(srv, ps->ob, scope, uuid, doc);
-		if ((r->sqs || r->stream || r->kafka || r->rmq) && strmap_put(ps->running, key, r) == 0)
+		if ((r->sqs || r->stream || r->kafka || r->mq) && strmap_put(ps->running, key, r) == 0)
 			r = NULL;
 		if (r)
 			running_free(r);
@@ -172,8 +204,7 @@ int pollers_stats(server_t *srv, const char *scope, const char *uuid, struct pol
 		return LD_ENOTFOUND;
 	*out = r->sqs	 ? *sqs_poller_stats(r->sqs)
 	       : r->kafka ? *kafka_poller_stats(r->kafka)
-	       : amq_poller_engaged(r->amq) ? *amq_poller_stats(r->amq)
-	       : r->rmq	  ? *rmq_poller_stats(r->rmq)
+	       : r->mq	  ? *mqbroker_stats(r->mq)
 			  : *stream_poller_stats(r->stream);
 	return 0;
 }
@@ -279,6 +310,9 @@ void pollers_stop(server_t *srv)
 	struct pollers *ps = srv->pollers;
 	if (!ps)
 		return;
+	if (ps->metrics_timer > 0)
+		loop_cancel(srv->loop, ps->metrics_timer);
+	strmap_each(ps->running, report_cb, srv); /* the last counts */
 	strmap_each(ps->running, stop_cb, NULL);
 	strmap_free(ps->running, NULL);
 	outbound_free(ps->ob); /* calls in flight end now; their stopped pollers go with them */

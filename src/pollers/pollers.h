@@ -11,8 +11,9 @@
  *
  * Sources: SQS standard and FIFO queues (sqs.c), Kinesis and DynamoDB
  * Streams (stream.c, streamsrc.c), self-managed Kafka (kafka.c: a
- * librdkafka consumer, not an AWS call; MSK not yet), Amazon MQ for
- * RabbitMQ (rabbitmq.c, rmqevent.c). The state hangs off server_t
+ * librdkafka consumer, not an AWS call; MSK not yet), Amazon MQ (mqbroker.c
+ * finds the broker once and starts one poller: RabbitMQ's rabbitmq.c,
+ * rmqevent.c, or ActiveMQ's activemq.c, amqevent.c). The state hangs off server_t
  * (srv->pollers).
  */
 #ifndef LD_POLLERS_H

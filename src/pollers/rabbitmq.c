@@ -2,14 +2,15 @@
  * rabbitmq.c - consuming an Amazon MQ for RabbitMQ queue for one event
  * source mapping (rabbitmq.h), with librabbitmq on the daemon's loop.
  *
- * A poller goes through: resolve (GetSecretValue, then DescribeBroker:
- * one outbound call at a time) -> connect (a non-blocking TCP connect
- * watched on the loop) -> open (the AMQP handshake, channel.open, basic.qos
+ * A poller goes through: connect (to where mqbroker.c found the broker,
+ * with the secret's credentials: a non-blocking TCP connect watched on the
+ * loop) -> open (the AMQP handshake, channel.open, basic.qos
  * and basic.consume, each bounded by RMQ_HANDSHAKE_MS: the only moments
  * the loop waits on the broker) -> consuming (frames read with a zero
  * timeout while the socket is readable). Anything that breaks the
  * connection tears it down from a timer (never inside the socket's own
- * callback) and starts over from resolve after a backoff.
+ * callback) and tells mqbroker.c, which finds the broker again after a
+ * backoff and has it connect anew.
  *
  * Messages are assembled from their frames (basic.deliver, the content
  * header, body frames, each copied out before librabbitmq's buffers are
@@ -24,7 +25,6 @@
  * batch takes it.
  */
 #include "pollers/rabbitmq.h"
-#include "aws/awscall.h"
 #include "exec/door.h"
 #include "loop.h"
 #include "pollers/rmqevent.h"
@@ -51,21 +51,17 @@
 #define RMQ_CHANNEL 1
 #define RMQ_CONNECT_MS 3000        /* the TCP connect, watched on the loop */
 #define RMQ_HANDSHAKE_MS 2000      /* each synchronous AMQP step (login, open, qos, consume, close) */
-#define RMQ_BACKOFF_MIN_MS 1000    /* before connecting again, doubling ... */
-#define RMQ_BACKOFF_MAX_MS 30000   /* ... up to this */
 #define RMQ_RETRY_MS 500           /* after a failed batch, before the next invoke */
 #define RMQ_THROTTLE_MS 1000       /* after a throttled invoke, before trying again */
 #define RMQ_DEFAULT_WINDOW_MS 500  /* MaximumBatchingWindowInSeconds not set: AWS's 500 ms for MQ */
 #define RMQ_KEEPALIVE_S 30         /* an idle connection is probed after this; gone after 3 more thirds */
 #define RMQ_FRAME_MAX 131072       /* asked of the broker: what one frame (and a header) may hold */
 #define RMQ_FRAMES_PER_WAKE 1024   /* frames handled before the loop gets a turn */
-#define RMQ_CALL_MS 10000          /* DescribeBroker, GetSecretValue */
-#define RMQ_MAX_RESPONSE (256u << 10)
 #define RMQ_SHORTSTR 256           /* AMQP short strings (queue, vhost): 255 bytes */
 /* a body whose base64 (and properties, up to a frame) cannot fit an invoke is dropped, as on AWS */
 #define RMQ_MAX_BODY ((POLLER_BATCH_BYTES - RMQ_FRAME_MAX) / 4 * 3)
 
-enum rmq_state { ST_WAIT, ST_RESOLVE, ST_CONNECTING, ST_OPEN, ST_IDLE_FOREVER };
+enum rmq_state { ST_WAIT, ST_CONNECTING, ST_OPEN };
 
 struct held {
 	uint64_t tag;
@@ -75,30 +71,26 @@ struct held {
 
 struct rmq_poller {
 	server_t *srv;
-	outbound_t *ob;
+	struct mq_hooks hooks;  /* mqbroker.c's */
 	char scope[96], uuid[40];
-	char arn[300], region[40], broker_id[128];
+	char arn[300];
 	char fn_name[160], qualifier[140];
 	char queue[RMQ_SHORTSTR], vhost[RMQ_SHORTSTR];
-	char secret_arn[1024];
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
-	aws_config_t mq_cfg, sm_cfg;
 	char user[RMQ_SHORTSTR], pass[RMQ_SHORTSTR];
 	enum rmq_state st;
 	int stopped;
-	int calling;            /* an outbound call is in flight: its callback comes */
 	int invoking;           /* a batch is with the function: its callback comes */
 	int fd;                 /* the socket (librabbitmq's once conn exists), or -1 */
 	int fd_watched;         /* fd is on the loop */
 	amqp_connection_state_t conn;
 	uint64_t gen;           /* connections opened: a batch is acked on its own */
 	int paused;             /* not reading: held passed an invoke's payload */
-	int64_t timer;          /* connect timeout, teardown, backoff */
+	int64_t timer;          /* connect timeout, teardown */
 	int64_t batch_timer;    /* batching window, or the hold after a failure */
 	int64_t drain_timer;    /* frames left in librabbitmq's buffer */
-	uint64_t backoff_ms;
 	uint64_t not_before_ms; /* no invoke before this (after a failure or throttle) */
 	/* the message being assembled */
 	int receiving;
@@ -113,11 +105,9 @@ struct rmq_poller {
 	uint64_t first_ms;
 	/* the batch with the function */
 	uint64_t inv_tag, inv_gen;
-	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
 };
 
-static void resolve(struct rmq_poller *p);
 static void drain(struct rmq_poller *p);
 static void maybe_invoke(struct rmq_poller *p);
 
@@ -189,35 +179,26 @@ static int gone_if_stopped(struct rmq_poller *p)
 {
 	if (!p->stopped)
 		return 0;
-	if (!p->calling && !p->invoking)
+	if (!p->invoking)
 		poller_free(p);
 	return 1;
 }
 
-/* LastProcessingResult, stored when it changes */
+/* LastProcessingResult, stored (by mqbroker.c) when it changes */
 static void result(struct rmq_poller *p, const char *what)
 {
-	poller_result(p->srv, p->scope, p->uuid, p->last_result, what);
+	p->hooks.result(p->hooks.ud, what);
 }
 
 /* ---- connection state ---- */
 
-static void on_backoff(void *ud)
-{
-	struct rmq_poller *p = ud;
-	p->timer = 0;
-	resolve(p);
-}
-
-/* starts over after the backoff */
+/* the connection is closed: mqbroker.c finds the broker again (after its
+ * backoff) and calls rmq_poller_connect */
 static void later(struct rmq_poller *p)
 {
 	cancel(p, &p->timer);
 	p->st = ST_WAIT;
-	uint64_t ms = p->backoff_ms ? p->backoff_ms : RMQ_BACKOFF_MIN_MS;
-	p->backoff_ms = ms * 2 > RMQ_BACKOFF_MAX_MS ? RMQ_BACKOFF_MAX_MS : ms * 2;
-	int64_t t = loop_timer(p->srv->loop, ms, on_backoff, p);
-	p->timer = t > 0 ? t : 0;
+	p->hooks.closed(p->hooks.ud);
 }
 
 static void on_teardown(void *ud)
@@ -628,8 +609,8 @@ static void open_consumer(struct rmq_poller *p)
 		goto fail;
 	p->st = ST_OPEN;
 	p->gen++;
-	p->backoff_ms = 0;
 	p->paused = 0;
+	p->hooks.opened(p->hooks.ud);
 	loop_mod_fd(p->srv->loop, p->fd, EPOLLIN);
 	fprintf(stderr, "lambdad: RabbitMQ consumer of %s: consuming queue %s in vhost %s\n", p->arn, p->queue,
 		p->vhost);
@@ -738,157 +719,27 @@ fail:
 	lost(p, why);
 }
 
-/* ---- where the broker is ---- */
-
-/* a failed call to AWS: logged, and tried again after the backoff */
-static void call_failed(struct rmq_poller *p, const char *op, const outbound_result_t *r)
-{
-	char code[128], msg[256];
-	aws_call_error(r->body, r->len, code, sizeof(code), msg, sizeof(msg));
-	fprintf(stderr, "lambdad: RabbitMQ consumer of %s: %s failed: %s %s (HTTP %ld)\n", p->arn, op,
-		r->rc ? r->error : code, msg, r->status);
-	later(p);
-}
-
-static void on_broker(void *ud, const outbound_result_t *r)
-{
-	struct rmq_poller *p = ud;
-	p->calling = 0;
-	if (gone_if_stopped(p))
-		return;
-	if (r->rc || r->status != 200) {
-		call_failed(p, "DescribeBroker", r);
-		return;
-	}
-	json_t *doc = aws_call_json(r);
-	const char *engine = json_string_value(json_object_get(doc, "engineType"));
-	json_t *instances = json_object_get(doc, "brokerInstances");
-	if (engine && strcasecmp(engine, "RABBITMQ")) { /* ActiveMQ: activemq.c's */
-		if (strcasecmp(engine, "ACTIVEMQ"))
-			fprintf(stderr, "lambdad: the broker of %s runs %s, which lambdad does not poll\n", p->arn,
-				engine);
-		p->st = ST_IDLE_FOREVER;
-		json_decref(doc);
-		return;
-	}
-	const char *endpoint = NULL;
-	size_t i, j;
-	json_t *inst, *e;
-	json_array_foreach(instances, i, inst) {
-		json_array_foreach(json_object_get(inst, "endpoints"), j, e) {
-			const char *s = json_string_value(e);
-			if (!endpoint && s && !strncmp(s, "amqp", 4))
-				endpoint = s;
-		}
-	}
-	char host[256] = "", copy[512];
-	struct amqp_connection_info ci;
-	snprintf(copy, sizeof(copy), "%s", endpoint ? endpoint : "");
-	if (endpoint && amqp_parse_url(copy, &ci) == AMQP_STATUS_OK)
-		snprintf(host, sizeof(host), "%s", ci.host);
-	const char *url = poller_mq_broker(p->srv, p->broker_id, host[0] ? host : NULL);
-	char target[512];
-	snprintf(target, sizeof(target), "%s", url ? url : endpoint ? endpoint : "");
-	json_decref(doc);
-	if (!target[0]) {
-		fprintf(stderr, "lambdad: RabbitMQ consumer of %s: DescribeBroker names no AMQP endpoint\n", p->arn);
-		later(p);
-		return;
-	}
-	connect_to(p, target);
-}
-
-static int call(struct rmq_poller *p, const aws_call_t *c, outbound_cb cb)
-{
-	int rc = aws_call_send(p->ob, c, cb, p);
-	if (rc == 0)
-		p->calling = 1;
-	return rc;
-}
-
-static void describe_broker(struct rmq_poller *p)
-{
-	char path[200];
-	snprintf(path, sizeof(path), "/v1/brokers/%s", p->broker_id);
-	aws_call_t c = { &p->mq_cfg, "mq", "GET", path, "application/json", NULL, "", 0, RMQ_MAX_RESPONSE,
-			 RMQ_CALL_MS };
-	if (call(p, &c, on_broker))
-		later(p);
-}
-
-static void on_secret(void *ud, const outbound_result_t *r)
-{
-	struct rmq_poller *p = ud;
-	p->calling = 0;
-	if (gone_if_stopped(p))
-		return;
-	if (r->rc || r->status != 200) {
-		call_failed(p, "GetSecretValue", r);
-		return;
-	}
-	json_t *doc = aws_call_json(r);
-	const char *s = json_string_value(json_object_get(doc, "SecretString"));
-	json_t *secret = s ? json_loads(s, 0, NULL) : NULL;
-	const char *user = json_string_value(json_object_get(secret, "username"));
-	const char *pass = json_string_value(json_object_get(secret, "password"));
-	int ok = user && pass && strlen(user) < sizeof(p->user) && strlen(pass) < sizeof(p->pass);
-	if (ok) {
-		snprintf(p->user, sizeof(p->user), "%s", user);
-		snprintf(p->pass, sizeof(p->pass), "%s", pass);
-	}
-	json_decref(secret);
-	json_decref(doc);
-	if (!ok) {
-		fprintf(stderr, "lambdad: RabbitMQ consumer of %s: the secret %s is not {\"username\",\"password\"}\n",
-			p->arn, p->secret_arn);
-		later(p);
-		return;
-	}
-	describe_broker(p);
-}
-
-/* the BASIC_AUTH secret, then the broker */
-static void resolve(struct rmq_poller *p)
-{
-	p->st = ST_RESOLVE;
-	json_t *req = json_pack("{s:s}", "SecretId", p->secret_arn);
-	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	json_decref(req);
-	aws_call_t c = { &p->sm_cfg, "secretsmanager", "POST", "/", "application/x-amz-json-1.1",
-			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, RMQ_MAX_RESPONSE, RMQ_CALL_MS };
-	if (!body || call(p, &c, on_secret))
-		later(p);
-	free(body);
-}
-
 /* ---- start and stop ---- */
 
-struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc)
+struct rmq_poller *rmq_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc,
+				    const struct mq_hooks *hooks)
 {
 	const char *src = json_string_value(json_object_get(doc, "EventSourceArn"));
 	const char *fn = json_string_value(json_object_get(doc, "FunctionArn"));
 	const char *queue = json_string_value(json_array_get(json_object_get(doc, "Queues"), 0));
-	struct arn ba, fa;
-	if (!src || !fn || !queue || arn_parse(src, &ba) || arn_parse(fn, &fa) || strcmp(ba.service, "mq") ||
-	    strncmp(ba.resource, "broker:", 7) || strncmp(fa.resource, "function:", 9) ||
-	    strlen(queue) >= RMQ_SHORTSTR)
-		return NULL;
-	/* broker:NAME:ID (or broker:ID): the id is the last part */
-	const char *id = strrchr(ba.resource, ':') + 1;
-	if (!*id || strlen(id) >= sizeof(((struct rmq_poller *)0)->broker_id) ||
-	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(id))
+	struct arn fa;
+	if (!src || !fn || !queue || arn_parse(fn, &fa) || strncmp(fa.resource, "function:", 9) ||
+	    strlen(queue) >= RMQ_SHORTSTR || strlen(src) >= sizeof(((struct rmq_poller *)0)->arn))
 		return NULL;
 	struct rmq_poller *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->srv = srv;
-	p->ob = ob;
+	p->hooks = *hooks;
 	p->fd = -1;
 	snprintf(p->scope, sizeof(p->scope), "%s", scope);
 	snprintf(p->uuid, sizeof(p->uuid), "%s", uuid);
 	snprintf(p->arn, sizeof(p->arn), "%s", src);
-	snprintf(p->region, sizeof(p->region), "%s", ba.region);
-	snprintf(p->broker_id, sizeof(p->broker_id), "%s", id);
 	snprintf(p->queue, sizeof(p->queue), "%s", queue);
 	snprintf(p->vhost, sizeof(p->vhost), "/");
 	poller_function(fa.resource + 9, p->fn_name, sizeof(p->fn_name), p->qualifier, sizeof(p->qualifier));
@@ -897,9 +748,7 @@ struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *s
 	json_array_foreach(json_object_get(doc, "SourceAccessConfigurations"), i, sac) {
 		const char *type = json_string_value(json_object_get(sac, "Type"));
 		const char *uri = json_string_value(json_object_get(sac, "URI"));
-		if (type && uri && !strcmp(type, "BASIC_AUTH"))
-			snprintf(p->secret_arn, sizeof(p->secret_arn), "%s", uri);
-		else if (type && uri && !strcmp(type, "VIRTUAL_HOST") && strlen(uri) < sizeof(p->vhost))
+		if (type && uri && !strcmp(type, "VIRTUAL_HOST") && strlen(uri) < sizeof(p->vhost))
 			snprintf(p->vhost, sizeof(p->vhost), "%s", uri);
 	}
 	json_int_t batch = json_integer_value(json_object_get(doc, "BatchSize"));
@@ -908,24 +757,21 @@ struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *s
 	json_int_t window_s = json_integer_value(window);
 	p->window_ms = !json_is_integer(window) ? RMQ_DEFAULT_WINDOW_MS : window_s > 0 ? (uint64_t)window_s * 1000 : 0;
 	p->filters = poller_filters(doc);
-	snprintf(p->last_result, sizeof(p->last_result), "%s",
-		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
-	struct arn sa;
-	const char *sm_region = p->secret_arn[0] && arn_parse(p->secret_arn, &sa) == 0 ? sa.region : ba.region;
 	p->capheld = (size_t)p->batch_size;
-	if (!(p->held = calloc(p->capheld, sizeof(*p->held))) ||
-	    aws_config_from_env(&p->mq_cfg, "MQ", "mq", srv->aws_endpoint, ba.region) ||
-	    aws_config_from_env(&p->sm_cfg, "SECRETS_MANAGER", "secretsmanager", srv->aws_endpoint, sm_region)) {
+	if (!(p->held = calloc(p->capheld, sizeof(*p->held)))) {
 		poller_free(p);
 		return NULL;
 	}
-	if (!p->secret_arn[0]) {
-		fprintf(stderr, "lambdad: the mapping %s of %s has no BASIC_AUTH secret: it reads nothing\n", uuid, src);
-		p->st = ST_IDLE_FOREVER;
-		return p;
-	}
-	resolve(p);
 	return p;
+}
+
+void rmq_poller_connect(struct rmq_poller *p, const char *url, const char *user, const char *pass)
+{
+	if (p->stopped || p->st != ST_WAIT)
+		return;
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	snprintf(p->pass, sizeof(p->pass), "%s", pass);
+	connect_to(p, url);
 }
 
 const struct poller_stats *rmq_poller_stats(const struct rmq_poller *p)

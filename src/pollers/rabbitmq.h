@@ -2,15 +2,12 @@
  * rabbitmq.h - the poller of one Amazon MQ for RabbitMQ event source
  * mapping (pollers/ room; docs/pollers.md).
  *
- * Where the broker is, as AWS finds it: the mapping's EventSourceArn
- * (arn:aws:mq:REGION:ACCOUNT:broker:NAME:ID) is described with Amazon MQ's
- * DescribeBroker (GET /v1/brokers/ID) and its BASIC_AUTH secret read with
- * Secrets Manager's GetSecretValue ({"username","password"}), both SigV4
- * calls to the AWS endpoint (--aws-endpoint-url, AWS_ENDPOINT_URL_MQ /
- * AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL). The broker's AMQP
- * endpoint is the first amqp(s):// one of its instances, unless
- * `--mq-broker KEY=amqp://HOST:PORT` (KEY: the broker id or the endpoint's
- * host) points it elsewhere, e.g. at a local RabbitMQ.
+ * Where the broker is and with which credentials is mqbroker.h's to find
+ * (DescribeBroker, the BASIC_AUTH secret, --mq-broker); it starts this
+ * poller when the broker's engine is RabbitMQ and hands it an
+ * amqp://HOST:PORT endpoint to connect to. When the connection closes, for
+ * whatever reason, the poller tells mqbroker.h (struct mq_hooks), which
+ * finds the broker again and has it connect anew.
  *
  * As AWS: one consumer of Queues[0] in the VIRTUAL_HOST ("/" by default),
  * prefetch (basic.qos) BatchSize; messages gathered until BatchSize, the
@@ -24,24 +21,29 @@
  * by the queue's own policy). The connection is lambdad's own, on the loop:
  * a non-blocking TCP connect, then the AMQP handshake with short bounded
  * timeouts, then frames read as the socket becomes readable. A lost
- * connection is made again with a backoff (1 s doubling to 30 s); what was
- * not acked went back to the queue by AMQP's rules.
+ * connection is made again by mqbroker.h after its backoff; what was not
+ * acked went back to the queue by AMQP's rules.
  */
 #ifndef LD_POLLERS_RABBITMQ_H
 #define LD_POLLERS_RABBITMQ_H
 
 #include <jansson.h>
 
-#include "aws/outbound.h"
 #include "pollers/poller.h"
 #include "server.h"
 
 struct rmq_poller;
 
-/* Starts the poller of mapping uuid of scope (doc: its record, borrowed)
- * with ob (borrowed; it must outlive the poller's calls). NULL when out of
- * memory or the mapping is not an Amazon MQ one with a queue. */
-struct rmq_poller *rmq_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid, json_t *doc);
+/* The poller of mapping uuid of scope (doc: its record, borrowed),
+ * reporting through hooks (copied), not connected yet. NULL when out of
+ * memory or the mapping has no usable queue or function. */
+struct rmq_poller *rmq_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc,
+				    const struct mq_hooks *hooks);
+
+/* Connects it to url (amqp://HOST:PORT, HOST an IP address or localhost)
+ * as user with pass (copied), from a closed connection; otherwise a no-op.
+ * Failing ends in hooks->closed, as a lost connection does. */
+void rmq_poller_connect(struct rmq_poller *p, const char *url, const char *user, const char *pass);
 
 /* Its counters (poller.h). */
 const struct poller_stats *rmq_poller_stats(const struct rmq_poller *p);

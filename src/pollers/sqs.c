@@ -20,6 +20,7 @@
 #include "aws/awscall.h"
 #include "exec/door.h"
 #include "loop.h"
+#include "metrics/metrics.h"
 #include "quotas.h"
 #include "records/records.h"
 #include "util/arn.h"
@@ -370,6 +371,7 @@ static void failed(struct sqs_worker *w)
 {
 	struct sqs_poller *p = w->p;
 	p->stats.failed++;
+	metrics_on_mapping(p->srv->metrics, M_FAILED_INVOKE_EVENT_COUNT, p->scope, p->uuid, (double)json_array_size(w->batch));
 	result(p, "PROBLEM: Function call failed");
 	json_decref(w->batch);
 	w->batch = NULL;
@@ -462,6 +464,7 @@ static int64_t oldest_age_ms(json_t *msgs)
 static void invoke(struct sqs_worker *w)
 {
 	struct sqs_poller *p = w->p;
+	size_t nrec = json_array_size(w->records);
 	json_t *event = json_pack("{s:O}", "Records", w->records);
 	char *text = event ? json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(event);
@@ -483,6 +486,7 @@ static void invoke(struct sqs_worker *w)
 	if (rc == 0) {
 		w->busy = 1;
 		p->stats.invoked++;
+		metrics_on_mapping(p->srv->metrics, M_INVOKED_EVENT_COUNT, p->scope, p->uuid, (double)nrec);
 		return;
 	}
 	if (rc != LD_ETHROTTLED) { /* the function is not there or not Active: the messages stay */

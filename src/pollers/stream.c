@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "pollers/streamsrc.h"
 #include "quotas.h"
+#include "metrics/metrics.h"
 #include "records/records.h"
 #include "util/arn.h"
 #include "util/err.h"
@@ -433,6 +434,7 @@ static int give_up(struct lane *l, json_t *recs, const char *condition)
 	struct stream_poller *p = s->p;
 	size_t n = json_array_size(recs);
 	fprintf(stderr, "lambdad: mapping %s gives up %zu record(s) of %s (%s)\n", p->uuid, n, s->id, condition);
+	metrics_on_mapping(p->srv->metrics, M_DROPPED_EVENT_COUNT, p->scope, p->uuid, (double)n);
 	if (!p->on_failure[0] || !n)
 		return 0;
 	char now[25], first[25], last[25];
@@ -726,6 +728,8 @@ static void lane_run(struct lane *l)
 		l->busy = 1;
 		l->attempts++;
 		p->stats.invoked++;
+		metrics_on_mapping(p->srv->metrics, M_INVOKED_EVENT_COUNT, p->scope, p->uuid, (double)json_array_size(head));
+		metrics_on_function(p->srv->metrics, M_ITERATOR_AGE, p->scope, p->fn_name, p->qualifier, (double)p->stats.lag_ms);
 		return;
 	}
 	if (rc == LD_ETHROTTLED) { /* no room now: not an attempt */

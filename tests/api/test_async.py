@@ -6,19 +6,20 @@ with AWS's invocation records.
 The server runs with --async-retry-base-ms 300: AWS's retry minute is 300 ms
 here, and event ages scale with it (MaximumEventAgeInSeconds 60 is one base).
 Functions report what they saw on stdout; the tests read the function logs
-lambdad writes (DATA/logs/ACCOUNT:REGION/NAME/*.log). Expected records are
+lambdad keeps (its log store, read with `lambdad logs NAME`). Expected records are
 AWS's (shared/reference/aws-recordings/test_lambda_destinations.snapshot.json,
 shared/spec/EXECUTION-PROTOCOLS.md section 8).
 """
 import json
 import os
 import re
+import subprocess
 import threading
 import time
 import unittest
 import urllib.request
 
-from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, Server, make_zip
+from harness import ACCOUNT, BIN, REGION, ROLE, LambdadTestCase, Server, make_zip
 
 BASE_MS = 300
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -46,16 +47,10 @@ def handler(event, context):
 
 
 def fn_logs(server, name):
-    d = os.path.join(server.data_dir, "logs", "%s:%s" % (ACCOUNT, REGION), name)
-    text = ""
-    if os.path.isdir(d):
-        for f in sorted(os.listdir(d)):
-            try:
-                with open(os.path.join(d, f), errors="replace") as fh:
-                    text += fh.read()
-            except OSError:
-                pass
-    return text
+    """The function's log group, as `lambdad logs NAME` prints it ("" while it has none)."""
+    p = subprocess.run([BIN, "logs", name, "--data-dir", server.data_dir, "--account-id", ACCOUNT,
+                        "--region", REGION], capture_output=True, timeout=30)
+    return p.stdout.decode(errors="replace") if p.returncode == 0 else ""
 
 
 def lines_with(server, name, prefix):

@@ -16,7 +16,7 @@ import threading
 import time
 import zipfile
 
-from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, make_zip
+from harness import ACCOUNT, BIN, REGION, ROLE, LambdadTestCase, make_zip
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 START_RE = re.compile(r"^START RequestId: (%s) Version: (\S+)$" % UUID)
@@ -178,14 +178,11 @@ class TestInvocationTypes(InvokeCase):
         self.assertEqual(body, b"")
         self.assertNotIn("ExecutedVersion", resp)
         # it ran in the background: its output reached the function's log
-        logs = os.path.join(self.server.data_dir, "logs", "%s:%s" % (ACCOUNT, REGION), name)
         end = time.time() + 10
         while time.time() < end:
-            text = ""
-            if os.path.isdir(logs):
-                for f in os.listdir(logs):
-                    with open(os.path.join(logs, f)) as fh:
-                        text += fh.read()
+            p = subprocess.run([BIN, "logs", name, "--data-dir", self.server.data_dir], capture_output=True,
+                               text=True, timeout=30)
+            text = p.stdout
             if "ran evt-123" in text and "REPORT RequestId" in text:
                 break
             time.sleep(0.05)

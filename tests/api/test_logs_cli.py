@@ -1,8 +1,10 @@
 """`lambdad logs NAME`: a function's log streams from the data directory."""
 import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import BIN, LambdadTestCase, ROLE, Server, make_zip
@@ -33,6 +35,31 @@ class TestLogsCommand(LambdadTestCase):
         self.assertLess(out.stdout.index("marker 0"), out.stdout.index("marker 1"))
         self.assertIn("Init Duration: ", reports[0])
         self.assertNotIn("Init Duration: ", reports[1])
+
+    def test_follow_prints_what_comes_later(self):
+        name = self.name()
+        code = make_zip({"app.py": "def handler(e, c):\n    print('marker', e['n'])\n    return e\n"})
+        self.lam.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": code})
+        self.settled(name)
+        proc = subprocess.Popen([BIN, "logs", name, "--follow", "--data-dir", self.server.data_dir],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out = b""
+        try:
+            for n in range(2):
+                self.lam.invoke(FunctionName=name, Payload=b'{"n": %d}' % n)
+                end = time.time() + 15
+                while b"marker %d" % n not in out and time.time() < end:
+                    r, _, _ = select.select([proc.stdout], [], [], 0.2)
+                    if r:
+                        out += os.read(proc.stdout.fileno(), 65536)
+                self.assertIn(b"marker %d" % n, out)
+        finally:
+            proc.kill()
+            proc.wait(10)
+            proc.stdout.close()
+        self.assertEqual(out.count(b"marker 0"), 1)
+        self.assertEqual(out.count(b"START RequestId: "), 2)
 
     def test_logs_of_unknown_function(self):
         out = subprocess.run([BIN, "logs", "no-such-function", "--data-dir", self.server.data_dir],
@@ -94,7 +121,11 @@ class TestLogsFindsTheDataDirectory(LambdadTestCase):
         self.settled(self.fn)
         self.lam.invoke(FunctionName=self.fn, Payload=b'{"n": 1}')
         other = os.path.join(self.top, "other")
-        os.makedirs(os.path.join(other, "data", "logs", "000000000000:us-east-1", self.fn))
+        # the log store's group directory: /aws/lambda/NAME with / as %2F, its name in .group
+        group = os.path.join(other, "data", "logs", "000000000000:us-east-1", "%2Faws%2Flambda%2F" + self.fn)
+        os.makedirs(group)
+        with open(os.path.join(group, ".group"), "w") as f:
+            f.write('{"name": "/aws/lambda/%s", "creationTime": 0}' % self.fn)
         try:
             out = self.logs(self.fn, other)
         finally:
