@@ -63,6 +63,7 @@ static void usage(FILE *f)
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
 	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
 	      "                     [--metrics-listen HOST:PORT]\n"
+	      "                     [--kafka-sasl-plaintext]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
@@ -170,6 +171,7 @@ static int serve(int argc, char **argv)
 		{ "logs-env-rate", required_argument, NULL, 'E' },
 		{ "logs-sweep-ms", required_argument, NULL, 'S' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
+		{ "kafka-sasl-plaintext", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +233,9 @@ static int serve(int argc, char **argv)
 			}
 			clusters[nmsk++] = optarg;
 			srv.msk_clusters = clusters;
+			break;
+		case 'Q': /* Kafka SASL without TLS (pollers/kafkaauth.h) */
+			srv.kafka_sasl_plaintext = 1;
 			break;
 		case 'A':
 			if (!strcmp(optarg, "enforce"))

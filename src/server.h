@@ -35,6 +35,7 @@ typedef struct server {
 	unsigned long long logs_max_bytes; /* --logs-max-bytes: the log store's cap (logs/logstore.h), 0: default */
 	unsigned long long logs_env_rate;  /* --logs-env-rate: bytes/s of output one environment may log (exec/envlog.c), 0: default */
 	int logs_sweep_ms;           /* --logs-sweep-ms: how often retention is enforced (api/cwlogs.c), 0: default */
+	int kafka_sasl_plaintext;        /* --kafka-sasl-plaintext: Kafka SASL without TLS (pollers/kafkaauth.h) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
 	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
 	/* state */

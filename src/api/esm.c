@@ -91,11 +91,11 @@ static const struct {
 } only_for[] = {
 #define B(x) (1u << (x))
 	{ "ParallelizationFactor", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "BisectBatchOnFunctionError", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
+	{ "BisectBatchOnFunctionError", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
+	{ "MaximumRecordAgeInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
+	{ "MaximumRetryAttempts", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "TumblingWindowInSeconds", B(SRC_KINESIS) | B(SRC_DYNAMODB) },
-	{ "FunctionResponseTypes", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_SQS) },
+	{ "FunctionResponseTypes", B(SRC_KINESIS) | B(SRC_DYNAMODB) | B(SRC_SQS) | B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "ScalingConfig", B(SRC_SQS) },
 	{ "Topics", B(SRC_MSK) | B(SRC_KAFKA) },
 	{ "Queues", B(SRC_MQ) },

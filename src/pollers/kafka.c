@@ -25,12 +25,32 @@
  * (the epoch changed) and is not retried, and the group's next consumer of
  * those partitions reads them again from the last commit.
  *
+ * A failed batch is retried until MaximumRetryAttempts retries failed;
+ * then give_up() takes its records out (r->rec dropped, as if filtered),
+ * sends their failure record to OnFailure and, once that is delivered,
+ * run_batch() finds nothing left and batch_done() commits past them.
+ * Records older than MaximumRecordAgeInSeconds leave a batch the same way
+ * before each attempt. BisectBatchOnFunctionError puts a failed batch's
+ * second half back at the front of pending (split_n caps the next batch
+ * to it), so that each partition's order holds. ReportBatchItemFailures:
+ * partly_done() takes out and commits what the answer says is done, the
+ * rest is retried as a failed batch.
+ *
+ * Start: when SourceAccessConfigurations name secrets, they are read first
+ * (GetSecretValue, one at a time); the consumer is made with kafkaauth.h's
+ * settings once they are all there. A secret that cannot be read, or a
+ * consumer librdkafka refuses, is tried again every KAFKA_SECRET_RETRY_MS.
+ *
  * Lifetime: a stopped poller closes and destroys its consumer at once
- * (bounded by KAFKA_CLOSE_MS); the struct waits for the invocation in
- * flight, if any, and is freed when it ends.
+ * (bounded by KAFKA_CLOSE_MS); the struct waits for what is in flight (an
+ * invocation, a failure record's delivery, a GetSecretValue), and is freed
+ * when the last of them ends.
  */
 #include "pollers/kafka.h"
+#include "pollers/kafkaauth.h"
 #include "pollers/kafkasrc.h"
+#include "aws/awscall.h"
+#include "exec/destinations.h"
 #include "exec/door.h"
 #include "loop.h"
 #include "quotas.h"
@@ -53,6 +73,10 @@
 #define KAFKA_RETRY_MS 500          /* the first pause before a failed batch runs again */
 #define KAFKA_RETRY_MAX_MS 30000    /* the longest */
 #define KAFKA_THROTTLE_MS 1000      /* before a throttled batch asks again */
+#define KAFKA_DEST_RETRIES 10      /* MaximumRetryAttempts when it is -1 and OnFailure is set (AWS's rule) */
+#define KAFKA_SECRET_RETRY_MS 10000 /* a secret that could not be read (or used) is read again after this */
+#define KAFKA_SECRET_CALL_MS 10000  /* one GetSecretValue */
+#define KAFKA_SECRET_RESPONSE_MAX (256u << 10) /* its answer: a 64 KB secret, JSON-escaped in a JSON answer */
 #define KAFKA_CLOSE_MS 2000         /* a stopped consumer's close waits at most this */
 #define KAFKA_SERVERS_MAX 3100      /* 10 bootstrap servers of up to 300 characters (the API's limits) */
 /* consumer settings: a consumer that died leaves its group after 6 s (the
@@ -90,9 +114,26 @@ struct kafka_poller {
 	char fn_name[160], qualifier[140];
 	char servers[KAFKA_SERVERS_MAX];
 	char msk_arn[300];          /* an Amazon MSK cluster's ARN, "" for a self-managed one */
+	char fn_arn[300];           /* the mapping's FunctionArn (failure records) */
+	char on_failure[300];       /* DestinationConfig.OnFailure.Destination, "" none */
+	int max_retries;            /* MaximumRetryAttempts, -1: as long as it takes */
+	int max_age_s;              /* MaximumRecordAgeInSeconds, -1: any age */
+	int bisect;                 /* BisectBatchOnFunctionError */
+	int report_failures;        /* FunctionResponseTypes has ReportBatchItemFailures */
+	size_t split_n;             /* the next batch holds at most this many kept records (a split's second half); 0: BatchSize */
 	int batch_size;
 	uint64_t window_ms;
 	json_t *filters;
+	/* authentication (kafkaauth.h): the secrets are read before the consumer is made */
+	outbound_t *ob;
+	aws_config_t sm_cfg;        /* Secrets Manager at --aws-endpoint-url */
+	enum kafkaauth_kind auth_kind;
+	char auth_secret[2048], ca_secret[2048];
+	json_t *auth_doc, *ca_doc;  /* their SecretStrings, parsed, while they are read */
+	int calling;                /* a GetSecretValue is in flight */
+	int64_t secret_timer;
+	char group[256], reset[16];
+	json_t *topics;
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue; /* the consumer queue */
 	int efd;
@@ -109,7 +150,10 @@ struct kafka_poller {
 	int batch_epoch;
 	int attempts;
 	int invoking;
+	int delivering;         /* a failure record is on its way to OnFailure */
 	char request_id[37];
+	char version[24];       /* the last attempt's ExecutedVersion */
+	int function_error;     /* the last attempt ended in a function error */
 	int epoch;              /* counts the rebalances that took partitions away */
 	char last_result[POLLER_RESULT_MAX];
 	struct poller_stats stats;
@@ -183,6 +227,9 @@ static void poller_free(struct kafka_poller *p)
 		free(kp);
 	}
 	json_decref(p->filters);
+	json_decref(p->topics);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
 	free(p);
 }
 
@@ -380,6 +427,20 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	struct kafka_poller *p = opaque;
 	fprintf(stderr, "lambdad: kafka mapping %s: %s\n", p->uuid, reason);
+	if (p->stopped)
+		return;
+	/* what the cluster or its certificates refused, as AWS words it */
+	if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
+		result(p, p->auth_kind == KAFKAAUTH_MTLS ? "PROBLEM: Server failed to authenticate Lambda"
+							 : "PROBLEM: SASL authentication failed");
+	else if (err == RD_KAFKA_RESP_ERR__SSL || strstr(reason, "SSL handshake failed")) /* or a transport error in it */
+		result(p, strstr(reason, "certificate verify failed") ? "PROBLEM: Lambda failed to authenticate server"
+		       : p->auth_kind == KAFKAAUTH_MTLS		      ? "PROBLEM: Server failed to authenticate Lambda"
+								      : "PROBLEM: Lambda failed to authenticate server");
+	else if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+		 err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+		 err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+		result(p, "PROBLEM: Cluster failed to authorize Lambda");
 }
 
 /* librdkafka's own log lines, from its threads: they touch nothing of lambdad's */
@@ -462,7 +523,8 @@ static void on_tick(void *ud)
 
 /* ---- batches ---- */
 
-static json_t *event_of(struct kafka_poller *p)
+/* the event's "records" of the batch's kept records */
+static json_t *batch_records(struct kafka_poller *p)
 {
 	json_t *recs = json_object();
 	if (!recs)
@@ -480,7 +542,13 @@ static json_t *event_of(struct kafka_poller *p)
 			return NULL;
 		}
 	}
-	return kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, recs);
+	return recs;
+}
+
+static json_t *event_of(struct kafka_poller *p)
+{
+	json_t *recs = batch_records(p);
+	return recs ? kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, recs) : NULL;
 }
 
 /* the batch is done with: its records' offsets are committed (unless a
@@ -503,6 +571,16 @@ static void batch_done(struct kafka_poller *p)
 }
 
 static void run_batch(struct kafka_poller *p);
+static int batch_kept(struct kafka_poller *p);
+
+/* the batch still holds records for the function */
+static int batch_kept(struct kafka_poller *p)
+{
+	for (struct krec *r = p->batch; r; r = r->next)
+		if (r->rec)
+			return 1;
+	return 0;
+}
 
 static void on_retry_timer(void *ud)
 {
@@ -524,20 +602,219 @@ static uint64_t backoff_ms(int attempts)
 	return ms < KAFKA_RETRY_MAX_MS ? ms : KAFKA_RETRY_MAX_MS;
 }
 
+/* ReportBatchItemFailures named failures ({"TOPIC-PARTITION": lowest
+ * offset}): the records before them in their partitions, and those of the
+ * other partitions, are done (committed, unless a rebalance came between);
+ * the rest stays the batch, to be retried */
+static void partly_done(struct kafka_poller *p, json_t *fails)
+{
+	struct krec **pp = &p->batch;
+	while (*pp) {
+		struct krec *r = *pp;
+		json_t *low = json_object_get(fails, r->kp->key);
+		if (low && r->offset >= json_integer_value(low)) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		if (p->batch_epoch == p->epoch && r->kp->assigned && r->offset + 1 > r->kp->done) {
+			r->kp->done = r->offset + 1;
+			r->kp->dirty = 1;
+		}
+		json_decref(r->rec);
+		free(r);
+	}
+	if (p->batch_epoch == p->epoch)
+		commit(p);
+}
+
+/* ---- giving up (MaximumRetryAttempts, MaximumRecordAgeInSeconds) ---- */
+
+static void on_delivered(void *ud, int rc)
+{
+	struct kafka_poller *p = ud;
+	p->delivering = 0;
+	if (p->stopped) {
+		if (!p->invoking && !p->calling)
+			poller_free(p);
+		return;
+	}
+	if (rc)
+		fprintf(stderr, "lambdad: the failure record of kafka mapping %s could not go to %s (%s)\n", p->uuid,
+			p->on_failure, ld_strerror(rc));
+	run_batch(p); /* what is left of the batch, or its end */
+}
+
+/* the failure record of the event text (payload_size bytes) of records */
+static char *failure_record(struct kafka_poller *p, json_t *records, const char *text, const char *condition)
+{
+	char now[25];
+	ids_time_iso(loop_wall_ms(), now);
+	json_t *info = kafkasrc_batch_info(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, records, strlen(text));
+	json_t *doc = json_pack("{s:{s:s,s:s,s:s,s:i}}", "requestContext", "requestId", p->request_id, "functionArn",
+				p->fn_arn, "condition", condition, "approximateInvokeCount", p->attempts);
+	if (!doc || !info) {
+		json_decref(doc);
+		json_decref(info);
+		return NULL;
+	}
+	json_object_set_new(doc, "responseContext",
+			    !strcmp(condition, "RetryAttemptsExhausted")
+				    ? json_pack("{s:i,s:s,s:o}", "statusCode", 200, "executedVersion",
+						p->version[0] ? p->version : "$LATEST", "functionError",
+						p->function_error ? json_string("Unhandled") : json_null())
+				    : json_null());
+	json_object_set_new(doc, "version", json_string("1.0"));
+	json_object_set_new(doc, "timestamp", json_string(now));
+	json_object_set_new(doc, "KafkaBatchInfo", info);
+	if (dest_kind(p->on_failure) == DEST_S3) /* S3 keeps the event too, as a string */
+		json_object_set_new(doc, "payload", json_string(text));
+	char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return body;
+}
+
+/* The kept records of the batch older than cutoff_ms (0: all of them) are
+ * given up: they leave the batch (committed past with it) and their failure
+ * record goes to OnFailure. 1: the delivery is in flight (on_delivered goes
+ * on), 0: nothing to wait for. */
+static int give_up(struct kafka_poller *p, int64_t cutoff_ms, const char *condition)
+{
+	json_t *recs = json_object();
+	size_t n = 0;
+	for (struct krec *r = p->batch; recs && r; r = r->next) {
+		if (!r->rec || (cutoff_ms && !(r->ts_ms > 0 && r->ts_ms < cutoff_ms)))
+			continue;
+		json_t *list = json_object_get(recs, r->kp->key);
+		if (!list && (!(list = json_array()) || json_object_set_new(recs, r->kp->key, list)))
+			break;
+		json_array_append_new(list, r->rec); /* the record's reference moves */
+		r->rec = NULL;
+		n++;
+	}
+	if (!n) {
+		json_decref(recs);
+		return 0;
+	}
+	fprintf(stderr, "lambdad: kafka mapping %s gives up %zu record(s) (%s)\n", p->uuid, n, condition);
+	p->stats.failed++;
+	if (!p->on_failure[0]) {
+		json_decref(recs);
+		return 0;
+	}
+	json_t *ev = kafkasrc_event(p->msk_arn[0] ? p->msk_arn : NULL, p->servers, json_incref(recs));
+	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *body = text ? failure_record(p, recs, text, condition) : NULL;
+	json_decref(ev);
+	json_decref(recs);
+	free(text);
+	int rc = LD_ENOMEM;
+	if (body) {
+		struct dest_attrs at = { .function_arn = p->fn_arn, .success = 0, .s3_prefix = NULL };
+		char prefix[300];
+		snprintf(prefix, sizeof(prefix), "aws/lambda/%s", p->uuid);
+		at.s3_prefix = prefix;
+		rc = dest_send(p->srv, p->on_failure, body, strlen(body), &at, on_delivered, p);
+		free(body);
+	}
+	if (rc) {
+		fprintf(stderr, "lambdad: the failure record of kafka mapping %s could not go to %s (%s)\n", p->uuid,
+			p->on_failure, ld_strerror(rc));
+		return 0;
+	}
+	p->delivering = 1;
+	return 1;
+}
+
+/* BisectBatchOnFunctionError: the batch's second half (by kept records)
+ * goes back to the front of pending, in order, to be the next batch; 0, or
+ * 1 when the batch holds fewer than two kept records */
+static int bisect(struct kafka_poller *p)
+{
+	size_t kept_n = 0;
+	for (struct krec *r = p->batch; r; r = r->next)
+		kept_n += r->rec != NULL;
+	if (kept_n < 2)
+		return 1;
+	struct krec **cut = &p->batch, **tail = NULL;
+	for (size_t k = 0; k < kept_n / 2; cut = &(*cut)->next)
+		k += (*cut)->rec != NULL;
+	struct krec *back = *cut;
+	*cut = NULL;
+	size_t n = 0;
+	for (struct krec *r = back; r; r = r->next) {
+		n++;
+		if (r->rec) {
+			p->pending_kept++;
+			p->pending_bytes += r->bytes;
+		}
+		tail = &r->next;
+	}
+	if (!p->pending)
+		p->pending_tail = tail;
+	*tail = p->pending;
+	p->pending = back;
+	p->pending_n += n;
+	p->gather_ms = 0; /* due at once */
+	p->split_n = kept_n - kept_n / 2;
+	return 0;
+}
+
+/* a failed attempt: split (BisectBatchOnFunctionError; a split is not a
+ * retry), retried later, or given up once MaximumRetryAttempts retries
+ * failed */
+static void failed(struct kafka_poller *p)
+{
+	if (p->bisect && p->function_error && !bisect(p)) {
+		p->attempts = 0;
+		retry_later(p, KAFKA_RETRY_MS);
+		return;
+	}
+	if (p->max_retries >= 0 && p->attempts > p->max_retries) {
+		if (!give_up(p, 0, "RetryAttemptsExhausted"))
+			run_batch(p); /* nothing kept is left: the batch ends */
+		return;
+	}
+	retry_later(p, backoff_ms(p->attempts));
+}
+
 static void on_invoked(void *ud, struct exec_result *res)
 {
 	struct kafka_poller *p = ud;
 	p->invoking = 0;
 	if (p->stopped) {
-		poller_free(p);
+		if (!p->delivering && !p->calling)
+			poller_free(p);
 		return;
 	}
+	p->function_error = res->ok && res->function_error;
 	if (!res->ok || res->function_error) {
 		p->stats.failed++;
 		result(p, "PROBLEM: Function call failed");
-		retry_later(p, backoff_ms(p->attempts));
+		failed(p);
 		return;
 	}
+	json_t *fails = NULL;
+	if (p->report_failures) {
+		json_t *recs = batch_records(p);
+		fails = recs ? kafkasrc_failures(res->payload, res->payload_len, recs) : NULL;
+		json_decref(recs);
+		if (!fails) { /* an answer that names what the event did not hold: all of it again */
+			p->stats.failed++;
+			result(p, "PROBLEM: Function call failed");
+			failed(p);
+			return;
+		}
+	}
+	if (json_object_size(fails)) {
+		partly_done(p, fails);
+		json_decref(fails);
+		p->stats.failed++;
+		result(p, "PROBLEM: Function call failed");
+		failed(p);
+		return;
+	}
+	json_decref(fails);
 	result(p, "OK");
 	batch_done(p);
 }
@@ -555,6 +832,12 @@ static void run_batch(struct kafka_poller *p)
 			p->drain_timer = timer_at(p, 0, on_drain_timer, p);
 		return;
 	}
+	if (p->max_age_s >= 0 && give_up(p, loop_wall_ms() - (int64_t)p->max_age_s * 1000, "RecordAgeExceeded"))
+		return; /* on_delivered runs what is left */
+	if (!batch_kept(p)) { /* everything was given up */
+		batch_done(p);
+		return;
+	}
 	json_t *ev = event_of(p);
 	char *text = ev ? json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(ev);
@@ -567,6 +850,8 @@ static void run_batch(struct kafka_poller *p)
 			       .payload_len = strlen(text), .request_id = p->request_id };
 	ld_error_t err = { 0 };
 	int rc = door_invoke(p->srv, &c, on_invoked, p, &err);
+	snprintf(p->version, sizeof(p->version), "%s", c.version);
+	p->function_error = 0;
 	json_decref(c.config);
 	free(text);
 	if (rc == 0) {
@@ -584,7 +869,9 @@ static void run_batch(struct kafka_poller *p)
 		result(p, "PROBLEM: Function call failed");
 		fprintf(stderr, "lambdad: kafka mapping %s: invoke of %s refused: %s\n", p->uuid, p->fn_name,
 			err.message ? err.message : ld_strerror(rc));
-		retry_later(p, backoff_ms(p->attempts));
+		ld_error_clear(&err);
+		failed(p);
+		return;
 	}
 	ld_error_clear(&err);
 }
@@ -594,11 +881,12 @@ static void run_batch(struct kafka_poller *p)
 static void take_batch(struct kafka_poller *p)
 {
 	struct krec **tail = &p->batch;
-	size_t kept_n = 0, bytes = 0;
+	size_t kept_n = 0, bytes = 0, max = p->split_n ? p->split_n : (size_t)p->batch_size;
+	p->split_n = 0;
 	while (p->pending) {
 		struct krec *r = p->pending;
 		if (r->rec) {
-			if (kept_n >= (size_t)p->batch_size || (kept_n && bytes + r->bytes > POLLER_BATCH_BYTES))
+			if (kept_n >= max || (kept_n && bytes + r->bytes > POLLER_BATCH_BYTES))
 				break;
 			kept_n++;
 			bytes += r->bytes;
@@ -668,7 +956,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *uuid, const char *name, c
 }
 
 /* the consumer of p, subscribed; 0 or LD_E* (logged) */
-static int consumer_new(struct kafka_poller *p, const char *group, const char *reset, json_t *topics)
+static int consumer_new(struct kafka_poller *p, const char *group, const char *reset, json_t *topics, json_t *auth)
 {
 	char client[64], errstr[512];
 	snprintf(client, sizeof(client), "lambdad-%s", p->uuid);
@@ -685,6 +973,16 @@ static int consumer_new(struct kafka_poller *p, const char *group, const char *r
 		rd_kafka_conf_destroy(conf);
 		return LD_EINVAL;
 	}
+	const char *name;
+	json_t *v;
+	json_object_foreach(auth, name, v) {
+		char errstr2[256];
+		if (rd_kafka_conf_set(conf, name, json_string_value(v), errstr2, sizeof(errstr2)) != RD_KAFKA_CONF_OK) {
+			fprintf(stderr, "lambdad: kafka mapping %s: %s: %s\n", p->uuid, name, errstr2); /* not the value */
+			rd_kafka_conf_destroy(conf);
+			return LD_EINVAL;
+		}
+	}
 	rd_kafka_conf_set_opaque(conf, p);
 	rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
 	rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
@@ -692,6 +990,8 @@ static int consumer_new(struct kafka_poller *p, const char *group, const char *r
 	rd_kafka_conf_set_log_cb(conf, on_log);
 	if (!(p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
 		fprintf(stderr, "lambdad: kafka mapping %s: no consumer: %s\n", p->uuid, errstr);
+		if (auth)
+			result(p, "PROBLEM: Provided certificate or private key is invalid");
 		rd_kafka_conf_destroy(conf);
 		return LD_EINVAL;
 	}
@@ -759,21 +1059,6 @@ static void consumer_close(struct kafka_poller *p)
 	p->rk = NULL;
 }
 
-/* SourceAccessConfigurations that would authenticate: not used yet */
-static void warn_auth(const char *uuid, json_t *doc)
-{
-	size_t i;
-	json_t *sac;
-	json_array_foreach(json_object_get(doc, "SourceAccessConfigurations"), i, sac) {
-		const char *type = json_string_value(json_object_get(sac, "Type"));
-		if (type && strcmp(type, "VPC_SUBNET") && strcmp(type, "VPC_SECURITY_GROUP")) {
-			fprintf(stderr, "lambdad: kafka mapping %s: %s is not supported yet; connecting without it\n", uuid,
-				type);
-			return;
-		}
-	}
-}
-
 /* An Amazon MSK cluster's bootstrap servers, from --msk-cluster: the
  * mapping whose key is the cluster's ARN or name (arn:...:cluster/NAME/ID).
  * A new array of "HOST:PORT", or NULL (none configured). */
@@ -801,7 +1086,115 @@ static json_t *msk_servers(server_t *srv, const char *arn)
 	return NULL;
 }
 
-struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc)
+/* ---- the secrets, then the consumer ---- */
+
+static void connect_consumer(struct kafka_poller *p);
+static void read_secrets(struct kafka_poller *p);
+
+static void on_secret_timer(void *ud)
+{
+	struct kafka_poller *p = ud;
+	p->secret_timer = 0;
+	read_secrets(p);
+}
+
+/* the secrets are read again a little later */
+static void secrets_later(struct kafka_poller *p, const char *problem)
+{
+	result(p, problem);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
+	p->auth_doc = p->ca_doc = NULL;
+	p->secret_timer = timer_at(p, KAFKA_SECRET_RETRY_MS, on_secret_timer, p);
+}
+
+static void on_secret(void *ud, const outbound_result_t *r)
+{
+	struct kafka_poller *p = ud;
+	p->calling = 0;
+	if (p->stopped) {
+		if (!p->invoking && !p->delivering)
+			poller_free(p);
+		return;
+	}
+	const char *which = !p->auth_doc && p->auth_secret[0] ? p->auth_secret : p->ca_secret;
+	json_t *doc = aws_call_json(r);
+	const char *text = json_string_value(json_object_get(doc, "SecretString"));
+	json_t *secret = text ? json_loads(text, 0, NULL) : NULL;
+	json_decref(doc);
+	if (!json_is_object(secret)) {
+		char code[128], msg[256];
+		aws_call_error(r->body, r->len, code, sizeof(code), msg, sizeof(msg));
+		fprintf(stderr, "lambdad: kafka mapping %s: the secret %s could not be read: %s %s (HTTP %ld)%s\n",
+			p->uuid, which, r->rc ? r->error : code, msg, r->status,
+			r->status == 200 ? " (its SecretString is not a JSON object)" : "");
+		json_decref(secret);
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	if (which == p->ca_secret)
+		p->ca_doc = secret;
+	else
+		p->auth_doc = secret;
+	read_secrets(p);
+}
+
+/* GetSecretValue of the next secret not read yet; with all read, the consumer */
+static void read_secrets(struct kafka_poller *p)
+{
+	const char *id = p->auth_secret[0] && !p->auth_doc ? p->auth_secret
+			 : p->ca_secret[0] && !p->ca_doc    ? p->ca_secret
+							    : NULL;
+	if (!id) {
+		connect_consumer(p);
+		return;
+	}
+	json_t *req = json_pack("{s:s}", "SecretId", id);
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	aws_call_t c = { &p->sm_cfg, "secretsmanager", "POST", "/", "application/x-amz-json-1.1",
+			 "secretsmanager.GetSecretValue", body, body ? strlen(body) : 0, KAFKA_SECRET_RESPONSE_MAX,
+			 KAFKA_SECRET_CALL_MS };
+	int rc = body ? aws_call_send(p->ob, &c, on_secret, p) : LD_ENOMEM;
+	free(body);
+	if (rc) {
+		fprintf(stderr, "lambdad: kafka mapping %s: GetSecretValue of %s not sent (%s)\n", p->uuid, id,
+			ld_strerror(rc));
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	p->calling = 1;
+}
+
+/* the consumer, with the settings the secrets give */
+static void connect_consumer(struct kafka_poller *p)
+{
+	const char *why = NULL;
+	struct kafkaauth_plan plan = { p->auth_kind, p->auth_secret[0] ? p->auth_secret : NULL,
+				       p->ca_secret[0] ? p->ca_secret : NULL };
+	json_t *auth = kafkaauth_conf(&plan, p->auth_doc, p->ca_doc, p->srv->kafka_sasl_plaintext, &why);
+	json_decref(p->auth_doc);
+	json_decref(p->ca_doc);
+	p->auth_doc = p->ca_doc = NULL;
+	if (!auth) {
+		fprintf(stderr, "lambdad: kafka mapping %s: %s\n", p->uuid, why);
+		secrets_later(p, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations");
+		return;
+	}
+	int rc = consumer_new(p, p->group, p->reset, p->topics, auth);
+	json_decref(auth);
+	if (rc) {
+		consumer_close(p);
+		if (!p->secret_timer)
+			p->secret_timer = timer_at(p, KAFKA_SECRET_RETRY_MS, on_secret_timer, p);
+		return;
+	}
+	p->tick_timer = timer_at(p, KAFKA_TICK_MS, on_tick, p);
+	drain(p);
+}
+
+struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
+					json_t *doc)
 {
 	const char *fn = json_string_value(json_object_get(doc, "FunctionArn"));
 	const char *msk = json_object_get(doc, "SelfManagedEventSource")
@@ -852,21 +1245,55 @@ struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const 
 	p->window_ms = json_is_integer(w) && json_integer_value(w) >= 0 ? (uint64_t)json_integer_value(w) * 1000
 									 : QUOTA_KAFKA_WINDOW_MS;
 	p->filters = poller_filters(doc);
+	snprintf(p->fn_arn, sizeof(p->fn_arn), "%s", fn);
+	p->max_retries = poller_int(doc, "MaximumRetryAttempts", -1);
+	p->max_age_s = poller_int(doc, "MaximumRecordAgeInSeconds", -1);
+	p->bisect = json_is_true(json_object_get(doc, "BisectBatchOnFunctionError"));
+	size_t k;
+	json_t *rt;
+	json_array_foreach(json_object_get(doc, "FunctionResponseTypes"), k, rt)
+		if (!strcmp(json_string_value(rt) ?: "", "ReportBatchItemFailures"))
+			p->report_failures = 1;
+	snprintf(p->on_failure, sizeof(p->on_failure), "%s",
+		 json_string_value(json_object_get(
+			 json_object_get(json_object_get(doc, "DestinationConfig"), "OnFailure"), "Destination")) ?: "");
+	if (p->on_failure[0] && p->max_retries < 0) /* AWS: infinite retries with a destination are 10 */
+		p->max_retries = KAFKA_DEST_RETRIES;
 	snprintf(p->last_result, sizeof(p->last_result), "%s",
 		 json_string_value(json_object_get(doc, "LastProcessingResult")) ?: "");
 	const char *group = json_string_value(json_object_get(
 		json_object_get(doc, msk ? "AmazonManagedKafkaEventSourceConfig" : "SelfManagedKafkaEventSourceConfig"),
 		"ConsumerGroupId"));
 	const char *pos = json_string_value(json_object_get(doc, "StartingPosition"));
-	warn_auth(uuid, doc);
-	if (consumer_new(p, group && *group ? group : uuid, pos && !strcmp(pos, "LATEST") ? "latest" : "earliest",
-			 topics)) {
-		consumer_close(p);
+	snprintf(p->group, sizeof(p->group), "%s", group && *group ? group : uuid);
+	snprintf(p->reset, sizeof(p->reset), "%s", pos && !strcmp(pos, "LATEST") ? "latest" : "earliest");
+	p->topics = json_incref(topics);
+	p->ob = ob;
+	struct kafkaauth_plan plan;
+	const char *why = NULL;
+	if (kafkaauth_plan(json_object_get(doc, "SourceAccessConfigurations"), msk != NULL, &plan, &why) ||
+	    (plan.auth_secret && strlen(plan.auth_secret) >= sizeof(p->auth_secret)) ||
+	    (plan.ca_secret && strlen(plan.ca_secret) >= sizeof(p->ca_secret))) {
+		fprintf(stderr, "lambdad: kafka mapping %s: SourceAccessConfigurations: %s; not polled\n", uuid,
+			why ? why : "a URI too long");
 		poller_free(p);
 		return NULL;
 	}
-	p->tick_timer = timer_at(p, KAFKA_TICK_MS, on_tick, p);
-	drain(p);
+	p->auth_kind = plan.kind;
+	snprintf(p->auth_secret, sizeof(p->auth_secret), "%s", plan.auth_secret ? plan.auth_secret : "");
+	snprintf(p->ca_secret, sizeof(p->ca_secret), "%s", plan.ca_secret ? plan.ca_secret : "");
+	struct arn sa;
+	const char *first = p->auth_secret[0] ? p->auth_secret : p->ca_secret;
+	if (aws_config_from_env(&p->sm_cfg, "SECRETS_MANAGER", "secretsmanager", srv->aws_endpoint,
+				first[0] && arn_parse(first, &sa) == 0 ? sa.region : fa.region)) {
+		poller_free(p);
+		return NULL;
+	}
+	read_secrets(p); /* none to read: the consumer at once */
+	if (!p->rk && !p->calling && !p->secret_timer) {
+		poller_free(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -884,7 +1311,8 @@ void kafka_poller_stop(struct kafka_poller *p)
 	cancel(p, &p->window_timer);
 	cancel(p, &p->retry_timer);
 	cancel(p, &p->drain_timer);
+	cancel(p, &p->secret_timer);
 	consumer_close(p);
-	if (!p->invoking)
+	if (!p->invoking && !p->delivering && !p->calling)
 		poller_free(p);
 }

@@ -24,11 +24,18 @@
  * past each partition's last record of the batch) only after the function
  * succeeded; a function error or a failed invoke retries the same batch
  * with a growing pause (0.5 s, doubling, at most 30 s), as long as it takes
- * (AWS retries Kafka batches until the records expire); a throttle retries
+ * unless MaximumRetryAttempts says otherwise (then, and for records older
+ * than MaximumRecordAgeInSeconds, the records are given up: AWS's failure
+ * record goes to DestinationConfig.OnFailure and their offsets are
+ * committed; kafkasrc.h has its shape); a throttle retries
  * after a second without counting. FilterCriteria are matched against
  * {"value": the value as JSON, else as a string}; what no filter keeps is
  * committed past without an invoke. LastProcessingResult follows ("OK",
  * "PROBLEM: Function call failed").
+ *
+ * SourceAccessConfigurations (SASL/PLAIN, SCRAM, mutual TLS, a root CA)
+ * become librdkafka settings through kafkaauth.h, with the secrets read
+ * from Secrets Manager before the consumer is made.
  *
  * librdkafka runs its own threads; lambdad's state is touched on the loop
  * only: the consumer queue (every callback is served from it) signals an
@@ -40,15 +47,20 @@
 
 #include <jansson.h>
 
+#include "aws/outbound.h"
 #include "pollers/poller.h"
 #include "server.h"
 
 struct kafka_poller;
 
-/* Starts consuming for mapping uuid of scope (doc: its record; borrowed).
- * NULL when out of memory, when the record names no bootstrap server, topic
- * or function, or when librdkafka refuses the consumer (logged). */
-struct kafka_poller *kafka_poller_start(server_t *srv, const char *scope, const char *uuid, json_t *doc);
+/* Starts consuming for mapping uuid of scope (doc: its record; borrowed):
+ * first the secrets its SourceAccessConfigurations name are read through ob
+ * (Secrets Manager), then the consumer is made (both tried again every 10 s
+ * while they fail, with LastProcessingResult saying why). NULL when out of
+ * memory, or when the record names no bootstrap server, topic or function,
+ * or SourceAccessConfigurations that cannot work (logged). */
+struct kafka_poller *kafka_poller_start(server_t *srv, outbound_t *ob, const char *scope, const char *uuid,
+					json_t *doc);
 
 /* Its counters (poller.h). */
 const struct poller_stats *kafka_poller_stats(const struct kafka_poller *p);

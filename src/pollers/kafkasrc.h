@@ -13,6 +13,17 @@
  * A record without a key has no "key" member; one without a value has
  * "value":"". Lambda filters Kafka records on their value: the pattern
  * sees {"value": the value as a JSON document, else as a string}.
+ *
+ * A batch given up (retries exhausted, records too old) is described to an
+ * OnFailure destination by AWS's failure record, whose KafkaBatchInfo is
+ * {"batchSize","eventSourceArn" (MSK only),"bootstrapServers","payloadSize",
+ * "recordsInfo":{"TOPIC-PARTITION":{"firstRecordOffset","lastRecordOffset",
+ * "firstRecordTimestamp","lastRecordTimestamp"}}}, offsets as strings.
+ *
+ * A function of a mapping with FunctionResponseTypes ReportBatchItemFailures
+ * answers {"batchItemFailures":[{"itemIdentifier":{"topic-partition":
+ * "TOPIC-PARTITION","offset":N}}]}: each partition named is retried from
+ * its lowest offset named, the rest is done.
  */
 #ifndef LD_POLLERS_KAFKASRC_H
 #define LD_POLLERS_KAFKASRC_H
@@ -64,5 +75,24 @@ json_t *kafkasrc_filter_view(const void *value, size_t len);
  * ARN ({"eventSource":"aws:kafka","eventSourceArn":...}), or NULL for a
  * self-managed cluster ("SelfManagedKafka"). */
 json_t *kafkasrc_event(const char *msk_arn, const char *servers, json_t *records);
+
+/* The KafkaBatchInfo of a failure record (OnFailure destinations) about
+ * records (an event's "records" object, borrowed) whose event was
+ * payload_size bytes: {"batchSize", "eventSourceArn" (msk_arn; left out
+ * when NULL), "bootstrapServers", "payloadSize", "recordsInfo":
+ * {"TOPIC-PARTITION": {"firstRecordOffset", "lastRecordOffset" (strings),
+ * "firstRecordTimestamp", "lastRecordTimestamp" (ISO 8601 with
+ * milliseconds)}}}. A new reference, or NULL when out of memory. */
+json_t *kafkasrc_batch_info(const char *msk_arn, const char *servers, json_t *records, size_t payload_size);
+
+/* ReportBatchItemFailures: what the function's response (payload, len
+ * bytes) says failed of the event whose "records" object is records
+ * (borrowed): a new object {"TOPIC-PARTITION": the lowest offset reported
+ * in it}, empty when everything succeeded (an empty or null response, no
+ * or null batchItemFailures, an empty list). NULL when the whole batch is
+ * to be retried: a response that is not such a document, an
+ * itemIdentifier {"topic-partition","offset"} naming a partition or an
+ * offset not in the event (or out of memory). */
+json_t *kafkasrc_failures(const char *payload, size_t len, json_t *records);
 
 #endif

@@ -145,7 +145,7 @@ void pollers_sync(server_t *srv, const char *scope, const char *uuid)
 		if (!strcmp(source, "sqs"))
 			r->sqs = sqs_poller_start(srv, ps->ob, scope, uuid, doc);
 		else if (!strcmp(source, "kafka"))
-			r->kafka = kafka_poller_start(srv, scope, uuid, doc);
+			r->kafka = kafka_poller_start(srv, ps->ob, scope, uuid, doc);
 		else if (!strcmp(source, "mq"))
 			r->mq = mqbroker_start(srv, ps->ob, scope, uuid, doc);
 		else

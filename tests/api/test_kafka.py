@@ -7,7 +7,8 @@ The test produces through it and asks it for a group's committed offsets. The fu
 it gets to a collector of the test on a loopback port and does what the collector answers ("ok", or
 fail), so a test sees exactly what lambdad delivered and decides whether it succeeds: AWS's event shape,
 commits only after success, retries of a failed batch, FilterCriteria on the value, a mapping disabled,
-LATEST, and a kill -9 with a batch in flight."""
+LATEST, and a kill -9 with a batch in flight. moto's server stands in for SQS (OnFailure destinations)
+and Secrets Manager (SourceAccessConfigurations' secrets)."""
 import base64
 import json
 import os
@@ -17,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from harness import ROLE, ROOT, LambdadTestCase, make_zip
+from harness import ROLE, ROOT, MotoTestCase, make_zip
 
 MOCK = os.path.join(ROOT, "build", "test", "kafka_mock")
 
@@ -29,6 +30,8 @@ def handler(event, context):
     s.sendall(json.dumps({"tag": os.environ["TAG"], "event": event}).encode() + b"\\n")
     verdict = s.makefile("rb").readline().decode().strip()
     s.close()
+    if verdict.startswith("{"):  # the function's answer (ReportBatchItemFailures)
+        return json.loads(verdict)
     if verdict != "ok":
         raise RuntimeError("the test says: " + verdict)
     return {}
@@ -78,7 +81,7 @@ MSK_NAME = "demo-cluster"
 MSK_ARN = "arn:aws:kafka:us-east-1:000000000000:cluster/%s/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5" % MSK_NAME
 
 
-class TestKafka(LambdadTestCase):
+class TestKafka(MotoTestCase):
     @classmethod
     def setUpClass(cls):
         cls.mock_log = tempfile.NamedTemporaryFile(prefix="kafka-mock-", suffix=".log", delete=False)
@@ -86,7 +89,8 @@ class TestKafka(LambdadTestCase):
                                     text=True)
         cls.bootstrap = json.loads(cls.mock.stdout.readline())["bootstrap"]
         # the Amazon MSK cluster of test_msk_cluster_from_configuration, by name
-        cls.server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap))
+        # SASL mappings speak SASL_PLAINTEXT (the mock has no TLS)
+        cls.moto_server_args = ("--msk-cluster", "%s=%s" % (MSK_NAME, cls.bootstrap), "--kafka-sasl-plaintext")
         cls.collector = Collector()
         threading.Thread(target=cls.collector.serve_forever, daemon=True).start()
         try:
@@ -130,9 +134,9 @@ class TestKafka(LambdadTestCase):
         self.mock_cmd(op="topic", name=name, partitions=partitions)
         return name
 
-    def produce(self, topic, val, key=None, partition=0, headers=()):
+    def produce(self, topic, val, key=None, partition=0, headers=(), timestamp=0):
         out = self.mock_cmd(op="produce", topic=topic, partition=partition, key=key, value=val,
-                            headers=[list(h) for h in headers])
+                            headers=[list(h) for h in headers], timestamp=timestamp)
         return out["offset"]
 
     def committed(self, group, topic, partition=0):
@@ -162,10 +166,11 @@ class TestKafka(LambdadTestCase):
 
     def mapping(self, name, topic, **kw):
         kw.setdefault("BatchSize", 10)
+        kw.setdefault("SourceAccessConfigurations",
+                      [{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}])
         uuid = self.lam.create_event_source_mapping(
             FunctionName=name, Topics=[topic],
             SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap.split(",")}},
-            SourceAccessConfigurations=[{"Type": "VPC_SUBNET", "URI": "subnet:subnet-0123456789abcdef0"}],
             **kw)["UUID"]
         self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
         self.wait_mapping_state(uuid, "Enabled")
@@ -349,6 +354,254 @@ class TestKafka(LambdadTestCase):
         time.sleep(1.5)
         self.assertEqual(self.count(tag), n)  # no attempt after the success
         self.wait_result(uuid, "OK")
+
+    def queue(self):
+        sqs = self.aws("sqs")
+        url = sqs.create_queue(QueueName=self.name("q"))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return sqs, url, arn
+
+    def receive(self, sqs, url, n=1, deadline_s=30):
+        got, end = [], time.time() + deadline_s
+        while len(got) < n and time.time() < end:
+            for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
+                got.append(json.loads(m["Body"]))
+        return got
+
+    def test_retries_exhausted_go_to_on_failure_and_the_partition_moves_on(self):
+        """MaximumRetryAttempts=1: two attempts, then AWS's failure record goes to the SQS queue, the
+        batch's offsets are committed and the next record reaches the function."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "ok" if value(records_of(ev)[0]) == "after" else "fail"
+        sqs, url, qarn = self.queue()
+        t0 = int(time.time() * 1000) - 1000
+        for i in range(2):
+            self.produce(topic, "bad%d" % i, key="k", timestamp=t0 + i)
+        uuid = self.mapping(name, topic, MaximumRetryAttempts=1,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        m = self.lam.get_event_source_mapping(UUID=uuid)
+        self.assertEqual((m["MaximumRetryAttempts"], m["DestinationConfig"]),
+                         (1, {"OnFailure": {"Destination": qarn}}))
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        rec = msgs[0]
+        self.assertEqual(list(rec), ["requestContext", "responseContext", "version", "timestamp", "KafkaBatchInfo"])
+        fn_arn = self.lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        rc = rec["requestContext"]
+        self.assertEqual((rc["functionArn"], rc["condition"], rc["approximateInvokeCount"]),
+                         (fn_arn, "RetryAttemptsExhausted", 2))
+        self.assertEqual(len(rc["requestId"]), 36)
+        self.assertEqual(rec["responseContext"],
+                         {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"})
+        self.assertEqual(rec["version"], "1.0")
+        info = rec["KafkaBatchInfo"]
+        self.assertEqual(list(info), ["batchSize", "bootstrapServers", "payloadSize", "recordsInfo"])
+        self.assertEqual((info["batchSize"], info["bootstrapServers"]), (2, self.bootstrap))
+        self.assertGreater(info["payloadSize"], 100)
+        iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+        self.assertEqual(info["recordsInfo"], {topic + "-0": {
+            "firstRecordOffset": "0", "lastRecordOffset": "1",
+            "firstRecordTimestamp": iso(t0), "lastRecordTimestamp": iso(t0 + 1)}})
+        self.assertEqual(self.count(tag), 2)  # the first attempt and one retry
+        self.wait_committed(uuid, topic, {0: 2})
+        self.produce(topic, "after")
+        evs = self.events(tag, 1, since=2)
+        self.assertEqual([[value(r) for r in records_of(e)] for e in evs], [["after"]])
+        self.wait_committed(uuid, topic, {0: 3})
+        self.wait_result(uuid, "OK")
+
+    def test_records_too_old_are_given_up_without_an_invoke(self):
+        """MaximumRecordAgeInSeconds: a record older than that goes to OnFailure (RecordAgeExceeded, no
+        responseContext) and is committed past without reaching the function; a young one is invoked."""
+        topic = self.topic()
+        tag, name = self.function()
+        sqs, url, qarn = self.queue()
+        self.produce(topic, "old", timestamp=int(time.time() * 1000) - 3600 * 1000)
+        self.produce(topic, "young")
+        uuid = self.mapping(name, topic, MaximumRecordAgeInSeconds=60,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        self.assertEqual((msgs[0]["requestContext"]["condition"], msgs[0]["responseContext"]),
+                         ("RecordAgeExceeded", None))
+        self.assertEqual(msgs[0]["KafkaBatchInfo"]["recordsInfo"][topic + "-0"]["firstRecordOffset"], "0")
+        self.wait_committed(uuid, topic, {0: 2})
+        self.assertEqual([value(r) for e in self.events(tag, 1) for r in records_of(e)], ["young"])
+
+    def test_bisect_isolates_the_record_that_fails(self):
+        """BisectBatchOnFunctionError: a batch that fails is split in two, in order, each half run on its
+        own (a split is no retry); the record that still fails alone is given up (MaximumRetryAttempts=0)
+        to OnFailure and the rest succeed, everything committed."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "fail" if "poison" in [value(r) for r in records_of(ev)] else "ok"
+        sqs, url, qarn = self.queue()
+        for v in ("a", "b", "poison", "d"):
+            self.produce(topic, v)
+        uuid = self.mapping(name, topic, BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+                            DestinationConfig={"OnFailure": {"Destination": qarn}})
+        self.assertIs(self.lam.get_event_source_mapping(UUID=uuid)["BisectBatchOnFunctionError"], True)
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        info = msgs[0]["KafkaBatchInfo"]
+        self.assertEqual((info["batchSize"], info["recordsInfo"][topic + "-0"]["firstRecordOffset"]), (1, "2"))
+        self.wait_committed(uuid, topic, {0: 4})
+        batches = [[value(r) for r in records_of(e)] for e in self.events(tag, 9)]
+        self.assertEqual(batches, [["a", "b", "poison", "d"], ["a", "b"], ["poison", "d"], ["poison"], ["d"]])
+
+    def test_report_batch_item_failures_retries_from_the_offset_named(self):
+        """FunctionResponseTypes ReportBatchItemFailures: the partition named is retried from the offset
+        named (what came before it is committed), the other partition is done; an answer naming an
+        offset the event did not hold retries the whole batch."""
+        topic = self.topic(partitions=2)
+        tag, name = self.function()
+        calls = []
+
+        def rule(ev):
+            calls.append(ev)
+            if len(calls) == 1:  # an offset not in the event: all again
+                return json.dumps({"batchItemFailures": [{"itemIdentifier": {"topic-partition": topic + "-0",
+                                                                              "offset": 99}}]})
+            if len(calls) == 2:
+                return json.dumps({"batchItemFailures": [{"itemIdentifier": {"topic-partition": topic + "-0",
+                                                                              "offset": 1}}]})
+            return "ok"
+        self.collector.rules[tag] = rule
+        for v in ("a", "bad", "c"):
+            self.produce(topic, v, partition=0)
+        self.produce(topic, "other", partition=1)
+        # a window long enough for both partitions' records to make one batch
+        uuid = self.mapping(name, topic, FunctionResponseTypes=["ReportBatchItemFailures"],
+                            MaximumBatchingWindowInSeconds=2)
+        self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["FunctionResponseTypes"],
+                         ["ReportBatchItemFailures"])
+        self.wait_committed(uuid, topic, {0: 3, 1: 1})
+        evs = self.events(tag, 0)
+        seen = [sorted(value(r) for r in records_of(e)) for e in evs]
+        self.assertEqual(seen, [["a", "bad", "c", "other"], ["a", "bad", "c", "other"], ["bad", "c"]])
+        self.wait_result(uuid, "OK")
+
+    def test_msk_failure_record_names_the_cluster(self):
+        """An Amazon MSK mapping's failure record carries eventSourceArn; with OnFailure and no
+        MaximumRetryAttempts the retries stop (here: MaximumRetryAttempts=0, one attempt)."""
+        topic = self.topic()
+        tag, name = self.function()
+        self.collector.rules[tag] = lambda ev: "fail"
+        sqs, url, qarn = self.queue()
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
+            BatchSize=10, MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": qarn}})["UUID"]
+        self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
+        self.wait_mapping_state(uuid, "Enabled")
+        self.produce(topic, "m0")
+        msgs = self.receive(sqs, url)
+        self.assertEqual(len(msgs), 1)
+        info = msgs[0]["KafkaBatchInfo"]
+        self.assertEqual(list(info)[:3], ["batchSize", "eventSourceArn", "bootstrapServers"])
+        self.assertEqual((info["eventSourceArn"], msgs[0]["requestContext"]["approximateInvokeCount"]), (MSK_ARN, 1))
+        self.wait_committed(uuid, topic, {0: 1})
+        self.assertEqual(self.count(tag), 1)
+
+    def secret(self, value):
+        sm = self.aws("secretsmanager")
+        return sm.create_secret(Name=self.name("s"), SecretString=json.dumps(value))["ARN"]
+
+    def server_log(self):
+        with open(self.server.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait_log(self, text, deadline_s=15):
+        end = time.time() + deadline_s
+        while text not in self.server_log():
+            self.assertLess(time.time(), end, "never logged: %s" % text)
+            time.sleep(0.2)
+
+    def test_sasl_secret_is_read_and_its_mechanism_used(self):
+        """BASIC_AUTH, SASL_SCRAM_256_AUTH, SASL_SCRAM_512_AUTH: the secret is read from Secrets Manager
+        (moto) and the consumer authenticates with its mechanism. librdkafka 2.0.2's mock cluster has
+        no SASL (it does not answer SaslHandshake), so neither a success nor a refusal by credentials can
+        be shown here: what shows is the consumer asking for the mechanism, the failure in
+        LastProcessingResult as AWS words it, and nothing delivered."""
+        topic = self.topic()
+        self.produce(topic, "secret stuff")
+        arn = self.secret({"username": "alice", "password": "s3cret"})
+        for typ, mech in (("BASIC_AUTH", "PLAIN"), ("SASL_SCRAM_256_AUTH", "SCRAM-SHA-256"),
+                          ("SASL_SCRAM_512_AUTH", "SCRAM-SHA-512")):
+            with self.subTest(typ):
+                tag, name = self.function()
+                uuid = self.mapping(name, topic, SourceAccessConfigurations=[{"Type": typ, "URI": arn}])
+                self.wait_result(uuid, "PROBLEM: SASL authentication failed", deadline_s=20)
+                self.wait_log("kafka mapping %s: " % uuid)
+                self.assertIn("required by mechanism %s" % mech, self.server_log())
+                self.assertNotIn("s3cret", self.server_log())
+                self.assertEqual(self.count(tag), 0)
+        # an Amazon MSK mapping's SASL_SCRAM_512_AUTH
+        tag, name = self.function()
+        uuid = self.lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=MSK_ARN, Topics=[topic], StartingPosition="TRIM_HORIZON",
+            SourceAccessConfigurations=[{"Type": "SASL_SCRAM_512_AUTH", "URI": arn}])["UUID"]
+        self.addCleanup(self.lam.delete_event_source_mapping, UUID=uuid)
+        self.wait_result(uuid, "PROBLEM: SASL authentication failed", deadline_s=20)
+        self.assertEqual(self.count(tag), 0)
+
+    def test_secret_that_cannot_be_read_or_used_shows(self):
+        """A secret that does not exist, or is not {"username","password"}: LastProcessingResult says
+        so, the log says why (without the secret), nothing is consumed."""
+        topic = self.topic()
+        self.produce(topic, "x")
+        tag, name = self.function()
+        missing = "arn:aws:secretsmanager:us-east-1:000000000000:secret:nothing-here-AbCdEf"
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[{"Type": "BASIC_AUTH", "URI": missing}])
+        self.wait_result(uuid, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations")
+        self.wait_log("the secret %s could not be read: ResourceNotFoundException" % missing)
+        arn = self.secret({"user": "alice", "pass": "s3cret"})
+        tag2, name2 = self.function()
+        uuid2 = self.mapping(name2, topic, SourceAccessConfigurations=[{"Type": "SASL_SCRAM_512_AUTH", "URI": arn}])
+        self.wait_result(uuid2, "PROBLEM: Lambda couldn't read the secret of SourceAccessConfigurations")
+        self.wait_log('kafka mapping %s: the secret is not {"username","password"}' % uuid2)
+        self.assertNotIn("s3cret", self.server_log())
+        self.assertEqual(self.count(tag) + self.count(tag2), 0)
+        self.assertEqual(self.committed(uuid, topic), NO_OFFSET)
+
+    def test_client_certificate_librdkafka_refuses_shows(self):
+        """CLIENT_CERTIFICATE_TLS_AUTH whose secret holds no usable PEM: librdkafka refuses the
+        consumer's TLS settings, and LastProcessingResult says so in AWS's words."""
+        topic = self.topic()
+        tag, name = self.function()
+        arn = self.secret({"certificate": "not a certificate", "privateKey": "not a key"})
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[
+            {"Type": "CLIENT_CERTIFICATE_TLS_AUTH", "URI": arn}])
+        self.wait_result(uuid, "PROBLEM: Provided certificate or private key is invalid")
+        self.wait_log("kafka mapping %s: no consumer: " % uuid)
+        self.assertEqual(self.count(tag), 0)
+
+    def test_server_root_ca_makes_the_consumer_speak_tls(self):
+        """SERVER_ROOT_CA_CERTIFICATE alone: the consumer speaks TLS (librdkafka's ssl:// brokers in
+        the log) and checks the brokers against that CA; the mock cluster speaks no TLS, so the
+        handshake fails and LastProcessingResult says the server was not authenticated."""
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lambdad test CA")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number()).not_valid_before(now)
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .sign(key, hashes.SHA256()))
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        topic = self.topic()
+        self.produce(topic, "x")
+        tag, name = self.function()
+        uuid = self.mapping(name, topic, SourceAccessConfigurations=[
+            {"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": self.secret({"certificate": pem})}])
+        self.wait_result(uuid, "PROBLEM: Lambda failed to authenticate server", deadline_s=20)
+        self.assertIn("ssl://127.0.0.1:", self.server_log())
+        self.assertEqual(self.count(tag), 0)
 
     def test_filter_keeps_out_what_it_should(self):
         topic = self.topic()

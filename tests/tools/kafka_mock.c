@@ -12,7 +12,8 @@
  * answers each with one JSON line on stdout:
  *   {"op":"topic","name":T,"partitions":N}         -> {"ok":true}
  *   {"op":"produce","topic":T,"partition":P (optional),"key":K (optional,
- *    null or absent: none),"value":V,"headers":[[NAME,VALUE],...] (optional)}
+ *    null or absent: none),"value":V,"headers":[[NAME,VALUE],...] (optional),
+ *    "timestamp":MS (optional: the record's create time; now when absent)}
  *                                                   -> {"partition":P,"offset":O}
  *   {"op":"committed","group":G,"topic":T,"partition":P}
  *                                                   -> {"offset":O} (-1001: none)
@@ -79,6 +80,7 @@ static json_t *produce(rd_kafka_t *producer, json_t *cmd)
 		RD_KAFKA_V_PARTITION(json_is_integer(part) ? (int32_t)json_integer_value(part) : RD_KAFKA_PARTITION_UA),
 		RD_KAFKA_V_KEY(k, k ? strlen(k) : 0),
 		RD_KAFKA_V_VALUE((void *)json_string_value(value), json_string_length(value)),
+		RD_KAFKA_V_TIMESTAMP((int64_t)json_integer_value(json_object_get(cmd, "timestamp"))),
 		RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&d), RD_KAFKA_V_END);
 	if (err) {
 		rd_kafka_headers_destroy(hdrs); /* not taken on failure */
