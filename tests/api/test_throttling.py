@@ -33,10 +33,10 @@ def handler(event, context):
     return {"ok": True}
 """
 
-# the C runtime of test_runtimes, which also sleeps 5 s on {"sleep": ...}
+# the C runtime of test_runtimes, sleeping 15 s here on {"sleep": ...}
 SLOW_C = C_BOOTSTRAP.replace(
     "        int m = snprintf(res,",
-    "        if (strstr(ev, \"\\\"sleep\\\"\")) usleep(5000000);\n        int m = snprintf(res,")
+    "        if (strstr(ev, \"\\\"sleep\\\"\")) usleep(15000000);\n        int m = snprintf(res,")
 
 
 def raw_invoke(endpoint, name, payload=b"{}", timeout=30):
@@ -186,13 +186,18 @@ class TestUnreservedPool(ThrottleCase):
                 cls.c_zip = exec_zip({"bootstrap": (f.read(), 0o755)})
 
     def saturate(self, probe, reserve):
-        """100 invocations of a slow C function, then the pool (100) is
-        empty: probe is throttled, and all 100 were admitted."""
-        slow = self.function(zip_bytes=self.c_zip, runtime="provided.al2023", handler="x.y")
+        """100 invocations of a slow C function (15 s each), then the pool
+        (100) is empty: probe is throttled, and all 100 were admitted."""
+        slow = self.function(zip_bytes=self.c_zip, runtime="provided.al2023", handler="x.y", Timeout=30)
         self.assertEqual(self.invoke_json(probe, {"o": 0}), {"o": 0})
         results = []
-        threads = self.start_slow(slow, 100, 5, results)
-        time.sleep(2.5)  # all admitted (each counts from its arrival); none finished
+        threads = self.start_slow(slow, 100, 15, results)
+        # all admitted (each counts from its arrival), none finished (each sleeps 15 s, under a 30 s
+        # timeout): the 100 cold starts hold the loop a while on a loaded machine (4-7 s with ASan at load
+        # 4), so wait for the pool to be empty, up to 12 s
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline and raw_invoke(self.server.endpoint, probe)[0] != 429:
+            time.sleep(0.1)
         self.assert_throttled(probe, ACCOUNT)
         self.assert_throttled(slow, ACCOUNT)
         # the reserved (or provisioned) function is not touched by the pool's exhaustion
