@@ -17,6 +17,9 @@
 # harness; the exit status is 1 when any harness found something.
 set -u
 cd "$(dirname "$0")/.."
+# (the body is one function, read whole before it runs: editing this file
+# during a run cannot change the run)
+main() {
 
 secs=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}
@@ -54,6 +57,8 @@ run_one() {
 	rm -rf "$tmp"
 	local execs cov ft found
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	# no final stats after a crash: the last status line's count
+	[ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
 	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
 	ft=${cov##* }; cov=${cov#cov: }; cov=${cov%% *}
 	found=$(find "$crashes" -type f -newer "$stamp" | wc -l)
@@ -80,3 +85,5 @@ for n in "${names[@]}"; do
 	fi
 done
 exit $bad
+}
+main "$@"; exit

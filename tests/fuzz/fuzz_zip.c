@@ -103,11 +103,12 @@ static void extract(const uint8_t *data, size_t size)
 	char tmp[PATH_MAX], root[PATH_MAX];
 	int rc;
 
-	snprintf(tmp, sizeof tmp, "%s/fuzz_zip.XXXXXX", base && *base ? base : "/tmp");
-	if (!mkdtemp(tmp))
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s/fuzz_zip.XXXXXX", base && *base ? base : "/tmp") >= sizeof tmp)
 		return; /* the machine, not the input */
-	snprintf(root, sizeof root, "%s/root", tmp);
-	if (mkdir(root, 0755) < 0 || chmod(root, 0755) < 0) /* whatever the umask */
+	if (!mkdtemp(tmp))
+		return;
+	if ((size_t)snprintf(root, sizeof root, "%s/root", tmp) >= sizeof root ||
+	    mkdir(root, 0755) < 0 || chmod(root, 0755) < 0) /* whatever the umask */
 		goto out;
 	rc = zip_extract(data, size, root, CAP);
 	if (rc == 0)
