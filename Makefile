@@ -34,6 +34,8 @@ UNITS   := $(patsubst tests/unit/%.c,build/test/unit/%,$(wildcard tests/unit/tes
 RAPID   := runtimes/rapid/bin/init
 KAFKA_MOCK := build/test/kafka_mock
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FOBJDIR := build/fuzz/obj
+FOBJS   := $(patsubst src/%.c,$(FOBJDIR)/%.o,$(LIBSRCS)) $(FOBJDIR)/gen/console_data.o
 
 # V=1 prints every command; by default one short line per file
 ifeq ($(V),1)
@@ -48,7 +50,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 PAR    = $(if $(findstring -j,$(MAKEFLAGS)),,-j$(NPROC))
 SUBMAKE = $(MAKE) --no-print-directory $(PAR)
 
-.PHONY: all deps run test unit fuzz fuzzers bench clean model console
+.PHONY: all deps run test unit fuzz fuzzers fuzz-run bench clean model console
 
 all: build/lambdad
 
@@ -110,11 +112,24 @@ build/test/unit/%: tests/unit/%.c $(TOBJS) tests/unit/t.h
 	$(say) "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS_COMMON) $(TCFLAGS) -o $@ $< $(TOBJS) $(LIBS)
 
-# fuzzers: clang + libFuzzer; tools/test.sh replays the corpora
-build/fuzz/%: tests/fuzz/%.c $(LIBSRCS) $(HDRS) $(CONSOLE_GEN)
+# fuzzers: clang + libFuzzer; tools/test.sh replays the corpora. The sources
+# are compiled once (instrumented, build/fuzz/obj/) and linked into each harness.
+FCFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined
+$(FOBJDIR)/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $< (clang fuzz)"
+	$(Q)clang $(CFLAGS_COMMON) $(FCFLAGS) -c -o $@ $<
+
+$(FOBJDIR)/gen/console_data.o: $(CONSOLE_GEN) src/api/console.h
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $< (clang fuzz)"
+	$(Q)clang $(CFLAGS_COMMON) $(FCFLAGS) -c -o $@ $<
+
+.SECONDARY: $(FOBJS)
+build/fuzz/%: tests/fuzz/%.c $(FOBJS)
 	@mkdir -p $(dir $@)
 	$(say) "  CCLD    $@ (clang)"
-	$(Q)clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBSRCS) $(CONSOLE_GEN) $(LIBS)
+	$(Q)clang $(CFLAGS_COMMON) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FOBJS) $(LIBS)
 
 # replay binaries: the same harness with a main() that runs files (gcc, ASan)
 build/test/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(TOBJS)
@@ -140,6 +155,16 @@ fuzz:
 	@$(SUBMAKE) fuzzers
 
 fuzzers: $(FUZZERS)
+
+# every harness for FUZZ_SECONDS each (FUZZ_JOBS at a time; FUZZ_ONLY="zip rapi"
+# picks some): new inputs go to build/fuzz/new/<name>/, crashes to
+# build/fuzz/crashes/<name>/; exits non-zero when any harness crashed
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+fuzz-run:
+	@tools/deps.sh fuzz
+	@$(SUBMAKE) fuzzers
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_ONLY="$(FUZZ_ONLY)" tools/fuzz_run.sh
 
 bench:
 	@tools/deps.sh bench
