@@ -228,6 +228,55 @@ class TestDeadlines(LambdadTestCase):
             c.close()
 
 
+class TestHeaderLimits(LambdadTestCase):
+    """README's Limits: a request line and header block of up to 32 KB (libmicrohttpd's
+    connection memory, which also holds the parsed headers: a few hundred bytes less in practice)."""
+
+    def raw(self, block):
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        try:
+            s.sendall(block)
+            data = b""
+            while b"\r\n" not in data and len(data) < 4096:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+        finally:
+            s.close()
+
+    def test_boto3_call_with_a_13kb_user_agent(self):
+        import boto3
+        from botocore.config import Config
+        ua = "x" * (13 * 1024)
+        lam = boto3.client("lambda", endpoint_url=self.server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test",
+                           config=Config(user_agent=ua, retries={"max_attempts": 1}))
+        seen = []
+        lam.meta.events.register("before-send.lambda.*",
+                                 lambda request, **kw: seen.append(request.headers["User-Agent"]))
+        out = lam.get_account_settings()
+        self.assertIn("AccountLimit", out)
+        self.assertGreaterEqual(len(seen[0]), 13 * 1024)  # the header did go out at that size
+        fn = self.create()["FunctionName"]
+        self.assertEqual(lam.get_function(FunctionName=fn)["Configuration"]["FunctionName"], fn)
+
+    def test_30kb_of_headers_are_served(self):
+        block = REQ_LINE + b"".join(b"X-Pad-%02d: %s\r\n" % (i, b"p" * 1000) for i in range(30)) + b"\r\n"
+        self.assertGreater(len(block), 29 * 1024)
+        self.assertTrue(self.raw(block).startswith(b"HTTP/1.1 200"))
+        block = REQ_LINE + b"X-Big: " + b"a" * 32000 + b"\r\n\r\n"
+        self.assertTrue(self.raw(block).startswith(b"HTTP/1.1 200"))
+
+    def test_header_block_over_the_limit_gets_431(self):
+        for block in (REQ_LINE + b"X-Big: " + b"a" * (33 * 1024) + b"\r\n\r\n",
+                      REQ_LINE + b"".join(b"X-Pad-%02d: %s\r\n" % (i, b"p" * 1000) for i in range(34)) + b"\r\n"):
+            self.assertTrue(self.raw(block).startswith(b"HTTP/1.1 431"))
+        took, status = timed_get(self.server.port, 5)
+        self.assertEqual(status, 200)
+
+
 class TestOpenFileLimit(unittest.TestCase):
     def start_with(self, soft, hard, *args):
         orig = subprocess.Popen
