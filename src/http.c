@@ -91,6 +91,7 @@ struct http {
 	int64_t sweep;     /* the sweep timer */
 	unsigned header_ms, body_rate;
 	unsigned nconns, maxconn; /* tracked connections, --max-connections */
+	int stopping;             /* http_stop: no more deferred runs */
 };
 
 struct hreq {
@@ -536,7 +537,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			/* at the limit, libmicrohttpd took its listening socket out of
 			 * its epoll set and only puts it back in a later MHD_run:
 			 * without one, waiting clients would never be accepted */
-			if (hp->nconns-- >= hp->maxconn)
+			if (hp->nconns-- >= hp->maxconn && !hp->stopping)
 				loop_defer(hp->srv->loop, kick, hp);
 		}
 		return;
@@ -775,6 +776,7 @@ void http_stop(http_t *h)
 	loop_del_hooks(h->srv->loop, h);
 	if (h->sweep >= 0)
 		loop_cancel(h->srv->loop, h->sweep);
+	h->stopping = 1;
 	/* requests answered during shutdown were resumed: let libmicrohttpd
 	 * send them (it refuses to stop with suspended connections) */
 	for (int i = 0; i < 4; i++)
