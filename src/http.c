@@ -73,6 +73,7 @@ enum conn_phase {
 
 struct conn {
 	struct conn *prev, *next;
+	struct MHD_Connection *c;
 	int fd;
 	int phase;
 	int cut;            /* shut down by the sweep */
@@ -546,6 +547,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (!ci || !(k = calloc(1, sizeof(*k))))
 		return; /* untracked: libmicrohttpd's idle timeout still applies */
 	k->fd = ci->connect_fd;
+	k->c = c;
 	hp->nconns++;
 	conn_phase(k, CONN_WAIT);
 	k->next = &hp->conns;
@@ -570,8 +572,16 @@ static void sweep(void *ud)
 	unsigned slow_headers = 0, slow_bodies = 0;
 	hp->sweep = -1;
 	for (struct conn *k = hp->conns.next; k != &hp->conns; k = k->next) {
-		if (k->cut)
+		if (k->cut || k->phase == CONN_BUSY)
 			continue;
+		/* suspended by us (waiting for something of ours, not the
+		 * client's bytes): its clocks restart when it is resumed */
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(k->c, MHD_CONNECTION_INFO_CONNECTION_SUSPENDED);
+		if (ci && ci->suspended == MHD_YES) {
+			k->since = k->win_start = now;
+			k->win_bytes = 0;
+			continue;
+		}
 		if (k->phase == CONN_WAIT && now - k->since > HTTP_IDLE_S * 1000u) {
 			conn_cut(k);
 			slow_headers++;
