@@ -51,9 +51,11 @@
 /* Per-connection memory of libmicrohttpd: it bounds the request line and
  * header block (its buffer and the parsed headers share it: one header of
  * about 32,000 bytes after a short request line), so a 13 KB User-Agent
- * passes. libmicrohttpd resets the pool on every request, so a larger pool
- * costs time on each one (64 KB measured ~+3 us per GetFunction over 12 KB;
- * README.md's Limits). */
+ * passes. libmicrohttpd 0.9.75 zeroes the whole pool on every request
+ * (MHD_pool_reset), so a larger pool costs time on each one: GetFunction
+ * over keep-alive, CPU per request against 12 KB, three interleaved runs on
+ * a loaded 2-core machine: 32 KB +0.5, +1.0 and -0.1 us, 64 KB +1.6, +2.3
+ * and -0.9 us (of 24-31 us). Limit in README.md's Limits. */
 #define HTTP_CONN_MEMORY (32 * 1024)
 
 /* libmicrohttpd's idle timeout, and the longest a connection may wait for
