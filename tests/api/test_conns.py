@@ -91,9 +91,11 @@ def timed_get(port, timeout):
 
 
 class TestSlowSockets(LambdadTestCase):
-    """The default caps: 4,100 sockets trickling header bytes from one address."""
+    """The default caps: 4,100 sockets trickling header bytes from one address, against a client
+    whose signatures are verified (--auth enforce)."""
 
     SLOW = 4100
+    server_args = ("--auth", "enforce")
 
     def test_4100_slow_sockets_leave_a_signed_client_served(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -102,6 +104,8 @@ class TestSlowSockets(LambdadTestCase):
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
         n = min(self.SLOW, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 200)
         self.assertGreaterEqual(n, 4100, "this machine's open-file limit is too low for the test")
+        lam = self.server.client_for(self.server.create_key("111111111111"))
+        self.assertIn("AccountLimit", lam.get_account_settings())
         socks = open_slow(self.server.port, n, "127.0.0.2")
         try:
             self.assertEqual(len(socks), n)
@@ -112,7 +116,7 @@ class TestSlowSockets(LambdadTestCase):
                 rounds += 1
                 trickle(socks)
                 t0 = time.time()
-                out = self.lam.get_account_settings()  # boto3 signs its requests
+                out = lam.get_account_settings()
                 worst = max(worst, time.time() - t0)
                 self.assertIn("AccountLimit", out)
                 time.sleep(2)
