@@ -16,6 +16,18 @@
  * wrote, and when nothing is waiting it suspends the connection (returning
  * 0 without suspending would make libmicrohttpd spin) until the next write
  * or the end resumes it, with the same deferred MHD_run kick.
+ *
+ * Connection slots (issue 19): libmicrohttpd's idle timeout restarts on
+ * every byte, so a client trickling bytes would hold its slot for ever. The
+ * front tracks each connection itself (notify-connection callback) in one
+ * of four phases, and a sweep timer closes (shutdown(2), which libmicrohttpd
+ * then sees as the client's end) a connection that waits for a request line
+ * longer than the idle timeout, that has not completed its header block
+ * --header-timeout seconds after its request line, or whose body arrives
+ * slower than --min-body-rate bytes/s over a window. A connection whose
+ * request is being handled or answered is never cut. libmicrohttpd itself
+ * caps connections in total (--max-connections) and per client address
+ * (--max-connections-per-address).
  */
 #include "http.h"
 #include "loop.h"
@@ -27,6 +39,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -36,9 +49,40 @@
 #include <unistd.h>
 
 /* Per-connection memory of libmicrohttpd: it bounds the request line and
- * headers (AWS's front end accepts about 10 KB of headers) and is zeroed on
- * every request, so a larger pool costs time on each one. */
-#define HTTP_CONN_MEMORY (12 * 1024)
+ * header block (its buffer and the parsed headers share it: one header of
+ * about 32,000 bytes after a short request line), so a 13 KB User-Agent
+ * passes. libmicrohttpd 0.9.75 zeroes the whole pool on every request
+ * (MHD_pool_reset), so a larger pool costs time on each one: GetFunction
+ * over keep-alive, CPU per request against 12 KB, three interleaved runs on
+ * a loaded 2-core machine: 32 KB +0.5, +1.0 and -0.1 us, 64 KB +1.6, +2.3
+ * and -0.9 us (of 24-31 us). Limit in README.md's Limits. */
+#define HTTP_CONN_MEMORY (32 * 1024)
+
+/* libmicrohttpd's idle timeout, and the longest a connection may wait for
+ * its next request line even when bytes trickle in */
+#define HTTP_IDLE_S 30
+#define HTTP_SWEEP_MS 500
+/* descriptors kept for everything but client connections (store, logs,
+ * sandboxes' pipes, outbound clients) when RLIMIT_NOFILE is sized */
+#define HTTP_FD_RESERVE 1024
+
+enum conn_phase {
+	CONN_WAIT,    /* waiting for a request line (connected, or between requests) */
+	CONN_HEADERS, /* request line in, header block not complete */
+	CONN_BODY,    /* headers in, reading the body */
+	CONN_BUSY,    /* being handled or answered: never cut */
+};
+
+struct conn {
+	struct conn *prev, *next;
+	struct MHD_Connection *c;
+	int fd;
+	int phase;
+	int cut;            /* shut down by the sweep */
+	uint64_t since;     /* the phase's start (monotonic ms) */
+	uint64_t win_start; /* CONN_BODY: the rate window's start */
+	uint64_t win_bytes; /* and the body bytes since */
+};
 
 struct http {
 	server_t *srv;
@@ -46,12 +90,18 @@ struct http {
 	int epfd;
 	int metrics_only; /* the --metrics-listen front: GET /metrics only */
 	uint64_t due; /* when MHD's own timeout expires (monotonic ms), 0: none */
+	struct conn conns; /* list head of the open connections */
+	int64_t sweep;     /* the sweep timer */
+	unsigned header_ms, body_rate;
+	unsigned nconns, maxconn; /* tracked connections, --max-connections */
+	int stopping;             /* http_stop: no more deferred runs */
 };
 
 struct hreq {
 	req_t r;
 	struct http *http;
 	struct MHD_Connection *c;
+	struct conn *conn; /* the connection's slot tracking, or NULL */
 	const struct route *rt;
 	buf_t body;
 	size_t limit;
@@ -68,6 +118,21 @@ struct hreq {
 	buf_t sbuf;          /* written, not yet sent: sbuf.data + soff .. len */
 	size_t soff;
 };
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+static void conn_phase(struct conn *k, int phase)
+{
+	if (!k)
+		return;
+	k->phase = phase;
+	k->since = k->win_start = loop_now_ms();
+	k->win_bytes = 0;
+}
 
 static const char *hdr_lookup(req_t *r, const char *name)
 {
@@ -312,6 +377,10 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 		free(h);
 		h = NULL;
 	}
+	if (h) {
+		h->conn = conn_of(c);
+		conn_phase(h->conn, CONN_HEADERS);
+	}
 	return h;
 }
 
@@ -347,6 +416,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 					 : router_route(method, h->r.host, url, h->r.qargs);
 		h->r.route = h->rt;
 		h->r.op = h->rt ? h->rt->mop : NULL;
+		conn_phase(h->conn, CONN_BODY);
 		h->limit = router_body_limit(h->rt);
 		buf_init(&h->body, h->limit);
 		if (refuse_framing(h))
@@ -370,6 +440,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		if (h->conn)
+			h->conn->win_bytes += *upload_size;
 		if (!h->too_big && buf_append(&h->body, upload, *upload_size))
 			h->too_big = 1;
 		*upload_size = 0; /* consumed (or discarded when too big) */
@@ -378,8 +450,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (h->too_big) {
 		if (!h->rejected)
 			reject_too_big(h);
+		conn_phase(h->conn, CONN_BUSY);
 		return MHD_YES;
 	}
+	conn_phase(h->conn, CONN_BUSY);
 	h->r.body = h->body.data ? h->body.data : "";
 	h->r.body_len = h->body.len;
 	h->r.body_owner = &h->body; /* a handler may take the bytes on (req_take_body) */
@@ -434,6 +508,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct hreq *h = *con_cls;
 	if (!h)
 		return;
+	conn_phase(h->conn, CONN_WAIT); /* the next request's wait starts */
 	if (h->streaming && h->r.stream_gone) {
 		/* the client went away mid-stream: the handler lets go of r */
 		void (*gone)(void *) = h->r.stream_gone;
@@ -447,6 +522,119 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	free(h->raw_uri);
 	free(h);
 	*con_cls = NULL;
+}
+
+/* ---- connection slots ---- */
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http *hp = cls;
+	struct conn *k = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (k) {
+			k->prev->next = k->next;
+			k->next->prev = k->prev;
+			free(k);
+			*socket_context = NULL;
+			/* at the limit, libmicrohttpd took its listening socket out of
+			 * its epoll set and only puts it back in a later MHD_run:
+			 * without one, waiting clients would never be accepted */
+			if (hp->nconns-- >= hp->maxconn && !hp->stopping)
+				loop_defer(hp->srv->loop, kick, hp);
+		}
+		return;
+	}
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || !(k = calloc(1, sizeof(*k))))
+		return; /* untracked: libmicrohttpd's idle timeout still applies */
+	k->fd = ci->connect_fd;
+	k->c = c;
+	hp->nconns++;
+	conn_phase(k, CONN_WAIT);
+	k->next = &hp->conns;
+	k->prev = hp->conns.prev;
+	k->prev->next = k;
+	hp->conns.prev = k;
+	*socket_context = k;
+}
+
+/* the connection is over: shutting the socket down makes libmicrohttpd
+ * read the end of the stream and close it as it would any other */
+static void conn_cut(struct conn *k)
+{
+	k->cut = 1;
+	shutdown(k->fd, SHUT_RDWR);
+}
+
+static void sweep(void *ud)
+{
+	struct http *hp = ud;
+	uint64_t now = loop_now_ms();
+	unsigned slow_headers = 0, slow_bodies = 0;
+	hp->sweep = -1;
+	for (struct conn *k = hp->conns.next; k != &hp->conns; k = k->next) {
+		if (k->cut || k->phase == CONN_BUSY)
+			continue;
+		/* suspended by us (waiting for something of ours, not the
+		 * client's bytes): its clocks restart when it is resumed */
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(k->c, MHD_CONNECTION_INFO_CONNECTION_SUSPENDED);
+		if (ci && ci->suspended == MHD_YES) {
+			k->since = k->win_start = now;
+			k->win_bytes = 0;
+			continue;
+		}
+		if (k->phase == CONN_WAIT && now - k->since > HTTP_IDLE_S * 1000u) {
+			conn_cut(k);
+			slow_headers++;
+		} else if (k->phase == CONN_HEADERS && hp->header_ms && now - k->since > hp->header_ms) {
+			conn_cut(k);
+			slow_headers++;
+		} else if (k->phase == CONN_BODY && hp->body_rate && now - k->win_start >= HTTP_BODY_WINDOW_S * 1000u) {
+			if (k->win_bytes < (uint64_t)hp->body_rate * HTTP_BODY_WINDOW_S) {
+				conn_cut(k);
+				slow_bodies++;
+			} else {
+				k->win_start = now;
+				k->win_bytes = 0;
+			}
+		}
+	}
+	if (slow_headers || slow_bodies)
+		fprintf(stderr, "lambdad: http: closed %u connections past the header deadline, %u below the minimum body rate\n",
+			slow_headers, slow_bodies);
+	hp->sweep = loop_timer(hp->srv->loop, HTTP_SWEEP_MS, sweep, hp);
+	/* and a run of libmicrohttpd, which also accepts again after the
+	 * connection limit was reached for another reason (EMFILE) */
+	MHD_run(hp->d);
+}
+
+int http_raise_nofile(server_t *srv)
+{
+	int want = srv->max_connections > 0 ? srv->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return LD_EIO;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rlim_t to = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+		if (to > rl.rlim_cur) {
+			rl.rlim_cur = to;
+			if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		int fit = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? (int)(rl.rlim_cur - HTTP_FD_RESERVE) : (int)(rl.rlim_cur / 2);
+		fprintf(stderr,
+			"lambdad: warning: the open-file limit is %llu (hard %llu), below the %llu that --max-connections %d "
+			"needs: serving at most %d connections (raise `ulimit -Hn`)\n",
+			(unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max, (unsigned long long)need, want, fit);
+		srv->max_connections = fit;
+		return 0;
+	}
+	srv->max_connections = want;
+	return 0;
 }
 
 static void on_epoll(void *ud, uint32_t events)
@@ -536,12 +724,20 @@ static int start(server_t *srv, int fd, int metrics_only, http_t **out)
 	}
 	h->srv = srv;
 	h->metrics_only = metrics_only;
+	h->conns.next = h->conns.prev = &h->conns;
+	h->sweep = -1;
+	h->header_ms = srv->header_timeout_s < 0 ? 0 : (unsigned)(srv->header_timeout_s ? srv->header_timeout_s : HTTP_DEFAULT_HEADER_TIMEOUT_S) * 1000u;
+	h->body_rate = srv->min_body_rate < 0 ? 0 : (unsigned)(srv->min_body_rate ? srv->min_body_rate : HTTP_DEFAULT_MIN_BODY_RATE);
+	unsigned maxconn = h->maxconn = srv->max_connections > 0 ? (unsigned)srv->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;
+	unsigned perip = srv->max_connections_per_address < 0 ? 0 : srv->max_connections_per_address ? (unsigned)srv->max_connections_per_address : HTTP_DEFAULT_MAX_PER_ADDRESS;
 	/* from here the socket is libmicrohttpd's: MHD_stop_daemon closes it */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_TURBO | MHD_USE_SUSPEND_RESUME,
 				(uint16_t)srv->listen_port, NULL, NULL, on_request, h,
 				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_S,
+				MHD_OPTION_CONNECTION_LIMIT, maxconn,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 				MHD_OPTION_STRICT_FOR_CLIENT, (int)1, /* no space before a header's colon */
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -564,6 +760,7 @@ static int start(server_t *srv, int fd, int metrics_only, http_t **out)
 	if ((rc = loop_add_fd(srv->loop, h->epfd, EPOLLIN, on_epoll, h)) != 0)
 		goto fail;
 	loop_add_hooks(srv->loop, prepare, check, h);
+	h->sweep = loop_timer(srv->loop, HTTP_SWEEP_MS, sweep, h);
 	*out = h;
 	return 0;
 fail:
@@ -589,6 +786,9 @@ void http_stop(http_t *h)
 		return;
 	loop_del_fd(h->srv->loop, h->epfd);
 	loop_del_hooks(h->srv->loop, h);
+	if (h->sweep >= 0)
+		loop_cancel(h->srv->loop, h->sweep);
+	h->stopping = 1;
 	/* requests answered during shutdown were resumed: let libmicrohttpd
 	 * send them (it refuses to stop with suspended connections) */
 	for (int i = 0; i < 4; i++)

@@ -13,6 +13,20 @@
 
 typedef struct http http_t;
 
+/* Connection slots (docs/architecture.md, HTTP front), the defaults of
+ * serve's flags; not AWS quotas (its front end's are not published). */
+#define HTTP_DEFAULT_MAX_CONNECTIONS 4000   /* --max-connections */
+#define HTTP_DEFAULT_MAX_PER_ADDRESS 256    /* --max-connections-per-address */
+#define HTTP_DEFAULT_HEADER_TIMEOUT_S 10    /* --header-timeout: request line to end of headers */
+#define HTTP_DEFAULT_MIN_BODY_RATE 500      /* --min-body-rate: bytes/s ... */
+#define HTTP_BODY_WINDOW_S 5                /* ... averaged over windows of this many seconds */
+
+/* Raises RLIMIT_NOFILE's soft limit to what srv->max_connections (0: the
+ * default) needs plus a reserve for everything else. When the hard limit is
+ * lower, says so on stderr and lowers srv->max_connections to fit; sets
+ * srv->max_connections to the number in force. */
+int http_raise_nofile(server_t *srv);
+
 /* Opens the listening socket on srv->listen_host:listen_port (an IPv4
  * address; port 0 picks a free one, written back to srv->listen_port) into
  * *fd (the caller's until it passes it to http_start). LD_EINVAL when the

@@ -63,10 +63,14 @@ static void usage(FILE *f)
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
 	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
 	      "                     [--metrics-listen HOST:PORT]\n"
+	      "                     [--max-connections N] [--max-connections-per-address N]\n"
+	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
 	      "                     [--kafka-sasl-plaintext]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
+	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
+	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
 	      f);
 }
@@ -172,6 +176,10 @@ static int serve(int argc, char **argv)
 		{ "logs-sweep-ms", required_argument, NULL, 'S' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "kafka-sasl-plaintext", no_argument, NULL, 'Q' },
+		{ "max-connections", required_argument, NULL, 'C' },
+		{ "max-connections-per-address", required_argument, NULL, 'p' },
+		{ "header-timeout", required_argument, NULL, 'H' },
+		{ "min-body-rate", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -265,6 +273,25 @@ static int serve(int argc, char **argv)
 				srv.logs_env_rate = v;
 			else
 				srv.logs_sweep_ms = (int)v;
+			break;
+		}
+		case 'C':
+		case 'p':
+		case 'H':
+		case 'b': {
+			/* connection slots (http.h); 0 turns a cap or deadline off,
+			 * except --max-connections */
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < (c == 'C') || v > 1000000) {
+				fprintf(stderr, "lambdad: --%s takes a number%s\n",
+					c == 'C' ? "max-connections" : c == 'p' ? "max-connections-per-address" :
+					c == 'H' ? "header-timeout" : "min-body-rate", c == 'C' ? " from 1" : " (0: off)");
+				return 2;
+			}
+			int *to = c == 'C' ? &srv.max_connections : c == 'p' ? &srv.max_connections_per_address :
+				  c == 'H' ? &srv.header_timeout_s : &srv.min_body_rate;
+			*to = c == 'C' ? (int)v : v ? (int)v : -1;
 			break;
 		}
 		case 'h': usage(stdout); return 0;
@@ -370,6 +397,7 @@ static int serve(int argc, char **argv)
 	else if (pollers_count(&srv))
 		fprintf(stderr, "lambdad: %d event source mappings polled\n", pollers_count(&srv));
 	cwlogs_start(&srv);
+	http_raise_nofile(&srv);
 	err = http_start(&srv, lfd, &http);
 	lfd = -1; /* the front's now */
 	if (err) {

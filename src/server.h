@@ -38,6 +38,10 @@ typedef struct server {
 	int kafka_sasl_plaintext;        /* --kafka-sasl-plaintext: Kafka SASL without TLS (pollers/kafkaauth.h) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
 	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
+	int max_connections;         /* --max-connections (http.h), 0: default */
+	int max_connections_per_address; /* --max-connections-per-address, 0: default, -1: none */
+	int header_timeout_s;        /* --header-timeout, 0: default, -1: none */
+	int min_body_rate;           /* --min-body-rate bytes/s, 0: default, -1: none */
 	/* state */
 	struct loop *loop;
 	struct store *store;
