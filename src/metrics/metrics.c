@@ -326,27 +326,37 @@ static void drop_oldest(metrics_t *m)
 	}
 }
 
+/* A zeroed point for minute at the end of s (recorded or loaded), room
+ * made first by dropping the oldest points past METRICS_MAX_POINTS; NULL
+ * when memory runs out. */
+static struct point *point_append(metrics_t *m, struct series *s, int64_t minute)
+{
+	while (m->npoints >= METRICS_MAX_POINTS && m->npoints)
+		drop_oldest(m);
+	if (s->npts == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 4;
+		struct point *np = realloc(s->pts, ncap * sizeof(*np));
+		if (!np)
+			return NULL;
+		s->pts = np;
+		s->cap = ncap;
+	}
+	struct point *p = &s->pts[s->npts++];
+	memset(p, 0, sizeof(*p));
+	p->minute = minute;
+	m->npoints++;
+	return p;
+}
+
 static int series_add(metrics_t *m, struct series *s, int64_t now_ms, double v)
 {
 	int64_t minute = now_ms - (now_ms % 60000);
 	struct point *p = s->npts ? &s->pts[s->npts - 1] : NULL;
 	if (!p || p->minute < minute) {
-		while (m->npoints >= METRICS_MAX_POINTS && m->npoints)
-			drop_oldest(m);
-		if (s->npts == s->cap) {
-			size_t ncap = s->cap ? s->cap * 2 : 4;
-			struct point *np = realloc(s->pts, ncap * sizeof(*np));
-			if (!np)
-				return LD_ENOMEM;
-			s->pts = np;
-			s->cap = ncap;
-		}
-		p = &s->pts[s->npts++];
-		memset(p, 0, sizeof(*p));
-		p->minute = minute;
+		if (!(p = point_append(m, s, minute)))
+			return LD_ENOMEM;
 		p->min = v;
 		p->max = v;
-		m->npoints++;
 	}
 	p->sum += v;
 	p->count++;
@@ -869,20 +879,9 @@ static int load_series(metrics_t *m, json_t *js)
 		    count < 0 || !json_is_array(bins) || json_array_size(bins) > METRICS_NBINS)
 			return LD_ECORRUPT;
 		prev = minute;
-		while (m->npoints >= METRICS_MAX_POINTS && m->npoints)
-			drop_oldest(m);
-		if (s->npts == s->cap) {
-			size_t ncap = s->cap ? s->cap * 2 : 4;
-			struct point *np = realloc(s->pts, ncap * sizeof(*np));
-			if (!np)
-				return LD_ENOMEM;
-			s->pts = np;
-			s->cap = ncap;
-		}
-		struct point *pt = &s->pts[s->npts++];
-		memset(pt, 0, sizeof(*pt));
-		m->npoints++;
-		pt->minute = minute;
+		struct point *pt = point_append(m, s, minute);
+		if (!pt)
+			return LD_ENOMEM;
 		pt->sum = json_number_value(json_array_get(p, 1));
 		pt->min = json_number_value(json_array_get(p, 2));
 		pt->max = json_number_value(json_array_get(p, 3));
