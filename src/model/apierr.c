@@ -61,6 +61,24 @@ int apierr_untyped(req_t *r, int rc)
 	return rc;
 }
 
+/* The error document as the request's answer: body (taken) replaces any
+ * output, with the status, content type and x-amzn-ErrorType. */
+static void answer(req_t *r, json_t *body, size_t dump_flags, int status, const char *content_type, const char *type)
+{
+	json_decref(r->out);
+	r->out = NULL;
+	buf_reset(&r->raw);
+	char *text = json_dumps(body, JSON_COMPACT | dump_flags);
+	if (text) {
+		buf_puts(&r->raw, text);
+		free(text);
+	}
+	json_decref(body);
+	r->status = status;
+	r->content_type = content_type;
+	req_add_header(r, "x-amzn-ErrorType", type);
+}
+
 void apierr_render(req_t *r, int rc)
 {
 	const char *type = r->err.type;
@@ -80,18 +98,7 @@ void apierr_render(req_t *r, int rc)
 		json_object_set_new(body, "__type", json_string(type));
 		if (msg)
 			json_object_set_new(body, "message", json_string(msg));
-		json_decref(r->out);
-		r->out = NULL;
-		buf_reset(&r->raw);
-		char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (text) {
-			buf_puts(&r->raw, text);
-			free(text);
-		}
-		json_decref(body);
-		r->status = status;
-		r->content_type = "application/x-amz-json-1.1";
-		req_add_header(r, "x-amzn-ErrorType", type);
+		answer(r, body, JSON_PRESERVE_ORDER, status, "application/x-amz-json-1.1", type);
 		return;
 	}
 	const char *field = "message";
@@ -120,16 +127,5 @@ void apierr_render(req_t *r, int rc)
 			json_object_set_new(body, "Type", json_string(status >= 500 ? "Service" : "User"));
 	}
 	json_object_set_new(body, field, msg ? json_string(msg) : json_null());
-	json_decref(r->out);
-	r->out = NULL;
-	buf_reset(&r->raw);
-	char *text = json_dumps(body, JSON_COMPACT);
-	if (text) {
-		buf_puts(&r->raw, text);
-		free(text);
-	}
-	json_decref(body);
-	r->status = status;
-	r->content_type = "application/json";
-	req_add_header(r, "x-amzn-ErrorType", type);
+	answer(r, body, 0, status, "application/json", type);
 }
