@@ -247,6 +247,17 @@ int cwlogs_parse_describe_token(const char *tok, size_t *offset)
 	return 0;
 }
 
+/* the Describe* page's nextToken (what cwlogs_parse_describe_token reads)
+ * when items remain past next of n */
+static void describe_token(json_t *out, size_t next, size_t n)
+{
+	char tok[32];
+	if (next >= n)
+		return;
+	snprintf(tok, sizeof(tok), "d/%zu", next);
+	json_object_set_new(out, "nextToken", json_string(tok));
+}
+
 int cwlogs_parse_filter_token(const char *tok, long long *ts, unsigned long long *skip)
 {
 	char *end;
@@ -335,11 +346,7 @@ static int describe_log_groups(struct ctx *c)
 		json_array_append_new(list, o);
 	}
 	c->out = json_pack("{s:o}", "logGroups", list);
-	if (from + (size_t)limit < n) {
-		char next[32];
-		snprintf(next, sizeof(next), "d/%zu", from + (size_t)limit);
-		json_object_set_new(c->out, "nextToken", json_string(next));
-	}
+	describe_token(c->out, from + (size_t)limit, n);
 	free(v);
 	return 0;
 }
@@ -482,11 +489,7 @@ static int describe_log_streams(struct ctx *c)
 		json_array_append_new(list, o);
 	}
 	c->out = json_pack("{s:o}", "logStreams", list);
-	if (from + (size_t)limit < m) {
-		char next[32];
-		snprintf(next, sizeof(next), "d/%zu", from + (size_t)limit);
-		json_object_set_new(c->out, "nextToken", json_string(next));
-	}
+	describe_token(c->out, from + (size_t)limit, m);
 	free(all);
 	return 0;
 }
