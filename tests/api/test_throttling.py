@@ -11,6 +11,7 @@ exc_no_cap_requestresponse): {"Reason": "...", "Type": "User", "message":
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -33,10 +34,24 @@ def handler(event, context):
     return {"ok": True}
 """
 
-# the C runtime of test_runtimes, sleeping 15 s here on {"sleep": ...}
+# the C runtime of test_runtimes, held on {"hold": PORT} until the test lets go: it connects to
+# 127.0.0.1:PORT (the test counts the connections: one per running invocation) and reads until
+# the test closes it
 SLOW_C = C_BOOTSTRAP.replace(
     "        int m = snprintf(res,",
-    "        if (strstr(ev, \"\\\"sleep\\\"\")) usleep(15000000);\n        int m = snprintf(res,")
+    """        char *hold = strstr(ev, "\\"hold\\":");
+        if (hold) {
+            struct sockaddr_in h = {0};
+            int hs = socket(AF_INET, SOCK_STREAM, 0);
+            h.sin_family = AF_INET;
+            h.sin_port = htons(atoi(hold + 7));
+            h.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            char c;
+            if (connect(hs, (struct sockaddr *)&h, sizeof h) == 0)
+                while (read(hs, &c, 1) > 0) {}
+            close(hs);
+        }
+        int m = snprintf(res,""")
 
 
 def raw_invoke(endpoint, name, payload=b"{}", timeout=30):
@@ -65,10 +80,13 @@ class ThrottleCase(InvokeCase):
     def slow_function(self):
         return self.function({"app.py": SLOW})
 
-    def start_slow(self, name, n, seconds, results):
-        """n invokes of name sleeping `seconds`, in threads; results collects (status, body)."""
+    def start_slow(self, name, n, seconds, results, event=None):
+        """n invokes of name sleeping `seconds` (or with `event`), in threads; results collects
+        (status, headers, body)."""
+        payload = json.dumps(event if event is not None else {"sleep": seconds}).encode()
+
         def run():
-            results.append(raw_invoke(self.server.endpoint, name, json.dumps({"sleep": seconds}).encode()))
+            results.append(raw_invoke(self.server.endpoint, name, payload, timeout=150))
         threads = [threading.Thread(target=run) for _ in range(n)]
         for t in threads:
             t.start()
@@ -186,24 +204,39 @@ class TestUnreservedPool(ThrottleCase):
                 cls.c_zip = exec_zip({"bootstrap": (f.read(), 0o755)})
 
     def saturate(self, probe, reserve):
-        """100 invocations of a slow C function (15 s each), then the pool
-        (100) is empty: probe is throttled, and all 100 were admitted."""
-        slow = self.function(zip_bytes=self.c_zip, runtime="provided.al2023", handler="x.y", Timeout=30)
+        """100 invocations of a C function held until the test lets go, then
+        the pool (100) is empty: probe is throttled, and all 100 were admitted."""
+        slow = self.function(zip_bytes=self.c_zip, runtime="provided.al2023", handler="x.y", Timeout=120)
         self.assertEqual(self.invoke_json(probe, {"o": 0}), {"o": 0})
+        gate = socket.socket()
+        gate.bind(("127.0.0.1", 0))
+        gate.listen(256)
         results = []
-        threads = self.start_slow(slow, 100, 15, results)
-        # all admitted (each counts from its arrival), none finished (each sleeps 15 s, under a 30 s
-        # timeout): the 100 cold starts hold the loop a while on a loaded machine (4-7 s with ASan at load
-        # 4), so wait for the pool to be empty, up to 12 s
-        deadline = time.monotonic() + 12
-        while time.monotonic() < deadline and raw_invoke(self.server.endpoint, probe)[0] != 429:
-            time.sleep(0.1)
-        self.assert_throttled(probe, ACCOUNT)
-        self.assert_throttled(slow, ACCOUNT)
-        # the reserved (or provisioned) function is not touched by the pool's exhaustion
-        reserve()
-        for t in threads:
-            t.join(60)
+        threads = self.start_slow(slow, 100, 0, results, {"hold": gate.getsockname()[1]})
+        held = []
+        try:
+            # every invocation connects to the gate once it runs: 100 connections mean all 100 were
+            # admitted and none has finished (100 cold starts hold the loop a while on a loaded
+            # machine, 4-7 s with ASan at load 4, hence the generous deadline; probing meanwhile
+            # would take a slot from them)
+            deadline = time.monotonic() + 90
+            while len(held) < 100 and time.monotonic() < deadline and len(results) == 0:
+                gate.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+                try:
+                    held.append(gate.accept()[0])
+                except socket.timeout:
+                    pass
+            self.assertEqual((len(held), results[:1]), (100, []))
+            self.assert_throttled(probe, ACCOUNT)
+            self.assert_throttled(slow, ACCOUNT)
+            # the reserved (or provisioned) function is not touched by the pool's exhaustion
+            reserve()
+        finally:
+            for c in held:
+                c.close()
+            gate.close()
+            for t in threads:
+                t.join(120)
         statuses = [r[0] for r in results]
         self.assertEqual(statuses.count(200), 100, [r for r in results if r[0] != 200][:3])
         self.assertEqual(self.invoke_json(probe, {"o": 1}), {"o": 1})
