@@ -6,6 +6,7 @@
 #include "exec/extensions.h"
 #include "exec/launch.h"
 #include "exec/sandbox.h"
+#include "exec/telemetry.h"
 #include "loop.h"
 #include "util/err.h"
 #include "util/str.h"
@@ -93,8 +94,12 @@ void pool_idle(struct env *e)
 	}
 	/* it has answered and waits (its runtime in GET /next, its extensions
 	 * in event/next): nothing of it runs until the next invocation, as on
-	 * Lambda (deliver() and pool_kill() thaw it) */
-	sandbox_freeze(e->proc);
+	 * Lambda (deliver() and pool_kill() thaw it). Not yet when an
+	 * extension subscribed to telemetry: the invocation's events are
+	 * delivered to it after this point (Lambda delivers them at the next
+	 * thaw; here they go out at once, so it must be able to take them) */
+	if (!tele_subscribed(e))
+		sandbox_freeze(e->proc);
 	if (e->prov) {
 		/* provisioned: kept initialised, never reaped by the idle timer */
 		pool_prov_ready(e->prov);
