@@ -19,6 +19,8 @@ import re
 import time
 import unittest
 
+from harness import ROLE
+from test_extensions import Collector, zip_of
 from test_hostile import host_pid_of
 from test_invoke import InvokeCase
 
@@ -73,6 +75,32 @@ def handler(event, context):
         wall, cpu = time.monotonic() - t0, time.process_time() - c0
         return {"wall": wall, "cpu": cpu}
     return {}
+'''
+
+# an extension for INVOKE and SHUTDOWN without a telemetry subscription:
+# frozen with the rest of its environment while idle, thawed for SHUTDOWN
+QUIET_EXTENSION = r'''#!/usr/bin/env python3
+import json, os, urllib.request
+API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"]
+
+def tell(event):
+    req = urllib.request.Request(os.environ["COLLECT_URL"], method="POST",
+                                 data=json.dumps({"kind": "event", "data": event}).encode())
+    urllib.request.urlopen(req, timeout=5).read()
+
+req = urllib.request.Request(API + "/2020-01-01/extension/register", method="POST",
+                             data=json.dumps({"events": ["INVOKE", "SHUTDOWN"]}).encode(),
+                             headers={"Lambda-Extension-Name": "quiet"})
+with urllib.request.urlopen(req) as r:
+    ext_id = r.headers["Lambda-Extension-Identifier"]
+while True:
+    req = urllib.request.Request(API + "/2020-01-01/extension/event/next",
+                                 headers={"Lambda-Extension-Identifier": ext_id})
+    with urllib.request.urlopen(req) as r:
+        event = json.loads(r.read())
+    tell(event)
+    if event["eventType"] == "SHUTDOWN":
+        break
 '''
 
 IDLE_S = 1.0
@@ -190,6 +218,28 @@ class TestFreezeFull(FreezeCase):
             self.assertEqual(read(d + "/cpu.cfs_quota_us"), str(100000 * 128 // 1769))
             stat = dict(l.split() for l in read(d + "/cpu.stat").splitlines())
             self.assertGreater(int(stat["nr_throttled"]), 0, stat)
+
+    def test_extension_frozen_then_shutdown(self):
+        collector = Collector()
+        self.addCleanup(collector.close)
+        layer = self.lam.publish_layer_version(LayerName=self.name("quiet"), Content={"ZipFile": zip_of(
+            {"extensions/quiet": (QUIET_EXTENSION, 0o755)})})["LayerVersionArn"]
+        name = self.name("frz")
+        self.lam.create_function(FunctionName=name, Runtime=self.runtime, Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": zip_of({"app.py": (TICKER, 0o644)})}, Layers=[layer],
+                                 MemorySize=1024, Timeout=30,
+                                 Environment={"Variables": {"COLLECT_URL": collector.url}})
+        self.wait_ready(name)
+        a = self.invoke_json(name, {"mode": "thread"})
+        self.check_idle(name)
+        time.sleep(IDLE_S)
+        b = self.invoke_json(name, {"mode": "thread"})
+        self.assertLess(b["first"] - a["last"], MAX_ADVANCE, (a, b))
+        self.check_idle(name)
+        self.lam.delete_function(FunctionName=name)  # SHUTDOWN reaches the frozen extension
+        events = collector.wait(lambda: [e for e in collector.of("event") if e["eventType"] == "SHUTDOWN"])
+        self.assertEqual([e["shutdownReason"] for e in events], ["spindown"])
+        self.assertEqual(len([e for e in collector.of("event") if e["eventType"] == "INVOKE"]), 2)
 
     def test_quota_scales_with_memory(self):
         if "+cpu" not in sandbox_line(self.server):
