@@ -64,4 +64,6 @@
 #define QUOTA_LOGS_ENV_BURST_S 5            /* the burst it may log at once: this many seconds of its rate */
 #define QUOTA_LOGS_SWEEP_MS 600000          /* --logs-sweep-ms default: retention enforced every 10 minutes */
 
+#define QUOTA_MB_PER_VCPU 1769              /* Lambda: CPU in proportion to MemorySize, 1,769 MB = one vCPU */
+
 #endif

@@ -2,6 +2,7 @@
  * cgroup.c - the cgroups of execution environments (cgroup.h).
  */
 #include "exec/cgroup.h"
+#include "quotas.h"
 #include "util/err.h"
 #include "util/file.h"
 
@@ -50,14 +51,19 @@ int cgroup_open_procs(const char *dir)
 	return open(path, O_WRONLY | O_CLOEXEC);
 }
 
-int cgroup_create(const struct cgroup_base *k, unsigned long seq, int memory_mb, int pids_max, char *dirs[2],
-		  const char **step, int *err)
+int cgroup_create(const struct cgroup_base *k, unsigned long seq, int memory_mb, int pids_max,
+		  char *dirs[CG_NDIRS], const char **step, int *err)
 {
 	char name[64], val[64];
 	snprintf(name, sizeof name, "env-%ld-%lu", (long)getpid(), seq);
-	int n = k->version == 1 ? 2 : 1;
-	for (int i = 0; i < n; i++) {
-		const char *base = i == 0 ? k->memory : k->pids;
+	for (int i = 0; i < CG_NDIRS; i++)
+		dirs[i] = NULL;
+	const char *bases[CG_NDIRS] = {k->memory, k->version == 1 ? k->pids : "",
+				       k->version == 1 ? k->freezer : "", k->version == 1 ? k->cpu : ""};
+	for (int i = 0; i < CG_NDIRS; i++) {
+		const char *base = bases[i];
+		if (!base[0])
+			continue;
 		size_t len = strlen(base) + strlen(name) + 2;
 		dirs[i] = malloc(len);
 		if (!dirs[i])
@@ -109,6 +115,58 @@ fail_limit:
 	return LD_EIO;
 }
 
+int cgroup_freeze(int version, char *const dirs[CG_NDIRS], int on)
+{
+	int r;
+	if (version == 1 && dirs[CG_FREEZER])
+		r = file_put(dirs[CG_FREEZER], "freezer.state", on ? "FROZEN" : "THAWED");
+	else if (version == 2 && dirs[CG_MEMORY])
+		r = file_put(dirs[CG_MEMORY], "cgroup.freeze", on ? "1" : "0");
+	else
+		return LD_ENOTFOUND;
+	return r ? LD_EIO : 0;
+}
+
+int cgroup_frozen(int version, char *const dirs[CG_NDIRS])
+{
+	char buf[256];
+	if (version == 1 && dirs[CG_FREEZER]) {
+		if (file_get(dirs[CG_FREEZER], "freezer.state", buf, sizeof buf) < 0)
+			return LD_EIO;
+		return strncmp(buf, "FROZEN", 6) == 0;
+	}
+	if (version == 2 && dirs[CG_MEMORY]) {
+		if (file_get(dirs[CG_MEMORY], "cgroup.events", buf, sizeof buf) < 0)
+			return LD_EIO;
+		return keyed(buf, "frozen") == 1;
+	}
+	return LD_ENOTFOUND;
+}
+
+long long cgroup_cpu_quota_us(int memory_mb)
+{
+	long long q = (long long)CGROUP_CPU_PERIOD_US * (memory_mb > 0 ? memory_mb : 0) / QUOTA_MB_PER_VCPU;
+	return q < CGROUP_CPU_QUOTA_MIN_US ? CGROUP_CPU_QUOTA_MIN_US : q;
+}
+
+int cgroup_cpu_limit(int version, int v2_cpu, char *const dirs[CG_NDIRS], int memory_mb)
+{
+	char val[64];
+	long long q = cgroup_cpu_quota_us(memory_mb);
+	if (version == 1 && dirs[CG_CPU]) {
+		snprintf(val, sizeof val, "%d", CGROUP_CPU_PERIOD_US);
+		if (file_put(dirs[CG_CPU], "cpu.cfs_period_us", val) != 0)
+			return LD_EIO;
+		snprintf(val, sizeof val, "%lld", q);
+		return file_put(dirs[CG_CPU], "cpu.cfs_quota_us", val) ? LD_EIO : 0;
+	}
+	if (version == 2 && v2_cpu && dirs[CG_MEMORY]) {
+		snprintf(val, sizeof val, "%lld %d", q, CGROUP_CPU_PERIOD_US);
+		return file_put(dirs[CG_MEMORY], "cpu.max", val) ? LD_EIO : 0;
+	}
+	return LD_ENOTFOUND;
+}
+
 /* SIGKILL every process listed in a cgroup's cgroup.procs. */
 void cgroup_kill_members(const char *dir)
 {
@@ -136,7 +194,7 @@ void cgroup_kill_members(const char *dir)
 	close(fd);
 }
 
-void cgroup_kill(int version, char *const dirs[2])
+void cgroup_kill(int version, char *const dirs[CG_NDIRS])
 {
 	if (version == 2) {
 		if (file_put(dirs[0], "cgroup.kill", "1") != 0)
@@ -248,6 +306,15 @@ void cgroup_probe(struct cgroup_base *k, const char *parent, char *why, size_t w
 			return;
 		}
 		k->version = 1;
+		/* freezer and cpu: optional (without them, SIGSTOP and no CPU limit) */
+		k->freezer[0] = k->cpu[0] = 0;
+		if (own_cgroup("freezer", own, sizeof own) == 0 &&
+		    stat("/sys/fs/cgroup/freezer/cgroup.procs", &st) == 0 &&
+		    cg_base("/sys/fs/cgroup/freezer", own, parent, k->freezer, sizeof k->freezer) != 0)
+			k->freezer[0] = 0;
+		if (own_cgroup("cpu", own, sizeof own) == 0 && stat("/sys/fs/cgroup/cpu/cpu.cfs_period_us", &st) == 0 &&
+		    cg_base("/sys/fs/cgroup/cpu", own, parent, k->cpu, sizeof k->cpu) != 0)
+			k->cpu[0] = 0;
 		return;
 	}
 	/* v2: unified at /sys/fs/cgroup with memory and pids available */
@@ -269,6 +336,11 @@ void cgroup_probe(struct cgroup_base *k, const char *parent, char *why, size_t w
 				 k->memory, strerror(-r));
 			k->memory[0] = 0;
 			return;
+		}
+		/* cpu is optional: without it, no CPU limit */
+		if (strstr(f, "cpu")) {
+			file_put(owndir, "cgroup.subtree_control", "+cpu");
+			k->v2_cpu = file_put(k->memory, "cgroup.subtree_control", "+cpu") == 0;
 		}
 		k->version = 2;
 		return;

@@ -207,6 +207,7 @@ static void deliver(struct env *e, struct invocation *inv)
 	inv->delivered = 1;
 	e->cur = inv;
 	e->state = ENV_BUSY;
+	sandbox_thaw(e->proc); /* frozen while it was idle (pool_idle) */
 	if (e->timer)
 		loop_cancel(x->srv->loop, e->timer);
 	inv->start_us = env_now_us();
@@ -425,6 +426,9 @@ static void advance(struct env *e)
 		e->timer = 0;
 		if (e->ext)
 			ext_init_done(e);
+		/* init ran at full speed (as Lambda's init); from now on the
+		 * environment gets CPU in proportion to its memory */
+		sandbox_cpu_limit(e->proc, (int)json_integer_value(json_object_get(e->pool->cfg, "MemorySize")));
 		envlog_init_done(e, e->init_ms);
 		tele_close(e);
 		if (e->cur) { /* the invocation it was started for */

@@ -5,6 +5,8 @@
 #include "exec/pool.h"
 #include "exec/extensions.h"
 #include "exec/launch.h"
+#include "exec/sandbox.h"
+#include "exec/telemetry.h"
 #include "loop.h"
 #include "util/err.h"
 #include "util/str.h"
@@ -60,6 +62,7 @@ void pool_kill(struct env *e)
 		rapi_abandon(e->waiting);
 		e->waiting = NULL;
 	}
+	sandbox_thaw(e->proc); /* it may have been idle, frozen */
 	/* extensions subscribed to SHUTDOWN get their phase first */
 	if (ext_shutdown(e, e->reset ? e->reset : "spindown"))
 		return;
@@ -89,6 +92,14 @@ void pool_idle(struct env *e)
 		pool_kill(e); /* abandons the waiting GET /next */
 		return;
 	}
+	/* it has answered and waits (its runtime in GET /next, its extensions
+	 * in event/next): nothing of it runs until the next invocation, as on
+	 * Lambda (deliver() and pool_kill() thaw it). Not yet when an
+	 * extension subscribed to telemetry: the invocation's events are
+	 * delivered to it after this point (Lambda delivers them at the next
+	 * thaw; here they go out at once, so it must be able to take them) */
+	if (!tele_subscribed(e))
+		sandbox_freeze(e->proc);
 	if (e->prov) {
 		/* provisioned: kept initialised, never reaped by the idle timer */
 		pool_prov_ready(e->prov);

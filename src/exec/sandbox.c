@@ -119,7 +119,7 @@ struct child_ctx {
 	int drop_uid;
 	int errfd;
 	int nullfd;
-	int cgfd[2];    /* cgroup.procs to write "0" into, or -1 */
+	int cgfd[CG_NDIRS]; /* cgroup.procs to write "0" into, or -1 */
 	uint64_t fsize;
 	const struct sock_fprog *seccomp; /* loaded right before execve */
 	/* PROCESS as root: a private mount namespace (child_process_mounts) */
@@ -146,7 +146,9 @@ struct sandbox_proc {
 	int reaped;
 	int status;
 	int cgv;
-	char *cg[2]; /* v1: memory, pids; v2: [0] only */
+	char *cg[CG_NDIRS]; /* v1: memory, pids, freezer, cpu (NULL: none); v2: [0] only */
+	int v2_cpu;  /* v2: cpu.max can be set */
+	int frozen;  /* 1: cgroup freezer, 2: SIGSTOP of the process group */
 	int sweep;   /* PROCESS with a dropped uid: kill what runs as uid at the end */
 	int peak_fd; /* the memory high-water mark's file, opened on first read, or -1 */
 	uid_t uid;
@@ -520,7 +522,7 @@ static void child_main(const struct child_ctx *c)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			sigaction(sig, &sa, NULL); /* glibc's reserved ones fail: fine */
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < CG_NDIRS; i++)
 		if (c->cgfd[i] >= 0 && write(c->cgfd[i], "0\n", 2) != 2)
 			child_fail(c, -1, "join cgroup", errno);
 
@@ -635,7 +637,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	struct sandbox_failure dummy;
 	struct plan pl = {0};
 	struct sandbox_proc *p = NULL;
-	int errp[2] = {-1, -1}, nullfd = -1, cgfd[2] = {-1, -1}, cgdir = -1, pidfd = -1;
+	int errp[2] = {-1, -1}, nullfd = -1, cgfd[CG_NDIRS] = {-1, -1, -1, -1}, cgdir = -1, pidfd = -1;
 	char *hide = NULL, *reveal[NREVEAL] = {NULL, NULL, NULL}, *overlay = NULL;
 	int rc = 0;
 	pid_t pid = -1;
@@ -671,11 +673,12 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 
 	if (full && s->caps->cg.version && (s->memory_mb > 0 || s->pids_max > 0)) {
 		p->cgv = s->caps->cg.version;
+		p->v2_cpu = s->caps->cg.v2_cpu;
 		if ((rc = cgroup_create(&s->caps->cg, ++g_seq, s->memory_mb, s->pids_max, p->cg, &why->step, &why->err)) != 0)
 			goto out;
 		if (p->cgv == 1) {
-			for (int i = 0; i < 2; i++)
-				if ((cgfd[i] = cgroup_open_procs(p->cg[i])) < 0) {
+			for (int i = 0; i < CG_NDIRS; i++)
+				if (p->cg[i] && (cgfd[i] = cgroup_open_procs(p->cg[i])) < 0) {
 					why->step = "open cgroup.procs";
 					why->err = errno;
 					rc = LD_EIO;
@@ -746,7 +749,7 @@ int sandbox_spawn(const struct sandbox_spec *s, struct sandbox_proc **out, struc
 	struct child_ctx c = {
 		.spec = s, .plan = &pl, .full = full,
 		.drop_uid = drop_uid,
-		.errfd = errp[1], .nullfd = nullfd, .cgfd = {cgfd[0], cgfd[1]},
+		.errfd = errp[1], .nullfd = nullfd, .cgfd = {cgfd[0], cgfd[1], cgfd[2], cgfd[3]},
 		.fsize = s->tmp_mb > 0 ? (uint64_t)(s->tmp_mb + 1) * MIB : 0,
 		.seccomp = seccomp_filter(),
 		.private_mounts = private_mounts, .hide = hide, .nreveal = nreveal,
@@ -815,12 +818,12 @@ out:
 			why->step = stepbuf;
 		}
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		if (errp[i] >= 0)
 			close(errp[i]);
+	for (int i = 0; i < CG_NDIRS; i++)
 		if (cgfd[i] >= 0)
 			close(cgfd[i]);
-	}
 	if (nullfd >= 0)
 		close(nullfd);
 	if (cgdir >= 0)
@@ -896,6 +899,7 @@ int sandbox_kill(struct sandbox_proc *p)
 {
 	if (p->reaped)
 		return 0;
+	sandbox_thaw(p); /* a frozen process dies only once thawed (v1 freezer) */
 	int sent = 0, e = 0;
 	if (p->pidfd >= 0 && syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0) == 0)
 		sent = 1;
@@ -917,6 +921,51 @@ int sandbox_kill(struct sandbox_proc *p)
 	if (!sent && e != ESRCH)
 		return LD_EIO;
 	return 0;
+}
+
+int sandbox_freeze(struct sandbox_proc *p)
+{
+	if (!p || p->reaped || p->frozen)
+		return 0;
+	if (cgroup_freeze(p->cgv, p->cg, 1) == 0) {
+		p->frozen = 1;
+		return 0;
+	}
+	/* no freezer: stop the process group (the runtime's session; at FULL
+	 * its pid namespace's processes, unless one made a group of its own) */
+	if (kill(-p->pid, SIGSTOP) != 0)
+		return LD_EIO;
+	p->frozen = 2;
+	return 0;
+}
+
+int sandbox_thaw(struct sandbox_proc *p)
+{
+	if (!p)
+		return 0;
+	int how = p->frozen;
+	p->frozen = 0;
+	if (how == 1)
+		return cgroup_freeze(p->cgv, p->cg, 0) == 0 ? 0 : LD_EIO;
+	if (how == 2 && !p->reaped)
+		return kill(-p->pid, SIGCONT) == 0 || errno == ESRCH ? 0 : LD_EIO;
+	return 0;
+}
+
+int sandbox_frozen(struct sandbox_proc *p)
+{
+	if (!p)
+		return 0;
+	if (p->frozen == 1)
+		return cgroup_frozen(p->cgv, p->cg);
+	return p->frozen == 2;
+}
+
+int sandbox_cpu_limit(struct sandbox_proc *p, int memory_mb)
+{
+	if (!p)
+		return LD_ENOTFOUND;
+	return cgroup_cpu_limit(p->cgv, p->v2_cpu, p->cg, memory_mb);
 }
 
 int sandbox_memory_peak_mb(struct sandbox_proc *p)
@@ -962,8 +1011,8 @@ void sandbox_free(struct sandbox_proc *p)
 		close(p->pidfd);
 	if (p->peak_fd >= 0)
 		close(p->peak_fd);
-	cgroup_remove(p->cg[0]);
-	cgroup_remove(p->cg[1]);
+	for (int i = 0; i < CG_NDIRS; i++)
+		cgroup_remove(p->cg[i]);
 	free(p);
 }
 
@@ -993,9 +1042,12 @@ static long long proc_start(pid_t pid)
 
 int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n)
 {
-	int len = snprintf(out, n, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %s %s", (long)p->pid, proc_start(p->pid),
-			   p->level, p->cgv, p->sweep, (unsigned long)p->uid, (unsigned long)p->gid,
-			   p->cg[0] ? p->cg[0] : "-", p->cg[1] ? p->cg[1] : "-");
+	/* v1's freezer and cpu directories follow (a trace without them, from
+	 * an older daemon, is read too) */
+	int len = snprintf(out, n, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %s %s %s %s", (long)p->pid,
+			   proc_start(p->pid), p->level, p->cgv, p->sweep, (unsigned long)p->uid, (unsigned long)p->gid,
+			   p->cg[0] ? p->cg[0] : "-", p->cg[1] ? p->cg[1] : "-", p->cg[2] ? p->cg[2] : "-",
+			   p->cg[3] ? p->cg[3] : "-");
 	return len > 0 && (size_t)len < n ? 0 : LD_ETOOBIG;
 }
 
@@ -1005,16 +1057,24 @@ int sandbox_reap_trace(const char *trace)
 	long long start;
 	int level, cgv, sweep;
 	unsigned long uid, gid;
-	char cg[2][PATH_MAX];
-	if (sscanf(trace, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %4095s %4095s", &pid, &start, &level, &cgv, &sweep,
-		   &uid, &gid, cg[0], cg[1]) != 9 || pid <= 1)
+	char cg[CG_NDIRS][PATH_MAX] = {"-", "-", "-", "-"};
+	int got = sscanf(trace, "lambdad-env 1 %ld %lld %d %d %d %lu %lu %4095s %4095s %4095s %4095s", &pid, &start,
+			 &level, &cgv, &sweep, &uid, &gid, cg[0], cg[1], cg[2], cg[3]);
+	if ((got != 9 && got != 11) || pid <= 1)
 		return LD_EINVAL;
 	/* cgroups must be ours: below a "lambdad" base, named env-... */
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < CG_NDIRS; i++)
 		if (strcmp(cg[i], "-") != 0 && (!strstr(cg[i], "/lambdad/env-") || strstr(cg[i], "..")))
 			return LD_EINVAL;
 	int alive = start >= 0 && proc_start((pid_t)pid) == start;
+	/* a frozen environment dies only once thawed */
+	if (cgv == 1 && strcmp(cg[CG_FREEZER], "-") != 0)
+		file_put(cg[CG_FREEZER], "freezer.state", "THAWED");
+	else if (cgv == 2 && strcmp(cg[0], "-") != 0)
+		file_put(cg[0], "cgroup.freeze", "0");
 	if (alive) {
+		if (level == SANDBOX_PROCESS)
+			kill((pid_t)-pid, SIGCONT);
 		kill((pid_t)pid, SIGKILL);
 		if (level == SANDBOX_PROCESS)
 			kill((pid_t)-pid, SIGKILL);
@@ -1031,7 +1091,7 @@ int sandbox_reap_trace(const char *trace)
 	int left = 0;
 	for (int ms = 0; ms <= SANDBOX_REAP_WAIT_MS; ms += 2) {
 		left = alive && proc_start((pid_t)pid) == start;
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < CG_NDIRS; i++) {
 			if (!strcmp(cg[i], "-"))
 				continue;
 			if (cgroup_busy(cg[i]))
@@ -1195,8 +1255,10 @@ const char *sandbox_describe(const struct sandbox_caps *k)
 {
 	static char buf[512];
 	if (k->level == SANDBOX_FULL)
-		snprintf(buf, sizeof buf, "sandbox: full (mount+pid+ipc+uts namespaces, %s, rlimits, no_new_privs, seccomp, uid drop, no capabilities)%s%s",
+		snprintf(buf, sizeof buf, "sandbox: full (mount+pid+ipc+uts namespaces, %s%s%s, rlimits, no_new_privs, seccomp, uid drop, no capabilities)%s%s",
 			 k->cg.version == 1 ? "cgroup v1 memory+pids" : k->cg.version == 2 ? "cgroup v2 memory+pids" : "no cgroups",
+			 (k->cg.version == 1 && k->cg.freezer[0]) || k->cg.version == 2 ? "+freezer" : "",
+			 (k->cg.version == 1 && k->cg.cpu[0]) || (k->cg.version == 2 && k->cg.v2_cpu) ? "+cpu" : "",
 			 k->why[0] ? "; " : "", k->why);
 	else
 		snprintf(buf, sizeof buf, "sandbox: process only (fork/exec, setsid, rlimits, no_new_privs, seccomp); %s", k->why);

@@ -206,6 +206,21 @@ int sandbox_fd(const struct sandbox_proc *p);
  * exit. Returns 0, or LD_EIO when no signal could be sent to a live tree. */
 int sandbox_kill(struct sandbox_proc *p);
 
+/* Freeze: every process of the environment stops running until
+ * sandbox_thaw() (Lambda freezes an environment between invocations). With
+ * a freezer cgroup (FULL with cgroups) through it, else SIGSTOP to the
+ * runtime's process group (PROCESS level; a process that left the group
+ * keeps running). The freeze completes asynchronously in the kernel; the
+ * thaw takes effect at once. sandbox_kill() thaws first. 0 or LD_EIO;
+ * repeated calls are no-ops. sandbox_frozen(): 1 once frozen, 0 not (yet). */
+int sandbox_freeze(struct sandbox_proc *p);
+int sandbox_thaw(struct sandbox_proc *p);
+int sandbox_frozen(struct sandbox_proc *p);
+
+/* CPU in proportion to memory (cgroup.h cgroup_cpu_limit): 0, or
+ * LD_ENOTFOUND without a cpu controller. */
+int sandbox_cpu_limit(struct sandbox_proc *p, int memory_mb);
+
 /* Non-blocking reap. Returns 1 and sets *status (waitpid format, may be NULL)
  * once the runtime has exited, 0 while it runs, LD_EIO on error. After 1,
  * later calls return 1 again with the same status. */
@@ -236,7 +251,7 @@ void sandbox_free(struct sandbox_proc *p);
  * its own, every member of its cgroups) and removes its cgroups, waiting at
  * most SANDBOX_REAP_WAIT_MS for them to empty. 0 or LD_EINVAL (not a
  * trace) / LD_EIO (something survived). */
-#define SANDBOX_TRACE_MAX (2 * 4096 + 128)
+#define SANDBOX_TRACE_MAX (4 * 4096 + 128)
 #define SANDBOX_REAP_WAIT_MS 3000
 int sandbox_trace(const struct sandbox_proc *p, char *out, size_t n);
 int sandbox_reap_trace(const char *trace);

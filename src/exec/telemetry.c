@@ -516,6 +516,11 @@ bad:
 
 /* ---- the environment's end ---- */
 
+int tele_subscribed(const struct env *e)
+{
+	return e->tele && e->tele->subs;
+}
+
 void tele_close(struct env *e)
 {
 	struct tele *t = e->tele;

@@ -54,6 +54,10 @@ void tele_emit(struct env *e, int stream, const char *type, json_t *record);
  * (TELE_FUNCTION) or of an extension (TELE_EXTENSION). */
 void tele_line(struct env *e, int stream, const char *line, size_t n);
 
+/* 1 when an extension of e subscribed (Telemetry or Logs API): it takes
+ * deliveries after each invocation, so e is not frozen while idle. */
+int tele_subscribed(const struct env *e);
+
 /* Init ended: no more subscriptions, the init's events are let go. */
 void tele_close(struct env *e);
 

@@ -456,6 +456,79 @@ static void test_process_level(void)
 	CHECK(!marked_alive("sleep 1234.6"));
 }
 
+/* CPU ticks (utime + stime) of pid, or -1 */
+static long long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	unsigned long long ut = 0, st = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* A busy loop frozen (cgroup freezer at FULL, SIGSTOP at PROCESS) gets no
+ * CPU until thawed, is killed and freed while frozen, and at FULL with a
+ * cpu controller gets memory_mb / 1769 of a CPU. */
+static void freeze_at(enum sandbox_level lvl)
+{
+	struct sandbox_spec s;
+	struct sandbox_proc *p = NULL;
+	char *argv[] = {"/bin/sh", "-c", "while :; do :; done", NULL};
+	base_spec(&s, lvl);
+	s.memory_mb = 128;
+	s.argv = argv;
+	CHECK(sandbox_spawn(&s, &p, NULL) == 0);
+	if (!p)
+		return;
+	pid_t pid = sandbox_pid(p);
+	usleep(100000);
+	CHECK(sandbox_freeze(p) == 0);
+	double end = now_ms() + 2000;
+	while (sandbox_frozen(p) != 1 && now_ms() < end)
+		usleep(2000);
+	CHECK(sandbox_frozen(p) == 1);
+	long long a = cpu_ticks(pid);
+	usleep(300000);
+	long long b = cpu_ticks(pid);
+	CHECK(a >= 0 && b == a);
+	CHECK(sandbox_thaw(p) == 0);
+	usleep(300000);
+	long long c = cpu_ticks(pid);
+	CHECK(c > b);
+	printf("  %s: frozen %lld ticks in 0.3 s, thawed %lld\n", lvl == SANDBOX_FULL ? "full" : "process", b - a, c - b);
+	if (lvl == SANDBOX_FULL && caps.cg.cpu[0]) {
+		CHECK(sandbox_cpu_limit(p, 128) == 0);
+		long long t0 = cpu_ticks(pid);
+		double w0 = now_ms();
+		usleep(1000000);
+		double cpu = (double)(cpu_ticks(pid) - t0) / (double)sysconf(_SC_CLK_TCK);
+		double share = cpu / ((now_ms() - w0) / 1000.0);
+		printf("  128 MB: %.3f CPU\n", share);
+		CHECK(share < 0.15);
+	}
+	/* killed while frozen: sandbox_free thaws, kills, reaps */
+	CHECK(sandbox_freeze(p) == 0);
+	double t0 = now_ms();
+	sandbox_free(p);
+	CHECK(now_ms() - t0 < 2000);
+	CHECK(kill(pid, 0) != 0);
+}
+
+static void test_freeze(void)
+{
+	if (cgroups_ok(__func__))
+		freeze_at(SANDBOX_FULL);
+	freeze_at(SANDBOX_PROCESS);
+}
+
 /* No capability of any kind reaches the function, at FULL and at PROCESS
  * level as root. */
 static void test_capabilities(void)
@@ -835,6 +908,7 @@ int main(void)
 	T_RUN(test_capabilities);
 	T_RUN(test_process_as_root);
 	T_RUN(test_ids);
+	T_RUN(test_freeze);
 	T_RUN(test_spawn_time);
 	cleanup_dirs();
 	return t_done("test_sandbox");
