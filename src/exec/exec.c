@@ -208,6 +208,7 @@ static void deliver(struct env *e, struct invocation *inv)
 	e->cur = inv;
 	e->state = ENV_BUSY;
 	sandbox_thaw(e->proc); /* frozen while it was idle (pool_idle) */
+	tele_thawed(e);
 	if (e->timer)
 		loop_cancel(x->srv->loop, e->timer);
 	inv->start_us = env_now_us();

@@ -63,6 +63,7 @@ void pool_kill(struct env *e)
 		e->waiting = NULL;
 	}
 	sandbox_thaw(e->proc); /* it may have been idle, frozen */
+	tele_thawed(e);        /* what its extensions were not sent while frozen */
 	/* extensions subscribed to SHUTDOWN get their phase first */
 	if (ext_shutdown(e, e->reset ? e->reset : "spindown"))
 		return;
@@ -73,6 +74,12 @@ void pool_release(struct env *e)
 {
 	sandbox_kill(e->proc);
 	loop_defer(e->pool->x->srv->loop, env_free_cb, e);
+}
+
+void pool_drained(struct env *e)
+{
+	if (e->state == ENV_IDLE && !e->freeing)
+		sandbox_freeze(e->proc);
 }
 
 static void on_idle_timeout(void *ud)
@@ -94,11 +101,10 @@ void pool_idle(struct env *e)
 	}
 	/* it has answered and waits (its runtime in GET /next, its extensions
 	 * in event/next): nothing of it runs until the next invocation, as on
-	 * Lambda (deliver() and pool_kill() thaw it). Not yet when an
-	 * extension subscribed to telemetry: the invocation's events are
-	 * delivered to it after this point (Lambda delivers them at the next
-	 * thaw; here they go out at once, so it must be able to take them) */
-	if (!tele_subscribed(e))
+	 * Lambda (deliver() and pool_kill() thaw it). Lambda freezes "when
+	 * there are no pending events": an extension subscribed to telemetry
+	 * first takes what is waiting for it (pool_drained follows) */
+	if (tele_quiesce(e))
 		sandbox_freeze(e->proc);
 	if (e->prov) {
 		/* provisioned: kept initialised, never reaped by the idle timer */

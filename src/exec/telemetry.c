@@ -11,6 +11,7 @@
  * after init, and the event shapes.
  */
 #include "exec/telemetry.h"
+#include "exec/pool.h"
 #include "aws/outbound.h"
 #include "loop.h"
 #include "quotas.h"
@@ -29,6 +30,7 @@
 #define BACKLOG_ITEMS 1000          /* init-phase events kept for subscriptions to come */
 #define RETRY_MAX_MS 1000           /* a failed delivery is retried after 100, 200, ... ms */
 #define DELIVERY_TIMEOUT_MS 5000    /* one POST to a listener */
+#define QUIESCE_FAILURES 3          /* failed deliveries before an idle environment is frozen anyway */
 
 struct tsub {
 	struct tsub *next;
@@ -57,6 +59,8 @@ struct tele {
 	json_t *backlog;         /* the init phase's events, NULL once closed */
 	int closed;
 	int used_logs, used_telemetry;
+	int quiescing;           /* idle: freeze once the last delivery ends (tele_quiesce) */
+	int held;                /* idle, frozen or about to be: nothing is sent */
 };
 
 static struct loop *loop_of(struct tsub *s)
@@ -164,6 +168,24 @@ static void arm(struct tsub *s, uint64_t ms)
 		s->timer = loop_timer(loop_of(s), ms, on_timer, s);
 }
 
+static int pending(const struct tele *t)
+{
+	for (const struct tsub *s = t->subs; s; s = s->next)
+		if (s->inflight || (!s->tcp_port && json_array_size(s->batch)))
+			return 1;
+	return 0;
+}
+
+/* quiescing and nothing left to deliver: held from now on, and the pool freezes e */
+static void check_drained(struct tele *t)
+{
+	if (!t->quiescing || pending(t))
+		return;
+	t->quiescing = 0;
+	t->held = 1;
+	pool_drained(t->env);
+}
+
 static void on_delivered(void *ud, const outbound_result_t *r)
 {
 	struct tsub *s = ud;
@@ -174,11 +196,22 @@ static void on_delivered(void *ud, const outbound_result_t *r)
 	}
 	if (r->rc == 0 && r->status >= 200 && r->status < 300) {
 		s->failures = 0;
-		if (json_array_size(s->batch))
+		if (s->t->quiescing) {
+			send_batch(s); /* what came meanwhile, at once */
+			check_drained(s->t);
+		} else if (json_array_size(s->batch)) {
 			arm(s, (uint64_t)s->timeout_ms);
+		}
 		return;
 	}
 	s->failures++;
+	if (s->t->quiescing && s->failures >= QUIESCE_FAILURES) {
+		/* a listener that does not take its events does not keep e
+		 * running: they wait for the next thaw */
+		s->t->quiescing = 0;
+		s->t->held = 1;
+		pool_drained(s->t->env);
+	}
 	uint64_t backoff = 100u << (s->failures < 4 ? s->failures - 1 : 3);
 	arm(s, backoff < RETRY_MAX_MS ? backoff : RETRY_MAX_MS);
 }
@@ -216,7 +249,7 @@ static void send_tcp(struct tsub *s, const char *text)
 
 static void send_batch(struct tsub *s)
 {
-	if (s->inflight || !json_array_size(s->batch))
+	if (s->inflight || !json_array_size(s->batch) || (s->t && s->t->held))
 		return;
 	if (s->dropped_records) {
 		char reason[] = "Consumer seems to have fallen behind as it has not acknowledged receipt of logs.";
@@ -519,6 +552,33 @@ bad:
 int tele_subscribed(const struct env *e)
 {
 	return e->tele && e->tele->subs;
+}
+
+int tele_quiesce(struct env *e)
+{
+	struct tele *t = e->tele;
+	if (!t || !t->subs)
+		return 1;
+	t->held = 0;
+	tele_flush(e);
+	if (!pending(t)) {
+		t->held = 1;
+		return 1;
+	}
+	t->quiescing = 1; /* a failed delivery is retried as usual: e stays thawed until it ends */
+	return 0;
+}
+
+void tele_thawed(struct env *e)
+{
+	struct tele *t = e->tele;
+	if (!t)
+		return;
+	t->quiescing = 0;
+	if (t->held) {
+		t->held = 0;
+		tele_flush(e);
+	}
 }
 
 void tele_close(struct env *e)

@@ -11,7 +11,9 @@
  * within AWS's bounds). Events are batched per subscription and sent when
  * a batch is full or its timeout passes; one delivery is in flight per
  * subscription, a failed one is retried with backoff, and what overflows
- * the buffer is dropped and reported with platform.logsDropped. Events of
+ * the buffer is dropped and reported with platform.logsDropped. An idle
+ * environment sends what is waiting at once and is then frozen; events
+ * are held while it is frozen and go out when it is thawed. Events of
  * the init phase that happened before a subscription (platform.initStart)
  * are delivered to it too. Subscriptions close when init ends
  * (Telemetry.SubscriptionClosed).
@@ -54,9 +56,18 @@ void tele_emit(struct env *e, int stream, const char *type, json_t *record);
  * (TELE_FUNCTION) or of an extension (TELE_EXTENSION). */
 void tele_line(struct env *e, int stream, const char *line, size_t n);
 
-/* 1 when an extension of e subscribed (Telemetry or Logs API): it takes
- * deliveries after each invocation, so e is not frozen while idle. */
+/* 1 when an extension of e subscribed (Telemetry or Logs API). */
 int tele_subscribed(const struct env *e);
+
+/* e has answered and waits: Lambda freezes it once "there are no pending
+ * events". 1 when nothing is waiting for delivery (the caller freezes e
+ * now); else the batches go out at once and pool_drained(e) follows when
+ * the last delivery has ended. Either way, from then on events are held
+ * (not sent to a frozen listener) until tele_thawed(). */
+int tele_quiesce(struct env *e);
+
+/* e was thawed (an invocation, SHUTDOWN): what was held goes out. */
+void tele_thawed(struct env *e);
 
 /* Init ended: no more subscriptions, the init's events are let go. */
 void tele_close(struct env *e);

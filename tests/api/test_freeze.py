@@ -20,7 +20,7 @@ import time
 import unittest
 
 from harness import ROLE
-from test_extensions import Collector, zip_of
+from test_extensions import EXTENSION, Collector, zip_of
 from test_hostile import host_pid_of
 from test_invoke import InvokeCase
 
@@ -240,6 +240,38 @@ class TestFreezeFull(FreezeCase):
         events = collector.wait(lambda: [e for e in collector.of("event") if e["eventType"] == "SHUTDOWN"])
         self.assertEqual([e["shutdownReason"] for e in events], ["spindown"])
         self.assertEqual(len([e for e in collector.of("event") if e["eventType"] == "INVOKE"]), 2)
+
+    def test_telemetry_subscriber_frozen_once_its_events_are_out(self):
+        """Lambda freezes "when there are no pending events": an extension
+        subscribed to telemetry gets an invocation's events (platform.report
+        included) before its environment is frozen, and nothing runs while
+        it is."""
+        collector = Collector()
+        self.addCleanup(collector.close)
+        layer = self.lam.publish_layer_version(LayerName=self.name("tele"), Content={"ZipFile": zip_of(
+            {"extensions/tele": (EXTENSION, 0o755)})})["LayerVersionArn"]
+        name = self.name("frzt")
+        self.lam.create_function(FunctionName=name, Runtime=self.runtime, Handler="app.handler", Role=ROLE,
+                                 Code={"ZipFile": zip_of({"app.py": (TICKER, 0o644)})}, Layers=[layer],
+                                 MemorySize=1024, Timeout=30,
+                                 Environment={"Variables": {"COLLECT_URL": collector.url}})
+        self.wait_ready(name)
+
+        def invoke():
+            r = self.lam.invoke(FunctionName=name, Payload=json.dumps({"mode": "thread"}))
+            rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+            out = json.loads(r["Payload"].read())
+            collector.wait(lambda: [e for e in collector.telemetry() if e["type"] == "platform.report"
+                                    and e["record"]["requestId"] == rid])
+            return out
+
+        a = invoke()
+        self.check_idle(name)
+        time.sleep(IDLE_S)
+        b = invoke()
+        self.assertGreater(a["last"], 5, a)
+        self.assertLess(b["first"] - a["last"], MAX_ADVANCE, "the thread ran while idle: %r %r" % (a, b))
+        self.check_idle(name)
 
     def test_quota_scales_with_memory(self):
         if "+cpu" not in sandbox_line(self.server):
