@@ -164,6 +164,7 @@ struct exec {
 	quota_t *quota;
 	struct prov *provs;
 	int stopping;
+	int freeze_failed;       /* a freeze failed: said once in the server's log (pool.c) */
 	exec_free_fn on_free;    /* exec_on_free's listener */
 	void *on_free_ud;
 	uidpool_t *ids;          /* per-environment uids; NULL when not root */

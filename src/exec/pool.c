@@ -11,6 +11,7 @@
 #include "util/err.h"
 #include "util/str.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +77,21 @@ void pool_release(struct env *e)
 	loop_defer(e->pool->x->srv->loop, env_free_cb, e);
 }
 
+/* freeze an idle e; a failure (it then runs on while idle) is said once */
+static void freeze(struct env *e)
+{
+	struct exec *x = e->pool->x;
+	if (sandbox_freeze(e->proc) == 0 || x->freeze_failed)
+		return;
+	x->freeze_failed = 1;
+	fprintf(stderr, "lambdad: cannot freeze an idle environment (%s): idle environments run on "
+		"(said once)\n", strerror(errno));
+}
+
 void pool_drained(struct env *e)
 {
 	if (e->state == ENV_IDLE && !e->freeing)
-		sandbox_freeze(e->proc);
+		freeze(e);
 }
 
 static void on_idle_timeout(void *ud)
@@ -105,7 +117,7 @@ void pool_idle(struct env *e)
 	 * there are no pending events": an extension subscribed to telemetry
 	 * first takes what is waiting for it (pool_drained follows) */
 	if (tele_quiesce(e))
-		sandbox_freeze(e->proc);
+		freeze(e);
 	if (e->prov) {
 		/* provisioned: kept initialised, never reaped by the idle timer */
 		pool_prov_ready(e->prov);
