@@ -65,13 +65,14 @@ static void usage(FILE *f)
 	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--max-connections N] [--max-connections-per-address N]\n"
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
-	      "                     [--kafka-sasl-plaintext]\n"
+	      "                     [--kafka-sasl-plaintext] [--function-cpu proportional|unlimited]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
-	      "          --auth permissive on a loopback address, enforce otherwise\n",
+	      "          --auth permissive on a loopback address, enforce otherwise\n"
+	      "          --function-cpu proportional under --auth enforce, unlimited otherwise\n",
 	      f);
 }
 
@@ -180,6 +181,7 @@ static int serve(int argc, char **argv)
 		{ "max-connections-per-address", required_argument, NULL, 'p' },
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "min-body-rate", required_argument, NULL, 'b' },
+		{ "function-cpu", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,7 +191,7 @@ static int serve(int argc, char **argv)
 	int nrt = 0, nreg = 0, nmq = 0, nmsk = 0, auth = -1;
 	static char rtdir[4096];
 	struct exec_options xopt = { .idle_timeout_s = 300, .runtimes_dir = NULL, .runtime_overrides = overrides,
-				     .sandbox_level = -1 };
+				     .sandbox_level = -1, .cpu_proportional = -1 };
 	struct async_options aopt = { .retry_base_ms = 60000 };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -294,6 +296,14 @@ static int serve(int argc, char **argv)
 			*to = c == 'C' ? (int)v : v ? (int)v : -1;
 			break;
 		}
+		case 'U':
+			if (!strcmp(optarg, "proportional") || !strcmp(optarg, "unlimited")) {
+				xopt.cpu_proportional = optarg[0] == 'p';
+			} else {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -303,6 +313,8 @@ static int serve(int argc, char **argv)
 		return 2;
 	}
 	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
+	if (xopt.cpu_proportional < 0) /* a shared deployment shares the CPU as Lambda does */
+		xopt.cpu_proportional = srv.auth_mode == AUTH_ENFORCE;
 	/* the port first: a second server started by mistake stops here, before
 	 * it touches the data directory (and its queue) of the first */
 	int oserr = 0, err = http_listen(&srv, &lfd, &oserr);

@@ -157,6 +157,7 @@ struct exec {
 	struct sandbox_caps caps;
 	const struct sandbox_ops *sandbox; /* the level's operations */
 	int idle_timeout_s;
+	int cpu_proportional;    /* exec_options' */
 	strmap_t *pools;         /* pool key -> struct pool */
 	strmap_t *envs;          /* decimal id -> struct env */
 	uint64_t next_env_id;

@@ -429,7 +429,9 @@ static void advance(struct env *e)
 			ext_init_done(e);
 		/* init ran at full speed (as Lambda's init); from now on the
 		 * environment gets CPU in proportion to its memory */
-		sandbox_cpu_limit(e->proc, (int)json_integer_value(json_object_get(e->pool->cfg, "MemorySize")));
+		if (x->cpu_proportional)
+			sandbox_cpu_limit(e->proc,
+					  (int)json_integer_value(json_object_get(e->pool->cfg, "MemorySize")));
 		envlog_init_done(e, e->init_ms);
 		tele_close(e);
 		if (e->cur) { /* the invocation it was started for */
@@ -749,6 +751,7 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 	}
 	x->srv = srv;
 	x->idle_timeout_s = opt->idle_timeout_s > 0 ? opt->idle_timeout_s : 300;
+	x->cpu_proportional = opt->cpu_proportional;
 	x->events.exited = on_exited;
 	x->events.init_timeout = on_init_timeout;
 	x->events.runtime_exited = on_runtime_exited;
@@ -785,6 +788,10 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 		x->sandbox->level != x->caps.level ? " (process level chosen)" : "");
 	if (x->caps.why[0])
 		fprintf(stderr, "lambdad: sandbox limits: %s\n", x->caps.why);
+	fprintf(stderr, "lambdad: function CPU: %s\n",
+		x->cpu_proportional ? "in proportion to memory after init, 1769 MB = one CPU (--function-cpu "
+				      "proportional; where the sandbox has the cpu controller)"
+				    : "unlimited (--function-cpu unlimited)");
 	fprintf(stderr, "lambdad: runtimes: %s\n", runtimes_describe(x->runtimes));
 	if (opt->python_sdk && runtimes_set_python_sdk(x->runtimes, opt->python_sdk))
 		fprintf(stderr, "lambdad: --python-sdk %s: no boto3 with its dependencies there; keeping the one found\n",

@@ -32,6 +32,8 @@ struct exec_options {
 	const char *const *runtime_overrides; /* "ID=PATH", NULL-terminated */
 	const char *python_sdk;    /* --python-sdk: the directory holding the boto3 python runtimes get, or NULL */
 	int sandbox_level;         /* -1: best the host allows; 0 process; 1 full */
+	int cpu_proportional;      /* --function-cpu: 1 proportional (after init, MemorySize / 1769
+				    * of a CPU, as Lambda), 0 unlimited */
 };
 
 /* Probes the sandbox and runtimes and starts the Runtime API server on the

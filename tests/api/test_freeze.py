@@ -66,7 +66,10 @@ def handler(event, context):
         if not STARTED:
             STARTED.append(1)
             children(event["n"])
-            time.sleep(0.3)
+            # until each has counted (a loaded machine may take a while)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and not all(count("/tmp/child-%d" % i) > 0 for i in range(event["n"])):
+                time.sleep(0.01)
         return {"first": first, "last": [count("/tmp/child-%d" % i) for i in range(event["n"])]}
     if event.get("mode") == "busy":
         t0, c0 = time.monotonic(), time.process_time()
@@ -170,7 +173,9 @@ class FreezeCase(InvokeCase):
 
 
 class TestFreezeFull(FreezeCase):
-    """FULL with cgroups: the freezer and the CPU quota."""
+    """FULL with cgroups: the freezer and the CPU quota (the default under
+    --auth enforce, asked for here on the loopback)."""
+    server_args = ("--function-cpu", "proportional")
 
     def setUp(self):
         line = sandbox_line(self.server)
@@ -281,6 +286,20 @@ class TestFreezeFull(FreezeCase):
         d = cgroup_dir(host_pid_of(name), "cpu")
         if d:
             self.assertEqual(read(d + "/cpu.cfs_quota_us"), "200000")  # two vCPUs
+
+
+class TestCpuUnlimitedOnTheLoopback(InvokeCase):
+    """--auth permissive (the loopback's default) leaves a function's CPU
+    unlimited unless --function-cpu proportional says otherwise: frozen
+    while idle all the same."""
+
+    def test_no_quota_by_default(self):
+        self.assertIn("function CPU: unlimited", open(self.server.log_path).read())
+        name = self.function({"app.py": TICKER}, MemorySize=128, Timeout=30)
+        self.invoke_json(name, {})
+        d = cgroup_dir(host_pid_of(name), "cpu")
+        if d:
+            self.assertEqual(read(d + "/cpu.cfs_quota_us"), "-1")
 
 
 class TestFreezeProcess(FreezeCase):
