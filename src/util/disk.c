@@ -1,0 +1,169 @@
+/*
+ * disk.c - free-space headroom and out-of-space reports (disk.h).
+ *
+ * disk_room looks at the file system (statvfs, f_bavail: what an
+ * unprivileged writer may use) on every call: the callers are bulk writes,
+ * a batch of log lines or an archive, for which one system call is
+ * nothing, and a cached figure would miss what other writers (SQLite, a
+ * process outside lambdad) used meanwhile.
+ */
+#include "util/disk.h"
+#include "util/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+struct disk {
+	char *dir;
+	struct disk_reserve r;
+	uint64_t failures;
+	uint64_t unreported;     /* failures since the last line printed */
+	int64_t last_fail_ms, last_note_ms;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int disk_parse_reserve(const char *text, uint64_t *bytes, unsigned *pct)
+{
+	char *end;
+	*bytes = 0;
+	*pct = 0;
+	if (!text || !*text || *text == '-' || *text == '+')
+		return LD_EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return LD_EINVAL;
+	if (*end == '%' && !end[1]) {
+		if (v > 50)
+			return LD_EINVAL;
+		*pct = (unsigned)v;
+		return 0;
+	}
+	if (*end)
+		return LD_EINVAL;
+	*bytes = v;
+	return 0;
+}
+
+static uint64_t percent(uint64_t size, unsigned pct)
+{
+	return size / 100 * pct + size % 100 * pct / 100;
+}
+
+uint64_t disk_reserve_for(uint64_t size, const struct disk_reserve *r)
+{
+	if (r->bytes)
+		return r->bytes;
+	if (r->pct)
+		return percent(size, r->pct);
+	uint64_t cap = percent(size, r->default_pct);
+	return r->default_bytes < cap ? r->default_bytes : cap;
+}
+
+/* size and avail of d's file system; 0 or LD_EIO */
+static int look(const disk_t *d, uint64_t *size, uint64_t *avail)
+{
+	struct statvfs v;
+	if (statvfs(d->dir, &v) < 0)
+		return LD_EIO;
+	uint64_t unit = v.f_frsize ? v.f_frsize : v.f_bsize;
+	*size = (uint64_t)v.f_blocks * unit;
+	*avail = (uint64_t)v.f_bavail * unit;
+	return 0;
+}
+
+int disk_open(const char *dir, const struct disk_reserve *r, disk_t **out)
+{
+	uint64_t size, avail;
+	disk_t *d = calloc(1, sizeof(*d));
+	*out = NULL;
+	if (!d || !(d->dir = strdup(dir))) {
+		free(d);
+		return LD_ENOMEM;
+	}
+	d->r = *r;
+	if (look(d, &size, &avail)) {
+		disk_close(d);
+		return LD_EIO;
+	}
+	*out = d;
+	return 0;
+}
+
+void disk_close(disk_t *d)
+{
+	if (!d)
+		return;
+	free(d->dir);
+	free(d);
+}
+
+int disk_full_errno(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
+}
+
+/* one line per burst: the first failure after DISK_NOTICE_MS without any,
+ * then at most one every DISK_NOTICE_MS */
+static void note(disk_t *d, const char *why, const char *path, const char *what)
+{
+	int64_t now = mono_ms();
+	d->failures++;
+	d->unreported++;
+	int quiet = !d->last_fail_ms || now - d->last_fail_ms >= DISK_NOTICE_MS;
+	d->last_fail_ms = now;
+	if (!quiet && now - d->last_note_ms < DISK_NOTICE_MS)
+		return;
+	if (d->unreported > 1)
+		fprintf(stderr, "lambdad: disk: %s: %s: %s (and %llu more writes refused for space since the last line)\n",
+			what, path, why, (unsigned long long)(d->unreported - 1));
+	else
+		fprintf(stderr, "lambdad: disk: %s: %s: %s\n", what, path, why);
+	d->unreported = 0;
+	d->last_note_ms = now;
+}
+
+int disk_room(disk_t *d, uint64_t need, const char *path, const char *what)
+{
+	uint64_t size, avail;
+	if (!d || look(d, &size, &avail))
+		return 0; /* the write itself will say */
+	uint64_t reserve = disk_reserve_for(size, &d->r);
+	if (avail >= reserve && avail - reserve >= need)
+		return 0;
+	char why[256];
+	snprintf(why, sizeof(why),
+		 "%s (writing %llu bytes would leave less than the reserve of %llu bytes free: %llu free; --disk-reserve)",
+		 strerror(ENOSPC), (unsigned long long)need, (unsigned long long)reserve, (unsigned long long)avail);
+	note(d, why, path, what);
+	return LD_ENOSPC;
+}
+
+int disk_failed(disk_t *d, int err, const char *path, const char *what)
+{
+	if (!disk_full_errno(err))
+		return LD_EIO;
+	if (d)
+		note(d, strerror(err), path, what);
+	else
+		fprintf(stderr, "lambdad: disk: %s: %s: %s\n", what, path, strerror(err));
+	return LD_ENOSPC;
+}
+
+void disk_stats(disk_t *d, struct disk_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (look(d, &out->size, &out->avail) == 0)
+		out->reserve = disk_reserve_for(out->size, &d->r);
+	out->failures = d->failures;
+}
