@@ -11,15 +11,20 @@
 #include "util/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 struct disk {
 	char *dir;
 	struct disk_reserve r;
+	char *ballast;           /* DIR/.ballast */
+	int has_ballast;
 	uint64_t failures;
 	uint64_t unreported;     /* failures since the last line printed */
 	int64_t last_fail_ms, last_note_ms;
@@ -82,20 +87,88 @@ static int look(const disk_t *d, uint64_t *size, uint64_t *avail)
 	return 0;
 }
 
+static uint64_t ballast_size(uint64_t reserve)
+{
+	return reserve / 4 < DISK_BALLAST_MAX ? reserve / 4 : DISK_BALLAST_MAX;
+}
+
+/* writes the ballast (real blocks: fallocate, or zeros where the file
+ * system has no fallocate); 0 or LD_EIO (nothing left behind) */
+static int ballast_make(disk_t *d, uint64_t n)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", d->ballast);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return LD_EIO;
+	int rc = posix_fallocate(fd, 0, (off_t)n) == 0 ? 0 : LD_EIO;
+	if (rc) {
+		static const char zero[65536];
+		uint64_t done = 0;
+		rc = 0;
+		while (done < n && !rc) {
+			size_t k = n - done < sizeof(zero) ? (size_t)(n - done) : sizeof(zero);
+			ssize_t w = write(fd, zero, k);
+			if (w > 0)
+				done += (uint64_t)w;
+			else if (!(w < 0 && errno == EINTR))
+				rc = LD_EIO;
+		}
+	}
+	if (close(fd) < 0)
+		rc = LD_EIO;
+	if (!rc && rename(tmp, d->ballast) < 0)
+		rc = LD_EIO;
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+void disk_guard(disk_t *d)
+{
+	uint64_t size, avail;
+	if (!d || look(d, &size, &avail))
+		return;
+	uint64_t reserve = disk_reserve_for(size, &d->r), n = ballast_size(reserve);
+	if (!n)
+		return;
+	if (d->has_ballast && avail < n) {
+		if (unlink(d->ballast) == 0 || errno == ENOENT) {
+			d->has_ballast = 0;
+			fprintf(stderr,
+				"lambdad: disk: %s: %llu bytes free: deleted the ballast (%llu bytes) so that the store "
+				"can write\n",
+				d->dir, (unsigned long long)avail, (unsigned long long)n);
+		}
+	} else if (!d->has_ballast && avail >= reserve + n) {
+		d->has_ballast = ballast_make(d, n) == 0;
+	}
+}
+
 int disk_open(const char *dir, const struct disk_reserve *r, disk_t **out)
 {
 	uint64_t size, avail;
 	disk_t *d = calloc(1, sizeof(*d));
 	*out = NULL;
-	if (!d || !(d->dir = strdup(dir))) {
+	if (!d || !(d->dir = strdup(dir)) || !(d->ballast = malloc(strlen(dir) + 10))) {
+		if (d)
+			free(d->dir);
 		free(d);
 		return LD_ENOMEM;
 	}
+	sprintf(d->ballast, "%s/.ballast", dir);
 	d->r = *r;
 	if (look(d, &size, &avail)) {
 		disk_close(d);
 		return LD_EIO;
 	}
+	/* one left by an earlier run, of the size this run wants */
+	struct stat st;
+	uint64_t n = ballast_size(disk_reserve_for(size, &d->r));
+	d->has_ballast = stat(d->ballast, &st) == 0 && (uint64_t)st.st_size == n;
+	if (!d->has_ballast)
+		unlink(d->ballast);
+	disk_guard(d);
 	*out = d;
 	return 0;
 }
@@ -105,6 +178,7 @@ void disk_close(disk_t *d)
 	if (!d)
 		return;
 	free(d->dir);
+	free(d->ballast);
 	free(d);
 }
 
@@ -141,6 +215,8 @@ int disk_room(disk_t *d, uint64_t need, const char *path, const char *what)
 	uint64_t reserve = disk_reserve_for(size, &d->r);
 	if (avail >= reserve && avail - reserve >= need)
 		return 0;
+	if (!path)
+		return LD_ENOSPC; /* a question, not a refused write */
 	char why[256];
 	snprintf(why, sizeof(why),
 		 "%s (writing %llu bytes would leave less than the reserve of %llu bytes free: %llu free; --disk-reserve)",

@@ -13,6 +13,12 @@
  * and the path, once per burst: the first failure after a quiet period, then
  * at most every DISK_NOTICE_MS with the count of the ones not printed.
  *
+ * A quarter of the reserve (at most DISK_BALLAST_MAX) is held as a file,
+ * DIR/.ballast, so that a writer outside lambdad that fills the file system
+ * to its last byte still leaves the store room: the store calls
+ * disk_guard() before it writes, which deletes the ballast when less than
+ * its size is free, and creates it again once the reserve is free beside it.
+ *
  * Ownership: disk_t is main.c's (disk_open / disk_close); paths passed are
  * only read during the call. Functions return 0 or a negative LD_E* code.
  */
@@ -24,6 +30,7 @@
 typedef struct disk disk_t;
 
 #define DISK_NOTICE_MS 10000 /* a burst of failures is reported at most this often */
+#define DISK_BALLAST_MAX (4u * 1024 * 1024) /* the ballast file: a quarter of the reserve, at most this */
 
 /* Parses --disk-reserve: bytes ("67108864") or a percentage of the file
  * system's size ("5%", 0-50). 0 with *bytes or *pct set (the other 0);
@@ -50,8 +57,8 @@ int disk_open(const char *dir, const struct disk_reserve *r, disk_t **out);
 void disk_close(disk_t *d);
 
 /* 0 when writing `need` bytes leaves at least the reserve free; LD_ENOSPC
- * otherwise (reported with disk_failed as ENOSPC on path, what says who
- * wanted to write). d NULL: always 0. */
+ * otherwise, reported as a refused write of path (what says who wanted to
+ * write) unless path is NULL (the caller only asks). d NULL: always 0. */
 int disk_room(disk_t *d, uint64_t need, const char *path, const char *what);
 
 /* Reports that writing path failed with errno err (what: who wrote).
@@ -59,6 +66,11 @@ int disk_room(disk_t *d, uint64_t need, const char *path, const char *what);
  * caller's to report. Returns LD_ENOSPC for those two, else LD_EIO, so
  * `return disk_failed(...)` gives the caller's code. d may be NULL. */
 int disk_failed(disk_t *d, int err, const char *path, const char *what);
+
+/* Before a metadata write: deletes the ballast when less than its size is
+ * free (one line on stderr), creates it when it is missing and the reserve
+ * is free beside it. d may be NULL. */
+void disk_guard(disk_t *d);
 
 /* errno of a failed write is ENOSPC or EDQUOT */
 int disk_full_errno(int err);
