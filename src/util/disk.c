@@ -182,6 +182,11 @@ void disk_close(disk_t *d)
 	free(d);
 }
 
+void disk_set_reserve(disk_t *d, const struct disk_reserve *r)
+{
+	d->r = *r;
+}
+
 int disk_full_errno(int err)
 {
 	return err == ENOSPC || err == EDQUOT;

@@ -55,6 +55,8 @@ uint64_t disk_reserve_for(uint64_t size, const struct disk_reserve *r);
  * caller's. 0, LD_EIO (statvfs failed), LD_ENOMEM. */
 int disk_open(const char *dir, const struct disk_reserve *r, disk_t **out);
 void disk_close(disk_t *d);
+/* Changes the reserve (the ballast follows at the next disk_guard). */
+void disk_set_reserve(disk_t *d, const struct disk_reserve *r);
 
 /* 0 when writing `need` bytes leaves at least the reserve free; LD_ENOSPC
  * otherwise, reported as a refused write of path (what says who wanted to
