@@ -25,6 +25,7 @@ struct disk {
 	struct disk_reserve r;
 	char *ballast;           /* DIR/.ballast */
 	int has_ballast;
+	int64_t ballast_try_ms;  /* the last failed attempt to write it */
 	uint64_t failures;
 	uint64_t unreported;     /* failures since the last line printed */
 	int64_t last_fail_ms, last_note_ms;
@@ -140,8 +141,10 @@ void disk_guard(disk_t *d)
 				"can write\n",
 				d->dir, (unsigned long long)avail, (unsigned long long)n);
 		}
-	} else if (!d->has_ballast && avail >= reserve + n) {
+	} else if (!d->has_ballast && avail >= reserve + n &&
+		   (!d->ballast_try_ms || mono_ms() - d->ballast_try_ms >= DISK_NOTICE_MS)) {
 		d->has_ballast = ballast_make(d, n) == 0;
+		d->ballast_try_ms = d->has_ballast ? 0 : mono_ms();
 	}
 }
 

@@ -163,16 +163,19 @@ class TestDiskFull(LambdadTestCase):
         if not hasattr(cls, "other"):
             self.skipTest("test_1 did not run")
         # fill the file system from outside, up to the last byte
-        with open(self.filler, "wb") as f:
-            chunk = b"\0" * MB
-            for _ in range(2 * SIZE // MB):
+        fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            chunk = b"\1" * MB
+            for _ in range(4 * SIZE // MB):
                 try:
-                    f.write(chunk)
-                    f.flush()
+                    if os.write(fd, chunk) < len(chunk):
+                        break
                 except OSError:
                     break
             else:
                 self.fail("the filler never filled the file system")
+        finally:
+            os.close(fd)
         try:
             self.assertLess(avail(self.mnt), MB)
             # reads
