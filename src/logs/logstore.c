@@ -76,6 +76,7 @@ struct logstore {
 	int64_t notice_ms;
 	uint64_t room_segments, room_bytes;     /* dropped for the disk's reserve, since the last line */
 	int64_t room_ms;
+	char room_last[LOGSTORE_NAME_MAX * 2 + 16]; /* the group and stream of the last of them */
 	uint32_t crc[256];
 };
 
@@ -876,16 +877,13 @@ static int drop_oldest(logstore_t *ls, char *last, size_t cap, uint64_t *bytes)
  * segment is left to drop (reported by disk_room). */
 static int make_room(logstore_t *ls, uint64_t need, const char *path)
 {
-	char last[LOGSTORE_NAME_MAX * 2 + 16] = "";
 	uint64_t b;
 	int rc = 0;
 	if (!ls->o.disk)
 		return 0;
-	while (disk_room(ls->o.disk, need, NULL, NULL)) {
-		if (!drop_oldest(ls, last, sizeof(last), &b)) {
-			rc = disk_room(ls->o.disk, need, path, "logs: output dropped");
-			break;
-		}
+	int short_of_room;
+	while ((short_of_room = disk_room(ls->o.disk, need, NULL, NULL) != 0) &&
+	       drop_oldest(ls, ls->room_last, sizeof(ls->room_last), &b)) {
 		ls->room_segments++;
 		ls->room_bytes += b;
 	}
@@ -894,11 +892,12 @@ static int make_room(logstore_t *ls, uint64_t need, const char *path)
 		fprintf(stderr,
 			"lambdad: logs: the data directory's file system reached its reserve of free space (--disk-reserve): "
 			"dropped the %llu oldest segments (%llu bytes of events), the last of group %s\n",
-			(unsigned long long)ls->room_segments, (unsigned long long)ls->room_bytes,
-			last[0] ? last : "(earlier)");
+			(unsigned long long)ls->room_segments, (unsigned long long)ls->room_bytes, ls->room_last);
 		ls->room_segments = ls->room_bytes = 0;
 		ls->room_ms = now;
 	}
+	if (short_of_room) /* nothing left to drop: the output goes, said once per burst */
+		rc = disk_room(ls->o.disk, need, path, "logs: output dropped");
 	return rc;
 }
 
