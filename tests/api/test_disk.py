@@ -162,6 +162,8 @@ class TestDiskFull(LambdadTestCase):
         cls = type(self)
         if not hasattr(cls, "other"):
             self.skipTest("test_1 did not run")
+        cold = "cold-%d" % os.getpid()
+        self.make_function(cold)
         # fill the file system from outside, up to the last byte
         fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -187,7 +189,12 @@ class TestDiskFull(LambdadTestCase):
             _, events = self.events_of("/aws/lambda/" + cls.chatty)
             self.assertTrue(events)
             # writes answer AWS's error, not a crash
-            err = self.assertError("ServiceException", self.make_function, "refused-%d" % os.getpid(), status=500)
+            # (code of its own: an archive stored before is not stored again)
+            err = self.assertError("ServiceException", self.make_function, "refused-%d" % os.getpid(),
+                                   make_zip({"app.py": "def handler(e, c):\n    return 'refused'\n"}), status=500)
+            self.assertIn("out of space", err["Error"]["Message"])
+            # a cold start needs room for its code
+            err = self.assertError("ServiceException", self.lam.invoke, FunctionName=cold, status=500)
             self.assertIn("out of space", err["Error"]["Message"])
             log = self.server_log()
             self.assertRegex(log, r"lambdad: disk: .*%s/data/\S+: No space left on device" % re.escape(self.mnt))
