@@ -14,15 +14,15 @@
 #include <stdint.h>
 
 typedef struct blobs blobs_t;
+struct disk;
 
 /* Opens (creating) DATA/blobs. *out owned by the caller. LD_EIO/LD_ENOMEM. */
 int blobs_open(const char *data_dir, blobs_t **out);
+void blobs_close(blobs_t *b);
 
 /* Makes blobs_put keep d's reserve free and report a full file system
  * through it (util/disk.h; d borrowed, NULL: none). */
-struct disk;
 void blobs_use_disk(blobs_t *b, struct disk *d);
-void blobs_close(blobs_t *b);
 
 /* SHA-256 of data as 64 hex digits (hex[65]) and as base64 (b64[45], the
  * form of Lambda's CodeSha256). Either may be NULL. */
