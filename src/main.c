@@ -31,6 +31,7 @@
 #include "router.h"
 #include "server.h"
 #include "store/store.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/ids.h"
 
@@ -62,6 +63,7 @@ static void usage(FILE *f)
 	      "                     [--mq-broker BROKER-ID-OR-HOST=amqp://HOST:PORT]...\n"
 	      "                     [--msk-cluster CLUSTER-ARN-OR-NAME=HOST:PORT[,HOST:PORT...]]...\n"
 	      "                     [--logs-max-bytes N] [--logs-env-rate BYTES-PER-SECOND] [--logs-sweep-ms N]\n"
+	      "                     [--disk-reserve BYTES|N%]\n"
 	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--max-connections N] [--max-connections-per-address N]\n"
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
@@ -69,6 +71,7 @@ static void usage(FILE *f)
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
+	      "          --disk-reserve 67108864 (64 MB; at most 10% of the data directory's file system)\n"
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n"
@@ -175,6 +178,7 @@ static int serve(int argc, char **argv)
 		{ "logs-max-bytes", required_argument, NULL, 'L' },
 		{ "logs-env-rate", required_argument, NULL, 'E' },
 		{ "logs-sweep-ms", required_argument, NULL, 'S' },
+		{ "disk-reserve", required_argument, NULL, 'X' },
 		{ "metrics-listen", required_argument, NULL, 'm' },
 		{ "kafka-sasl-plaintext", no_argument, NULL, 'Q' },
 		{ "max-connections", required_argument, NULL, 'C' },
@@ -277,6 +281,15 @@ static int serve(int argc, char **argv)
 				srv.logs_sweep_ms = (int)v;
 			break;
 		}
+		case 'X': {
+			uint64_t bytes;
+			if (disk_parse_reserve(optarg, &bytes, &srv.disk_reserve_pct)) {
+				fprintf(stderr, "lambdad: --disk-reserve takes a number of bytes or a percentage up to 50%%\n");
+				return 2;
+			}
+			srv.disk_reserve = bytes;
+			break;
+		}
 		case 'C':
 		case 'p':
 		case 'H':
@@ -353,12 +366,19 @@ static int serve(int argc, char **argv)
 		close(lfd);
 		return 1;
 	}
-	if (loop_new(&srv.loop) || store_open("sqlite", srv.data_dir, &srv.store) ||
-	    blobs_open(srv.data_dir, &srv.blobs) || load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
-	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes }, &srv.logs)) {
+	if (loop_new(&srv.loop) || disk_open(srv.data_dir,
+						  &(struct disk_reserve){ srv.disk_reserve, srv.disk_reserve_pct,
+									  QUOTA_DISK_RESERVE, QUOTA_DISK_RESERVE_PCT },
+						  &srv.disk) ||
+	    store_open("sqlite", srv.data_dir, &srv.store) || blobs_open(srv.data_dir, &srv.blobs) ||
+	    load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
+	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes, .disk = srv.disk },
+			  &srv.logs)) {
 		fprintf(stderr, "lambdad: cannot open the data directory %s\n", srv.data_dir);
 		goto out;
 	}
+	srv.store->disk = srv.disk; /* out-of-space reports of the store and the blobs */
+	blobs_use_disk(srv.blobs, srv.disk);
 	/* LAMBDAD_METRICS_MAX_SERIES lowers the series cap (tests of the cap) */
 	const char *cap = getenv("LAMBDAD_METRICS_MAX_SERIES");
 	if (metrics_open(srv.data_dir, cap ? (size_t)strtoul(cap, NULL, 10) : 0, &srv.metrics) ||
@@ -462,6 +482,7 @@ out:
 	blobs_close(srv.blobs);
 	keys_close(srv.keys);
 	logstore_close(srv.logs); /* after exec_stop: environments' last lines are in */
+	disk_close(srv.disk);
 	loop_free(srv.loop);
 	model_unload();
 	return rc;

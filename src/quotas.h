@@ -64,6 +64,10 @@
 #define QUOTA_LOGS_ENV_BURST_S 5            /* the burst it may log at once: this many seconds of its rate */
 #define QUOTA_LOGS_SWEEP_MS 600000          /* --logs-sweep-ms default: retention enforced every 10 minutes */
 
+/* lambdad's own headroom on the data directory's file system (util/disk.h, docs/store.md) */
+#define QUOTA_DISK_RESERVE (64ull * 1024 * 1024) /* --disk-reserve default: bulk writers leave 64 MB free ... */
+#define QUOTA_DISK_RESERVE_PCT 10           /* ... or 10% of the file system when that is less */
+
 #define QUOTA_MB_PER_VCPU 1769              /* Lambda: CPU in proportion to MemorySize, 1,769 MB = one vCPU */
 
 #endif

@@ -19,6 +19,7 @@ struct outbound;
 struct logstore;
 struct cwlogs;
 struct metrics;
+struct disk;
 
 typedef struct server {
 	/* configuration */
@@ -35,6 +36,8 @@ typedef struct server {
 	unsigned long long logs_max_bytes; /* --logs-max-bytes: the log store's cap (logs/logstore.h), 0: default */
 	unsigned long long logs_env_rate;  /* --logs-env-rate: bytes/s of output one environment may log (exec/envlog.c), 0: default */
 	int logs_sweep_ms;           /* --logs-sweep-ms: how often retention is enforced (api/cwlogs.c), 0: default */
+	unsigned long long disk_reserve; /* --disk-reserve BYTES, 0: a percentage or the default (util/disk.h) */
+	unsigned disk_reserve_pct;   /* --disk-reserve N%, 0: bytes or the default */
 	int kafka_sasl_plaintext;        /* --kafka-sasl-plaintext: Kafka SASL without TLS (pollers/kafkaauth.h) */
 	const char *const *mq_brokers; /* --mq-broker KEY=amqp://HOST:PORT mappings, NULL-terminated (pollers/rabbitmq.h) */
 	const char *metrics_listen;  /* --metrics-listen HOST:PORT: GET /metrics there, unauthenticated; or NULL */
@@ -55,6 +58,7 @@ typedef struct server {
 	struct cwlogs *cwlogs;       /* the CloudWatch Logs API's state: retention sweep, live tails (api/cwlogs.c) */
 	struct outbound *dest_ob;    /* destinations' deliveries (exec/destinations.c), NULL until the first */
 	struct metrics *metrics;     /* AWS/Lambda metrics (metrics/metrics.h), NULL in tools without them */
+	struct disk *disk;           /* the data directory's free-space reserve (util/disk.h), NULL: none kept */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
 } server_t;

@@ -2,6 +2,7 @@
  * blobs.c - content-addressed archive storage (see blobs.h).
  */
 #include "blobs/blobs.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/ids.h"
@@ -19,7 +20,13 @@
 
 struct blobs {
 	char dir[4096];
+	disk_t *disk; /* borrowed (blobs_use_disk), may be NULL */
 };
+
+void blobs_use_disk(blobs_t *b, disk_t *d)
+{
+	b->disk = d;
+}
 
 int blobs_open(const char *data_dir, blobs_t **out)
 {
@@ -77,6 +84,9 @@ int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
 	blob_file(b, hex, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		return 0; /* content-addressed: already there */
+	if ((rc = disk_room(b->disk, len, path, "code blobs: upload refused")))
+		return rc;
+	rc = LD_EIO;
 	snprintf(sub, sizeof(sub), "%s/%.2s", b->dir, hex);
 	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 		return LD_EIO;
@@ -84,7 +94,7 @@ int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return LD_EIO;
+		return disk_failed(b->disk, errno, tmp, "code blobs");
 	const char *p = data;
 	size_t left = len;
 	while (left) {
@@ -92,15 +102,19 @@ int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			rc = disk_failed(b->disk, errno, tmp, "code blobs");
 			goto out;
 		}
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fsync(fd) < 0)
+	if (fsync(fd) < 0) {
+		rc = disk_failed(b->disk, errno, tmp, "code blobs");
 		goto out;
+	}
 	if (close(fd) < 0) {
 		fd = -1;
+		rc = disk_failed(b->disk, errno, tmp, "code blobs");
 		goto out;
 	}
 	fd = -1;

@@ -14,16 +14,22 @@
 #include <stdint.h>
 
 typedef struct blobs blobs_t;
+struct disk;
 
 /* Opens (creating) DATA/blobs. *out owned by the caller. LD_EIO/LD_ENOMEM. */
 int blobs_open(const char *data_dir, blobs_t **out);
 void blobs_close(blobs_t *b);
 
+/* Makes blobs_put keep d's reserve free and report a full file system
+ * through it (util/disk.h; d borrowed, NULL: none). */
+void blobs_use_disk(blobs_t *b, struct disk *d);
+
 /* SHA-256 of data as 64 hex digits (hex[65]) and as base64 (b64[45], the
  * form of Lambda's CodeSha256). Either may be NULL. */
 void blobs_digest(const void *data, size_t len, char hex[65], char b64[45]);
 
-/* Stores data under its digest (written into hex[65]); 0 or LD_EIO. */
+/* Stores data under its digest (written into hex[65]); 0, LD_ENOSPC (it
+ * would pass the disk's reserve, or the file system is full), LD_EIO. */
 int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65]);
 
 /* Path of a stored blob into out; 0, or LD_ENOTFOUND if absent. */

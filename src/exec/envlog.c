@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "quotas.h"
 #include "util/base64.h"
+#include "util/err.h"
 #include "util/ids.h"
 
 #include <jansson.h>
@@ -112,7 +113,10 @@ static void store(struct env *e)
 		ev[n].len = len;
 		off += REC + len;
 		if (++n == PEND_BATCH || off + REC > e->log_pend.len) {
-			if (logstore_append(e->pool->x->srv->logs, s, ev, n))
+			int rc = logstore_append(e->pool->x->srv->logs, s, ev, n);
+			/* out of space: the store reported it (once per burst) and
+			 * counts the lines for the stream's next append */
+			if (rc && rc != LD_ENOSPC)
 				fprintf(stderr, "lambdad: logs: cannot store %zu lines of %s\n", n, e->stream);
 			n = 0; /* the cap drops segments, never streams: s stays */
 		}

@@ -662,6 +662,11 @@ static void start_fresh(struct pool *p, struct invocation *inv)
 		fail_with(inv, err.type, "RequestId: %s Error: %s", inv->request_id, err.message ? err.message : "");
 	} else if (rc == LD_EAPI) {
 		finish(inv, 0, NULL, NULL, NULL, 0, NULL, &err);
+	} else if (rc == LD_ENOSPC) {
+		/* extracting its code would pass the data directory's reserve (util/disk.h) */
+		ld_error_set(&err, "ServiceException",
+			     "An error occurred starting the function: the service's data directory is out of space.");
+		finish(inv, 0, NULL, NULL, NULL, 0, NULL, &err);
 	} else if (rc) {
 		ld_error_set(&err, "ServiceException", "An error occurred starting the function.");
 		finish(inv, 0, NULL, NULL, NULL, 0, NULL, &err);

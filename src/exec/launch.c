@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "quotas.h"
 #include "util/arn.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/ids.h"
@@ -40,7 +41,7 @@
  * temporary name and renamed into place, so a half-extracted tree is never
  * seen; a concurrent builder's rename wins and ours is dropped. */
 static int extract_once(server_t *srv, const char *sub, const char *name, const char *const *hexes, size_t n,
-			char *out, size_t outn)
+			uint64_t need, char *out, size_t outn)
 {
 	char tmp[PATH_MAX], rnd[17];
 	snprintf(out, outn, "%s/%s/%s", srv->data_dir, sub, name);
@@ -60,8 +61,13 @@ static int extract_once(server_t *srv, const char *sub, const char *name, const 
 		size_t len = 0;
 		if (!hexes[i])
 			break; /* as before: the archives up to a record without one */
-		if (!(rc = blobs_read(srv->blobs, hexes[i], &zip, &len)))
+		/* the unzipped size when the record has it, else at least the
+		 * archive's: kept out of the data directory's reserve (util/disk.h) */
+		if (!(rc = blobs_read(srv->blobs, hexes[i], &zip, &len)) &&
+		    !(rc = disk_room(srv->disk, i == 0 && need > len ? need : len, tmp, "extracting code")))
 			rc = zip_extract(zip, len, tmp, QUOTA_UNZIPPED);
+		if (rc == LD_EIO && disk_room(srv->disk, 0, tmp, "extracting code"))
+			rc = LD_ENOSPC; /* the file system filled up meanwhile */
 		free(zip);
 	}
 	if (!rc && rename(tmp, out) < 0 && errno != ENOTEMPTY && errno != EEXIST)
@@ -72,10 +78,10 @@ static int extract_once(server_t *srv, const char *sub, const char *name, const 
 }
 
 /* DATA/code/<hex>/: the function's code */
-static int code_dir(server_t *srv, const char *hex, char *out, size_t n)
+static int code_dir(server_t *srv, const char *hex, uint64_t unzipped, char *out, size_t n)
 {
 	const char *one[1] = { hex };
-	return extract_once(srv, "code", hex, one, 1, out, n);
+	return extract_once(srv, "code", hex, one, 1, unzipped, out, n);
 }
 
 /* DATA/opt/<digest of the layer list>/: the function's layers extracted in
@@ -101,7 +107,7 @@ static int layers_dir(server_t *srv, json_t *cfg, char *out, size_t n)
 	}
 	blobs_digest(ids.data, ids.len, digest, NULL);
 	buf_free(&ids);
-	int rc = extract_once(srv, "opt", digest, hexes, nl, out, n);
+	int rc = extract_once(srv, "opt", digest, hexes, nl, 0, out, n);
 	if (rc)
 		out[0] = '\0';
 	return rc;
@@ -568,7 +574,8 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		return ld_error_set(err, "TooManyRequestsException", "Rate Exceeded.");
 	}
 	code[0] = opt[0] = '\0';
-	if (!image && ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")), code, sizeof(code))) ||
+	if (!image && ((rc = code_dir(x->srv, json_string_value(json_object_get(cfg, "_CodeHex")),
+				       (uint64_t)json_integer_value(json_object_get(cfg, "_UnzippedSize")), code, sizeof(code))) ||
 		       (rc = layers_dir(x->srv, cfg, opt, sizeof(opt)))))
 		return rc;
 	char exts[QUOTA_EXTENSIONS][256];

@@ -16,6 +16,7 @@
  */
 #include "logs/logstore.h"
 #include "util/buf.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/file.h"
 #include "util/ids.h"
@@ -53,6 +54,7 @@ struct ls_stream {
 	struct seg *segs; /* oldest first; the last one is the active one */
 	size_t nsegs, cap;
 	uint32_t next_seg;
+	uint64_t lost_events, lost_bytes; /* refused for space since the last append that got in */
 };
 
 struct ls_group {
@@ -72,6 +74,9 @@ struct logstore {
 	uint64_t dropped_segments, dropped_bytes;
 	uint64_t notice_segments, notice_bytes; /* dropped since the last stderr line */
 	int64_t notice_ms;
+	uint64_t room_segments, room_bytes;     /* dropped for the disk's reserve, since the last line */
+	int64_t room_ms;
+	char room_last[LOGSTORE_NAME_MAX * 2 + 16]; /* the group and stream of the last of them */
 	uint32_t crc[256];
 };
 
@@ -145,31 +150,37 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
-/* writes text to DIR/NAME through a temporary file and a rename */
-static int write_atomic(const char *dir, const char *name, const void *data, size_t len)
+/* writes text to DIR/NAME through a temporary file and a rename; a full
+ * file system is reported (util/disk.h) and answered LD_ENOSPC */
+static int write_atomic(logstore_t *ls, const char *dir, const char *name, const void *data, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return LD_EIO;
+		return disk_failed(ls->o.disk, errno, tmp, "logs");
 	ssize_t w = write(fd, data, len);
+	int err = w < 0 ? errno : ENOSPC; /* a short write: the file system is full */
 	close(fd);
-	if (w != (ssize_t)len || rename(tmp, path) < 0) {
+	if (w != (ssize_t)len) {
+		unlink(tmp);
+		return disk_failed(ls->o.disk, err, tmp, "logs");
+	}
+	if (rename(tmp, path) < 0) {
 		unlink(tmp);
 		return LD_EIO;
 	}
 	return 0;
 }
 
-static int write_json(const char *dir, const char *name, json_t *doc)
+static int write_json(logstore_t *ls, const char *dir, const char *name, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	if (!text)
 		return LD_ENOMEM;
-	int rc = write_atomic(dir, name, text, strlen(text));
+	int rc = write_atomic(ls, dir, name, text, strlen(text));
 	free(text);
 	return rc;
 }
@@ -312,7 +323,7 @@ static int write_index(logstore_t *ls, ls_stream_t *s)
 		memcpy(e + 32, &s->segs[i].max_ts, 8);
 		memcpy(e + 40, &s->segs[i].max_ingest, 8);
 	}
-	int rc = write_atomic(s->dir, ".index", b, n * INDEX_ENTRY);
+	int rc = write_atomic(ls, s->dir, ".index", b, n * INDEX_ENTRY);
 	free(b);
 	return rc;
 }
@@ -594,7 +605,7 @@ int logstore_group_create(logstore_t *ls, const char *scope, const char *name, l
 		rc = LD_EIO;
 		goto out;
 	}
-	if ((rc = write_json(g->dir, ".group", group_meta(g))) || (rc = strmap_put(ls->groups, key, g)))
+	if ((rc = write_json(ls, g->dir, ".group", group_meta(g))) || (rc = strmap_put(ls->groups, key, g)))
 		goto out;
 	*out = g;
 	g = NULL;
@@ -634,7 +645,7 @@ int logstore_group_set_retention(logstore_t *ls, ls_group_t *g, int days)
 {
 	int old = g->retention;
 	g->retention = days;
-	int rc = write_json(g->dir, ".group", group_meta(g));
+	int rc = write_json(ls, g->dir, ".group", group_meta(g));
 	if (rc)
 		g->retention = old;
 	return rc;
@@ -733,7 +744,7 @@ int logstore_stream_create(logstore_t *ls, ls_group_t *g, const char *name, ls_s
 		rc = LD_EIO;
 		goto out;
 	}
-	if ((rc = write_json(s->dir, ".stream",
+	if ((rc = write_json(ls, s->dir, ".stream",
 			     json_pack("{s:s,s:I,s:I}", "name", name, "creationTime", (json_int_t)s->created, "id",
 				       (json_int_t)s->id))) ||
 	    (rc = strmap_put(g->streams, s->name, s)))
@@ -843,20 +854,58 @@ static void drop_segment(logstore_t *ls, ls_stream_t *s, size_t i)
 	s->nsegs--;
 }
 
+/* drops the oldest segment of the store (names its group and stream in
+ * last); 0 when there is none */
+static int drop_oldest(logstore_t *ls, char *last, size_t cap, uint64_t *bytes)
+{
+	struct oldest o = { 0 };
+	strmap_each(ls->groups, find_oldest_group, &o);
+	if (!o.s)
+		return 0;
+	*bytes = o.s->segs[0].bytes;
+	snprintf(last, cap, "%s, stream %s", o.s->g->name, o.s->name);
+	drop_segment(ls, o.s, 0);
+	write_index(ls, o.s);
+	ls->dropped_segments++;
+	ls->dropped_bytes += *bytes;
+	return 1;
+}
+
+/* Keeps the data directory's reserve free (util/disk.h) before `need`
+ * bytes are written to path: drops the oldest segments while the file
+ * system has less than the reserve beyond need. 0, or LD_ENOSPC when no
+ * segment is left to drop (reported by disk_room). */
+static int make_room(logstore_t *ls, uint64_t need, const char *path)
+{
+	uint64_t b;
+	int rc = 0;
+	if (!ls->o.disk)
+		return 0;
+	int short_of_room;
+	while ((short_of_room = disk_room(ls->o.disk, need, NULL, NULL) != 0) &&
+	       drop_oldest(ls, ls->room_last, sizeof(ls->room_last), &b)) {
+		ls->room_segments++;
+		ls->room_bytes += b;
+	}
+	int64_t now = logstore_now_ms();
+	if (ls->room_segments && now - ls->room_ms >= 1000) {
+		fprintf(stderr,
+			"lambdad: logs: the data directory's file system reached its reserve of free space (--disk-reserve): "
+			"dropped the %llu oldest segments (%llu bytes of events), the last of group %s\n",
+			(unsigned long long)ls->room_segments, (unsigned long long)ls->room_bytes, ls->room_last);
+		ls->room_segments = ls->room_bytes = 0;
+		ls->room_ms = now;
+	}
+	if (short_of_room) /* nothing left to drop: the output goes, said once per burst */
+		rc = disk_room(ls->o.disk, need, path, "logs: output dropped");
+	return rc;
+}
+
 static void enforce_cap(logstore_t *ls)
 {
 	char last[LOGSTORE_NAME_MAX * 2 + 16] = "";
-	while (ls->total > ls->o.max_bytes) {
-		struct oldest o = { 0 };
-		strmap_each(ls->groups, find_oldest_group, &o);
-		if (!o.s)
-			break;
-		uint64_t b = o.s->segs[0].bytes;
-		snprintf(last, sizeof(last), "%s, stream %s", o.s->g->name, o.s->name);
-		drop_segment(ls, o.s, 0);
-		write_index(ls, o.s);
-		ls->dropped_segments++;
-		ls->dropped_bytes += b;
+	uint64_t b;
+	while (ls->total > ls->o.max_bytes && drop_oldest(ls, last, sizeof(last), &b)) {
 		ls->notice_segments++;
 		ls->notice_bytes += b;
 	}
@@ -874,38 +923,65 @@ static void enforce_cap(logstore_t *ls)
 
 /* ---- appending ---- */
 
+/* one record at b (HDR + ev->len bytes), summarized into add */
+static void put_record(logstore_t *ls, unsigned char *b, const struct logstore_event *ev, int64_t now, struct seg *add)
+{
+	uint32_t len = (uint32_t)ev->len, c;
+	int64_t ingest = ev->ingest ? ev->ingest : now;
+	memcpy(b, &len, 4);
+	memcpy(b + 8, &ev->ts, 8);
+	memcpy(b + 16, &ingest, 8);
+	if (len)
+		memcpy(b + HDR, ev->msg, len);
+	c = record_crc(ls->crc, b, b + HDR, len);
+	memcpy(b + 4, &c, 4);
+	struct logstore_event e = { ev->ts, ingest, NULL, len };
+	summarize(add, &e, 0, 0);
+}
+
 int logstore_append(logstore_t *ls, ls_stream_t *s, const struct logstore_event *ev, size_t n)
 {
-	size_t total = 0;
+	size_t total = 0, given = 0;
 	int64_t now = logstore_now_ms();
 	int rc = 0;
+	char path[PATH_MAX], note[256];
+	struct logstore_event lost = { now, 0, note, 0 };
 	if (ls->o.readonly)
 		return LD_EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		if (ev[i].len > LOGSTORE_MAX_EVENT)
 			return LD_ETOOBIG;
-		total += HDR + ev[i].len;
+		given += HDR + ev[i].len;
 	}
 	if (!n)
 		return 0;
+	/* events an earlier append could not store for space: said first */
+	if (s->lost_events) {
+		int k = snprintf(note, sizeof(note),
+				 "lambdad: %llu events (%llu bytes) of this stream were dropped: the data directory's file "
+				 "system was at its reserve of free space (--disk-reserve)\n",
+				 (unsigned long long)s->lost_events, (unsigned long long)s->lost_bytes);
+		lost.len = k > 0 ? (size_t)k : 0;
+	}
+	total = given + (lost.len ? HDR + lost.len : 0);
+	seg_path(s, s->nsegs ? s->segs[s->nsegs - 1].id : s->next_seg, path, sizeof(path));
+	if (make_room(ls, total, path)) {
+		s->lost_events += n;
+		s->lost_bytes += given - n * HDR;
+		return LD_ENOSPC;
+	}
 	unsigned char *b = malloc(total);
 	if (!b)
 		return LD_ENOMEM;
 	struct seg add = { 0 };
 	size_t o = 0;
+	if (lost.len) {
+		put_record(ls, b, &lost, now, &add);
+		o += HDR + lost.len;
+	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t len = (uint32_t)ev[i].len, c;
-		int64_t ingest = ev[i].ingest ? ev[i].ingest : now;
-		memcpy(b + o, &len, 4);
-		memcpy(b + o + 8, &ev[i].ts, 8);
-		memcpy(b + o + 16, &ingest, 8);
-		if (len)
-			memcpy(b + o + HDR, ev[i].msg, len);
-		c = record_crc(ls->crc, b + o, b + o + HDR, len);
-		memcpy(b + o + 4, &c, 4);
-		struct logstore_event e = { ev[i].ts, ingest, NULL, len };
-		summarize(&add, &e, 0, 0);
-		o += HDR + len;
+		put_record(ls, b + o, &ev[i], now, &add);
+		o += HDR + ev[i].len;
 	}
 	/* seal the active segment when this batch would take it past the size */
 	struct seg *act = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
@@ -917,20 +993,23 @@ int logstore_append(logstore_t *ls, ls_stream_t *s, const struct logstore_event 
 			goto out;
 		act = &s->segs[s->nsegs - 1];
 	}
-	char path[PATH_MAX];
 	seg_path(s, act->id, path, sizeof(path));
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		rc = LD_EIO;
+		rc = disk_failed(ls->o.disk, errno, path, "logs: output dropped");
 		goto out;
 	}
 	size_t done = 0;
+	int err = ENOSPC; /* a write of 0 bytes: the file system is full */
 	while (done < total) {
 		ssize_t w = write(fd, b + done, total - done);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			if (w < 0)
+				err = errno;
 			break;
+		}
 		done += (size_t)w;
 	}
 	if (done < total) {
@@ -938,10 +1017,11 @@ int logstore_append(logstore_t *ls, ls_stream_t *s, const struct logstore_event 
 		if (ftruncate(fd, (off_t)act->bytes) < 0)
 			fprintf(stderr, "lambdad: logs: cannot cut a partial write off %s\n", path);
 		close(fd);
-		rc = LD_EIO;
+		rc = disk_failed(ls->o.disk, err, path, "logs: output dropped");
 		goto out;
 	}
 	close(fd);
+	s->lost_events = s->lost_bytes = 0;
 	if (!act->count || add.min_ts < act->min_ts)
 		act->min_ts = add.min_ts;
 	if (!act->count || add.max_ts > act->max_ts)
@@ -953,6 +1033,10 @@ int logstore_append(logstore_t *ls, ls_stream_t *s, const struct logstore_event 
 	ls->total += total;
 	enforce_cap(ls);
 out:
+	if (rc == LD_ENOSPC) {
+		s->lost_events += n;
+		s->lost_bytes += given - n * HDR;
+	}
 	free(b);
 	return rc;
 }
@@ -1220,7 +1304,7 @@ static int rewrite_segment(logstore_t *ls, ls_stream_t *s, size_t i, int64_t cut
 	walk(ls->crc, map, len, keep_one, &k, NULL);
 	munmap((void *)map, len);
 	snprintf(name, sizeof(name), "%08x.seg", sg.id);
-	int rc = write_atomic(s->dir, name, out.data ? out.data : "", out.len);
+	int rc = write_atomic(ls, s->dir, name, out.data ? out.data : "", out.len);
 	buf_free(&out);
 	if (rc)
 		return rc;

@@ -15,7 +15,13 @@
  *
  * Caps: the whole store is kept under max_bytes by dropping the oldest
  * segments first (by ingestion time, whatever their group), with one line
- * on stderr saying so (at most once a second, with counts).
+ * on stderr saying so (at most once a second, with counts). With a disk
+ * (util/disk.h), an append first drops the oldest segments the same way
+ * while the data directory's file system has less than its reserve free
+ * beyond the append; when no segment is left, the append is refused
+ * (LD_ENOSPC) and the stream's next stored append starts with a line
+ * saying how many events were lost. Write failures for space are reported
+ * through the disk, once per burst.
  *
  * Ownership: group and stream handles belong to the store and stay valid
  * until they are deleted (logstore_group_delete, logstore_stream_delete)
@@ -29,6 +35,7 @@
 #include <stdint.h>
 
 typedef struct logstore logstore_t;
+struct disk;
 typedef struct ls_group ls_group_t;
 typedef struct ls_stream ls_stream_t;
 
@@ -43,6 +50,7 @@ struct logstore_opts {
 	int readonly;             /* a reader beside the server (`lambdad logs`): nothing is changed on disk */
 	const char *only_scope;   /* with only_group: load that one group (readonly readers) */
 	const char *only_group;
+	struct disk *disk;        /* the data directory's reserve (util/disk.h), borrowed; NULL: none kept */
 };
 
 /* Opens (creating DATA/logs) and loads the store. *out is the caller's
@@ -114,7 +122,8 @@ struct logstore_event {
 
 /* Appends n events in one write (in the kernel when it returns), then keeps
  * the store under its cap. 0, LD_ETOOBIG (an event over LOGSTORE_MAX_EVENT),
- * LD_EIO. */
+ * LD_ENOSPC (no room even without any older segment: the events are
+ * dropped, and counted in the next append's line), LD_EIO. */
 int logstore_append(logstore_t *ls, ls_stream_t *s, const struct logstore_event *ev, size_t n);
 
 /* Forward reading from a position, seeking by time: events with

@@ -83,7 +83,11 @@ void apierr_render(req_t *r, int rc)
 {
 	const char *type = r->err.type;
 	const char *msg = r->err.message;
-	if (rc != LD_EAPI || !type) {
+	if (rc == LD_ENOSPC) {
+		/* the writer reported the path and errno (util/disk.h) */
+		type = "ServiceException";
+		msg = "The service could not store the request: its data directory is out of space.";
+	} else if (rc != LD_EAPI || !type) {
 		type = "ServiceException";
 		msg = "An internal error occurred.";
 		fprintf(stderr, "lambdad: %s %s: %s\n", r->method, r->path, ld_strerror(rc));

@@ -9,8 +9,10 @@
  * environment variable LAMBDAD_SYNC_FULL=1 (see docs/store.md).
  */
 #include "store/store.h"
+#include "util/disk.h"
 #include "util/err.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +42,24 @@ struct sqlite_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[NQ];
 	int in_tx;
+	char path[4096];
 };
+
+/* the code of a failed step: a full file system (SQLITE_FULL) is
+ * reported (util/disk.h) and answered LD_ENOSPC, anything else LD_ESTORE */
+static int failed(struct sqlite_store *s, int step)
+{
+	if (step == SQLITE_FULL || sqlite3_errcode(s->db) == SQLITE_FULL)
+		return disk_failed(s->base.disk, ENOSPC, s->path, "store");
+	return LD_ESTORE;
+}
 
 static int exec_simple(struct sqlite_store *s, int q)
 {
 	sqlite3_stmt *st = s->st[q];
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : LD_ESTORE;
+	return rc == SQLITE_DONE ? 0 : failed(s, rc);
 }
 
 static void sq_close(store_t *base)
@@ -68,6 +80,7 @@ static int sq_open(const char *dir, store_t **out)
 		return LD_ENOMEM;
 	s->base.ops = &store_sqlite_ops;
 	snprintf(path, sizeof(path), "%s/lambdad.db", dir);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		goto out;
@@ -166,7 +179,7 @@ static int sq_put(store_t *base, const char *kind, const char *scope, const char
 	int step = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return step == SQLITE_DONE ? 0 : LD_ESTORE;
+	return step == SQLITE_DONE ? 0 : failed(s, step);
 }
 
 static int sq_del(store_t *base, const char *kind, const char *scope, const char *key)
@@ -179,7 +192,7 @@ static int sq_del(store_t *base, const char *kind, const char *scope, const char
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (step != SQLITE_DONE)
-		return LD_ESTORE;
+		return failed(s, step);
 	return changed ? 0 : LD_ENOTFOUND;
 }
 
@@ -241,7 +254,7 @@ static int sq_del_prefix(store_t *base, const char *kind, const char *scope, con
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	free(hi);
-	return step == SQLITE_DONE ? 0 : LD_ESTORE;
+	return step == SQLITE_DONE ? 0 : failed(s, step);
 }
 
 static int sq_scopes(store_t *base, const char *kind, store_iter_fn fn, void *ud)

@@ -11,6 +11,7 @@
  * not fill the cache, so uncommitted data never enters it.
  */
 #include "store/store.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/str.h"
 
@@ -57,6 +58,7 @@ void store_close(store_t *s)
 
 int store_begin(store_t *s)
 {
+	disk_guard(s->disk);
 	int rc = s->ops->begin(s);
 	s->in_tx = rc == 0;
 	return rc;
@@ -80,12 +82,16 @@ void store_rollback(store_t *s)
 
 int store_del(store_t *s, const char *kind, const char *scope, const char *key)
 {
+	if (!s->in_tx)
+		disk_guard(s->disk);
 	cache_drop(s, kind, scope, key);
 	return s->ops->del(s, kind, scope, key);
 }
 
 int store_del_prefix(store_t *s, const char *kind, const char *scope, const char *prefix)
 {
+	if (!s->in_tx)
+		disk_guard(s->disk);
 	cache_clear(s);
 	return s->ops->del_prefix(s, kind, scope, prefix);
 }
@@ -156,6 +162,8 @@ int store_put_json(store_t *s, const char *kind, const char *scope, const char *
 	if (!text)
 		return LD_ENOMEM;
 	cache_drop(s, kind, scope, key);
+	if (!s->in_tx)
+		disk_guard(s->disk);
 	int rc = s->ops->put(s, kind, scope, key, text, strlen(text));
 	free(text);
 	return rc;

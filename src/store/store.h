@@ -12,7 +12,9 @@
  * Durability: a write is durable when store_commit() (or a single put/del
  * outside a transaction) returns 0: it survives kill -9 of the daemon.
  * Every call returns 0 or a negative LD_E* code (LD_ENOTFOUND for a missing
- * key, LD_ESTORE for backend failures).
+ * key, LD_ENOSPC when the file system is full, LD_ESTORE for other backend
+ * failures). The store does not keep the data directory's reserve
+ * (util/disk.h): the bulk writers do, so that its small writes find room.
  */
 #ifndef LD_STORE_H
 #define LD_STORE_H
@@ -54,6 +56,7 @@ struct store {
 	const struct store_ops *ops;
 	json_t *cache;       /* "kind\x1fscope\x1fkey" -> parsed document */
 	int in_tx;           /* a transaction is open: reads do not fill the cache */
+	struct disk *disk;   /* where a backend reports a full file system (util/disk.h), borrowed; may be NULL */
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -25,6 +25,7 @@ const char *ld_strerror(int code)
 	case LD_EUNSAFE: return "unsafe archive entry";
 	case LD_EPENDING: return "pending";
 	case LD_ETHROTTLED: return "throttled";
+	case LD_ENOSPC: return "no space left in the data directory";
 	}
 	return "unknown error";
 }

@@ -33,6 +33,7 @@ enum {
 	LD_EUNSAFE = -11,   /* archive entry would escape its directory */
 	LD_EPENDING = -12,  /* not an error: a handler will answer later (req_finish) */
 	LD_ETHROTTLED = -13, /* a concurrency limit leaves no room now (exec.h) */
+	LD_ENOSPC = -14,    /* the data directory's file system is full, or at its reserve (util/disk.h) */
 };
 
 /* Short constant description of an LD_E* code, for logs. Never NULL. */

@@ -2,10 +2,13 @@
  * test_logstore.c - unit tests of logs/logstore: groups and streams kept
  * across a reopen, segments sealed and summarised, reading by time forward
  * and backward, a torn tail cut at open, the global cap dropping the oldest
- * segments, retention, tokens and on-disk names.
+ * segments, the disk's reserve dropping them and then refusing output
+ * (with a line saying so at the next append), retention, tokens and
+ * on-disk names.
  */
 #include "t.h"
 #include "logs/logstore.h"
+#include "util/disk.h"
 #include "util/err.h"
 #include "util/file.h"
 
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define SCOPE "000000000000:us-east-1"
@@ -252,6 +256,76 @@ static void test_cap_drops_oldest(void)
 	free(dir);
 }
 
+/* the number of events of s */
+static int count_events(logstore_t *ls, ls_stream_t *s)
+{
+	logstore_cursor_t *c;
+	struct logstore_event e;
+	int n = 0;
+	if (logstore_cursor_open(ls, s, (struct logstore_pos){ 0, 0 }, 0, -1, &c))
+		return -1;
+	while (logstore_cursor_next(c, &e, NULL, NULL) == 1)
+		n++;
+	logstore_cursor_close(c);
+	return n;
+}
+
+static void test_reserve_drops_then_refuses(void)
+{
+	char *dir = tmpdir();
+	logstore_t *ls;
+	ls_group_t *g;
+	ls_stream_t *a, *b;
+	disk_t *d;
+	char msg[1001];
+	memset(msg, 'x', 1000);
+	msg[1000] = 0;
+	CHECK(disk_open(dir, &(struct disk_reserve){ 1, 0, 0, 0 }, &d) == 0);
+	struct logstore_opts o = { .segment_bytes = 4096, .disk = d };
+	CHECK(logstore_open(dir, &o, &ls) == 0);
+	CHECK(logstore_group_create(ls, SCOPE, "g", &g) == 0);
+	CHECK(logstore_stream_create(ls, g, "a", &a) == 0);
+	CHECK(logstore_stream_create(ls, g, "b", &b) == 0);
+	for (int i = 0; i < 20; i++)
+		CHECK(put(ls, a, 1, msg) == 0);
+	/* a reserve past all the free space: every segment goes, then the append is refused */
+	struct statvfs v;
+	CHECK(statvfs(dir, &v) == 0);
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+	disk_set_reserve(d, &(struct disk_reserve){ avail + (1ull << 30), 0, 0, 0 });
+	CHECK(put(ls, b, 2, "lost line\n") == LD_ENOSPC);
+	CHECK(put(ls, b, 3, "lost too\n") == LD_ENOSPC);
+	struct logstore_stats st;
+	logstore_stats(ls, &st);
+	CHECK(st.bytes == 0 && st.dropped_segments >= 5);
+	struct logstore_stream_info si;
+	logstore_stream_info(a, &si);
+	CHECK(si.events == 0);
+	/* room again: the next append says what was lost, then stores its own */
+	disk_set_reserve(d, &(struct disk_reserve){ 1, 0, 0, 0 });
+	CHECK(put(ls, b, 4, "after\n") == 0);
+	logstore_cursor_t *c;
+	struct logstore_event ev;
+	int n = 0;
+	CHECK(logstore_cursor_open(ls, b, (struct logstore_pos){ 0, 0 }, 0, -1, &c) == 0);
+	while (logstore_cursor_next(c, &ev, NULL, NULL) == 1) {
+		if (n == 0)
+			CHECK(ev.len > 40 && !memcmp(ev.msg, "lambdad: 2 events (19 bytes) of this stream were dropped", 56));
+		if (n == 1)
+			CHECK(ev.len == 6 && !memcmp(ev.msg, "after\n", 6));
+		n++;
+	}
+	logstore_cursor_close(c);
+	CHECK(n == 2);
+	/* and only once */
+	CHECK(put(ls, b, 5, "later\n") == 0);
+	CHECK(count_events(ls, b) == 3);
+	logstore_close(ls);
+	disk_close(d);
+	file_rm_rf(dir);
+	free(dir);
+}
+
 static void test_retention(void)
 {
 	char *dir = tmpdir();
@@ -330,6 +404,7 @@ int main(void)
 	T_RUN(test_segments_and_seek);
 	T_RUN(test_torn_tail);
 	T_RUN(test_cap_drops_oldest);
+	T_RUN(test_reserve_drops_then_refuses);
 	T_RUN(test_retention);
 	T_RUN(test_tokens_and_names);
 	return t_done("test_logstore");
