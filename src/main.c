@@ -65,13 +65,14 @@ static void usage(FILE *f)
 	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--max-connections N] [--max-connections-per-address N]\n"
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
-	      "                     [--kafka-sasl-plaintext]\n"
+	      "                     [--kafka-sasl-plaintext] [--function-network host|isolated]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
-	      "          --auth permissive on a loopback address, enforce otherwise\n",
+	      "          --auth permissive on a loopback address, enforce otherwise\n"
+	      "          --function-network isolated under --auth enforce, host otherwise\n",
 	      f);
 }
 
@@ -164,6 +165,7 @@ static int serve(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "sandbox", required_argument, NULL, 's' },
+		{ "function-network", required_argument, NULL, 'N' },
 		{ "runtimes-dir", required_argument, NULL, 'D' },
 		{ "python-sdk", required_argument, NULL, 'P' },
 		{ "async-retry-base-ms", required_argument, NULL, 'B' },
@@ -215,6 +217,13 @@ static int serve(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'N':
+			if (strcmp(optarg, "host") && strcmp(optarg, "isolated")) {
+				usage(stderr);
+				return 2;
+			}
+			xopt.function_network = !strcmp(optarg, "isolated") ? EXEC_NET_ISOLATED : EXEC_NET_HOST;
 			break;
 		case 'D': xopt.runtimes_dir = optarg; break;
 		case 'P': xopt.python_sdk = optarg; break;
@@ -303,6 +312,8 @@ static int serve(int argc, char **argv)
 		return 2;
 	}
 	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
+	if (xopt.function_network == EXEC_NET_DEFAULT)
+		xopt.function_network = srv.auth_mode == AUTH_ENFORCE ? EXEC_NET_ISOLATED_OR_HOST : EXEC_NET_HOST;
 	/* the port first: a second server started by mistake stops here, before
 	 * it touches the data directory (and its queue) of the first */
 	int oserr = 0, err = http_listen(&srv, &lfd, &oserr);

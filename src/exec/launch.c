@@ -591,6 +591,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	e->init_reported = prov != NULL; /* its first invocation is warm: no Init Duration */
 	e->id = ++x->next_env_id;
 	e->out_fd = e->pid_fd = e->listen_fd = -1;
+	netns_slot_init(&e->net);
 	envlog_open(e);
 	if (next > 0 && (rc = tele_start(e))) /* extensions may subscribe: the init's events are kept for them */
 		goto fail;
@@ -604,7 +605,15 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		}
 		e->own_uid = 1;
 	}
-	e->listen_fd = rapi_open_env(x->rapi, e->id, e->uid, &e->port);
+	if (x->netns) {
+		/* isolated: the Runtime API is a socket inside its own namespace */
+		if ((rc = netns_take(x->netns, &e->net)))
+			goto fail;
+		e->listen_fd = rapi_adopt_env(x->rapi, e->id, e->net.rapi_fd, &e->port);
+		e->net.rapi_fd = -1; /* rapi's now */
+	} else {
+		e->listen_fd = rapi_open_env(x->rapi, e->id, e->uid, &e->port);
+	}
 	if (e->listen_fd < 0) {
 		rc = e->listen_fd;
 		goto fail;
@@ -672,6 +681,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		.tmp_mb = tmp_mb > 0 ? tmp_mb : 512, .memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")),
 		.pids_max = ENV_NPROC, .nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid,
 		.gid = (gid_t)e->uid, .hide_dir = x->srv->data_dir, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
+		.netns_fd = e->net.ns_fd,
 	};
 	struct sandbox_failure why = { 0 };
 	e->spawn_us = env_now_us();
@@ -721,6 +731,7 @@ fail:
 	if (e->out_fd >= 0)
 		close(e->out_fd);
 	rapi_close_env(x->rapi, e->listen_fd);
+	netns_release(&e->net);
 	if (e->cred_id[0])
 		keys_revoke(x->srv->keys, e->cred_id);
 	if (e->own_uid)
@@ -750,6 +761,7 @@ void launch_destroy(struct env *e)
 	ext_free(e);  /* what extensions still wrote is logged */
 	tele_free(e); /* and sent */
 	sandbox_free(e->proc); /* no process of the environment is left */
+	netns_release(&e->net); /* and its namespace goes with the last of them */
 	trace_path(e, path, sizeof(path));
 	unlink(path);
 	if (e->cred_id[0])
