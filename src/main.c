@@ -410,6 +410,10 @@ static int serve(int argc, char **argv)
 	cwlogs_start(&srv);
 	http_raise_nofile(&srv);
 	err = http_start(&srv, lfd, &http);
+	if (!err) {
+		srv.http = http;
+		srv.api_adopt = http_adopt;
+	}
 	lfd = -1; /* the front's now */
 	if (err) {
 		fprintf(stderr, "lambdad: cannot serve HTTP on %s:%d: %s\n", srv.listen_host, srv.listen_port,
@@ -445,6 +449,8 @@ out:
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */
 	cwlogs_stop(&srv);
+	srv.http = NULL;
+	srv.api_adopt = NULL;
 	http_stop(http);
 	http_stop(mhttp);
 	metrics_close(srv.metrics); /* saved, after the last invocation ended */

@@ -19,6 +19,7 @@ struct outbound;
 struct logstore;
 struct cwlogs;
 struct metrics;
+struct http;
 
 typedef struct server {
 	/* configuration */
@@ -57,6 +58,10 @@ typedef struct server {
 	struct metrics *metrics;     /* AWS/Lambda metrics (metrics/metrics.h), NULL in tools without them */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
+	struct http *http;           /* the API's HTTP front (http.h), NULL until it serves */
+	/* http_adopt (http.h), for rooms below the front: serve an accepted
+	 * connection as the API's (isolated functions' calls, exec/launch.c) */
+	int (*api_adopt)(struct server *srv, int fd);
 } server_t;
 
 #endif

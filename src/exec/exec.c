@@ -747,7 +747,7 @@ static int start_network(struct exec *x, int mode)
 				"loopback, as the daemon does)\n");
 		return 0;
 	}
-	if (netns_pool_new(x->srv->loop, &x->netns, &egress, why, sizeof(why)) == 0) {
+	if (netns_pool_new(x->srv->loop, x->srv->listen_port, &x->netns, &egress, why, sizeof(why)) == 0) {
 		fprintf(stderr, "lambdad: function network: isolated (a network namespace each; %s)\n",
 			egress ? "egress through slirp4netns, no route to the host's loopback"
 			       : "no egress: slirp4netns is not installed");

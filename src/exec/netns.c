@@ -31,6 +31,7 @@ struct netns_pool {
 	loop_t *loop;
 	int host_fd;             /* the daemon's own network namespace */
 	char slirp[PATH_MAX];    /* slirp4netns, "" when the host has none */
+	int api_port;            /* lambdad's API port, bound inside too; 0: none */
 	struct netns_slot ready[NETNS_POOL_SIZE];
 	int nready;
 	int64_t timer;
@@ -46,7 +47,7 @@ static uint64_t now_us(void)
 
 void netns_slot_init(struct netns_slot *s)
 {
-	*s = (struct netns_slot){ .ns_fd = -1, .rapi_fd = -1, .slirp_pid = -1, .slirp_exit = -1, .slirp_ready = -1 };
+	*s = (struct netns_slot){ .ns_fd = -1, .rapi_fd = -1, .api_fd = -1, .slirp_pid = -1, .slirp_exit = -1, .slirp_ready = -1 };
 }
 
 static void close_fd(int *fd)
@@ -69,6 +70,7 @@ void netns_release(struct netns_slot *s)
 	s->slirp_pid = -1;
 	close_fd(&s->slirp_ready);
 	close_fd(&s->rapi_fd);
+	close_fd(&s->api_fd);
 	close_fd(&s->ns_fd);
 }
 
@@ -90,13 +92,15 @@ static int lo_up(void)
 	return rc == 0 ? 0 : LD_EIO;
 }
 
-/* in the new namespace: the Runtime API's listening socket on 127.0.0.1 */
+/* in the new namespace: a listening socket on 127.0.0.1:*port (0: any,
+ * written back) */
 static int listen_loopback(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return LD_EIO;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)*port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 16) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
@@ -165,7 +169,9 @@ static int make_slot(netns_pool_t *np, struct netns_slot *s)
 		return LD_EIO;
 	int rc = 0;
 	s->ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (s->ns_fd < 0 || lo_up() || (s->rapi_fd = listen_loopback(&s->rapi_port)) < 0)
+	int api_port = np->api_port;
+	if (s->ns_fd < 0 || lo_up() || (s->rapi_fd = listen_loopback(&s->rapi_port)) < 0 ||
+	    (api_port > 0 && (s->api_fd = listen_loopback(&api_port)) < 0))
 		rc = LD_EIO;
 	if (setns(np->host_fd, CLONE_NEWNET) != 0) {
 		fprintf(stderr, "lambdad: cannot return to the daemon's network namespace: %s\n", strerror(errno));
@@ -228,13 +234,14 @@ static void find_slirp(char *out, size_t n)
 	out[0] = '\0';
 }
 
-int netns_pool_new(loop_t *loop, netns_pool_t **out, int *egress, char *why, size_t whyn)
+int netns_pool_new(loop_t *loop, int api_port, netns_pool_t **out, int *egress, char *why, size_t whyn)
 {
 	*out = NULL;
 	netns_pool_t *np = calloc(1, sizeof(*np));
 	if (!np)
 		return LD_ENOMEM;
 	np->loop = loop;
+	np->api_port = api_port;
 	np->host_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (np->host_fd < 0) {
 		snprintf(why, whyn, "cannot open /proc/thread-self/ns/net: %s", strerror(errno));

@@ -5,7 +5,10 @@
  * An isolated environment runs in a network namespace of its own: its own
  * loopback (up), a listening socket on 127.0.0.1 inside it that lambdad
  * accepts the environment's Runtime API connections on (the socket stays in
- * the namespace it was made in; rapi_adopt_env takes it), and, when
+ * the namespace it was made in; rapi_adopt_env takes it), another on
+ * 127.0.0.1:<lambdad's API port> whose connections lambdad serves as API
+ * requests (AWS_ENDPOINT_URL_LAMBDA: the function's SDK calls with its own
+ * credentials), and, when
  * slirp4netns is installed, egress through it (a user-mode NAT process per
  * namespace: tap0 10.0.2.100/24, default route 10.0.2.2, with
  * --disable-host-loopback so 10.0.2.2 does not lead to the host's
@@ -38,6 +41,8 @@ struct netns_slot {
 	int ns_fd;        /* the namespace (/proc/thread-self/ns/net); -1: none */
 	int rapi_fd;      /* listening on 127.0.0.1:rapi_port inside; -1 once handed on */
 	int rapi_port;
+	int api_fd;       /* listening on 127.0.0.1:api_port inside (lambdad's API, whose
+	                     connections launch.c hands to the HTTP front), or -1 */
 	pid_t slirp_pid;  /* its slirp4netns, -1 without egress */
 	int slirp_exit;   /* closing it makes slirp4netns exit (--exit-fd) */
 	int slirp_ready;  /* readable once slirp4netns has configured tap0 (--ready-fd) */
@@ -48,9 +53,10 @@ typedef struct netns_pool netns_pool_t;
 
 /* Makes the pool: checks that a namespace can be made (making the first),
  * finds slirp4netns on PATH (egress) and starts keeping NETNS_POOL_SIZE
- * ready on loop. 0; LD_EINVAL when namespaces cannot be made here, with the
- * reason in why; LD_ENOMEM. *egress says whether there is slirp4netns. */
-int netns_pool_new(loop_t *loop, netns_pool_t **out, int *egress, char *why, size_t whyn);
+ * ready on loop. Each namespace gets an API socket on api_port (0: none).
+ * 0; LD_EINVAL when namespaces cannot be made here, with the reason in
+ * why; LD_ENOMEM. *egress says whether there is slirp4netns. */
+int netns_pool_new(loop_t *loop, int api_port, netns_pool_t **out, int *egress, char *why, size_t whyn);
 void netns_pool_free(netns_pool_t *np);
 
 /* A namespace for a new environment: a ready one, else one made now.

@@ -132,8 +132,7 @@ class IsolatedNetwork(InvokeCase):
         """The function's connects to the test's ports fail and nothing reaches the listeners; its
         Runtime API works (the invoke answers); it sees only its own interfaces."""
         name = self.function({"app.py": PROBE}, Timeout=30)
-        targets = [["127.0.0.1", self.l1.port], ["127.0.0.2", self.l1.port], ["10.0.2.2", self.l1.port],
-                   ["127.0.0.1", self.server.port]]
+        targets = [["127.0.0.1", self.l1.port], ["127.0.0.2", self.l1.port], ["10.0.2.2", self.l1.port]]
         for _ in range(2):  # cold, then warm (the same namespace)
             out = self.invoke_json(name, {"targets": targets})
             for k, v in out["connect"].items():
@@ -143,6 +142,11 @@ class IsolatedNetwork(InvokeCase):
             self.assertTrue(out["runtime_api"].startswith("127.0.0.1:"), out)
         self.assertEqual(self.l1.accepted(), 0)
         self.assertEqual(self.l2.accepted(), 0)
+
+    def test_sdk_calls_reach_lambdad(self):
+        """lambdad's API is reachable at AWS_ENDPOINT_URL_LAMBDA (a socket inside the namespace)."""
+        name = self.function({"app.py": SDK_CALL}, Timeout=30)
+        self.assertEqual(self.invoke_json(name), {"name": name, "endpoint": self.server.endpoint})
 
     def test_c_runtime(self):
         """A C custom runtime (bench/bootstrap.c) reaches its Runtime API in its namespace."""
@@ -205,22 +209,55 @@ class HostNetwork(InvokeCase):
         self.assertIn("function network: host", self.server.log())
 
 
-class EnforceDefault(unittest.TestCase):
-    """--auth enforce without --function-network: isolated."""
+SDK_CALL = r'''
+import boto3, os
+def handler(event, context):
+    lam = boto3.client("lambda")  # AWS_ENDPOINT_URL_LAMBDA, the environment's own credentials
+    c = lam.get_function_configuration(FunctionName=context.function_name)
+    return {"name": c["FunctionName"], "endpoint": os.environ["AWS_ENDPOINT_URL_LAMBDA"]}
+'''
 
-    def test_enforce_means_isolated(self):
+
+class EnforceDefault(InvokeCase):
+    """--auth enforce without --function-network: isolated, and the function still reaches lambdad's
+    API (AWS_ENDPOINT_URL_LAMBDA, a socket inside its namespace) with the credentials minted for it."""
+
+    server_args = ("--auth", "enforce")
+    ACCOUNT = "111111111111"
+
+    @classmethod
+    def setUpClass(cls):
         why = can_make_netns()
         if why:
-            self.skipTest(why)
-        s = Server(extra_args=("--auth", "enforce")).start()
-        try:
-            end = time.time() + 10
-            while "function network:" not in s.log() and time.time() < end:
-                time.sleep(0.05)
-            self.assertIn("function network: isolated", s.log())
-        finally:
-            self.assertEqual(s.stop(), 0, s.log())
-            s.cleanup()
+            raise unittest.SkipTest(why)
+        super().setUpClass()
+        cls.lam = cls.server.client_for(cls.server.create_key(cls.ACCOUNT))
+        cls.l1 = Listener("127.0.0.1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.l1.close()
+        super().tearDownClass()
+
+    def own_function(self, code):
+        """A function of ACCOUNT (the signing key's), Active."""
+        name = self.name("net")
+        self.lam.create_function(FunctionName=name, Runtime="python3.12", Handler="app.handler", Timeout=30,
+                                 Role="arn:aws:iam::%s:role/r" % self.ACCOUNT, Code={"ZipFile": make_zip({"app.py": code})})
+        self.wait_ready(name)
+        return name
+
+    def test_enforce_means_isolated(self):
+        self.assertIn("function network: isolated", self.server.log())
+        name = self.own_function(PROBE)
+        out = self.invoke_json(name, {"targets": [["127.0.0.1", self.l1.port]]})
+        self.assertNotEqual(out["connect"]["127.0.0.1:%d" % self.l1.port], "ok", out)
+        self.assertEqual(self.l1.accepted(), 0)
+
+    def test_sdk_calls_reach_lambdad(self):
+        name = self.own_function(SDK_CALL)
+        out = self.invoke_json(name)
+        self.assertEqual(out, {"name": name, "endpoint": "http://127.0.0.1:%d" % self.server.port})
 
 
 class _Netns:
