@@ -187,6 +187,27 @@ static int make_slot(netns_pool_t *np, struct netns_slot *s)
 	return 0;
 }
 
+int netns_socket(int ns_fd, int domain, int type, int protocol)
+{
+	if (ns_fd <= 0)
+		return socket(domain, type, protocol);
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return -1;
+	if (setns(ns_fd, CLONE_NEWNET) != 0) {
+		close(home);
+		return -1;
+	}
+	int fd = socket(domain, type, protocol), err = errno;
+	if (setns(home, CLONE_NEWNET) != 0) {
+		fprintf(stderr, "lambdad: cannot return to the daemon's network namespace: %s\n", strerror(errno));
+		abort();
+	}
+	close(home);
+	errno = err;
+	return fd;
+}
+
 static void refill(void *ud);
 
 static void arm(netns_pool_t *np, uint64_t ms)

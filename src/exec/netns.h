@@ -67,6 +67,11 @@ int netns_take(netns_pool_t *np, struct netns_slot *out);
  * closed). Safe on an empty slot ({.ns_fd = -1, ...}) and repeatedly. */
 void netns_release(struct netns_slot *s);
 
+/* A socket made inside the namespace ns_fd (> 0; else in the daemon's):
+ * lambdad's telemetry connections to an isolated environment's listeners.
+ * The fd, or -1 with errno set. */
+int netns_socket(int ns_fd, int domain, int type, int protocol);
+
 /* An empty slot. */
 void netns_slot_init(struct netns_slot *s);
 

@@ -26,6 +26,7 @@ import time
 import unittest
 
 from harness import Server, make_zip
+import test_extensions as te
 from test_invoke import InvokeCase, exec_zip
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -281,9 +282,9 @@ class _Netns:
 OUTSIDE = "198.18.0.1"
 
 
-class IsolatedEgress(InvokeCase):
-    """lambdad in a namespace the test made (the "outside", with a non-loopback address): an isolated
-    function reaches the outside's address through slirp4netns, not the outside's loopback."""
+class Outside:
+    """A mixin: lambdad runs in a network namespace the test made (the "outside"), where OUTSIDE is an
+    address of a non-loopback interface; the test's main thread stays there until tearDownClass."""
 
     @classmethod
     def setUpClass(cls):
@@ -307,8 +308,6 @@ class IsolatedEgress(InvokeCase):
             subprocess.run(["ip", "addr", "add", OUTSIDE + "/24", "dev", dev], check=True, timeout=30)
             cls.server_args = ("--function-network", "isolated")
             super().setUpClass()
-            cls.out = Listener(OUTSIDE)
-            cls.loop = Listener("127.0.0.1", cls.out.port)
         except BaseException:
             cls.ns.back()
             raise
@@ -316,11 +315,26 @@ class IsolatedEgress(InvokeCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.out.close()
-            cls.loop.close()
             super().tearDownClass()
         finally:
             cls.ns.back()
+
+
+class IsolatedEgress(Outside, InvokeCase):
+    """An isolated function reaches the outside's address through slirp4netns, not the outside's
+    loopback."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.out = Listener(OUTSIDE)
+        cls.loop = Listener("127.0.0.1", cls.out.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.out.close()
+        cls.loop.close()
+        super().tearDownClass()
 
     def test_egress(self):
         name = self.function({"app.py": PROBE}, Timeout=30)
@@ -333,6 +347,22 @@ class IsolatedEgress(InvokeCase):
         self.assertEqual(sorted(out["ifaces"]), ["lo", "tap0"], out)
         self.assertEqual(self.out.accepted(wait_s=10), 1)
         self.assertEqual(self.loop.accepted(), 0)
+
+
+class IsolatedExtensions(Outside, te.TestExternalExtension):
+    """test_extensions' external extension (register, telemetry over HTTP, SHUTDOWN) in isolated
+    environments: lambdad delivers telemetry to the extension's listener inside the namespace; the
+    extension reports to a collector on the outside's address (through slirp4netns)."""
+
+    def setUp(self):
+        self.collector = te.Collector(OUTSIDE)
+
+
+class IsolatedLogsApi(Outside, te.TestLogsApi):
+    """The Logs API subscriber the same way."""
+
+    def setUp(self):
+        self.collector = te.Collector(OUTSIDE)
 
 
 if __name__ == "__main__":
