@@ -328,6 +328,8 @@ int netns_take(netns_pool_t *np, struct netns_slot *out)
 		return rc;
 	}
 	wait_ready(out);
-	arm(np, 1);
+	/* not on the cold start's path: making one blocks the loop for a few
+	 * milliseconds, while this environment's runtime starts */
+	arm(np, NETNS_REFILL_DELAY_MS);
 	return 0;
 }

@@ -34,6 +34,8 @@
 /* namespaces kept ready (not an AWS quota: how many cold starts in a burst
  * find one made); past it a cold start makes its own */
 #define NETNS_POOL_SIZE 4
+/* how long after a take the pool starts making its replacement */
+#define NETNS_REFILL_DELAY_MS 100
 /* how long a cold start waits for a slirp4netns to say it is ready */
 #define NETNS_READY_WAIT_MS 2000
 
