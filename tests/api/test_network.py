@@ -187,6 +187,34 @@ def handler(event, context):
         self.assertEqual(self.l1.accepted(), 0)
 
 
+class IsolatedProcessLevel(InvokeCase):
+    """--sandbox process with --function-network isolated: the namespace does not depend on the FULL
+    level's other namespaces."""
+
+    server_args = ("--sandbox", "process", "--function-network", "isolated")
+
+    @classmethod
+    def setUpClass(cls):
+        why = can_make_netns()
+        if why:
+            raise unittest.SkipTest(why)
+        super().setUpClass()
+        cls.l1 = Listener("127.0.0.1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.l1.close()
+        super().tearDownClass()
+
+    def test_no_route_to_host_loopback(self):
+        # Debian's /usr/bin/python3.11: pyenv's trees under /root are closed to a dropped uid
+        name = self.function({"app.py": PROBE}, runtime="python3.11", Timeout=30)
+        out = self.invoke_json(name, {"targets": [["127.0.0.1", self.l1.port]]})
+        self.assertNotEqual(out["connect"]["127.0.0.1:%d" % self.l1.port], "ok", out)
+        self.assertTrue(set(out["ifaces"]) <= {"lo", "tap0"}, out)
+        self.assertEqual(self.l1.accepted(), 0)
+
+
 class HostNetwork(InvokeCase):
     """--function-network host: today's behaviour, a function reaches the host's loopback."""
 
