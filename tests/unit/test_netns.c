@@ -163,9 +163,9 @@ int main(void)
 {
 	if (geteuid() != 0) {
 		printf("  skipped: making network namespaces needs root (CAP_SYS_ADMIN)\n");
-		return t_done("netns");
+		return t_done("test_netns");
 	}
 	T_RUN(test_slot);
 	T_RUN(test_cost);
-	return t_done("netns");
+	return t_done("test_netns");
 }
