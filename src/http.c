@@ -780,6 +780,23 @@ int http_start_metrics(server_t *srv, int fd, http_t **out)
 	return start(srv, fd, 1, out);
 }
 
+int http_adopt(server_t *srv, int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof(sa);
+	http_t *h = srv->http;
+	if (!h || h->stopping || getpeername(fd, (struct sockaddr *)&sa, &len) < 0) {
+		close(fd);
+		return LD_EIO;
+	}
+	/* libmicrohttpd closes the socket when it cannot take it */
+	if (MHD_add_connection(h->d, fd, (struct sockaddr *)&sa, len) != MHD_YES)
+		return LD_EIO;
+	/* it is on libmicrohttpd's ready list only: serve it this iteration */
+	loop_defer(srv->loop, kick, h);
+	return 0;
+}
+
 void http_stop(http_t *h)
 {
 	if (!h)

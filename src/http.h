@@ -47,4 +47,10 @@ int http_listen_addr(const char *host, int *port, int *fd, int *os_err);
 int http_start_metrics(server_t *srv, int fd, http_t **out);
 void http_stop(http_t *h);
 
+/* Serves a connection accepted elsewhere (an isolated function's, on the
+ * API socket inside its network namespace: exec/netns.h) on srv->http, as
+ * if it came through the listening socket. Takes fd (closed on failure).
+ * Through srv->api_adopt for the rooms below. 0 or LD_EIO. */
+int http_adopt(server_t *srv, int fd);
+
 #endif

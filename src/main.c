@@ -67,7 +67,8 @@ static void usage(FILE *f)
 	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--max-connections N] [--max-connections-per-address N]\n"
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
-	      "                     [--kafka-sasl-plaintext] [--function-cpu proportional|unlimited]\n"
+	      "                     [--kafka-sasl-plaintext] [--function-network host|isolated]\n"
+	      "                     [--function-cpu proportional|unlimited]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
@@ -75,6 +76,7 @@ static void usage(FILE *f)
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n"
+	      "          --function-network isolated under --auth enforce, host otherwise\n"
 	      "          --function-cpu proportional under --auth enforce, unlimited otherwise\n",
 	      f);
 }
@@ -168,6 +170,7 @@ static int serve(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "runtime", required_argument, NULL, 'R' },
 		{ "sandbox", required_argument, NULL, 's' },
+		{ "function-network", required_argument, NULL, 'N' },
 		{ "runtimes-dir", required_argument, NULL, 'D' },
 		{ "python-sdk", required_argument, NULL, 'P' },
 		{ "async-retry-base-ms", required_argument, NULL, 'B' },
@@ -221,6 +224,13 @@ static int serve(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'N':
+			if (strcmp(optarg, "host") && strcmp(optarg, "isolated")) {
+				usage(stderr);
+				return 2;
+			}
+			xopt.function_network = !strcmp(optarg, "isolated") ? EXEC_NET_ISOLATED : EXEC_NET_HOST;
 			break;
 		case 'D': xopt.runtimes_dir = optarg; break;
 		case 'P': xopt.python_sdk = optarg; break;
@@ -328,6 +338,8 @@ static int serve(int argc, char **argv)
 	srv.auth_mode = auth >= 0 ? auth : is_loopback(srv.listen_host) ? AUTH_PERMISSIVE : AUTH_ENFORCE;
 	if (xopt.cpu_proportional < 0) /* a shared deployment shares the CPU as Lambda does */
 		xopt.cpu_proportional = srv.auth_mode == AUTH_ENFORCE;
+	if (xopt.function_network == EXEC_NET_DEFAULT)
+		xopt.function_network = srv.auth_mode == AUTH_ENFORCE ? EXEC_NET_ISOLATED_OR_HOST : EXEC_NET_HOST;
 	/* the port first: a second server started by mistake stops here, before
 	 * it touches the data directory (and its queue) of the first */
 	int oserr = 0, err = http_listen(&srv, &lfd, &oserr);
@@ -431,6 +443,10 @@ static int serve(int argc, char **argv)
 	cwlogs_start(&srv);
 	http_raise_nofile(&srv);
 	err = http_start(&srv, lfd, &http);
+	if (!err) {
+		srv.http = http;
+		srv.api_adopt = http_adopt;
+	}
 	lfd = -1; /* the front's now */
 	if (err) {
 		fprintf(stderr, "lambdad: cannot serve HTTP on %s:%d: %s\n", srv.listen_host, srv.listen_port,
@@ -466,6 +482,8 @@ out:
 	exec_stop(&srv); /* answers invocations still waiting, before the front stops */
 	async_free(&srv); /* nothing calls back into the queue any more */
 	cwlogs_stop(&srv);
+	srv.http = NULL;
+	srv.api_adopt = NULL;
 	http_stop(http);
 	http_stop(mhttp);
 	metrics_close(srv.metrics); /* saved, after the last invocation ended */

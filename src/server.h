@@ -20,6 +20,7 @@ struct logstore;
 struct cwlogs;
 struct metrics;
 struct disk;
+struct http;
 
 typedef struct server {
 	/* configuration */
@@ -61,6 +62,10 @@ typedef struct server {
 	struct disk *disk;           /* the data directory's free-space reserve (util/disk.h), NULL: none kept */
 	unsigned char url_key[32];   /* signs Code.Location URLs */
 	int64_t started_ms;
+	struct http *http;           /* the API's HTTP front (http.h), NULL until it serves */
+	/* http_adopt (http.h), for rooms below the front: serve an accepted
+	 * connection as the API's (isolated functions' calls, exec/launch.c) */
+	int (*api_adopt)(struct server *srv, int fd);
 } server_t;
 
 #endif

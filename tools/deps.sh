@@ -7,7 +7,8 @@
 #          source mappings run with; librabbitmq-dev brings librabbitmq4, the RabbitMQ
 #          event sources' AMQP client; libqpid-proton11-dev brings qpid-proton's
 #          engine, the ActiveMQ event sources' AMQP 1.0 client;
-#          libcbor-dev: CloudWatch's rpc-v2-cbor protocol), python3 (the python runtimes) with boto3 (the SDK the
+#          libcbor-dev: CloudWatch's rpc-v2-cbor protocol; slirp4netns: egress of
+#          functions in their own network namespaces, --function-network isolated), python3 (the python runtimes) with boto3 (the SDK the
 #          python runtimes ship) and zip (the README's quick start zips a
 #          function); and the @aws-sdk v3 clients the nodejs runtimes ship
 #          (tools/sdk.sh, from the npm registry)
@@ -32,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsqlite3-dev libssl-dev
-          libarchive-dev libcurl4-openssl-dev libpcre2-dev librdkafka-dev librabbitmq-dev libqpid-proton11-dev libcbor-dev python3 zip)
+          libarchive-dev libcurl4-openssl-dev libpcre2-dev librdkafka-dev librabbitmq-dev libqpid-proton11-dev libcbor-dev python3 zip slirp4netns)
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;
 test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static rabbitmq-server python3-pika python3-qpid-proton prometheus) ;;

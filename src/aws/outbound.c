@@ -15,6 +15,10 @@
 #include "util/buf.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,7 @@ struct xfer {
 	outbound_cb cb;
 	void *ud;
 	char errbuf[CURL_ERROR_SIZE];
+	int netns_fd;                /* req->netns_fd duplicated, or -1 */
 	struct xfer *prev, *next;
 };
 
@@ -81,6 +86,8 @@ static void xfer_free(struct xfer *x)
 	if (x->curl)
 		curl_easy_cleanup(x->curl);
 	curl_slist_free_all(x->headers);
+	if (x->netns_fd >= 0)
+		close(x->netns_fd);
 	free(x->body);
 	buf_free(&x->resp);
 	free(x);
@@ -285,6 +292,28 @@ size_t outbound_pending(const outbound_t *ob)
 	return ob ? ob->pending : 0;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION of a request with a netns_fd: the socket is
+ * made inside that namespace (a socket keeps the namespace it was made in),
+ * and the thread comes straight back to its own */
+static curl_socket_t open_in_netns(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct xfer *x = clientp;
+	int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return CURL_SOCKET_BAD;
+	if (setns(x->netns_fd, CLONE_NEWNET) != 0) {
+		close(home);
+		return CURL_SOCKET_BAD;
+	}
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (setns(home, CLONE_NEWNET) != 0) {
+		fprintf(stderr, "lambdad: outbound: cannot return to the daemon's network namespace\n");
+		abort();
+	}
+	close(home);
+	return fd >= 0 ? fd : CURL_SOCKET_BAD;
+}
+
 int outbound_request(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, void *ud)
 {
 	int rc = LD_EINVAL;
@@ -298,6 +327,7 @@ int outbound_request(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, 
 	if (!(x = calloc(1, sizeof *x)))
 		goto fail;
 	x->ob = ob;
+	x->netns_fd = -1;
 	x->cb = cb;
 	x->ud = ud;
 	buf_init(&x->resp, req->max_response ? req->max_response : OUTBOUND_DEFAULT_MAX_RESPONSE);
@@ -332,6 +362,16 @@ int outbound_request(outbound_t *ob, const outbound_req_t *req, outbound_cb cb, 
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
+	if (req->netns_fd > 0) {
+		/* another namespace's 127.0.0.1:PORT is another endpoint than
+		 * ours or a third's: no connection of the cache may serve it */
+		if ((x->netns_fd = fcntl(req->netns_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+			goto fail;
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_in_netns);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x);
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 req->connect_timeout_ms ? req->connect_timeout_ms : OUTBOUND_DEFAULT_CONNECT_MS);

@@ -34,6 +34,10 @@ typedef struct outbound_req {
 	size_t max_response;           /* response body cap (0: 64 KB) */
 	long connect_timeout_ms;       /* 0: 5000 */
 	long timeout_ms;               /* 0: 30000 */
+	int netns_fd;                  /* > 0: connect from inside this network namespace
+	                                  (an isolated environment's, exec/netns.h; needs
+	                                  CAP_SYS_ADMIN), never reusing a connection; 0: the
+	                                  daemon's. Duplicated: the caller keeps its fd */
 } outbound_req_t;
 
 /* How a transfer ended. Valid during the callback only. */

@@ -25,6 +25,7 @@
 
 #include "exec/request.h"
 #include "exec/quota.h"
+#include "exec/netns.h"
 #include "exec/rapi.h"
 #include "exec/sandbox.h"
 #include "exec/uidpool.h"
@@ -80,6 +81,7 @@ struct env {
 	char cred_id[24];        /* access key id of its minted credentials, or "" */
 	struct sandbox_proc *proc;
 	int listen_fd, port;     /* its Runtime API */
+	struct netns_slot net;   /* its network namespace (isolated), or ns_fd -1: the host's */
 	int out_fd, pid_fd;      /* its output pipe; its exit */
 	buf_t line;              /* partial output line */
 	struct rapi_next *waiting;
@@ -172,6 +174,7 @@ struct exec {
 	strmap_t *compiled;      /* interpreters whose runtime client is byte-compiled */
 	struct runtimes *runtimes; /* what this host can run (runtimes.h) */
 	struct outbound *ob;     /* telemetry deliveries (telemetry.c), made when first needed */
+	netns_pool_t *netns;     /* --function-network isolated: namespaces made ahead; NULL: host */
 	struct env_events events;
 };
 

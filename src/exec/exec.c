@@ -745,6 +745,30 @@ static void free_state(struct exec *x)
 	free(x);
 }
 
+/* --function-network: isolated environments get namespaces made ahead */
+static int start_network(struct exec *x, int mode)
+{
+	char why[256] = "";
+	int egress = 0;
+	if (mode != EXEC_NET_ISOLATED && mode != EXEC_NET_ISOLATED_OR_HOST) {
+		fprintf(stderr, "lambdad: function network: host (functions reach every service of the host's "
+				"loopback, as the daemon does)\n");
+		return 0;
+	}
+	if (netns_pool_new(x->srv->loop, x->srv->listen_port, &x->netns, &egress, why, sizeof(why)) == 0) {
+		fprintf(stderr, "lambdad: function network: isolated (a network namespace each; %s)\n",
+			egress ? "egress through slirp4netns, no route to the host's loopback"
+			       : "no egress: slirp4netns is not installed");
+		return 0;
+	}
+	if (mode == EXEC_NET_ISOLATED) {
+		fprintf(stderr, "lambdad: --function-network isolated: %s\n", why);
+		return LD_EINVAL;
+	}
+	fprintf(stderr, "lambdad: function network: host, not isolated: %s\n", why);
+	return 0;
+}
+
 int exec_start(server_t *srv, const struct exec_options *opt)
 {
 	struct exec *x = calloc(1, sizeof(*x));
@@ -816,6 +840,11 @@ int exec_start(server_t *srv, const struct exec_options *opt)
 		free_state(x);
 		return rc;
 	}
+	if ((rc = start_network(x, opt->function_network))) {
+		rapi_stop(x->rapi);
+		free_state(x);
+		return rc;
+	}
 	srv->exec = x;
 	return 0;
 }
@@ -862,6 +891,7 @@ void exec_stop(server_t *srv)
 	pool_free_all(x);
 	tele_stop(x);
 	rapi_stop(x->rapi);
+	netns_pool_free(x->netns);
 	free_state(x);
 	srv->exec = NULL;
 }

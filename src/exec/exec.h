@@ -34,6 +34,15 @@ struct exec_options {
 	int sandbox_level;         /* -1: best the host allows; 0 process; 1 full */
 	int cpu_proportional;      /* --function-cpu: 1 proportional (after init, MemorySize / 1769
 				    * of a CPU, as Lambda), 0 unlimited */
+	int function_network;      /* --function-network: EXEC_NET_* */
+};
+
+/* where environments' network is (docs/sandbox.md, Network) */
+enum {
+	EXEC_NET_DEFAULT = 0,          /* not said: main.c decides from the auth mode */
+	EXEC_NET_HOST,                 /* the host's namespace, as the daemon */
+	EXEC_NET_ISOLATED,             /* a namespace each (netns.h); the start fails where it cannot be */
+	EXEC_NET_ISOLATED_OR_HOST,     /* the same, but the host's (said at start) where it cannot be */
 };
 
 /* Probes the sandbox and runtimes and starts the Runtime API server on the

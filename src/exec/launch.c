@@ -212,12 +212,13 @@ static void credentials(struct env *e, struct envp *ev)
  * other services through --aws-endpoint-url or AWS_ENDPOINT_URL* variables
  * of its own, the same endpoints (the SDKs read AWS_ENDPOINT_URL and
  * AWS_ENDPOINT_URL_<SERVICE>). The function's own variables win. */
-static void endpoints(server_t *srv, struct envp *ev)
+static void endpoints(server_t *srv, struct envp *ev, int isolated)
 {
 	char self[96], port[24];
 	str_u64(port, (uint64_t)srv->listen_port);
 	const char *host = srv->listen_host;
-	if (!host || !strcmp(host, "0.0.0.0") || !strcmp(host, "*") || !host[0])
+	/* isolated: the API socket inside the environment's namespace (netns.h) */
+	if (isolated || !host || !strcmp(host, "0.0.0.0") || !strcmp(host, "*") || !host[0])
 		host = "127.0.0.1"; /* all addresses: loopback is one of them */
 	str_join(self, sizeof(self), "http://", host, ":", port, NULL);
 	env_preset(ev, "AWS_ENDPOINT_URL_LAMBDA", self);
@@ -289,7 +290,7 @@ static void variables(struct env *e, struct envp *ev, const char *task, const ch
 	env_add(ev, "LAMBDA_RUNTIME_DIR", rtdir ? rtdir : "/var/runtime");
 	env_add(ev, "TZ", ":UTC");
 	env_add(ev, "PWD", task);
-	endpoints(p->x->srv, ev);
+	endpoints(p->x->srv, ev, e->net.ns_fd >= 0);
 	credentials(e, ev);
 	if (e->json_logs) {
 		env_add(ev, "AWS_LAMBDA_LOG_FORMAT", "JSON");
@@ -392,6 +393,23 @@ static void on_exit_event(void *ud, uint32_t events)
 {
 	struct env *e = ud;
 	e->pool->x->events.exited(e);
+}
+
+/* an isolated function's connection to lambdad's API (netns.h): served by
+ * the HTTP front as any other */
+static void on_api_accept(void *ud, uint32_t events)
+{
+	struct env *e = ud;
+	server_t *srv = e->pool->x->srv;
+	for (int i = 0; i < 16; i++) {
+		int fd = accept4(e->net.api_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			break;
+		if (srv->api_adopt)
+			srv->api_adopt(srv, fd);
+		else
+			close(fd);
+	}
 }
 
 static void on_init_timeout(void *ud)
@@ -598,6 +616,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 	e->init_reported = prov != NULL; /* its first invocation is warm: no Init Duration */
 	e->id = ++x->next_env_id;
 	e->out_fd = e->pid_fd = e->listen_fd = -1;
+	netns_slot_init(&e->net);
 	envlog_open(e);
 	if (next > 0 && (rc = tele_start(e))) /* extensions may subscribe: the init's events are kept for them */
 		goto fail;
@@ -611,7 +630,19 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		}
 		e->own_uid = 1;
 	}
-	e->listen_fd = rapi_open_env(x->rapi, e->id, e->uid, &e->port);
+	if (x->netns) {
+		/* isolated: the Runtime API is a socket inside its own namespace */
+		if ((rc = netns_take(x->netns, &e->net)))
+			goto fail;
+		e->listen_fd = rapi_adopt_env(x->rapi, e->id, e->net.rapi_fd, &e->port);
+		e->net.rapi_fd = -1; /* rapi's now */
+		if (e->net.api_fd >= 0 && loop_add_fd(x->srv->loop, e->net.api_fd, EPOLLIN, on_api_accept, e)) {
+			close(e->net.api_fd);
+			e->net.api_fd = -1;
+		}
+	} else {
+		e->listen_fd = rapi_open_env(x->rapi, e->id, e->uid, &e->port);
+	}
 	if (e->listen_fd < 0) {
 		rc = e->listen_fd;
 		goto fail;
@@ -679,6 +710,7 @@ int launch_env(struct pool *p, struct invocation *inv, struct prov *prov, struct
 		.tmp_mb = tmp_mb > 0 ? tmp_mb : 512, .memory_mb = (int)json_integer_value(json_object_get(cfg, "MemorySize")),
 		.pids_max = ENV_NPROC, .nofile = 1024, .nproc = e->own_uid ? ENV_NPROC : 0, .uid = e->uid,
 		.gid = (gid_t)e->uid, .hide_dir = x->srv->data_dir, .stdout_fd = pipefd[1], .stderr_fd = pipefd[1],
+		.netns_fd = e->net.ns_fd,
 	};
 	struct sandbox_failure why = { 0 };
 	e->spawn_us = env_now_us();
@@ -728,6 +760,9 @@ fail:
 	if (e->out_fd >= 0)
 		close(e->out_fd);
 	rapi_close_env(x->rapi, e->listen_fd);
+	if (e->net.api_fd >= 0)
+		loop_del_fd(x->srv->loop, e->net.api_fd);
+	netns_release(&e->net);
 	if (e->cred_id[0])
 		keys_revoke(x->srv->keys, e->cred_id);
 	if (e->own_uid)
@@ -757,6 +792,9 @@ void launch_destroy(struct env *e)
 	ext_free(e);  /* what extensions still wrote is logged */
 	tele_free(e); /* and sent */
 	sandbox_free(e->proc); /* no process of the environment is left */
+	if (e->net.api_fd >= 0)
+		loop_del_fd(x->srv->loop, e->net.api_fd);
+	netns_release(&e->net); /* and its namespace goes with the last of them */
 	trace_path(e, path, sizeof(path));
 	unlink(path);
 	if (e->cred_id[0])

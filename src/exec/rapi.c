@@ -694,16 +694,14 @@ static void on_accept(void *ud, uint32_t events)
 /* listeners by fd, so that rapi_close_env can free them */
 static struct listener *listeners[1 << 16];
 
-int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port)
+/* serves the listening socket fd (bound, listening) as env_id's */
+static int adopt(rapi_t *r, uint64_t env_id, uid_t owner_uid, int fd, int *port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return LD_EIO;
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 	struct listener *l = NULL;
-	if (fd >= (int)(sizeof(listeners) / sizeof(listeners[0])) || bind(fd, (struct sockaddr *)&sa, len) < 0 ||
-	    listen(fd, 16) < 0 || getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+	if (fd >= (int)(sizeof(listeners) / sizeof(listeners[0])) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sin_family != AF_INET)
 		goto fail;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -718,6 +716,26 @@ fail:
 	free(l);
 	close(fd);
 	return LD_EIO;
+}
+
+int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return LD_EIO;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return LD_EIO;
+	}
+	return adopt(r, env_id, owner_uid, fd, port);
+}
+
+int rapi_adopt_env(rapi_t *r, uint64_t env_id, int fd, int *port)
+{
+	/* the socket's namespace holds that environment alone: no owner check
+	 * (sock_diag, of the daemon's namespace, could not see the peer) */
+	return adopt(r, env_id, (uid_t)-1, fd, port);
 }
 
 void rapi_close_env(rapi_t *r, int fd)

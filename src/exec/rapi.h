@@ -41,6 +41,12 @@ void rapi_stop(rapi_t *r);
  * LD_E* code. */
 int rapi_open_env(rapi_t *r, uint64_t env_id, uid_t owner_uid, int *port);
 
+/* The same for a listening socket made elsewhere: one bound to 127.0.0.1 in
+ * the environment's own network namespace (netns.h), which only that
+ * environment can reach, so no owner check. rapi owns fd from this call on
+ * (closed on failure). Returns fd or a negative LD_E* code. */
+int rapi_adopt_env(rapi_t *r, uint64_t env_id, int fd, int *port);
+
 /* Stops accepting for the environment (its open connections end with it). */
 void rapi_close_env(rapi_t *r, int listen_fd);
 

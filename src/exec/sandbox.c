@@ -525,6 +525,9 @@ static void child_main(const struct child_ctx *c)
 	for (int i = 0; i < CG_NDIRS; i++)
 		if (c->cgfd[i] >= 0 && write(c->cgfd[i], "0\n", 2) != 2)
 			child_fail(c, -1, "join cgroup", errno);
+	/* before the uid drop: it needs CAP_SYS_ADMIN */
+	if (s->netns_fd > 0 && setns(s->netns_fd, CLONE_NEWNET) != 0)
+		child_fail(c, -1, "join network namespace", errno);
 
 	if (c->full)
 		child_root(c);

@@ -216,6 +216,12 @@ static void on_delivered(void *ud, const outbound_result_t *r)
 	arm(s, backoff < RETRY_MAX_MS ? backoff : RETRY_MAX_MS);
 }
 
+/* the subscriber's environment's network namespace, 0: the daemon's */
+static int netns_of(const struct tsub *s)
+{
+	return s->t && s->t->env && s->t->env->net.ns_fd > 0 ? s->t->env->net.ns_fd : 0;
+}
+
 /* newline-delimited JSON to a TCP port: best effort, what does not go
  * through at once is dropped */
 static void send_tcp(struct tsub *s, const char *text)
@@ -223,7 +229,8 @@ static void send_tcp(struct tsub *s, const char *text)
 	if (s->tcp_fd < 0) {
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)s->tcp_port) };
 		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		s->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/* an isolated environment's listener is on its own loopback */
+		s->tcp_fd = netns_socket(netns_of(s), AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (s->tcp_fd < 0 || connect(s->tcp_fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 			if (s->tcp_fd >= 0)
 				close(s->tcp_fd);
@@ -290,7 +297,7 @@ static void send_batch(struct tsub *s)
 	static const char *const headers[] = { "Content-Type: application/json" };
 	outbound_req_t req = { .method = "POST", .url = s->url, .headers = headers, .nheaders = 1,
 			       .body = body, .len = body ? strlen(body) : 0, .connect_timeout_ms = 1000,
-			       .timeout_ms = DELIVERY_TIMEOUT_MS };
+			       .timeout_ms = DELIVERY_TIMEOUT_MS, .netns_fd = netns_of(s) };
 	if (body && ob && outbound_request(ob, &req, on_delivered, s) == 0) {
 		s->inflight = 1;
 		json_decref(batch);

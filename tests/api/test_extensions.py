@@ -95,9 +95,10 @@ def zip_of(files):
 
 
 class Collector:
-    """An HTTP server on the loopback that keeps every JSON document POSTed to it."""
+    """An HTTP server on the loopback (or host, test_network's outside address) that keeps every JSON
+    document POSTed to it."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
         self.docs = []
         self.lock = threading.Lock()
         outer = self
@@ -113,8 +114,8 @@ class Collector:
             def log_message(self, *a):
                 pass
 
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d/" % self.srv.server_port
+        self.srv = http.server.ThreadingHTTPServer((host, 0), H)
+        self.url = "http://%s:%d/" % (host, self.srv.server_port)
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def close(self):
