@@ -411,10 +411,18 @@ static int dels_apply(struct async *a)
 	return 0;
 }
 
+static int group_commit(struct async *a);
+
 static void dels_flush(struct async *a)
 {
 	if (!a->ndels)
 		return;
+	if (a->shead) {
+		/* a staged destination record goes no later than the delete of
+		 * the event it is the record of */
+		group_commit(a);
+		return;
+	}
 	int rc = store_begin(a->srv->store);
 	if (rc == 0) {
 		rc = dels_apply(a);
@@ -428,8 +436,6 @@ static void dels_flush(struct async *a)
 			a->ndels, ld_strerror(rc));
 	a->ndels = 0;
 }
-
-static int group_commit(struct async *a);
 
 static void flush_cb(void *ud)
 {
@@ -470,6 +476,8 @@ static void ev_done(struct aev *ev)
 		if (schedule_flush(a))
 			dels_flush(a);
 	} else {
+		if (a->shead)
+			group_commit(a); /* the staged records first (dels_flush) */
 		int rc = rec_del(a->srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key);
 		if (rc && rc != LD_ENOTFOUND)
 			fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
@@ -640,19 +648,54 @@ static int is_lambda_arn(const char *arn)
 	return p && !strncmp(p, ":aws", 4) && strstr(arn, ":lambda:") && strstr(arn, ":function:");
 }
 
-/* a Lambda destination: an Event invoke of that function with the record */
-static int enqueue_lambda(struct async *a, const char *arn, const char *body, size_t len)
+/* a Lambda destination's record that could not be queued (its group
+ * commit failed): what to say and count */
+struct dest_lost {
+	metrics_t *metrics;
+	int metric;
+	char scope[96], name[160], qual[160];
+	char arn[400];
+};
+
+static void dest_accepted(void *ud, int rc)
 {
+	struct dest_lost *d = ud;
+	if (rc) {
+		fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", d->arn, ld_strerror(rc));
+		metrics_on_function(d->metrics, d->metric, d->scope, d->name, d->qual, 1);
+	}
+	free(d);
+}
+
+/* a Lambda destination: an Event invoke of that function with the record,
+ * staged in the group commit; the event it is the record of leaves the
+ * queue in the same transaction or a later one (dels_flush) */
+static int enqueue_lambda(struct aev *ev, const char *arn, const char *body, size_t len, int metric)
+{
+	struct async *a = ev->a;
 	char part[32], region[64], account[16], name[160], qual[160] = "";
 	int n = sscanf(arn, "arn:%31[^:]:lambda:%63[^:]:%15[^:]:function:%159[^:]:%159s", part, region, account,
 		       name, qual);
 	if (n < 4)
 		return LD_EINVAL;
-	char scope[96], id[37];
+	struct dest_lost *d = calloc(1, sizeof(*d));
+	if (!d)
+		return LD_ENOMEM;
+	char id[37];
+	d->metrics = a->srv->metrics;
+	d->metric = metric;
+	snprintf(d->scope, sizeof(d->scope), "%s", jstr(ev->doc, "s") ? jstr(ev->doc, "s") : "");
+	snprintf(d->name, sizeof(d->name), "%s", jstr(ev->doc, "n") ? jstr(ev->doc, "n") : "");
+	snprintf(d->qual, sizeof(d->qual), "%s", jstr(ev->doc, "q") ? jstr(ev->doc, "q") : "");
+	snprintf(d->arn, sizeof(d->arn), "%s", arn);
+	char scope[96];
 	snprintf(scope, sizeof(scope), "%s:%s", account, region);
 	ids_uuid4(id);
 	struct async_event e = { scope, name, qual, body, len, NULL, id };
-	return async_enqueue(a->srv, &e);
+	int rc = async_submit(a->srv, &e, dest_accepted, d);
+	if (rc)
+		free(d);
+	return rc;
 }
 
 /* hands body to one target; ev->pending counts what is still to finish */
@@ -661,12 +704,13 @@ static void deliver(struct aev *ev, const char *arn, const buf_t *body, int succ
 {
 	struct async *a = ev->a;
 	if (is_lambda_arn(arn)) {
-		int rc = enqueue_lambda(a, arn, body->data, body->len);
-		if (rc)
+		int metric = err_code ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES;
+		int rc = enqueue_lambda(ev, arn, body->data, body->len, metric);
+		if (rc) {
 			fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", arn,
 				ld_strerror(rc));
-		if (rc)
-			ev_metric(ev, err_code ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES, 1);
+			ev_metric(ev, metric, 1);
+		}
 		return;
 	}
 	struct delivery *dl = calloc(1, sizeof(*dl));

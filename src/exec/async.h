@@ -19,8 +19,10 @@
  * seconds of base/60 ms, so 60 s of age is one base). The outcome goes to the OnSuccess or
  * OnFailure destination of the function's event invoke config as AWS's
  * invocation record, and a failure to the version's DeadLetterConfig. A
- * Lambda destination is itself an Event invoke of that function, enqueued
- * here; other kinds go through exec/destinations.h. An event leaves the
+ * Lambda destination is itself an Event invoke of that function, staged in
+ * the group commit here (in the same transaction as the delete of the event
+ * it is the record of, or an earlier one); other kinds go through
+ * exec/destinations.h. An event leaves the
  * queue (durably) only after it finished and its records were handed on:
  * delivery is at least once.
  */
