@@ -153,10 +153,10 @@ def wait_ready(name, proc, port, path, deadline_s=30):
     raise RuntimeError(f"{name} not ready on port {port} after {deadline_s}s")
 
 
-def start_server(name, argv, logpath, cpus):
+def start_server(name, argv, logpath, cpus, env=None):
     logf = open(logpath, "wb")
     p = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, preexec_fn=pinned(cpus), cwd=ROOT)
+                         start_new_session=True, preexec_fn=pinned(cpus), cwd=ROOT, env=env)
     p.bench_name = name
     p.bench_log = logpath
     children.append(p)
@@ -1027,7 +1027,7 @@ def async_phase(args, tmp):
     with open(evpath, "wb") as f:
         f.write(EVENT)
 
-    def create(name, udp, reserved=None):
+    def create(name, udp, reserved=None, port=port):
         body = {"FunctionName": name, "Runtime": "provided.al2023", "Role": ROLE, "Handler": "bootstrap",
                 "Code": {"ZipFile": zipb64}, "MemorySize": 128, "Timeout": 10}
         if udp:
@@ -1095,6 +1095,26 @@ def async_phase(args, tmp):
         res["accept"].append(r)
         log(f"async reserved 0     c=50  {r['rps']:9.1f} accepts/s  p50 {r['p50_ms']:.3f} ms  "
             f"p99 {r['p99_ms']:.3f} ms  lambdad cpu/event {r['cpu_us_per_req']:.0f} us")
+        # the same where every commit is an fsync (LAMBDAD_SYNC_FULL=1, power-loss durability): what the
+        # group commit shares among the events that arrive together
+        fport = free_port()
+        fdir = os.path.join(tmp, "data-async-full")
+        os.makedirs(fdir)
+        full = start_server("lambdad-async-full", [LAMBDAD, "serve", "--account-id", ACCOUNT, "--listen",
+                                                   f"127.0.0.1:{fport}", "--data-dir", fdir],
+                            os.path.join(tmp, "lambdad-async-full.log"), None,
+                            env=dict(os.environ, LAMBDAD_SYNC_FULL="1"))
+        wait_ready("lambdad-async-full", full, fport, "/2016-08-19/account-settings")
+        create("async-zero", False, reserved=0, port=fport)
+        for conns in (1, 50):
+            r = measured(full.pid, lambda: postload_run(fport, conns, args.async_events, args.async_limit,
+                                                        "async-zero", evpath, None, "event"))
+            r.update(label="Invoke (Event), reserved concurrency 0, LAMBDAD_SYNC_FULL=1 (an fsync per commit)",
+                     conns=conns, processed=None, during=None, drain_s=None, proc_rps=None, cpu_all_us=None)
+            res["accept"].append(r)
+            log(f"async reserved 0, sync full c={conns:<3d} {r['rps']:9.1f} accepts/s  p50 {r['p50_ms']:.3f} ms  "
+                f"p99 {r['p99_ms']:.3f} ms  lambdad cpu/event {r['cpu_us_per_req']:.0f} us")
+        stop_server(full)
 
         # ---- end to end: 202 answered -> the OnSuccess destination function ran (its datagram arrived)
         dst = create("async-dst", True)
@@ -1220,7 +1240,9 @@ def async_notes(args, res):
         "A 2,000-event warm-up lets lambdad grow the pool of environments first.",
         "Reserved concurrency 0 (no destination): every event is accepted, committed and then leaves the "
         "queue without running (AWS sends such events to the failure destination at once): the cost of "
-        "accepting alone.",
+        "accepting alone. The LAMBDAD_SYNC_FULL=1 rows: the same on a second lambdad whose store fsyncs "
+        "every commit (power-loss durability): one fsync per group commit, i.e. per batch of events that "
+        "reached lambdad in the same loop iteration (docs/async.md, Group commit).",
         f"End to end: a C function whose OnSuccess destination is another C function that sends its "
         "invocation record over UDP; each Event invoke carries a sequence number, and the time runs from "
         "the 202 read by the client to the destination's datagram read by bench.py (so it includes the "
