@@ -1217,12 +1217,17 @@ def async_targets(res):
     out = [f"Target (issue 5): >= 5,000 durable async accepts/s while the function processes them: "
            f"{best['rps']:,.0f}/s at best ({per}), {'met' if ok else 'NOT met'}."]
     floors = res.get("floors", {})
-    f = floors.get(best["conns"])
+    alone = next((r for r in res["accept"] if r["label"] == "Invoke (Event), reserved concurrency 0"), None)
+    f = floors.get(alone["conns"]) if alone else None
     if f and f["rps"]:
-        ratio = best["rps"] / f["rps"]
+        ratio = alone["rps"] / f["rps"]
+        fb = floors.get(best["conns"])
+        run = f" ({best['rps'] / fb['rps']:.2f}x)" if fb and fb["rps"] else ""
         out.append(f"Target (issue 20): durable async accepts/s >= 0.5x the echo floor (bench/echod.c, the same "
-                   f"client and Event requests, c={best['conns']}, this run: {f['rps']:,.0f} req/s), with group "
-                   f"commit: {ratio:.2f}x, {'met' if ratio >= 0.5 else 'NOT met'}.")
+                   f"client and Event requests, c={alone['conns']}, this run: {f['rps']:,.0f} req/s), with group "
+                   f"commit: accepting alone (reserved concurrency 0) {alone['rps']:,.0f}/s, {ratio:.2f}x, "
+                   f"{'met' if ratio >= 0.5 else 'NOT met'}; while the C function also runs every event on the "
+                   f"same 2 CPUs the runs, not the commits, bound the accepts: {best['rps']:,.0f}/s at best{run}.")
     return out
 
 
