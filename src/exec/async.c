@@ -1189,13 +1189,16 @@ static int group_commit(struct async *a)
 		schedule_flush(a); /* the deletes stay waiting, for the next commit */
 	if (rc)
 		fprintf(stderr, "lambdad: async: cannot queue %d event%s: %s\n", n, n == 1 ? "" : "s", ld_strerror(rc));
-	/* the list is this commit's alone: a caller may stage new events */
+	/* the list is this commit's alone: a caller may stage new events. The
+	 * callers first, so that the 202s' sends are scheduled before the
+	 * events' runs */
+	for (struct staged *g = list; g; g = g->next)
+		if (g->accepted)
+			g->accepted(g->ud, rc);
 	for (struct staged *g = list, *next; g; g = next) {
 		next = g->next;
 		if (rc == 0)
 			take_in(a, g);
-		if (g->accepted)
-			g->accepted(g->ud, rc);
 		json_decref(g->doc);
 		free(g);
 	}
