@@ -8,9 +8,10 @@
  * answers 200 with the payload, X-Amz-Executed-Version, X-Amz-Function-Error
  * for function errors and X-Amz-Log-Result for LogType Tail, or 429
  * TooManyRequestsException with AWS's Reason when exec finds no concurrency
- * left (exec.h); Event (and the deprecated InvokeAsync) commits the event to
+ * left (exec.h); Event (and the deprecated InvokeAsync) hands the event to
  * the durable async queue (exec/async.h: retries, destinations) and answers
- * 202; DryRun checks and answers 204.
+ * 202 once the group commit holding it is done (the request is pending until
+ * then); DryRun checks and answers 204.
  */
 #include "api/api.h"
 #include "api/lookup.h"
@@ -93,6 +94,27 @@ static void on_done(void *ud, struct exec_result *res)
 	}
 	r->content_type = "application/json";
 	free(ir);
+	req_finish(r, rc);
+}
+
+/* an Event invoke's group commit is done: 202 once its event is durable */
+static void event_accepted(void *ud, int rc)
+{
+	req_t *r = ud;
+	if (rc == 0)
+		r->status = 202;
+	req_finish(r, rc);
+}
+
+/* InvokeAsync's: 202 {"Status": 202} */
+static void invoke_async_accepted(void *ud, int rc)
+{
+	req_t *r = ud;
+	if (rc == 0) {
+		r->status = 202;
+		r->content_type = "application/json";
+		rc = buf_puts(&r->raw, "{\"Status\":202}");
+	}
 	req_finish(r, rc);
 }
 
@@ -203,8 +225,8 @@ int api_invoke(req_t *r)
 	} else if (event) {
 		/* the qualifier as invoked: the queue resolves it again when the event runs */
 		struct async_event ev = { c.scope, c.name, c.qualifier, v.payload, v.len, v.context, r->request_id };
-		if ((rc = async_enqueue(r->srv, &ev)) == 0)
-			r->status = 202;
+		if ((rc = async_submit(r->srv, &ev, event_accepted, r)) == 0)
+			rc = LD_EPENDING;
 	} else {
 		snprintf(ir->version, sizeof(ir->version), "%s", c.version);
 		rc = LD_EPENDING;
@@ -345,11 +367,8 @@ int api_invoke_async(req_t *r)
 	if (rc)
 		goto out;
 	struct async_event ev = { c.scope, c.name, c.qualifier, v.payload, v.len, NULL, r->request_id };
-	if ((rc = async_enqueue(r->srv, &ev)))
-		goto out;
-	r->status = 202;
-	r->content_type = "application/json";
-	rc = buf_puts(&r->raw, "{\"Status\":202}");
+	if ((rc = async_submit(r->srv, &ev, invoke_async_accepted, r)) == 0)
+		rc = LD_EPENDING;
 out:
 	free(v.context);
 	json_decref(c.config);

@@ -125,7 +125,20 @@ struct async {
 	size_t held_bytes;       /* sum of held_size */
 	char (*dels)[24];        /* keys of finished events, deleted at the next commit */
 	int ndels, cdels;
-	int flush_scheduled;
+	int64_t flush_timer;     /* the scheduled group commit (a 0 ms timer), 0 when none */
+	struct staged *shead, *stail; /* new events waiting for the group commit, in key order */
+	int nstaged;
+	size_t staged_bytes;     /* their payloads */
+};
+
+/* a new event staged for the group commit */
+struct staged {
+	struct staged *next;
+	char key[24];
+	json_t *doc;             /* the record */
+	size_t payload_len;
+	async_accepted_fn accepted; /* NULL: async_enqueue's own event */
+	void *ud;
 };
 
 static void schedule_pump(struct async *a);
@@ -383,8 +396,8 @@ static int jint(json_t *o, const char *k)
 
 /* ---- batched deletes ----
  *
- * A finished event's record is deleted with the next commit: the next
- * enqueue's transaction carries every delete waiting (one commit for both),
+ * A finished event's record is deleted with the next commit: the next group
+ * commit's transaction carries every delete waiting (one commit for both),
  * or the end of the loop iteration commits them on their own. A delete lost
  * to a crash only means the event runs again (delivery is at least once). */
 
@@ -398,10 +411,18 @@ static int dels_apply(struct async *a)
 	return 0;
 }
 
+static int group_commit(struct async *a);
+
 static void dels_flush(struct async *a)
 {
 	if (!a->ndels)
 		return;
+	if (a->shead) {
+		/* a staged destination record goes no later than the delete of
+		 * the event it is the record of */
+		group_commit(a);
+		return;
+	}
 	int rc = store_begin(a->srv->store);
 	if (rc == 0) {
 		rc = dels_apply(a);
@@ -419,8 +440,21 @@ static void dels_flush(struct async *a)
 static void flush_cb(void *ud)
 {
 	struct async *a = ud;
-	a->flush_scheduled = 0;
-	dels_flush(a);
+	a->flush_timer = 0;
+	group_commit(a);
+}
+
+/* the group commit at the end of this loop iteration (a 0 ms timer, which
+ * async_stop can take back); 0 or LD_ENOMEM */
+static int schedule_flush(struct async *a)
+{
+	if (a->flush_timer)
+		return 0;
+	int64_t id = loop_timer(a->srv->loop, 0, flush_cb, a);
+	if (id <= 0)
+		return LD_ENOMEM;
+	a->flush_timer = id;
+	return 0;
 }
 
 /* the event leaves the queue: it finished and its records were handed on */
@@ -439,11 +473,11 @@ static void ev_done(struct aev *ev)
 		dels_flush(a);
 	if (a->ndels < a->cdels) {
 		memcpy(a->dels[a->ndels++], ev->key, sizeof(ev->key));
-		if (!a->flush_scheduled && loop_defer(a->srv->loop, flush_cb, a) == 0)
-			a->flush_scheduled = 1;
-		if (!a->flush_scheduled)
+		if (schedule_flush(a))
 			dels_flush(a);
 	} else {
+		if (a->shead)
+			group_commit(a); /* the staged records first (dels_flush) */
 		int rc = rec_del(a->srv->store, REC_ASYNC_EVENT, QSCOPE, ev->key);
 		if (rc && rc != LD_ENOTFOUND)
 			fprintf(stderr, "lambdad: async: cannot remove event %s from the queue: %s (it will run again)\n",
@@ -614,19 +648,54 @@ static int is_lambda_arn(const char *arn)
 	return p && !strncmp(p, ":aws", 4) && strstr(arn, ":lambda:") && strstr(arn, ":function:");
 }
 
-/* a Lambda destination: an Event invoke of that function with the record */
-static int enqueue_lambda(struct async *a, const char *arn, const char *body, size_t len)
+/* a Lambda destination's record that could not be queued (its group
+ * commit failed): what to say and count */
+struct dest_lost {
+	metrics_t *metrics;
+	int metric;
+	char scope[96], name[160], qual[160];
+	char arn[400];
+};
+
+static void dest_accepted(void *ud, int rc)
 {
+	struct dest_lost *d = ud;
+	if (rc) {
+		fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", d->arn, ld_strerror(rc));
+		metrics_on_function(d->metrics, d->metric, d->scope, d->name, d->qual, 1);
+	}
+	free(d);
+}
+
+/* a Lambda destination: an Event invoke of that function with the record,
+ * staged in the group commit; the event it is the record of leaves the
+ * queue in the same transaction or a later one (dels_flush) */
+static int enqueue_lambda(struct aev *ev, const char *arn, const char *body, size_t len, int metric)
+{
+	struct async *a = ev->a;
 	char part[32], region[64], account[16], name[160], qual[160] = "";
 	int n = sscanf(arn, "arn:%31[^:]:lambda:%63[^:]:%15[^:]:function:%159[^:]:%159s", part, region, account,
 		       name, qual);
 	if (n < 4)
 		return LD_EINVAL;
-	char scope[96], id[37];
+	struct dest_lost *d = calloc(1, sizeof(*d));
+	if (!d)
+		return LD_ENOMEM;
+	char id[37];
+	d->metrics = a->srv->metrics;
+	d->metric = metric;
+	snprintf(d->scope, sizeof(d->scope), "%s", jstr(ev->doc, "s") ? jstr(ev->doc, "s") : "");
+	snprintf(d->name, sizeof(d->name), "%s", jstr(ev->doc, "n") ? jstr(ev->doc, "n") : "");
+	snprintf(d->qual, sizeof(d->qual), "%s", jstr(ev->doc, "q") ? jstr(ev->doc, "q") : "");
+	snprintf(d->arn, sizeof(d->arn), "%s", arn);
+	char scope[96];
 	snprintf(scope, sizeof(scope), "%s:%s", account, region);
 	ids_uuid4(id);
 	struct async_event e = { scope, name, qual, body, len, NULL, id };
-	return async_enqueue(a->srv, &e);
+	int rc = async_submit(a->srv, &e, dest_accepted, d);
+	if (rc)
+		free(d);
+	return rc;
 }
 
 /* hands body to one target; ev->pending counts what is still to finish */
@@ -635,12 +704,13 @@ static void deliver(struct aev *ev, const char *arn, const buf_t *body, int succ
 {
 	struct async *a = ev->a;
 	if (is_lambda_arn(arn)) {
-		int rc = enqueue_lambda(a, arn, body->data, body->len);
-		if (rc)
+		int metric = err_code ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES;
+		int rc = enqueue_lambda(ev, arn, body->data, body->len, metric);
+		if (rc) {
 			fprintf(stderr, "lambdad: async: cannot queue the record for %s: %s (dropped)\n", arn,
 				ld_strerror(rc));
-		if (rc)
-			ev_metric(ev, err_code ? M_DEAD_LETTER_ERRORS : M_DESTINATION_DELIVERY_FAILURES, 1);
+			ev_metric(ev, metric, 1);
+		}
 		return;
 	}
 	struct delivery *dl = calloc(1, sizeof(*dl));
@@ -1023,6 +1093,7 @@ void async_stop(server_t *srv)
 		return;
 	if (!a->running)
 		return;
+	group_commit(a); /* the staged events are answered; they stay in the store */
 	a->stopping = 1;
 	for (struct delivery *dl = a->deliveries, *next; dl; dl = next) {
 		next = dl->next;
@@ -1043,46 +1114,107 @@ void async_stop(server_t *srv)
 	a->pump_timer = 0;
 	a->pump_scheduled = 0;
 	exec_on_free(srv, NULL, NULL);
+	loop_cancel(srv->loop, a->flush_timer);
+	a->flush_timer = 0;
 	dels_flush(a);
 	free(a->dels);
 	a->dels = NULL;
 	a->cdels = 0;
 }
 
-/* the new record, committed together with the deletes waiting (one commit) */
-static int put_with_dels(struct async *a, const char *key, json_t *doc)
+/* ---- the group commit ----
+ *
+ * New events are staged (key, record) and written in one transaction
+ * together with the deletes waiting; then each is taken into memory, in key
+ * order, and its caller told. Keys are given when staged, and every commit
+ * takes every staged event, so the store receives keys in increasing order
+ * (what paging relies on). */
+
+/* the staged events (and the deletes waiting, with_dels) in one transaction */
+static int write_group(struct async *a, struct staged *list, int with_dels)
 {
 	store_t *st = a->srv->store;
-	if (a->ndels && store_begin(st) == 0) {
-		int rc = dels_apply(a);
-		if (rc == 0)
-			rc = rec_put(st, REC_ASYNC_EVENT, QSCOPE, key, doc);
-		if (rc == 0) {
-			rc = store_commit(st);
-			if (rc == 0)
-				a->ndels = 0;
-			return rc; /* a failed commit rolled back: nothing was queued */
-		}
+	int rc = store_begin(st);
+	if (rc)
+		return rc;
+	if (with_dels)
+		rc = dels_apply(a);
+	for (struct staged *g = list; g && !rc; g = g->next)
+		rc = rec_put(st, REC_ASYNC_EVENT, QSCOPE, g->key, g->doc);
+	if (rc) {
 		store_rollback(st);
-		/* the deletes stay waiting; the put alone below */
+		return rc;
 	}
-	return rec_put(st, REC_ASYNC_EVENT, QSCOPE, key, doc);
+	return store_commit(st); /* a failed commit rolled back */
 }
 
-int async_enqueue(server_t *srv, const struct async_event *e)
+/* a committed event joins the queue in memory (or stays in the store for
+ * paging when the window is full) */
+static void take_in(struct async *a, struct staged *g)
 {
-	struct async *a = srv->async;
-	if (!a)
+	metrics_on_function(a->srv->metrics, M_ASYNC_EVENTS_RECEIVED, jstr(g->doc, "s"), jstr(g->doc, "n"),
+			    jstr(g->doc, "q"), 1);
+	struct aev *ev = NULL;
+	if (a->more || a->mem >= WINDOW || !(ev = ev_new(a, g->key))) {
+		a->more = 1; /* paged in when the window drains */
+		return;
+	}
+	/* kept so the event need not be read back and parsed when it runs */
+	size_t sz = g->payload_len + HELD_OVERHEAD;
+	if (sz <= HELD_CAP - a->held_bytes) {
+		ev->held = json_incref(g->doc);
+		ev->held_size = sz;
+		a->held_bytes += sz;
+	}
+	ready_push(ev);
+}
+
+/* Commits the staged events and the deletes waiting; returns the commit's
+ * result, which every staged event's caller is also told. */
+static int group_commit(struct async *a)
+{
+	struct staged *list = a->shead;
+	int n = a->nstaged;
+	a->shead = a->stail = NULL;
+	a->nstaged = 0;
+	a->staged_bytes = 0;
+	if (!list) {
+		dels_flush(a);
+		return 0;
+	}
+	int rc = write_group(a, list, a->ndels > 0);
+	if (rc == 0)
+		a->ndels = 0;
+	else if (a->ndels && (rc = write_group(a, list, 0)) == 0)
+		schedule_flush(a); /* the deletes stay waiting, for the next commit */
+	if (rc)
+		fprintf(stderr, "lambdad: async: cannot queue %d event%s: %s\n", n, n == 1 ? "" : "s", ld_strerror(rc));
+	/* the list is this commit's alone: a caller may stage new events. The
+	 * callers first, so that the 202s' sends are scheduled before the
+	 * events' runs */
+	for (struct staged *g = list; g; g = g->next)
+		if (g->accepted)
+			g->accepted(g->ud, rc);
+	for (struct staged *g = list, *next; g; g = next) {
+		next = g->next;
+		if (rc == 0)
+			take_in(a, g);
+		json_decref(g->doc);
+		free(g);
+	}
+	return rc;
+}
+
+/* stages e under the next key; 0, LD_EIO (stopped) or LD_ENOMEM */
+static int stage(struct async *a, const struct async_event *e, async_accepted_fn accepted, void *ud)
+{
+	if (!a || !a->running || a->stopping)
 		return LD_EIO;
-	if (!a->running)
-		return LD_EIO;
-	uint64_t now_us = (uint64_t)loop_wall_ms() * 1000;
-	a->seq = a->seq + 1 > now_us ? a->seq + 1 : now_us;
-	char key[24];
-	snprintf(key, sizeof(key), "%020" PRIu64, a->seq);
+	struct staged *g = calloc(1, sizeof(*g));
 	json_t *doc = json_object();
 	json_t *p = json_stringn(e->payload, e->payload_len);
-	if (!doc || !p) {
+	if (!g || !doc || !p) {
+		free(g);
 		json_decref(doc);
 		json_decref(p);
 		return LD_ENOMEM;
@@ -1095,29 +1227,42 @@ int async_enqueue(server_t *srv, const struct async_event *e)
 	json_object_set_new(doc, "t", json_integer(loop_wall_ms()));
 	if (e->client_context)
 		json_object_set_new(doc, "cc", json_string(e->client_context));
-	int rc = put_with_dels(a, key, doc);
-	if (rc) {
-		json_decref(doc);
-		return rc;
-	}
-	metrics_on_function(srv->metrics, M_ASYNC_EVENTS_RECEIVED, e->scope, e->name, e->qualifier, 1);
-	struct aev *ev = NULL;
-	if (a->more || a->mem >= WINDOW || !(ev = ev_new(a, key))) {
-		a->more = 1; /* paged in when the window drains */
-		json_decref(doc);
-		return 0;
-	}
-	/* kept so the event need not be read back and parsed when it runs */
-	size_t sz = e->payload_len + HELD_OVERHEAD;
-	if (sz <= HELD_CAP - a->held_bytes) {
-		ev->held = doc;
-		ev->held_size = sz;
-		a->held_bytes += sz;
-	} else {
-		json_decref(doc);
-	}
-	ready_push(ev);
+	uint64_t now_us = (uint64_t)loop_wall_ms() * 1000;
+	a->seq = a->seq + 1 > now_us ? a->seq + 1 : now_us;
+	snprintf(g->key, sizeof(g->key), "%020" PRIu64, a->seq);
+	g->doc = doc;
+	g->payload_len = e->payload_len;
+	g->accepted = accepted;
+	g->ud = ud;
+	if (a->stail)
+		a->stail->next = g;
+	else
+		a->shead = g;
+	a->stail = g;
+	a->nstaged++;
+	a->staged_bytes += e->payload_len;
 	return 0;
+}
+
+int async_submit(server_t *srv, const struct async_event *e, async_accepted_fn accepted, void *ud)
+{
+	struct async *a = srv->async;
+	if (!a || !a->running || a->stopping)
+		return LD_EIO;
+	/* a full group goes first: its callers are all waiting already */
+	if (a->nstaged >= ASYNC_GROUP_MAX || (a->nstaged && a->staged_bytes + e->payload_len > ASYNC_GROUP_BYTES))
+		group_commit(a);
+	int rc = schedule_flush(a);
+	if (rc == 0)
+		rc = stage(a, e, accepted, ud);
+	return rc;
+}
+
+int async_enqueue(server_t *srv, const struct async_event *e)
+{
+	struct async *a = srv->async;
+	int rc = stage(a, e, NULL, NULL);
+	return rc ? rc : group_commit(a);
 }
 
 void async_free(server_t *srv)

@@ -3,9 +3,11 @@
  * retries, maximum event age, destinations and dead-letter queues.
  *
  * Invoke with InvocationType Event (and the deprecated InvokeAsync) hands the
- * event to async_enqueue(), which commits it to the store (kind "async")
- * before the caller answers 202: a kill -9 after the answer loses nothing,
- * and async_start() reloads and resumes whatever the queue holds. Workers on
+ * event to async_submit(), which commits it to the store (kind "async"),
+ * together with the other events that arrived in the same loop iteration
+ * (group commit: one transaction for all), before the caller answers 202:
+ * a kill -9 after the answer loses nothing, and async_start() reloads and
+ * resumes whatever the queue holds. Workers on
  * the loop take events in enqueue order and run them through exec_invoke(),
  * resolving the qualifier when the event runs (as AWS does: events queued
  * before an update run the new code). Throttles and system errors are
@@ -17,8 +19,10 @@
  * seconds of base/60 ms, so 60 s of age is one base). The outcome goes to the OnSuccess or
  * OnFailure destination of the function's event invoke config as AWS's
  * invocation record, and a failure to the version's DeadLetterConfig. A
- * Lambda destination is itself an Event invoke of that function, enqueued
- * here; other kinds go through exec/destinations.h. An event leaves the
+ * Lambda destination is itself an Event invoke of that function, staged in
+ * the group commit here (in the same transaction as the delete of the event
+ * it is the record of, or an earlier one); other kinds go through
+ * exec/destinations.h. An event leaves the
  * queue (durably) only after it finished and its records were handed on:
  * delivery is at least once.
  */
@@ -58,7 +62,24 @@ struct async_event {
 };
 
 /* Commits the event to the queue and schedules it. 0 once it is durable,
- * else LD_ESTORE / LD_ENOMEM (nothing was queued). */
+ * else LD_ESTORE / LD_ENOMEM (nothing was queued). Events staged by
+ * async_submit go into the same transaction, before it. */
 int async_enqueue(server_t *srv, const struct async_event *ev);
+
+/* Group commit (the Event invokes' path): async_submit stages the event
+ * (copied) in the batch being formed and returns 0; the batch is written
+ * in one transaction, with the finished events' deletes waiting, at the
+ * end of the loop iteration (once the iteration's ready requests have
+ * been read) or, before staging, when it already holds ASYNC_GROUP_MAX
+ * events or ASYNC_GROUP_BYTES of payload, or when async_enqueue or
+ * async_stop commits. Then accepted(ud, rc) runs once, from the loop and
+ * never from inside async_submit: rc 0 once the event is durable (the
+ * 202 may go out), else LD_ESTORE / LD_ENOMEM (nothing was queued). A
+ * negative return (LD_EIO: the queue is stopped, LD_ENOMEM) means nothing
+ * was staged and accepted is never called. */
+#define ASYNC_GROUP_MAX 256
+#define ASYNC_GROUP_BYTES (8u << 20)
+typedef void (*async_accepted_fn)(void *ud, int rc);
+int async_submit(server_t *srv, const struct async_event *ev, async_accepted_fn accepted, void *ud);
 
 #endif
