@@ -88,7 +88,9 @@ static void freeze(struct env *e)
 		"(said once)\n", strerror(errno));
 }
 
-void pool_drained(struct env *e)
+/* e's telemetry went out after it became idle (tele_quiesce): frozen if
+ * it still is */
+static void pool_drained(struct env *e)
 {
 	if (e->state == ENV_IDLE && !e->freeing)
 		freeze(e);
@@ -116,7 +118,7 @@ void pool_idle(struct env *e)
 	 * Lambda (deliver() and pool_kill() thaw it). Lambda freezes "when
 	 * there are no pending events": an extension subscribed to telemetry
 	 * first takes what is waiting for it (pool_drained follows) */
-	if (tele_quiesce(e))
+	if (tele_quiesce(e, pool_drained))
 		freeze(e);
 	if (e->prov) {
 		/* provisioned: kept initialised, never reaped by the idle timer */

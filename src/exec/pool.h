@@ -33,10 +33,6 @@ struct env *pool_pick(struct pool *p, int provisioned);
  * provisioned), or killed when it was retired. */
 void pool_idle(struct env *e);
 
-/* e's telemetry went out after it became idle (tele_quiesce): freeze it
- * if it is still idle. */
-void pool_drained(struct env *e);
-
 /* Kills e; it is freed at the end of this loop iteration, or after its
  * extensions' shutdown phase (e->reset says why it goes). */
 void pool_kill(struct env *e);

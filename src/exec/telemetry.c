@@ -11,7 +11,6 @@
  * after init, and the event shapes.
  */
 #include "exec/telemetry.h"
-#include "exec/pool.h"
 #include "aws/outbound.h"
 #include "loop.h"
 #include "quotas.h"
@@ -60,6 +59,7 @@ struct tele {
 	int closed;
 	int used_logs, used_telemetry;
 	int quiescing;           /* idle: freeze once the last delivery ends (tele_quiesce) */
+	void (*drained)(struct env *e); /* tele_quiesce's: called then */
 	int held;                /* idle, frozen or about to be: nothing is sent */
 };
 
@@ -183,7 +183,7 @@ static void check_drained(struct tele *t)
 		return;
 	t->quiescing = 0;
 	t->held = 1;
-	pool_drained(t->env);
+	t->drained(t->env);
 }
 
 static void on_delivered(void *ud, const outbound_result_t *r)
@@ -210,7 +210,7 @@ static void on_delivered(void *ud, const outbound_result_t *r)
 		 * running: they wait for the next thaw */
 		s->t->quiescing = 0;
 		s->t->held = 1;
-		pool_drained(s->t->env);
+		s->t->drained(s->t->env);
 	}
 	uint64_t backoff = 100u << (s->failures < 4 ? s->failures - 1 : 3);
 	arm(s, backoff < RETRY_MAX_MS ? backoff : RETRY_MAX_MS);
@@ -561,7 +561,7 @@ int tele_subscribed(const struct env *e)
 	return e->tele && e->tele->subs;
 }
 
-int tele_quiesce(struct env *e)
+int tele_quiesce(struct env *e, void (*drained)(struct env *e))
 {
 	struct tele *t = e->tele;
 	if (!t || !t->subs)
@@ -572,6 +572,7 @@ int tele_quiesce(struct env *e)
 		t->held = 1;
 		return 1;
 	}
+	t->drained = drained;
 	t->quiescing = 1; /* a failed delivery is retried as usual: e stays thawed until it ends */
 	return 0;
 }

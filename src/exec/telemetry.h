@@ -61,10 +61,10 @@ int tele_subscribed(const struct env *e);
 
 /* e has answered and waits: Lambda freezes it once "there are no pending
  * events". 1 when nothing is waiting for delivery (the caller freezes e
- * now); else the batches go out at once and pool_drained(e) follows when
- * the last delivery has ended. Either way, from then on events are held
+ * now); else the batches go out at once and drained(e) follows when the
+ * last delivery has ended. Either way, from then on events are held
  * (not sent to a frozen listener) until tele_thawed(). */
-int tele_quiesce(struct env *e);
+int tele_quiesce(struct env *e, void (*drained)(struct env *e));
 
 /* e was thawed (an invocation, SHUTDOWN): what was held goes out. */
 void tele_thawed(struct env *e);
