@@ -65,12 +65,14 @@ static void usage(FILE *f)
 	      "                     [--metrics-listen HOST:PORT]\n"
 	      "                     [--max-connections N] [--max-connections-per-address N]\n"
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
+	      "                     [--max-body-memory BYTES]\n"
 	      "                     [--kafka-sasl-plaintext]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
+	      "          --max-body-memory 268435456 (256 MiB; larger bodies go to files)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n",
 	      f);
 }
@@ -180,6 +182,7 @@ static int serve(int argc, char **argv)
 		{ "max-connections-per-address", required_argument, NULL, 'p' },
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "min-body-rate", required_argument, NULL, 'b' },
+		{ "max-body-memory", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,6 +295,16 @@ static int serve(int argc, char **argv)
 			int *to = c == 'C' ? &srv.max_connections : c == 'p' ? &srv.max_connections_per_address :
 				  c == 'H' ? &srv.header_timeout_s : &srv.min_body_rate;
 			*to = c == 'C' ? (int)v : v ? (int)v : -1;
+			break;
+		}
+		case 'X': { /* request bodies held in memory at once (http.c) */
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || end == optarg || !v || optarg[0] == '-') {
+				fprintf(stderr, "lambdad: --max-body-memory takes a positive number of bytes\n");
+				return 2;
+			}
+			srv.max_body_memory = v;
 			break;
 		}
 		case 'h': usage(stdout); return 0;

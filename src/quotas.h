@@ -64,6 +64,10 @@
 #define QUOTA_LOGS_ENV_BURST_S 5            /* the burst it may log at once: this many seconds of its rate */
 #define QUOTA_LOGS_SWEEP_MS 600000          /* --logs-sweep-ms default: retention enforced every 10 minutes */
 
+/* lambdad's own caps on request bodies in flight (http.c, docs/http.md) */
+#define QUOTA_BODY_SPILL 1048576u           /* a body larger than this goes to a temporary file, not memory */
+#define QUOTA_BODY_MEMORY (256u * 1024 * 1024) /* --max-body-memory default: bodies held in memory at once */
+
 #define QUOTA_MB_PER_VCPU 1769              /* Lambda: CPU in proportion to MemorySize, 1,769 MB = one vCPU */
 
 #endif
