@@ -533,16 +533,18 @@ int router_precheck(req_t *r)
 {
 	const char *op;
 	const struct target *t = target_of(r, &op);
-	/* the gate's order: a target request, else a model operation (own
-	 * paths, function URLs and CloudWatch authenticate themselves, and an
-	 * unknown route is answered before authentication) */
+	/* the gate's order: a target request, else no route (answered before
+	 * authentication), else a model operation (own paths, function URLs
+	 * and CloudWatch authenticate themselves, after their body) */
 	const char *service = t ? t->service : r->route && r->route->mop ? "lambda" : NULL;
-	if (!service)
+	int unknown = !t && !r->route;
+	if ((!service && !unknown) || r->srv->auth_mode != AUTH_ENFORCE)
 		return 0;
 	ids_uuid4(r->request_id);
 	buf_init(&r->raw, 0);
 	r->err_json11 = t ? t->json11 : 0;
-	int rc = auth_precheck(r, service);
+	/* no route: the gate's answer does not depend on the body either */
+	int rc = unknown ? apierr_set(r, "UnknownOperationException", "Unknown operation") : auth_precheck(r, service);
 	if (!rc)
 		return 0;
 	finish(r, rc);

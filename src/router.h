@@ -53,7 +53,9 @@ size_t router_body_limit(const struct route *rt);
  * headers are in and before it reads a byte of its body (auth_precheck:
  * under --auth enforce, the authentication present and well formed, its
  * scope, time and key, for Lambda operations and the X-Amz-Target services
- * the gate authenticates). 0 when the request may go on; 1 when r holds
+ * the gate authenticates; and a request without a route, whose
+ * UnknownOperationException needs no body either). 0 when the request may
+ * go on; 1 when r holds
  * the complete error answer (AWS's, as router_dispatch would give it after
  * the body), which the front sends without reading the body. */
 int router_precheck(req_t *r);

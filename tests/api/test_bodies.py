@@ -162,8 +162,8 @@ class TestBodiesBeforeAuth(LambdadTestCase):
             self.assertFalse(u.is_alive(), "an upload did not finish in 10 minutes")
         after = vm(self.pid)
         growth = after["VmHWM"] - before
-        print("\n  RSS before %.1f MB, peak %.1f MB, growth %.1f MB, now %.1f MB (%d uploads of %d MB)"
-              % (before / MB, after["VmHWM"] / MB, growth / MB, after["VmRSS"] / MB, len(uploads), BODY // MB))
+        print("\n  RSS before %.1f MB, peak %.1f MB, growth %.1f MB, now %.1f MB (%d uploads of %d bytes)"
+              % (before / MB, after["VmHWM"] / MB, growth / MB, after["VmRSS"] / MB, len(uploads), BODY))
         return growth
 
     def test_unsigned_and_forged_uploads_are_answered_from_their_headers(self):
@@ -267,6 +267,17 @@ class TestBodiesBeforeAuth(LambdadTestCase):
         logs.create_log_stream(logGroupName="g", logStreamName="s")
         logs.put_log_events(logGroupName="g", logStreamName="s",
                             logEvents=[{"timestamp": int(time.time() * 1000), "message": "m" * (900 * 1024)}])
+
+    def test_unknown_route_answered_from_headers(self):
+        # no route: the gate's UnknownOperationException needs no body either (as the full gate gives it)
+        full = Upload(self.server.port, "/2015-03-31/nothing-here", {"Host": self.host}, 0, False)
+        full.run()
+        u = Upload(self.server.port, "/2015-03-31/nothing-here", {"Host": self.host}, 6 * MB, True)
+        u.run()
+        self.assertIsNotNone(full.response)
+        self.assertIsNotNone(u.response)
+        self.assertEqual(u.response[1].get("x-amzn-errortype"), "UnknownOperationException")
+        self.assertEqual((u.response[0], json.loads(u.response[2])), (full.response[0], json.loads(full.response[2])))
 
     def test_chunked_unsigned_answered_from_headers(self):
         s = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
