@@ -8,13 +8,15 @@ larger than a release build's: the test asserts the growth, not the total. Well-
 known key whose signature is wrong can only be refused after their body: 20 such 70 MB bodies go to
 unlinked files of the data directory (hashed as they come, never read back) and the growth stays
 under 100 MB as well. Signed requests still work: a 50 MB zip (incompressible) through boto3's
-CreateFunction, its function invoked, an Invoke with a 6 MB payload, and PutLogEvents."""
+CreateFunction, its function invoked, an Invoke with a 6 MB payload, and PutLogEvents. With
+--max-body-memory 1 every body goes to a file and the API works as ever."""
 import datetime
 import io
 import json
 import os
 import re
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -26,7 +28,7 @@ import botocore.config
 import botocore.awsrequest
 import botocore.credentials
 
-from harness import LambdadTestCase, REGION
+from harness import BIN, LambdadTestCase, REGION
 
 MB = 1024 * 1024
 BODY = 70 * 1000 * 1000  # under CreateFunction's 70,167,211-byte limit
@@ -289,6 +291,35 @@ class TestBodiesBeforeAuth(LambdadTestCase):
             self.assertEqual((r[0], r[1].get("x-amzn-errortype")), (403, "MissingAuthenticationTokenException"))
         finally:
             s.close()
+
+
+
+class TestTinyBodyBudget(LambdadTestCase):
+    """--max-body-memory 1: every body goes to a file, mapped for the handlers (NUL-terminated JSON
+    for the gate, the zip for CreateFunction, an Invoke payload the handler takes)."""
+    server_args = ["--max-body-memory", "1"]
+
+    def test_every_body_from_a_file(self):
+        name = self.name("tiny")
+        self.create(name)
+        self.assertEqual(self.final_state(name, deadline_s=30)["State"], "Active")
+        out = self.lam.invoke(FunctionName=name, Payload=b'{"a": [1, 2]}')
+        self.assertEqual(json.loads(out["Payload"].read()), {"a": [1, 2]})
+        self.lam.tag_resource(Resource=self.lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"],
+                              Tags={"k": "v"})
+        self.assertEqual(self.lam.list_tags(Resource=self.lam.get_function(FunctionName=name)["Configuration"]
+                                            ["FunctionArn"])["Tags"], {"k": "v"})
+        # the gate reads the JSON from the mapped file and validates it as ever
+        with self.assertRaises(self.lam.exceptions.ClientError) as cm:
+            self.lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"1bad": "x"}})
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+        self.assertIn("environment.variables", cm.exception.response["Error"]["Message"])
+
+    def test_flag_takes_a_positive_number(self):
+        for bad in ("0", "-5", "x"):
+            p = subprocess.run([BIN, "serve", "--max-body-memory", bad], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("--max-body-memory takes a positive number of bytes", p.stderr)
 
 
 if __name__ == "__main__":
