@@ -473,9 +473,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			if (rc == LD_ETOOBIG) {
 				h->too_big = 1;
 			} else if (rc) {
+				int e = errno;
 				h->body_err = rc;
 				fprintf(stderr, "lambdad: http: cannot keep a request body in %s: %s (%s)\n",
-					hp->srv->data_dir, ld_strerror(rc), strerror(errno));
+					hp->srv->data_dir, ld_strerror(rc), rc == LD_EIO ? strerror(e) : "out of memory");
 			}
 			if (rc) /* nothing more is kept: the request is refused */
 				spool_free(&h->body);
