@@ -120,7 +120,8 @@ struct hreq {
 	const struct route *rt;
 	spool_t body;
 	int spooling;  /* body is initialised */
-	int body_err;  /* the spool failed (LD_EIO, LD_ENOMEM): the rest is discarded, answered at the end */
+	int body_err;  /* the spool failed (LD_EIO, LD_ENOMEM; LD_ETHROTTLED: out of
+			* descriptors): the rest is discarded, answered at the end */
 	size_t limit;
 	int too_big;
 	int rejected;  /* the 413 is queued */
@@ -474,7 +475,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				h->too_big = 1;
 			} else if (rc) {
 				int e = errno;
-				h->body_err = rc;
+				/* out of descriptors: a throttle the client retries */
+				h->body_err = rc == LD_EIO && (e == EMFILE || e == ENFILE) ? LD_ETHROTTLED : rc;
 				fprintf(stderr, "lambdad: http: cannot keep a request body in %s: %s (%s)\n",
 					hp->srv->data_dir, ld_strerror(rc), rc == LD_EIO ? strerror(e) : "out of memory");
 			}
@@ -497,6 +499,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (brc) {
 		buf_init(&h->r.raw, 0);
 		ids_uuid4(h->r.request_id);
+		if (brc == LD_ETHROTTLED) {
+			brc = apierr_set(&h->r, "TooManyRequestsException", "Rate Exceeded.");
+			h->r.err.reason = "CallerRateLimitExceeded";
+		}
 		apierr_render(&h->r, brc);
 		req_add_header(&h->r, "x-amzn-RequestId", h->r.request_id);
 		req_add_header(&h->r, "Connection", "close");

@@ -11,10 +11,12 @@ under 100 MB as well. Signed requests still work: a 50 MB zip (incompressible) t
 CreateFunction, its function invoked, an Invoke with a 6 MB payload, and PutLogEvents. With
 --max-body-memory 1 every body goes to a file and the API works as ever."""
 import datetime
+import functools
 import io
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import threading
@@ -28,7 +30,7 @@ import botocore.config
 import botocore.awsrequest
 import botocore.credentials
 
-from harness import BIN, LambdadTestCase, REGION
+from harness import BIN, LambdadTestCase, REGION, Server
 
 MB = 1024 * 1024
 BODY = 70 * 1000 * 1000  # under CreateFunction's 70,167,211-byte limit
@@ -321,6 +323,68 @@ class TestTinyBodyBudget(LambdadTestCase):
             self.assertEqual(p.returncode, 2, bad)
             self.assertIn("--max-body-memory takes a positive number of bytes", p.stderr)
 
+
+
+class TestOutOfDescriptors(unittest.TestCase):
+    """Each body in a file holds a descriptor while its request lasts: with a low open-file limit,
+    bodies that find none left are answered with AWS's throttle (429 "Rate Exceeded."), the others
+    as usual, and the server goes on."""
+
+    def test_bodies_past_the_open_file_limit_are_throttled(self):
+        orig = subprocess.Popen
+        subprocess.Popen = functools.partial(
+            orig, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300)))
+        try:
+            # at this limit the server serves 150 connections; no body-rate cut while the test waits
+            server = Server(extra_args=["--min-body-rate", "0"]).start()
+        finally:
+            subprocess.Popen = orig
+        socks = []
+        head = (b"POST /2015-03-31/functions/nothere/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Length: %d\r\n\r\n" % (2 * MB))
+        try:
+            rest = len(os.listdir("/proc/%d/fd" % server.proc.pid))
+            n = min(148, (300 - rest) // 2 + 8)
+            # n connections, each announcing a 2 MB body (to a file from its first byte), all accepted
+            # before any body byte is sent ...
+            for _ in range(n):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+                s.sendall(head)
+                socks.append(s)
+            deadline = time.time() + 30
+            # (rest may count the start-up probe's connection, closed since)
+            while len(os.listdir("/proc/%d/fd" % server.proc.pid)) < rest + n - 2:
+                self.assertLess(time.time(), deadline, "the server did not accept the connections")
+                time.sleep(0.05)
+            # ... then the first bytes of every body: the files open until descriptors run out
+            for s in socks:
+                s.sendall(b"x" * 65536)
+            answers = []
+            for s in socks:
+                s.sendall(b"x" * (2 * MB - 65536))
+                r = read_response(s, deadline_s=60)
+                self.assertIsNotNone(r)
+                answers.append((r[0], r[1].get("x-amzn-errortype")))
+                if r[0] == 429:
+                    doc = json.loads(r[2])
+                    self.assertEqual((doc.get("message"), doc.get("Reason")), ("Rate Exceeded.", "CallerRateLimitExceeded"))
+                s.close()
+            throttled = [a for a in answers if a[0] == 429]
+            print("\n  %d descriptors at rest, %d of %d bodies throttled" % (rest, len(throttled), len(answers)))
+            self.assertTrue(throttled, answers)
+            self.assertEqual(set(answers), {(429, "TooManyRequestsException"), (404, "ResourceNotFoundException")})
+            self.assertIn("cannot keep a request body", server.log())
+            # the descriptors are back: a body in a file works again
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            socks.append(s)
+            s.sendall(head + b"x" * (2 * MB))
+            r = read_response(s)
+            self.assertEqual((r[0], r[1].get("x-amzn-errortype")), (404, "ResourceNotFoundException"))
+        finally:
+            for s in socks:
+                s.close()
+            self.assertEqual(server.stop(), 0)
+            server.cleanup()
 
 if __name__ == "__main__":
     unittest.main()
