@@ -9,7 +9,9 @@ known key whose signature is wrong can only be refused after their body: 20 such
 unlinked files of the data directory (hashed as they come, never read back) and the growth stays
 under 100 MB as well. Signed requests still work: a 50 MB zip (incompressible) through boto3's
 CreateFunction, its function invoked, an Invoke with a 6 MB payload, and PutLogEvents. With
---max-body-memory 1 every body goes to a file and the API works as ever."""
+--max-body-memory 1 every body goes to a file and the API works as ever; bodies that find no
+descriptor for their file get AWS's throttle. Unknown routes and X-Amz-Target services (CloudWatch
+Logs) are answered from their headers as well, as the full gate answers them."""
 import datetime
 import functools
 import io
