@@ -28,13 +28,27 @@
  * request is being handled or answered is never cut. libmicrohttpd itself
  * caps connections in total (--max-connections) and per client address
  * (--max-connections-per-address).
+ *
+ * Bodies before authentication (issue 19): once a request's headers are
+ * in, and before a byte of its body is read, router_precheck() runs what
+ * the gate can check without the body (under --auth enforce: the
+ * authentication present and well formed, scope, time, known key); a
+ * request that fails is answered at once with the gate's error and its
+ * body is never read (libmicrohttpd closes the connection after the
+ * answer). A body is then collected in a spool (util/spool.h): in memory
+ * up to QUOTA_BODY_SPILL bytes while all the bodies held in memory stay
+ * within --max-body-memory (one budget per front), else in an unlinked
+ * file of the data directory, hashed as it comes so that the signature is
+ * checked without reading it again; the handler sees it mapped read-only.
  */
 #include "http.h"
 #include "loop.h"
 #include "model/apierr.h"
+#include "quotas.h"
 #include "router.h"
 #include "util/err.h"
 #include "util/ids.h"
+#include "util/spool.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,6 +109,7 @@ struct http {
 	unsigned header_ms, body_rate;
 	unsigned nconns, maxconn; /* tracked connections, --max-connections */
 	int stopping;             /* http_stop: no more deferred runs */
+	spool_budget_t bodies;    /* request bodies held in memory (--max-body-memory) */
 };
 
 struct hreq {
@@ -103,7 +118,10 @@ struct hreq {
 	struct MHD_Connection *c;
 	struct conn *conn; /* the connection's slot tracking, or NULL */
 	const struct route *rt;
-	buf_t body;
+	spool_t body;
+	int spooling;  /* body is initialised */
+	int body_err;  /* the spool failed (LD_EIO, LD_ENOMEM; LD_ETHROTTLED: out of
+			* descriptors): the rest is discarded, answered at the end */
 	size_t limit;
 	int too_big;
 	int rejected;  /* the 413 is queued */
@@ -418,14 +436,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		h->r.op = h->rt ? h->rt->mop : NULL;
 		conn_phase(h->conn, CONN_BODY);
 		h->limit = router_body_limit(h->rt);
-		buf_init(&h->body, h->limit);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+		unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+		spool_init(&h->body, &hp->bodies, hp->srv->data_dir, QUOTA_BODY_SPILL, h->limit, declared);
+		h->spooling = 1;
 		if (refuse_framing(h))
 			return MHD_YES;
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > h->limit) {
+		if (declared > h->limit) {
 			/* answer at once: the body is never read, MHD closes the connection */
 			h->too_big = 1;
 			reject_too_big(h);
+		} else if ((declared || MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) &&
+			   router_precheck(&h->r)) {
+			/* not authenticated, as far as the headers tell: answered
+			 * before the body, which is never read or kept */
+			req_add_header(&h->r, "Connection", "close");
+			send_response(h);
+			h->too_big = h->rejected = 1;
 		}
 		return MHD_YES;
 	}
@@ -442,8 +469,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size) {
 		if (h->conn)
 			h->conn->win_bytes += *upload_size;
-		if (!h->too_big && buf_append(&h->body, upload, *upload_size))
-			h->too_big = 1;
+		if (!h->too_big && !h->body_err) {
+			int rc = spool_append(&h->body, upload, *upload_size);
+			if (rc == LD_ETOOBIG) {
+				h->too_big = 1;
+			} else if (rc) {
+				int e = errno;
+				/* out of descriptors: a throttle the client retries */
+				h->body_err = rc == LD_EIO && (e == EMFILE || e == ENFILE) ? LD_ETHROTTLED : rc;
+				fprintf(stderr, "lambdad: http: cannot keep a request body in %s: %s (%s)\n",
+					hp->srv->data_dir, ld_strerror(rc), rc == LD_EIO ? strerror(e) : "out of memory");
+			}
+			if (rc) /* nothing more is kept: the request is refused */
+				spool_free(&h->body);
+		}
 		*upload_size = 0; /* consumed (or discarded when too big) */
 		return MHD_YES;
 	}
@@ -454,9 +493,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	conn_phase(h->conn, CONN_BUSY);
-	h->r.body = h->body.data ? h->body.data : "";
-	h->r.body_len = h->body.len;
-	h->r.body_owner = &h->body; /* a handler may take the bytes on (req_take_body) */
+	int brc = h->body_err;
+	if (!brc && (brc = spool_finish(&h->body, &h->r.body, &h->r.body_len, &h->r.body_sha256)) != 0)
+		fprintf(stderr, "lambdad: http: cannot map a request body: %s (%s)\n", ld_strerror(brc), strerror(errno));
+	if (brc) {
+		buf_init(&h->r.raw, 0);
+		ids_uuid4(h->r.request_id);
+		if (brc == LD_ETHROTTLED) {
+			brc = apierr_set(&h->r, "TooManyRequestsException", "Rate Exceeded.");
+			h->r.err.reason = "CallerRateLimitExceeded";
+		}
+		apierr_render(&h->r, brc);
+		req_add_header(&h->r, "x-amzn-RequestId", h->r.request_id);
+		req_add_header(&h->r, "Connection", "close");
+		send_response(h);
+		return MHD_YES;
+	}
+	/* a handler may take the bytes on (req_take_body): the buffer of a
+	 * body in memory, a copy of a mapped one */
+	h->r.body_owner = spool_buffer(&h->body);
 	h->r.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	h->r.complete = complete;
 	h->r.stream_begin = stream_begin;
@@ -518,7 +573,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	buf_free(&h->sbuf);
 	req_cleanup(&h->r);
 	json_decref(h->r.qargs);
-	buf_free(&h->body);
+	if (h->spooling)
+		spool_free(&h->body);
 	free(h->raw_uri);
 	free(h);
 	*con_cls = NULL;
@@ -726,6 +782,7 @@ static int start(server_t *srv, int fd, int metrics_only, http_t **out)
 	h->metrics_only = metrics_only;
 	h->conns.next = h->conns.prev = &h->conns;
 	h->sweep = -1;
+	h->bodies.limit = srv->max_body_memory ? (size_t)srv->max_body_memory : QUOTA_BODY_MEMORY;
 	h->header_ms = srv->header_timeout_s < 0 ? 0 : (unsigned)(srv->header_timeout_s ? srv->header_timeout_s : HTTP_DEFAULT_HEADER_TIMEOUT_S) * 1000u;
 	h->body_rate = srv->min_body_rate < 0 ? 0 : (unsigned)(srv->min_body_rate ? srv->min_body_rate : HTTP_DEFAULT_MIN_BODY_RATE);
 	unsigned maxconn = h->maxconn = srv->max_connections > 0 ? (unsigned)srv->max_connections : HTTP_DEFAULT_MAX_CONNECTIONS;

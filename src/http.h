@@ -3,8 +3,10 @@
  *
  * libmicrohttpd does the protocol work (parsing, keep-alive, chunked bodies,
  * header limits, idle timeouts) in external-epoll mode, so every request is
- * handled on the loop's thread. The front collects a request body up to the
- * route's limit, hands a req_t to router_dispatch(), and sends the result.
+ * handled on the loop's thread. The front checks what it can of a request
+ * from its headers (router_precheck), collects its body up to the route's
+ * limit (in memory or a file: util/spool.h, docs/http.md), hands a req_t to
+ * router_dispatch(), and sends the result.
  */
 #ifndef LD_HTTP_H
 #define LD_HTTP_H

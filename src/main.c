@@ -69,12 +69,14 @@ static void usage(FILE *f)
 	      "                     [--header-timeout SECONDS] [--min-body-rate BYTES-PER-SECOND]\n"
 	      "                     [--kafka-sasl-plaintext] [--function-network host|isolated]\n"
 	      "                     [--function-cpu proportional|unlimited]\n"
+	      "                     [--max-body-memory BYTES]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
 	      "          --disk-reserve 67108864 (64 MB; at most 10% of the data directory's file system)\n"
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
+	      "          --max-body-memory 268435456 (256 MiB; larger bodies go to files)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n"
 	      "          --function-network isolated under --auth enforce, host otherwise\n"
 	      "          --function-cpu proportional under --auth enforce, unlimited otherwise\n",
@@ -189,6 +191,7 @@ static int serve(int argc, char **argv)
 		{ "header-timeout", required_argument, NULL, 'H' },
 		{ "min-body-rate", required_argument, NULL, 'b' },
 		{ "function-cpu", required_argument, NULL, 'U' },
+		{ "max-body-memory", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -327,6 +330,16 @@ static int serve(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'Y': { /* request bodies held in memory at once (http.c) */
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end || end == optarg || !v || optarg[0] == '-') {
+				fprintf(stderr, "lambdad: --max-body-memory takes a positive number of bytes\n");
+				return 2;
+			}
+			srv.max_body_memory = v;
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

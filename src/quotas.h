@@ -67,6 +67,9 @@
 /* lambdad's own headroom on the data directory's file system (util/disk.h, docs/store.md) */
 #define QUOTA_DISK_RESERVE (64ull * 1024 * 1024) /* --disk-reserve default: bulk writers leave 64 MB free ... */
 #define QUOTA_DISK_RESERVE_PCT 10           /* ... or 10% of the file system when that is less */
+/* lambdad's own caps on request bodies in flight (http.c, docs/http.md) */
+#define QUOTA_BODY_SPILL 1048576u           /* a body larger than this goes to a temporary file, not memory */
+#define QUOTA_BODY_MEMORY (256u * 1024 * 1024) /* --max-body-memory default: bodies held in memory at once */
 
 #define QUOTA_MB_PER_VCPU 1769              /* Lambda: CPU in proportion to MemorySize, 1,769 MB = one vCPU */
 

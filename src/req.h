@@ -57,6 +57,9 @@ struct req {
 	 * body (a buf_t the front gives up with the request, body points into
 	 * it), and req_take_body() moves it to whoever keeps the bytes longer */
 	buf_t *body_owner;
+	/* the body's SHA-256 in hex when the front computed it as the body came
+	 * (a large body, kept in a file: util/spool.h), else NULL */
+	const char *body_sha256;
 	/* matched by the front (router_match), once per request */
 	const struct route *route;
 	const struct model_op *op;

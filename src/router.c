@@ -159,20 +159,31 @@ static const struct target {
 	{ "GraniteServiceVersion20100801.", NULL, 0, cloudwatch_target },
 };
 
-/* 0 handled (rc in *rc), LD_ENOTFOUND when r is no target request */
-static int target_dispatch(req_t *r, int *rc)
+/* r's row of the target table (*op: the operation), or NULL */
+static const struct target *target_of(req_t *r, const char **op)
 {
 	const char *t = !r->header || strcmp(r->method, "POST") || strcmp(r->path, "/") ? NULL : r->header(r, "X-Amz-Target");
 	for (size_t i = 0; t && i < sizeof(targets) / sizeof(targets[0]); i++) {
 		size_t n = strlen(targets[i].prefix);
-		if (strncmp(t, targets[i].prefix, n))
-			continue;
-		r->err_json11 = targets[i].json11;
-		if (!targets[i].service || !(*rc = auth_identify_service(r, targets[i].service)))
-			*rc = targets[i].fn(r, t + n);
-		return 0;
+		if (!strncmp(t, targets[i].prefix, n)) {
+			*op = t + n;
+			return &targets[i];
+		}
 	}
-	return LD_ENOTFOUND;
+	return NULL;
+}
+
+/* 0 handled (rc in *rc), LD_ENOTFOUND when r is no target request */
+static int target_dispatch(req_t *r, int *rc)
+{
+	const char *op;
+	const struct target *t = target_of(r, &op);
+	if (!t)
+		return LD_ENOTFOUND;
+	r->err_json11 = t->json11;
+	if (!t->service || !(*rc = auth_identify_service(r, t->service)))
+		*rc = t->fn(r, op);
+	return 0;
 }
 
 /* routes for model operations without a handler: answered as unknown */
@@ -516,6 +527,28 @@ static void finish_pending(req_t *r, int rc)
 	finish(r, rc);
 	if (r->complete)
 		r->complete(r);
+}
+
+int router_precheck(req_t *r)
+{
+	const char *op;
+	const struct target *t = target_of(r, &op);
+	/* the gate's order: a target request, else no route (answered before
+	 * authentication), else a model operation (own paths, function URLs
+	 * and CloudWatch authenticate themselves, after their body) */
+	const char *service = t ? t->service : r->route && r->route->mop ? "lambda" : NULL;
+	int unknown = !t && !r->route;
+	if ((!service && !unknown) || r->srv->auth_mode != AUTH_ENFORCE)
+		return 0;
+	ids_uuid4(r->request_id);
+	buf_init(&r->raw, 0);
+	r->err_json11 = t ? t->json11 : 0;
+	/* no route: the gate's answer does not depend on the body either */
+	int rc = unknown ? apierr_set(r, "UnknownOperationException", "Unknown operation") : auth_precheck(r, service);
+	if (!rc)
+		return 0;
+	finish(r, rc);
+	return 1;
 }
 
 int router_dispatch(req_t *r)

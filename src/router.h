@@ -49,6 +49,17 @@ const struct route *router_route_metrics(const char *method, const char *path);
 /* Body limit for a matched route (or QUOTA_API_REQUEST for NULL). */
 size_t router_body_limit(const struct route *rt);
 
+/* The gate's checks that need no body, run by the front when a request's
+ * headers are in and before it reads a byte of its body (auth_precheck:
+ * under --auth enforce, the authentication present and well formed, its
+ * scope, time and key, for Lambda operations and the X-Amz-Target services
+ * the gate authenticates; and a request without a route, whose
+ * UnknownOperationException needs no body either). 0 when the request may
+ * go on; 1 when r holds
+ * the complete error answer (AWS's, as router_dispatch would give it after
+ * the body), which the front sends without reading the body. */
+int router_precheck(req_t *r);
+
 /* Runs the gate and the handler for r, whose r->route the front has set
  * with router_route() (NULL: no route, answered as AWS answers an unknown
  * operation). Returns 0 with a complete response in r (status, out/raw,

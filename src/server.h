@@ -46,6 +46,7 @@ typedef struct server {
 	int max_connections_per_address; /* --max-connections-per-address, 0: default, -1: none */
 	int header_timeout_s;        /* --header-timeout, 0: default, -1: none */
 	int min_body_rate;           /* --min-body-rate bytes/s, 0: default, -1: none */
+	unsigned long long max_body_memory; /* --max-body-memory: request bodies held in memory at once (http.c), 0: default */
 	/* state */
 	struct loop *loop;
 	struct store *store;

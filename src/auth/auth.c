@@ -40,7 +40,7 @@ static void set_caller(req_t *r, const char *account, const char *principal)
 		snprintf(r->principal, sizeof r->principal, "arn:aws:iam::%s:root", account);
 }
 
-static int verify_for(req_t *r, const char *service)
+static int verify_for(req_t *r, const char *service, int headers_only)
 {
 	char path[8192];
 	const char *raw = r->raw_uri ? r->raw_uri : r->path;
@@ -61,14 +61,16 @@ static int verify_for(req_t *r, const char *service)
 		.header_ctx = r,
 		.payload = r->body,
 		.payload_len = r->body_len,
+		.payload_hash = r->body_sha256,
 		.now = time(NULL),
 	};
-	verify_opts_t vo = { .service = service, .lookup = keys_lookup, .lookup_ctx = r->srv->keys };
+	verify_opts_t vo = { .service = service, .lookup = keys_lookup, .lookup_ctx = r->srv->keys,
+			     .headers_only = headers_only };
 	verify_result_t res;
 	int rc = verify_request(&vr, &vo, &res);
 	if (rc == LD_EINVAL && res.error)
 		return apierr_set(r, res.error, "%s", res.message);
-	if (rc)
+	if (rc || headers_only)
 		return rc;
 	set_caller(r, res.account_id, res.principal_arn);
 	snprintf(r->region, sizeof r->region, "%s", res.region);
@@ -77,7 +79,14 @@ static int verify_for(req_t *r, const char *service)
 
 int auth_verify_signature(req_t *r)
 {
-	return verify_for(r, "lambda");
+	return verify_for(r, "lambda", 0);
+}
+
+int auth_precheck(req_t *r, const char *service)
+{
+	if (r->srv->auth_mode != AUTH_ENFORCE)
+		return 0;
+	return verify_for(r, service, 1);
 }
 
 int auth_credential(req_t *r, char akid[129], char region[64])
@@ -129,7 +138,7 @@ int auth_identify_service(req_t *r, const char *service)
 	snprintf(r->region, sizeof r->region, "%s", r->srv->region);
 	set_caller(r, r->srv->account_id, NULL);
 	if (r->srv->auth_mode == AUTH_ENFORCE)
-		return verify_for(r, service);
+		return verify_for(r, service, 0);
 	parse_credential(r);
 	return 0;
 }

@@ -38,6 +38,15 @@ int auth_identify(req_t *r);
  * that service's scope (`logs`, `monitoring`). */
 int auth_identify_service(req_t *r, const char *service);
 
+/* Under enforce, the checks of auth_identify_service(r, service) that need
+ * no body, before any of it is read (the HTTP front, through
+ * router_precheck): the authentication present and well formed, the
+ * credential scope, the time within the skew and the key known. 0 when they
+ * pass (or in permissive mode; the signature is checked with the body
+ * later); LD_EAPI with the error the full check would give recorded;
+ * another LD_E* code for an internal failure. Sets nothing else in r. */
+int auth_precheck(req_t *r, const char *service);
+
 /* The access key id and region of r's credential (Authorization header, or
  * X-Amz-Credential of a presigned request), parsed, not verified: 0, or
  * LD_ENOTFOUND when r carries none. region may be "" */

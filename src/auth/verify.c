@@ -665,7 +665,7 @@ int verify_request(const verify_request_t *req, const verify_opts_t *opts, verif
 		rc = fail(res, E_UNRECOGNIZED, "The security token included in the request is invalid.");
 		goto out;
 	}
-	if (rc)
+	if (rc || opts->headers_only)
 		goto out;
 	if ((rc = check_signature(req, q, &an, key.secret, presigned, res)))
 		goto out;

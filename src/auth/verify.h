@@ -77,6 +77,12 @@ typedef struct verify_opts {
 	int skew_seconds;              /* clock skew window; 0 means VERIFY_DEFAULT_SKEW */
 	verify_key_lookup_fn lookup;   /* required */
 	void *lookup_ctx;
+	/* 1: stop before the signature, which needs the body's hash: the
+	 * authentication present and well formed, the scope, the time and the
+	 * key known (the checks that need nothing but the request line and
+	 * headers, in the same order and with the same errors as the full
+	 * check; payload is not read, the result's account is not set) */
+	int headers_only;
 } verify_opts_t;
 
 typedef struct verify_result {

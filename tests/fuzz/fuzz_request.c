@@ -244,7 +244,8 @@ static void run_request(char *text, size_t len)
 	/* http.c refuses bodies above the route's limit before dispatching */
 	r->route = router_route(r->method, r->host, r->path, r->qargs);
 	if (r->body_len <= router_body_limit(r->route)) {
-		router_dispatch(r);
+		if (!router_precheck(r)) /* as http.c does before reading the body */
+			router_dispatch(r);
 		if (trace)
 			fprintf(stderr, "%s %s -> %d %.300s\n", r->method, r->path, r->status,
 				r->raw.data ? r->raw.data : "");

@@ -6,7 +6,8 @@
  * goes through sigv4_parse_authorization(), and the whole request through
  * verify_request() with a key store that knows AKIDEXAMPLE, at a fixed time
  * (2024-03-01T12:00:00Z). Any input must end in 0 or LD_EINVAL with an error
- * named, without a sanitizer report. Replayed over tests/fuzz/corpus/sigv4
+ * named, without a sanitizer report; verify's headers_only check (before
+ * the body) must refuse exactly as the full check does, or pass. Replayed over tests/fuzz/corpus/sigv4
  * by tests/fuzz/replay_main.c.
  */
 #include "auth/verify.h"
@@ -121,6 +122,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0 && (res.error || strcmp(res.account_id, "123456789012")))
 		abort();
 	if (rc != 0 && rc != LD_EINVAL && rc != LD_ENOMEM && rc != LD_ETOOBIG)
+		abort();
+	/* the check before the body (headers_only) refuses nothing the full
+	 * check accepts, and what it refuses the full check refuses alike */
+	verify_result_t pre;
+	opts.headers_only = 1;
+	int prc = verify_request(&req, &opts, &pre);
+	if (rc == 0 && prc != 0)
+		abort();
+	if (prc == LD_EINVAL && (rc != LD_EINVAL || strcmp(pre.error, res.error) || strcmp(pre.message, res.message)))
 		abort();
 	free(s);
 	return 0;

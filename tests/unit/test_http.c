@@ -8,7 +8,10 @@
  * the operation's limit is refused at once with AWS's 413 JSON before any
  * body is sent, and a request whose headers overflow the connection's
  * memory is refused by libmicrohttpd (its own HTML 431, the known gap of
- * docs/architecture.md) while the front goes on serving. The client is a non-blocking socket of this
+ * docs/architecture.md) while the front goes on serving, and under enforce
+ * a request whose headers fail authentication is answered before its body
+ * (bodies through the spool's file: tests/api/test_bodies.py, as this loop
+ * turned by hand runs libmicrohttpd only on new bytes and every 0.5 s). The client is a non-blocking socket of this
  * process, served by turning the loop between its reads.
  */
 #include "auth/auth.h"
@@ -169,6 +172,37 @@ static void test_headers_over_the_connection_memory(void)
 	close(fd);
 }
 
+/* under enforce, a request whose headers fail authentication is answered
+ * before its body: nothing of the announced 5 MB is sent */
+static void test_enforce_answers_from_the_headers(void)
+{
+	char resp[16384];
+	srv.auth_mode = AUTH_ENFORCE;
+	int fd = connect_client();
+	const char *req = "POST /2015-03-31/functions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Content-Type: application/json\r\nContent-Length: 5000000\r\n\r\n";
+	send_all(fd, req, strlen(req));
+	CHECK(read_response(fd, resp, sizeof(resp)) == 403);
+	CHECK(strstr(resp, "MissingAuthenticationTokenException") != NULL);
+	CHECK(strstr(resp, "{\"message\":\"Missing Authentication Token\"}") != NULL);
+	close(fd);
+	/* an access key the store does not know */
+	fd = connect_client();
+	char head[1024], date[17];
+	time_t now = time(NULL);
+	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", gmtime(&now));
+	snprintf(head, sizeof(head),
+		 "POST /2015-03-31/functions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Date: %s\r\n"
+		 "Authorization: AWS4-HMAC-SHA256 Credential=AKIANOBODY/%.8s/us-east-1/lambda/aws4_request, "
+		 "SignedHeaders=host;x-amz-date, Signature=%064d\r\nContent-Length: 5000000\r\n\r\n",
+		 date, date, 0);
+	send_all(fd, head, strlen(head));
+	CHECK(read_response(fd, resp, sizeof(resp)) == 403);
+	CHECK(strstr(resp, "UnrecognizedClientException") != NULL);
+	close(fd);
+	srv.auth_mode = AUTH_PERMISSIVE;
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb, (void)flag, (void)ftw;
@@ -197,6 +231,7 @@ int main(void)
 	T_RUN(test_body_in_pieces);
 	T_RUN(test_declared_body_over_the_limit);
 	T_RUN(test_headers_over_the_connection_memory);
+	T_RUN(test_enforce_answers_from_the_headers);
 	http_stop(H);
 	keys_close(srv.keys);
 	store_close(srv.store);

@@ -558,6 +558,56 @@ static void test_time(void)
 	CHECK(verify_parse_time(NULL, &t) == LD_EINVAL);
 }
 
+/* headers_only: the checks before the body (issue 19) give the full
+ * check's errors for what the headers hold, and pass a request whose
+ * signature (or body) is wrong, which only the full check can tell */
+static void test_headers_only(void)
+{
+	hs_t hs;
+	verify_result_t res;
+	verify_opts_t o = opts_default();
+	time_t now = at("20240301T120000Z");
+	const char *q = "Qualifier=%24LATEST";
+	int rc;
+	o.headers_only = 1;
+	invoke_headers(&hs);
+	/* the right body, a tampered one, none: the body is not read */
+	CHECK(run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res) == 0 && res.error == NULL);
+	CHECK(run("POST", INVOKE_PATH, q, &hs, "{\"k\": \"v x\"}", now, &o, &res) == 0);
+	CHECK(run("POST", INVOKE_PATH, q, &hs, NULL, now, &o, &res) == 0);
+	/* a forged signature of a known key passes here, fails in full */
+	hs_set(&hs, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240301/us-east-1/lambda/aws4_request, "
+				     "SignedHeaders=content-type;host;x-amz-date;x-amz-invocation-type, Signature="
+				     "0000000000000000000000000000000000000000000000000000000000000000");
+	CHECK(run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res) == 0);
+	o.headers_only = 0;
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res);
+	EXPECT(rc, res, "InvalidSignatureException", BAD_SIG_MSG);
+	o.headers_only = 1;
+	/* what the headers tell fails as in full */
+	invoke_headers(&hs);
+	hs_del(&hs, "Authorization");
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res);
+	EXPECT(rc, res, "MissingAuthenticationTokenException", "Missing Authentication Token");
+	invoke_headers(&hs);
+	hs_set(&hs, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDNOBODY/20240301/us-east-1/lambda/aws4_request, "
+				     "SignedHeaders=content-type;host;x-amz-date;x-amz-invocation-type, Signature="
+				     "0000000000000000000000000000000000000000000000000000000000000000");
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res);
+	EXPECT(rc, res, "UnrecognizedClientException", "The security token included in the request is invalid.");
+	invoke_headers(&hs);
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now + 3600, &o, &res);
+	EXPECT(rc, res, "InvalidSignatureException", NULL);
+	CHECK(!strncmp(res.message, "Signature expired: ", 19));
+	o.service = "logs";
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res);
+	EXPECT(rc, res, "InvalidSignatureException", "Credential should be scoped to correct service: 'logs'. ");
+	o.service = NULL;
+	hs_set(&hs, "Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240301/us-east-1/lambda");
+	rc = run("POST", INVOKE_PATH, q, &hs, INVOKE_BODY, now, &o, &res);
+	EXPECT(rc, res, "IncompleteSignatureException", NULL);
+}
+
 int main(void)
 {
 	T_RUN(test_boto3_invoke);
@@ -569,5 +619,6 @@ int main(void)
 	T_RUN(test_self_signed);
 	T_RUN(test_malformed);
 	T_RUN(test_time);
+	T_RUN(test_headers_only);
 	return t_done("verify");
 }
