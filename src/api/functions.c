@@ -137,7 +137,11 @@ int api_create_function(req_t *r)
 	 * from what was stored */
 	int publish = json_is_true(json_object_get(r->in, "Publish")), settled = 0;
 	if (!publish) {
-		if (!(answer = public_config(&ref, cfg, NULL))) {
+		/* a shallow copy: settling replaces members of cfg, never a value */
+		json_t *pending = json_copy(cfg);
+		answer = pending ? public_config(&ref, pending, NULL) : NULL;
+		json_decref(pending);
+		if (!answer) {
 			rc = LD_ENOMEM;
 			goto out;
 		}
