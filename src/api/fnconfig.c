@@ -49,8 +49,12 @@ void fnconfig_runtime_arn(const char *region, const char *runtime, const char *a
 	char hex[65], what[128];
 	snprintf(what, sizeof(what), "%s/%s", runtime, arch && *arch ? arch : "x86_64");
 	SHA256((const unsigned char *)what, strlen(what), d);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[64] = '\0';
 	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", arn_partition(region), region, hex);
 }
 
