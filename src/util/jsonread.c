@@ -22,7 +22,9 @@ struct reader {
 	json_t *stack[MAX_DEPTH];
 	int depth;
 	char *key; /* the pending object key (yajl's buffer may be reused) */
-	size_t keylen, keycap;
+	size_t keylen;
+	yajl_handle h;
+	size_t end; /* where the root ended: yajl reports a partial token after it as a clean end */
 };
 
 /* attaches v (stolen) to the open container, or makes it the root; 1 to go on */
@@ -124,7 +126,8 @@ static int on_end(void *ctx)
 	struct reader *rd = ctx;
 	if (rd->depth == 0)
 		return 0;
-	rd->depth--;
+	if (--rd->depth == 0)
+		rd->end = yajl_get_bytes_consumed(rd->h); /* the lexer's offset, just past the bracket */
 	return 1;
 }
 
@@ -148,20 +151,33 @@ static const yajl_callbacks callbacks = {
 json_t *jsonread_object(const char *text, size_t len)
 {
 	/* jansson checks the code points of \u escapes (lone surrogates, \u0000)
-	 * where yajl substitutes: any escape of that kind is jansson's */
+	 * where yajl substitutes, and yajl takes more control characters for
+	 * white space (form feed, vertical tab) than JSON's four: any \u escape
+	 * and any control character but tab, LF and CR is jansson's */
 	if (len < 2 || text[0] != '{' || memmem(text, len, "\\u", 2))
 		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return NULL;
+	}
 	struct reader rd;
 	memset(&rd, 0, sizeof(rd));
 	yajl_handle h = yajl_alloc(&callbacks, NULL, &rd);
 	if (!h)
 		return NULL;
+	rd.h = h;
 	yajl_status st = yajl_parse(h, (const unsigned char *)text, len);
 	if (st == yajl_status_ok)
 		st = yajl_complete_parse(h);
 	yajl_free(h);
 	free(rd.key);
-	if (st != yajl_status_ok || rd.depth != 0 || !json_is_object(rd.root)) {
+	/* nothing but JSON white space after the root (yajl lets an unfinished
+	 * token there pass) */
+	size_t at = rd.end;
+	while (at < len && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+		at++;
+	if (st != yajl_status_ok || rd.depth != 0 || !json_is_object(rd.root) || !rd.end || at != len) {
 		json_decref(rd.root);
 		return NULL;
 	}

@@ -27,6 +27,9 @@ static void test_reads(void)
 	CHECK_STR(json_object_iter_key(json_object_iter(a)), "FunctionName");
 	json_decref(a);
 	json_decref(b);
+	a = fast("{\"a\":1} \r\n\t");
+	CHECK(a && json_integer_value(json_object_get(a, "a")) == 1);
+	json_decref(a);
 }
 
 static void test_declines(void)
@@ -43,6 +46,10 @@ static void test_declines(void)
 		"{\"r\":1e-400}",                    /* underflow: left to jansson */
 		"{\"b\":\"\xc0\xaf\"}",              /* overlong UTF-8 */
 		"{\"a\":1} x",                       /* trailing garbage */
+		"{\"s\":\"]\"}\"",                    /* an unfinished string after the root (fuzz_jsonread) */
+		"{\"a\":1}\"x}",
+		"{\"a\":\f1}",                        /* form feed: white space to yajl only (fuzz_jsonread) */
+		"{\"a\":\v1}",
 		"{\"c\":\"tab\there\"}",             /* raw control character */
 		"{\"a\":01}",                        /* leading zero */
 		"{\"a\":1,}",                        /* trailing comma */
