@@ -21,7 +21,9 @@
   6. prints the tables and writes them to bench/RESULTS.md.
 
 `--only esm` (or `--only obs`: the CloudWatch Logs and CloudWatch APIs beside moto's, issue 18; or
-`--only async`: durable async accepts beside the echo floor, issues 5 and 20) runs that phase alone and replaces only its section of bench/RESULTS.md.
+`--only async`: durable async accepts beside the echo floor, issues 5 and 20; or `--only cpw`:
+lambdad's CPU per CreateFunction, PublishLayerVersion and ListLayerVersions, this tree beside
+--cpw-rev, issue 20) runs that phase alone and replaces only its section of bench/RESULTS.md.
 
 Every load run is bounded in count and time, everything targets 127.0.0.1 only,
 and both servers are killed at the end, also on errors and on SIGINT/SIGTERM.
@@ -2288,6 +2290,95 @@ def esm_notes(args, res):
     ]
 
 
+# ---------------------------------------------------------------- issue 20: CPU per control-plane write
+
+CPW_BASE = "2f78567"  # the commit before issue 20's CreateFunction / ListLayerVersions work
+
+
+def cpw_phase(args, tmp):
+    """lambdad's own CPU per request of CreateFunction (postload, a distinct ~1 KB zip each, unique names),
+    PublishLayerVersion, and ListLayerVersions of a 50-version layer (wrk), on this tree's binary and on
+    --cpw-rev's, each on a lambdad of its own seeded with --functions functions, pinned like the control
+    plane; the binaries take turns in --cpw-rounds rounds and the medians are reported."""
+    binaries = [("after", subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                         text=True).stdout.strip(), LAMBDAD)]
+    if args.cpw_rev:
+        sha, old = build_rev(args.cpw_rev)
+        binaries.insert(0, ("before", sha, old))
+    b64path = os.path.join(tmp, "cpw-zip.b64")
+    with open(b64path, "w") as f:
+        f.write(base64.b64encode(make_zip(999999999998)).decode())
+    servers = {}
+    for label, sha, binary in binaries:
+        port = free_port()
+        datadir = os.path.join(tmp, "data-cpw-" + label)
+        os.makedirs(datadir)
+        proc = start_server("lambdad-cpw-" + label, [binary, "serve", "--account-id", ACCOUNT, "--listen",
+                                                     f"127.0.0.1:{port}", "--data-dir", datadir],
+                            os.path.join(tmp, f"lambdad-cpw-{label}.log"), SERVER_CPU)
+        wait_ready("lambdad-cpw-" + label, proc, port, "/2016-08-19/account-settings")
+        seed("lambdad-" + label, port, args.functions, False)
+        why = probe_more("lambdad-" + label, port, args.functions)
+        if why["ListLayerVersions"] is not None:
+            raise RuntimeError(why["ListLayerVersions"])
+        servers[label] = (proc, port, sha)
+    per = {}
+    path = f"/2018-10-31/layers/{LAYER}/versions"
+    for rnd in range(args.cpw_rounds):
+        for label, (proc, port, sha) in servers.items():
+            for op, conns, fn in (
+                    ("CreateFunction", 1, lambda: postload_run(port, 1, args.posts, args.post_limit,
+                                                               f"cpw{rnd}c1", b64path, LOAD_CPU)),
+                    ("CreateFunction", 50, lambda: postload_run(port, 50, args.posts, args.post_limit,
+                                                                f"cpw{rnd}c50", b64path, LOAD_CPU)),
+                    ("PublishLayerVersion", 1, lambda: postload_run(port, 1, args.posts, args.post_limit,
+                                                                    f"cpwpub{rnd}", b64path, LOAD_CPU, "layer")),
+                    ("ListLayerVersions", 1, lambda: wrk_run(port, "path", 1, args.duration, 1, LOAD_CPU,
+                                                             prefix=path)),
+                    ("ListLayerVersions", 50, lambda: wrk_run(port, "path", 50, args.duration, 1, LOAD_CPU,
+                                                              prefix=path))):
+                r = measured(proc.pid, fn)
+                if proc.poll() is not None:
+                    raise RuntimeError(f"lambdad {label} died during {op}")
+                if r["errors"]:
+                    raise RuntimeError(f"{op} c={conns} on {label}: {r['errors']} failed requests")
+                per.setdefault((op, conns, label), []).append(r["cpu_us_per_req"])
+                log(f"cpw round {rnd} {op:19s} c={conns:<2d} {label:6s} {r['rps']:9.1f} req/s  "
+                    f"cpu/req {r['cpu_us_per_req']:.0f} us  cpu-wait {r['wait_pct']:.0f}%")
+    for proc, _, _ in servers.values():
+        stop_server(proc)
+    return {"per": per, "labels": [(label, sha) for label, sha, _ in binaries], "load": LOAD_BEFORE[0]}
+
+
+def render_cpw(args, res, measured_line=None):
+    labels = res["labels"]
+    hdr = ["operation", "conns"] + [f"{label} ({sha})" for label, sha in labels]
+    if len(labels) == 2:
+        hdr.append("after / before")
+    hdr.append("target")
+    t = ["| " + " | ".join(hdr) + " |", "|" + "|".join(["---"] * len(hdr)) + "|"]
+    for op, conns in (("CreateFunction", 1), ("CreateFunction", 50), ("PublishLayerVersion", 1),
+                      ("ListLayerVersions", 1), ("ListLayerVersions", 50)):
+        meds = [median(res["per"][(op, conns, label)]) for label, _ in labels]
+        row = [op, str(conns)] + [f"{m:,.0f} us" for m in meds]
+        if len(meds) == 2:
+            row.append(f"{meds[1] / meds[0]:.2f}" if meds[0] else "n/a")
+        row.append("<= 150 us" if op != "PublishLayerVersion" else "")
+        t.append("| " + " | ".join(row) + " |")
+    md = ["## lambdad CPU per control-plane request (issue 20)", ""]
+    if measured_line:
+        md += [measured_line, ""]
+    md += t + ["",
+               f"lambdad's own CPU time (user + system, from /proc) per request, median of {args.cpw_rounds} "
+               f"alternating rounds per binary, each binary on a lambdad of its own seeded with {args.functions} "
+               f"functions and a {LAYER_VERSIONS}-version layer, pinned like the control plane. CreateFunction "
+               f"and PublishLayerVersion: postload, {args.posts} POSTs or {args.post_limit:g} s per run, a distinct "
+               f"~1 KB zip per request; ListLayerVersions: wrk, {args.duration} s per run, no parameters (the "
+               f"whole {LAYER_VERSIONS}-version page). Load average before the phase {res['load']:.2f}."]
+    text = "\n".join(md)
+    return text + "\n", text
+
+
 def fmt_rps(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
 
@@ -2637,7 +2728,10 @@ def main():
     ap.add_argument("--obs-calls", type=int, default=200, help="calls per logs/metrics row")
     ap.add_argument("--obs-filter-runs", type=int, default=5, help="FilterLogEvents runs over the whole group")
     ap.add_argument("--obs-group-events", type=int, default=200000, help="events in the group FilterLogEvents reads")
-    ap.add_argument("--only", choices=["esm", "obs", "async"],
+    ap.add_argument("--cpw-rev", default=CPW_BASE,
+                    help="git revision whose lambdad the --only cpw rows are measured against; '' measures this tree only")
+    ap.add_argument("--cpw-rounds", type=int, default=3, help="alternating rounds per binary of --only cpw")
+    ap.add_argument("--only", choices=["esm", "obs", "async", "cpw"],
                     help="run only this phase and replace its section of bench/RESULTS.md (the rest stays)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin servers/load generators to CPUs")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
@@ -2656,9 +2750,9 @@ def main():
 
     if not os.access(LAMBDAD, os.X_OK):
         sys.exit(f"{LAMBDAD} missing: run `make build/lambdad` (or `make bench`)")
-    if not args.only and not shutil.which("wrk"):
+    if args.only in (None, "cpw") and not shutil.which("wrk"):
         sys.exit("wrk not found (Debian package wrk)")
-    if not args.only or args.only == "async":
+    if args.only in (None, "async", "cpw"):
         build_postload()
     build_bench_bins()
 
@@ -2814,7 +2908,8 @@ def run(args, tmp):
 
 ONLY_SECTIONS = {"esm": ("## Event source mappings (SQS)", esm_phase, render_esm),
                  "obs": ("## Logs and metrics (CloudWatch Logs and CloudWatch APIs, issue 18)", obs_phase, render_obs),
-                 "async": ("## Asynchronous invocation (issue 5)", async_phase, render_async_only)}
+                 "async": ("## Asynchronous invocation (issue 5)", async_phase, render_async_only),
+                 "cpw": ("## lambdad CPU per control-plane request (issue 20)", cpw_phase, render_cpw)}
 
 
 def run_only(args, tmp, moto_version):

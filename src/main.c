@@ -417,6 +417,11 @@ static int serve(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* the system's zone named explicitly: with TZ unset glibc stats
+	 * /etc/localtime at every mktime (libarchive makes one per zip entry
+	 * scanned), with TZ set it reads it once */
+	if (!getenv("TZ"))
+		setenv("TZ", ":/etc/localtime", 1);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0 || loop_add_fd(srv.loop, sfd, EPOLLIN, on_signal, &srv))
 		goto out;

@@ -19,6 +19,7 @@
 #include "util/err.h"
 #include "util/ids.h"
 #include "util/jsonw.h"
+#include "util/jsonread.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -439,7 +440,10 @@ static int parse_body(req_t *r)
 	if (r->body_len == 0)
 		return 0;
 	json_error_t jerr;
-	json_t *doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	/* yajl's reader when it is sure to agree with jansson, else jansson's */
+	json_t *doc = jsonread_object(r->body, r->body_len);
+	if (!doc)
+		doc = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!doc || !json_is_object(doc)) {
 		/* jansson quotes the text near the error ("... near '<text>'"),
 		 * which may be a sensitive value (an environment variable) */

@@ -49,8 +49,12 @@ void fnconfig_runtime_arn(const char *region, const char *runtime, const char *a
 	char hex[65], what[128];
 	snprintf(what, sizeof(what), "%s/%s", runtime, arch && *arch ? arch : "x86_64");
 	SHA256((const unsigned char *)what, strlen(what), d);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[64] = '\0';
 	snprintf(out, n, "arn:%s:lambda:%s::runtime:%s", arn_partition(region), region, hex);
 }
 
@@ -411,22 +415,16 @@ static int await_image(server_t *srv, const char *scope, const char *key, json_t
 	return 1;
 }
 
-int fnconfig_settle(server_t *srv, const char *scope, const char *key)
+/* the transition of a Pending / InProgress configuration, applied to cfg;
+ * 1 when cfg changed */
+static int settle_doc(server_t *srv, json_t *cfg)
 {
-	json_t *cfg = NULL;
-	int rc = rec_get(srv->store, REC_VERSION, scope, key, &cfg);
-	if (rc)
-		return rc == LD_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
 	int changed = 0;
 	const char *state = json_string_value(json_object_get(cfg, "State"));
 	const char *upd = json_string_value(json_object_get(cfg, "LastUpdateStatus"));
 	const char *code = json_string_value(json_object_get(cfg, "StateReasonCode"));
 	int pending = state && !strcmp(state, "Pending"), in_progress = upd && !strcmp(upd, "InProgress");
 	char why[512];
-	if ((pending || in_progress) && await_image(srv, scope, key, cfg)) {
-		json_decref(cfg);
-		return 0;
-	}
 	if ((pending || in_progress) && unrunnable(srv, cfg, why, sizeof(why))) {
 		/* the host cannot run it: Failed, saying what is missing, so that
 		 * waiters stop with the reason instead of every invoke failing */
@@ -464,8 +462,34 @@ int fnconfig_settle(server_t *srv, const char *scope, const char *key)
 			ids_uuid4(id);
 			json_object_set_new(cfg, "RevisionId", json_string(id));
 		}
-		rc = rec_put(srv->store, REC_VERSION, scope, key, cfg);
 	}
+	return changed;
+}
+
+int fnconfig_settle_now(server_t *srv, json_t *cfg)
+{
+	const char *type = json_string_value(json_object_get(cfg, "PackageType"));
+	if (type && !strcmp(type, "Image"))
+		return 0; /* settles when its pull ends */
+	settle_doc(srv, cfg);
+	return 1;
+}
+
+int fnconfig_settle(server_t *srv, const char *scope, const char *key)
+{
+	json_t *cfg = NULL;
+	int rc = rec_get(srv->store, REC_VERSION, scope, key, &cfg);
+	if (rc)
+		return rc == LD_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
+	const char *state = json_string_value(json_object_get(cfg, "State"));
+	const char *upd = json_string_value(json_object_get(cfg, "LastUpdateStatus"));
+	int pending = state && !strcmp(state, "Pending"), in_progress = upd && !strcmp(upd, "InProgress");
+	if ((pending || in_progress) && await_image(srv, scope, key, cfg)) {
+		json_decref(cfg);
+		return 0;
+	}
+	if (settle_doc(srv, cfg))
+		rc = rec_put(srv->store, REC_VERSION, scope, key, cfg);
 	json_decref(cfg);
 	return rc;
 }

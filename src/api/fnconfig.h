@@ -34,6 +34,14 @@ void fnconfig_touch(json_t *cfg);
  * service's entry for versions, settle.h). 0 or the store's error. */
 int fnconfig_settle(server_t *srv, const char *scope, const char *key);
 
+/* The same transition applied in place to a new version's configuration
+ * that is not stored yet (its answer already made), so that CreateFunction
+ * stores it once, settled, instead of storing it Pending and settling it at
+ * the end of the loop iteration (the same states and RevisionIds, one write
+ * fewer). 1 when applied; 0 when the version must settle later
+ * (settle_schedule): an image package settles when its pull ends. */
+int fnconfig_settle_now(server_t *srv, json_t *cfg);
+
 /* The runtime version ARN AWS reports for a runtime and architecture
  * (NULL: x86_64) in a region. */
 void fnconfig_runtime_arn(const char *region, const char *runtime, const char *arch, char *out, size_t n);

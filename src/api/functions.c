@@ -83,7 +83,7 @@ static int check_tags(req_t *r, json_t *tags)
 int api_create_function(req_t *r)
 {
 	struct fnref ref;
-	json_t *cfg = NULL, *meta = NULL, *existing = NULL;
+	json_t *cfg = NULL, *meta = NULL, *existing = NULL, *answer = NULL;
 	int rc, in_tx = 0;
 	const char *fname = json_string_value(json_object_get(r->in, "FunctionName"));
 	if ((rc = lookup_ref(r, fname, NULL, &ref)))
@@ -132,13 +132,28 @@ int api_create_function(req_t *r)
 
 	char key[400];
 	rec_version_key(ref.name, "$LATEST", key, sizeof(key));
+	/* without Publish, the answer (Pending) is made now and $LATEST is
+	 * stored once, already settled; a published version settles later
+	 * from what was stored */
+	int publish = json_is_true(json_object_get(r->in, "Publish")), settled = 0;
+	if (!publish) {
+		/* a shallow copy: settling replaces members of cfg, never a value */
+		json_t *pending = json_copy(cfg);
+		answer = pending ? public_config(&ref, pending, NULL) : NULL;
+		json_decref(pending);
+		if (!answer) {
+			rc = LD_ENOMEM;
+			goto out;
+		}
+		settled = fnconfig_settle_now(r->srv, cfg);
+	}
 	if ((rc = store_begin(r->srv->store)))
 		goto out;
 	in_tx = 1;
 	if ((rc = rec_put(r->srv->store, REC_VERSION, ref.scope, key, cfg)))
 		goto out;
 	json_t *published = NULL;
-	if (json_is_true(json_object_get(r->in, "Publish"))) {
+	if (publish) {
 		if ((rc = versions_publish(r, &ref, meta, cfg, NULL, &published)))
 			goto out;
 	}
@@ -147,16 +162,21 @@ int api_create_function(req_t *r)
 	if ((rc = store_commit(r->srv->store)))
 		goto out;
 	in_tx = 0;
-	settle_schedule(r->srv, REC_VERSION, ref.scope, key);
-	r->out = public_config(&ref, cfg, NULL);
-	if (published) {
+	if (!settled)
+		settle_schedule(r->srv, REC_VERSION, ref.scope, key);
+	if (publish) {
+		r->out = public_config(&ref, cfg, NULL);
 		/* AWS answers with the new version's number but the unqualified ARN */
 		json_object_set(r->out, "Version", json_object_get(published, "Version"));
 		json_decref(published);
+	} else {
+		r->out = answer;
+		answer = NULL;
 	}
 out:
 	if (in_tx)
 		store_rollback(r->srv->store);
+	json_decref(answer);
 	json_decref(cfg);
 	json_decref(meta);
 	json_decref(existing);

@@ -412,34 +412,46 @@ static int matches(const struct filter *f, json_t *ver)
 }
 
 struct vcollect {
+	store_t *store;
+	const char *scope;
 	const struct filter *f;
-	json_t *items; /* matching versions, ascending */
+	json_t *items; /* matching versions, ascending (the store's shared documents) */
+	json_t *list;  /* their LayerVersionsListItems, made once per version (store_derived) */
 };
 
-static int collect_version(void *ud, const char *key, const char *doc, size_t len)
+static int collect_version(void *ud, const char *key, json_t *ver)
 {
 	struct vcollect *c = ud;
-	json_error_t err;
-	json_t *ver = json_loadb(doc, len, 0, &err);
-	if (ver && matches(c->f, ver))
-		json_array_append(c->items, ver);
-	json_decref(ver);
+	if (!matches(c->f, ver))
+		return 0;
+	json_t *item = rec_derived(c->store, REC_LAYER_VERSION, c->scope, key, ver, "list_item", list_item);
+	if (!item)
+		return 1;
+	json_array_append(c->items, ver);
+	json_array_append_new(c->list, item);
 	return 0;
 }
 
-/* the matching versions of one layer, ascending (new reference) */
-static int versions_of(req_t *r, const char *scope, const char *name, const struct filter *f, json_t **items)
+/* the matching versions of one layer, ascending, and their list items
+ * (new references, read-only: shared with the store's cache) */
+static int versions_of(req_t *r, const char *scope, const char *name, const struct filter *f, json_t **items,
+		       json_t **list)
 {
 	char prefix[200];
-	struct vcollect c = { f, json_array() };
+	struct vcollect c = { r->srv->store, scope, f, json_array(), json_array() };
 	snprintf(prefix, sizeof(prefix), "%s/", name);
-	int rc = c.items ? rec_list(r->srv->store, REC_LAYER_VERSION, scope, prefix, NULL, 0, collect_version, &c)
-			 : LD_ENOMEM;
+	int rc = c.items && c.list ? rec_list_json(r->srv->store, REC_LAYER_VERSION, scope, prefix, NULL, 0,
+						   collect_version, &c)
+				   : LD_ENOMEM;
+	if (!rc && json_array_size(c.items) != json_array_size(c.list))
+		rc = LD_ENOMEM; /* a list item could not be made */
 	if (rc) {
 		json_decref(c.items);
+		json_decref(c.list);
 		return rc;
 	}
 	*items = c.items;
+	*list = c.list;
 	return 0;
 }
 
@@ -448,7 +460,7 @@ int api_list_layer_versions(req_t *r)
 	struct layref l;
 	struct filter f;
 	struct page p;
-	json_t *all = NULL;
+	json_t *all = NULL, *items = NULL;
 	int rc;
 	layer_ref(r, &l);
 	if ((rc = own_layer_only(r, &l, 0)) || (rc = read_filter(r, &f)))
@@ -457,7 +469,7 @@ int api_list_layer_versions(req_t *r)
 	json_int_t below = p.marker ? strtoll(p.marker, NULL, 10) : 0;
 	if (!p.items)
 		return LD_ENOMEM;
-	if (!l.other_region && (rc = versions_of(r, l.scope, l.name, &f, &all)))
+	if (!l.other_region && (rc = versions_of(r, l.scope, l.name, &f, &all, &items)))
 		goto out;
 	/* newest first; the marker is the last version number answered */
 	for (size_t i = json_array_size(all); i-- > 0;) {
@@ -467,12 +479,13 @@ int api_list_layer_versions(req_t *r)
 		if (below && v >= below)
 			continue;
 		snprintf(m, sizeof(m), "%" JSON_INTEGER_FORMAT, v);
-		if (page_full(&p) || page_add(&p, list_item(ver), m))
+		if (page_full(&p) || page_add(&p, json_incref(json_array_get(items, i)), m))
 			break;
 	}
 	rc = page_answer(&p, r, "LayerVersions");
 out:
 	json_decref(all);
+	json_decref(items);
 	page_free(&p);
 	return rc;
 }
@@ -510,16 +523,18 @@ int api_list_layers(req_t *r)
 	size_t i;
 	json_t *n;
 	json_array_foreach(c.names, i, n) {
-		json_t *vers = NULL;
+		json_t *vers = NULL, *items = NULL;
 		const char *name = json_string_value(n);
-		if ((rc = versions_of(r, scope, name, &f, &vers)))
+		if ((rc = versions_of(r, scope, name, &f, &vers, &items)))
 			goto out;
 		json_t *latest = json_array_get(vers, json_array_size(vers) - 1);
 		int stop = latest && page_add(&p, json_pack("{s:s,s:O,s:o}", "LayerName", name, "LayerArn",
 							      json_object_get(latest, "LayerArn"),
-							      "LatestMatchingVersion", list_item(latest)),
+							      "LatestMatchingVersion",
+							      json_incref(json_array_get(items, json_array_size(items) - 1))),
 					      name);
 		json_decref(vers);
+		json_decref(items);
 		if (stop)
 			break;
 	}

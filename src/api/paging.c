@@ -7,6 +7,7 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void page_init(struct page *p, req_t *r, int max)
 {
@@ -35,7 +36,9 @@ int page_add(struct page *p, json_t *item, const char *key)
 		return 1;
 	}
 	json_array_append_new(p->items, item);
-	snprintf(p->last, sizeof(p->last), "%s", key);
+	size_t n = strnlen(key, sizeof(p->last) - 1); /* as snprintf "%s" would, at a fraction of its cost */
+	memcpy(p->last, key, n);
+	p->last[n] = '\0';
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 struct blobs {
 	char dir[4096];
 	disk_t *disk; /* borrowed (blobs_use_disk), may be NULL */
+	int sync; /* fsync each blob before its rename (LAMBDAD_SYNC_FULL=1) */
 };
 
 void blobs_use_disk(blobs_t *b, disk_t *d)
@@ -34,6 +35,8 @@ int blobs_open(const char *data_dir, blobs_t **out)
 	if (!b)
 		return LD_ENOMEM;
 	snprintf(b->dir, sizeof(b->dir), "%s/blobs", data_dir);
+	const char *full = getenv("LAMBDAD_SYNC_FULL");
+	b->sync = full && *full == '1';
 	if (mkdir(b->dir, 0700) < 0 && errno != EEXIST) {
 		free(b);
 		return LD_EIO;
@@ -76,23 +79,26 @@ int blobs_path(blobs_t *b, const char *hex, char *out, size_t outlen)
 	return access(out, R_OK) == 0 ? 0 : LD_ENOTFOUND;
 }
 
-int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
+int blobs_put(blobs_t *b, const void *data, size_t len, const char hex[65])
 {
 	char path[4200], tmp[4300], sub[4200], rnd[17];
 	int fd = -1, rc = LD_EIO;
-	blobs_digest(data, len, hex, NULL);
 	blob_file(b, hex, path, sizeof(path));
 	if (access(path, F_OK) == 0)
 		return 0; /* content-addressed: already there */
 	if ((rc = disk_room(b->disk, len, path, "code blobs: upload refused")))
 		return rc;
 	rc = LD_EIO;
-	snprintf(sub, sizeof(sub), "%s/%.2s", b->dir, hex);
-	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
-		return LD_EIO;
 	ids_hex(rnd, 8);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, rnd);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == ENOENT) {
+		/* the first blob of its 2-hex directory */
+		snprintf(sub, sizeof(sub), "%s/%.2s", b->dir, hex);
+		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+			return LD_EIO;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return disk_failed(b->disk, errno, tmp, "code blobs");
 	const char *p = data;
@@ -108,7 +114,7 @@ int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65])
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fsync(fd) < 0) {
+	if (b->sync && fsync(fd) < 0) {
 		rc = disk_failed(b->disk, errno, tmp, "code blobs");
 		goto out;
 	}

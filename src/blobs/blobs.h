@@ -3,9 +3,12 @@
  *
  * An archive is stored once under DATA/blobs/<2 hex>/<sha256 hex>.zip, named
  * by the SHA-256 of its bytes, so identical uploads share one file and a
- * record only needs the digest. Files are written to a temporary name,
- * flushed and renamed into place, so a crash never leaves a partial blob
- * under a real name. Blobs are immutable once written.
+ * record only needs the digest. Files are written to a temporary name and
+ * renamed into place, so a crash of lambdad never leaves a partial blob
+ * under a real name; they are fsync'ed before the rename only when the store
+ * makes every commit survive power loss too (LAMBDAD_SYNC_FULL=1, read once
+ * at blobs_open: docs/store.md), so that a blob is exactly as durable as the
+ * record that names it. Blobs are immutable once written.
  */
 #ifndef LD_BLOBS_H
 #define LD_BLOBS_H
@@ -28,9 +31,10 @@ void blobs_use_disk(blobs_t *b, struct disk *d);
  * form of Lambda's CodeSha256). Either may be NULL. */
 void blobs_digest(const void *data, size_t len, char hex[65], char b64[45]);
 
-/* Stores data under its digest (written into hex[65]); 0, LD_ENOSPC (it
- * would pass the disk's reserve, or the file system is full), LD_EIO. */
-int blobs_put(blobs_t *b, const void *data, size_t len, char hex[65]);
+/* Stores data under hex, its digest as blobs_digest wrote it (the caller
+ * has it already: the data is hashed once); 0, LD_ENOSPC (it would pass
+ * the disk's reserve, or the file system is full), LD_EIO. */
+int blobs_put(blobs_t *b, const void *data, size_t len, const char hex[65]);
 
 /* Path of a stored blob into out; 0, or LD_ENOTFOUND if absent. */
 int blobs_path(blobs_t *b, const char *hex, char *out, size_t outlen);

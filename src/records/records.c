@@ -105,6 +105,18 @@ int rec_list(store_t *s, enum rec_kind k, const char *scope, const char *prefix,
 	return store_list(s, kinds[k], scope, prefix, after, limit, fn, ud);
 }
 
+int rec_list_json(store_t *s, enum rec_kind k, const char *scope, const char *prefix, const char *after,
+		  int limit, store_iter_json_fn fn, void *ud)
+{
+	return store_list_json(s, kinds[k], scope, prefix, after, limit, fn, ud);
+}
+
+json_t *rec_derived(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t *doc, const char *tag,
+		    json_t *(*make)(json_t *doc))
+{
+	return store_derived(s, kinds[k], scope, key, doc, tag, make);
+}
+
 int rec_scopes(store_t *s, enum rec_kind k, store_iter_fn fn, void *ud)
 {
 	return store_scopes(s, kinds[k], fn, ud);

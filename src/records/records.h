@@ -85,6 +85,15 @@ int rec_get_text(store_t *s, enum rec_kind k, const char *scope, const char *key
  * fn sees the stored text and may stop the walk by returning non-zero. */
 int rec_list(store_t *s, enum rec_kind k, const char *scope, const char *prefix, const char *after, int limit,
 	     store_iter_fn fn, void *ud);
+/* rec_list with the documents parsed (once: store_list_json's cache); fn
+ * borrows each, read-only. */
+int rec_list_json(store_t *s, enum rec_kind k, const char *scope, const char *prefix, const char *after,
+		  int limit, store_iter_json_fn fn, void *ud);
+/* store_derived for a record of kind k: a view made once from the shared
+ * document that rec_list_json / rec_peek handed out (a new reference,
+ * read-only). */
+json_t *rec_derived(store_t *s, enum rec_kind k, const char *scope, const char *key, json_t *doc, const char *tag,
+		    json_t *(*make)(json_t *doc));
 /* Every scope that has records of kind k (start-up recovery). */
 int rec_scopes(store_t *s, enum rec_kind k, store_iter_fn fn, void *ud);
 

@@ -55,6 +55,7 @@ struct store_ops {
 struct store {
 	const struct store_ops *ops;
 	json_t *cache;       /* "kind\x1fscope\x1fkey" -> parsed document */
+	json_t *derived;     /* the same keys -> {tag: value made from that document} */
 	int in_tx;           /* a transaction is open: reads do not fill the cache */
 	struct disk *disk;   /* where a backend reports a full file system (util/disk.h), borrowed; may be NULL */
 };
@@ -82,6 +83,28 @@ int store_scopes(store_t *s, const char *kind, store_iter_fn fn, void *ud);
  * stored text is not JSON. */
 int store_get_json(store_t *s, const char *kind, const char *scope, const char *key, json_t **out);
 int store_put_json(store_t *s, const char *kind, const char *scope, const char *key, json_t *doc);
+
+/* Called by store_list_json for each listed record with the parsed document,
+ * shared with the cache: borrowed for the call (json_incref to keep it), never
+ * modified. Return non-zero to stop early. */
+typedef int (*store_iter_json_fn)(void *ud, const char *key, json_t *doc);
+
+/* store_list with every document parsed once: a document in the cache is not
+ * parsed again, and one parsed here enters the cache (outside transactions),
+ * so listing the same records again costs the backend's range scan only.
+ * Records whose text is not JSON are skipped. */
+int store_list_json(store_t *s, const char *kind, const char *scope, const char *prefix,
+		    const char *after, int limit, store_iter_json_fn fn, void *ud);
+
+/* A value derived from doc, the shared document store_list_json or
+ * store_peek_json handed out for (kind, scope, key): made by make(doc) once
+ * and kept beside the cached document under tag until that document leaves
+ * the cache (a put, a delete, a rollback), so a listing that answers the
+ * same view of the same documents again does not rebuild it. A new
+ * reference, read-only like doc; NULL when make fails. When doc is not the
+ * cached document (read inside a transaction), make(doc) is returned as is. */
+json_t *store_derived(store_t *s, const char *kind, const char *scope, const char *key, json_t *doc,
+		      const char *tag, json_t *(*make)(json_t *doc));
 
 /* Like store_get_json, but *out is a shared, read-only document (a new
  * reference the caller must json_decref and must never modify): the cheap

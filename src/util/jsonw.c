@@ -9,12 +9,38 @@
 #include "util/err.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+static int needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* the index of the first byte of s[i..n) that needs an escape (n if none),
+ * eight bytes at a time: a word has a byte below 0x20, a quote or a
+ * backslash exactly when these classic has-less / has-zero tests say so */
+static size_t clean_run(const char *s, size_t i, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	while (i + 8 <= n) {
+		uint64_t w, q, b;
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		if (((w - ones * 0x20) & ~w & highs) | ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs))
+			break;
+		i += 8;
+	}
+	while (i < n && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 /* Room for the plain case (quotes and bytes) is reserved up front and the
- * loop writes straight into the buffer; an escape (rare in practice)
- * reserves the extra bytes it needs. */
+ * runs between escapes are copied straight into the buffer; an escape (rare
+ * in practice) reserves the extra bytes it needs. */
 static int put_string(buf_t *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -23,14 +49,18 @@ static int put_string(buf_t *out, const char *s, size_t n)
 		return rc;
 	size_t at = out->len;
 	out->data[at++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			out->data[at++] = (char)c;
-			continue;
-		}
+	size_t i = 0;
+	while (i < n) {
+		/* the run of bytes that pass through, copied at once */
+		size_t run = clean_run(s, i, n);
+		memcpy(out->data + at, s + i, run - i);
+		at += run - i;
+		i = run;
+		if (i == n)
+			break;
+		unsigned char c = (unsigned char)s[i++];
 		out->len = at;
-		if ((rc = buf_reserve(out, 6 + (n - i - 1) + 1)))
+		if ((rc = buf_reserve(out, 6 + (n - i) + 1)))
 			return rc;
 		char *p = out->data + at;
 		*p++ = '\\';
@@ -86,7 +116,7 @@ static int put_real(buf_t *out, double d)
 	return buf_puts(out, tmp);
 }
 
-int jsonw_dump(json_t *v, buf_t *out)
+static int dump(json_t *v, buf_t *out, int all)
 {
 	int rc = 0;
 	switch (json_typeof(v)) {
@@ -98,7 +128,7 @@ int jsonw_dump(json_t *v, buf_t *out)
 		json_object_foreach(v, k, e) {
 			if (rc)
 				break;
-			if (k[0] == '_')
+			if (k[0] == '_' && !all)
 				continue; /* internal field */
 			if (!first)
 				rc = buf_append(out, ",", 1);
@@ -108,7 +138,7 @@ int jsonw_dump(json_t *v, buf_t *out)
 			if (!rc)
 				rc = buf_append(out, ":", 1);
 			if (!rc)
-				rc = jsonw_dump(e, out);
+				rc = dump(e, out, all);
 		}
 		return rc ? rc : buf_append(out, "}", 1);
 	}
@@ -122,7 +152,7 @@ int jsonw_dump(json_t *v, buf_t *out)
 			if (i)
 				rc = buf_append(out, ",", 1);
 			if (!rc)
-				rc = jsonw_dump(e, out);
+				rc = dump(e, out, all);
 		}
 		return rc ? rc : buf_append(out, "]", 1);
 	}
@@ -140,4 +170,14 @@ int jsonw_dump(json_t *v, buf_t *out)
 		return buf_append(out, "null", 4);
 	}
 	return LD_EINVAL;
+}
+
+int jsonw_dump(json_t *v, buf_t *out)
+{
+	return dump(v, out, 0);
+}
+
+int jsonw_dump_all(json_t *v, buf_t *out)
+{
+	return dump(v, out, 1);
 }

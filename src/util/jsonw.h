@@ -9,7 +9,8 @@
  *
  * Object members whose name starts with '_' are lambdad's internal fields
  * (no AWS member name does): they are never written, so stored documents
- * can be answered as they are without leaking them.
+ * can be answered as they are without leaking them (jsonw_dump_all, for
+ * the store's own text, writes them).
  */
 #ifndef LD_JSONW_H
 #define LD_JSONW_H
@@ -21,5 +22,9 @@
 /* Appends the compact JSON text of v to out. 0, LD_ETOOBIG (out's cap),
  * LD_ENOMEM, or LD_EINVAL for a value that has no JSON form (NaN). */
 int jsonw_dump(json_t *v, buf_t *out);
+
+/* The same with the internal fields written too: the text of a stored
+ * document (the store writes every document it keeps with it). */
+int jsonw_dump_all(json_t *v, buf_t *out);
 
 #endif

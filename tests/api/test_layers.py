@@ -223,6 +223,34 @@ class TestListing(LayerTestCase):
         resp = self.lam.list_layer_versions(LayerName=self.name("nolayer"))
         self.assertEqual(strip(resp), {"LayerVersions": []})
 
+    def test_listing_follows_changes(self):
+        """Listings are answered from parsed documents and list items kept beside the store's cache
+        (issue 20): each change is seen by the next listing, the items stay the same across repeats."""
+        name = self.name("ly")
+        self.publish(name, Description="one")
+        self.publish(name, Description="two")
+        first = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
+        again = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
+        self.assertEqual(first, again)
+        self.assertEqual([(i["Version"], i["Description"]) for i in first], [(2, "two"), (1, "one")])
+        self.publish(name, Description="three")
+        got = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
+        self.assertEqual([(i["Version"], i["Description"]) for i in got], [(3, "three"), (2, "two"), (1, "one")])
+        self.assertEqual(got[1:], first)
+        latest = [l for l in self.lam.list_layers()["Layers"] if l["LayerName"] == name]
+        self.assertEqual([l["LatestMatchingVersion"]["Version"] for l in latest], [3])
+        # a permission changes the version's policy, not its list item
+        self.lam.add_layer_version_permission(LayerName=name, VersionNumber=2, StatementId="s1",
+                                              Action="lambda:GetLayerVersion", Principal="*")
+        self.assertEqual(self.lam.list_layer_versions(LayerName=name)["LayerVersions"], got)
+        self.lam.delete_layer_version(LayerName=name, VersionNumber=3)
+        got = self.lam.list_layer_versions(LayerName=name)["LayerVersions"]
+        self.assertEqual([i["Version"] for i in got], [2, 1])
+        latest = [l for l in self.lam.list_layers()["Layers"] if l["LayerName"] == name]
+        self.assertEqual([l["LatestMatchingVersion"]["Version"] for l in latest], [2])
+        self.lam.delete_layer_version(LayerName=name, VersionNumber=1)
+        self.assertEqual([i["Version"] for i in self.lam.list_layer_versions(LayerName=name)["LayerVersions"]], [2])
+
     def test_list_layer_versions_paging(self):
         name = self.name("ly")
         for _ in range(5):

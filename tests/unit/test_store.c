@@ -198,6 +198,111 @@ static void test_json(void)
 	store_close(s);
 }
 
+struct jlisting {
+	char keys[256];
+	json_t *first; /* the first document seen (a reference kept) */
+};
+
+static int collect_json(void *ud, const char *key, json_t *doc)
+{
+	struct jlisting *l = ud;
+	size_t used = strlen(l->keys);
+	snprintf(l->keys + used, sizeof(l->keys) - used, "%s%s=%lld", used ? "," : "", key,
+		 (long long)json_integer_value(json_object_get(doc, "V")));
+	if (!l->first)
+		l->first = json_incref(doc);
+	return 0;
+}
+
+/* store_list_json: parsed documents, each parsed once (the second listing
+ * hands out the very objects of the first), internal '_' members stored,
+ * text that is not JSON skipped, and a put seen by the next listing */
+static void test_list_json(void)
+{
+	store_t *s = open_store();
+	json_t *a = json_pack("{s:i,s:s}", "V", 1, "_Hidden", "kept");
+	CHECK(store_put_json(s, "lj", S1, "k/1", a) == 0);
+	CHECK(put(s, "lj", S1, "k/2", "{not json") == 0);
+	CHECK(put(s, "lj", S1, "k/3", "{\"V\":3}") == 0);
+	struct jlisting l1 = { "", NULL }, l2 = { "", NULL };
+	CHECK(store_list_json(s, "lj", S1, "k/", NULL, 0, collect_json, &l1) == 0);
+	CHECK_STR(l1.keys, "k/1=1,k/3=3");
+	CHECK(store_list_json(s, "lj", S1, "k/", NULL, 0, collect_json, &l2) == 0);
+	CHECK_STR(l2.keys, "k/1=1,k/3=3");
+	CHECK(l1.first && l1.first == l2.first); /* from the cache, not parsed again */
+	CHECK_STR(json_string_value(json_object_get(l1.first, "_Hidden")), "kept");
+	json_t *peek = NULL;
+	CHECK(store_peek_json(s, "lj", S1, "k/1", &peek) == 0);
+	CHECK(peek == l1.first); /* one cache for gets and listings */
+	json_decref(peek);
+	json_object_set_new(a, "V", json_integer(7));
+	CHECK(store_put_json(s, "lj", S1, "k/1", a) == 0);
+	struct jlisting l3 = { "", NULL };
+	CHECK(store_list_json(s, "lj", S1, "k/", NULL, 0, collect_json, &l3) == 0);
+	CHECK_STR(l3.keys, "k/1=7,k/3=3");
+	CHECK(l3.first != l1.first);
+	/* inside a transaction a listing does not fill the cache */
+	CHECK(store_begin(s) == 0);
+	CHECK(put(s, "lj", S1, "k/4", "{\"V\":4}") == 0);
+	struct jlisting l4 = { "", NULL };
+	CHECK(store_list_json(s, "lj", S1, "k/", NULL, 0, collect_json, &l4) == 0);
+	CHECK_STR(l4.keys, "k/1=7,k/3=3,k/4=4");
+	store_rollback(s);
+	struct jlisting l5 = { "", NULL };
+	CHECK(store_list_json(s, "lj", S1, "k/", NULL, 0, collect_json, &l5) == 0);
+	CHECK_STR(l5.keys, "k/1=7,k/3=3");
+	json_decref(l1.first);
+	json_decref(l2.first);
+	json_decref(l3.first);
+	json_decref(l4.first);
+	json_decref(l5.first);
+	json_decref(a);
+	store_close(s);
+}
+
+static int made;
+
+static json_t *make_view(json_t *doc)
+{
+	made++;
+	return json_pack("{s:O}", "Only", json_object_get(doc, "V"));
+}
+
+/* store_derived: made once per cached document, dropped with it */
+static void test_derived(void)
+{
+	store_t *s = open_store();
+	CHECK(put(s, "dv", S1, "a", "{\"V\":1}") == 0);
+	json_t *doc = NULL, *v1, *v2, *v3;
+	made = 0;
+	CHECK(store_peek_json(s, "dv", S1, "a", &doc) == 0);
+	v1 = store_derived(s, "dv", S1, "a", doc, "view", make_view);
+	v2 = store_derived(s, "dv", S1, "a", doc, "view", make_view);
+	CHECK(v1 && v1 == v2 && made == 1);
+	CHECK(json_integer_value(json_object_get(v1, "Only")) == 1);
+	json_decref(doc);
+	/* a put drops the document and its view */
+	json_t *next = json_pack("{s:i}", "V", 2);
+	CHECK(store_put_json(s, "dv", S1, "a", next) == 0);
+	doc = NULL;
+	CHECK(store_peek_json(s, "dv", S1, "a", &doc) == 0);
+	v3 = store_derived(s, "dv", S1, "a", doc, "view", make_view);
+	CHECK(v3 && v3 != v1 && made == 2);
+	CHECK(json_integer_value(json_object_get(v3, "Only")) == 2);
+	/* a document that is not the cached one: made, not kept */
+	json_t *v4 = store_derived(s, "dv", S1, "a", next, "view", make_view);
+	json_t *v5 = store_derived(s, "dv", S1, "a", next, "view", make_view);
+	CHECK(v4 && v5 && v4 != v5 && made == 4);
+	json_decref(v1);
+	json_decref(v2);
+	json_decref(v3);
+	json_decref(v4);
+	json_decref(v5);
+	json_decref(doc);
+	json_decref(next);
+	store_close(s);
+}
+
 static void test_reopen_persists(void)
 {
 	store_t *s = open_store();
@@ -235,6 +340,8 @@ int main(void)
 	T_RUN(test_del_prefix_and_scopes);
 	T_RUN(test_transactions);
 	T_RUN(test_json);
+	T_RUN(test_list_json);
+	T_RUN(test_derived);
 	T_RUN(test_reopen_persists);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return t_done("test_store");
