@@ -9,7 +9,7 @@
 # prints the commands) and no warnings.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson yajl sqlite3 libcrypto libarchive libcurl libpcre2-8 rdkafka librabbitmq libqpid-proton libcbor
+PKGS    := libmicrohttpd jansson yajl sqlite3 libcrypto libarchive libcurl libpcre2-8 rdkafka librabbitmq libqpid-proton libcbor libpq
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers \
                  -Wstrict-prototypes -Wmissing-prototypes -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm

@@ -70,6 +70,7 @@ static void usage(FILE *f)
 	      "                     [--kafka-sasl-plaintext] [--function-network host|isolated]\n"
 	      "                     [--function-cpu proportional|unlimited]\n"
 	      "                     [--max-body-memory BYTES]\n"
+	      "                     [--store sqlite|postgresql://USER@HOST:PORT/DB]\n"
 	      "defaults: --listen 127.0.0.1:9001 --data-dir ./data --account-id 000000000000\n"
 	      "          --region us-east-1 --account-concurrency 1000\n"
 	      "          --logs-max-bytes 1073741824 (1 GiB) --logs-env-rate 2097152 --logs-sweep-ms 600000\n"
@@ -77,6 +78,7 @@ static void usage(FILE *f)
 	      "          --max-connections 4000 --max-connections-per-address 256 (0: no cap)\n"
 	      "          --header-timeout 10 --min-body-rate 500 (0: off)\n"
 	      "          --max-body-memory 268435456 (256 MiB; larger bodies go to files)\n"
+	      "          --store sqlite (DATA/lambdad.db)\n"
 	      "          --auth permissive on a loopback address, enforce otherwise\n"
 	      "          --function-network isolated under --auth enforce, host otherwise\n"
 	      "          --function-cpu proportional under --auth enforce, unlimited otherwise\n",
@@ -192,10 +194,11 @@ static int serve(int argc, char **argv)
 		{ "min-body-rate", required_argument, NULL, 'b' },
 		{ "function-cpu", required_argument, NULL, 'U' },
 		{ "max-body-memory", required_argument, NULL, 'Y' },
+		{ "store", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen = "127.0.0.1:9001";
+	const char *listen = "127.0.0.1:9001", *store = "sqlite";
 	const char *overrides[32] = { NULL };
 	static const char *registries[17], *brokers[17], *clusters[17];
 	int nrt = 0, nreg = 0, nmq = 0, nmsk = 0, auth = -1;
@@ -340,6 +343,15 @@ static int serve(int argc, char **argv)
 			srv.max_body_memory = v;
 			break;
 		}
+		case 'g': /* the metadata store: sqlite or a PostgreSQL conninfo (store/store.h) */
+			store = optarg;
+			if (strcmp(store, "sqlite") && strncmp(store, "postgresql://", 13) &&
+			    strncmp(store, "postgres://", 11) && !strchr(store, '=')) {
+				fprintf(stderr, "lambdad: bad --store '%s': sqlite, or a PostgreSQL URI "
+					"postgresql://USER@HOST:PORT/DB\n", store);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -395,7 +407,7 @@ static int serve(int argc, char **argv)
 						  &(struct disk_reserve){ srv.disk_reserve, srv.disk_reserve_pct,
 									  QUOTA_DISK_RESERVE, QUOTA_DISK_RESERVE_PCT },
 						  &srv.disk) ||
-	    store_open("sqlite", srv.data_dir, &srv.store) || blobs_open(srv.data_dir, &srv.blobs) ||
+	    store_open(store, srv.data_dir, &srv.store) || blobs_open(srv.data_dir, &srv.blobs) ||
 	    load_url_key(&srv) || keys_open(srv.data_dir, &srv.keys) ||
 	    logstore_open(srv.data_dir, &(struct logstore_opts){ .max_bytes = srv.logs_max_bytes, .disk = srv.disk },
 			  &srv.logs)) {

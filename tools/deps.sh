@@ -7,7 +7,8 @@
 #          source mappings run with; librabbitmq-dev brings librabbitmq4, the RabbitMQ
 #          event sources' AMQP client; libqpid-proton11-dev brings qpid-proton's
 #          engine, the ActiveMQ event sources' AMQP 1.0 client;
-#          libcbor-dev: CloudWatch's rpc-v2-cbor protocol; slirp4netns: egress of
+#          libcbor-dev: CloudWatch's rpc-v2-cbor protocol; libpq-dev: the
+#          PostgreSQL store (--store postgresql://...); slirp4netns: egress of
 #          functions in their own network namespaces, --function-network isolated), python3 (the python runtimes) with boto3 (the SDK the
 #          python runtimes ship) and zip (the README's quick start zips a
 #          function); and the @aws-sdk v3 clients the nodejs runtimes ship
@@ -26,20 +27,22 @@
 #          the system runs it) and python3-pika (the tests publish and count
 #          messages with it); python3-qpid-proton (the Amazon MQ for ActiveMQ
 #          tests publish and count over AMQP 1.0, the protocol the poller speaks); Debian's prometheus (test_metrics
-#          scrapes /metrics with a server of its own on a free loopback port)
+#          scrapes /metrics with a server of its own on a free loopback port);
+#          Debian's postgresql (test_pg_store runs initdb and pg_ctl into a
+#          temporary directory on a free loopback port)
 #   bench  make bench: wrk and boto3 (and moto, from pip)
 #   fuzz   make fuzz: clang (libFuzzer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 run_pkgs=(gcc make pkg-config libmicrohttpd-dev libjansson-dev libyajl-dev libsqlite3-dev libssl-dev
-          libarchive-dev libcurl4-openssl-dev libpcre2-dev librdkafka-dev librabbitmq-dev libqpid-proton11-dev libcbor-dev python3 zip slirp4netns)
+          libarchive-dev libcurl4-openssl-dev libpcre2-dev librdkafka-dev librabbitmq-dev libqpid-proton11-dev libcbor-dev libpq-dev python3 zip slirp4netns)
 case "$what" in
 run) pkgs=("${run_pkgs[@]}") ;;
-test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static rabbitmq-server python3-pika python3-qpid-proton prometheus) ;;
+test) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static rabbitmq-server python3-pika python3-qpid-proton prometheus postgresql) ;;
 bench) pkgs=("${run_pkgs[@]}" wrk curl docker-registry) ;;
 fuzz) pkgs=("${run_pkgs[@]}" clang) ;;
-all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static rabbitmq-server python3-pika python3-qpid-proton prometheus wrk clang) ;;
+all) pkgs=("${run_pkgs[@]}" awscli curl file python3-venv python3-boto3 openjdk-17-jdk-headless libjackson2-databind-java docker-registry busybox-static rabbitmq-server python3-pika python3-qpid-proton prometheus postgresql wrk clang) ;;
 *) echo "usage: tools/deps.sh [run|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 

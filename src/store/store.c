@@ -5,7 +5,8 @@
  * 60 instructions a byte in jansson), so store_get_json keeps parsed
  * documents in a bounded cache (in the store, store.h) and hands out deep
  * copies. lambdad is the only
- * writer of its store (the SQLite backend holds an exclusive lock), so every
+ * writer of its store (the SQLite backend holds an exclusive lock, the
+ * PostgreSQL one an advisory lock on its database), so every
  * change passes through here: a put or delete drops the entry, and a
  * rollback or a prefix delete drops them all. Reads inside a transaction do
  * not fill the cache, so uncommitted data never enters it. store_list_json
@@ -53,6 +54,8 @@ int store_open(const char *backend, const char *data_dir, store_t **out)
 {
 	if (!backend || !strcmp(backend, "sqlite"))
 		return store_sqlite_ops.open(data_dir, out);
+	if (!strncmp(backend, "postgresql://", 13) || !strncmp(backend, "postgres://", 11) || strchr(backend, '='))
+		return store_pg_ops.open(backend, out);
 	return LD_EINVAL;
 }
 

@@ -61,8 +61,11 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* pg.c: its open takes the conninfo for data_dir */
 
-/* Opens the backend named by `backend` ("sqlite") in data_dir. */
+/* Opens the backend named by `backend`: "sqlite" (or NULL) in data_dir, or
+ * PostgreSQL when backend is a libpq connection URI (postgresql://... or
+ * postgres://...) or a key=value conninfo (data_dir is then not used). */
 int store_open(const char *backend, const char *data_dir, store_t **out);
 void store_close(store_t *s);
 
