@@ -328,6 +328,41 @@ class TestPgStore(PgCase):
                          "from the second")
 
 
+class TestEventQueueSurvivesKill9(PgCase):
+    """Event invokes are queued in PostgreSQL: kill -9 with most of them queued, and after a restart every
+    one reaches the success destination (at least once)."""
+
+    N = 60
+
+    def test_kill9_loses_no_event(self):
+        worker, sink = self.name("dur-worker"), self.name("dur-sink")
+        self.make(worker, code=test_async.WORKER)
+        self.make(sink, code=test_async.SINK)
+        self.lam.put_function_event_invoke_config(
+            FunctionName=worker,
+            DestinationConfig={"OnSuccess": {"Destination": "arn:aws:lambda:%s:%s:function:%s"
+                                              % (REGION, ACCOUNT, sink)}})
+        for i in range(self.N):
+            r = self.lam.invoke(FunctionName=worker, InvocationType="Event",
+                                Payload=json.dumps({"tag": "t%03d" % i, "sleep": 0.5}))
+            self.assertEqual(r["StatusCode"], 202)
+        queued = int(psql(self.store_uri, "SELECT count(*) FROM docs WHERE kind = 'async'"))
+        self.assertGreater(queued, 0, "no event record in the database")
+        self.assertEqual(self.server.kill9(), -9)
+        done_before = {r["requestPayload"]["tag"] for r in test_async.lines_with(self.server, sink, "RECORD ")}
+        self.assertLess(len(done_before), self.N, "the kill came too late to prove anything")
+        self.server.start()
+        want = {"t%03d" % i for i in range(self.N)}
+        end = time.time() + 120
+        got = set()
+        while time.time() < end:
+            got = {r["requestPayload"]["tag"] for r in test_async.lines_with(self.server, sink, "RECORD ")}
+            if got >= want:
+                break
+            time.sleep(0.2)
+        self.assertEqual(sorted(want - got), [], "events lost across kill -9")
+
+
 class TestOneLambdadPerDatabase(PgCase):
     def test_second_lambdad_on_the_database_is_refused(self):
         other = Server(extra_args=self.server_args)
