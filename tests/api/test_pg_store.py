@@ -23,9 +23,16 @@ from harness import ACCOUNT, REGION, ROLE, LambdadTestCase, Server, free_port, m
 
 import test_aliases
 import test_async
+import test_codesigning
+import test_concurrency
+import test_esm
 import test_functions
+import test_invokeconfig
 import test_layers
 import test_policy
+import test_settings
+import test_tags
+import test_urls
 import test_versions
 
 PG_BIN = os.environ.get("LAMBDAD_PG_BIN", "/usr/lib/postgresql/15/bin")
@@ -181,6 +188,90 @@ class PgLayersPersistence(OnPostgres, test_layers.TestPersistence):
 
 
 class PgAsyncInvoke(OnPostgres, test_async.TestAsyncInvoke):
+    pass
+
+
+class PgTags(OnPostgres, test_tags.TestTags):
+    pass
+
+
+class PgEicLifecycle(OnPostgres, test_invokeconfig.TestLifecycle):
+    pass
+
+
+class PgEicErrors(OnPostgres, test_invokeconfig.TestErrors):
+    pass
+
+
+class PgEicDestinations(OnPostgres, test_invokeconfig.TestDestinations):
+    pass
+
+
+class PgEicQualifiers(OnPostgres, test_invokeconfig.TestQualifiers):
+    pass
+
+
+class PgEicRestart(OnPostgres, test_invokeconfig.TestCliAndRestart):
+    pass
+
+
+class PgUrlLifecycle(OnPostgres, test_urls.TestLifecycle):
+    pass
+
+
+class PgUrlQualifiers(OnPostgres, test_urls.TestQualifiers):
+    pass
+
+
+class PgUrlRestart(OnPostgres, test_urls.TestCliAndRestart):
+    pass
+
+
+class PgReservedConcurrency(OnPostgres, test_concurrency.TestReservedConcurrency):
+    pass
+
+
+class PgProvisionedConcurrency(OnPostgres, test_concurrency.TestProvisionedConcurrency):
+    pass
+
+
+class PgConcurrencyPersistence(OnPostgres, test_concurrency.TestConcurrencyPersistence):
+    pass
+
+
+class PgCodeSigningConfigs(OnPostgres, test_codesigning.TestCodeSigningConfigs):
+    pass
+
+
+class PgCodeSigningList(OnPostgres, test_codesigning.TestCodeSigningList):
+    pass
+
+
+class PgFunctionCodeSigning(OnPostgres, test_codesigning.TestFunctionCodeSigning):
+    pass
+
+
+class PgCodeSigningPersistence(OnPostgres, test_codesigning.TestCodeSigningPersistence):
+    pass
+
+
+class PgEsmShapes(OnPostgres, test_esm.TestShapes):
+    pass
+
+
+class PgEsmErrors(OnPostgres, test_esm.TestErrors):
+    pass
+
+
+class PgEsmListAndPersistence(OnPostgres, test_esm.TestListAndPersistence):
+    pass
+
+
+class PgRecursion(OnPostgres, test_settings.TestRecursion):
+    pass
+
+
+class PgRuntimeManagement(OnPostgres, test_settings.TestRuntimeManagement):
     pass
 
 
