@@ -39,9 +39,11 @@
 #define PG_SCHEMA_VERSION 1
 /* the advisory lock that keeps a database to one lambdad ("lamb") */
 #define PG_LOCK_KEY "1818324322"
-/* seconds to wait for the lock at open: the server may not yet have noticed
- * that a killed lambdad's connection is gone */
-#define PG_LOCK_WAIT_S 5
+/* tenths of a second to wait for the lock at open, and when connecting
+ * again: the server may not yet have noticed that a killed lambdad's (or the
+ * lost) connection is gone */
+#define PG_LOCK_WAIT_OPEN 50
+#define PG_LOCK_WAIT_RECONNECT 10
 #define PG_CONNECT_TIMEOUT "10"
 /* the longest key, scope or kind the backend binds (keys are far shorter) */
 #define PG_KEY_MAX 1024
@@ -156,27 +158,30 @@ static int setup_schema(PGconn *c)
 	return 0;
 }
 
-/* The session lock that keeps the database to this lambdad, retried for a
- * while (a killed lambdad's session ends when its server process notices). */
-static int take_lock(PGconn *c)
+/* The session lock that keeps the database to this lambdad, tried `tries`
+ * times 100 ms apart (a killed lambdad's session ends when its server
+ * process notices; the event loop waits meanwhile). */
+static int take_lock(PGconn *c, int tries)
 {
 	char v[16];
-	for (int i = 0; i < PG_LOCK_WAIT_S * 10; i++) {
+	for (int i = 0; i < tries; i++) {
 		if (exec_value(c, "SELECT pg_try_advisory_lock(" PG_LOCK_KEY ", 0)", v, sizeof(v))) {
 			say("locking the database", c);
 			return LD_ESTORE;
 		}
 		if (!strcmp(v, "t"))
 			return 0;
-		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+		if (i + 1 < tries)
+			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
 	}
 	fprintf(stderr, "lambdad: store (postgresql): another lambdad uses this database (it holds the "
 		"advisory lock %s): one lambdad per database for now\n", PG_LOCK_KEY);
 	return LD_ESTORE;
 }
 
-/* Connects, sets the session up and prepares every statement. */
-static int pg_connect(struct pg_store *s)
+/* Connects, sets the session up and prepares every statement; tries for
+ * the lock `tries` times. */
+static int pg_connect(struct pg_store *s, int tries)
 {
 	const char *sync = getenv("LAMBDAD_SYNC_FULL");
 	/* connect_timeout and application_name before dbname: the conninfo's own win */
@@ -195,7 +200,7 @@ static int pg_connect(struct pg_store *s)
 		say("setting synchronous_commit", c);
 		goto fail;
 	}
-	if (take_lock(c) || setup_schema(c))
+	if (take_lock(c, tries) || setup_schema(c))
 		goto fail;
 	for (int i = 0; i < NQ; i++) {
 		PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, stmts[i].nparams, NULL);
@@ -220,7 +225,7 @@ static PGconn *conn(struct pg_store *s)
 	if (s->tx_broken)
 		return NULL;
 	if (!s->conn && !s->in_tx)
-		pg_connect(s);
+		pg_connect(s, PG_LOCK_WAIT_RECONNECT);
 	return s->conn;
 }
 
@@ -263,7 +268,7 @@ static int pg_open(const char *conninfo, store_t **out)
 		free(s);
 		return LD_ENOMEM;
 	}
-	int rc = pg_connect(s);
+	int rc = pg_connect(s, PG_LOCK_WAIT_OPEN);
 	if (rc) {
 		pg_close(&s->base);
 		return rc;
