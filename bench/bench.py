@@ -2725,6 +2725,8 @@ def main():
     ap.add_argument("--esm-limit", type=float, default=60, help="time limit (s) per SQS drain")
     ap.add_argument("--esm-sends", type=int, default=30, help="messages sent one at a time per latency path")
     ap.add_argument("--no-obs", action="store_true", help="skip the logs and metrics APIs benchmark (issue 18)")
+    ap.add_argument("--no-cpw", action="store_true",
+                    help="skip lambdad's CPU per control-plane write beside --cpw-rev (issue 20)")
     ap.add_argument("--obs-calls", type=int, default=200, help="calls per logs/metrics row")
     ap.add_argument("--obs-filter-runs", type=int, default=5, help="FilterLogEvents runs over the whole group")
     ap.add_argument("--obs-group-events", type=int, default=200000, help="events in the group FilterLogEvents reads")
@@ -2860,6 +2862,9 @@ def run(args, tmp):
     obs_md = obs_text = None
     if not args.no_obs:
         obs_md, obs_text = render_obs(args, with_logs(obs_phase, args, tmp))
+    cpw_md = cpw_text = None
+    if not args.no_cpw:
+        cpw_md, cpw_text = render_cpw(args, with_logs(cpw_phase, args, tmp))
 
     meta = collect_meta(moto.__version__)
     notes = build_notes(args, rows, info, support)
@@ -2876,6 +2881,8 @@ def run(args, tmp):
         md += "\n" + esm_md
     if obs_md:
         md += "\n" + obs_md
+    if cpw_md:
+        md += "\n" + cpw_md
     print()
     print(table)
     if cmp_md:
@@ -2896,6 +2903,9 @@ def run(args, tmp):
     if obs_text:
         print()
         print(obs_text)
+    if cpw_text:
+        print()
+        print(cpw_text)
     print()
     for n in notes + (inv_notes or []) + (asy_notes or []) + (url_notes_ or []):
         print("-", n)
