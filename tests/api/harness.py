@@ -100,7 +100,9 @@ class Server:
             self.proc = subprocess.Popen(
                 [BIN, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", self.data_dir]
                 + self.extra_args, stdout=log, stderr=log, env=self.env, cwd=self.cwd)
-        deadline = time.time() + 10
+        # generous: a restart after kill -9 first reaps the dead daemon's environments, which
+        # takes seconds on a loaded machine; ready ends the wait at once
+        deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("lambdad exited early: " + self.log())
