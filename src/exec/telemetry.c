@@ -556,11 +556,6 @@ bad:
 
 /* ---- the environment's end ---- */
 
-int tele_subscribed(const struct env *e)
-{
-	return e->tele && e->tele->subs;
-}
-
 int tele_quiesce(struct env *e, void (*drained)(struct env *e))
 {
 	struct tele *t = e->tele;

@@ -56,9 +56,6 @@ void tele_emit(struct env *e, int stream, const char *type, json_t *record);
  * (TELE_FUNCTION) or of an extension (TELE_EXTENSION). */
 void tele_line(struct env *e, int stream, const char *line, size_t n);
 
-/* 1 when an extension of e subscribed (Telemetry or Logs API). */
-int tele_subscribed(const struct env *e);
-
 /* e has answered and waits: Lambda freezes it once "there are no pending
  * events". 1 when nothing is waiting for delivery (the caller freezes e
  * now); else the batches go out at once and drained(e) follows when the
