@@ -130,6 +130,13 @@ class Server:
         self.proc = None
         return code
 
+    def stop_clean(self):
+        """stop(), then the check every test server passes: exit 0 and silent sanitizers."""
+        code = self.stop()
+        log = self.log()
+        if code != 0 or "ERROR: AddressSanitizer" in log or "runtime error:" in log:
+            raise AssertionError("lambdad exit %s, log:\n%s" % (code, log))
+
     def kill9(self):
         return self.stop(signal.SIGKILL)
 
@@ -203,12 +210,10 @@ class LambdadTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.server.stop()
-        log = cls.server.log()
-        cls.server.cleanup()
-        # the server must shut down cleanly and sanitizers must stay silent
-        if code != 0 or "ERROR: AddressSanitizer" in log or "runtime error:" in log:
-            raise AssertionError("lambdad exit %s, log:\n%s" % (code, log))
+        try:
+            cls.server.stop_clean()
+        finally:
+            cls.server.cleanup()
 
     _n = 0
 
